@@ -1,0 +1,49 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "cluster-top",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cluster-top", targets: ["cluster-top"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+    ],
+    targets: [
+        // ncursesw through a system library target: a module map plus a C shim for the
+        // macros Swift cannot import (A_BOLD, KEY_F(n), ...).
+        .systemLibrary(
+            name: "CNcurses",
+            providers: [.apt(["libncurses-dev"])]
+        ),
+        // The compute cluster: jobs, chunks, scheduling, workers, snapshots, events. No UI, no I/O.
+        .target(
+            name: "ClusterEngine",
+            dependencies: [
+                .product(name: "BigInt", package: "BigInt"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        // Number formatting and the headless reporter (progress lines, JSON lines).
+        .target(name: "ClusterReporting", dependencies: ["ClusterEngine"]),
+        // The dashboard as pure functions: view state, key table, reducer, layout into a cell buffer.
+        .target(name: "ClusterDashboard", dependencies: ["ClusterEngine", "ClusterReporting"]),
+        // The only code that talks to ncurses: setup/teardown, colors, input, signals, the UI loop.
+        .target(name: "ClusterTerminal", dependencies: ["CNcurses", "ClusterDashboard", "ClusterEngine"]),
+        .executableTarget(
+            name: "cluster-top",
+            dependencies: [
+                "ClusterEngine", "ClusterReporting", "ClusterDashboard", "ClusterTerminal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ClusterEngineTests", dependencies: ["ClusterEngine", .product(name: "BigInt", package: "BigInt")]),
+        .testTarget(name: "ClusterReportingTests", dependencies: ["ClusterReporting", "ClusterEngine"]),
+        .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterEngine"]),
+        // Drives the real binary: headless runs as subprocesses, the dashboard inside tmux.
+        .testTarget(name: "EndToEndTests", dependencies: ["cluster-top"]),
+    ]
+)

@@ -1,0 +1,196 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The compute cluster: worker threads that sum chunks of queued jobs, and a control API that any
+/// thread may call at any time.
+///
+/// The engine never waits for its observers: `snapshot()` copies a little state under the same
+/// short lock the workers take once per chunk, and per-element work touches no shared memory.
+/// Call `shutdown()` when done; worker threads keep the cluster alive until then.
+public final class Cluster: Sendable {
+    public let configuration: ClusterConfiguration
+    private let state: Mutex<EngineState>
+    private let rates: Mutex<RateSampler>
+    private let threads = DispatchGroup()
+
+    public init(configuration: ClusterConfiguration = ClusterConfiguration()) {
+        self.configuration = configuration
+        state = Mutex(EngineState(configuration: configuration, startNanos: MonotonicClock.nanoseconds()))
+        rates = Mutex(RateSampler(configuration: configuration))
+    }
+
+    // MARK: Workers
+
+    /// Starts a new worker thread. Returns nil once `maxWorkers` workers have ever been created.
+    @discardableResult
+    public func addWorker(speed: Double = 1) -> WorkerID? {
+        let cell: WorkerCell? = state.withLock { s in
+            guard !s.isShuttingDown, s.workers.count < configuration.maxWorkers else { return nil }
+            let cell = WorkerCell(id: WorkerID(s.workers.count + 1))
+            s.workers.append(WorkerRecord(cell: cell, speed: Self.clampedSpeed(speed)))
+            s.log(.workerAdded(cell.id))
+            return cell
+        }
+        guard let cell else { return nil }
+        threads.enter()
+        let thread = Thread { [self] in
+            WorkerLoop(cluster: self, cell: cell, index: cell.id.rawValue - 1).run()
+            threads.leave()
+        }
+        thread.name = "cluster-\(cell.id.rawValue)"
+        thread.start()
+        return cell.id
+    }
+
+    /// Freezes a worker mid-chunk at its next sub-block. False if it cannot be paused.
+    @discardableResult public func pause(_ id: WorkerID) -> Bool { control(id) { $0.pause(worker: $1) } }
+    @discardableResult public func resume(_ id: WorkerID) -> Bool { control(id) { $0.resume(worker: $1) } }
+    /// Simulated crash: the current attempt's work is lost and its chunk re-queued at once.
+    @discardableResult public func kill(_ id: WorkerID) -> Bool { control(id) { $0.kill(worker: $1) } }
+    /// Brings a dead worker back as idle.
+    @discardableResult public func restart(_ id: WorkerID) -> Bool { control(id) { $0.restart(worker: $1) } }
+    /// The worker finishes its current chunk, if any, then leaves for good.
+    @discardableResult public func remove(_ id: WorkerID) -> Bool { control(id) { $0.remove(worker: $1) } }
+    /// Sets a worker's speed factor, clamped to 0.001...1 (1 is full speed).
+    @discardableResult
+    public func setSpeed(_ id: WorkerID, to speed: Double) -> Bool {
+        control(id) { $0.setSpeed(worker: $1, to: Self.clampedSpeed(speed)) }
+    }
+
+    private func control(_ id: WorkerID, _ change: (inout EngineState, Int) -> Bool) -> Bool {
+        state.withLock { s in
+            guard !s.isShuttingDown, let i = s.index(of: id) else { return false }
+            return change(&s, i)
+        }
+    }
+
+    static func clampedSpeed(_ speed: Double) -> Double {
+        speed.isNaN ? 1 : min(1, max(0.001, speed))
+    }
+
+    // MARK: Jobs
+
+    /// Queues a job; it starts at once if no job is running.
+    @discardableResult
+    public func submit(_ spec: JobSpec) -> JobID { state.withLock { $0.submit(spec) } }
+
+    /// The summary of a finished job, or nil if it has not finished.
+    public func summary(of job: JobID) -> JobSummary? { state.withLock { $0.summaries[job] } }
+
+    /// Blocks until `job` finishes or `timeout` seconds pass. Nil on timeout.
+    public func waitForJob(_ job: JobID, timeout: Double) -> JobSummary? {
+        let box = DispatchSemaphoreBox(semaphore: DispatchSemaphore(value: 0))
+        let done: JobSummary? = state.withLock { s in
+            if let summary = s.summaries[job] { return summary }
+            s.jobWaiters[job, default: []].append(box)
+            return nil
+        }
+        if let done { return done }
+        _ = box.semaphore.wait(timeout: .now() + timeout)
+        return summary(of: job)
+    }
+
+    // MARK: Observation
+
+    /// Events with a sequence number greater than `sequence`, oldest first.
+    public func events(after sequence: UInt64) -> [ClusterEvent] {
+        state.withLock { Array($0.events.events(after: sequence)) }
+    }
+
+    /// A consistent copy of the cluster's state, cheap enough to take 60 times a second.
+    public func snapshot() -> ClusterSnapshot {
+        var processed: [UInt64] = []
+        var now: UInt64 = 0
+        let partial = state.withLock { s -> PartialSnapshot in
+            // Read the clock under the lock so no job can appear to start after "now".
+            now = MonotonicClock.nanoseconds()
+            processed = s.workers.map { $0.cell.processed.load(ordering: .relaxed) }
+            return PartialSnapshot(state: s, now: now)
+        }
+        let (workerRates, total, history) = rates.withLock { r in
+            let (perWorker, total) = r.record(nanos: now, perWorker: processed)
+            return (perWorker, total, r.history)
+        }
+        return partial.complete(processed: processed, rates: workerRates, throughput: total,
+                                history: history)
+    }
+
+    // MARK: Shutdown
+
+    /// Stops every worker at its next sub-block and waits up to `timeout` seconds for the threads
+    /// to exit. Work in flight is abandoned. Returns false if a thread did not exit in time.
+    @discardableResult
+    public func shutdown(timeout: Double = 5) -> Bool {
+        state.withLock { s in
+            s.isShuttingDown = true
+            for record in s.workers { record.cell.poke() }
+        }
+        return threads.wait(timeout: .now() + timeout) == .success
+    }
+
+    // MARK: For the worker loop
+
+    func withState<T>(_ body: (inout EngineState) -> T) -> T { state.withLock { body(&$0) } }
+}
+
+/// The lock-held half of a snapshot: plain copies, finished outside the lock.
+private struct PartialSnapshot {
+    struct Worker {
+        let id: WorkerID, state: WorkerState, isLeaving: Bool, speed: Double
+        let current: CurrentAttempt?, progress: Int64, accepted: UInt64, chunksDone: Int
+    }
+    let time: Double
+    let job: JobSnapshot?
+    let queuedJobs: Int
+    let finishedJobs: Int
+    let workers: [Worker]
+    let staleResults: Int
+    let lastEvent: UInt64
+
+    init(state s: EngineState, now: UInt64) {
+        time = s.seconds(now)
+        workers = s.workers.map { r in
+            Worker(id: r.cell.id, state: r.state, isLeaving: r.isLeaving, speed: r.speed,
+                   current: r.current, progress: r.cell.attemptProgress.load(ordering: .relaxed),
+                   accepted: r.elementsAccepted, chunksDone: r.chunksDone)
+        }
+        let inFlight = workers.reduce(Int64(0)) { $0 + ($1.current == nil ? 0 : min($1.progress, $1.current!.elements.count64)) }
+        let inFlightChunks = Int64(workers.reduce(0) { $0 + ($1.current == nil ? 0 : 1) })
+        job = (s.current ?? s.lastFinished).map { j in
+            JobSnapshot(
+                id: j.id, spec: j.spec, status: j.status, chunksTotal: j.spec.chunkCount,
+                chunksDone: j.chunksDone, chunksInFlight: j.status == .running ? inFlightChunks : 0,
+                chunksRequeued: j.chunksRequeued, chunksRedone: j.chunksRedone,
+                elementsCompleted: j.elementsCompleted,
+                elementsInFlight: j.status == .running ? inFlight : 0,
+                runningTotal: j.total, elapsed: Double((j.endNanos ?? now) - j.startNanos) / 1e9,
+                closedForm: j.status.isFinished ? String(j.closedForm) : nil)
+        }
+        queuedJobs = s.queued.count
+        finishedJobs = s.summaries.count
+        staleResults = s.staleResults
+        lastEvent = s.events.nextSequence - 1
+    }
+
+    func complete(processed: [UInt64], rates: [Double], throughput: Double, history: [Double]) -> ClusterSnapshot {
+        let workerSnapshots = workers.enumerated().map { i, w in
+            WorkerSnapshot(
+                id: w.id, state: w.state, isLeaving: w.isLeaving, speed: w.speed,
+                assignment: w.current.map {
+                    ChunkAssignment(job: $0.job, chunk: $0.chunk, attempt: $0.attempt, elements: $0.elements,
+                                    elementsDone: min(w.progress, $0.elements.count64), isRedo: $0.isRedo)
+                },
+                elementsProcessed: processed[i], elementsAccepted: w.accepted, chunksDone: w.chunksDone,
+                throughput: rates[i])
+        }
+        return ClusterSnapshot(time: time, job: job, queuedJobs: queuedJobs, finishedJobs: finishedJobs,
+                               workers: workerSnapshots, throughput: throughput, throughputHistory: history,
+                               staleResults: staleResults, lastEventSequence: lastEvent)
+    }
+}
+
+extension ClosedRange where Bound == Int64 {
+    /// Number of elements; accepted ranges are far from overflowing Int64.
+    var count64: Int64 { upperBound - lowerBound + 1 }
+}

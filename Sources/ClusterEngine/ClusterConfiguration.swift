@@ -1,0 +1,22 @@
+/// Tuning knobs of a `Cluster`. The defaults suit the dashboard; tests shrink them.
+public struct ClusterConfiguration: Sendable {
+    /// Elements a worker sums between two looks at its control state. Bounds pause and kill
+    /// latency (64 Ki elements take well under a millisecond at full speed).
+    public var subBlockSize: Int64 = 1 << 16
+    /// The function that sums one sub-block. Tests substitute it to inject faults or to hold a
+    /// worker at a precise point; everything else uses the real kernel.
+    public var kernel: @Sendable (Int64, Int64) -> UInt128 = { SumOfSquaresKernel.sum($0, $1) }
+    /// Record every accepted chunk index in the job summary (costs memory per chunk; for tests).
+    public var auditsAcceptedChunks = false
+    /// How many recent events the log keeps.
+    public var eventCapacity = 4096
+    /// Throughput history resolution and length, for sparklines.
+    public var historyInterval: Double = 0.5
+    public var historyLength = 240
+    /// Throughput is averaged over about this many seconds.
+    public var rateWindow: Double = 1.0
+    /// Upper bound on workers ever created, so a runaway key or script cannot exhaust threads.
+    public var maxWorkers = 1024
+
+    public init() {}
+}

@@ -1,0 +1,76 @@
+/// Something that happened in the cluster, for the event log and for scripts.
+public enum ClusterEventKind: Sendable, Equatable {
+    case workerAdded(WorkerID)
+    case workerPaused(WorkerID)
+    case workerResumed(WorkerID)
+    /// A simulated crash. `chunk` is the chunk it lost, if it had one.
+    case workerKilled(WorkerID, chunk: Int64?)
+    case workerRestarted(WorkerID)
+    /// The worker will leave once its current chunk is done.
+    case workerLeaving(WorkerID)
+    case workerRemoved(WorkerID)
+    case workerThrottled(WorkerID, speed: Double)
+    /// A chunk went back to the queue because `from` crashed or left it.
+    case chunkRequeued(chunk: Int64, from: WorkerID)
+    /// A re-queued chunk was picked up again.
+    case chunkRedistributed(chunk: Int64, from: WorkerID, to: WorkerID)
+    /// A result arrived from an attempt that is no longer current; it was not added.
+    case staleResultDiscarded(chunk: Int64, attempt: AttemptID, worker: WorkerID)
+    case jobQueued(JobID, lo: Int64, hi: Int64)
+    case jobStarted(JobID, lo: Int64, hi: Int64)
+    case jobFinished(JobID, verified: Bool, total: UInt128)
+}
+
+/// An event with its place in the log and its time since the cluster started.
+public struct ClusterEvent: Sendable, Equatable {
+    public let sequence: UInt64
+    public let seconds: Double
+    public let kind: ClusterEventKind
+
+    /// One human sentence, as the dashboard and headless mode print it.
+    public var message: String {
+        switch kind {
+        case .workerAdded(let w): return "\(w) added"
+        case .workerPaused(let w): return "\(w) paused"
+        case .workerResumed(let w): return "\(w) resumed"
+        case .workerKilled(let w, let chunk):
+            return chunk.map { "\(w) killed; chunk \($0) re-queued" } ?? "\(w) killed (it was idle)"
+        case .workerRestarted(let w): return "\(w) restarted"
+        case .workerLeaving(let w): return "\(w) leaving after its current chunk"
+        case .workerRemoved(let w): return "\(w) removed"
+        case .workerThrottled(let w, let speed):
+            return "\(w) speed set to \(Int((speed * 100).rounded()))%"
+        case .chunkRequeued(let chunk, let from): return "chunk \(chunk) re-queued from \(from)"
+        case .chunkRedistributed(let chunk, let from, let to):
+            return "chunk \(chunk) from \(from) → \(to)"
+        case .staleResultDiscarded(let chunk, let attempt, let w):
+            return "stale result for chunk \(chunk) (\(attempt)) from \(w) discarded"
+        case .jobQueued(let job, let lo, let hi): return "\(job) queued: \(lo)...\(hi)"
+        case .jobStarted(let job, let lo, let hi): return "\(job) started: \(lo)...\(hi)"
+        case .jobFinished(let job, let verified, _):
+            return verified ? "\(job) finished: verified against the closed form"
+                : "\(job) finished: MISMATCH with the closed form"
+        }
+    }
+}
+
+/// A bounded log of recent events; old ones fall off the front.
+struct EventLog {
+    private(set) var events: [ClusterEvent] = []
+    private(set) var nextSequence: UInt64 = 1
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    mutating func append(_ kind: ClusterEventKind, at seconds: Double) {
+        if events.count == capacity { events.removeFirst(capacity / 4) }
+        events.append(ClusterEvent(sequence: nextSequence, seconds: seconds, kind: kind))
+        nextSequence += 1
+    }
+
+    func events(after sequence: UInt64) -> ArraySlice<ClusterEvent> {
+        guard let first = events.first else { return [] }
+        let start = sequence < first.sequence ? 0 : Int(sequence - first.sequence + 1)
+        return start >= events.count ? [] : events[start...]
+    }
+}

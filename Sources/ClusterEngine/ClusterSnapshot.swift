@@ -1,0 +1,125 @@
+/// What a worker is doing, as shown to users.
+public enum WorkerState: String, Sendable, Codable, CaseIterable {
+    /// Alive with nothing to do (no job, or no chunk left for it).
+    case idle
+    case running
+    /// Frozen mid-chunk; it keeps its chunk and its progress.
+    case paused
+    /// Crashed (killed); its chunk went back to the queue. It can be restarted.
+    case dead
+    /// Gone for good.
+    case removed
+}
+
+/// A worker's current chunk attempt.
+public struct ChunkAssignment: Sendable, Equatable {
+    public let job: JobID
+    public let chunk: Int64
+    public let attempt: AttemptID
+    public let elements: ClosedRange<Int64>
+    /// Elements of this attempt already summed.
+    public let elementsDone: Int64
+    /// Whether this chunk was re-queued before (this is a redo).
+    public let isRedo: Bool
+
+    public var elementCount: Int64 { elements.upperBound - elements.lowerBound + 1 }
+    public var fractionDone: Double { Double(elementsDone) / Double(elementCount) }
+}
+
+/// One worker at one instant.
+public struct WorkerSnapshot: Sendable, Equatable, Identifiable {
+    public let id: WorkerID
+    public let state: WorkerState
+    /// Removal was asked for; the worker leaves once its chunk is done.
+    public let isLeaving: Bool
+    /// Speed factor in (0, 1]; 1 is full speed.
+    public let speed: Double
+    public let assignment: ChunkAssignment?
+    /// Every element it summed, including work later lost to a kill.
+    public let elementsProcessed: UInt64
+    /// Elements of its chunks that were accepted into a total.
+    public let elementsAccepted: UInt64
+    public let chunksDone: Int
+    /// Elements per second over the last second or so.
+    public let throughput: Double
+}
+
+/// The state of a job.
+public enum JobStatus: String, Sendable, Codable {
+    case queued, running, verified, mismatch
+    public var isFinished: Bool { self == .verified || self == .mismatch }
+}
+
+/// One job at one instant.
+public struct JobSnapshot: Sendable, Equatable {
+    public let id: JobID
+    public let spec: JobSpec
+    public let status: JobStatus
+    public let chunksTotal: Int64
+    public let chunksDone: Int64
+    public let chunksInFlight: Int64
+    /// Chunks sent back to the queue by kills (each re-queue counts).
+    public let chunksRequeued: Int64
+    /// Re-queued chunks that another attempt has since taken.
+    public let chunksRedone: Int64
+    /// Elements of accepted chunks.
+    public let elementsCompleted: Int64
+    /// Elements summed so far by current attempts (lost again if their worker is killed).
+    public let elementsInFlight: Int64
+    /// Σ of the accepted chunk sums so far; exact.
+    public let runningTotal: UInt128
+    /// Seconds since the job started (frozen once it finishes).
+    public let elapsed: Double
+    /// Closed-form value, once the job has finished and been checked.
+    public let closedForm: String?
+
+    public var chunksQueued: Int64 { chunksTotal - chunksDone - chunksInFlight }
+    public var elementsTotal: Int64 { spec.elementCount }
+    /// Fraction of the job's elements done, counting work in flight.
+    public var progress: Double {
+        status.isFinished ? 1 : Double(elementsCompleted + elementsInFlight) / Double(elementsTotal)
+    }
+}
+
+/// A consistent, cheap copy of the whole cluster for a UI or a report.
+public struct ClusterSnapshot: Sendable, Equatable {
+    /// Seconds since the cluster was created.
+    public let time: Double
+    /// The running job, or else the last finished one.
+    public let job: JobSnapshot?
+    public let queuedJobs: Int
+    public let finishedJobs: Int
+    public let workers: [WorkerSnapshot]
+    /// Elements per second summed over all workers, over the last second or so.
+    public let throughput: Double
+    /// Cluster throughput sampled every `ClusterConfiguration.historyInterval`, oldest first.
+    public let throughputHistory: [Double]
+    /// Results from killed or superseded attempts that were discarded (all jobs).
+    public let staleResults: Int
+    /// Sequence number of the newest event; pass it to `events(after:)`.
+    public let lastEventSequence: UInt64
+
+    /// Seconds left for the current job at the recent throughput, if it can be estimated.
+    public var estimatedSecondsRemaining: Double? {
+        guard let job, job.status == .running, throughput > 0 else { return nil }
+        let left = Double(job.elementsTotal - job.elementsCompleted - job.elementsInFlight)
+        return max(0, left / throughput)
+    }
+
+    public func count(of state: WorkerState) -> Int { workers.reduce(0) { $0 + ($1.state == state ? 1 : 0) } }
+}
+
+/// The result of a finished job, kept for scripts and reports.
+public struct JobSummary: Sendable, Equatable {
+    public let id: JobID
+    public let spec: JobSpec
+    public let total: UInt128
+    public let closedForm: String
+    public let verified: Bool
+    public let elapsed: Double
+    public let chunksRequeued: Int64
+    public let staleResults: Int
+    /// The chunk indices accepted, in acceptance order, when the cluster audits (tests do).
+    public let acceptedChunks: [Int64]?
+    public var throughput: Double { elapsed > 0 ? Double(spec.elementCount) / elapsed : 0 }
+}

@@ -1,0 +1,85 @@
+import BigInt
+
+/// How chunks are handed to workers.
+public enum SchedulePolicy: String, Sendable, CaseIterable, Codable {
+    /// The seed's design: at job start each worker gets one fixed, contiguous slice of the chunks.
+    /// Work left behind by a killed or removed worker goes to a shared pool that any worker
+    /// drains once its own slice is done.
+    case `static`
+    /// One shared queue of chunks; whichever worker is idle takes the next one.
+    case dynamic
+}
+
+/// A validated description of one job: Σ x² over `lo...hi`, split into chunks.
+public struct JobSpec: Sendable, Equatable {
+    public let lo: Int64
+    public let hi: Int64
+    public let chunkSize: Int64
+    public let schedule: SchedulePolicy
+
+    /// Elements per chunk when the user does not choose: 4 Mi keeps the per-chunk overhead
+    /// negligible and still gives each worker many chunks on the default job.
+    public static let defaultChunkSize: Int64 = 4 << 20
+
+    /// The largest magnitude any accepted range can reach: 1...n has a total that fits in
+    /// 128 bits exactly up to this n.
+    public static let largestAcceptedMagnitude: Int64 = {
+        var low: Int64 = 1, high: Int64 = 1 << 44
+        while low < high {
+            let mid = low + (high - low + 1) / 2
+            if ClosedForm.sumOfSquares(1, mid) <= maxTotal { low = mid } else { high = mid - 1 }
+        }
+        return low
+    }()
+
+    static let maxTotal = BigInt(UInt128.max)
+
+    public init(lo: Int64, hi: Int64, chunkSize: Int64 = JobSpec.defaultChunkSize,
+                schedule: SchedulePolicy = .dynamic) throws(JobSpecError) {
+        guard lo <= hi else { throw .emptyRange(lo: lo, hi: hi) }
+        guard chunkSize > 0 else { throw .chunkSizeNotPositive(chunkSize) }
+        // The total must fit the 128-bit accumulators; decide that before any work starts.
+        guard ClosedForm.sumOfSquares(lo, hi) <= JobSpec.maxTotal else {
+            throw .totalTooLarge(lo: lo, hi: hi, largestMagnitude: JobSpec.largestAcceptedMagnitude)
+        }
+        self.lo = lo
+        self.hi = hi
+        self.chunkSize = chunkSize
+        self.schedule = schedule
+    }
+
+    /// Number of elements in the range (fits: accepted ranges stay far inside Int64).
+    public var elementCount: Int64 { hi - lo + 1 }
+
+    /// Number of chunks; the last one may be short.
+    public var chunkCount: Int64 { (elementCount - 1) / chunkSize + 1 }
+
+    /// The element range of chunk `index`.
+    public func elements(ofChunk index: Int64) -> ClosedRange<Int64> {
+        let first = lo + index * chunkSize
+        let last = index == chunkCount - 1 ? hi : first + chunkSize - 1
+        return first...last
+    }
+
+    /// The exact expected total, from the closed form.
+    public var closedFormTotal: BigInt { ClosedForm.sumOfSquares(lo, hi) }
+}
+
+/// Why a job description was refused. Each message says what is wrong and what to do.
+public enum JobSpecError: Error, Equatable, CustomStringConvertible {
+    case emptyRange(lo: Int64, hi: Int64)
+    case chunkSizeNotPositive(Int64)
+    case totalTooLarge(lo: Int64, hi: Int64, largestMagnitude: Int64)
+
+    public var description: String {
+        switch self {
+        case let .emptyRange(lo, hi):
+            return "the range \(lo)...\(hi) is empty: LO must not exceed HI (for example 1...100)"
+        case let .chunkSizeNotPositive(size):
+            return "chunk size must be at least 1 (got \(size))"
+        case let .totalTooLarge(lo, hi, largest):
+            return "the sum of squares over \(lo)...\(hi) does not fit in 128 bits; keep the range "
+                + "within -\(largest)...\(largest) (smaller if it crosses zero)"
+        }
+    }
+}

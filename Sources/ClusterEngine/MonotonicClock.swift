@@ -1,0 +1,7 @@
+import Dispatch
+
+/// Monotonic time in nanoseconds; immune to wall-clock changes.
+enum MonotonicClock {
+    @inline(__always)
+    static func nanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+}

@@ -1,0 +1,118 @@
+import BigInt
+import Testing
+@testable import ClusterEngine
+
+/// A third, deliberately naive implementation: BigInt arithmetic element by element.
+private func bigIntLoop(_ lo: Int64, _ hi: Int64) -> BigInt {
+    var total = BigInt(0)
+    var x = lo
+    while x <= hi {
+        total += BigInt(x) * BigInt(x)
+        if x == hi { break }
+        x += 1
+    }
+    return total
+}
+
+@Suite("Kernel exactness")
+struct KernelTests {
+    static let edgeCases: [(Int64, Int64)] = [
+        (1, 100), (0, 0), (7, 7), (-7, -7), (-100, -1), (-100, 100), (-1, 0), (-3, 5), (5, 6),
+        ((1 << 32) - 3, (1 << 32) + 3), (-(1 << 33), -(1 << 33) + 1000),
+    ]
+
+    @Test("edge ranges agree with a BigInt loop and with the closed form", arguments: edgeCases)
+    func edgeRanges(lo: Int64, hi: Int64) {
+        let kernel = BigInt(SumOfSquaresKernel.sum(lo, hi))
+        #expect(kernel == bigIntLoop(lo, hi))
+        #expect(kernel == ClosedForm.sumOfSquares(lo, hi))
+    }
+
+    @Test("the seed's example: 1...100 is 338350")
+    func seedExample() {
+        #expect(SumOfSquaresKernel.sum(1, 100) == 338_350)
+    }
+
+    @Test("an empty range sums to zero")
+    func emptyRange() {
+        #expect(SumOfSquaresKernel.sum(5, 4) == 0)
+    }
+
+    @Test("the top of the largest accepted range is exact in 128 bits")
+    func largestAcceptedRange() throws {
+        let top = JobSpec.largestAcceptedMagnitude
+        // The whole of 1...top is accepted and -top...-1 too; one more element is refused.
+        _ = try JobSpec(lo: 1, hi: top)
+        _ = try JobSpec(lo: -top, hi: -1)
+        #expect(throws: JobSpecError.self) { try JobSpec(lo: 1, hi: top + 1) }
+        #expect(throws: JobSpecError.self) { try JobSpec(lo: -top, hi: top) }
+        // Squares near the top exceed 64 bits many times over; the kernel must still be exact.
+        let lo = top - 50_000
+        #expect(BigInt(SumOfSquaresKernel.sum(lo, top)) == bigIntLoop(lo, top))
+        #expect(BigInt(SumOfSquaresKernel.sum(-top, -lo)) == bigIntLoop(lo, top))
+        // And the closed form of the full range sits just under 2^128.
+        let full = ClosedForm.sumOfSquares(1, top)
+        #expect(full <= BigInt(UInt128.max))
+        #expect(ClosedForm.sumOfSquares(1, top + 1) > BigInt(UInt128.max))
+    }
+}
+
+@Suite("Job validation")
+struct JobSpecTests {
+    @Test("a reversed range is refused with a message that says what to do")
+    func reversed() {
+        #expect(throws: JobSpecError.emptyRange(lo: 5, hi: 1)) { try JobSpec(lo: 5, hi: 1) }
+        #expect(JobSpecError.emptyRange(lo: 5, hi: 1).description.contains("LO must not exceed HI"))
+    }
+
+    @Test("chunk size must be positive")
+    func chunkSize() {
+        #expect(throws: JobSpecError.chunkSizeNotPositive(0)) { try JobSpec(lo: 1, hi: 10, chunkSize: 0) }
+    }
+
+    @Test("the full Int64 range is refused before any work starts")
+    func tooLarge() {
+        #expect(throws: JobSpecError.self) { try JobSpec(lo: .min, hi: .max) }
+    }
+
+    @Test("chunks tile the range exactly, the last one short")
+    func chunking() throws {
+        let spec = try JobSpec(lo: -5, hi: 14, chunkSize: 6)
+        #expect(spec.elementCount == 20)
+        #expect(spec.chunkCount == 4)
+        #expect(spec.elements(ofChunk: 0) == -5...0)
+        #expect(spec.elements(ofChunk: 3) == 13...14)
+        let covered = (0..<spec.chunkCount).flatMap { Array(spec.elements(ofChunk: $0)) }
+        #expect(covered == Array(-5...14))
+    }
+}
+
+@Suite("Work pool")
+struct WorkPoolTests {
+    @Test("static partition gives each worker one contiguous slice; dynamic shares one queue")
+    func staticSlices() {
+        let a = WorkerID(1), b = WorkerID(2), c = WorkerID(3)
+        var pool = WorkPool(chunkCount: 10, policy: .static, workers: [a, b, c])
+        var takenByB: [Int64] = []
+        while let (chunk, _) = pool.next(for: b) { takenByB.append(chunk) }
+        #expect(takenByB == [3, 4, 5])  // b's slice only: nothing is shared in a static plan
+        pool.release(ownedBy: c)
+        #expect(pool.next(for: b)?.chunk == 6)  // c's released slice is now shared
+        var dynamic = WorkPool(chunkCount: 3, policy: .dynamic, workers: [a, b])
+        #expect(dynamic.next(for: b)?.chunk == 0)
+        #expect(dynamic.next(for: a)?.chunk == 1)
+    }
+
+    @Test("a re-queued chunk is handed out next and remembers who lost it")
+    func requeue() {
+        var pool = WorkPool(chunkCount: 5, policy: .dynamic, workers: [])
+        _ = pool.next(for: WorkerID(1))
+        _ = pool.next(for: WorkerID(1))
+        pool.requeue(1, lostBy: WorkerID(1))
+        let redo = pool.next(for: WorkerID(2))
+        #expect(redo?.chunk == 1)
+        #expect(redo?.lostBy == WorkerID(1))
+        #expect(pool.next(for: WorkerID(2))?.lostBy == nil)
+        #expect(pool.pendingCount == 2)
+    }
+}
