@@ -1,0 +1,145 @@
+import ClusterEngine
+import Foundation
+
+/// The lines headless mode prints: readable text for people, JSON lines for scripts.
+public enum HeadlessReport {
+    // MARK: Text
+
+    public static func progressLine(_ snapshot: ClusterSnapshot) -> String {
+        guard let job = snapshot.job else { return "[\(Format.clock(snapshot.time))] waiting for a job" }
+        let running = snapshot.count(of: .running)
+        let eta = snapshot.estimatedSecondsRemaining.map { "  ETA \(Format.clock($0))" } ?? ""
+        return "[\(Format.clock(job.elapsed))] \(job.id) \(Format.percent(job.progress))"
+            + "  \(Format.rate(snapshot.throughput))"
+            + "  chunks \(job.chunksDone)/\(job.chunksTotal) (\(job.chunksInFlight) in flight)"
+            + "  workers \(running) running" + eta
+    }
+
+    public static func eventLine(_ event: ClusterEvent) -> String {
+        "[\(Format.fixed(event.seconds, decimals: 3))s] \(event.message)"
+    }
+
+    public static func resultLines(_ summary: JobSummary) -> [String] {
+        let spec = summary.spec
+        let check = summary.verified ? "verified" : "MISMATCH"
+        var lines = [
+            "sum of squares over \(Format.range(spec.lo, spec.hi)) = \(summary.total)",
+            "closed form F(\(spec.hi)) - F(\(spec.lo - 1)) = \(summary.closedForm)  [\(check)]",
+            "\(Format.grouped(spec.elementCount)) elements in \(Format.fixed(summary.elapsed, decimals: 3)) s"
+                + " (\(Format.rate(summary.throughput))), \(spec.chunkCount) chunks of \(spec.chunkSize),"
+                + " \(spec.schedule.rawValue) schedule",
+        ]
+        if summary.chunksRequeued > 0 || summary.staleResults > 0 {
+            lines.append("\(summary.chunksRequeued) chunks re-queued, \(summary.staleResults) stale results discarded")
+        }
+        return lines
+    }
+
+    // MARK: JSON lines
+
+    public struct WorkerProgress: Codable, Equatable {
+        public let id: Int
+        public let state: WorkerState
+        public let chunk: Int64?
+        public let chunkProgress: Double?
+        public let chunksDone: Int
+        public let throughput: Double
+        public let speed: Double
+    }
+
+    public struct Progress: Codable, Equatable {
+        public var type = "progress"
+        public let seconds: Double
+        public let job: Int
+        public let progress: Double
+        public let elementsDone: Int64
+        public let elementsTotal: Int64
+        public let chunksDone: Int64
+        public let chunksTotal: Int64
+        public let chunksInFlight: Int64
+        public let chunksQueued: Int64
+        public let runningTotal: String
+        public let throughput: Double
+        public let etaSeconds: Double?
+        public let workers: [WorkerProgress]
+    }
+
+    public struct WorkerStatistics: Codable, Equatable {
+        public let id: Int
+        public let state: WorkerState
+        public let chunksDone: Int
+        public let elementsProcessed: UInt64
+        public let elementsAccepted: UInt64
+        /// Fraction of the job's elements this worker's accepted chunks covered.
+        public let share: Double
+        /// Average elements per second over the job.
+        public let throughput: Double
+    }
+
+    public struct Result: Codable, Equatable {
+        public var type = "result"
+        public let job: Int
+        public let lo: Int64
+        public let hi: Int64
+        public let chunkSize: Int64
+        public let schedule: String
+        /// Decimal string: the total can exceed what JSON numbers hold exactly.
+        public let total: String
+        public let closedForm: String
+        public let verified: Bool
+        public let elapsedSeconds: Double
+        public let throughput: Double
+        public let chunks: Int64
+        public let chunksRequeued: Int64
+        public let staleResults: Int
+        public let workers: [WorkerStatistics]
+    }
+
+    public struct Event: Codable, Equatable {
+        public var type = "event"
+        public let seconds: Double
+        public let message: String
+    }
+
+    public static func progress(_ snapshot: ClusterSnapshot) -> Progress? {
+        guard let job = snapshot.job else { return nil }
+        return Progress(
+            seconds: job.elapsed, job: job.id.rawValue, progress: job.progress,
+            elementsDone: job.elementsCompleted + job.elementsInFlight, elementsTotal: job.elementsTotal,
+            chunksDone: job.chunksDone, chunksTotal: job.chunksTotal, chunksInFlight: job.chunksInFlight,
+            chunksQueued: job.chunksQueued, runningTotal: String(job.runningTotal),
+            throughput: snapshot.throughput, etaSeconds: snapshot.estimatedSecondsRemaining,
+            workers: snapshot.workers.map {
+                WorkerProgress(id: $0.id.rawValue, state: $0.state, chunk: $0.assignment?.chunk,
+                               chunkProgress: $0.assignment?.fractionDone, chunksDone: $0.chunksDone,
+                               throughput: $0.throughput, speed: $0.speed)
+            })
+    }
+
+    public static func result(_ summary: JobSummary, workers: [WorkerSnapshot]) -> Result {
+        let elements = Double(summary.spec.elementCount)
+        return Result(
+            job: summary.id.rawValue, lo: summary.spec.lo, hi: summary.spec.hi, chunkSize: summary.spec.chunkSize,
+            schedule: summary.spec.schedule.rawValue, total: String(summary.total),
+            closedForm: summary.closedForm, verified: summary.verified, elapsedSeconds: summary.elapsed,
+            throughput: summary.throughput, chunks: summary.spec.chunkCount,
+            chunksRequeued: summary.chunksRequeued, staleResults: summary.staleResults,
+            workers: workers.map {
+                WorkerStatistics(id: $0.id.rawValue, state: $0.state, chunksDone: $0.chunksDone,
+                                 elementsProcessed: $0.elementsProcessed, elementsAccepted: $0.elementsAccepted,
+                                 share: Double($0.elementsAccepted) / elements,
+                                 throughput: summary.elapsed > 0 ? Double($0.elementsProcessed) / summary.elapsed : 0)
+            })
+    }
+
+    /// One line of compact JSON.
+    public static func jsonLine<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        // Encoding these plain structs cannot fail.
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,87 @@
+import ClusterEngine
+import Foundation
+import Testing
+@testable import ClusterReporting
+
+@Suite("Headless reports")
+struct HeadlessReportTests {
+    /// Runs a job headless and returns everything it printed.
+    func run(_ spec: JobSpec, format: HeadlessRunner.OutputFormat, workers: Int = 3) -> (HeadlessRunner.Outcome, [String]) {
+        let cluster = Cluster()
+        defer { cluster.shutdown() }
+        for _ in 0..<workers { cluster.addWorker() }
+        final class Lines: @unchecked Sendable { var all: [String] = [] }
+        let lines = Lines()
+        let runner = HeadlessRunner(cluster: cluster, format: format, interval: 0.05, write: { lines.all.append($0) })
+        return (runner.run(spec), lines.all)
+    }
+
+    @Test("the JSON result object parses and holds every promised field")
+    func jsonResult() throws {
+        let (outcome, lines) = run(try JobSpec(lo: -1000, hi: 250_000, chunkSize: 10_000), format: .json)
+        #expect(outcome == .verified)
+        let last = try #require(lines.last)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        #expect(object["type"] as? String == "result")
+        let expected = String((-1000...250_000).reduce(UInt128(0)) { $0 + UInt128($1 * $1) })
+        #expect(object["total"] as? String == expected)
+        #expect(object["closedForm"] as? String == expected)
+        #expect(object["verified"] as? Bool == true)
+        #expect((object["elapsedSeconds"] as? Double ?? -1) >= 0)
+        #expect((object["throughput"] as? Double ?? -1) > 0)
+        let workers = try #require(object["workers"] as? [[String: Any]])
+        #expect(workers.count == 3)
+        let chunks = workers.compactMap { $0["chunksDone"] as? Int }.reduce(0, +)
+        #expect(chunks == 26)
+        let shares = workers.compactMap { $0["share"] as? Double }.reduce(0, +)
+        #expect(abs(shares - 1) < 1e-9)
+        for worker in workers {
+            for key in ["id", "state", "chunksDone", "elementsProcessed", "elementsAccepted", "share", "throughput"] {
+                #expect(worker[key] != nil, "worker field \(key) missing")
+            }
+        }
+        // Every line is JSON with a type.
+        for line in lines {
+            let parsed = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(parsed?["type"] != nil)
+        }
+    }
+
+    @Test("JSON progress lines carry the running state")
+    func jsonProgress() throws {
+        let cluster = Cluster()
+        defer { cluster.shutdown() }
+        cluster.addWorker(speed: 0.05)
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 100_000_000, chunkSize: 1_000_000))
+        usleep(150_000)
+        let progress = try #require(HeadlessReport.progress(cluster.snapshot()))
+        let line = HeadlessReport.jsonLine(progress)
+        let decoded = try JSONDecoder().decode(HeadlessReport.Progress.self, from: Data(line.utf8))
+        #expect(decoded.type == "progress")
+        #expect(decoded.elementsTotal == 100_000_000)
+        #expect(decoded.chunksTotal == 100)
+        #expect(decoded.workers.count == 1)
+        #expect(decoded.workers[0].state == .running)
+        #expect(decoded.progress > 0 && decoded.progress < 1)
+    }
+
+    @Test("text mode prints the total, the closed form and the verdict")
+    func textResult() throws {
+        let (outcome, lines) = run(try JobSpec(lo: 1, hi: 100, chunkSize: 10), format: .text, workers: 4)
+        #expect(outcome == .verified)
+        #expect(lines.contains("sum of squares over 1...100 = 338350"))
+        #expect(lines.contains("closed form F(100) - F(0) = 338350  [verified]"))
+    }
+
+    @Test("a stop request ends the run as interrupted, not verified")
+    func interrupted() throws {
+        let cluster = Cluster()
+        defer { cluster.shutdown() }
+        cluster.addWorker(speed: 0.01)
+        var lines: [String] = []
+        let runner = HeadlessRunner(cluster: cluster, format: .text, interval: 1, write: { lines.append($0) },
+                                    shouldStop: { true })
+        #expect(runner.run(try JobSpec(lo: 1, hi: 1 << 40)) == .interrupted)
+        #expect(lines.last?.hasPrefix("interrupted at") == true)
+    }
+}

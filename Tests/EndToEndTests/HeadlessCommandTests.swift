@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+@Suite("Headless binary")
+struct HeadlessCommandTests {
+    @Test("the seed's example reproduces 338350, verified")
+    func seedExample() throws {
+        let result = try BinaryProcess.run(["--range", "1...100", "--workers", "4", "--headless"])
+        #expect(result.status == 0)
+        #expect(result.stdoutLines.contains("sum of squares over 1...100 = 338350"))
+        #expect(result.stdout.contains("338350  [verified]"))
+    }
+
+    @Test("without a terminal on stdout it runs headless on its own")
+    func headlessWhenPiped() throws {
+        let result = try BinaryProcess.run(["--range", "-5...5", "--workers", "2"])
+        #expect(result.status == 0)
+        #expect(result.stdoutLines.contains("sum of squares over -5...5 = 110"))
+    }
+
+    static let badInputs: [([String], String)] = [
+        (["--range", "5...1"], "LO must not exceed HI"),
+        (["--range", "1..5"], "must be written LO...HI"),
+        (["--range", "abc...5"], "is not a whole number"),
+        (["--range", "1...99999999999999999999999"], "does not fit in a 64-bit integer"),
+        (["--range", "-9223372036854775808...9223372036854775807"], "does not fit in 128 bits"),
+        (["--workers", "0"], "between 1 and 1024"),
+        (["--workers", "-3"], "between 1 and 1024"),
+        (["--workers", "100000"], "between 1 and 1024"),
+        (["--workers", "two"], "'two' is invalid"),
+        (["--chunk-size", "0"], "at least 1"),
+        (["--chunk-size", "-4"], "at least 1"),
+        (["--schedule", "round-robin"], "static"),
+        (["--throttle", "7"], "out of range"),
+        (["--refresh", "0"], "between 0.01 and 60"),
+        (["--bogus"], "Unknown option"),
+    ]
+
+    @Test("bad input: one clear line on stderr, usage exit status, no trace", arguments: badInputs)
+    func badInput(arguments: [String], expected: String) throws {
+        let result = try BinaryProcess.run(arguments + ["--headless"])
+        #expect(result.status == 64)
+        #expect(result.stdout.isEmpty)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.hasPrefix("cluster-top: "))
+        #expect(result.stderr.contains(expected), "stderr: \(result.stderr)")
+        #expect(!result.stderr.contains("Fatal") && !result.stderr.contains("Stack"))
+    }
+
+    @Test("--json ends with a parseable result object")
+    func json() throws {
+        let result = try BinaryProcess.run(["--range", "1...3000000", "--chunk-size", "100000", "--workers", "3",
+                                            "--json", "--refresh", "0.05"])
+        #expect(result.status == 0)
+        let last = try #require(result.stdoutLines.last)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        let expected = String((1...3_000_000).reduce(UInt128(0)) { $0 + UInt128($1) * UInt128($1) })
+        #expect(object["type"] as? String == "result")
+        #expect(object["total"] as? String == expected)
+        #expect(object["closedForm"] as? String == expected)
+        #expect(object["verified"] as? Bool == true)
+        #expect(object["elapsedSeconds"] is Double)
+        #expect(object["throughput"] is Double)
+        #expect((object["workers"] as? [Any])?.count == 3)
+    }
+
+    @Test("a failed verification exits non-zero")
+    func mismatch() throws {
+        let result = try BinaryProcess.run(["--range", "1...1000", "--headless", "--debug-wrong-kernel"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("[MISMATCH]"))
+    }
+
+    @Test("SIGTERM and SIGINT stop a run cleanly with 128+N", arguments: [SIGTERM, SIGINT, SIGHUP])
+    func signals(signal: Int32) throws {
+        let result = try BinaryProcess.run(["--range", "1...1_000_000_000_000", "--headless", "--throttle", "0.01"]) { process in
+            usleep(400_000)
+            kill(process.processIdentifier, signal)
+        }
+        #expect(result.status == 128 + signal)
+        #expect(result.stdout.contains("interrupted at"))
+        #expect(result.stderr.isEmpty)
+    }
+}
