@@ -19,6 +19,8 @@ let package = Package(
             name: "CNcurses",
             providers: [.apt(["libncurses-dev"])]
         ),
+        // Crash handling that must be real C: restore the terminal from a signal handler.
+        .target(name: "CTerminalSupport", linkerSettings: [.linkedLibrary("ncursesw")]),
         // The compute cluster: jobs, chunks, scheduling, workers, snapshots, events. No UI, no I/O.
         .target(
             name: "ClusterEngine",
@@ -32,7 +34,7 @@ let package = Package(
         // The dashboard as pure functions: view state, key table, reducer, layout into a cell buffer.
         .target(name: "ClusterDashboard", dependencies: ["ClusterEngine", "ClusterReporting"]),
         // The only code that talks to ncurses: setup/teardown, colors, input, signals, the UI loop.
-        .target(name: "ClusterTerminal", dependencies: ["CNcurses", "ClusterDashboard", "ClusterEngine"]),
+        .target(name: "ClusterTerminal", dependencies: ["CNcurses", "CTerminalSupport", "ClusterDashboard", "ClusterEngine"]),
         .executableTarget(
             name: "cluster-top",
             dependencies: [

@@ -8,7 +8,10 @@
 #define _XOPEN_SOURCE_EXTENDED 1
 #endif
 #include <locale.h>
+#include <signal.h>
+#include <string.h>
 #include <wchar.h>
+#include <langinfo.h>
 #include <ncursesw/curses.h>
 
 static inline attr_t ct_attr_normal(void) { return A_NORMAL; }
@@ -18,6 +21,13 @@ static inline attr_t ct_attr_underline(void) { return A_UNDERLINE; }
 static inline int ct_key_f(int n) { return KEY_F(n); }
 static inline int ct_key_code_yes(void) { return KEY_CODE_YES; }
 
+/* C globals (stdscr, stdout, COLORS) are shared mutable state to Swift 6; reach them here. */
+static inline SCREEN *ct_newterm(void) { return newterm(NULL, stdout, stdin); }
+static inline WINDOW *ct_stdscr(void) { return stdscr; }
+static inline int ct_width(void) { return getmaxx(stdscr); }
+static inline int ct_height(void) { return getmaxy(stdscr); }
+static inline int ct_colors(void) { return COLORS; }
+
 /// Draws `count` wide characters at (y, x) with one attribute set and color pair.
 static inline int ct_draw_run(int y, int x, const wchar_t *text, int count, attr_t attributes, short pair) {
     attr_set(attributes, pair, NULL);
@@ -26,5 +36,11 @@ static inline int ct_draw_run(int y, int x, const wchar_t *text, int count, attr
 
 /// Reads one key as a wide character; returns OK, KEY_CODE_YES (function key) or ERR.
 static inline int ct_read_key(wint_t *key) { return get_wch(key); }
+
+/// True when the locale's character set is UTF-8 (call after setlocale).
+static inline int ct_locale_is_utf8(void) {
+    const char *codeset = nl_langinfo(CODESET);
+    return codeset != NULL && (strcmp(codeset, "UTF-8") == 0 || strcmp(codeset, "utf8") == 0);
+}
 
 #endif

@@ -14,11 +14,14 @@ public enum ProcessSignals {
     /// Installs the handlers. Call once, early, from the main thread.
     public static func installStopHandlers() {
         _ = received.load(ordering: .relaxed)  // initialize the global before any handler can run
-        // A launcher may hand us a blocked signal mask (threads of test runners do); a blocked
-        // SIGTERM would make us unstoppable, so unblock what we handle.
+        // A launcher may hand us a blocked signal mask (threads of test runners do): a blocked
+        // SIGTERM would make us unstoppable and a blocked SIGWINCH blind to resizes. Unblock
+        // everything we or ncurses rely on, and the crash signals.
         var unblock = sigset_t()
         sigemptyset(&unblock)
-        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&unblock, signal) }
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGTSTP, SIGCONT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] {
+            sigaddset(&unblock, signal)
+        }
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for signal in [SIGINT, SIGTERM, SIGHUP] {
             var action = sigaction()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterDashboard
 import ClusterEngine
 import ClusterReporting
 import ClusterTerminal
@@ -65,6 +66,9 @@ struct ClusterTop: ParsableCommand {
     @Flag(name: .long, help: .hidden)
     var debugWrongKernel = false
 
+    @Option(name: .long, help: .hidden)
+    var debugCrashAfter: Double?
+
     /// The validated job and cluster settings.
     struct Plan {
         let spec: JobSpec
@@ -122,9 +126,41 @@ struct ClusterTop: ParsableCommand {
             cluster.addWorker(speed: plan.speeds[worker] ?? plan.defaultSpeed)
         }
         ProcessSignals.installStopHandlers()
-        let status = runHeadless(cluster: cluster, spec: plan.spec)
+        let status = wantsHeadless ? runHeadless(cluster: cluster, spec: plan.spec)
+            : runDashboard(cluster: cluster, spec: plan.spec)
         cluster.shutdown(timeout: 1)
         throw ExitCode(status)
+    }
+
+    private var wantsHeadless: Bool { headless || json || isatty(STDOUT_FILENO) != 1 }
+
+    /// Opens the dashboard; falls back to headless output with a one-line note when the terminal
+    /// cannot be used (unknown TERM, no terminal on stdin).
+    private func runDashboard(cluster: Cluster, spec: JobSpec) -> Int32 {
+        let screen: TerminalScreen
+        do {
+            screen = try TerminalScreen(forceASCII: ascii, disableColor: noColor)
+        } catch {
+            FileHandle.standardError.write(Data("cluster-top: \(error); running headless\n".utf8))
+            return runHeadless(cluster: cluster, spec: spec)
+        }
+        cluster.submit(spec)
+        let loop = DashboardLoop(
+            cluster: cluster, screen: screen, frameInterval: refresh ?? 0.1,
+            state: ViewState(nextSchedule: spec.schedule, nextChunkSize: spec.chunkSize),
+            crashAfter: debugCrashAfter)
+        let exit = loop.run()
+        screen.restore()
+        if let job = cluster.snapshot().job {
+            let outcome = job.status.isFinished
+                ? "\(job.id) \(job.status.rawValue): total \(job.runningTotal)"
+                : "\(job.id) stopped at \(Format.percent(job.progress)), not finished"
+            print("cluster-top: \(outcome)")
+        }
+        switch exit {
+        case .quit: return 0
+        case .signal(let number): return ProcessSignals.exitStatus(for: number)
+        }
     }
 
     private func runHeadless(cluster: Cluster, spec: JobSpec) -> Int32 {

@@ -1,0 +1,32 @@
+#define NCURSES_WIDECHAR 1
+#include <ncursesw/curses.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include "terminal_support.h"
+
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP };
+
+static void crash_handler(int sig) {
+    /* endwin() is not async-signal-safe, but the process is going down anyway and a usable
+       shell is worth the risk; this is what ncurses itself does for SIGINT/SIGTERM. */
+    endwin();
+    static const char message[] = "cluster-top crashed; the terminal has been restored.\n";
+    ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+    (void)ignored;
+    /* The default action, not the Swift runtime's reporter: on a terminal that reporter waits
+       30 s for a key press, which is no way to hand a shell back. */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void ct_install_crash_handlers(void) {
+    for (unsigned i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = crash_handler;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_NODEFER;
+        sigaction(crash_signals[i], &action, NULL);
+    }
+}

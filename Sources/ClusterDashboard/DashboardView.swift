@@ -1,0 +1,366 @@
+import ClusterEngine
+import ClusterReporting
+
+/// Everything the view needs for one frame.
+public struct DashboardInput: Sendable {
+    public var snapshot: ClusterSnapshot
+    /// Recent events, oldest first.
+    public var events: [ClusterEvent]
+    public var state: ViewState
+    public var width: Int
+    public var height: Int
+    public var capabilities: Capabilities
+
+    public init(snapshot: ClusterSnapshot, events: [ClusterEvent], state: ViewState, width: Int, height: Int,
+                capabilities: Capabilities) {
+        self.snapshot = snapshot
+        self.events = events
+        self.state = state
+        self.width = width
+        self.height = height
+        self.capabilities = capabilities
+    }
+}
+
+/// One rendered frame and the layout facts the loop feeds back into the reducer.
+public struct DashboardFrame: Equatable, Sendable {
+    public var buffer: CellBuffer
+    /// Worker rows visible (the page size for PgUp/PgDn).
+    public var workerRows: Int
+    /// The scroll offset actually used, with the selection kept in view.
+    public var scrollOffset: Int
+}
+
+/// The dashboard as a pure function of its input.
+public enum DashboardView {
+    public static let minimumWidth = 60
+    public static let minimumHeight = 16
+    /// Rows above the worker table and its header.
+    static let headerRows = 5
+
+    public static func render(_ input: DashboardInput) -> DashboardFrame {
+        var buffer = CellBuffer(width: input.width, height: input.height)
+        let glyphs = Glyphs.for(input.capabilities)
+        let palette = Palette(capabilities: input.capabilities)
+        guard input.width >= minimumWidth, input.height >= minimumHeight else {
+            drawTooSmall(&buffer, input: input, palette: palette)
+            return DashboardFrame(buffer: buffer, workerRows: 1, scrollOffset: input.state.scrollOffset)
+        }
+        var context = RenderContext(input: input, glyphs: glyphs, palette: palette)
+        drawHeader(&buffer, &context)
+        let (rows, offset) = drawWorkers(&buffer, &context)
+        drawEventLog(&buffer, &context, top: headerRows + 1 + rows, workerRows: rows, offset: offset)
+        drawFooter(&buffer, &context)
+        if input.state.showHelp { drawHelp(&buffer, &context) }
+        return DashboardFrame(buffer: buffer, workerRows: rows, scrollOffset: offset)
+    }
+
+    struct RenderContext {
+        let input: DashboardInput
+        let glyphs: Glyphs
+        let palette: Palette
+        var width: Int { input.width }
+        var height: Int { input.height }
+        var snapshot: ClusterSnapshot { input.snapshot }
+    }
+
+    /// Rows for workers: all of them if they fit beside a 3-line log, else what is left.
+    static func workerRowCount(height: Int, workers: Int) -> Int {
+        let available = height - headerRows - 1 /* table header */ - 1 /* log title */ - 1 /* footer */
+        let minimumLog = 3
+        return max(1, min(max(workers, 1), available - minimumLog))
+    }
+
+    // MARK: Too small
+
+    static func drawTooSmall(_ buffer: inout CellBuffer, input: DashboardInput, palette: Palette) {
+        let times = input.capabilities.unicode ? "×" : "x"
+        let lines: [(String, CellStyle)] = [
+            ("Terminal too small", palette.bad),
+            ("current \(input.width)\(times)\(input.height), needs at least \(minimumWidth)\(times)\(minimumHeight)", .plain),
+            ("Enlarge the window, or press q to quit.", .plain),
+        ]
+        let top = max(0, (input.height - lines.count) / 2)
+        for (i, (text, style)) in lines.enumerated() {
+            let shown = String(text.prefix(input.width))
+            buffer.write(shown, x: max(0, (input.width - shown.count) / 2), y: top + i, style: style)
+        }
+    }
+
+    // MARK: Header
+
+    static func drawHeader(_ buffer: inout CellBuffer, _ c: inout RenderContext) {
+        let snapshot = c.snapshot, palette = c.palette, glyphs = c.glyphs, width = c.width
+        // Title bar.
+        buffer.fill(x: 0, y: 0, width: width, height: 1, with: Cell(" ", palette.title))
+        var title = " cluster-top"
+        let status: (String, CellStyle)
+        if let job = snapshot.job {
+            let spec = job.spec
+            title += "  \(job.id)  \(Format.range(spec.lo, spec.hi, grouped: true))  chunk \(Format.grouped(spec.chunkSize))"
+                + "  \(spec.schedule.rawValue)"
+            switch job.status {
+            case .running, .queued: status = (" RUNNING ", CellStyle(c.input.capabilities.color ? .green : .default, bold: true, reverse: true))
+            case .verified: status = (" VERIFIED \(glyphs.check) ", CellStyle(c.input.capabilities.color ? .green : .default, bold: true, reverse: true))
+            case .mismatch: status = (" MISMATCH \(glyphs.cross) ", CellStyle(c.input.capabilities.color ? .red : .default, bold: true, reverse: true))
+            }
+        } else {
+            title += "  no job yet: press n to start one"
+            status = (" IDLE ", palette.title)
+        }
+        let queued = snapshot.queuedJobs > 0 ? " +\(snapshot.queuedJobs) queued " : ""
+        let right = queued + status.0
+        buffer.write(Widgets.truncate(title, width - right.count - 1, glyphs: glyphs), x: 0, y: 0, style: palette.title)
+        buffer.write(queued, x: width - right.count, y: 0, style: palette.title)
+        buffer.write(status.0, x: width - status.0.count, y: 0, style: status.1)
+
+        guard let job = snapshot.job else {
+            buffer.write(" throughput ", x: 0, y: 2, style: palette.label)
+            return
+        }
+        // Progress line: elapsed, ETA, overall bar, percentage.
+        var x = buffer.write(" elapsed ", x: 0, y: 1, style: palette.label)
+        x = buffer.write(Format.clock(job.elapsed), x: x, y: 1, style: palette.value)
+        x = buffer.write("  ETA ", x: x, y: 1, style: palette.label)
+        let eta = job.status.isFinished ? "done" : snapshot.estimatedSecondsRemaining.map(Format.clock) ?? "--:--"
+        x = buffer.write(eta, x: x, y: 1, style: palette.value)
+        let percent = Widgets.padLeft(Format.percent(job.progress), 6)
+        let barWidth = width - x - 4 - percent.count - 1
+        x = buffer.write("  [", x: x, y: 1, style: palette.label)
+        x = buffer.write(Widgets.bar(job.progress, width: barWidth, glyphs: glyphs), x: x, y: 1,
+                         style: job.status == .mismatch ? palette.bad : palette.good)
+        x = buffer.write("]", x: x, y: 1, style: palette.label)
+        buffer.write(percent, x: x, y: 1, style: palette.value)
+
+        // Throughput with its history, and the worker state counts.
+        x = buffer.write(" throughput ", x: 0, y: 2, style: palette.label)
+        x = buffer.write(Widgets.padRight(Format.rate(snapshot.throughput), 9), x: x, y: 2, style: palette.value)
+        let counts = WorkerState.allCases.compactMap { state -> String? in
+            let n = snapshot.count(of: state)
+            return n == 0 && state != .running ? nil : "\(n) \(state.rawValue)"
+        }.joined(separator: "  ")
+        let sparkWidth = max(0, width - x - counts.count - 4)
+        x = buffer.write(Widgets.sparkline(snapshot.throughputHistory, width: sparkWidth, glyphs: glyphs),
+                         x: x + 1, y: 2, style: palette.good)
+        buffer.write(counts, x: width - counts.count - 1, y: 2, style: .plain, maxWidth: width - x)
+
+        // The exact running total, in full digits, and how it compares with the closed form.
+        x = buffer.write(" total ", x: 0, y: 3, style: palette.label)
+        x = buffer.write(Format.grouped(job.runningTotal), x: x, y: 3, style: palette.value)
+        switch job.status {
+        case .verified:
+            buffer.write("  = closed form \(glyphs.check)", x: x, y: 3, style: palette.good)
+        case .mismatch:
+            let closed = job.closedForm.flatMap { UInt128($0) }.map { Format.grouped($0) } ?? "?"
+            let differs = c.input.capabilities.unicode ? "≠" : "!="
+            buffer.write("  \(differs) closed form \(closed) \(glyphs.cross)", x: x, y: 3, style: palette.bad)
+        case .running, .queued:
+            buffer.write("  (checked against the closed form at the end)", x: x, y: 3, style: .plain, maxWidth: width - x - 1)
+        }
+
+        // Chunk accounting.
+        let parts: [(String, String)] = [
+            (Format.grouped(job.chunksDone) + "/" + Format.grouped(job.chunksTotal), " done"),
+            (Format.grouped(job.chunksInFlight), " in flight"),
+            (Format.grouped(job.chunksQueued), " queued"),
+            (Format.grouped(job.chunksRequeued), " re-queued"),
+            (String(snapshot.staleResults), " stale"),
+        ]
+        x = buffer.write(" chunks ", x: 0, y: 4, style: palette.label)
+        for (i, (number, label)) in parts.enumerated() {
+            if i > 0 { x = buffer.write("  ", x: x, y: 4) }
+            x = buffer.write(number, x: x, y: 4, style: palette.value)
+            x = buffer.write(label, x: x, y: 4, style: .plain)
+        }
+    }
+
+    // MARK: Workers
+
+    /// Table columns, decided per width: the bar takes what the others leave.
+    struct Columns {
+        var speed = true, chunks = true, share = true, range = false
+        var bar = 10
+        var rangeWidth = 0
+
+        init(width: Int) {
+            // marker+id+state (16), percent (6), chunk id (10), rate (8), right margin (1)
+            let fixed = 16 + 6 + 10 + 8 + 1
+            var optional = 6 + 7 + 7  // speed, chunks, share
+            if width - fixed - optional >= 40 + 34 {
+                range = true
+                rangeWidth = 34
+            }
+            if !range, width - fixed - optional < 14 { share = false; optional -= 7 }
+            if !range, width - fixed - optional < 14 { chunks = false; optional -= 7 }
+            bar = max(6, width - fixed - optional - (range ? rangeWidth : 0))
+        }
+    }
+
+    static func drawWorkers(_ buffer: inout CellBuffer, _ c: inout RenderContext) -> (rows: Int, offset: Int) {
+        let workers = c.snapshot.workers
+        let rows = workerRowCount(height: c.height, workers: workers.count)
+        let columns = Columns(width: c.width)
+        let headerY = headerRows
+        // Header row.
+        var header = "    ID STATE    "
+        if columns.speed { header += "SPEED " }  // five wide plus a space, as in the rows
+        header += Widgets.padRight("CHUNK PROGRESS", columns.bar + 6) + Widgets.padRight("CHUNK", 10)
+        if columns.range { header += Widgets.padRight("RANGE", columns.rangeWidth) }
+        header += Widgets.padLeft("RATE", 8)
+        if columns.chunks { header += Widgets.padLeft("CHUNKS", 7) }
+        if columns.share { header += Widgets.padLeft("SHARE", 7) }
+        buffer.fill(x: 0, y: headerY, width: c.width, height: 1, with: Cell(" ", c.palette.tableHeader))
+        buffer.write(header, x: 0, y: headerY, style: c.palette.tableHeader)
+
+        let selected = Reducer.selectedIndex(c.input.state, in: c.snapshot)
+        var offset = min(max(0, c.input.state.scrollOffset), max(0, workers.count - rows))
+        if let selected {
+            if selected < offset { offset = selected }
+            if selected >= offset + rows { offset = selected - rows + 1 }
+        }
+        if workers.isEmpty {
+            buffer.write("  no workers: press a to add one", x: 0, y: headerY + 1, style: c.palette.warning)
+        }
+        let totalAccepted = max(1, workers.reduce(UInt64(0)) { $0 + $1.elementsAccepted })
+        for row in 0..<rows {
+            let index = offset + row
+            guard index < workers.count else { break }
+            let y = headerY + 1 + row
+            drawWorkerRow(&buffer, c, workers[index], y: y, columns: columns, totalAccepted: totalAccepted)
+            if index == selected {
+                buffer.write(String(c.glyphs.selectionMarker), x: 1, y: y, style: CellStyle(bold: true))
+                buffer.restyle(x: 0, y: y, width: c.width) { $0.reverse = true; $0.bold = true }
+            }
+        }
+        return (rows, offset)
+    }
+
+    static func drawWorkerRow(_ buffer: inout CellBuffer, _ c: RenderContext, _ w: WorkerSnapshot, y: Int,
+                              columns: Columns, totalAccepted: UInt64) {
+        let palette = c.palette, glyphs = c.glyphs
+        var x = buffer.write("  " + Widgets.padLeft(String(w.id.rawValue), 4) + " ", x: 0, y: y, style: palette.value)
+        let stateWord = w.isLeaving ? "leaving" : w.state.rawValue
+        x = buffer.write(Widgets.padRight(stateWord, 8), x: x, y: y, style: palette.state(w.state, leaving: w.isLeaving))
+        x = buffer.write(" ", x: x, y: y)
+        if columns.speed {
+            let speed = Widgets.padLeft(Format.fixed(w.speed * 100, decimals: 0) + "%", 5)
+            x = buffer.write(speed + " ", x: x, y: y, style: w.speed < 1 ? palette.warning : .plain)
+        }
+        let live = w.state != .removed && w.state != .dead
+        if let a = w.assignment, live {
+            x = buffer.write(Widgets.bar(a.fractionDone, width: columns.bar, glyphs: glyphs), x: x, y: y, style: palette.bar(for: w))
+            x = buffer.write(Widgets.padLeft(Format.fixed(a.fractionDone * 100, decimals: 0) + "%", 5) + " ", x: x, y: y)
+            let redo = a.isRedo ? (c.input.capabilities.unicode ? "↻" : "r") : ""
+            x = buffer.write(Widgets.padRight("#\(a.chunk)\(redo)", 10), x: x, y: y, style: a.isRedo ? palette.event(.chunkRequeued(chunk: 0, from: w.id)) : .plain)
+            if columns.range {
+                let range = Format.range(a.elements.lowerBound, a.elements.upperBound, grouped: true)
+                x = buffer.write(Widgets.padRight(Widgets.truncate(range, columns.rangeWidth - 1, glyphs: glyphs), columns.rangeWidth), x: x, y: y)
+            }
+        } else {
+            let idleText = w.state == .dead ? "crashed: r restarts it" : w.state == .removed ? "" : "waiting for work"
+            let span = columns.bar + 6 + 10 + (columns.range ? columns.rangeWidth : 0)
+            x = buffer.write(Widgets.padRight(Widgets.truncate(idleText, span, glyphs: glyphs), span), x: x, y: y,
+                             style: w.state == .dead ? palette.state(.dead) : .plain)
+        }
+        x = buffer.write(Widgets.padLeft(live ? Format.rate(w.throughput) : "-", 8), x: x, y: y)
+        if columns.chunks { x = buffer.write(Widgets.padLeft(Format.grouped(w.chunksDone), 7), x: x, y: y) }
+        if columns.share {
+            let share = Double(w.elementsAccepted) / Double(totalAccepted)
+            buffer.write(Widgets.padLeft(Format.percent(share), 7), x: x, y: y)
+        }
+    }
+
+    // MARK: Event log
+
+    static func drawEventLog(_ buffer: inout CellBuffer, _ c: inout RenderContext, top: Int, workerRows: Int, offset: Int) {
+        let glyphs = c.glyphs, palette = c.palette
+        let bottom = c.height - 2  // last log row; the footer is below
+        buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(glyphs.horizontal, palette.frame))
+        buffer.write("\(glyphs.horizontal)\(glyphs.horizontal) events ", x: 0, y: top, style: palette.frame)
+        // Say how many workers are scrolled out of view, and where.
+        let above = offset, below = max(0, c.snapshot.workers.count - offset - workerRows)
+        if above + below > 0 {
+            let up = c.input.capabilities.unicode ? "↑" : "^", down = c.input.capabilities.unicode ? "↓" : "v"
+            let note = " \(above + below) more workers: \(up) \(above) above, \(down) \(below) below (PgUp/PgDn) "
+            buffer.write(note, x: max(12, c.width - note.count - 2), y: top, style: palette.warning)
+        }
+        let lines = EventLogLines.lines(from: c.input.events, glyphs: glyphs)
+        let capacity = bottom - top
+        let shown = lines.suffix(max(0, capacity))
+        for (i, line) in shown.enumerated() {
+            let y = top + 1 + i
+            let x = buffer.write(" " + Widgets.padLeft(line.time, 7) + "  ", x: 0, y: y, style: palette.label)
+            buffer.write(Widgets.truncate(line.text, c.width - x - 1, glyphs: glyphs), x: x, y: y, style: palette.event(line.kind))
+        }
+        // A status message or prompt error takes the last log row.
+        if let error = c.input.state.prompt?.error {
+            buffer.fill(x: 0, y: bottom, width: c.width, height: 1)
+            buffer.write(" \(glyphs.cross) " + Widgets.truncate(error, c.width - 4, glyphs: glyphs), x: 0, y: bottom, style: palette.bad)
+        } else if let status = c.input.state.status, c.snapshot.time - status.since < StatusMessage.lifetime {
+            buffer.fill(x: 0, y: bottom, width: c.width, height: 1)
+            buffer.write(" " + Widgets.truncate(status.text, c.width - 2, glyphs: glyphs), x: 0, y: bottom,
+                         style: status.isError ? palette.warning : palette.good)
+        }
+    }
+
+    // MARK: Footer
+
+    static func drawFooter(_ buffer: inout CellBuffer, _ c: inout RenderContext) {
+        let y = c.height - 1
+        buffer.fill(x: 0, y: y, width: c.width, height: 1)
+        if let prompt = c.input.state.prompt {
+            var x = buffer.write(" New job LO...HI: ", x: 0, y: y, style: c.palette.footerKey)
+            x = buffer.write(prompt.text, x: x + 1, y: y, style: c.palette.value)
+            x = buffer.write("_", x: x, y: y, style: CellStyle(bold: true, reverse: true))
+            let hint = "  Enter starts, Esc cancels (\(c.input.state.nextSchedule.rawValue), chunk \(Format.grouped(c.input.state.nextChunkSize)))"
+            buffer.write(hint, x: x, y: y, style: .plain, maxWidth: c.width - x)
+            return
+        }
+        // Quit is pinned to the right so it shows at any width; the rest fill from the left.
+        let entries = KeyMap.footerEntries
+        let quit = entries.last { $0.label == "Quit" }
+        let quitWidth = quit.map { $0.key.count + $0.label.count + 1 } ?? 0
+        var x = 0
+        for entry in entries where entry.label != "Quit" {
+            let needed = entry.key.count + entry.label.count + 1
+            if x + needed > c.width - quitWidth - 1 { break }
+            x = buffer.write(entry.key, x: x, y: y, style: c.palette.footerKey)
+            x = buffer.write(entry.label + " ", x: x, y: y, style: c.palette.footerLabel)
+        }
+        if let quit {
+            let qx = buffer.write(quit.key, x: c.width - quitWidth, y: y, style: c.palette.footerKey)
+            buffer.write(quit.label, x: qx, y: y, style: c.palette.footerLabel)
+        }
+    }
+
+    // MARK: Help
+
+    static func drawHelp(_ buffer: inout CellBuffer, _ c: inout RenderContext) {
+        let rows = KeyMap.helpRows
+        let keyWidth = rows.map(\.keys.count).max() ?? 0
+        let contentWidth = min(c.width - 6, max(40, keyWidth + 3 + (rows.map(\.description.count).max() ?? 0)))
+        let boxWidth = contentWidth + 4
+        let boxHeight = min(c.height - 2, rows.count + 4)
+        let left = (c.width - boxWidth) / 2, top = max(1, (c.height - boxHeight) / 2)
+        let g = c.glyphs, frame = c.palette.frame
+        buffer.fill(x: left, y: top, width: boxWidth, height: boxHeight)
+        let horizontal = String(repeating: g.horizontal, count: boxWidth - 2)
+        buffer.write(String(g.corners.0) + horizontal + String(g.corners.1), x: left, y: top, style: frame)
+        buffer.write(String(g.corners.2) + horizontal + String(g.corners.3), x: left, y: top + boxHeight - 1, style: frame)
+        for y in (top + 1)..<(top + boxHeight - 1) {
+            buffer.write(String(g.vertical), x: left, y: y, style: frame)
+            buffer.write(String(g.vertical), x: left + boxWidth - 1, y: y, style: frame)
+        }
+        buffer.write(" cluster-top keys ", x: left + 2, y: top, style: c.palette.value)
+        let visible = boxHeight - 4
+        for (i, row) in rows.prefix(visible).enumerated() {
+            let y = top + 1 + i
+            let x = buffer.write(Widgets.padRight(row.keys, keyWidth), x: left + 2, y: y, style: c.palette.footerKey)
+            buffer.write("   " + Widgets.truncate(row.description, contentWidth - keyWidth - 3, glyphs: g), x: x, y: y)
+        }
+        let more = rows.count > visible ? " (\(rows.count - visible) more: enlarge the window)" : ""
+        buffer.write("Press any key to close" + more, x: left + 2, y: top + boxHeight - 2, style: c.palette.label,
+                     maxWidth: contentWidth)
+    }
+}
+

@@ -1,0 +1,94 @@
+/// A key press, decoded from the terminal.
+public enum Key: Hashable, Sendable {
+    case character(Character)
+    case up, down, left, right, pageUp, pageDown, home, end
+    case enter, escape, backspace
+    case function(Int)
+    /// Ctrl plus a letter, lowercased: Ctrl-L is `.control("l")`.
+    case control(Character)
+    case resize
+}
+
+/// Everything a key can ask the dashboard to do.
+public enum DashboardAction: Hashable, Sendable {
+    case selectPrevious, selectNext, selectPageUp, selectPageDown, selectFirst, selectLast
+    case addWorker, removeWorker, togglePause, togglePauseAll, killWorker, restartWorker, restartAllDead
+    case throttleWorker, fullSpeedAll, cycleSchedule, newJob, help, quit, redraw
+}
+
+/// One row of the key table.
+public struct KeyBinding: Sendable {
+    public let keys: [Key]
+    /// How the keys are written in the help overlay: "p Space".
+    public let keyLabel: String
+    /// Short label for the footer bar, or nil to keep it out of the footer.
+    public let footer: String?
+    public let description: String
+    public let action: DashboardAction
+}
+
+/// The single key table: dispatch, the footer bar and the help overlay all read it.
+/// Conventions follow htop where it has one (F1 help, F9 kill, F10 quit, arrows select).
+public enum KeyMap {
+    public static let bindings: [KeyBinding] = [
+        KeyBinding(keys: [.character("?"), .character("h"), .function(1)], keyLabel: "? h F1", footer: "Help",
+                   description: "Show or hide this help", action: .help),
+        KeyBinding(keys: [.up], keyLabel: "Up Down", footer: nil,
+                   description: "Select the previous / next worker", action: .selectPrevious),
+        KeyBinding(keys: [.down], keyLabel: "", footer: nil, description: "", action: .selectNext),
+        KeyBinding(keys: [.pageUp], keyLabel: "PgUp PgDn", footer: nil,
+                   description: "Select a page up / down", action: .selectPageUp),
+        KeyBinding(keys: [.pageDown], keyLabel: "", footer: nil, description: "", action: .selectPageDown),
+        KeyBinding(keys: [.home], keyLabel: "Home End", footer: nil,
+                   description: "Select the first / last worker", action: .selectFirst),
+        KeyBinding(keys: [.end], keyLabel: "", footer: nil, description: "", action: .selectLast),
+        KeyBinding(keys: [.character("a"), .character("+")], keyLabel: "a +", footer: "Add",
+                   description: "Add a worker", action: .addWorker),
+        KeyBinding(keys: [.character("d"), .character("-")], keyLabel: "d -", footer: "Remove",
+                   description: "Remove the selected worker (it finishes its chunk first)", action: .removeWorker),
+        KeyBinding(keys: [.character("p"), .character(" ")], keyLabel: "p Space", footer: "Pause",
+                   description: "Pause / resume the selected worker (it keeps its chunk)", action: .togglePause),
+        KeyBinding(keys: [.character("P")], keyLabel: "P", footer: "All",
+                   description: "Pause / resume all workers", action: .togglePauseAll),
+        KeyBinding(keys: [.character("k"), .function(9)], keyLabel: "k F9", footer: "Kill",
+                   description: "Kill the selected worker: its chunk is lost and redone by another", action: .killWorker),
+        KeyBinding(keys: [.character("r")], keyLabel: "r", footer: "Restart",
+                   description: "Restart the selected dead worker", action: .restartWorker),
+        KeyBinding(keys: [.character("R")], keyLabel: "R", footer: nil,
+                   description: "Restart every dead worker", action: .restartAllDead),
+        KeyBinding(keys: [.character("t")], keyLabel: "t", footer: "Throttle",
+                   description: "Slow the selected worker: 100% → 50% → 25% → 10% → 2% → 100%", action: .throttleWorker),
+        KeyBinding(keys: [.character("T")], keyLabel: "T", footer: nil,
+                   description: "Set every worker back to full speed", action: .fullSpeedAll),
+        KeyBinding(keys: [.character("s")], keyLabel: "s", footer: nil,
+                   description: "Switch the schedule (dynamic / static) for the next new job", action: .cycleSchedule),
+        KeyBinding(keys: [.character("n")], keyLabel: "n", footer: "New job",
+                   description: "Start a new job: type a range LO...HI, Enter starts, Esc cancels", action: .newJob),
+        KeyBinding(keys: [.control("l")], keyLabel: "Ctrl-L", footer: nil,
+                   description: "Redraw the screen", action: .redraw),
+        KeyBinding(keys: [.character("q"), .function(10)], keyLabel: "q F10", footer: "Quit",
+                   description: "Quit (Ctrl-C works too)", action: .quit),
+    ]
+
+    private static let table: [Key: DashboardAction] = {
+        var table: [Key: DashboardAction] = [:]
+        for binding in bindings {
+            for key in binding.keys where table[key] == nil { table[key] = binding.action }
+        }
+        return table
+    }()
+
+    public static func action(for key: Key) -> DashboardAction? { table[key] }
+
+    /// The help overlay's rows: bindings that describe themselves.
+    public static var helpRows: [(keys: String, description: String)] {
+        bindings.filter { !$0.description.isEmpty }.map { ($0.keyLabel, $0.description) }
+    }
+
+    /// The footer's entries: (first key's label, short label).
+    public static var footerEntries: [(key: String, label: String)] {
+        bindings.compactMap { binding in
+            binding.footer.map { (String(binding.keyLabel.split(separator: " ").first ?? ""), $0) }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import ClusterEngine
+
+/// The new-job prompt while it is open.
+public struct JobPrompt: Equatable, Sendable {
+    public var text: String
+    /// Why the last Enter was refused, shown until the text changes.
+    public var error: String?
+
+    public init(text: String = "", error: String? = nil) {
+        self.text = text
+        self.error = error
+    }
+}
+
+/// A short message under the worker table, shown for a few seconds.
+public struct StatusMessage: Equatable, Sendable {
+    public let text: String
+    public let isError: Bool
+    /// Snapshot time at which it was set; it fades after `StatusMessage.lifetime` seconds.
+    public let since: Double
+    public static let lifetime = 4.0
+
+    public init(text: String, isError: Bool, since: Double) {
+        self.text = text
+        self.isError = isError
+        self.since = since
+    }
+}
+
+/// Everything about the dashboard that is not the cluster's state: selection, scrolling,
+/// overlays, the prompt. Changed only by `Reducer`.
+public struct ViewState: Equatable, Sendable {
+    public var selectedWorker: WorkerID?
+    /// First worker row shown; the view keeps the selection visible whatever this says.
+    public var scrollOffset = 0
+    public var showHelp = false
+    public var prompt: JobPrompt?
+    public var status: StatusMessage?
+    public var quitRequested = false
+    /// Set by Ctrl-L: the backend repaints every cell.
+    public var fullRedrawRequested = false
+    /// Settings for jobs started with `n`.
+    public var nextSchedule: SchedulePolicy
+    public var nextChunkSize: Int64
+
+    public init(nextSchedule: SchedulePolicy = .dynamic, nextChunkSize: Int64 = JobSpec.defaultChunkSize) {
+        self.nextSchedule = nextSchedule
+        self.nextChunkSize = nextChunkSize
+    }
+}
+
+/// What the dashboard asks of the engine. Produced by the reducer, carried out by `apply(to:)`.
+public enum EngineCommand: Equatable, Sendable {
+    case addWorker
+    case remove(WorkerID)
+    case pause(WorkerID)
+    case resume(WorkerID)
+    case kill(WorkerID)
+    case restart(WorkerID)
+    case setSpeed(WorkerID, Double)
+    case submit(JobSpec)
+
+    /// Carries the command out. Returns false if the engine refused (for example, the worker
+    /// limit was reached).
+    @discardableResult
+    public func apply(to cluster: Cluster) -> Bool {
+        switch self {
+        case .addWorker: return cluster.addWorker() != nil
+        case .remove(let id): return cluster.remove(id)
+        case .pause(let id): return cluster.pause(id)
+        case .resume(let id): return cluster.resume(id)
+        case .kill(let id): return cluster.kill(id)
+        case .restart(let id): return cluster.restart(id)
+        case .setSpeed(let id, let speed): return cluster.setSpeed(id, to: speed)
+        case .submit(let spec): cluster.submit(spec); return true
+        }
+    }
+}

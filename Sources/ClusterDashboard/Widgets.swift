@@ -1,0 +1,100 @@
+import ClusterEngine
+
+/// Small rendering helpers: each turns a value into text of an exact width.
+enum Widgets {
+    /// A progress bar exactly `width` cells wide. With Unicode glyphs the last cell shows eighths,
+    /// so a bar moves visibly even when a chunk advances by less than one cell.
+    static func bar(_ fraction: Double, width: Int, glyphs: Glyphs) -> String {
+        guard width > 0 else { return "" }
+        let clamped = fraction.isFinite ? min(1, max(0, fraction)) : 0
+        let eighths = Int((clamped * Double(width * 8)).rounded(.down))
+        let full = eighths / 8
+        var text = String(repeating: glyphs.barEighths[8], count: full)
+        if full < width {
+            let partial = eighths % 8
+            text.append(partial > 0 ? glyphs.barEighths[partial] : glyphs.barEmpty)
+            text += String(repeating: glyphs.barEmpty, count: width - full - 1)
+        }
+        return text
+    }
+
+    /// The last `width` values as a sparkline scaled to their maximum.
+    static func sparkline(_ values: [Double], width: Int, glyphs: Glyphs) -> String {
+        guard width > 0 else { return "" }
+        let shown = values.suffix(width)
+        let peak = shown.max() ?? 0
+        let levels = glyphs.spark.count
+        let marks = shown.map { value -> Character in
+            guard peak > 0, value > 0 else { return glyphs.spark[0] }
+            return glyphs.spark[min(levels - 1, Int((value / peak) * Double(levels - 1) + 0.5))]
+        }
+        return String(repeating: " ", count: width - marks.count) + String(marks)
+    }
+
+    static func padRight(_ text: String, _ width: Int) -> String {
+        text.count >= width ? String(text.prefix(width)) : text + String(repeating: " ", count: width - text.count)
+    }
+
+    static func padLeft(_ text: String, _ width: Int) -> String {
+        text.count >= width ? String(text.suffix(width)) : String(repeating: " ", count: width - text.count) + text
+    }
+
+    /// Cuts `text` to `width`, marking the cut.
+    static func truncate(_ text: String, _ width: Int, glyphs: Glyphs) -> String {
+        guard text.count > width else { return text }
+        guard width > glyphs.ellipsis.count else { return String(text.prefix(max(0, width))) }
+        return String(text.prefix(width - glyphs.ellipsis.count)) + glyphs.ellipsis
+    }
+}
+
+/// Colors and attributes per meaning, so the whole dashboard agrees on them.
+struct Palette {
+    let capabilities: Capabilities
+
+    private func style(_ color: TextColor, bold: Bool = false, reverse: Bool = false, underline: Bool = false) -> CellStyle {
+        CellStyle(capabilities.color ? color : .default, bold: bold, reverse: reverse, underline: underline)
+    }
+
+    var title: CellStyle { style(.default, bold: true, reverse: true) }
+    var label: CellStyle { style(.cyan) }
+    var value: CellStyle { style(.default, bold: true) }
+    var good: CellStyle { style(.green, bold: true) }
+    var bad: CellStyle { style(.red, bold: true, reverse: !capabilities.color) }
+    var warning: CellStyle { style(.yellow, bold: true) }
+    var tableHeader: CellStyle { style(.default, bold: true, underline: !capabilities.color) }
+    var footerKey: CellStyle { style(.cyan, bold: true, reverse: !capabilities.color) }
+    var footerLabel: CellStyle { .plain }
+    var frame: CellStyle { style(.cyan) }
+
+    /// Monochrome still tells states apart: bold running, underlined paused, reversed dead.
+    func state(_ state: WorkerState, leaving: Bool = false) -> CellStyle {
+        if leaving { return style(.magenta, bold: true) }
+        switch state {
+        case .running: return style(.green, bold: true)
+        case .idle: return style(.cyan)
+        case .paused: return style(.yellow, bold: true, underline: !capabilities.color)
+        case .dead: return style(.red, bold: true, reverse: !capabilities.color)
+        case .removed: return .plain
+        }
+    }
+
+    func bar(for worker: WorkerSnapshot) -> CellStyle {
+        if worker.assignment?.isRedo == true { return style(.magenta) }
+        switch worker.state {
+        case .paused: return style(.yellow)
+        case .running: return style(.green)
+        default: return .plain
+        }
+    }
+
+    func event(_ kind: ClusterEventKind) -> CellStyle {
+        switch kind {
+        case .workerKilled, .staleResultDiscarded: return style(.red, bold: true)
+        case .chunkRedistributed, .chunkRequeued: return style(.magenta)
+        case .jobFinished(_, let verified, _): return verified ? good : bad
+        case .workerPaused, .workerThrottled: return style(.yellow)
+        case .workerAdded, .workerRestarted, .workerResumed, .jobStarted: return style(.green)
+        default: return .plain
+        }
+    }
+}

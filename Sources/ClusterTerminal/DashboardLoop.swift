@@ -1,0 +1,87 @@
+import ClusterDashboard
+import ClusterEngine
+import Dispatch
+
+/// The dashboard's main loop, on the thread that owns the terminal: read keys, turn them into
+/// view changes and engine commands, and draw a new frame when something changed.
+public final class DashboardLoop {
+    /// How the loop ended.
+    public enum Exit: Equatable {
+        case quit
+        case signal(Int32)
+    }
+
+    let cluster: Cluster
+    let screen: TerminalScreen
+    let frameInterval: Double
+    var state: ViewState
+    /// Recent events, oldest first, for the log.
+    var events: [ClusterEvent] = []
+    var lastEventSequence: UInt64 = 0
+    static let keptEvents = 200
+    /// Testing aid: trap after this many seconds, to check the terminal is restored on a crash.
+    let crashAfter: Double?
+
+    public init(cluster: Cluster, screen: TerminalScreen, frameInterval: Double, state: ViewState,
+                crashAfter: Double? = nil) {
+        self.cluster = cluster
+        self.screen = screen
+        self.frameInterval = frameInterval
+        self.state = state
+        self.crashAfter = crashAfter
+    }
+
+    public func run() -> Exit {
+        var pageSize = 1
+        var nextFrame = DispatchTime.now()
+        var needsFrame = true
+        let started = DispatchTime.now()
+        while true {
+            if let signal = ProcessSignals.stopSignal { return .signal(signal) }
+            if let crashAfter, Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9 > crashAfter {
+                fatalError("crash requested with --debug-crash-after")
+            }
+            let now = DispatchTime.now()
+            if needsFrame || now >= nextFrame {
+                pageSize = drawFrame()
+                needsFrame = false
+                nextFrame = DispatchTime.now() + frameInterval
+            }
+            let wait = nextFrame > DispatchTime.now()
+                ? Int((nextFrame.uptimeNanoseconds - DispatchTime.now().uptimeNanoseconds) / 1_000_000) : 0
+            guard let key = screen.readKey(timeout: max(1, wait)) else { continue }
+            if key == .resize {
+                needsFrame = true
+                continue
+            }
+            let commands = Reducer.reduce(&state, key: key, snapshot: cluster.snapshot(), pageSize: pageSize)
+            for command in commands where !command.apply(to: cluster) {
+                if command == .addWorker {
+                    state.status = StatusMessage(text: "worker limit reached (\(cluster.configuration.maxWorkers))",
+                                                 isError: true, since: cluster.snapshot().time)
+                }
+            }
+            if state.quitRequested { return .quit }
+            needsFrame = true
+        }
+    }
+
+    /// Renders and draws one frame; returns the worker rows visible, for paging.
+    private func drawFrame() -> Int {
+        let snapshot = cluster.snapshot()
+        let fresh = cluster.events(after: lastEventSequence)
+        if let last = fresh.last {
+            lastEventSequence = last.sequence
+            events.append(contentsOf: fresh)
+            if events.count > Self.keptEvents { events.removeFirst(events.count - Self.keptEvents) }
+        }
+        let size = screen.size
+        let frame = DashboardView.render(DashboardInput(
+            snapshot: snapshot, events: events, state: state, width: size.width, height: size.height,
+            capabilities: screen.capabilities))
+        state.scrollOffset = frame.scrollOffset
+        screen.draw(frame.buffer, full: state.fullRedrawRequested)
+        state.fullRedrawRequested = false
+        return frame.workerRows
+    }
+}

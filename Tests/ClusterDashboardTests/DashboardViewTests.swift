@@ -1,0 +1,158 @@
+@testable import ClusterEngine
+import Testing
+@testable import ClusterDashboard
+
+@Suite("Dashboard rendering")
+struct DashboardViewTests {
+    @Test("80x24: header, worker rows with bars, running total, log and footer are all visible")
+    func standardSize() throws {
+        let workers = [Fixtures.worker(1), Fixtures.worker(2, .paused, done: 250), Fixtures.worker(3, .dead, chunk: nil),
+                       Fixtures.worker(4, .idle, chunk: nil), Fixtures.worker(5, .removed, chunk: nil)]
+        let events = Fixtures.events([
+            .workerKilled(WorkerID(3), chunk: 17), .chunkRequeued(chunk: 17, from: WorkerID(3)),
+            .chunkRedistributed(chunk: 17, from: WorkerID(3), to: WorkerID(1)),
+        ])
+        let frame = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job()), events: events)
+        let lines = frame.buffer.lines
+        #expect(lines.count == 24 && frame.buffer.width == 80)
+        #expect(lines[0].contains("cluster-top") && lines[0].contains("1...100,000") && lines[0].contains("RUNNING"))
+        #expect(lines[0].contains("chunk 1,000") && lines[0].contains("dynamic"))
+        #expect(lines[1].contains("elapsed 0:12") && lines[1].contains("40.0%"))
+        #expect(lines[2].contains("throughput 7.50G/s"))  // 5 fixture workers at 1.5G/s
+        #expect(lines[2].contains("1 paused") && lines[2].contains("1 dead"))
+        #expect(lines[3].contains("total 123,456,789"))
+        #expect(lines[4].contains("40/100 done") && lines[4].contains("1 re-queued") && lines[4].contains("2 stale"))
+        #expect(lines[5].contains("STATE") && lines[5].contains("RATE") && lines[5].contains("SHARE"))
+        // One row per worker with its state in words; the running one has a bar at 50%.
+        let row1 = try #require(lines.first { $0.contains("   1 running") })
+        #expect(row1.contains("█") && row1.contains("50%") && row1.contains("#7") && row1.contains("1.50G/s"))
+        #expect(lines.contains { $0.contains("   2 paused") && $0.contains("25%") })
+        #expect(lines.contains { $0.contains("   3 dead") && $0.contains("crashed") })
+        #expect(lines.contains { $0.contains("   4 idle") })
+        #expect(lines.contains { $0.contains("   5 removed") })
+        // The kill and its redistribution are one log line.
+        #expect(lines.contains { $0.contains("worker 3 killed; chunk 17 re-queued → worker 1") })
+        #expect(!lines.contains { $0.contains("chunk 17 re-queued from") })
+        #expect(lines[23].contains("Help") && lines[23].contains("Quit") && lines[23].contains("Kill"))
+        // Every row fits the width exactly: nothing wraps.
+        #expect(lines.allSatisfy { $0.count <= 80 })
+    }
+
+    @Test("the selected row is highlighted and marked")
+    func selection() throws {
+        var state = ViewState()
+        state.selectedWorker = WorkerID(2)
+        let frame = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1), Fixtures.worker(2)], job: try Fixtures.job()),
+                                    state: state)
+        let rowY = try #require(frame.buffer.lines.firstIndex { $0.contains("   2 running") })
+        #expect(frame.buffer[1, rowY].character == "▶")
+        #expect(frame.buffer[30, rowY].style.reverse)
+        #expect(!frame.buffer[30, rowY - 1].style.reverse)
+    }
+
+    @Test("200x60 uses the room: wider bars, a range column, more log lines")
+    func largeSize() throws {
+        let events = Fixtures.events((1...30).map { .workerAdded(WorkerID($0)) })
+        let frame = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job()),
+                                    events: events, width: 200, height: 60)
+        let lines = frame.buffer.lines
+        #expect(lines[5].contains("RANGE"))
+        let row = try #require(lines.first { $0.contains("   1 running") })
+        #expect(row.contains("7,001...8,000"))
+        #expect(row.filter { $0 == "█" }.count >= 40)
+        #expect(lines.filter { $0.contains("added") }.count == 30)
+    }
+
+    @Test("a too-small terminal says its size and the size needed", arguments: [(40, 10), (59, 30), (100, 15)])
+    func tooSmall(width: Int, height: Int) throws {
+        let frame = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job()),
+                                    width: width, height: height)
+        #expect(frame.buffer.contains("Terminal too small"))
+        #expect(frame.buffer.contains("current \(width)×\(height), needs at least 60×16"))
+        #expect(frame.buffer.contains("press q to quit"))
+    }
+
+    @Test("ASCII mode uses only ASCII, and bars and states stay readable")
+    func asciiMode() throws {
+        let workers = [Fixtures.worker(1, done: 750), Fixtures.worker(2, .dead, chunk: nil)]
+        let events = Fixtures.events([.workerKilled(WorkerID(2), chunk: 3), .chunkRedistributed(chunk: 3, from: WorkerID(2), to: WorkerID(1))])
+        var state = ViewState()
+        state.showHelp = false
+        let frame = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job(status: .verified)),
+                                    events: events, capabilities: .plain)
+        let text = frame.buffer.lines.joined(separator: "\n")
+        #expect(text.unicodeScalars.allSatisfy { $0.isASCII })
+        #expect(text.contains("VERIFIED ok"))
+        let row = try #require(frame.buffer.lines.first { $0.contains("   1 running") })
+        #expect(row.contains("###") && row.contains("75%"))
+        #expect(text.contains("worker 2 killed; chunk 3 re-queued -> worker 1"))
+    }
+
+    @Test("monochrome mode has no colors but still marks states with attributes")
+    func monochrome() throws {
+        let workers = [Fixtures.worker(1), Fixtures.worker(2, .dead, chunk: nil)]
+        let frame = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job()), capabilities: .plain)
+        #expect(frame.buffer.cells.allSatisfy { $0.style.color == .default })
+        let deadY = try #require(frame.buffer.lines.firstIndex { $0.contains("   2 dead") })
+        let x = frame.buffer.line(deadY).range(of: "dead")!.lowerBound.utf16Offset(in: frame.buffer.line(deadY))
+        #expect(frame.buffer[x, deadY].style.reverse)
+        let runningY = try #require(frame.buffer.lines.firstIndex { $0.contains("   1 running") })
+        #expect(frame.buffer[9, runningY].style.bold)
+        // Colors on: the same dead state is red.
+        let colored = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job()))
+        #expect(colored.buffer[x, deadY].style.color == .red)
+    }
+
+    @Test("100 workers: the list scrolls to the selection and says how many are hidden")
+    func scrolling() throws {
+        let workers = (1...100).map { Fixtures.worker($0) }
+        var state = ViewState()
+        state.selectedWorker = WorkerID(60)
+        let frame = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job()), state: state)
+        #expect(frame.workerRows == 13)  // 24 rows - 5 header - table header - log title - footer - 3 log
+        let lines = frame.buffer.lines
+        #expect(lines.contains { $0.contains("  60 running") })
+        #expect(!lines.contains { $0.contains("   1 running") })
+        #expect(frame.scrollOffset == 47)  // worker 60 on the last visible row
+        #expect(lines.contains { $0.contains("87 more workers: ↑ 47 above, ↓ 40 below") })
+    }
+
+    @Test("the help overlay lists every key from the key table")
+    func help() throws {
+        var state = ViewState()
+        state.showHelp = true
+        let frame = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job()),
+                                    state: state, width: 100, height: 30)
+        #expect(frame.buffer.contains("cluster-top keys"))
+        for row in KeyMap.helpRows {
+            #expect(frame.buffer.contains(row.keys + String(repeating: " ", count: 3)) || frame.buffer.contains(row.keys),
+                    "missing key \(row.keys)")
+            #expect(frame.buffer.contains(String(row.description.prefix(30))), "missing \(row.description)")
+        }
+    }
+
+    @Test("verified and mismatch are shown in the header and the total line")
+    func finishedStates() throws {
+        let verified = Fixtures.render(Fixtures.snapshot(workers: [], job: try Fixtures.job(status: .verified, total: 333_338_333_350_000, done: 100)))
+        #expect(verified.buffer.line(0).contains("VERIFIED ✓"))
+        #expect(verified.buffer.line(3).contains("total 333,338,333,350,000  = closed form ✓"))
+        #expect(verified.buffer.line(1).contains("100.0%") && verified.buffer.line(1).contains("ETA done"))
+        let mismatch = Fixtures.render(Fixtures.snapshot(workers: [], job: try Fixtures.job(status: .mismatch, total: 5, done: 100)))
+        #expect(mismatch.buffer.line(0).contains("MISMATCH ✗"))
+        #expect(mismatch.buffer.line(3).contains("≠ closed form 333,338,333,350,000"))
+    }
+
+    @Test("the prompt replaces the footer and shows its error")
+    func prompt() throws {
+        var state = ViewState()
+        state.prompt = JobPrompt(text: "1..5", error: "range '1..5' must be written LO...HI")
+        let frame = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job()), state: state)
+        #expect(frame.buffer.line(23).contains("New job LO...HI:  1..5_"))
+        #expect(frame.buffer.line(22).contains("must be written LO...HI"))
+    }
+
+    @Test("bars have sub-cell resolution with block glyphs", arguments: [(0.0, "····"), (0.5, "██··"), (0.55, "██▏·"), (1.0, "████")])
+    func bars(fraction: Double, expected: String) {
+        #expect(Widgets.bar(fraction, width: 4, glyphs: .unicode) == expected)
+    }
+}

@@ -1,0 +1,41 @@
+@testable import ClusterEngine
+@testable import ClusterDashboard
+
+/// Builds snapshots by hand, so view tests control every number they assert on.
+enum Fixtures {
+    static func worker(_ id: Int, _ state: WorkerState = .running, chunk: Int64? = 7, done: Int64 = 500,
+                       speed: Double = 1, leaving: Bool = false, redo: Bool = false,
+                       throughput: Double = 1.5e9, chunksDone: Int = 12, accepted: UInt64 = 1_000) -> WorkerSnapshot {
+        WorkerSnapshot(
+            id: WorkerID(id), state: state, isLeaving: leaving, speed: speed,
+            assignment: chunk.map {
+                ChunkAssignment(job: JobID(1), chunk: $0, attempt: AttemptID(UInt64(id) * 100), elements: (1_000 * $0 + 1)...(1_000 * $0 + 1_000),
+                                elementsDone: done, isRedo: redo)
+            },
+            elementsProcessed: accepted, elementsAccepted: accepted, chunksDone: chunksDone, throughput: throughput)
+    }
+
+    static func job(status: JobStatus = .running, total: UInt128 = 123_456_789, done: Int64 = 40) throws -> JobSnapshot {
+        JobSnapshot(
+            id: JobID(1), spec: try JobSpec(lo: 1, hi: 100_000, chunkSize: 1_000), status: status,
+            chunksTotal: 100, chunksDone: done, chunksInFlight: 2, chunksRequeued: 1, chunksRedone: 1,
+            elementsCompleted: done * 1_000, elementsInFlight: 0, runningTotal: total, elapsed: 12.5,
+            closedForm: status.isFinished ? "333338333350000" : nil)
+    }
+
+    static func snapshot(workers: [WorkerSnapshot], job: JobSnapshot?, time: Double = 20) -> ClusterSnapshot {
+        ClusterSnapshot(time: time, job: job, queuedJobs: 0, finishedJobs: 0, workers: workers,
+                        throughput: workers.reduce(0) { $0 + $1.throughput },
+                        throughputHistory: [1e9, 2e9, 3e9, 3e9], staleResults: 2, lastEventSequence: 0)
+    }
+
+    static func events(_ kinds: [ClusterEventKind]) -> [ClusterEvent] {
+        kinds.enumerated().map { ClusterEvent(sequence: UInt64($0.offset + 1), seconds: Double($0.offset), kind: $0.element) }
+    }
+
+    static func render(_ snapshot: ClusterSnapshot, events: [ClusterEvent] = [], state: ViewState = ViewState(),
+                       width: Int = 80, height: Int = 24, capabilities: Capabilities = .full) -> DashboardFrame {
+        DashboardView.render(DashboardInput(snapshot: snapshot, events: events, state: state, width: width,
+                                            height: height, capabilities: capabilities))
+    }
+}

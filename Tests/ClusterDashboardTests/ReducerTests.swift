@@ -1,0 +1,174 @@
+import Foundation
+import Testing
+@testable import ClusterDashboard
+@testable import ClusterEngine
+
+@Suite("Key handling")
+struct ReducerTests {
+    let workers = [Fixtures.worker(1), Fixtures.worker(2, .paused), Fixtures.worker(3, .dead, chunk: nil),
+                   Fixtures.worker(4, .removed, chunk: nil), Fixtures.worker(5, .idle, chunk: nil, speed: 0.5)]
+    var snapshot: ClusterSnapshot { Fixtures.snapshot(workers: workers, job: nil) }
+
+    func press(_ keys: Key..., state: inout ViewState) -> [EngineCommand] {
+        keys.flatMap { Reducer.reduce(&state, key: $0, snapshot: snapshot, pageSize: 2) }
+    }
+
+    func selecting(_ id: Int) -> ViewState {
+        var state = ViewState()
+        state.selectedWorker = WorkerID(id)
+        return state
+    }
+
+    @Test("arrows, paging, Home and End move the selection and stop at the ends")
+    func selection() {
+        var state = ViewState()
+        #expect(press(.down, state: &state).isEmpty)
+        #expect(state.selectedWorker == WorkerID(2))
+        _ = press(.up, .up, .up, state: &state)
+        #expect(state.selectedWorker == WorkerID(1))
+        _ = press(.pageDown, state: &state)
+        #expect(state.selectedWorker == WorkerID(3))
+        _ = press(.end, state: &state)
+        #expect(state.selectedWorker == WorkerID(5))
+        _ = press(.down, state: &state)
+        #expect(state.selectedWorker == WorkerID(5))
+        _ = press(.home, state: &state)
+        #expect(state.selectedWorker == WorkerID(1))
+    }
+
+    @Test("a and + add a worker")
+    func add() {
+        var state = ViewState()
+        #expect(press(.character("a"), state: &state) == [.addWorker])
+        #expect(press(.character("+"), state: &state) == [.addWorker])
+    }
+
+    @Test("p and Space pause a running worker and resume a paused one; dead ones are refused with a hint")
+    func pause() {
+        var state = selecting(1)
+        #expect(press(.character("p"), state: &state) == [.pause(WorkerID(1))])
+        state = selecting(2)
+        #expect(press(.character(" "), state: &state) == [.resume(WorkerID(2))])
+        state = selecting(3)
+        #expect(press(.character("p"), state: &state).isEmpty)
+        #expect(state.status?.text.contains("press r to restart") == true)
+    }
+
+    @Test("P pauses every active worker, and once none is active resumes the paused ones")
+    func pauseAll() {
+        var state = ViewState()
+        #expect(press(.character("P"), state: &state) == [.pause(WorkerID(1)), .pause(WorkerID(5))])
+        let allPaused = Fixtures.snapshot(workers: [Fixtures.worker(1, .paused), Fixtures.worker(2, .dead, chunk: nil)], job: nil)
+        #expect(Reducer.reduce(&state, key: .character("P"), snapshot: allPaused, pageSize: 1) == [.resume(WorkerID(1))])
+    }
+
+    @Test("k and F9 kill the selected worker; r restarts a dead one; R restarts all dead")
+    func killAndRestart() {
+        var state = selecting(1)
+        #expect(press(.character("k"), state: &state) == [.kill(WorkerID(1))])
+        #expect(press(.function(9), state: &state) == [.kill(WorkerID(1))])
+        #expect(press(.character("r"), state: &state).isEmpty)
+        #expect(state.status?.isError == true)
+        state = selecting(3)
+        #expect(press(.character("r"), state: &state) == [.restart(WorkerID(3))])
+        #expect(press(.character("k"), state: &state).isEmpty)
+        #expect(press(.character("R"), state: &state) == [.restart(WorkerID(3))])
+    }
+
+    @Test("d and - remove the selected worker, not one already removed")
+    func remove() {
+        var state = selecting(1)
+        #expect(press(.character("d"), state: &state) == [.remove(WorkerID(1))])
+        #expect(press(.character("-"), state: &state) == [.remove(WorkerID(1))])
+        state = selecting(4)
+        #expect(press(.character("d"), state: &state).isEmpty)
+    }
+
+    @Test("t cycles the selected worker's speed down and back to full; T restores everyone")
+    func throttle() {
+        var state = selecting(1)
+        #expect(press(.character("t"), state: &state) == [.setSpeed(WorkerID(1), 0.5)])
+        state = selecting(5)
+        #expect(press(.character("t"), state: &state) == [.setSpeed(WorkerID(5), 0.25)])
+        let slowest = Fixtures.snapshot(workers: [Fixtures.worker(1, speed: 0.02)], job: nil)
+        #expect(Reducer.reduce(&state, key: .character("t"), snapshot: slowest, pageSize: 1) == [.setSpeed(WorkerID(1), 1)])
+        #expect(press(.character("T"), state: &state) == [.setSpeed(WorkerID(5), 1)])
+    }
+
+    @Test("? h F1 toggle help; any other key closes it without acting; q quits even from help")
+    func help() {
+        var state = ViewState()
+        _ = press(.character("?"), state: &state)
+        #expect(state.showHelp)
+        #expect(press(.character("a"), state: &state).isEmpty)
+        #expect(!state.showHelp)
+        _ = press(.function(1), state: &state)
+        #expect(state.showHelp)
+        _ = press(.character("h"), state: &state)
+        #expect(!state.showHelp)
+        _ = press(.character("h"), .character("q"), state: &state)
+        #expect(state.quitRequested)
+    }
+
+    @Test("q and F10 quit; Ctrl-L asks for a full redraw; s switches the next job's schedule")
+    func quitRedrawSchedule() {
+        var state = ViewState()
+        _ = press(.function(10), state: &state)
+        #expect(state.quitRequested)
+        state = ViewState()
+        _ = press(.control("l"), state: &state)
+        #expect(state.fullRedrawRequested)
+        _ = press(.character("s"), state: &state)
+        #expect(state.nextSchedule == .static)
+    }
+
+    @Test("n opens the prompt; typing, Backspace and Enter submit a validated job; Esc cancels")
+    func newJob() throws {
+        var state = ViewState(nextSchedule: .static, nextChunkSize: 10)
+        _ = press(.character("n"), state: &state)
+        #expect(state.prompt == JobPrompt())
+        // Keys go to the prompt now, not to the key table.
+        _ = press(.character("1"), .character("."), .character("."), .character("9"), state: &state)
+        #expect(press(.enter, state: &state).isEmpty)
+        #expect(state.prompt?.error?.contains("LO...HI") == true)
+        _ = press(.backspace, .character("."), .character("9"), .character("9"), state: &state)
+        #expect(state.prompt?.text == "1...99")
+        #expect(state.prompt?.error == nil)
+        let commands = press(.enter, state: &state)
+        #expect(commands == [.submit(try JobSpec(lo: 1, hi: 99, chunkSize: 10, schedule: .static))])
+        #expect(state.prompt == nil)
+        _ = press(.character("n"), .character("5"), .character("."), .character("."), .character("."), .character("1"), .enter, state: &state)
+        #expect(state.prompt?.error?.contains("LO must not exceed HI") == true)
+        _ = press(.escape, state: &state)
+        #expect(state.prompt == nil)
+    }
+
+    @Test("commands act on a real cluster: pause freezes, kill re-queues, restart and add work")
+    func commandsOnEngine() throws {
+        let cluster = Cluster()
+        defer { cluster.shutdown() }
+        cluster.addWorker(speed: 0.05)
+        cluster.addWorker(speed: 0.05)
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 1 << 36, chunkSize: 1 << 24))
+        var state = ViewState()
+        func press(_ key: Key) {
+            for command in Reducer.reduce(&state, key: key, snapshot: cluster.snapshot(), pageSize: 5) {
+                command.apply(to: cluster)
+            }
+        }
+        usleep(100_000)
+        press(.character("p"))
+        #expect(cluster.snapshot().workers[0].state == .paused)
+        press(.down)
+        press(.character("k"))
+        #expect(cluster.snapshot().workers[1].state == .dead)
+        #expect(cluster.snapshot().job?.chunksRequeued == 1)
+        press(.character("r"))
+        #expect(cluster.snapshot().workers[1].state != .dead)
+        press(.character("a"))
+        #expect(cluster.snapshot().workers.count == 3)
+        press(.up)
+        press(.character(" "))
+        #expect(cluster.snapshot().workers[0].state == .running)
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+
+/// The dashboard as a person uses it: the real binary in a real terminal (tmux), driven with
+/// keystrokes and read off the screen.
+@Suite("Dashboard in a real terminal", .serialized,
+       .enabled(if: TmuxSession.isAvailable || TmuxSession.isRequired, "tmux is not installed"))
+struct DashboardTerminalTests {
+    let binary = BinaryProcess.url.path
+
+    /// A job that stays busy for minutes in a debug build, slowed further so bars move visibly.
+    var slowJob: String { "'\(binary)' --range 1...100_000_000_000 --chunk-size 2_000_000 --workers 2 --throttle 0.2" }
+
+    @Test("start: worker rows with bars and a running total; add, pause, kill, quit")
+    func interactiveSession() throws {
+        let tmux = try TmuxSession(width: 100, height: 30)
+        try tmux.type(slowJob)
+        var screen = try tmux.waitUntil { $0.contains("   1 running") && $0.contains("   2 running") && $0.contains("█") }
+        #expect(screen.contains("cluster-top") && screen.contains("RUNNING"))
+        #expect(screen.contains(" total "))
+        #expect(screen.contains("Help") && screen.contains("Quit"))
+
+        // Add two workers: their rows appear.
+        try tmux.press("a", "a")
+        screen = try tmux.waitUntil { $0.contains("   3 ") && $0.contains("   4 ") }
+        #expect(screen.contains("worker 4 added"))
+
+        // Pause worker 1 (selected first): its row says paused and its bar stops.
+        try tmux.press("p")
+        screen = try tmux.waitFor("   1 paused")
+        let frozen = try row(of: 1, in: tmux.waitFor("worker 1 paused"))
+        usleep(1_200_000)
+        let later = try row(of: 1, in: tmux.screen())
+        #expect(later.contains("paused"))
+        #expect(progressPart(frozen) == progressPart(later), "paused bar moved:\n\(frozen)\n\(later)")
+        // Worker 2 keeps going meanwhile.
+        #expect(try row(of: 2, in: tmux.screen()).contains("running"))
+
+        // Kill worker 2: the log says which chunk went where.
+        try tmux.press("Down", "k")
+        screen = try tmux.waitUntil { $0.range(of: #"worker 2 killed; chunk \d+ re-queued → worker \d"#, options: .regularExpression) != nil }
+        #expect(screen.range(of: #"worker 2 killed; chunk \d+ re-queued → worker [34]"#, options: .regularExpression) != nil, "\(screen)")
+        #expect(try row(of: 2, in: screen).contains("dead"))
+
+        // Help overlay, then quit with q: the shell is back and the tty is sane.
+        try tmux.press("?")
+        #expect(try tmux.waitFor("cluster-top keys").contains("Kill the selected worker"))
+        try tmux.press("Escape")
+        try tmux.waitUntil { !$0.contains("cluster-top keys") }
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
+
+    @Test("a job runs to the end and is verified against the closed form")
+    func jobVerifies() throws {
+        let tmux = try TmuxSession(width: 90, height: 24)
+        try tmux.type("'\(binary)' --range -3_000_000...4_000_000 --chunk-size 250_000 --workers 3")
+        let screen = try tmux.waitFor("VERIFIED ✓", timeout: 60)
+        #expect(screen.contains("= closed form ✓"))
+        #expect(screen.contains("100.0%"))
+        let expected = (-3_000_000...4_000_000).reduce(UInt128(0)) { $0 + UInt128($1 * $1) }
+        #expect(screen.contains(groupedDigits(expected)), "\(screen)")
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
+
+    @Test("resize: the layout follows, a too-small window says so, and q still quits")
+    func resize() throws {
+        let tmux = try TmuxSession(width: 80, height: 24)
+        try tmux.type(slowJob)
+        var screen = try tmux.waitFor("   2 running")
+        #expect(!screen.contains("RANGE"))
+        try tmux.resize(width: 150, height: 40)
+        screen = try tmux.waitUntil { $0.contains("RANGE") }
+        #expect(screen.contains("RANGE"), "no range column at 150 columns:\n\(screen)")
+        let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count >= 40 && lines[39].contains("Quit"), "footer not on the new last row")
+        try tmux.resize(width: 50, height: 12)
+        screen = try tmux.waitFor("Terminal too small")
+        #expect(screen.contains("current 50×12, needs at least 60×16"))
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
+
+    @Test("the terminal is restored on Ctrl-C, SIGTERM and SIGHUP", arguments: ["C-c", "TERM", "HUP"])
+    func restoredOnSignals(how: String) throws {
+        let tmux = try TmuxSession(width: 80, height: 24)
+        try tmux.type(slowJob)
+        try tmux.waitFor("   1 running")
+        #expect(try tmux.alternateScreenOn())
+        if how == "C-c" {
+            try tmux.press("C-c")
+        } else {
+            let pid = try #require(try tmux.childPID())
+            kill(pid, how == "TERM" ? SIGTERM : SIGHUP)
+        }
+        let expected = ["C-c": 130, "TERM": 143, "HUP": 129][how]
+        #expect(try tmux.expectTerminalRestored() == expected)
+    }
+
+    @Test("the terminal is restored after a crash")
+    func restoredOnCrash() throws {
+        let tmux = try TmuxSession(width: 80, height: 24)
+        try tmux.type(slowJob + " --debug-crash-after 1.5 2>/dev/null")
+        try tmux.waitFor("   1 running")
+        let status = try tmux.expectTerminalRestored()
+        #expect(status != 0 && status != nil)
+    }
+
+    @Test("LANG=C draws ASCII only, still readable")
+    func asciiLocale() throws {
+        let tmux = try TmuxSession(width: 80, height: 24, lang: "C")
+        try tmux.type(slowJob)
+        let screen = try tmux.waitUntil { $0.contains("   1 running") && $0.contains("#") }
+        #expect(screen.unicodeScalars.allSatisfy { $0.isASCII }, "\(screen)")
+        #expect(screen.contains("STATE") && screen.contains(" total "))
+        try tmux.press("k")
+        #expect(try tmux.waitFor("re-queued -> worker 2").contains("worker 1 killed; chunk"))
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
+
+    @Test("TERM=vt100 (no colors) still shows every state in words")
+    func vt100() throws {
+        let tmux = try TmuxSession(width: 80, height: 24, term: "vt100")
+        try tmux.type(slowJob)
+        try tmux.waitFor("   2 running")
+        try tmux.press("p")
+        let screen = try tmux.waitFor("   1 paused")
+        #expect(screen.contains("RUNNING") && screen.contains("Quit"))
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
+
+    @Test("an unknown TERM falls back to headless output with a one-line note")
+    func unknownTerminal() throws {
+        let tmux = try TmuxSession(width: 100, height: 24, term: "no-such-terminal")
+        try tmux.type("'\(binary)' --range 1...100 --workers 4")
+        let screen = try tmux.waitFor("338350  [verified]")
+        #expect(screen.contains("terminal type 'no-such-terminal' is unknown to ncurses"))
+        #expect(!screen.contains("Error opening terminal"))
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
+
+    // MARK: Helpers
+
+    func row(of worker: Int, in screen: String) throws -> String {
+        try #require(screen.split(separator: "\n").first { $0.range(of: "^ .?\\s+\(worker) ", options: .regularExpression) != nil }
+            .map(String.init), "no row for worker \(worker) in\n\(screen)")
+    }
+
+    /// The bar and percentage of a worker row (rate and share columns move on their own).
+    func progressPart(_ row: String) -> String {
+        String(row.dropFirst(20).prefix(40))
+    }
+
+    func groupedDigits(_ value: UInt128) -> String {
+        let digits = String(value)
+        var out = ""
+        for (i, d) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(d)
+        }
+        return out
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import Glibc
+import Testing
+
+/// A real terminal for end-to-end tests: a tmux session on a private server, running an
+/// interactive bash in which the test types commands the way a person would.
+final class TmuxSession {
+    static let socket = "cluster-top-tests-\(getpid())"
+    static var isAvailable: Bool { (try? TmuxSession.tmux(["-V"])) != nil }
+    /// CI sets this so a missing tmux fails loudly instead of skipping.
+    static var isRequired: Bool { ProcessInfo.processInfo.environment["CLUSTER_TOP_REQUIRE_TMUX"] == "1" }
+
+    let name: String
+
+    /// Starts bash in a detached `width`×`height` window with a recognizable prompt.
+    init(width: Int = 100, height: Int = 30, term: String = "xterm-256color", lang: String = "C.UTF-8") throws {
+        name = "t\(UInt32.random(in: 0...UInt32.max))"
+        let environment = "env -i PATH=/usr/bin:/bin HOME=/tmp TERM=\(term) LANG=\(lang) LC_ALL=\(lang) PS1='PROMPT$ '"
+        // This may start the tmux server, which must not inherit a pipe we read to the end.
+        try Self.tmux(["new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)",
+                       "\(environment) bash --norc --noprofile"], captureOutput: false)
+        _ = try waitFor("PROMPT$")
+    }
+
+    deinit { _ = try? Self.tmux(["kill-session", "-t", name], captureOutput: false) }
+
+    /// Types `text` and presses Enter.
+    func type(_ text: String) throws {
+        try Self.tmux(["send-keys", "-t", name, "-l", text])
+        try Self.tmux(["send-keys", "-t", name, "Enter"])
+    }
+
+    /// Presses keys by tmux name ("Down", "C-c", "F9", "a").
+    func press(_ keys: String...) throws {
+        for key in keys {
+            try Self.tmux(["send-keys", "-t", name, key])
+            usleep(60_000)
+        }
+    }
+
+    func resize(width: Int, height: Int) throws {
+        try Self.tmux(["resize-window", "-t", name, "-x", "\(width)", "-y", "\(height)"])
+    }
+
+    /// The visible screen as text.
+    func screen() throws -> String { try Self.tmux(["capture-pane", "-p", "-t", name]) }
+
+    /// Whether the program has the alternate screen (ncurses) active.
+    func alternateScreenOn() throws -> Bool {
+        try Self.tmux(["display-message", "-p", "-t", name, "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+    }
+
+    /// The pid of the program running under the shell, if any.
+    func childPID() throws -> Int32? {
+        let shell = try Self.tmux(["display-message", "-p", "-t", name, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let out = Pipe()
+        let pgrep = Process()
+        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        pgrep.arguments = ["-P", shell]
+        pgrep.standardOutput = out
+        try pgrep.run()
+        pgrep.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return text.split(separator: "\n").first.flatMap { Int32($0) }
+    }
+
+    /// Polls the screen until `predicate` holds or `timeout` passes; returns the last screen.
+    @discardableResult
+    func waitUntil(timeout: Double = 20, _ predicate: (String) -> Bool) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = ""
+        while Date() < deadline {
+            last = try screen()
+            if predicate(last) { return last }
+            usleep(100_000)
+        }
+        return last
+    }
+
+    @discardableResult
+    func waitFor(_ text: String, timeout: Double = 20) throws -> String {
+        try waitUntil(timeout: timeout) { $0.contains(text) }
+    }
+
+    /// After the program ends: the shell prompt is back, the alternate screen is off, and the
+    /// tty is back in canonical mode with echo. Returns the exit status the shell saw.
+    func expectTerminalRestored(sourceLocation: SourceLocation = #_sourceLocation) throws -> Int? {
+        // Let the program finish first: keys typed into a live dashboard would be commands.
+        let deadline = Date().addingTimeInterval(20)
+        while try alternateScreenOn(), Date() < deadline { usleep(100_000) }
+        try type("echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(echo|icanon)' | tr '\\n' ' '; echo")
+        // Wait for the command's output (not its echo) and the next prompt.
+        let screen = try waitUntil { screen in
+            let lines = screen.split(separator: "\n")
+            return lines.contains { $0.hasPrefix("exit=") } && lines.last?.hasPrefix("PROMPT$") == true
+                && lines.contains { $0.contains("icanon") && !$0.contains("grep") }
+        }
+        #expect(try !alternateScreenOn(), "alternate screen still on", sourceLocation: sourceLocation)
+        let lines = screen.split(separator: "\n").map(String.init)
+        let modes = lines.last { $0.contains("icanon") && !$0.contains("grep") } ?? ""
+        #expect(modes.contains("icanon") && !modes.contains("-icanon"), "tty not canonical: \(modes)", sourceLocation: sourceLocation)
+        #expect(modes.contains("echo") && !modes.contains("-echo"), "tty echo off: \(modes)", sourceLocation: sourceLocation)
+        #expect(lines.last { !$0.isEmpty }?.hasPrefix("PROMPT$") == true, "no prompt: \(screen)", sourceLocation: sourceLocation)
+        let status = lines.last { $0.hasPrefix("exit=") }.flatMap { Int($0.dropFirst(5)) }
+        return status
+    }
+
+    /// Runs tmux with posix_spawn and waitpid. Foundation's Process is not used here: the tmux
+    /// server daemonizes and inherits the descriptor Process watches for the child's exit, so
+    /// waitUntilExit would never return.
+    @discardableResult
+    static func tmux(_ arguments: [String], captureOutput: Bool = true) throws -> String {
+        let argv = ["tmux", "-L", socket, "-f", "/dev/null"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["LC_ALL"] = "C.UTF-8"  // capture-pane must keep the block glyphs
+        environment.removeValue(forKey: "TMUX")
+        let envp = environment.map { "\($0.key)=\($0.value)" }
+
+        var pipe: [Int32] = [-1, -1]
+        guard Glibc.pipe(&pipe) == 0 else { throw TmuxError(arguments: arguments, status: -1) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if captureOutput {
+            posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+        } else {
+            // This call may start the server: give it nothing of ours to hold open.
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        }
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addclose(&actions, pipe[0])
+        posix_spawn_file_actions_addclose(&actions, pipe[1])
+        var pid: pid_t = 0
+        let status = withCStrings(argv) { cArgv in
+            withCStrings(envp) { cEnv in posix_spawnp(&pid, "tmux", &actions, nil, cArgv, cEnv) }
+        }
+        close(pipe[1])
+        defer { close(pipe[0]) }
+        guard status == 0 else { throw TmuxError(arguments: arguments, status: status) }
+        var output = [UInt8]()
+        if captureOutput {
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(pipe[0], &chunk, chunk.count)
+                if n <= 0 { break }
+                output.append(contentsOf: chunk[0..<n])
+            }
+        }
+        var exitStatus: Int32 = 0
+        waitpid(pid, &exitStatus, 0)
+        guard exitStatus == 0 else { throw TmuxError(arguments: arguments, status: exitStatus) }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+        var pointers = strings.map { strdup($0) }
+        pointers.append(nil)
+        defer { pointers.forEach { free($0) } }
+        return body(pointers)
+    }
+
+    struct TmuxError: Error { let arguments: [String]; let status: Int32 }
+}
