@@ -35,7 +35,7 @@ public struct Glyphs: Sendable {
         horizontal: "─", vertical: "│", corners: ("┌", "┐", "└", "┘"), check: "✓", cross: "✗")
 
     public static let ascii = Glyphs(
-        barEighths: [" ", " ", " ", " ", "=", "=", "=", "=", "#"], barEmpty: ".",
+        barEighths: [" ", "-", "-", "-", "=", "=", "=", "=", "#"], barEmpty: ".",
         spark: ["_", ".", "-", "~", "=", "+", "*", "#"], selectionMarker: ">", arrow: "->", ellipsis: "~",
         horizontal: "-", vertical: "|", corners: ("+", "+", "+", "+"), check: "ok", cross: "X")
 

@@ -100,7 +100,15 @@ public enum DashboardView {
             title += "  \(job.id)  \(Format.range(spec.lo, spec.hi, grouped: true))  chunk \(Format.grouped(spec.chunkSize))"
                 + "  \(spec.schedule.rawValue)"
             switch job.status {
-            case .running, .queued: status = (" RUNNING ", CellStyle(c.input.capabilities.color ? .green : .default, bold: true, reverse: true))
+            case .running, .queued:
+                // Say so when nothing is moving, and why.
+                if snapshot.count(of: .running) > 0 {
+                    status = (" RUNNING ", CellStyle(c.input.capabilities.color ? .green : .default, bold: true, reverse: true))
+                } else if snapshot.count(of: .paused) > 0 {
+                    status = (" PAUSED ", CellStyle(c.input.capabilities.color ? .yellow : .default, bold: true, reverse: true))
+                } else {
+                    status = (" STALLED: no live worker ", CellStyle(c.input.capabilities.color ? .red : .default, bold: true, reverse: true))
+                }
             case .verified: status = (" VERIFIED \(glyphs.check) ", CellStyle(c.input.capabilities.color ? .green : .default, bold: true, reverse: true))
             case .mismatch: status = (" MISMATCH \(glyphs.cross) ", CellStyle(c.input.capabilities.color ? .red : .default, bold: true, reverse: true))
             }

@@ -19,6 +19,7 @@ public final class DashboardLoop {
     var events: [ClusterEvent] = []
     var lastEventSequence: UInt64 = 0
     static let keptEvents = 200
+    static let idleFrameInterval = 0.5
     /// Testing aid: trap after this many seconds, to check the terminal is restored on a crash.
     let crashAfter: Double?
 
@@ -43,9 +44,12 @@ public final class DashboardLoop {
             }
             let now = DispatchTime.now()
             if needsFrame || now >= nextFrame {
-                pageSize = drawFrame()
+                let busy: Bool
+                (pageSize, busy) = drawFrame()
                 needsFrame = false
-                nextFrame = DispatchTime.now() + frameInterval
+                // Nothing moves while no worker runs: 2 frames a second keep the clock honest
+                // and cost next to nothing. Keys still redraw at once.
+                nextFrame = DispatchTime.now() + (busy ? frameInterval : max(frameInterval, Self.idleFrameInterval))
             }
             let wait = nextFrame > DispatchTime.now()
                 ? Int((nextFrame.uptimeNanoseconds - DispatchTime.now().uptimeNanoseconds) / 1_000_000) : 0
@@ -66,8 +70,9 @@ public final class DashboardLoop {
         }
     }
 
-    /// Renders and draws one frame; returns the worker rows visible, for paging.
-    private func drawFrame() -> Int {
+    /// Renders and draws one frame; returns the worker rows visible (for paging) and whether
+    /// any worker is running.
+    private func drawFrame() -> (Int, Bool) {
         let snapshot = cluster.snapshot()
         let fresh = cluster.events(after: lastEventSequence)
         if let last = fresh.last {
@@ -82,6 +87,6 @@ public final class DashboardLoop {
         state.scrollOffset = frame.scrollOffset
         screen.draw(frame.buffer, full: state.fullRedrawRequested)
         state.fullRedrawRequested = false
-        return frame.workerRows
+        return (frame.workerRows, snapshot.workers.contains { $0.state == .running })
     }
 }

@@ -131,6 +131,14 @@ struct DashboardViewTests {
         }
     }
 
+    @Test("a running job with nothing moving says PAUSED or STALLED instead of RUNNING")
+    func stalledJob() throws {
+        let paused = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1, .paused)], job: try Fixtures.job()))
+        #expect(paused.buffer.line(0).contains("PAUSED") && !paused.buffer.line(0).contains("RUNNING"))
+        let dead = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1, .dead, chunk: nil)], job: try Fixtures.job()))
+        #expect(dead.buffer.line(0).contains("STALLED: no live worker"))
+    }
+
     @Test("verified and mismatch are shown in the header and the total line")
     func finishedStates() throws {
         let verified = Fixtures.render(Fixtures.snapshot(workers: [], job: try Fixtures.job(status: .verified, total: 333_338_333_350_000, done: 100)))

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Regenerates the screenshots in this folder from the real dashboard: each scenario runs the
+# release binary in tmux, shown by a real xterm on a virtual X display (Xvfb), and the xterm
+# window is captured as a PNG. Usage: screenshots/capture.sh   (from anywhere; needs root for apt)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+
+need=()
+for tool in Xvfb:xvfb xterm:xterm xdotool:xdotool import:imagemagick tmux:tmux; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
+done
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || need+=(fonts-dejavu-core)
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+(cd "$root" && swift build -c release >/dev/null)
+binary="$root/.build/release/cluster-top"
+
+display=:77
+Xvfb "$display" -screen 0 1920x1200x24 >/dev/null 2>&1 &
+xvfb=$!
+socket="cluster-top-shots-$$"
+cleanup() { tmux -L "$socket" kill-server 2>/dev/null || true; kill "$xvfb" 2>/dev/null || true; }
+trap cleanup EXIT
+sleep 1
+
+# capture NAME COLS ROWS ENV COMMAND KEYS...
+# KEYS are tmux key names, or "sleep:SECONDS".
+capture() {
+    local name=$1 cols=$2 rows=$3 env=$4 command=$5
+    shift 5
+    tmux -L "$socket" -f /dev/null new-session -d -s "$name" -x "$cols" -y "$rows" \
+        "env $env $binary $command; sleep 600"
+    tmux -L "$socket" set-option -t "$name" status off
+    DISPLAY=$display xterm -geometry "${cols}x${rows}+0+0" -fa 'DejaVu Sans Mono' -fs 11 \
+        -bg '#1d1f21' -fg '#d8d8d8' -bc -title "cluster-top" \
+        -e tmux -L "$socket" attach -t "$name" &
+    local xterm_pid=$!
+    sleep 2
+    for key in "$@"; do
+        case $key in
+            sleep:*) sleep "${key#sleep:}" ;;
+            *) tmux -L "$socket" send-keys -t "$name" "$key"; sleep 0.3 ;;
+        esac
+    done
+    local window
+    window=$(DISPLAY=$display xdotool search --sync --pid "$xterm_pid" | head -1)
+    DISPLAY=$display import -window "$window" "$here/$name.png"
+    kill "$xterm_pid" 2>/dev/null || true
+    tmux -L "$socket" kill-session -t "$name"
+    echo "wrote screenshots/$name.png"
+}
+
+utf8="TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8"
+
+# A busy cluster: 6 workers on 2 cores, one of them a throttled straggler.
+capture busy 110 32 "$utf8" "--workers 6 --throttle 3:25%" sleep:4 Down Down sleep:2
+
+# A kill: worker 2 crashes mid-chunk and the log shows where its chunk went.
+capture kill 110 32 "$utf8" "--workers 4" sleep:3 Down k sleep:1 Down Down P sleep:0.5 P sleep:1.5
+
+# The help overlay, listing every key.
+capture help 110 32 "$utf8" "--workers 4" sleep:2 "?" sleep:1
+
+# A finished job, verified against the closed form.
+capture verified 110 28 "$utf8" "--range -4_000_000_000...6_000_000_000 --workers 4" sleep:6
+
+# ASCII and monochrome: LANG=C and --no-color.
+capture ascii-mono 100 28 "TERM=xterm LANG=C LC_ALL=C" "--workers 4 --no-color" sleep:3 Down k sleep:2
