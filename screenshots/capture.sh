@@ -24,6 +24,8 @@ xvfb=$!
 socket="cluster-top-shots-$$"
 cleanup() { tmux -L "$socket" kill-server 2>/dev/null || true; kill "$xvfb" 2>/dev/null || true; }
 trap cleanup EXIT
+# Killing a scenario's session must not stop the tmux server under the next one.
+tmux -L "$socket" -f /dev/null new-session -d -s keeper "sleep 3600"
 sleep 1
 
 # capture NAME COLS ROWS ENV COMMAND KEYS...
