@@ -28,6 +28,20 @@ struct KernelTests {
         #expect(kernel == ClosedForm.sumOfSquares(lo, hi))
     }
 
+    static let windowCases: [(UInt64, UInt64)] = [
+        (0, 5_000), ((1 << 32) - 2_000, (1 << 32) + 3_000), ((7 << 32) - 1_000, (7 << 32) + 1_000),
+        ((2_000 << 32) - 700, (2_000 << 32) + 900),
+    ]
+
+    @Test("window and flush boundaries are exact", arguments: windowCases)
+    func windowsAndFlushes(first: UInt64, last: UInt64) {
+        // Tiny flush intervals exercise the lane flushes that real runs hit every 2^30 elements.
+        for flush: UInt64 in [1, 7, 1_000, 1 << 30] {
+            #expect(BigInt(SumOfSquaresKernel.sumOfSquaredMagnitudes(first, last, flushInterval: flush))
+                    == bigIntLoop(Int64(first), Int64(last)))
+        }
+    }
+
     @Test("the seed's example: 1...100 is 338350")
     func seedExample() {
         #expect(SumOfSquaresKernel.sum(1, 100) == 338_350)
