@@ -42,10 +42,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // posix_spawn + wait4 for the benchmark suite and the end-to-end tests.
+        .target(name: "ProcessSupport"),
+        // The benchmark suite: `swift run -c release cluster-bench`. Reference/ holds the C
+        // baseline, which the suite compiles itself with clang -O3 -march=native.
+        .executableTarget(
+            name: "cluster-bench",
+            dependencies: ["ClusterEngine", "ClusterReporting", "ProcessSupport"],
+            exclude: ["Reference"]
+        ),
         .testTarget(name: "ClusterEngineTests", dependencies: ["ClusterEngine", .product(name: "BigInt", package: "BigInt")]),
         .testTarget(name: "ClusterReportingTests", dependencies: ["ClusterReporting", "ClusterEngine"]),
         .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterEngine"]),
         // Drives the real binary: headless runs as subprocesses, the dashboard inside tmux.
-        .testTarget(name: "EndToEndTests", dependencies: ["cluster-top"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["cluster-top", "ProcessSupport"]),
     ]
 )

@@ -148,7 +148,7 @@ struct EngineState {
     /// anything else was killed or superseded and is discarded and counted.
     mutating func complete(worker i: Int, attempt: AttemptID, sum: UInt128) {
         guard let attemptInfo = workers[i].current, attemptInfo.attempt == attempt,
-              var job = current, job.id == attemptInfo.job
+              current?.id == attemptInfo.job
         else {
             staleResults += 1
             current?.staleResults += 1
@@ -159,16 +159,25 @@ struct EngineState {
         workers[i].current = nil
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
         let count = attemptInfo.elements.upperBound - attemptInfo.elements.lowerBound + 1
-        let (sumSoFar, overflow) = job.total.addingReportingOverflow(sum)
-        job.total = sumSoFar
-        job.overflowed = job.overflowed || overflow
-        job.chunksDone += 1
-        job.elementsCompleted += count
-        job.acceptedChunks?.append(attemptInfo.chunk)
         workers[i].chunksDone += 1
         workers[i].elementsAccepted += UInt64(count)
-        current = job
-        if job.chunksDone == job.spec.chunkCount { finishCurrentJob() }
+        let jobDone = updateCurrentJob { job -> Bool in
+            let (sumSoFar, overflow) = job.total.addingReportingOverflow(sum)
+            job.total = sumSoFar
+            job.overflowed = job.overflowed || overflow
+            job.chunksDone += 1
+            job.elementsCompleted += count
+            job.acceptedChunks?.append(attemptInfo.chunk)
+            return job.chunksDone == job.spec.chunkCount
+        }
+        if jobDone == true { finishCurrentJob() }
+    }
+
+    /// Changes the running job in place. Copying it out and back would make its work pool's
+    /// storage copy-on-write on every chunk, all under the lock every worker needs.
+    private mutating func updateCurrentJob<T>(_ change: (inout JobRun) -> T) -> T? {
+        guard current != nil else { return nil }
+        return change(&current!)
     }
 
     /// Stale results are rare; remember which chunk an attempt was for so the log can say.
@@ -194,20 +203,21 @@ struct EngineState {
             log(.workerRemoved(id))
             return .exit
         }
-        guard var job = current, let (chunk, lostBy) = job.pool?.next(for: id) else {
+        let taken = updateCurrentJob { job -> (job: JobID, chunk: Int64, lostBy: WorkerID?, elements: ClosedRange<Int64>)? in
+            guard let (chunk, lostBy) = job.pool?.next(for: id) else { return nil }
+            if lostBy != nil { job.chunksRedone += 1 }
+            return (job.id, chunk, lostBy, job.spec.elements(ofChunk: chunk))
+        }
+        guard let taken, let taken else {
             workers[i].state = .idle
             return .wait
         }
         let attempt = AttemptID(nextAttempt)
         nextAttempt += 1
-        let elements = job.spec.elements(ofChunk: chunk)
-        if let lostBy {
-            job.chunksRedone += 1
-            log(.chunkRedistributed(chunk: chunk, from: lostBy, to: id))
-        }
-        current = job
-        workers[i].current = CurrentAttempt(job: job.id, chunk: chunk, attempt: attempt,
-                                            elements: elements, isRedo: lostBy != nil)
+        if let lostBy = taken.lostBy { log(.chunkRedistributed(chunk: taken.chunk, from: lostBy, to: id)) }
+        let elements = taken.elements
+        workers[i].current = CurrentAttempt(job: taken.job, chunk: taken.chunk, attempt: attempt,
+                                            elements: elements, isRedo: taken.lostBy != nil)
         workers[i].state = .running
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
         return .run(WorkerTask(attempt: attempt, elements: elements, speed: workers[i].speed,
@@ -224,11 +234,12 @@ struct EngineState {
         case .idle, .running, .paused: break
         }
         var lostChunk: Int64?
-        if let attempt = workers[i].current, var job = current, job.id == attempt.job {
-            job.pool?.requeue(attempt.chunk, lostBy: id)
-            job.chunksRequeued += 1
+        if let attempt = workers[i].current, current?.id == attempt.job {
+            updateCurrentJob { job in
+                job.pool?.requeue(attempt.chunk, lostBy: id)
+                job.chunksRequeued += 1
+            }
             attemptChunks[attempt.attempt] = attempt.chunk
-            current = job
             lostChunk = attempt.chunk
         }
         _ = current?.pool?.release(ownedBy: id)

@@ -9,6 +9,17 @@ struct WorkerLoop {
     let cluster: Cluster
     let cell: WorkerCell
     let index: Int
+    // Read once: copying the configuration (and its closure) per chunk shows up with tiny chunks.
+    let kernel: @Sendable (Int64, Int64) -> UInt128
+    let subBlock: Int64
+
+    init(cluster: Cluster, cell: WorkerCell, index: Int) {
+        self.cluster = cluster
+        self.cell = cell
+        self.index = index
+        kernel = cluster.configuration.kernel
+        subBlock = cluster.configuration.subBlockSize
+    }
 
     func run() {
         var finished: (attempt: AttemptID, sum: UInt128)?
@@ -32,8 +43,6 @@ struct WorkerLoop {
 
     /// Sums the task's elements; nil if the attempt was taken away (killed or shut down).
     private func execute(_ task: WorkerTask) -> UInt128? {
-        let kernel = cluster.configuration.kernel
-        let subBlock = cluster.configuration.subBlockSize
         var sum: UInt128 = 0
         var next = task.elements.lowerBound
         let last = task.elements.upperBound

@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import ProcessSupport
 import Testing
 
 /// A real terminal for end-to-end tests: a tmux session on a private server, running an
@@ -53,14 +53,7 @@ final class TmuxSession {
     /// The pid of the program running under the shell, if any.
     func childPID() throws -> Int32? {
         let shell = try Self.tmux(["display-message", "-p", "-t", name, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let out = Pipe()
-        let pgrep = Process()
-        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
-        pgrep.arguments = ["-P", shell]
-        pgrep.standardOutput = out
-        try pgrep.run()
-        pgrep.waitUntilExit()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = try ChildProcess.run(["pgrep", "-P", shell]).output
         return text.split(separator: "\n").first.flatMap { Int32($0) }
     }
 
@@ -105,58 +98,17 @@ final class TmuxSession {
         return status
     }
 
-    /// Runs tmux with posix_spawn and waitpid. Foundation's Process is not used here: the tmux
-    /// server daemonizes and inherits the descriptor Process watches for the child's exit, so
-    /// waitUntilExit would never return.
+    /// Runs tmux through ChildProcess (posix_spawn and wait4): Foundation's Process never sees
+    /// tmux exit once the daemonized server holds the descriptor it watches.
     @discardableResult
     static func tmux(_ arguments: [String], captureOutput: Bool = true) throws -> String {
-        let argv = ["tmux", "-L", socket, "-f", "/dev/null"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["LC_ALL"] = "C.UTF-8"  // capture-pane must keep the block glyphs
         environment.removeValue(forKey: "TMUX")
-        let envp = environment.map { "\($0.key)=\($0.value)" }
-
-        var pipe: [Int32] = [-1, -1]
-        guard Glibc.pipe(&pipe) == 0 else { throw TmuxError(arguments: arguments, status: -1) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if captureOutput {
-            posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
-        } else {
-            // This call may start the server: give it nothing of ours to hold open.
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        }
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addclose(&actions, pipe[0])
-        posix_spawn_file_actions_addclose(&actions, pipe[1])
-        var pid: pid_t = 0
-        let status = withCStrings(argv) { cArgv in
-            withCStrings(envp) { cEnv in posix_spawnp(&pid, "tmux", &actions, nil, cArgv, cEnv) }
-        }
-        close(pipe[1])
-        defer { close(pipe[0]) }
-        guard status == 0 else { throw TmuxError(arguments: arguments, status: status) }
-        var output = [UInt8]()
-        if captureOutput {
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = read(pipe[0], &chunk, chunk.count)
-                if n <= 0 { break }
-                output.append(contentsOf: chunk[0..<n])
-            }
-        }
-        var exitStatus: Int32 = 0
-        waitpid(pid, &exitStatus, 0)
-        guard exitStatus == 0 else { throw TmuxError(arguments: arguments, status: exitStatus) }
-        return String(decoding: output, as: UTF8.self)
-    }
-
-    private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-        var pointers = strings.map { strdup($0) }
-        pointers.append(nil)
-        defer { pointers.forEach { free($0) } }
-        return body(pointers)
+        let result = try ChildProcess.run(["tmux", "-L", socket, "-f", "/dev/null"] + arguments,
+                                          environment: environment, captureOutput: captureOutput)
+        guard result.exitStatus == 0 else { throw TmuxError(arguments: arguments, status: result.exitStatus) }
+        return result.output
     }
 
     struct TmuxError: Error { let arguments: [String]; let status: Int32 }

@@ -1,0 +1,212 @@
+import ProcessSupport
+import ClusterEngine
+import ClusterReporting
+import Dispatch
+import Foundation
+import Glibc
+
+/// Every figure of the suite. Each compares two things measured side by side in the same run,
+/// interleaved, so that the shared machine's noise hits both alike.
+struct Measurements {
+    let runs: Int
+    let scale: Double  // 1 for the full suite, smaller with --quick
+    let reference: String  // the compiled C baseline
+    let clusterTop: String  // the real binary, for whole-process figures
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+
+    func elements(_ full: Double) -> Int64 { Int64(full * scale) }
+
+    /// Seconds for the C loop on `threads` threads, and its total's low 64 bits.
+    func referenceSeconds(_ lo: Int64, _ hi: Int64, threads: Int) throws -> Double {
+        let result = try ChildProcess.run([reference, "\(lo)", "\(hi)", "\(threads)"])
+        let fields = result.output.split(separator: " ")
+        guard result.exitStatus == 0, fields.count == 2, let seconds = Double(fields[0]) else {
+            throw BenchError("the C reference failed: \(result.output)")
+        }
+        let expected = UInt64(truncatingIfNeeded: SumOfSquaresKernel.sum(lo, hi))
+        guard UInt64(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)) == expected else {
+            throw BenchError("the C reference disagrees with the kernel on \(lo)...\(hi)")
+        }
+        return seconds
+    }
+
+    /// Seconds for one job on an in-process cluster of `workers` threads.
+    func engineSeconds(_ spec: JobSpec, workers: Int) throws -> Double {
+        let cluster = Cluster()
+        defer { cluster.shutdown() }
+        for _ in 0..<workers { cluster.addWorker() }
+        let job = cluster.submit(spec)
+        guard let summary = cluster.waitForJob(job, timeout: 600), summary.verified else {
+            throw BenchError("engine job \(spec.lo)...\(spec.hi) did not verify")
+        }
+        return summary.elapsed
+    }
+
+    static func rate(_ count: Int64, _ seconds: Double) -> String { Format.rate(Double(count) / seconds) }
+    static func ratio(_ value: Double) -> String { Format.fixed(value, decimals: 3) + "×" }
+    static func spread(_ samples: Sample...) -> String {
+        samples.map { Format.fixed($0.spreadPercent, decimals: 1) + "%" }.joined(separator: " / ")
+    }
+
+    // MARK: 1. Kernel against the C loop, one core
+
+    func kernel() throws {
+        let table = Table("1. Kernel vs the C loop, one core (median of \(runs) runs)",
+                          ["range", "cluster-top kernel", "C -O3 -march=native", "ratio", "spread (kernel / C)"])
+        for (lo, count) in [(Int64(1), elements(2e9)), (Int64(100_000_000_000), elements(2e9))] {
+            let hi = lo + count - 1
+            var swift = Sample(), c = Sample()
+            for _ in 0..<runs {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let total = SumOfSquaresKernel.sum(lo, hi)
+                swift.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                precondition(total > 0)
+                c.add(try referenceSeconds(lo, hi, threads: 1))
+            }
+            // A loop that runs faster than ~20 elements per nanosecond per core was not a loop.
+            if Double(count) / swift.median > 2e10 || Double(count) / c.median > 2e10 {
+                emit("WARNING: implausible rate: a loop was replaced by a closed form")
+            }
+            table.row("\(Format.grouped(lo))...\(Format.grouped(hi))", Self.rate(count, swift.median),
+                      Self.rate(count, c.median), Self.ratio(c.median / swift.median), Self.spread(swift, c))
+        }
+    }
+
+    // MARK: 2. Scaling
+
+    func scaling() throws {
+        let count = elements(4e9)
+        let spec = try JobSpec(lo: 1, hi: count)
+        let workerCounts = Array(Set([1, 2, cores, 2 * cores, 4 * cores])).sorted()
+        var engine: [Int: Sample] = [:]
+        var c1 = Sample(), c2 = Sample()
+        for _ in 0..<runs {
+            c1.add(try referenceSeconds(1, count, threads: 1))
+            for workers in workerCounts { engine[workers, default: Sample()].add(try engineSeconds(spec, workers: workers)) }
+            c2.add(try referenceSeconds(1, count, threads: 2))
+        }
+        let table = Table("2. Scaling on 1...\(Format.grouped(count)), \(cores) cores (median of \(runs) runs)",
+                          ["workers", "throughput", "speedup vs 1 worker", "spread"])
+        let one = engine[1]!.median
+        for workers in workerCounts {
+            let s = engine[workers]!
+            table.row("\(workers)", Self.rate(count, s.median), Self.ratio(one / s.median), Self.spread(s))
+        }
+        table.row("C, 1 thread", Self.rate(count, c1.median), "", Self.spread(c1))
+        table.row("C, 2 threads", Self.rate(count, c2.median), Self.ratio(c1.median / c2.median), Self.spread(c2))
+        let engineSpeedup = one / engine[2]!.median, cSpeedup = c1.median / c2.median
+        emit("\n2-worker speedup \(Self.ratio(engineSpeedup)) vs C's 2-thread speedup \(Self.ratio(cSpeedup)):"
+              + " ratio \(Self.ratio(engineSpeedup / cSpeedup)) (floor 0.95×)")
+        let most = workerCounts.last!
+        emit("\(most) workers vs \(cores): \(Self.ratio(engine[cores]!.median / engine[most]!.median)) of the throughput"
+              + " (floor 0.95×)")
+    }
+
+    // MARK: 3. Scheduling overhead
+
+    func overhead() throws {
+        let count = elements(2e9)
+        let sizes: [Int64] = [4 << 10, 64 << 10, 1 << 20, 16 << 20]
+        var samples: [Int64: Sample] = [:]
+        for _ in 0..<runs {
+            for size in sizes {
+                samples[size, default: Sample()].add(try engineSeconds(try JobSpec(lo: 1, hi: count, chunkSize: size), workers: cores))
+            }
+        }
+        let table = Table("3. Chunk size vs throughput, \(cores) workers on 1...\(Format.grouped(count)) (median of \(runs) runs)",
+                          ["chunk", "chunks", "throughput", "vs 16 Mi chunks", "overhead per chunk", "spread"])
+        let big = samples[16 << 20]!.median
+        for size in sizes {
+            let s = samples[size]!
+            let chunks = (count + size - 1) / size
+            // Extra time over the 16 Mi run, spread over the extra chunks, per worker.
+            let perChunk = max(0, s.median - big) * Double(cores) / Double(chunks) * 1e9
+            table.row("\(size >= 1 << 20 ? "\(size >> 20) Mi" : "\(size >> 10) Ki")", Format.grouped(chunks), Self.rate(count, s.median),
+                      Self.ratio(big / s.median), size == 16 << 20 ? "" : "\(Format.fixed(perChunk, decimals: 0)) ns",
+                      Self.spread(s))
+        }
+    }
+
+    // MARK: 5. Against the seed's architecture
+
+    func seedPort(benchBinary: String) throws {
+        let hi: Int64 = 100_000_000
+        var portTime = Sample(), portMemory = Sample(), ourTime = Sample(), ourMemory = Sample()
+        for _ in 0..<runs {
+            let port = try ChildProcess.run([benchBinary, "seed-port", "1", "\(hi)", "4"])
+            guard port.output.contains(String(SumOfSquaresKernel.sum(1, hi))) else { throw BenchError("seed port wrong: \(port.output)") }
+            portTime.add(port.seconds)
+            portMemory.add(Double(port.peakKiB))
+            let ours = try ChildProcess.run([clusterTop, "--range", "1...\(hi)", "--workers", "4", "--headless"])
+            guard ours.exitStatus == 0, ours.output.contains("[verified]") else { throw BenchError("cluster-top run failed") }
+            ourTime.add(ours.seconds)
+            ourMemory.add(Double(ours.peakKiB))
+        }
+        let table = Table("5. Against the seed's design, 1...100,000,000 on 4 workers, whole process (median of \(runs) runs)",
+                          ["program", "wall time", "peak memory (RSS)", "spread (time)"])
+        table.row("seed port (materialized data, static chunks, mutex total)", Format.fixed(portTime.median, decimals: 3) + " s",
+                  Format.fixed(portMemory.median / 1024, decimals: 1) + " MiB", Self.spread(portTime))
+        table.row("cluster-top --headless", Format.fixed(ourTime.median, decimals: 3) + " s",
+                  Format.fixed(ourMemory.median / 1024, decimals: 1) + " MiB", Self.spread(ourTime))
+        emit("\ncluster-top is \(Self.ratio(portTime.median / ourTime.median)) faster (floor 20×) and uses"
+              + " \(Self.ratio(portMemory.median / ourMemory.median)) less peak memory (floor 100×)")
+    }
+
+    // MARK: 6. Control latency
+
+    func controlLatency() throws {
+        var killLatency = Sample(), pauseLatency = Sample()
+        let chunk: Int64 = 16 << 20
+        for _ in 0..<max(runs, 5) {
+            // Kill: two chunks on three workers, so an idle worker is waiting when one dies.
+            let cluster = Cluster()
+            for _ in 0..<3 { cluster.addWorker() }
+            _ = cluster.submit(try JobSpec(lo: 1, hi: 2 * chunk, chunkSize: chunk))
+            while !cluster.snapshot().workers.contains(where: { ($0.assignment?.elementsDone ?? 0) > 0 }) { usleep(50) }
+            let victim = try cluster.snapshot().workers.first { $0.assignment != nil }.map(\.id).unwrapped()
+            cluster.kill(victim)
+            var redistributed: Double?
+            var killed: Double?
+            let deadline = DispatchTime.now() + 5
+            while redistributed == nil, DispatchTime.now() < deadline {
+                for event in cluster.events(after: 0) {
+                    if case .workerKilled(victim, _) = event.kind { killed = event.seconds }
+                    if case .chunkRedistributed(_, victim, _) = event.kind { redistributed = event.seconds }
+                }
+                usleep(100)
+            }
+            if let killed, let redistributed { killLatency.add(redistributed - killed) }
+            cluster.shutdown()
+
+            // Pause: one worker on one 16 Mi chunk; time from pause() to its progress's last change.
+            let single = Cluster()
+            single.addWorker()
+            _ = single.submit(try JobSpec(lo: 1, hi: 4 * chunk, chunkSize: chunk))
+            // Pause a worker in steady state, not one still warming up its first sub-blocks.
+            while (single.snapshot().workers[0].assignment?.elementsDone ?? 0) < 1 << 20 { usleep(50) }
+            let start = DispatchTime.now().uptimeNanoseconds
+            single.pause(WorkerID(1))
+            var last = single.snapshot().workers[0].assignment?.elementsDone
+            var lastChange = start
+            while DispatchTime.now().uptimeNanoseconds - lastChange < 20_000_000 {
+                let now = single.snapshot().workers[0].assignment?.elementsDone
+                if now != last { last = now; lastChange = DispatchTime.now().uptimeNanoseconds }
+            }
+            pauseLatency.add(Double(lastChange - start) / 1e9)
+            single.shutdown()
+        }
+        let table = Table("6. Control latency with 16 Mi chunks (median of \(killLatency.values.count) runs)",
+                          ["control", "median", "worst", "floor"])
+        table.row("kill → chunk taken by another worker", Format.fixed(killLatency.median * 1e3, decimals: 3) + " ms",
+                  Format.fixed((killLatency.values.max() ?? .nan) * 1e3, decimals: 3) + " ms", "10 ms")
+        table.row("pause → progress stops", Format.fixed(pauseLatency.median * 1e3, decimals: 3) + " ms",
+                  Format.fixed((pauseLatency.values.max() ?? .nan) * 1e3, decimals: 3) + " ms", "10 ms")
+    }
+}
+
+extension Optional {
+    func unwrapped() throws -> Wrapped {
+        guard let self else { throw BenchError("expected a value") }
+        return self
+    }
+}
