@@ -126,6 +126,10 @@ struct ClusterTop: ParsableCommand {
             cluster.addWorker(speed: plan.speeds[worker] ?? plan.defaultSpeed)
         }
         ProcessSignals.installStopHandlers()
+        if !headless, !json, isatty(STDOUT_FILENO) != 1 {
+            // On stderr, so that piped output stays clean.
+            FileHandle.standardError.write(Data("cluster-top: standard output is not a terminal; running headless\n".utf8))
+        }
         let status = wantsHeadless ? runHeadless(cluster: cluster, spec: plan.spec)
             : runDashboard(cluster: cluster, spec: plan.spec)
         cluster.shutdown(timeout: 1)

@@ -16,6 +16,7 @@ struct HeadlessCommandTests {
         let result = try BinaryProcess.run(["--range", "-5...5", "--workers", "2"])
         #expect(result.status == 0)
         #expect(result.stdoutLines.contains("sum of squares over -5...5 = 110"))
+        #expect(result.stderr == "cluster-top: standard output is not a terminal; running headless\n")
     }
 
     static let badInputs: [([String], String)] = [
