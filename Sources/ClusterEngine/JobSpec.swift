@@ -16,6 +16,8 @@ public struct JobSpec: Sendable, Equatable {
     public let hi: Int64
     public let chunkSize: Int64
     public let schedule: SchedulePolicy
+    /// Number of chunks; the last one may be short. Stored: the hot path asks for it per chunk.
+    public let chunkCount: Int64
 
     /// Elements per chunk when the user does not choose: 4 Mi keeps the per-chunk overhead
     /// negligible and still gives each worker many chunks on the default job.
@@ -46,13 +48,11 @@ public struct JobSpec: Sendable, Equatable {
         self.hi = hi
         self.chunkSize = chunkSize
         self.schedule = schedule
+        chunkCount = (hi - lo) / chunkSize + 1
     }
 
     /// Number of elements in the range (fits: accepted ranges stay far inside Int64).
     public var elementCount: Int64 { hi - lo + 1 }
-
-    /// Number of chunks; the last one may be short.
-    public var chunkCount: Int64 { (elementCount - 1) / chunkSize + 1 }
 
     /// The element range of chunk `index`.
     public func elements(ofChunk index: Int64) -> ClosedRange<Int64> {

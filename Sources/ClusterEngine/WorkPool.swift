@@ -79,15 +79,17 @@ struct WorkPool {
     /// The next chunk for `worker`: its own slice first, then the shared queue. Also returns the
     /// worker that lost the chunk, when this is a redo.
     mutating func next(for worker: WorkerID) -> (chunk: Int64, lostBy: WorkerID?)? {
+        // The dictionaries are empty in the common case (dynamic schedule, no kills): skip
+        // hashing into them, which shows with tiny chunks.
         let chunk: Int64
-        if let own = owned[worker]?.popFirst() {
+        if !owned.isEmpty, let own = owned[worker]?.popFirst() {
             chunk = own
         } else if let common = shared.popFirst() {
             chunk = common
         } else {
             return nil
         }
-        return (chunk, lostBy.removeValue(forKey: chunk))
+        return (chunk, lostBy.isEmpty ? nil : lostBy.removeValue(forKey: chunk))
     }
 
     /// A chunk whose attempt was lost goes back to the front of the shared queue.

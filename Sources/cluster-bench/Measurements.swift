@@ -119,11 +119,14 @@ struct Measurements {
         for size in sizes {
             let s = samples[size]!
             let chunks = (count + size - 1) / size
-            // Extra time over the 16 Mi run, spread over the extra chunks, per worker.
-            let perChunk = max(0, s.median - big) * Double(cores) / Double(chunks) * 1e9
+            // Extra time over the 16 Mi run, spread over the chunks, per worker; only when the
+            // difference stands out of the runs' own spread.
+            let noise = max(s.spreadPercent, samples[16 << 20]!.spreadPercent) / 100
+            let perChunk = (s.median - big) * Double(cores) / Double(chunks) * 1e9
+            let overhead = size == 16 << 20 ? "" : s.median - big <= big * noise ? "within noise"
+                : "\(Format.fixed(perChunk, decimals: 0)) ns"
             table.row("\(size >= 1 << 20 ? "\(size >> 20) Mi" : "\(size >> 10) Ki")", Format.grouped(chunks), Self.rate(count, s.median),
-                      Self.ratio(big / s.median), size == 16 << 20 ? "" : "\(Format.fixed(perChunk, decimals: 0)) ns",
-                      Self.spread(s))
+                      Self.ratio(big / s.median), overhead, Self.spread(s))
         }
     }
 
