@@ -208,7 +208,7 @@ struct EngineState {
             if lostBy != nil { job.chunksRedone += 1 }
             return (job.id, chunk, lostBy, job.spec.elements(ofChunk: chunk))
         }
-        guard let taken, let taken else {
+        guard let taken = taken ?? nil else {  // no job, or no chunk for this worker
             workers[i].state = .idle
             return .wait
         }
