@@ -49,7 +49,13 @@ public enum DashboardView {
         var context = RenderContext(input: input, glyphs: glyphs, palette: palette)
         drawHeader(&buffer, &context)
         let (rows, offset) = drawWorkers(&buffer, &context)
-        drawEventLog(&buffer, &context, top: headerRows + 1 + rows, workerRows: rows, offset: offset)
+        var logTop = headerRows + 1 + rows
+        if !Columns(width: input.width).range {
+            // Too narrow for a range column: the selected worker's chunk gets a line of its own.
+            drawSelectionDetail(&buffer, &context, y: logTop)
+            logTop += 1
+        }
+        drawEventLog(&buffer, &context, top: logTop, workerRows: rows, offset: offset)
         drawFooter(&buffer, &context)
         if input.state.showHelp { drawHelp(&buffer, &context) }
         return DashboardFrame(buffer: buffer, workerRows: rows, scrollOffset: offset)
@@ -65,8 +71,9 @@ public enum DashboardView {
     }
 
     /// Rows for workers: all of them if they fit beside a 3-line log, else what is left.
-    static func workerRowCount(height: Int, workers: Int) -> Int {
-        let available = height - headerRows - 1 /* table header */ - 1 /* log title */ - 1 /* footer */
+    static func workerRowCount(height: Int, width: Int, workers: Int) -> Int {
+        let detail = Columns(width: width).range ? 0 : 1  // the selected worker's detail line
+        let available = height - headerRows - 1 /* table header */ - detail - 1 /* log title */ - 1 /* footer */
         let minimumLog = 3
         return max(1, min(max(workers, 1), available - minimumLog))
     }
@@ -206,7 +213,7 @@ public enum DashboardView {
 
     static func drawWorkers(_ buffer: inout CellBuffer, _ c: inout RenderContext) -> (rows: Int, offset: Int) {
         let workers = c.snapshot.workers
-        let rows = workerRowCount(height: c.height, workers: workers.count)
+        let rows = workerRowCount(height: c.height, width: c.width, workers: workers.count)
         let columns = Columns(width: c.width)
         let headerY = headerRows
         // Header row.
@@ -276,6 +283,23 @@ public enum DashboardView {
             let share = Double(w.elementsAccepted) / Double(totalAccepted)
             buffer.write(Widgets.padLeft(Format.percent(share), 7), x: x, y: y)
         }
+    }
+
+    // MARK: Selected worker
+
+    /// "▶ worker 3: chunk #4593, 47.0% of 19,262,412,801...19,266,607,104, attempt 4601".
+    static func drawSelectionDetail(_ buffer: inout CellBuffer, _ c: inout RenderContext, y: Int) {
+        guard let index = Reducer.selectedIndex(c.input.state, in: c.snapshot) else { return }
+        let w = c.snapshot.workers[index]
+        var text = " \(c.glyphs.selectionMarker) \(w.id): "
+        if let a = w.assignment, w.state != .dead, w.state != .removed {
+            // Most important first: at 80 columns a huge range pushes the attempt off the end.
+            text += "chunk #\(a.chunk)\(a.isRedo ? " (redo)" : ""), \(Format.percent(a.fractionDone)) of "
+                + Format.range(a.elements.lowerBound, a.elements.upperBound, grouped: true) + ", \(a.attempt)"
+        } else {
+            text += w.state == .dead ? "dead; press r to restart it" : w.state == .removed ? "removed" : "no chunk"
+        }
+        buffer.write(Widgets.truncate(text, c.width - 1, glyphs: c.glyphs), x: 0, y: y, style: c.palette.label)
     }
 
     // MARK: Event log

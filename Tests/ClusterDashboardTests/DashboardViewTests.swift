@@ -50,6 +50,21 @@ struct DashboardViewTests {
         #expect(!frame.buffer[30, rowY - 1].style.reverse)
     }
 
+    @Test("narrower than a range column: the selected worker's chunk range gets its own line")
+    func selectionDetail() throws {
+        var state = ViewState()
+        state.selectedWorker = WorkerID(2)
+        let workers = [Fixtures.worker(1), Fixtures.worker(2, chunk: 9, done: 250, redo: true)]
+        let narrow = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job()), state: state)
+        #expect(!narrow.buffer.line(5).contains("RANGE"))
+        let detail = narrow.buffer.lines.first { $0.contains("▶ worker 2:") } ?? ""
+        #expect(detail == " ▶ worker 2: chunk #9 (redo), 25.0% of 9,001...10,000, attempt 200")
+        let wide = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job()), state: state,
+                                   width: 200, height: 60)
+        #expect(!wide.buffer.contains("▶ worker 2: chunk"))
+        #expect(wide.buffer.contains("9,001...10,000"))  // in the RANGE column instead
+    }
+
     @Test("200x60 uses the room: wider bars, a range column, more log lines")
     func largeSize() throws {
         let events = Fixtures.events((1...30).map { .workerAdded(WorkerID($0)) })
@@ -109,12 +124,12 @@ struct DashboardViewTests {
         var state = ViewState()
         state.selectedWorker = WorkerID(60)
         let frame = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job()), state: state)
-        #expect(frame.workerRows == 13)  // 24 rows - 5 header - table header - log title - footer - 3 log
+        #expect(frame.workerRows == 12)  // 24 rows - 5 header - table header - detail - log title - footer - 3 log
         let lines = frame.buffer.lines
         #expect(lines.contains { $0.contains("  60 running") })
         #expect(!lines.contains { $0.contains("   1 running") })
-        #expect(frame.scrollOffset == 47)  // worker 60 on the last visible row
-        #expect(lines.contains { $0.contains("87 more workers: ↑ 47 above, ↓ 40 below") })
+        #expect(frame.scrollOffset == 48)  // worker 60 on the last visible row
+        #expect(lines.contains { $0.contains("88 more workers: ↑ 48 above, ↓ 40 below") })
     }
 
     @Test("the help overlay lists every key from the key table")

@@ -1,3 +1,4 @@
+import Testing
 @testable import ClusterEngine
 @testable import ClusterDashboard
 
@@ -38,4 +39,9 @@ enum Fixtures {
         DashboardView.render(DashboardInput(snapshot: snapshot, events: events, state: state, width: width,
                                             height: height, capabilities: capabilities))
     }
+}
+
+/// Failure messages show a buffer as the screen a person would read, not as a dump of cells.
+extension CellBuffer: CustomTestStringConvertible {
+    public var testDescription: String { "\n" + lines.joined(separator: "\n") }
 }
