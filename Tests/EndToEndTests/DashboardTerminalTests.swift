@@ -51,7 +51,7 @@ struct DashboardTerminalTests {
         #expect(try tmux.expectTerminalRestored() == 0)
     }
 
-    @Test("a job runs to the end and is verified against the closed form")
+    @Test("a job runs to the end verified; n starts another from the prompt")
     func jobVerifies() throws {
         let tmux = try TmuxSession(width: 90, height: 24)
         try tmux.type("'\(binary)' --range -3_000_000...4_000_000 --chunk-size 250_000 --workers 3")
@@ -60,6 +60,16 @@ struct DashboardTerminalTests {
         #expect(screen.contains("100.0%"))
         let expected = (-3_000_000...4_000_000).reduce(UInt128(0)) { $0 + UInt128($1 * $1) }
         #expect(screen.contains(groupedDigits(expected)), "\(screen)")
+
+        // n opens the prompt; a bad range is refused in place, a good one starts job 2.
+        try tmux.press("n")
+        try tmux.waitFor("New job LO...HI:")
+        try tmux.type("1..9")
+        #expect(try tmux.waitFor("must be written LO...HI").contains("New job LO...HI:"))
+        for _ in 0..<4 { try tmux.press("BSpace") }
+        try tmux.type("1...1000")
+        let second = try tmux.waitUntil { $0.contains("job 2") && $0.contains("VERIFIED") }
+        #expect(second.contains("total 333,833,500  = closed form ✓"), "\(second)")
         try tmux.press("q")
         #expect(try tmux.expectTerminalRestored() == 0)
     }
