@@ -50,11 +50,20 @@ final class TmuxSession {
         try Self.tmux(["display-message", "-p", "-t", name, "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1"
     }
 
-    /// The pid of the program running under the shell, if any.
+    /// The pid of the program running under the shell, if any. Read from /proc directly:
+    /// pgrep (procps) is not on every fresh machine.
     func childPID() throws -> Int32? {
         let shell = try Self.tmux(["display-message", "-p", "-t", name, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let text = try ChildProcess.run(["pgrep", "-P", shell]).output
-        return text.split(separator: "\n").first.flatMap { Int32($0) }
+        let entries = try FileManager.default.contentsOfDirectory(atPath: "/proc")
+        for entry in entries {
+            guard let pid = Int32(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // After "pid (comm)": state, then the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, String(fields[1]) == shell { return pid }
+        }
+        return nil
     }
 
     /// Polls the screen until `predicate` holds or `timeout` passes; returns the last screen.
