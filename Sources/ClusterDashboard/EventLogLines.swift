@@ -31,8 +31,15 @@ enum EventLogLines {
                     break
                 }
             }
-            if case .chunkRedistributed(let c, let from, let to) = event.kind {
+            switch event.kind {
+            case let .chunkRedistributed(c, from, to):
                 text = "chunk \(c) from \(from) \(glyphs.arrow) \(to)"
+            case let .jobStarted(job, lo, hi):
+                text = "\(job) started: \(Format.range(lo, hi, grouped: true))"  // as in the header
+            case let .jobQueued(job, lo, hi):
+                text = "\(job) queued: \(Format.range(lo, hi, grouped: true))"
+            default:
+                break
             }
             lines.append(Line(time: Format.clock(event.seconds), text: text, kind: event.kind))
         }

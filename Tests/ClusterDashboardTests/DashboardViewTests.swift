@@ -9,6 +9,7 @@ struct DashboardViewTests {
         let workers = [Fixtures.worker(1), Fixtures.worker(2, .paused, done: 250), Fixtures.worker(3, .dead, chunk: nil),
                        Fixtures.worker(4, .idle, chunk: nil), Fixtures.worker(5, .removed, chunk: nil)]
         let events = Fixtures.events([
+            .jobStarted(JobID(1), lo: 1, hi: 100_000),
             .workerKilled(WorkerID(3), chunk: 17), .chunkRequeued(chunk: 17, from: WorkerID(3)),
             .chunkRedistributed(chunk: 17, from: WorkerID(3), to: WorkerID(1)),
         ])
@@ -30,6 +31,7 @@ struct DashboardViewTests {
         #expect(lines.contains { $0.contains("   3 dead") && $0.contains("crashed") })
         #expect(lines.contains { $0.contains("   4 idle") })
         #expect(lines.contains { $0.contains("   5 removed") })
+        #expect(lines.contains { $0.contains("job 1 started: 1...100,000") })
         // The kill and its redistribution are one log line.
         #expect(lines.contains { $0.contains("worker 3 killed; chunk 17 re-queued → worker 1") })
         #expect(!lines.contains { $0.contains("chunk 17 re-queued from") })
