@@ -149,7 +149,13 @@ public enum DashboardView {
 
         // Throughput with its history, and the worker state counts.
         x = buffer.write(" throughput ", x: 0, y: 2, style: palette.label)
-        x = buffer.write(Widgets.padRight(Format.rate(snapshot.throughput), 9), x: x, y: 2, style: palette.value)
+        if job.status.isFinished, job.elapsed > 0 {
+            // Once the workers idle, the recent rate is 0; the job's own average says more.
+            x = buffer.write(Format.rate(Double(job.elementsTotal) / job.elapsed), x: x, y: 2, style: palette.value)
+            x = buffer.write(" average ", x: x, y: 2, style: palette.label)
+        } else {
+            x = buffer.write(Widgets.padRight(Format.rate(snapshot.throughput), 9), x: x, y: 2, style: palette.value)
+        }
         let counts = WorkerState.allCases.compactMap { state -> String? in
             let n = snapshot.count(of: state)
             return n == 0 && state != .running ? nil : "\(n) \(state.rawValue)"

@@ -162,6 +162,8 @@ struct DashboardViewTests {
         #expect(verified.buffer.line(0).contains("VERIFIED ✓"))
         #expect(verified.buffer.line(3).contains("total 333,338,333,350,000  = closed form ✓"))
         #expect(verified.buffer.line(1).contains("100.0%") && verified.buffer.line(1).contains("ETA done"))
+        // 100,000 elements in the fixture's 12.5 s.
+        #expect(verified.buffer.line(2).contains("throughput 8.00k/s average"))
         let mismatch = Fixtures.render(Fixtures.snapshot(workers: [], job: try Fixtures.job(status: .mismatch, total: 5, done: 100)))
         #expect(mismatch.buffer.line(0).contains("MISMATCH ✗"))
         #expect(mismatch.buffer.line(3).contains("≠ closed form 333,338,333,350,000"))
