@@ -69,7 +69,8 @@ struct ClusterTop: ParsableCommand {
     @Option(name: .long, help: .hidden)
     var debugCrashAfter: Double?
 
-    /// The validated job and cluster settings.
+    /// The validated job and cluster settings. Built once, in run(): a ValidationError thrown
+    /// there reaches main(), which prints it as one line with exit status 64.
     struct Plan {
         let spec: JobSpec
         let workers: Int
@@ -112,8 +113,6 @@ struct ClusterTop: ParsableCommand {
         }
     }
 
-    mutating func validate() throws { _ = try makePlan() }
-
     func run() throws {
         let plan = try makePlan()
         var configuration = ClusterConfiguration()
@@ -126,17 +125,16 @@ struct ClusterTop: ParsableCommand {
             cluster.addWorker(speed: plan.speeds[worker] ?? plan.defaultSpeed)
         }
         ProcessSignals.installStopHandlers()
-        if !headless, !json, isatty(STDOUT_FILENO) != 1 {
+        let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
+        if !headless, !json, !stdoutIsTerminal {
             // On stderr, so that piped output stays clean.
             FileHandle.standardError.write(Data("cluster-top: standard output is not a terminal; running headless\n".utf8))
         }
-        let status = wantsHeadless ? runHeadless(cluster: cluster, spec: plan.spec)
+        let status = headless || json || !stdoutIsTerminal ? runHeadless(cluster: cluster, spec: plan.spec)
             : runDashboard(cluster: cluster, spec: plan.spec)
         cluster.shutdown(timeout: 1)
         throw ExitCode(status)
     }
-
-    private var wantsHeadless: Bool { headless || json || isatty(STDOUT_FILENO) != 1 }
 
     /// Opens the dashboard; falls back to headless output with a one-line note when the terminal
     /// cannot be used (unknown TERM, no terminal on stdin).
