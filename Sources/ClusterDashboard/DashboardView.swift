@@ -46,18 +46,18 @@ public enum DashboardView {
             drawTooSmall(&buffer, input: input, palette: palette)
             return DashboardFrame(buffer: buffer, workerRows: 1, scrollOffset: input.state.scrollOffset)
         }
-        var context = RenderContext(input: input, glyphs: glyphs, palette: palette)
-        drawHeader(&buffer, &context)
-        let (rows, offset) = drawWorkers(&buffer, &context)
+        let context = RenderContext(input: input, glyphs: glyphs, palette: palette,
+                                    columns: Columns(width: input.width))
+        drawHeader(&buffer, context)
+        let (rows, offset) = drawWorkers(&buffer, context)
         var logTop = headerRows + 1 + rows
-        if !Columns(width: input.width).range {
-            // Too narrow for a range column: the selected worker's chunk gets a line of its own.
-            drawSelectionDetail(&buffer, &context, y: logTop)
+        if context.showsSelectionDetail {
+            drawSelectionDetail(&buffer, context, y: logTop)
             logTop += 1
         }
-        drawEventLog(&buffer, &context, top: logTop, workerRows: rows, offset: offset)
-        drawFooter(&buffer, &context)
-        if input.state.showHelp { drawHelp(&buffer, &context) }
+        drawEventLog(&buffer, context, top: logTop, workerRows: rows, offset: offset)
+        drawFooter(&buffer, context)
+        if input.state.showHelp { drawHelp(&buffer, context) }
         return DashboardFrame(buffer: buffer, workerRows: rows, scrollOffset: offset)
     }
 
@@ -65,14 +65,17 @@ public enum DashboardView {
         let input: DashboardInput
         let glyphs: Glyphs
         let palette: Palette
+        let columns: Columns
+        /// Too narrow for a range column: the selected worker's chunk gets a line of its own.
+        var showsSelectionDetail: Bool { !columns.range }
         var width: Int { input.width }
         var height: Int { input.height }
         var snapshot: ClusterSnapshot { input.snapshot }
     }
 
     /// Rows for workers: all of them if they fit beside a 3-line log, else what is left.
-    static func workerRowCount(height: Int, width: Int, workers: Int) -> Int {
-        let detail = Columns(width: width).range ? 0 : 1  // the selected worker's detail line
+    static func workerRowCount(height: Int, workers: Int, selectionDetail: Bool) -> Int {
+        let detail = selectionDetail ? 1 : 0
         let available = height - headerRows - 1 /* table header */ - detail - 1 /* log title */ - 1 /* footer */
         let minimumLog = 3
         return max(1, min(max(workers, 1), available - minimumLog))
@@ -96,7 +99,7 @@ public enum DashboardView {
 
     // MARK: Header
 
-    static func drawHeader(_ buffer: inout CellBuffer, _ c: inout RenderContext) {
+    static func drawHeader(_ buffer: inout CellBuffer, _ c: RenderContext) {
         let snapshot = c.snapshot, palette = c.palette, glyphs = c.glyphs, width = c.width
         // Title bar.
         buffer.fill(x: 0, y: 0, width: width, height: 1, with: Cell(" ", palette.title))
@@ -217,10 +220,10 @@ public enum DashboardView {
         }
     }
 
-    static func drawWorkers(_ buffer: inout CellBuffer, _ c: inout RenderContext) -> (rows: Int, offset: Int) {
+    static func drawWorkers(_ buffer: inout CellBuffer, _ c: RenderContext) -> (rows: Int, offset: Int) {
         let workers = c.snapshot.workers
-        let rows = workerRowCount(height: c.height, width: c.width, workers: workers.count)
-        let columns = Columns(width: c.width)
+        let rows = workerRowCount(height: c.height, workers: workers.count, selectionDetail: c.showsSelectionDetail)
+        let columns = c.columns
         let headerY = headerRows
         // Header row.
         var header = "    ID STATE    "
@@ -247,7 +250,7 @@ public enum DashboardView {
             let index = offset + row
             guard index < workers.count else { break }
             let y = headerY + 1 + row
-            drawWorkerRow(&buffer, c, workers[index], y: y, columns: columns, totalAccepted: totalAccepted)
+            drawWorkerRow(&buffer, c, workers[index], y: y, totalAccepted: totalAccepted)
             if index == selected {
                 buffer.write(String(c.glyphs.selectionMarker), x: 1, y: y, style: CellStyle(bold: true))
                 buffer.restyle(x: 0, y: y, width: c.width) { $0.reverse = true; $0.bold = true }
@@ -257,8 +260,8 @@ public enum DashboardView {
     }
 
     static func drawWorkerRow(_ buffer: inout CellBuffer, _ c: RenderContext, _ w: WorkerSnapshot, y: Int,
-                              columns: Columns, totalAccepted: UInt64) {
-        let palette = c.palette, glyphs = c.glyphs
+                              totalAccepted: UInt64) {
+        let palette = c.palette, glyphs = c.glyphs, columns = c.columns
         var x = buffer.write("  " + Widgets.padLeft(String(w.id.rawValue), 4) + " ", x: 0, y: y, style: palette.value)
         let stateWord = w.isLeaving ? "leaving" : w.state.rawValue
         x = buffer.write(Widgets.padRight(stateWord, 8), x: x, y: y, style: palette.state(w.state, leaving: w.isLeaving))
@@ -294,7 +297,7 @@ public enum DashboardView {
     // MARK: Selected worker
 
     /// "▶ worker 3: chunk #4593, 47.0% of 19,262,412,801...19,266,607,104, attempt 4601".
-    static func drawSelectionDetail(_ buffer: inout CellBuffer, _ c: inout RenderContext, y: Int) {
+    static func drawSelectionDetail(_ buffer: inout CellBuffer, _ c: RenderContext, y: Int) {
         guard let index = Reducer.selectedIndex(c.input.state, in: c.snapshot) else { return }
         let w = c.snapshot.workers[index]
         var text = " \(c.glyphs.selectionMarker) \(w.id): "
@@ -310,7 +313,7 @@ public enum DashboardView {
 
     // MARK: Event log
 
-    static func drawEventLog(_ buffer: inout CellBuffer, _ c: inout RenderContext, top: Int, workerRows: Int, offset: Int) {
+    static func drawEventLog(_ buffer: inout CellBuffer, _ c: RenderContext, top: Int, workerRows: Int, offset: Int) {
         let glyphs = c.glyphs, palette = c.palette
         let bottom = c.height - 2  // last log row; the footer is below
         buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(glyphs.horizontal, palette.frame))
@@ -343,7 +346,7 @@ public enum DashboardView {
 
     // MARK: Footer
 
-    static func drawFooter(_ buffer: inout CellBuffer, _ c: inout RenderContext) {
+    static func drawFooter(_ buffer: inout CellBuffer, _ c: RenderContext) {
         let y = c.height - 1
         buffer.fill(x: 0, y: y, width: c.width, height: 1)
         if let prompt = c.input.state.prompt {
@@ -373,7 +376,7 @@ public enum DashboardView {
 
     // MARK: Help
 
-    static func drawHelp(_ buffer: inout CellBuffer, _ c: inout RenderContext) {
+    static func drawHelp(_ buffer: inout CellBuffer, _ c: RenderContext) {
         let rows = KeyMap.helpRows
         let keyWidth = rows.map(\.keys.count).max() ?? 0
         let contentWidth = min(c.width - 6, max(40, keyWidth + 3 + (rows.map(\.description.count).max() ?? 0)))
