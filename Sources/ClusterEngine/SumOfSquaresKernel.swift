@@ -50,6 +50,7 @@ public enum SumOfSquaresKernel {
     }
 
     /// Σ l² for l in `first...last`, all below 2³² and at most `flushInterval` of them.
+    /// `windowBlock` without its Σl accumulator: below 2³² (h = 0) that extra sum cost about 10%.
     @inlinable
     static func squaresOfLowWords(_ first: UInt64, _ last: UInt64) -> UInt128 {
         var lowHalves: UInt64 = 0, highHalves: UInt64 = 0

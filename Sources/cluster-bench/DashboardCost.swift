@@ -41,11 +41,7 @@ struct DashboardCost {
             headless.add(seconds)
 
             let name = "dash\(run)"
-            _ = try tmux(["new-session", "-d", "-s", name, "-x", "200", "-y", "60",
-                          "exec env TERM=xterm-256color LANG=C.UTF-8 \(measurements.clusterTop) \(arguments) --refresh 0.1"])
-            guard let pid = Int32(try tmux(["display-message", "-p", "-t", name, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                throw BenchError("no dashboard process")
-            }
+            let pid = try startDashboard(session: name, arguments: arguments)
             let cpuStart = Self.mainThreadCPU(pid) ?? 0
             let started = Date()
             // Poll gently: each poll spawns a process, and this run is being measured.
@@ -81,13 +77,21 @@ struct DashboardCost {
         emit("\nthroughput with the dashboard: \(Measurements.ratio(headless.median / dashboard.median)) of headless (floor 0.97×)")
     }
 
-    private func pausedCPU(arguments: String) throws -> Double {
-        _ = try tmux(["new-session", "-d", "-s", "paused", "-x", "200", "-y", "60",
+    /// Starts the dashboard at 10 frames/s in a 200×60 session; returns its pid (the pane's own
+    /// process, thanks to exec).
+    private func startDashboard(session: String, arguments: String) throws -> Int32 {
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "200", "-y", "60",
                       "exec env TERM=xterm-256color LANG=C.UTF-8 \(measurements.clusterTop) \(arguments) --refresh 0.1"])
-        defer { _ = try? tmux(["kill-session", "-t", "paused"]) }
-        guard let pid = Int32(try tmux(["display-message", "-p", "-t", "paused", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        let pane = try tmux(["display-message", "-p", "-t", session, "#{pane_pid}"])
+        guard let pid = Int32(pane.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw BenchError("no dashboard process")
         }
+        return pid
+    }
+
+    private func pausedCPU(arguments: String) throws -> Double {
+        let pid = try startDashboard(session: "paused", arguments: arguments)
+        defer { _ = try? tmux(["kill-session", "-t", "paused"]) }
         sleep(2)
         _ = try tmux(["send-keys", "-t", "paused", "P"])
         sleep(1)
