@@ -15,6 +15,26 @@ func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
     return condition()
 }
 
+/// A kernel that holds every call while its gate is closed, so a test can act on a worker that is
+/// certainly mid-chunk however fast or loaded the machine is (a throttle alone is a race).
+final class KernelGate: Sendable {
+    private let isOpen = Atomic<Bool>(false)
+    private let calls = Atomic<Int>(0)
+
+    var kernel: @Sendable (Int64, Int64) -> UInt128 {
+        { [self] lo, hi in
+            calls.add(1, ordering: .relaxed)
+            while !isOpen.load(ordering: .acquiring) { usleep(200) }
+            return SumOfSquaresKernel.sum(lo, hi)
+        }
+    }
+
+    /// True once some worker is inside the kernel.
+    func waitForEntry() -> Bool { eventually { calls.load(ordering: .relaxed) > 0 } }
+
+    func open() { isOpen.store(true, ordering: .releasing) }
+}
+
 func makeCluster(workers: Int, subBlock: Int64 = 1 << 12, audit: Bool = true,
                  kernel: (@Sendable (Int64, Int64) -> UInt128)? = nil) -> Cluster {
     var configuration = ClusterConfiguration()
@@ -66,11 +86,14 @@ struct ClusterTests {
 
     @Test("a paused worker stops making progress and keeps its chunk; resume finishes the job")
     func pauseKeepsProgress() throws {
-        let cluster = makeCluster(workers: 1, subBlock: 256)
+        // Half a millisecond per 256-element sub-block: the chunk lasts at least half a second.
+        let cluster = makeCluster(workers: 1, subBlock: 256) { lo, hi in
+            usleep(500)
+            return SumOfSquaresKernel.sum(lo, hi)
+        }
         defer { cluster.shutdown() }
         let worker = WorkerID(1)
-        cluster.setSpeed(worker, to: 0.05)
-        let job = cluster.submit(try JobSpec(lo: 1, hi: 2_000_000, chunkSize: 2_000_000))
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 250_000, chunkSize: 250_000))
         #expect(eventually { (cluster.snapshot().workers[0].assignment?.elementsDone ?? 0) > 0 })
         #expect(cluster.pause(worker))
         usleep(20_000)  // let the last sub-block land
@@ -81,22 +104,22 @@ struct ClusterTests {
         #expect(later.assignment?.elementsDone == frozen.assignment?.elementsDone)
         #expect(later.assignment?.attempt == frozen.assignment?.attempt)
         #expect(cluster.resume(worker))
-        cluster.setSpeed(worker, to: 1)
         #expect(try #require(cluster.waitForJob(job, timeout: 30)).verified)
     }
 
     @Test("kill re-queues the chunk at once and another worker redoes it")
     func killRedistributes() throws {
-        let cluster = makeCluster(workers: 2, subBlock: 256)
+        let gate = KernelGate()
+        let cluster = makeCluster(workers: 2, subBlock: 256, kernel: gate.kernel)
         defer { cluster.shutdown() }
         let (a, b) = (WorkerID(1), WorkerID(2))
-        cluster.setSpeed(a, to: 0.02)
         cluster.pause(b)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 400_000, chunkSize: 200_000))
-        #expect(eventually { cluster.snapshot().workers[0].assignment != nil })
+        #expect(gate.waitForEntry())
         let lost = try #require(cluster.snapshot().workers[0].assignment?.chunk)
         #expect(cluster.kill(a))
         #expect(cluster.snapshot().workers[0].state == .dead)
+        gate.open()
         #expect(cluster.resume(b))
         let summary = try #require(cluster.waitForJob(job, timeout: 30))
         #expect(summary.verified)
@@ -148,14 +171,15 @@ struct ClusterTests {
 
     @Test("remove lets a worker finish its chunk, then it leaves")
     func removeFinishesChunk() throws {
-        let cluster = makeCluster(workers: 1, subBlock: 256)
+        let gate = KernelGate()
+        let cluster = makeCluster(workers: 1, subBlock: 256, kernel: gate.kernel)
         defer { cluster.shutdown() }
         let worker = WorkerID(1)
-        cluster.setSpeed(worker, to: 0.1)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 200_000, chunkSize: 100_000))
-        #expect(eventually { cluster.snapshot().workers[0].assignment != nil })
+        #expect(gate.waitForEntry())
         #expect(cluster.remove(worker))
         #expect(cluster.snapshot().workers[0].isLeaving)
+        gate.open()
         #expect(eventually { cluster.snapshot().workers[0].state == .removed })
         let snapshot = cluster.snapshot()
         #expect(snapshot.workers[0].chunksDone == 1)
@@ -181,10 +205,12 @@ struct ClusterTests {
 
     @Test("snapshot reports chunk counts that add up")
     func snapshotCounts() throws {
-        let cluster = makeCluster(workers: 2, audit: false)
+        // Two milliseconds per sub-block: the job lasts over a second, so it is surely mid-run.
+        let cluster = makeCluster(workers: 2, audit: false) { lo, hi in
+            usleep(2000)
+            return SumOfSquaresKernel.sum(lo, hi)
+        }
         defer { cluster.shutdown() }
-        cluster.setSpeed(WorkerID(1), to: 0.2)
-        cluster.setSpeed(WorkerID(2), to: 0.2)
         _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000, chunkSize: 100_000))
         #expect(eventually { (cluster.snapshot().job?.chunksDone ?? 0) > 0 })
         let job = try #require(cluster.snapshot().job)
