@@ -98,6 +98,12 @@ public final class Cluster: Sendable {
         state.withLock { Array($0.events.events(after: sequence)) }
     }
 
+    /// Recent chunk attempts per worker, for the timeline view. Copies up to
+    /// `timelineCapacity` segments: take it only while the timeline is shown.
+    public func timeline() -> TimelineSnapshot {
+        state.withLock { $0.timelineSnapshot(now: MonotonicClock.nanoseconds()) }
+    }
+
     /// A consistent copy of the cluster's state, cheap enough to take 60 times a second.
     public func snapshot() -> ClusterSnapshot {
         var processed: [UInt64] = []
@@ -156,12 +162,16 @@ private struct PartialSnapshot {
                    accepted: r.elementsAccepted, chunksDone: r.chunksDone)
         }
         let inFlight = workers.reduce(Int64(0)) { $0 + ($1.current == nil ? 0 : min($1.progress, $1.current!.elements.count64)) }
-        let inFlightChunks = Int64(workers.reduce(0) { $0 + ($1.current == nil ? 0 : 1) })
+        // Distinct chunks: after a split, two workers can hold pieces of one chunk.
+        var chunksHeld = workers.compactMap { $0.current?.chunk }
+        if s.current.map({ !$0.splitRemaining.isEmpty }) ?? false { chunksHeld = Array(Set(chunksHeld)) }
+        let inFlightChunks = Int64(chunksHeld.count)
         job = (s.current ?? s.lastFinished).map { j in
             JobSnapshot(
                 id: j.id, spec: j.spec, status: j.status, chunksTotal: j.spec.chunkCount,
                 chunksDone: j.chunksDone, chunksInFlight: j.status == .running ? inFlightChunks : 0,
                 chunksRequeued: j.chunksRequeued, chunksRedone: j.chunksRedone,
+                chunksSplit: j.chunksSplit, chunksStolen: j.chunksStolen,
                 elementsCompleted: j.elementsCompleted,
                 elementsInFlight: j.status == .running ? inFlight : 0,
                 runningTotal: j.total, elapsed: Double((j.endNanos ?? now) - j.startNanos) / 1e9,
@@ -179,7 +189,9 @@ private struct PartialSnapshot {
                 id: w.id, state: w.state, isLeaving: w.isLeaving, speed: w.speed,
                 assignment: w.current.map {
                     ChunkAssignment(job: $0.job, chunk: $0.chunk, attempt: $0.attempt, elements: $0.elements,
-                                    elementsDone: min(w.progress, $0.elements.count64), isRedo: $0.isRedo)
+                                    elementsDone: min(w.progress, $0.elements.count64), isRedo: $0.isRedo,
+                                    isStolen: $0.origin.map { if case .split = $0 { true } else { false } } ?? false,
+                                    wasSplit: $0.wasSplit)
                 },
                 elementsProcessed: processed[i], elementsAccepted: w.accepted, chunksDone: w.chunksDone,
                 throughput: rates[i])

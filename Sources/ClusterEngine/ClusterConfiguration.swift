@@ -10,6 +10,8 @@ public struct ClusterConfiguration: Sendable {
     public var auditsAcceptedChunks = false
     /// How many recent events the log keeps.
     public var eventCapacity = 4096
+    /// How many finished chunk attempts the task timeline keeps.
+    public var timelineCapacity = 4096
     /// Throughput history resolution and length, for sparklines.
     public var historyInterval: Double = 0.5
     public var historyLength = 240

@@ -14,6 +14,12 @@ public enum ClusterEventKind: Sendable, Equatable {
     case chunkRequeued(chunk: Int64, from: WorkerID)
     /// A re-queued chunk was picked up again.
     case chunkRedistributed(chunk: Int64, from: WorkerID, to: WorkerID)
+    /// Work stealing: `to` moved `count` queued chunks from the back of `from`'s slice to its own.
+    case sliceStolen(count: Int64, from: WorkerID, to: WorkerID)
+    /// Work stealing: `from` split its chunk; `elements` is the unprocessed part it gave up.
+    case chunkSplit(chunk: Int64, from: WorkerID, elements: ClosedRange<Int64>)
+    /// The part split off `from`'s chunk was taken by `to`.
+    case chunkStolen(chunk: Int64, from: WorkerID, to: WorkerID)
     /// A result arrived from an attempt that is no longer current; it was not added.
     case staleResultDiscarded(chunk: Int64, attempt: AttemptID, worker: WorkerID)
     case jobQueued(JobID, lo: Int64, hi: Int64)
@@ -43,6 +49,12 @@ public struct ClusterEvent: Sendable, Equatable {
         case .chunkRequeued(let chunk, let from): return "chunk \(chunk) re-queued from \(from)"
         case .chunkRedistributed(let chunk, let from, let to):
             return "chunk \(chunk) from \(from) → \(to)"
+        case .sliceStolen(let count, let from, let to):
+            return "\(to) stole \(count) queued chunk\(count == 1 ? "" : "s") from \(from)"
+        case .chunkSplit(let chunk, let from, let elements):
+            return "chunk \(chunk) split: \(from) gives up \(elements.lowerBound)...\(elements.upperBound)"
+        case .chunkStolen(let chunk, let from, let to):
+            return "chunk \(chunk) remainder from \(from) → \(to)"
         case .staleResultDiscarded(let chunk, let attempt, let w):
             return "stale result for chunk \(chunk) (\(attempt)) from \(w) discarded"
         case .jobQueued(let job, let lo, let hi): return "\(job) queued: \(lo)...\(hi)"

@@ -21,6 +21,10 @@ public struct ChunkAssignment: Sendable, Equatable {
     public let elementsDone: Int64
     /// Whether this chunk was re-queued before (this is a redo).
     public let isRedo: Bool
+    /// Whether this is the part of a chunk split off another worker.
+    public let isStolen: Bool
+    /// Whether another worker took the unprocessed part of this attempt.
+    public let wasSplit: Bool
 
     public var elementCount: Int64 { elements.upperBound - elements.lowerBound + 1 }
     public var fractionDone: Double { Double(elementsDone) / Double(elementCount) }
@@ -62,6 +66,9 @@ public struct JobSnapshot: Sendable, Equatable {
     public let chunksRequeued: Int64
     /// Re-queued chunks that another attempt has since taken.
     public let chunksRedone: Int64
+    /// Work stealing: chunks split between workers, and queued chunks moved between slices.
+    public let chunksSplit: Int64
+    public let chunksStolen: Int64
     /// Elements of accepted chunks.
     public let elementsCompleted: Int64
     /// Elements summed so far by current attempts (lost again if their worker is killed).
@@ -118,6 +125,8 @@ public struct JobSummary: Sendable, Equatable {
     public let verified: Bool
     public let elapsed: Double
     public let chunksRequeued: Int64
+    public let chunksSplit: Int64
+    public let chunksStolen: Int64
     public let staleResults: Int
     /// The chunk indices accepted, in acceptance order, when the cluster audits (tests do).
     public let acceptedChunks: [Int64]?

@@ -7,8 +7,14 @@ struct CurrentAttempt {
     let job: JobID
     let chunk: Int64
     let attempt: AttemptID
-    let elements: ClosedRange<Int64>
-    let isRedo: Bool
+    /// Shrinks when a thief splits the unprocessed part off.
+    var elements: ClosedRange<Int64>
+    /// How the work came here: nil for a fresh chunk.
+    let origin: ChunkPiece.Origin?
+    let startNanos: UInt64
+    var wasSplit = false
+
+    var isRedo: Bool { if case .lost = origin { true } else { false } }
 }
 
 /// Everything the engine knows about one worker, guarded by the engine lock.
@@ -18,6 +24,8 @@ struct WorkerRecord {
     var isLeaving = false
     var speed: Double = 1
     var current: CurrentAttempt?
+    /// Work stealing: the index of an idle worker waiting for this one to split its chunk.
+    var splitRequestedBy: Int?
     var elementsAccepted: UInt64 = 0
     var chunksDone = 0
 }
@@ -32,6 +40,11 @@ struct JobRun {
     var chunksDone: Int64 = 0
     var chunksRequeued: Int64 = 0
     var chunksRedone: Int64 = 0
+    /// Work stealing: chunks split, and queued chunks moved between slices.
+    var chunksSplit: Int64 = 0
+    var chunksStolen: Int64 = 0
+    /// Elements not yet accepted of each chunk that was split; a chunk is done when it reaches 0.
+    var splitRemaining: [Int64: Int64] = [:]
     var elementsCompleted: Int64 = 0
     var total: UInt128 = 0
     /// Set if adding a chunk ever overflowed: only possible with a faulty kernel.
@@ -70,14 +83,19 @@ struct EngineState {
     var nextAttempt: UInt64 = 1
     var staleResults = 0
     var events: EventLog
+    var timeline: TimelineLog
     var isShuttingDown = false
     let startNanos: UInt64
     let audits: Bool
+    /// Work stealing leaves alone a chunk with less than this much left to do.
+    let smallestSplit: Int64
 
     init(configuration: ClusterConfiguration, startNanos: UInt64) {
         events = EventLog(capacity: configuration.eventCapacity)
+        timeline = TimelineLog(capacity: configuration.timelineCapacity)
         self.startNanos = startNanos
         audits = configuration.auditsAcceptedChunks
+        smallestSplit = max(2, 2 * configuration.subBlockSize)
     }
 
     func seconds(_ nanos: UInt64) -> Double { Double(nanos &- startNanos) / 1e9 }
@@ -133,7 +151,8 @@ struct EngineState {
         summaries[job.id] = JobSummary(
             id: job.id, spec: job.spec, total: job.total, closedForm: String(job.closedForm),
             verified: verified, elapsed: Double(now - job.startNanos) / 1e9,
-            chunksRequeued: job.chunksRequeued, staleResults: job.staleResults,
+            chunksRequeued: job.chunksRequeued, chunksSplit: job.chunksSplit,
+            chunksStolen: job.chunksStolen, staleResults: job.staleResults,
             acceptedChunks: job.acceptedChunks)
         log(.jobFinished(job.id, verified: verified, total: job.total), now: now)
         lastFinished = job
@@ -158,17 +177,30 @@ struct EngineState {
         }
         workers[i].current = nil
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
-        let count = attemptInfo.elements.upperBound - attemptInfo.elements.lowerBound + 1
+        if workers[i].splitRequestedBy != nil {
+            // It finished before it saw the request: let the thief look again.
+            workers[i].splitRequestedBy = nil
+            wakeIdleWorkers()
+        }
+        record(attemptInfo, of: i, outcome: .done)
+        let count = attemptInfo.elements.count64
         workers[i].chunksDone += 1
         workers[i].elementsAccepted += UInt64(count)
         let jobDone = updateCurrentJob { job -> Bool in
             let (sumSoFar, overflow) = job.total.addingReportingOverflow(sum)
             job.total = sumSoFar
             job.overflowed = job.overflowed || overflow
-            job.chunksDone += 1
             job.elementsCompleted += count
-            job.acceptedChunks?.append(attemptInfo.chunk)
-            return job.chunksDone == job.spec.chunkCount
+            // A split chunk is done once all its pieces are in; others arrive in one piece.
+            if !job.splitRemaining.isEmpty, let left = job.splitRemaining[attemptInfo.chunk] {
+                guard left > count else {
+                    job.splitRemaining[attemptInfo.chunk] = nil
+                    return job.acceptChunk(attemptInfo.chunk)
+                }
+                job.splitRemaining[attemptInfo.chunk] = left - count
+                return false
+            }
+            return job.acceptChunk(attemptInfo.chunk)
         }
         if jobDone == true { finishCurrentJob() }
     }
@@ -178,6 +210,32 @@ struct EngineState {
     private mutating func updateCurrentJob<T>(_ change: (inout JobRun) -> T) -> T? {
         guard current != nil else { return nil }
         return change(&current!)
+    }
+
+    /// Adds a finished attempt to the task timeline.
+    mutating func record(_ attempt: CurrentAttempt, of i: Int, outcome: TimelineSegment.Outcome) {
+        timeline.append(segment(attempt, of: i, end: seconds(MonotonicClock.nanoseconds()), outcome: outcome))
+    }
+
+    func segment(_ attempt: CurrentAttempt, of i: Int, end: Double?, outcome: TimelineSegment.Outcome) -> TimelineSegment {
+        let origin: TimelineSegment.Origin = switch attempt.origin {
+        case nil: .fresh
+        case .lost?: .redo
+        case .split?: .stolen
+        }
+        return TimelineSegment(worker: workers[i].cell.id, job: attempt.job, chunk: attempt.chunk,
+                               attempt: attempt.attempt, elements: attempt.elements,
+                               start: seconds(attempt.startNanos), end: end, outcome: outcome,
+                               origin: origin, wasSplit: attempt.wasSplit)
+    }
+
+    /// Finished attempts, then those in flight.
+    func timelineSnapshot(now: UInt64) -> TimelineSnapshot {
+        var segments = Array(timeline.segments)
+        for (i, record) in workers.enumerated() {
+            if let attempt = record.current { segments.append(segment(attempt, of: i, end: nil, outcome: .inFlight)) }
+        }
+        return TimelineSnapshot(now: seconds(now), segments: segments)
     }
 
     /// Stale results are rare; remember which chunk an attempt was for so the log can say.
@@ -203,25 +261,113 @@ struct EngineState {
             log(.workerRemoved(id))
             return .exit
         }
-        let taken = updateCurrentJob { job -> (job: JobID, chunk: Int64, lostBy: WorkerID?, elements: ClosedRange<Int64>)? in
-            guard let (chunk, lostBy) = job.pool?.next(for: id) else { return nil }
-            if lostBy != nil { job.chunksRedone += 1 }
-            return (job.id, chunk, lostBy, job.spec.elements(ofChunk: chunk))
+        var taken = takeWork(for: id)
+        if taken == nil, current?.spec.schedule == .stealing {
+            if let (victim, count) = updateCurrentJob({ $0.pool?.stealSlice(for: id) }) ?? nil {
+                updateCurrentJob { $0.chunksStolen += count }
+                log(.sliceStolen(count: count, from: victim, to: id))
+                taken = takeWork(for: id)
+            } else {
+                askForSplit(thief: i)
+            }
         }
-        guard let taken = taken ?? nil else {  // no job, or no chunk for this worker
+        guard let taken else {  // no job, or no chunk for this worker
             workers[i].state = .idle
             return .wait
         }
         let attempt = AttemptID(nextAttempt)
         nextAttempt += 1
-        if let lostBy = taken.lostBy { log(.chunkRedistributed(chunk: taken.chunk, from: lostBy, to: id)) }
+        switch taken.piece?.origin {
+        case .lost(let by)?: log(.chunkRedistributed(chunk: taken.chunk, from: by, to: id))
+        case .split(let from)?: log(.chunkStolen(chunk: taken.chunk, from: from, to: id))
+        case nil: break
+        }
         let elements = taken.elements
         workers[i].current = CurrentAttempt(job: taken.job, chunk: taken.chunk, attempt: attempt,
-                                            elements: elements, isRedo: taken.lostBy != nil)
+                                            elements: elements, origin: taken.piece?.origin,
+                                            startNanos: MonotonicClock.nanoseconds())
         workers[i].state = .running
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
         return .run(WorkerTask(attempt: attempt, elements: elements, speed: workers[i].speed,
                                epoch: workers[i].cell.controlEpoch.load(ordering: .relaxed)))
+    }
+
+    private struct Taken {
+        let job: JobID
+        let chunk: Int64
+        let elements: ClosedRange<Int64>
+        let piece: ChunkPiece?
+    }
+
+    private mutating func takeWork(for id: WorkerID) -> Taken? {
+        updateCurrentJob { job -> Taken? in
+            guard let (chunk, piece) = job.pool?.next(for: id) else { return nil }
+            if case .lost? = piece?.origin { job.chunksRedone += 1 }
+            return Taken(job: job.id, chunk: chunk, elements: piece?.elements ?? job.spec.elements(ofChunk: chunk),
+                         piece: piece)
+        } ?? nil
+    }
+
+    // MARK: Work stealing
+
+    /// Asks the worker whose chunk has the most time left (a paused one first) to split it at its
+    /// next sub-block. The thief waits idle; the split wakes it.
+    private mutating func askForSplit(thief: Int) {
+        guard let job = current?.id else { return }
+        var best: (index: Int, score: Double)?
+        for (v, record) in workers.enumerated() {
+            guard let attempt = record.current, attempt.job == job, record.splitRequestedBy == nil,
+                  record.state == .running || record.state == .paused
+            else { continue }
+            let left = attempt.elements.count64 - record.cell.attemptProgress.load(ordering: .relaxed)
+            guard left >= smallestSplit else { continue }
+            // Time left at its speed; a paused worker will never finish on its own.
+            let score = record.state == .paused ? 1e30 + Double(left) : Double(left) / record.speed
+            if best.map({ score > $0.score }) ?? true { best = (v, score) }
+        }
+        guard let best else { return }
+        workers[best.index].splitRequestedBy = thief
+        workers[best.index].cell.poke()
+    }
+
+    /// Worker `i`, standing at element `position` of its attempt with `sum` of the elements before
+    /// it, gives up the unprocessed part: a share in proportion to the thief's speed, so both
+    /// finish together, or all of it when paused. The part it gives up becomes a piece at the
+    /// front of the queue. A paused worker also hands in what it did, so the job need not wait
+    /// for it. Returns false if the worker holds no attempt any more.
+    private mutating func split(worker i: Int, at position: Int64, sum: UInt128, for thief: Int) -> Bool {
+        guard var attempt = workers[i].current else { return true }
+        let left = attempt.elements.upperBound - position + 1
+        guard left >= smallestSplit, current?.id == attempt.job else {
+            wakeIdleWorkers()  // nothing worth taking any more; the thief looks elsewhere
+            return true
+        }
+        let victimSpeed = workers[i].state == .paused ? 0 : workers[i].speed
+        let thiefSpeed = workers[thief].speed
+        let keep = Int64(Double(left) * victimSpeed / (victimSpeed + thiefSpeed))
+        let id = workers[i].cell.id
+        let givenUp = (position + keep)...attempt.elements.upperBound
+        updateCurrentJob { job in
+            if job.splitRemaining[attempt.chunk] == nil {
+                job.splitRemaining[attempt.chunk] = job.spec.elements(ofChunk: attempt.chunk).count64
+            }
+            job.chunksSplit += 1
+            job.pool?.requeue(ChunkPiece(chunk: attempt.chunk, elements: givenUp, origin: .split(from: id)))
+        }
+        log(.chunkSplit(chunk: attempt.chunk, from: id, elements: givenUp))
+        wakeIdleWorkers()
+        if position + keep == attempt.elements.lowerBound {
+            record(attempt, of: i, outcome: .handedOver)
+            workers[i].current = nil
+            workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
+            return false
+        }
+        attempt.elements = attempt.elements.lowerBound...(position + keep - 1)
+        attempt.wasSplit = true
+        workers[i].current = attempt
+        guard keep == 0 else { return true }
+        complete(worker: i, attempt: attempt.attempt, sum: sum)
+        return false
     }
 
     // MARK: Controls
@@ -236,12 +382,14 @@ struct EngineState {
         var lostChunk: Int64?
         if let attempt = workers[i].current, current?.id == attempt.job {
             updateCurrentJob { job in
-                job.pool?.requeue(attempt.chunk, lostBy: id)
+                job.pool?.requeue(ChunkPiece(chunk: attempt.chunk, elements: attempt.elements, origin: .lost(by: id)))
                 job.chunksRequeued += 1
             }
             attemptChunks[attempt.attempt] = attempt.chunk
             lostChunk = attempt.chunk
+            record(attempt, of: i, outcome: .killed)
         }
+        workers[i].splitRequestedBy = nil
         _ = current?.pool?.release(ownedBy: id)
         workers[i].current = nil
         workers[i].state = .dead
@@ -305,14 +453,31 @@ struct EngineState {
         return true
     }
 
-    /// What a running worker must do after its control epoch changed.
-    enum ControlCheck { case proceed(epoch: UInt64, speed: Double), pause, abandon }
+    /// What a running worker must do after its control epoch changed. `last` is the attempt's
+    /// last element, which a split may have moved.
+    enum ControlCheck { case proceed(epoch: UInt64, speed: Double, last: Int64), pause, abandon }
 
-    func controlCheck(worker i: Int, attempt: AttemptID) -> ControlCheck {
+    /// Called by worker `i`'s thread between sub-blocks, standing at element `position`: the only
+    /// place a split happens, because only the worker knows exactly how far it got.
+    mutating func controlCheck(worker i: Int, attempt: AttemptID, position: Int64, sum: UInt128) -> ControlCheck {
+        guard !isShuttingDown, workers[i].current?.attempt == attempt else { return .abandon }
+        if let thief = workers[i].splitRequestedBy {
+            workers[i].splitRequestedBy = nil
+            if !split(worker: i, at: position, sum: sum, for: thief) { return .abandon }
+        }
         let record = workers[i]
-        guard !isShuttingDown, record.current?.attempt == attempt else { return .abandon }
         if record.state == .paused { return .pause }
-        return .proceed(epoch: record.cell.controlEpoch.load(ordering: .relaxed), speed: record.speed)
+        return .proceed(epoch: record.cell.controlEpoch.load(ordering: .relaxed), speed: record.speed,
+                        last: record.current!.elements.upperBound)
+    }
+}
+
+extension JobRun {
+    /// Counts a chunk whose every element is in. True when that was the job's last chunk.
+    mutating func acceptChunk(_ chunk: Int64) -> Bool {
+        chunksDone += 1
+        acceptedChunks?.append(chunk)
+        return chunksDone == spec.chunkCount
     }
 }
 

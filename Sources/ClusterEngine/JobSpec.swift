@@ -8,6 +8,14 @@ public enum SchedulePolicy: String, Sendable, CaseIterable, Codable {
     case `static`
     /// One shared queue of chunks; whichever worker is idle takes the next one.
     case dynamic
+    /// Work stealing: each worker starts with its own slice, as in `static`. A worker whose slice
+    /// is done steals the back half of the largest slice left; once no slice has chunks, it splits
+    /// the chunk of a busy, slow or paused worker and takes the unprocessed part (all of it from a
+    /// paused worker, a share in proportion to speed from a running one).
+    case stealing
+
+    /// The short name shown in the header and accepted by `--schedule` and scripts.
+    public var label: String { rawValue }
 }
 
 /// A validated description of one job: Σ x² over `lo...hi`, split into chunks.

@@ -38,6 +38,21 @@ struct ChunkQueue {
         return chunk
     }
 
+    /// Takes `wanted` chunks (or all there are) off the back, keeping their order.
+    mutating func popLast(_ wanted: Int64) -> [ChunkSpan] {
+        var taken: [ChunkSpan] = []
+        var left = min(wanted, count)
+        while left > 0, var span = spans.last {
+            let n = min(left, span.count)
+            taken.append(ChunkSpan(first: span.end - n, end: span.end))
+            span.end -= n
+            if span.count == 0 { spans.removeLast() } else { spans[spans.index(before: spans.endIndex)] = span }
+            count -= n
+            left -= n
+        }
+        return taken.reversed()
+    }
+
     mutating func removeAll() -> [ChunkSpan] {
         let all = Array(spans)
         spans.removeAll()
@@ -46,20 +61,33 @@ struct ChunkQueue {
     }
 }
 
+/// Part of one chunk handed out on its own: the unfinished part of an attempt that crashed, or
+/// the unprocessed part split off a busy worker's chunk.
+struct ChunkPiece: Equatable {
+    enum Origin: Equatable {
+        case lost(by: WorkerID)
+        case split(from: WorkerID)
+    }
+    let chunk: Int64
+    let elements: ClosedRange<Int64>
+    let origin: Origin
+}
+
 /// The chunks of one job that no attempt holds right now, and who may take which.
 ///
-/// Dynamic: everything sits in one shared queue. Static: each worker present at the start owns a
-/// contiguous slice and takes only from it; work released by a crashed or departing worker goes
-/// to the shared queue, which a worker drains once its own slice is done.
+/// Dynamic: everything sits in one shared queue. Static and stealing: each worker present at the
+/// start owns a contiguous slice and takes from it first; work released by a crashed or departing
+/// worker goes to the shared queue, which a worker drains once its own slice is done. Stealing
+/// also lets a worker move the back half of another worker's slice into its own. Pieces (redos and
+/// splits) go before everything else.
 struct WorkPool {
     private(set) var shared: ChunkQueue
     private var owned: [WorkerID: ChunkQueue] = [:]
-    /// Chunks waiting for a redo, and the worker that lost each of them.
-    private var lostBy: [Int64: WorkerID] = [:]
+    private var pieces: Deque<ChunkPiece> = []
 
     init(chunkCount: Int64, policy: SchedulePolicy, workers: [WorkerID]) {
         let all = ChunkSpan(first: 0, end: chunkCount)
-        guard policy == .static, !workers.isEmpty else {
+        guard policy != .dynamic, !workers.isEmpty else {
             shared = ChunkQueue([all])
             return
         }
@@ -74,28 +102,42 @@ struct WorkPool {
         }
     }
 
-    var pendingCount: Int64 { owned.values.reduce(shared.count) { $0 + $1.count } }
+    /// Whole chunks and pieces waiting.
+    var pendingCount: Int64 { owned.values.reduce(shared.count + Int64(pieces.count)) { $0 + $1.count } }
 
-    /// The next chunk for `worker`: its own slice first, then the shared queue. Also returns the
-    /// worker that lost the chunk, when this is a redo.
-    mutating func next(for worker: WorkerID) -> (chunk: Int64, lostBy: WorkerID?)? {
-        // The dictionaries are empty in the common case (dynamic schedule, no kills): skip
+    /// The next work for `worker`: a piece, else its own slice, else the shared queue. A whole
+    /// chunk comes with `piece` nil.
+    mutating func next(for worker: WorkerID) -> (chunk: Int64, piece: ChunkPiece?)? {
+        // The collections are empty in the common case (dynamic schedule, no kills): skip
         // hashing into them, which shows with tiny chunks.
-        let chunk: Int64
-        if !owned.isEmpty, let own = owned[worker]?.popFirst() {
-            chunk = own
+        if let piece = pieces.popFirst() {
+            return (piece.chunk, piece)
+        } else if !owned.isEmpty, let own = owned[worker]?.popFirst() {
+            return (own, nil)
         } else if let common = shared.popFirst() {
-            chunk = common
-        } else {
-            return nil
+            return (common, nil)
         }
-        return (chunk, lostBy.isEmpty ? nil : lostBy.removeValue(forKey: chunk))
+        return nil
     }
 
-    /// A chunk whose attempt was lost goes back to the front of the shared queue.
-    mutating func requeue(_ chunk: Int64, lostBy worker: WorkerID) {
-        lostBy[chunk] = worker
-        shared.pushFront(chunk)
+    /// Work whose attempt was lost, or split off, goes to the front: it is handed out next.
+    mutating func requeue(_ piece: ChunkPiece) {
+        pieces.prepend(piece)
+    }
+
+    /// Moves the back half (rounded up) of the largest other slice into `thief`'s own slice.
+    /// Returns whose slice it was and how many chunks moved, or nil if no slice has any.
+    mutating func stealSlice(for thief: WorkerID) -> (victim: WorkerID, count: Int64)? {
+        guard let (victim, queue) = owned.filter({ $0.key != thief && $0.value.count > 0 })
+            .max(by: { ($0.value.count, $1.key) < ($1.value.count, $0.key) })
+        else { return nil }
+        var victimQueue = queue
+        let spans = victimQueue.popLast((queue.count + 1) / 2)
+        owned[victim] = victimQueue
+        var mine = owned[thief] ?? ChunkQueue()
+        for span in spans { mine.append(span) }
+        owned[thief] = mine
+        return (victim, spans.reduce(0) { $0 + $1.count })
     }
 
     /// Hands a worker's own slice to the shared queue (it crashed or left). True if it had any.

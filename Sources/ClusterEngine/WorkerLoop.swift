@@ -45,17 +45,19 @@ struct WorkerLoop {
     private func execute(_ task: WorkerTask) -> UInt128? {
         var sum: UInt128 = 0
         var next = task.elements.lowerBound
-        let last = task.elements.upperBound
+        var last = task.elements.upperBound
         var done: Int64 = 0
         var epoch = task.epoch
         var speed = task.speed
         var throttle = Throttle()
         while true {
             if cell.controlEpoch.load(ordering: .acquiring) != epoch {
-                guard let update = awaitPermission(for: task.attempt) else {
+                guard let update = awaitPermission(for: task.attempt, at: next, sum: sum) else {
                     return nil
                 }
-                (epoch, speed) = update
+                (epoch, speed, last) = update
+                // A split may have given away everything from here on.
+                if next > last { return sum }
             }
             let blockLast = last - next < subBlock ? last : next + subBlock - 1
             let started = speed < 1 ? MonotonicClock.nanoseconds() : 0
@@ -72,17 +74,18 @@ struct WorkerLoop {
         }
     }
 
-    /// Reads the control state after a change: waits while paused, and returns the new epoch and
-    /// speed, or nil if this attempt is no longer the worker's.
-    private func awaitPermission(for attempt: AttemptID) -> (UInt64, Double)? {
+    /// Reads the control state after a change: waits while paused, and returns the new epoch,
+    /// speed and last element, or nil if this attempt is no longer the worker's. `position` and
+    /// `sum` say how far it got, in case a thief splits its chunk.
+    private func awaitPermission(for attempt: AttemptID, at position: Int64, sum: UInt128) -> (UInt64, Double, Int64)? {
         while true {
-            switch cluster.withState({ $0.controlCheck(worker: index, attempt: attempt) }) {
+            switch cluster.withState({ $0.controlCheck(worker: index, attempt: attempt, position: position, sum: sum) }) {
             case .abandon:
                 return nil
             case .pause:
                 cell.wakeup.wait()
-            case let .proceed(epoch, speed):
-                return (epoch, speed)
+            case let .proceed(epoch, speed, last):
+                return (epoch, speed, last)
             }
         }
     }

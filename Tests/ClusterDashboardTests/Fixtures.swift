@@ -5,21 +5,23 @@ import Testing
 /// Builds snapshots by hand, so view tests control every number they assert on.
 enum Fixtures {
     static func worker(_ id: Int, _ state: WorkerState = .running, chunk: Int64? = 7, done: Int64 = 500,
-                       speed: Double = 1, leaving: Bool = false, redo: Bool = false,
+                       speed: Double = 1, leaving: Bool = false, redo: Bool = false, stolen: Bool = false,
                        throughput: Double = 1.5e9, chunksDone: Int = 12, accepted: UInt64 = 1_000) -> WorkerSnapshot {
         WorkerSnapshot(
             id: WorkerID(id), state: state, isLeaving: leaving, speed: speed,
             assignment: chunk.map {
                 ChunkAssignment(job: JobID(1), chunk: $0, attempt: AttemptID(UInt64(id) * 100), elements: (1_000 * $0 + 1)...(1_000 * $0 + 1_000),
-                                elementsDone: done, isRedo: redo)
+                                elementsDone: done, isRedo: redo, isStolen: stolen, wasSplit: false)
             },
             elementsProcessed: accepted, elementsAccepted: accepted, chunksDone: chunksDone, throughput: throughput)
     }
 
-    static func job(status: JobStatus = .running, total: UInt128 = 123_456_789, done: Int64 = 40) throws -> JobSnapshot {
+    static func job(status: JobStatus = .running, total: UInt128 = 123_456_789, done: Int64 = 40,
+                    schedule: SchedulePolicy = .dynamic, split: Int64 = 0) throws -> JobSnapshot {
         JobSnapshot(
-            id: JobID(1), spec: try JobSpec(lo: 1, hi: 100_000, chunkSize: 1_000), status: status,
+            id: JobID(1), spec: try JobSpec(lo: 1, hi: 100_000, chunkSize: 1_000, schedule: schedule), status: status,
             chunksTotal: 100, chunksDone: done, chunksInFlight: 2, chunksRequeued: 1, chunksRedone: 1,
+            chunksSplit: split, chunksStolen: 0,
             elementsCompleted: done * 1_000, elementsInFlight: 0, runningTotal: total, elapsed: 12.5,
             closedForm: status.isFinished ? "333338333350000" : nil)
     }

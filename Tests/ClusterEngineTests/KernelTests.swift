@@ -117,16 +117,39 @@ struct WorkPoolTests {
         #expect(dynamic.next(for: a)?.chunk == 1)
     }
 
-    @Test("a re-queued chunk is handed out next and remembers who lost it")
+    @Test("a re-queued piece is handed out next and remembers who lost it")
     func requeue() {
         var pool = WorkPool(chunkCount: 5, policy: .dynamic, workers: [])
         _ = pool.next(for: WorkerID(1))
         _ = pool.next(for: WorkerID(1))
-        pool.requeue(1, lostBy: WorkerID(1))
+        pool.requeue(ChunkPiece(chunk: 1, elements: 10...19, origin: .lost(by: WorkerID(1))))
         let redo = pool.next(for: WorkerID(2))
         #expect(redo?.chunk == 1)
-        #expect(redo?.lostBy == WorkerID(1))
-        #expect(pool.next(for: WorkerID(2))?.lostBy == nil)
+        #expect(redo?.piece == ChunkPiece(chunk: 1, elements: 10...19, origin: .lost(by: WorkerID(1))))
+        #expect(pool.next(for: WorkerID(2))?.piece == nil)
         #expect(pool.pendingCount == 2)
+    }
+
+    @Test("stealing moves the back half of the largest slice, rounded up, into the thief's slice")
+    func stealSlice() {
+        let a = WorkerID(1), b = WorkerID(2), c = WorkerID(3)
+        var pool = WorkPool(chunkCount: 9, policy: .stealing, workers: [a, b, c])  // 0-2, 3-5, 6-8
+        while pool.next(for: c) != nil {}
+        _ = pool.next(for: a)  // a has 1, 2 left; b has 3, 4, 5
+        let stolen = pool.stealSlice(for: c)
+        #expect(stolen?.victim == b)
+        #expect(stolen?.count == 2)
+        var takenByC: [Int64] = []
+        while let (chunk, _) = pool.next(for: c) { takenByC.append(chunk) }
+        #expect(takenByC == [4, 5])
+        #expect(pool.next(for: b)?.chunk == 3)
+        #expect(pool.next(for: b) == nil)
+        #expect(pool.stealSlice(for: b)?.victim == a)  // a's chunk 2 moves to b
+        #expect(pool.pendingCount == 2)
+        let tie = pool.stealSlice(for: c)  // a and b hold one chunk each: the lower id loses it
+        #expect(tie?.victim == a && tie?.count == 1)
+        #expect(pool.next(for: b)?.chunk == 2)
+        #expect(pool.next(for: c)?.chunk == 1)
+        #expect(pool.stealSlice(for: a) == nil)
     }
 }

@@ -21,7 +21,7 @@ enum Operation: CaseIterable {
 
 /// Runs one random sequence of operations against real worker threads and checks that every job
 /// ends with the exact total and every chunk accepted exactly once. Returns what it exercised.
-func runRandomSequence(seed: UInt64) throws -> (requeued: Int64, stale: Int) {
+func runRandomSequence(seed: UInt64) throws -> (requeued: Int64, stale: Int, split: Int64) {
     var rng = SplitMix64(state: seed)
     var configuration = ClusterConfiguration()
     configuration.subBlockSize = Int64.random(in: 8...512, using: &rng)
@@ -35,7 +35,7 @@ func runRandomSequence(seed: UInt64) throws -> (requeued: Int64, stale: Int) {
         let lo = Int64.random(in: -60_000...60_000, using: &rng)
         let length = Int64.random(in: 1...40_000, using: &rng)
         return try JobSpec(lo: lo, hi: lo + length - 1, chunkSize: Int64.random(in: 1...4_000, using: &rng),
-                           schedule: Bool.random(using: &rng) ? .static : .dynamic)
+                           schedule: SchedulePolicy.allCases.randomElement(using: &rng)!)
     }
     var jobs = [(cluster.submit(try randomJob()))]
     let workerCount = { cluster.snapshot().workers.count }
@@ -64,7 +64,7 @@ func runRandomSequence(seed: UInt64) throws -> (requeued: Int64, stale: Int) {
     if !cluster.snapshot().workers.contains(where: { $0.state != .removed && !$0.isLeaving }) {
         cluster.addWorker()
     }
-    var stale = 0, requeued: Int64 = 0
+    var stale = 0, requeued: Int64 = 0, split: Int64 = 0
     for job in jobs {
         let summary = try #require(cluster.waitForJob(job, timeout: 30), "job \(job) hung; seed \(seed)")
         #expect(summary.verified, "seed \(seed)")
@@ -73,8 +73,9 @@ func runRandomSequence(seed: UInt64) throws -> (requeued: Int64, stale: Int) {
                 "a chunk was lost or counted twice; seed \(seed)")
         stale += summary.staleResults
         requeued += summary.chunksRequeued
+        split += summary.chunksSplit
     }
-    return (requeued, stale)
+    return (requeued, stale, split)
 }
 
 @Suite("Randomized operations on real threads")
@@ -82,15 +83,18 @@ struct RandomizedOperationsTests {
     static let batches = 20
     static let sequencesPerBatch = 100
 
-    @Test("2,000 random operation sequences all end exact, each chunk counted once", arguments: 0..<batches)
+    @Test("2,000 random operation sequences, all three schedules, end exact with each chunk counted once", arguments: 0..<batches)
     func randomSequences(batch: Int) throws {
-        var requeued: Int64 = 0
+        var requeued: Int64 = 0, split: Int64 = 0
         for i in 0..<Self.sequencesPerBatch {
             let seed = UInt64(batch * Self.sequencesPerBatch + i) &* 0x2545_F491_4F6C_DD1D
-            requeued += try runRandomSequence(seed: seed).requeued
+            let outcome = try runRandomSequence(seed: seed)
+            requeued += outcome.requeued
+            split += outcome.split
         }
-        // The sequences must really crash workers mid-chunk, or they prove little.
+        // The sequences must really crash workers mid-chunk and split chunks, or they prove little.
         #expect(requeued > 0)
+        #expect(split > 0)
     }
 
     @Test("random sequences also produce stale results, and they are never added")

@@ -1,0 +1,80 @@
+import DequeModule
+
+/// One chunk attempt on one worker's lane of the task timeline.
+public struct TimelineSegment: Sendable, Equatable {
+    public enum Outcome: String, Sendable, Equatable {
+        /// Still running (or paused) now.
+        case inFlight
+        /// Accepted into the total.
+        case done
+        /// Its worker was killed; the work was lost and redone elsewhere.
+        case killed
+        /// A paused worker gave its whole attempt to a thief before doing any of it.
+        case handedOver
+    }
+
+    /// How the attempt came to this worker.
+    public enum Origin: String, Sendable, Equatable {
+        case fresh
+        /// A redo of work lost to a kill.
+        case redo
+        /// Split off another worker's chunk.
+        case stolen
+    }
+
+    public let worker: WorkerID
+    public let job: JobID
+    public let chunk: Int64
+    public let attempt: AttemptID
+    public let elements: ClosedRange<Int64>
+    /// Seconds since the cluster started.
+    public let start: Double
+    /// Nil while in flight.
+    public let end: Double?
+    public let outcome: Outcome
+    public let origin: Origin
+    /// Another worker took the unprocessed part of this attempt's chunk.
+    public let wasSplit: Bool
+
+    public init(worker: WorkerID, job: JobID, chunk: Int64, attempt: AttemptID,
+                elements: ClosedRange<Int64>, start: Double, end: Double?, outcome: Outcome,
+                origin: Origin, wasSplit: Bool) {
+        self.worker = worker
+        self.job = job
+        self.chunk = chunk
+        self.attempt = attempt
+        self.elements = elements
+        self.start = start
+        self.end = end
+        self.outcome = outcome
+        self.origin = origin
+        self.wasSplit = wasSplit
+    }
+}
+
+/// The recent history of chunk attempts, for the timeline view.
+public struct TimelineSnapshot: Sendable, Equatable {
+    /// Seconds since the cluster started.
+    public let now: Double
+    /// Finished attempts, oldest first, then the ones in flight.
+    public let segments: [TimelineSegment]
+
+    public init(now: Double, segments: [TimelineSegment]) {
+        self.now = now
+        self.segments = segments
+    }
+}
+
+/// Finished attempts, bounded: the oldest fall off once `capacity` is reached.
+struct TimelineLog {
+    private(set) var segments: Deque<TimelineSegment> = []
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    mutating func append(_ segment: TimelineSegment) {
+        guard capacity > 0 else { return }
+        if segments.count == capacity { segments.removeFirst() }
+        segments.append(segment)
+    }
+}
