@@ -29,16 +29,18 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // Scripts: the timed action format of --script and --demo, its parser and its player.
+        .target(name: "ClusterScript", dependencies: ["ClusterEngine"]),
         // Number formatting and the headless reporter (progress lines, JSON lines).
-        .target(name: "ClusterReporting", dependencies: ["ClusterEngine"]),
+        .target(name: "ClusterReporting", dependencies: ["ClusterEngine", "ClusterScript"]),
         // The dashboard as pure functions: view state, key table, reducer, layout into a cell buffer.
-        .target(name: "ClusterDashboard", dependencies: ["ClusterEngine", "ClusterReporting"]),
+        .target(name: "ClusterDashboard", dependencies: ["ClusterEngine", "ClusterReporting", "ClusterScript"]),
         // The only code that talks to ncurses: setup/teardown, colors, input, signals, the UI loop.
-        .target(name: "ClusterTerminal", dependencies: ["CNcurses", "CTerminalSupport", "ClusterDashboard", "ClusterEngine"]),
+        .target(name: "ClusterTerminal", dependencies: ["CNcurses", "CTerminalSupport", "ClusterDashboard", "ClusterEngine", "ClusterScript"]),
         .executableTarget(
             name: "cluster-top",
             dependencies: [
-                "ClusterEngine", "ClusterReporting", "ClusterDashboard", "ClusterTerminal",
+                "ClusterEngine", "ClusterReporting", "ClusterDashboard", "ClusterTerminal", "ClusterScript",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,6 +55,7 @@ let package = Package(
         ),
         .testTarget(name: "ClusterEngineTests", dependencies: ["ClusterEngine", .product(name: "BigInt", package: "BigInt")]),
         .testTarget(name: "ClusterReportingTests", dependencies: ["ClusterReporting", "ClusterEngine"]),
+        .testTarget(name: "ClusterScriptTests", dependencies: ["ClusterScript", "ClusterEngine"]),
         .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterEngine"]),
         // Drives the real binary: headless runs as subprocesses, the dashboard inside tmux.
         .testTarget(name: "EndToEndTests", dependencies: ["cluster-top", "ProcessSupport"]),

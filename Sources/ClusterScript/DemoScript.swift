@@ -1,0 +1,73 @@
+/// The scenario `cluster-top --demo` plays: four lessons, about two minutes on a two-core machine
+/// (job sizes assume roughly 2 G elements/s per core; `--pace` scales them).
+public enum DemoScript {
+    public static let text = """
+        # Lesson 1: more workers help until the cores run out.
+        workers 1
+        schedule dynamic
+        chunk-size 500_000_000
+        view speedup
+        caption Lesson 1 of 4: more workers help, until the cores run out. One worker to start.
+        submit 1...90_000_000_000
+        +6s add
+        caption A second worker: throughput nearly doubles (see the speedup panel).
+        +6s workers cores
+        caption One worker per core: the ideal line and the measured one still agree.
+        +6s workers cores*2
+        caption Twice as many workers as cores: no faster. The cores are already busy.
+        +6s view workers
+        caption Every worker now gets a smaller share of the cores; the total stays exact.
+        wait
+
+        # Lesson 2: static slices, a shared queue and work stealing, with one straggler.
+        workers cores
+        throttle all 1
+        throttle 1 25%
+        chunk-size 100_000_000
+        schedule static
+        view timeline
+        caption Lesson 2 of 4: worker 1 runs at 25%. Static slices: everyone waits for it.
+        submit 1...12_000_000_000
+        wait
+        schedule dynamic
+        caption The same job from one shared queue: fast workers simply take more chunks.
+        submit 1...12_000_000_000
+        wait
+        schedule stealing
+        caption Work stealing: own slices, and idle workers take work from the slow one.
+        submit 1...12_000_000_000
+        wait
+        caption Compare the three finish times in the event log: static waited for the straggler.
+        throttle all 1
+
+        # Lesson 3: a crash costs only the chunk it lost.
+        +4s view workers
+        schedule dynamic
+        chunk-size 2_000_000_000
+        caption Lesson 3 of 4: a crash costs only the lost chunk. Worker 2 is about to crash.
+        submit 1...20_000_000_000
+        +3s kill 2
+        caption Worker 2 crashed mid-chunk: its chunk went back to the queue and is redone.
+        +2s restart 2
+        caption Worker 2 restarts. Nothing was counted twice: the total will verify.
+        wait
+
+        # Lesson 4: work stealing rescues a stuck worker.
+        workers 2
+        schedule stealing
+        chunk-size 4_000_000_000
+        view timeline
+        caption Lesson 4 of 4: work stealing. Worker 2 freezes halfway through its slice.
+        submit 1...8_000_000_000
+        +1s pause 2
+        caption Worker 2 is paused. When worker 1 runs dry it splits off worker 2's remainder.
+        wait
+        resume 2
+        caption Demo over: every total was exact and verified. Keep playing: press ? for the keys.
+        """
+
+    public static func script() -> Script {
+        // The text is part of the program and tested; a parse failure here is a bug.
+        do { return try Script.parse(text, source: "demo") } catch { fatalError("built-in demo: \(error)") }
+    }
+}

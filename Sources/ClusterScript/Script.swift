@@ -1,0 +1,237 @@
+import ClusterEngine
+
+/// A number of workers in a script: a count, or a multiple of the machine's cores.
+public enum WorkerCount: Sendable, Equatable {
+    case exactly(Int)
+    /// `cores`, `cores*2`, `cores+1`.
+    case cores(times: Int, plus: Int)
+
+    public func resolved(cores: Int) -> Int {
+        switch self {
+        case .exactly(let n): return n
+        case let .cores(times, plus): return cores * times + plus
+        }
+    }
+}
+
+/// Which workers an action is for.
+public enum WorkerTarget: Sendable, Equatable {
+    case worker(Int)
+    case all
+}
+
+/// The dashboard panels a script can switch to.
+public enum ScriptView: String, Sendable, CaseIterable {
+    case workers, timeline, speedup
+}
+
+/// One thing a script does.
+public enum ScriptAction: Sendable, Equatable {
+    case caption(String)
+    /// Adds or removes workers until this many are live.
+    case workers(WorkerCount)
+    case add(WorkerCount)
+    case remove(WorkerTarget)
+    case pause(WorkerTarget)
+    case resume(WorkerTarget)
+    case kill(WorkerTarget)
+    case restart(WorkerTarget)
+    case throttle(WorkerTarget, speed: Double)
+    /// Settings for the jobs submitted after it.
+    case schedule(SchedulePolicy)
+    case chunkSize(Int64)
+    case submit(lo: Int64, hi: Int64)
+    /// Holds the script until every submitted job has finished.
+    case wait
+    case view(ScriptView)
+}
+
+/// When a step runs.
+public enum StepTiming: Sendable, Equatable {
+    /// Not before this many seconds after the script started.
+    case at(Double)
+    /// This many seconds after the previous step ran.
+    case after(Double)
+}
+
+public struct ScriptStep: Sendable, Equatable {
+    /// 1-based line in the source, for messages.
+    public let line: Int
+    public let timing: StepTiming
+    public let action: ScriptAction
+}
+
+/// A script that could not be parsed: where and why.
+public struct ScriptError: Error, Equatable, CustomStringConvertible {
+    public let source: String
+    public let line: Int
+    public let message: String
+    public var description: String { "\(source):\(line): \(message)" }
+}
+
+/// A timed sequence of actions, as written in a script file or built into `--demo`.
+/// The format is documented in README.md ("Scripts").
+public struct Script: Sendable, Equatable {
+    public let steps: [ScriptStep]
+
+    static let actionNames = ["caption", "workers", "add", "remove", "pause", "resume", "kill", "restart",
+                              "throttle", "schedule", "chunk-size", "submit", "wait", "view"]
+
+    /// Parses `text`; `source` names it in error messages (a file name, or "demo").
+    public static func parse(_ text: String, source: String) throws(ScriptError) -> Script {
+        var steps: [ScriptStep] = []
+        // Job settings as of each line, so a submit's range is validated with its chunk size.
+        var chunkSize = JobSpec.defaultChunkSize
+        var schedule = SchedulePolicy.dynamic
+        var lastAt = 0.0
+        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let number = offset + 1
+            func fail(_ message: String) -> ScriptError { ScriptError(source: source, line: number, message: message) }
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            var words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            if words.isEmpty { continue }
+            var timing = StepTiming.after(0)
+            if words[0] == "at" {
+                guard words.count >= 2, let t = seconds(words[1]) else {
+                    throw fail("'at' needs a time such as 5s, 1.5s or 500ms")
+                }
+                guard t >= lastAt else {
+                    throw fail("'at \(words[1])' is earlier than a step above it; times must not go backwards")
+                }
+                timing = .at(t)
+                lastAt = t
+                words.removeFirst(2)
+            } else if words[0].hasPrefix("+") {
+                guard let t = seconds(String(words[0].dropFirst())) else {
+                    throw fail("'\(words[0])' is not a delay; write it like +2s, +1.5s or +500ms")
+                }
+                timing = .after(t)
+                words.removeFirst()
+            }
+            guard let name = words.first else { throw fail("a time with no action after it") }
+            let arguments = Array(words.dropFirst())
+            let action: ScriptAction
+            do {
+                action = try parseAction(name, arguments, rawLine: String(line), chunkSize: &chunkSize,
+                                         schedule: &schedule)
+            } catch {
+                throw fail(error.description)
+            }
+            steps.append(ScriptStep(line: number, timing: timing, action: action))
+        }
+        guard !steps.isEmpty else {
+            throw ScriptError(source: source, line: 1, message: "the script has no actions; see 'Scripts' in README.md")
+        }
+        return Script(steps: steps)
+    }
+
+    private static func parseAction(_ name: String, _ args: [String], rawLine: String, chunkSize: inout Int64,
+                                    schedule: inout SchedulePolicy) throws(InputError) -> ScriptAction {
+        func expect(_ count: Int, _ usage: String) throws(InputError) {
+            guard args.count == count else { throw InputError("'\(name)' takes \(usage)") }
+        }
+        switch name {
+        case "caption":
+            // The rest of the line, as written; surrounding quotes are optional.
+            guard let start = rawLine.range(of: "caption") else { throw InputError("'caption' needs text") }
+            var text = InputParsing.trimmedText(rawLine[start.upperBound...])
+            if text.count >= 2, text.first == "\"", text.last == "\"" { text = String(text.dropFirst().dropLast()) }
+            guard !text.isEmpty else { throw InputError("'caption' needs the text to show") }
+            return .caption(text)
+        case "workers":
+            try expect(1, "one count: a number, cores, cores*N or cores+N")
+            return .workers(try workerCount(args[0], allowZero: true))
+        case "add":
+            guard args.count <= 1 else { throw InputError("'add' takes at most one count") }
+            return .add(args.isEmpty ? .exactly(1) : try workerCount(args[0], allowZero: false))
+        case "remove", "pause", "resume", "kill", "restart":
+            try expect(1, "one worker number, or all")
+            let target = try workerTarget(args[0])
+            switch name {
+            case "remove": return .remove(target)
+            case "pause": return .pause(target)
+            case "resume": return .resume(target)
+            case "kill": return .kill(target)
+            default: return .restart(target)
+            }
+        case "throttle":
+            try expect(2, "a worker number (or all) and a speed, like 'throttle 1 25%'")
+            let (_, speed) = try InputParsing.throttle(args[1])
+            return .throttle(try workerTarget(args[0]), speed: speed)
+        case "schedule":
+            try expect(1, "one of: " + SchedulePolicy.allCases.map(\.label).joined(separator: ", "))
+            guard let policy = SchedulePolicy(rawValue: args[0]) else {
+                throw InputError("unknown schedule '\(args[0])'; use one of: "
+                                 + SchedulePolicy.allCases.map(\.label).joined(separator: ", "))
+            }
+            schedule = policy
+            return .schedule(policy)
+        case "chunk-size":
+            try expect(1, "one number of elements")
+            let size = try InputParsing.integer(args[0], what: "chunk size")
+            guard size >= 1 else { throw InputError("chunk size must be at least 1 (got \(size))") }
+            chunkSize = size
+            return .chunkSize(size)
+        case "submit":
+            try expect(1, "one range LO...HI")
+            let (lo, hi) = try InputParsing.range(args[0])
+            do {
+                _ = try JobSpec(lo: lo, hi: hi, chunkSize: chunkSize, schedule: schedule)
+            } catch {
+                throw InputError(error.description)
+            }
+            return .submit(lo: lo, hi: hi)
+        case "wait":
+            guard args.isEmpty || args == ["job"] || args == ["jobs"] else {
+                throw InputError("'wait' takes no arguments; it waits until every submitted job has finished")
+            }
+            return .wait
+        case "view":
+            try expect(1, "one of: " + ScriptView.allCases.map(\.rawValue).joined(separator: ", "))
+            guard let view = ScriptView(rawValue: args[0]) else {
+                throw InputError("unknown view '\(args[0])'; use one of: "
+                                 + ScriptView.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return .view(view)
+        default:
+            throw InputError("unknown action '\(name)'; use one of: " + actionNames.joined(separator: ", "))
+        }
+    }
+
+    /// "5", "5s", "1.5s", "500ms" → seconds; nil if malformed or negative.
+    static func seconds(_ text: String) -> Double? {
+        var number = Substring(text), scale = 1.0
+        if number.hasSuffix("ms") {
+            number = number.dropLast(2)
+            scale = 0.001
+        } else if number.hasSuffix("s") {
+            number = number.dropLast()
+        }
+        guard let value = Double(number), value.isFinite, value >= 0, value <= 86_400 else { return nil }
+        return value * scale
+    }
+
+    static func workerCount(_ text: String, allowZero: Bool) throws(InputError) -> WorkerCount {
+        let usage = "a worker count is a number, cores, cores*N or cores+N (got '\(text)')"
+        if text.hasPrefix("cores") {
+            let rest = text.dropFirst(5)
+            if rest.isEmpty { return .cores(times: 1, plus: 0) }
+            guard let n = Int(rest.dropFirst()), n >= 0, n <= 1024 else { throw InputError(usage) }
+            switch rest.first {
+            case "*": return .cores(times: n, plus: 0)
+            case "+": return .cores(times: 1, plus: n)
+            default: throw InputError(usage)
+            }
+        }
+        guard let n = Int(text), n >= (allowZero ? 0 : 1), n <= 1024 else { throw InputError(usage) }
+        return .exactly(n)
+    }
+
+    static func workerTarget(_ text: String) throws(InputError) -> WorkerTarget {
+        if text == "all" { return .all }
+        guard let n = Int(text), n >= 1 else {
+            throw InputError("'\(text)' is not a worker: use its number as the dashboard shows it, or all")
+        }
+        return .worker(n)
+    }
+}

@@ -1,0 +1,144 @@
+import ClusterEngine
+
+/// Plays a script against a cluster, a little at a time: the dashboard and headless mode call
+/// `advance(now:)` several times a second and show what it did.
+public struct ScriptPlayer {
+    /// One step that ran, as a line for the event log or headless output.
+    public struct Played: Sendable, Equatable {
+        public let line: Int
+        public let text: String
+    }
+
+    public let script: Script
+    public let cores: Int
+    private var index = 0
+    private var startTime: Double?
+    private var previousTime = 0.0
+    private var schedule = SchedulePolicy.dynamic
+    private var chunkSize = JobSpec.defaultChunkSize
+
+    /// The caption to show, if the script set one.
+    public private(set) var caption: String?
+    /// The panel the script asked for, if any; the dashboard consumes it.
+    public var requestedView: ScriptView?
+    /// Jobs the script submitted, in order.
+    public private(set) var jobs: [JobID] = []
+
+    public init(script: Script, cores: Int) {
+        self.script = script
+        self.cores = max(1, cores)
+    }
+
+    /// True once every step has run.
+    public var isFinished: Bool { index == script.steps.count }
+
+    /// Runs every step due at `now` (the cluster's clock, in seconds) and returns what ran.
+    public mutating func advance(now: Double, cluster: Cluster) -> [Played] {
+        if startTime == nil {
+            startTime = now
+            previousTime = now
+        }
+        var played: [Played] = []
+        while index < script.steps.count {
+            let step = script.steps[index]
+            let due = switch step.timing {
+            case .at(let t): startTime! + t
+            case .after(let d): previousTime + d
+            }
+            guard now >= due else { break }
+            if step.action == .wait, !Self.allJobsFinished(cluster.snapshot()) { break }
+            // A step runs at its due time, so delays after it do not drift with the polling rate;
+            // a wait ends when it is noticed.
+            previousTime = step.action == .wait ? now : due
+            played.append(Played(line: step.line, text: perform(step.action, on: cluster)))
+            index += 1
+        }
+        return played
+    }
+
+    static func allJobsFinished(_ snapshot: ClusterSnapshot) -> Bool {
+        snapshot.queuedJobs == 0 && (snapshot.job.map { $0.status.isFinished } ?? true)
+    }
+
+    private mutating func perform(_ action: ScriptAction, on cluster: Cluster) -> String {
+        let snapshot = cluster.snapshot()
+        let live = snapshot.workers.filter { $0.state != .removed && !$0.isLeaving }
+        func targets(_ target: WorkerTarget) -> [WorkerID] {
+            switch target {
+            case .all: return live.map(\.id)
+            case .worker(let n): return [WorkerID(n)]
+            }
+        }
+        func apply(_ verb: String, _ target: WorkerTarget, _ body: (WorkerID) -> Bool) -> String {
+            let ids = targets(target)
+            let done = ids.filter(body)
+            let who = target == .all ? "all workers" : ids.map(\.description).joined(separator: ", ")
+            if done.isEmpty, !ids.isEmpty { return "\(verb) \(who): nothing to do" }
+            return "\(verb) \(who)"
+        }
+        switch action {
+        case .caption(let text):
+            caption = text
+            return "caption: \(text)"
+        case .workers(let count):
+            let wanted = count.resolved(cores: cores)
+            if live.count < wanted {
+                for _ in live.count..<wanted { cluster.addWorker() }
+            } else {
+                // The newest leave first, so worker numbers in a script stay meaningful.
+                for worker in live.suffix(live.count - wanted) { cluster.remove(worker.id) }
+            }
+            return "workers: \(wanted)"
+        case .add(let count):
+            let added = (0..<count.resolved(cores: cores)).compactMap { _ in cluster.addWorker() }
+            return "added " + (added.isEmpty ? "no worker (limit reached)" : added.map(\.description).joined(separator: ", "))
+        case .remove(let target): return apply("remove", target, cluster.remove)
+        case .pause(let target): return apply("pause", target, cluster.pause)
+        case .resume(let target): return apply("resume", target, cluster.resume)
+        case .kill(let target): return apply("kill", target, cluster.kill)
+        case .restart(let target): return apply("restart", target, cluster.restart)
+        case let .throttle(target, speed):
+            return apply("speed \(Int((speed * 100).rounded()))% for", target) { cluster.setSpeed($0, to: speed) }
+        case .schedule(let policy):
+            schedule = policy
+            return "schedule: \(policy.label)"
+        case .chunkSize(let size):
+            chunkSize = size
+            return "chunk size: \(size)"
+        case let .submit(lo, hi):
+            // Validated when the script was parsed, with the same chunk size and schedule.
+            guard let spec = try? JobSpec(lo: lo, hi: hi, chunkSize: chunkSize, schedule: schedule) else {
+                return "submit \(lo)...\(hi): refused"
+            }
+            let job = cluster.submit(spec)
+            jobs.append(job)
+            return "submitted \(job): \(lo)...\(hi), \(schedule.label), chunk \(chunkSize)"
+        case .wait:
+            return "every job has finished"
+        case .view(let view):
+            requestedView = view
+            return "view: \(view.rawValue)"
+        }
+    }
+}
+
+extension Script {
+    /// The same lessons, `factor` times faster: delays and job sizes (ranges and chunk sizes)
+    /// divided by `factor`, so the proportions that make each lesson hold.
+    public func paced(_ factor: Double) -> Script {
+        guard factor != 1, factor > 0 else { return self }
+        func shrink(_ count: Int64) -> Int64 { max(1, Int64((Double(count) / factor).rounded())) }
+        return Script(steps: steps.map { step in
+            let timing: StepTiming = switch step.timing {
+            case .at(let t): .at(t / factor)
+            case .after(let d): .after(d / factor)
+            }
+            let action: ScriptAction = switch step.action {
+            case let .submit(lo, hi): .submit(lo: lo, hi: lo + shrink(hi - lo + 1) - 1)
+            case .chunkSize(let size): .chunkSize(shrink(size))
+            default: step.action
+            }
+            return ScriptStep(line: step.line, timing: timing, action: action)
+        })
+    }
+}

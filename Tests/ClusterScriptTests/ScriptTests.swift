@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+import ClusterEngine
+@testable import ClusterScript
+
+@Suite("Script format")
+struct ScriptFormatTests {
+    @Test("every action, both kinds of time, comments and blank lines")
+    func parsesEverything() throws {
+        let text = """
+            # a comment line
+
+            caption "Static, with a straggler"   # trailing comment
+            workers cores*2
+            add
+            add 3
+            at 2s throttle 1 25%
+            +500ms pause all
+            +1.5 resume 2
+            kill 3
+            restart all
+            remove 4
+            schedule stealing
+            chunk-size 1_000
+            submit -5...5_000
+            wait job
+            view timeline
+            """
+        let steps = try Script.parse(text, source: "t.script").steps
+        #expect(steps.map(\.action) == [
+            .caption("Static, with a straggler"), .workers(.cores(times: 2, plus: 0)), .add(.exactly(1)),
+            .add(.exactly(3)), .throttle(.worker(1), speed: 0.25), .pause(.all), .resume(.worker(2)),
+            .kill(.worker(3)), .restart(.all), .remove(.worker(4)), .schedule(.stealing), .chunkSize(1000),
+            .submit(lo: -5, hi: 5000), .wait, .view(.timeline),
+        ])
+        #expect(steps.map(\.line) == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17])
+        #expect(steps[4].timing == .at(2))
+        #expect(steps[5].timing == .after(0.5))
+        #expect(steps[6].timing == .after(1.5))
+        #expect(steps[7].timing == .after(0))
+    }
+
+    @Test("a malformed script is refused with its line number and what to do", arguments: [
+        ("add\nkil 2", 2, "unknown action 'kil'"),
+        ("throttle 1 150%", 1, "out of range"),
+        ("at 5s add\nat 2s add", 2, "earlier than a step above"),
+        ("+two add", 1, "not a delay"),
+        ("\n\nsubmit 10...1", 3, "LO must not exceed HI"),
+        ("chunk-size 0", 1, "at least 1"),
+        ("schedule fastest", 1, "static, dynamic, stealing"),
+        ("pause worker3", 1, "not a worker"),
+        ("workers many", 1, "cores*N"),
+        ("view graph", 1, "workers, timeline, speedup"),
+        ("submit 1...10_000_000_000_000_000", 1, "does not fit in 128 bits"),
+        ("# only comments\n", 1, "no actions"),
+    ])
+    func refusesWithLine(text: String, line: Int, fragment: String) {
+        #expect {
+            try Script.parse(text, source: "lesson.txt")
+        } throws: { error in
+            guard let error = error as? ScriptError else { return false }
+            return error.line == line && error.description.hasPrefix("lesson.txt:\(line): ")
+                && error.description.contains(fragment)
+        }
+    }
+
+    @Test("the built-in demo parses and covers every lesson")
+    func demoParses() throws {
+        let actions = DemoScript.script().steps.map(\.action)
+        #expect(actions.contains(.schedule(.static)) && actions.contains(.schedule(.dynamic))
+                && actions.contains(.schedule(.stealing)))
+        #expect(actions.contains(.kill(.worker(2))))
+        #expect(actions.contains(.workers(.cores(times: 2, plus: 0))))
+        #expect(actions.contains { if case .throttle(_, let speed) = $0 { speed < 1 } else { false } })
+        #expect(actions.contains(.view(.timeline)) && actions.contains(.view(.speedup)))
+    }
+
+    @Test("pacing divides delays, ranges and chunk sizes alike")
+    func pacing() throws {
+        let script = try Script.parse("chunk-size 1000\nsubmit 1...100000\n+4s add\nat 10s kill 1", source: "t")
+        let fast = script.paced(4)
+        #expect(fast.steps.map(\.action) == [.chunkSize(250), .submit(lo: 1, hi: 25_000), .add(.exactly(1)), .kill(.worker(1))])
+        #expect(fast.steps[2].timing == .after(1))
+        #expect(fast.steps[3].timing == .at(2.5))
+    }
+}
+
+@Suite("Script player")
+struct ScriptPlayerTests {
+    @Test("steps run when due, a wait holds until the jobs finish, and settings reach submitted jobs")
+    func playsInOrder() throws {
+        let cluster = Cluster()
+        defer { cluster.shutdown() }
+        let script = try Script.parse("""
+            workers 2
+            schedule static
+            chunk-size 1000
+            submit 1...50000
+            wait
+            caption done with the first
+            +1s throttle all 50%
+            at 30s kill 1
+            """, source: "t")
+        var player = ScriptPlayer(script: script, cores: 2)
+        var played = player.advance(now: 100, cluster: cluster)
+        // Everything up to the wait runs at once; the wait holds until job 1 is finished.
+        #expect(played.map(\.line).prefix(4) == [1, 2, 3, 4])
+        #expect(cluster.snapshot().workers.count == 2)
+        let job = try #require(player.jobs.first)
+        let summary = try #require(cluster.waitForJob(job, timeout: 10))
+        #expect(summary.spec.schedule == .static && summary.spec.chunkSize == 1000 && summary.verified)
+        played = player.advance(now: 101, cluster: cluster)
+        #expect(played.map(\.line) == [5, 6])
+        #expect(player.caption == "done with the first")
+        #expect(player.advance(now: 101.5, cluster: cluster).isEmpty)  // +1s after the wait ended at 101
+        #expect(player.advance(now: 102, cluster: cluster).map(\.line) == [7])
+        #expect(cluster.snapshot().workers.allSatisfy { $0.speed == 0.5 })
+        #expect(!player.isFinished)
+        #expect(player.advance(now: 129, cluster: cluster).isEmpty)  // at 30s after the start at 100
+        #expect(player.advance(now: 130, cluster: cluster).map(\.line) == [8])
+        #expect(cluster.snapshot().workers[0].state == .dead)
+        #expect(player.isFinished)
+    }
+
+    @Test("workers N adds or removes the newest live workers")
+    func workersCount() throws {
+        let cluster = Cluster()
+        defer { cluster.shutdown() }
+        var player = ScriptPlayer(script: try Script.parse("workers cores+1\n+1s workers 1", source: "t"), cores: 2)
+        _ = player.advance(now: 0, cluster: cluster)
+        #expect(cluster.snapshot().workers.count == 3)
+        _ = player.advance(now: 1, cluster: cluster)
+        let states = cluster.snapshot().workers.map(\.state)
+        #expect(states[0] != .removed && states[1] == .removed && states[2] == .removed)
+    }
+}
