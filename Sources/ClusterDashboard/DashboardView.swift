@@ -10,15 +10,24 @@ public struct DashboardInput: Sendable {
     public var width: Int
     public var height: Int
     public var capabilities: Capabilities
+    /// Recent chunk attempts; only needed while the timeline panel is shown.
+    public var timeline: TimelineSnapshot?
+    public var speedup: SpeedupTracker
+    /// Cores on this machine, marked on the speedup panel.
+    public var cores: Int
 
     public init(snapshot: ClusterSnapshot, events: [ClusterEvent], state: ViewState, width: Int, height: Int,
-                capabilities: Capabilities) {
+                capabilities: Capabilities, timeline: TimelineSnapshot? = nil, speedup: SpeedupTracker = SpeedupTracker(),
+                cores: Int = 1) {
         self.snapshot = snapshot
         self.events = events
         self.state = state
         self.width = width
         self.height = height
         self.capabilities = capabilities
+        self.timeline = timeline
+        self.speedup = speedup
+        self.cores = cores
     }
 }
 
@@ -49,8 +58,9 @@ public enum DashboardView {
         let context = RenderContext(input: input, glyphs: glyphs, palette: palette,
                                     columns: Columns(width: input.width))
         drawHeader(&buffer, context)
-        let (rows, offset) = drawWorkers(&buffer, context)
-        var logTop = headerRows + 1 + rows
+        if let caption = input.state.caption { drawCaption(&buffer, context, caption) }
+        let (rows, offset) = drawPanel(&buffer, context)
+        var logTop = context.tableTop + 1 + rows
         if context.showsSelectionDetail {
             drawSelectionDetail(&buffer, context, y: logTop)
             logTop += 1
@@ -67,16 +77,19 @@ public enum DashboardView {
         let palette: Palette
         let columns: Columns
         /// Too narrow for a range column: the selected worker's chunk gets a line of its own.
-        var showsSelectionDetail: Bool { !columns.range }
+        var showsSelectionDetail: Bool { !columns.range && input.state.panel == .workers }
+        /// The row of the panel's header: under the header block, and under the caption if any.
+        var tableTop: Int { headerRows + captionRows }
+        var captionRows: Int { input.state.caption == nil ? 0 : 1 }
         var width: Int { input.width }
         var height: Int { input.height }
         var snapshot: ClusterSnapshot { input.snapshot }
     }
 
     /// Rows for workers: all of them if they fit beside a 3-line log, else what is left.
-    static func workerRowCount(height: Int, workers: Int, selectionDetail: Bool) -> Int {
+    static func workerRowCount(height: Int, workers: Int, selectionDetail: Bool, top: Int = headerRows) -> Int {
         let detail = selectionDetail ? 1 : 0
-        let available = height - headerRows - 1 /* table header */ - detail - 1 /* log title */ - 1 /* footer */
+        let available = height - top - 1 /* table header */ - detail - 1 /* log title */ - 1 /* footer */
         let minimumLog = 3
         return max(1, min(max(workers, 1), available - minimumLog))
     }
@@ -189,13 +202,54 @@ public enum DashboardView {
             (Format.grouped(job.chunksQueued), " queued"),
             (Format.grouped(job.chunksRequeued), " re-queued"),
             (String(snapshot.staleResults), " stale"),
-        ]
+        ] + (job.spec.schedule == .stealing ? [(Format.grouped(job.chunksSplit), " split")] : [])
         x = buffer.write(" chunks ", x: 0, y: 4, style: palette.label)
         for (i, (number, label)) in parts.enumerated() {
             if i > 0 { x = buffer.write("  ", x: x, y: 4) }
             x = buffer.write(number, x: x, y: 4, style: palette.value)
             x = buffer.write(label, x: x, y: 4, style: .plain)
         }
+    }
+
+    // MARK: Caption and panels
+
+    /// A presenter's caption: one bold line that stands out from everything else.
+    static func drawCaption(_ buffer: inout CellBuffer, _ c: RenderContext, _ caption: String) {
+        let y = headerRows
+        let style = CellStyle(c.input.capabilities.color ? .yellow : .default, bold: true, reverse: true)
+        buffer.fill(x: 0, y: y, width: c.width, height: 1, with: Cell(" ", style))
+        buffer.write(" " + Widgets.truncate(caption, c.width - 2, glyphs: c.glyphs), x: 0, y: y, style: style)
+    }
+
+    /// The middle of the screen: the worker table, the timeline or the speedup panel.
+    static func drawPanel(_ buffer: inout CellBuffer, _ c: RenderContext) -> (rows: Int, offset: Int) {
+        switch c.input.state.panel {
+        case .workers:
+            return drawWorkers(&buffer, c)
+        case .timeline:
+            // One more row than workers: the time axis.
+            let rows = workerRowCount(height: c.height, workers: c.snapshot.workers.count + 1, selectionDetail: false,
+                                      top: c.tableTop)
+            let offset = scrollOffset(c, rows: max(1, rows - 1))
+            TimelineView.draw(&buffer, c, top: c.tableTop, rows: rows, offset: offset)
+            return (max(1, rows - 1), offset)
+        case .speedup:
+            let rows = workerRowCount(height: c.height, workers: max(c.input.speedup.points.count + 1, 3),
+                                      selectionDetail: false, top: c.tableTop)
+            SpeedupView.draw(&buffer, c, top: c.tableTop, rows: rows)
+            return (rows, scrollOffset(c, rows: rows))
+        }
+    }
+
+    /// The first worker shown so the selection stays in view.
+    static func scrollOffset(_ c: RenderContext, rows: Int) -> Int {
+        let workers = c.snapshot.workers
+        var offset = min(max(0, c.input.state.scrollOffset), max(0, workers.count - rows))
+        if let selected = Reducer.selectedIndex(c.input.state, in: c.snapshot) {
+            if selected < offset { offset = selected }
+            if selected >= offset + rows { offset = selected - rows + 1 }
+        }
+        return offset
     }
 
     // MARK: Workers
@@ -222,9 +276,10 @@ public enum DashboardView {
 
     static func drawWorkers(_ buffer: inout CellBuffer, _ c: RenderContext) -> (rows: Int, offset: Int) {
         let workers = c.snapshot.workers
-        let rows = workerRowCount(height: c.height, workers: workers.count, selectionDetail: c.showsSelectionDetail)
+        let rows = workerRowCount(height: c.height, workers: workers.count, selectionDetail: c.showsSelectionDetail,
+                                  top: c.tableTop)
         let columns = c.columns
-        let headerY = headerRows
+        let headerY = c.tableTop
         // Header row.
         var header = "    ID STATE    "
         if columns.speed { header += "SPEED " }  // five wide plus a space, as in the rows
@@ -237,11 +292,7 @@ public enum DashboardView {
         buffer.write(header, x: 0, y: headerY, style: c.palette.tableHeader)
 
         let selected = Reducer.selectedIndex(c.input.state, in: c.snapshot)
-        var offset = min(max(0, c.input.state.scrollOffset), max(0, workers.count - rows))
-        if let selected {
-            if selected < offset { offset = selected }
-            if selected >= offset + rows { offset = selected - rows + 1 }
-        }
+        let offset = scrollOffset(c, rows: rows)
         if workers.isEmpty {
             buffer.write("  no workers: press a to add one", x: 0, y: headerY + 1, style: c.palette.warning)
         }

@@ -13,7 +13,7 @@ public enum Key: Hashable, Sendable {
 public enum DashboardAction: Hashable, Sendable {
     case selectPrevious, selectNext, selectPageUp, selectPageDown, selectFirst, selectLast
     case addWorker, removeWorker, togglePause, togglePauseAll, killWorker, restartWorker, restartAllDead
-    case throttleWorker, fullSpeedAll, cycleSchedule, newJob, help, quit, redraw
+    case throttleWorker, fullSpeedAll, cycleSchedule, cyclePanel, newJob, help, quit, redraw
 }
 
 /// One row of the key table.
@@ -61,7 +61,10 @@ public enum KeyMap {
         KeyBinding(keys: [.character("T")], keyLabel: "T", footer: nil,
                    description: "Set every worker back to full speed", action: .fullSpeedAll),
         KeyBinding(keys: [.character("s")], keyLabel: "s", footer: nil,
-                   description: "Switch the schedule (dynamic / static) for the next new job", action: .cycleSchedule),
+                   description: "Switch the schedule for the next new job: dynamic / static / stealing", action: .cycleSchedule),
+        // Tab arrives as Ctrl-I.
+        KeyBinding(keys: [.character("v"), .control("i")], keyLabel: "v Tab", footer: "View",
+                   description: "Switch the view: workers / task timeline / speedup", action: .cyclePanel),
         KeyBinding(keys: [.character("n")], keyLabel: "n", footer: "New job",
                    description: "Start a new job: type a range LO...HI, Enter starts, Esc cancels", action: .newJob),
         KeyBinding(keys: [.control("l")], keyLabel: "Ctrl-L", footer: nil,

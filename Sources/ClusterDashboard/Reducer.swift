@@ -86,8 +86,11 @@ public enum Reducer {
         case .fullSpeedAll:
             return workers.filter { $0.state != .removed && $0.speed < 1 }.map { .setSpeed($0.id, 1) }
         case .cycleSchedule:
-            state.nextSchedule = state.nextSchedule == .dynamic ? .static : .dynamic
-            say("new jobs will use the \(state.nextSchedule.rawValue) schedule", error: false)
+            let cycle: [SchedulePolicy] = [.dynamic, .static, .stealing]
+            state.nextSchedule = cycle[((cycle.firstIndex(of: state.nextSchedule) ?? 0) + 1) % cycle.count]
+            say("new jobs (n) will use the \(state.nextSchedule.label) schedule", error: false)
+        case .cyclePanel:
+            state.panel = state.panel.next
         case .newJob:
             state.prompt = JobPrompt()
         case .help:

@@ -1,5 +1,20 @@
 import ClusterEngine
 
+/// What fills the middle of the dashboard, between the header and the event log.
+public enum DashboardPanel: String, Sendable, CaseIterable {
+    /// One row per worker: state, chunk progress bar, rate.
+    case workers
+    /// One lane per worker across time, a segment per chunk attempt.
+    case timeline
+    /// Throughput against the number of running workers, with the ideal line.
+    case speedup
+
+    public var next: DashboardPanel {
+        let all = Self.allCases
+        return all[(all.firstIndex(of: self)! + 1) % all.count]
+    }
+}
+
 /// The new-job prompt while it is open.
 public struct JobPrompt: Equatable, Sendable {
     public var text: String
@@ -34,6 +49,9 @@ public struct ViewState: Equatable, Sendable {
     /// First worker row shown; the view keeps the selection visible whatever this says.
     public var scrollOffset = 0
     public var showHelp = false
+    public var panel = DashboardPanel.workers
+    /// A presenter's caption from a script or the demo, shown under the header.
+    public var caption: String?
     public var prompt: JobPrompt?
     public var status: StatusMessage?
     public var quitRequested = false

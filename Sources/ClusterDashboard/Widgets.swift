@@ -55,6 +55,9 @@ struct Palette {
         CellStyle(capabilities.color ? color : .default, bold: bold, reverse: reverse, underline: underline)
     }
 
+    /// A color for marks that have their own glyph, so monochrome needs no attribute.
+    func color(_ color: TextColor, bold: Bool = false) -> CellStyle { style(color, bold: bold) }
+
     var title: CellStyle { style(.default, bold: true, reverse: true) }
     var label: CellStyle { style(.cyan) }
     var value: CellStyle { style(.default, bold: true) }
@@ -80,6 +83,7 @@ struct Palette {
 
     func bar(for worker: WorkerSnapshot) -> CellStyle {
         if worker.assignment?.isRedo == true { return style(.magenta) }
+        if worker.assignment?.isStolen == true { return style(.cyan) }
         switch worker.state {
         case .paused: return style(.yellow)
         case .running: return style(.green)
@@ -91,6 +95,7 @@ struct Palette {
         switch kind {
         case .workerKilled, .staleResultDiscarded: return style(.red, bold: true)
         case .chunkRedistributed, .chunkRequeued: return style(.magenta)
+        case .chunkSplit, .chunkStolen, .sliceStolen: return style(.cyan, bold: true)
         case .jobFinished(_, let verified, _): return verified ? good : bad
         case .workerPaused, .workerThrottled: return style(.yellow)
         case .workerAdded, .workerRestarted, .workerResumed, .jobStarted: return style(.green)

@@ -32,7 +32,40 @@ public enum HeadlessReport {
         if summary.chunksRequeued > 0 || summary.staleResults > 0 {
             lines.append("\(summary.chunksRequeued) chunks re-queued, \(summary.staleResults) stale results discarded")
         }
+        if summary.chunksSplit > 0 || summary.chunksStolen > 0 {
+            lines.append("work stealing: \(summary.chunksSplit) chunk\(summary.chunksSplit == 1 ? "" : "s") split, "
+                         + "\(summary.chunksStolen) queued chunk\(summary.chunksStolen == 1 ? "" : "s") stolen")
+        }
         return lines
+    }
+
+    /// The end of a script run: one row per job, with each finish time against the fastest job
+    /// over the same range (how a lesson such as static vs dynamic shows its result).
+    public static func comparisonLines(_ summaries: [JobSummary]) -> [String] {
+        guard !summaries.isEmpty else { return ["script finished; it submitted no jobs"] }
+        let header = ["job", "range", "schedule", "chunk", "seconds", "vs best", "rate", "split", "re-queued", "result"]
+        var rows: [[String]] = []
+        for s in summaries {
+            let best = summaries.filter { $0.spec.lo == s.spec.lo && $0.spec.hi == s.spec.hi }.map(\.elapsed).min() ?? s.elapsed
+            rows.append([
+                String(s.id.rawValue), Format.range(s.spec.lo, s.spec.hi, grouped: true), s.spec.schedule.label,
+                Format.grouped(s.spec.chunkSize), Format.fixed(s.elapsed, decimals: 3),
+                best > 0 ? Format.fixed(s.elapsed / best, decimals: 2) + "x" : "-",
+                Format.rate(s.throughput), String(s.chunksSplit), String(s.chunksRequeued),
+                s.verified ? "verified" : "MISMATCH",
+            ])
+        }
+        let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, cell in
+                // Text columns to the left, numbers to the right.
+                [1, 2, 9].contains(i) || i == 0 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[i] - cell.count) + cell
+            }.joined(separator: "  ")
+        }
+        let verified = summaries.allSatisfy(\.verified)
+        return ["script finished: \(summaries.count) job\(summaries.count == 1 ? "" : "s"), "
+                + (verified ? "all verified" : "NOT all verified"), line(header)] + rows.map(line)
     }
 
     // MARK: JSON lines
@@ -91,8 +124,23 @@ public enum HeadlessReport {
         public let throughput: Double
         public let chunks: Int64
         public let chunksRequeued: Int64
+        public let chunksSplit: Int64
+        public let chunksStolen: Int64
         public let staleResults: Int
         public let workers: [WorkerStatistics]
+    }
+
+    public struct ScriptStepLine: Codable, Equatable {
+        public var type = "script"
+        public let seconds: Double
+        public let line: Int
+        public let action: String
+    }
+
+    public struct ScriptFinished: Codable, Equatable {
+        public var type = "scriptFinished"
+        public let jobs: Int
+        public let verified: Bool
     }
 
     public struct Event: Codable, Equatable {
@@ -123,7 +171,8 @@ public enum HeadlessReport {
             schedule: summary.spec.schedule.rawValue, total: String(summary.total),
             closedForm: summary.closedForm, verified: summary.verified, elapsedSeconds: summary.elapsed,
             throughput: summary.throughput, chunks: summary.spec.chunkCount,
-            chunksRequeued: summary.chunksRequeued, staleResults: summary.staleResults,
+            chunksRequeued: summary.chunksRequeued, chunksSplit: summary.chunksSplit,
+            chunksStolen: summary.chunksStolen, staleResults: summary.staleResults,
             workers: workers.map {
                 WorkerStatistics(id: $0.id.rawValue, state: $0.state, chunksDone: $0.chunksDone,
                                  elementsProcessed: $0.elementsProcessed, elementsAccepted: $0.elementsAccepted,

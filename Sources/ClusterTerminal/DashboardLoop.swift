@@ -1,5 +1,6 @@
 import ClusterDashboard
 import ClusterEngine
+import ClusterScript
 import Dispatch
 
 /// The dashboard's main loop, on the thread that owns the terminal: read keys, turn them into
@@ -22,13 +23,19 @@ public final class DashboardLoop {
     static let idleFrameInterval = 0.5
     /// Testing aid: trap after this many seconds, to check the terminal is restored on a crash.
     let crashAfter: Double?
+    /// A script or the demo, played alongside the keys.
+    var player: ScriptPlayer?
+    var speedup = SpeedupTracker()
+    let cores: Int
 
     public init(cluster: Cluster, screen: TerminalScreen, frameInterval: Double, state: ViewState,
-                crashAfter: Double? = nil) {
+                player: ScriptPlayer? = nil, cores: Int, crashAfter: Double? = nil) {
         self.cluster = cluster
         self.screen = screen
         self.frameInterval = frameInterval
         self.state = state
+        self.player = player
+        self.cores = cores
         self.crashAfter = crashAfter
     }
 
@@ -73,7 +80,9 @@ public final class DashboardLoop {
     /// Renders and draws one frame; returns the worker rows visible (for paging) and whether
     /// any worker is running.
     private func drawFrame() -> (Int, Bool) {
+        playScript()
         let snapshot = cluster.snapshot()
+        speedup.record(snapshot)
         let fresh = cluster.events(after: lastEventSequence)
         if let last = fresh.last {
             lastEventSequence = last.sequence
@@ -83,10 +92,25 @@ public final class DashboardLoop {
         let size = screen.size
         let frame = DashboardView.render(DashboardInput(
             snapshot: snapshot, events: events, state: state, width: size.width, height: size.height,
-            capabilities: screen.capabilities))
+            capabilities: screen.capabilities, timeline: state.panel == .timeline ? cluster.timeline() : nil,
+            speedup: speedup, cores: cores))
         state.scrollOffset = frame.scrollOffset
         screen.draw(frame.buffer, full: state.fullRedrawRequested)
         state.fullRedrawRequested = false
-        return (frame.workerRows, snapshot.workers.contains { $0.state == .running })
+        // A script keeps the frames coming even while nothing runs: its clock must advance.
+        let scriptPending = player.map { !$0.isFinished } ?? false
+        return (frame.workerRows, scriptPending || snapshot.workers.contains { $0.state == .running })
+    }
+
+    /// Runs the script steps that are due, and shows the caption and view they ask for.
+    private func playScript() {
+        guard var player, !player.isFinished else { return }
+        _ = player.advance(now: cluster.snapshot().time, cluster: cluster)
+        state.caption = player.caption
+        if let view = player.requestedView {
+            state.panel = DashboardPanel(rawValue: view.rawValue) ?? state.panel
+            player.requestedView = nil
+        }
+        self.player = player
     }
 }

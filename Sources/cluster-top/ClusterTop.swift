@@ -2,6 +2,7 @@ import ArgumentParser
 import ClusterDashboard
 import ClusterEngine
 import ClusterReporting
+import ClusterScript
 import ClusterTerminal
 import Foundation
 
@@ -16,8 +17,9 @@ struct ClusterTop: ParsableCommand {
 
             In a terminal this opens the dashboard (press ? there for every key). With --headless, \
             --json, or when standard output is not a terminal, it prints progress lines and the \
-            verified result instead. Exit status: 0 verified, 1 mismatch, 64 bad arguments, \
-            128+N stopped by signal N.
+            verified result instead. --demo plays four lessons on parallelism with captions; \
+            --script FILE plays your own (the format is in README.md). Exit status: 0 verified, \
+            1 mismatch, 64 bad arguments or script, 128+N stopped by signal N.
             """)
 
     /// About a minute of work for two cores at full speed (3.7 G elements/s at this size here).
@@ -26,10 +28,10 @@ struct ClusterTop: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "The integers to sum the squares of, as LO...HI (negative numbers and _ separators allowed).",
         valueName: "LO...HI"))
-    var range: String = ClusterTop.defaultRange
+    var range: String?
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
-        "Worker threads to start with, 1...1024. (default: the number of cores, \(ProcessInfo.processInfo.activeProcessorCount) here)",
+        "Worker threads to start with, 1...1024. (default: the number of cores, \(ProcessInfo.processInfo.activeProcessorCount) here; none with --demo or --script, which add their own)",
         valueName: "N"))
     var workers: Int?
 
@@ -37,8 +39,8 @@ struct ClusterTop: ParsableCommand {
     var chunkSize: String = String(JobSpec.defaultChunkSize)
 
     @Option(name: .long, help: ArgumentHelp(
-        "How chunks reach workers: dynamic (one shared queue) or static (one fixed slice per worker, as in the seed).",
-        valueName: "static|dynamic"))
+        "How chunks reach workers: dynamic (one shared queue), static (one fixed slice per worker, as in the seed) or stealing (own slices; idle workers steal and split others' work).",
+        valueName: "dynamic|static|stealing"))
     var schedule: SchedulePolicy = .dynamic
 
     @Option(name: .long, help: ArgumentHelp(
@@ -50,6 +52,19 @@ struct ClusterTop: ParsableCommand {
         "Seconds between dashboard frames or headless progress lines, 0.01...60. (default: 0.1 in the dashboard, 1 headless)",
         valueName: "SECONDS"))
     var refresh: Double?
+
+    @Flag(name: .long, help: "Play the built-in demo: four lessons on parallelism, with captions (about two minutes).")
+    var demo = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Play a script of timed actions (format in README.md). Headless, it prints each job's figures at the end.",
+        valueName: "FILE"))
+    var script: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Play --demo or --script FACTOR times faster, with jobs FACTOR times smaller, 0.01...1000. (default: 1)",
+        valueName: "FACTOR"))
+    var pace: Double = 1
 
     @Flag(name: .long, help: "Print progress lines and the result instead of opening the dashboard.")
     var headless = false
@@ -72,7 +87,9 @@ struct ClusterTop: ParsableCommand {
     /// The validated job and cluster settings. Built once, in run(): a ValidationError thrown
     /// there reaches main(), which prints it as one line with exit status 64.
     struct Plan {
-        let spec: JobSpec
+        /// The job to start with; nil when a script submits the jobs.
+        let spec: JobSpec?
+        let script: Script?
         let workers: Int
         let speeds: [Int: Double]
         let defaultSpeed: Double
@@ -80,10 +97,13 @@ struct ClusterTop: ParsableCommand {
 
     func makePlan() throws -> Plan {
         do {
-            let bounds = try InputParsing.range(range)
+            let bounds = try InputParsing.range(range ?? Self.defaultRange)
             let chunk = try InputParsing.integer(chunkSize, what: "chunk size")
-            let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
-            guard (1...1024).contains(count) else {
+            let script = try loadScript()
+            // A script starts from an empty cluster unless told otherwise: it adds its own workers,
+            // so the worker numbers it names are the ones it created.
+            let count = workers ?? (script == nil ? ProcessInfo.processInfo.activeProcessorCount : 0)
+            guard (script == nil ? 1 : 0)...1024 ~= count else {
                 throw InputError("--workers must be between 1 and 1024 (got \(count))")
             }
             var speeds: [Int: Double] = [:]
@@ -102,9 +122,13 @@ struct ClusterTop: ParsableCommand {
             if let refresh, !(0.01...60).contains(refresh) {
                 throw InputError("--refresh must be between 0.01 and 60 seconds (got \(refresh))")
             }
+            if script != nil, range != nil {
+                throw InputError("--range cannot be combined with --demo or --script: the script submits its own jobs")
+            }
             do {
                 let spec = try JobSpec(lo: bounds.lo, hi: bounds.hi, chunkSize: chunk, schedule: schedule)
-                return Plan(spec: spec, workers: count, speeds: speeds, defaultSpeed: defaultSpeed)
+                return Plan(spec: script == nil ? spec : nil, script: script, workers: count, speeds: speeds,
+                            defaultSpeed: defaultSpeed)
             } catch {
                 throw InputError(error.description)
             }
@@ -113,15 +137,41 @@ struct ClusterTop: ParsableCommand {
         }
     }
 
+    /// The script to play, paced, or nil. A file that cannot be read or parsed is a bad argument.
+    func loadScript() throws(InputError) -> Script? {
+        guard (0.01...1000).contains(pace) else {
+            throw InputError("--pace must be between 0.01 and 1000 (got \(pace))")
+        }
+        if demo, script != nil { throw InputError("--demo and --script cannot be combined: choose one") }
+        if demo { return DemoScript.script().paced(pace) }
+        guard let path = script else {
+            if pace != 1 { throw InputError("--pace needs --demo or --script") }
+            return nil
+        }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let reason = (error as NSError).localizedFailureReason ?? "it could not be read as UTF-8 text"
+            throw InputError("cannot read the script '\(path)': \(reason)")
+        }
+        do {
+            return try Script.parse(text, source: path).paced(pace)
+        } catch {
+            throw InputError(error.description)
+        }
+    }
+
     func run() throws {
         let plan = try makePlan()
         var configuration = ClusterConfiguration()
         if debugWrongKernel {
             // Hidden fault injection so tests can see a failed verification end-to-end.
-            configuration.kernel = { lo, hi in SumOfSquaresKernel.sum(lo, hi) &+ (lo == plan.spec.lo ? 1 : 0) }
+            let first = plan.spec?.lo ?? 1
+            configuration.kernel = { lo, hi in SumOfSquaresKernel.sum(lo, hi) &+ (lo == first ? 1 : 0) }
         }
         let cluster = Cluster(configuration: configuration)
-        for worker in 1...plan.workers {
+        for worker in stride(from: 1, through: plan.workers, by: 1) {
             cluster.addWorker(speed: plan.speeds[worker] ?? plan.defaultSpeed)
         }
         ProcessSignals.installStopHandlers()
@@ -130,26 +180,29 @@ struct ClusterTop: ParsableCommand {
             // On stderr, so that piped output stays clean.
             FileHandle.standardError.write(Data("cluster-top: standard output is not a terminal; running headless\n".utf8))
         }
-        let status = headless || json || !stdoutIsTerminal ? runHeadless(cluster: cluster, spec: plan.spec)
-            : runDashboard(cluster: cluster, spec: plan.spec)
+        let status = headless || json || !stdoutIsTerminal ? runHeadless(cluster: cluster, plan: plan)
+            : runDashboard(cluster: cluster, plan: plan)
         cluster.shutdown(timeout: 1)
         throw ExitCode(status)
     }
 
     /// Opens the dashboard; falls back to headless output with a one-line note when the terminal
     /// cannot be used (unknown TERM, no terminal on stdin).
-    private func runDashboard(cluster: Cluster, spec: JobSpec) -> Int32 {
+    private func runDashboard(cluster: Cluster, plan: Plan) -> Int32 {
         let screen: TerminalScreen
         do {
             screen = try TerminalScreen(forceASCII: ascii, disableColor: noColor)
         } catch {
             FileHandle.standardError.write(Data("cluster-top: \(error); running headless\n".utf8))
-            return runHeadless(cluster: cluster, spec: spec)
+            return runHeadless(cluster: cluster, plan: plan)
         }
-        cluster.submit(spec)
+        if let spec = plan.spec { cluster.submit(spec) }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let chunk = (try? InputParsing.integer(chunkSize, what: "chunk size")) ?? JobSpec.defaultChunkSize
         let loop = DashboardLoop(
             cluster: cluster, screen: screen, frameInterval: refresh ?? 0.1,
-            state: ViewState(nextSchedule: spec.schedule, nextChunkSize: spec.chunkSize),
+            state: ViewState(nextSchedule: schedule, nextChunkSize: chunk),
+            player: plan.script.map { ScriptPlayer(script: $0, cores: cores) }, cores: cores,
             crashAfter: debugCrashAfter)
         let exit = loop.run()
         screen.restore()
@@ -165,11 +218,21 @@ struct ClusterTop: ParsableCommand {
         }
     }
 
-    private func runHeadless(cluster: Cluster, spec: JobSpec) -> Int32 {
-        let runner = HeadlessRunner(
-            cluster: cluster, format: json ? .json : .text, interval: refresh ?? 1,
-            write: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }, shouldStop: { ProcessSignals.stopSignal != nil })
-        let outcome = runner.run(spec)
+    private func runHeadless(cluster: Cluster, plan: Plan) -> Int32 {
+        let write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+        let stop = { ProcessSignals.stopSignal != nil }
+        let outcome: HeadlessRunner.Outcome
+        if let script = plan.script {
+            var runner = HeadlessScriptRunner(
+                cluster: cluster, player: ScriptPlayer(script: script, cores: ProcessInfo.processInfo.activeProcessorCount),
+                format: json ? .json : .text, interval: refresh ?? 1, write: write, shouldStop: stop)
+            outcome = runner.run()
+        } else if let spec = plan.spec {
+            outcome = HeadlessRunner(cluster: cluster, format: json ? .json : .text, interval: refresh ?? 1,
+                                     write: write, shouldStop: stop).run(spec)
+        } else {
+            outcome = .verified
+        }
         if outcome == .interrupted, let signal = ProcessSignals.stopSignal {
             return ProcessSignals.exitStatus(for: signal)
         }

@@ -120,6 +120,23 @@ struct ReducerTests {
         #expect(state.fullRedrawRequested)
         _ = press(.character("s"), state: &state)
         #expect(state.nextSchedule == .static)
+        _ = press(.character("s"), state: &state)
+        #expect(state.nextSchedule == .stealing)
+        #expect(state.status?.text.contains("stealing") == true)
+        _ = press(.character("s"), state: &state)
+        #expect(state.nextSchedule == .dynamic)
+    }
+
+    @Test("v and Tab cycle the views: workers, timeline, speedup, and back")
+    func cyclePanels() {
+        var state = ViewState()
+        #expect(state.panel == .workers)
+        _ = press(.character("v"), state: &state)
+        #expect(state.panel == .timeline)
+        _ = press(.control("i"), state: &state)
+        #expect(state.panel == .speedup)
+        #expect(press(.character("v"), state: &state).isEmpty)
+        #expect(state.panel == .workers)
     }
 
     @Test("n opens the prompt; typing, Backspace and Enter submit a validated job; Esc cancels")

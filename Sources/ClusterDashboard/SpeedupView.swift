@@ -1,0 +1,61 @@
+import ClusterEngine
+import ClusterReporting
+
+/// The speedup panel: one row per worker count measured, a bar for the throughput and a mark
+/// where the ideal (that many times one worker) would be, so the flattening past the cores shows.
+enum SpeedupView {
+    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows: Int) {
+        let palette = c.palette
+        let tracker = c.input.speedup
+        let cores = c.input.cores
+        let unicode = c.input.capabilities.unicode
+        buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(" ", palette.tableHeader))
+        let idealMark: Character = unicode ? "│" : "|"
+        buffer.write(Widgets.truncate(
+            "  WORKERS  THROUGHPUT  SPEEDUP  EFFICIENCY   bar: measured, \(idealMark) ideal (n × one worker), \(cores) cores",
+            c.width, glyphs: c.glyphs), x: 0, y: top, style: palette.tableHeader)
+        let points = tracker.sortedPoints
+        guard let base = tracker.baseThroughput, base > 0, !points.isEmpty else {
+            let lines = [
+                "  Measuring: throughput counts once a number of full-speed workers has run for "
+                    + "\(Format.fixed(SpeedupTracker.settleSeconds, decimals: 1)) s.",
+                "  Add workers with a, remove them with d, and watch the rows fill in.",
+            ]
+            for (i, line) in lines.prefix(rows).enumerated() {
+                buffer.write(Widgets.truncate(line, c.width - 1, glyphs: c.glyphs), x: 0, y: top + 1 + i, style: .plain)
+            }
+            return
+        }
+        // Rows for the points, plus one rule at the core count when it falls inside them.
+        let showsRule = points.contains { $0.workers <= cores } && points.contains { $0.workers > cores }
+        let shown = Array(points.suffix(max(1, rows - (showsRule ? 1 : 0))))
+        let fixed = 2 + 7 + 2 + 10 + 2 + 7 + 2 + 10 + 3
+        let barWidth = max(4, c.width - fixed - 1)
+        let scale = shown.map { max($0.throughput, base * Double($0.workers)) }.max() ?? base
+        var y = top + 1
+        var ruleDrawn = false
+        for point in shown {
+            if showsRule, !ruleDrawn, point.workers > cores {
+                ruleDrawn = true
+                let rule = " \(cores) core\(cores == 1 ? "" : "s"): more workers than this share them "
+                let line = String(repeating: c.glyphs.horizontal, count: 4) + rule
+                buffer.write(Widgets.truncate(line, c.width - 3, glyphs: c.glyphs), x: 2, y: y, style: palette.warning)
+                y += 1
+            }
+            guard y < top + 1 + rows else { break }
+            let speedup = point.throughput / base
+            let efficiency = speedup / Double(point.workers)
+            var x = buffer.write("  " + Widgets.padLeft(String(point.workers), 7), x: 0, y: y, style: palette.value)
+            x = buffer.write("  " + Widgets.padLeft(Format.rate(point.throughput), 10), x: x, y: y, style: .plain)
+            x = buffer.write("  " + Widgets.padLeft(Format.fixed(speedup, decimals: 2) + (unicode ? "×" : "x"), 7), x: x, y: y,
+                             style: palette.value)
+            x = buffer.write("  " + Widgets.padLeft(Format.percent(efficiency), 10) + "   ", x: x, y: y,
+                             style: efficiency >= 0.8 ? palette.good : palette.warning)
+            buffer.write(Widgets.bar(point.throughput / scale, width: barWidth, glyphs: c.glyphs), x: x, y: y,
+                         style: efficiency >= 0.8 ? palette.good : palette.warning)
+            let ideal = Int((base * Double(point.workers) / scale * Double(barWidth)).rounded()) - 1
+            buffer.write(String(idealMark), x: x + min(max(0, ideal), barWidth - 1), y: y, style: palette.value)
+            y += 1
+        }
+    }
+}

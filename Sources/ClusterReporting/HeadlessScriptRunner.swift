@@ -1,0 +1,70 @@
+import ClusterEngine
+import ClusterScript
+import Dispatch
+import Foundation
+
+/// Plays a script without a terminal UI: prints each step, the cluster's events, each job's
+/// verified result, and at the end a table that compares the jobs' finish times.
+public struct HeadlessScriptRunner {
+    public let cluster: Cluster
+    public let printer: HeadlessPrinter
+    public let interval: Double
+    public let shouldStop: () -> Bool
+    private var player: ScriptPlayer
+
+    public init(cluster: Cluster, player: ScriptPlayer, format: HeadlessPrinter.OutputFormat, interval: Double,
+                write: @escaping (String) -> Void, shouldStop: @escaping () -> Bool = { false }) {
+        self.cluster = cluster
+        self.player = player
+        printer = HeadlessPrinter(format: format, write: write)
+        self.interval = interval
+        self.shouldStop = shouldStop
+    }
+
+    /// Runs until every step has run and every job it submitted has finished.
+    public mutating func run() -> HeadlessRunner.Outcome {
+        var lastEvent: UInt64 = 0
+        var reported = Set<JobID>()
+        var nextProgress = DispatchTime.now() + interval
+        while true {
+            // Events first, so a job's end prints before the steps its end released.
+            lastEvent = printer.flushEvents(from: cluster, after: lastEvent)
+            let now = cluster.snapshot().time
+            for step in player.advance(now: now, cluster: cluster) {
+                switch printer.format {
+                case .text: printer.write("[\(Format.fixed(now, decimals: 3))s] script line \(step.line): \(step.text)")
+                case .json: printer.write(HeadlessReport.jsonLine(HeadlessReport.ScriptStepLine(seconds: now, line: step.line, action: step.text)))
+                }
+            }
+            lastEvent = printer.flushEvents(from: cluster, after: lastEvent)
+            for job in player.jobs where !reported.contains(job) {
+                guard let summary = cluster.summary(of: job) else { break }  // jobs finish in order
+                reported.insert(job)
+                printer.result(summary, workers: cluster.snapshot().workers)
+            }
+            if player.isFinished, reported.count == player.jobs.count {
+                let summaries = player.jobs.compactMap(cluster.summary(of:))
+                report(summaries)
+                return summaries.allSatisfy(\.verified) ? .verified : .mismatch
+            }
+            if shouldStop() {
+                printer.interruption(cluster.snapshot())
+                return .interrupted
+            }
+            if DispatchTime.now() >= nextProgress {
+                nextProgress = DispatchTime.now() + interval
+                if let job = cluster.snapshot().job, !job.status.isFinished { printer.progress(cluster.snapshot()) }
+            }
+            usleep(20_000)
+        }
+    }
+
+    private func report(_ summaries: [JobSummary]) {
+        switch printer.format {
+        case .text: HeadlessReport.comparisonLines(summaries).forEach(printer.write)
+        case .json:
+            printer.write(HeadlessReport.jsonLine(HeadlessReport.ScriptFinished(
+                jobs: summaries.count, verified: summaries.allSatisfy(\.verified))))
+        }
+    }
+}
