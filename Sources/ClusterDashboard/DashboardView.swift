@@ -59,16 +59,16 @@ public enum DashboardView {
                                     columns: Columns(width: input.width))
         drawHeader(&buffer, context)
         if let caption = input.state.caption { drawCaption(&buffer, context, caption) }
-        let (rows, offset) = drawPanel(&buffer, context)
+        let (rows, pageRows, offset) = drawPanel(&buffer, context)
         var logTop = context.tableTop + 1 + rows
         if context.showsSelectionDetail {
             drawSelectionDetail(&buffer, context, y: logTop)
             logTop += 1
         }
-        drawEventLog(&buffer, context, top: logTop, workerRows: rows, offset: offset)
+        drawEventLog(&buffer, context, top: logTop, workerRows: pageRows, offset: offset)
         drawFooter(&buffer, context)
         if input.state.showHelp { drawHelp(&buffer, context) }
-        return DashboardFrame(buffer: buffer, workerRows: rows, scrollOffset: offset)
+        return DashboardFrame(buffer: buffer, workerRows: pageRows, scrollOffset: offset)
     }
 
     struct RenderContext {
@@ -221,23 +221,27 @@ public enum DashboardView {
         buffer.write(" " + Widgets.truncate(caption, c.width - 2, glyphs: c.glyphs), x: 0, y: y, style: style)
     }
 
-    /// The middle of the screen: the worker table, the timeline or the speedup panel.
-    static func drawPanel(_ buffer: inout CellBuffer, _ c: RenderContext) -> (rows: Int, offset: Int) {
+    /// The middle of the screen: the worker table, the timeline or the speedup panel. Returns
+    /// the rows it used under its header row, the workers per page, and the first worker shown.
+    static func drawPanel(_ buffer: inout CellBuffer, _ c: RenderContext) -> (rows: Int, pageRows: Int, offset: Int) {
         switch c.input.state.panel {
         case .workers:
-            return drawWorkers(&buffer, c)
+            let (rows, offset) = drawWorkers(&buffer, c)
+            return (rows, rows, offset)
         case .timeline:
             // One more row than workers: the time axis.
             let rows = workerRowCount(height: c.height, workers: c.snapshot.workers.count + 1, selectionDetail: false,
                                       top: c.tableTop)
-            let offset = scrollOffset(c, rows: max(1, rows - 1))
+            let lanes = max(1, rows - 1)
+            let offset = scrollOffset(c, rows: lanes)
             TimelineView.draw(&buffer, c, top: c.tableTop, rows: rows, offset: offset)
-            return (max(1, rows - 1), offset)
+            return (rows, lanes, offset)
         case .speedup:
-            let rows = workerRowCount(height: c.height, workers: max(c.input.speedup.points.count + 1, 3),
+            // A row per worker count, one for the core rule, and room for the "measuring" note.
+            let rows = workerRowCount(height: c.height, workers: max(c.input.speedup.points.count + 1, 2),
                                       selectionDetail: false, top: c.tableTop)
             SpeedupView.draw(&buffer, c, top: c.tableTop, rows: rows)
-            return (rows, scrollOffset(c, rows: rows))
+            return (rows, rows, scrollOffset(c, rows: rows))
         }
     }
 

@@ -12,7 +12,7 @@ enum SpeedupView {
         buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(" ", palette.tableHeader))
         let idealMark: Character = unicode ? "│" : "|"
         buffer.write(Widgets.truncate(
-            "  WORKERS  THROUGHPUT  SPEEDUP  EFFICIENCY   bar: measured, \(idealMark) ideal (n × one worker), \(cores) cores",
+            "  WORKERS  THROUGHPUT  SPEEDUP  EFFICIENCY   \(c.glyphs.barEighths[8]) measured \(idealMark) ideal, \(cores) core\(cores == 1 ? "" : "s")",
             c.width, glyphs: c.glyphs), x: 0, y: top, style: palette.tableHeader)
         let points = tracker.sortedPoints
         guard let base = tracker.baseThroughput, base > 0, !points.isEmpty else {

@@ -37,9 +37,19 @@ enum Fixtures {
     }
 
     static func render(_ snapshot: ClusterSnapshot, events: [ClusterEvent] = [], state: ViewState = ViewState(),
-                       width: Int = 80, height: Int = 24, capabilities: Capabilities = .full) -> DashboardFrame {
+                       width: Int = 80, height: Int = 24, capabilities: Capabilities = .full,
+                       timeline: TimelineSnapshot? = nil, speedup: SpeedupTracker = SpeedupTracker(),
+                       cores: Int = 2) -> DashboardFrame {
         DashboardView.render(DashboardInput(snapshot: snapshot, events: events, state: state, width: width,
-                                            height: height, capabilities: capabilities))
+                                            height: height, capabilities: capabilities, timeline: timeline,
+                                            speedup: speedup, cores: cores))
+    }
+
+    static func segment(_ worker: Int, chunk: Int64, _ start: Double, _ end: Double?, _ outcome: TimelineSegment.Outcome = .done,
+                        origin: TimelineSegment.Origin = .fresh, split: Bool = false, job: Int = 1) -> TimelineSegment {
+        TimelineSegment(worker: WorkerID(worker), job: JobID(job), chunk: chunk, attempt: AttemptID(UInt64(chunk) * 10 + UInt64(worker)),
+                        elements: (chunk * 1_000 + 1)...(chunk * 1_000 + 1_000), start: start, end: end,
+                        outcome: end == nil ? .inFlight : outcome, origin: origin, wasSplit: split)
     }
 }
 

@@ -1,0 +1,147 @@
+@testable import ClusterEngine
+import Foundation
+import Testing
+@testable import ClusterDashboard
+
+@Suite("Timeline and speedup panels")
+struct PanelViewTests {
+    /// Job 1 runs from t=10 to now (t=20) on two workers; the lanes are 72 cells for 10 s.
+    func timelineFrame(capabilities: Capabilities = .full, width: Int = 80) throws -> DashboardFrame {
+        var state = ViewState()
+        state.panel = .timeline
+        let segments = [
+            Fixtures.segment(1, chunk: 0, 10, 13),
+            Fixtures.segment(1, chunk: 1, 13, 16),
+            Fixtures.segment(1, chunk: 9, 4, 6, job: 0),  // another job: not drawn
+            Fixtures.segment(1, chunk: 4, 16, nil),
+            Fixtures.segment(2, chunk: 2, 10, 12, .killed),
+            Fixtures.segment(2, chunk: 2, 12, 15, origin: .redo),
+            Fixtures.segment(2, chunk: 3, 15, 18, origin: .stolen),
+        ]
+        let snapshot = Fixtures.snapshot(workers: [Fixtures.worker(1), Fixtures.worker(2)], job: try Fixtures.job(), time: 20)
+        return Fixtures.render(snapshot, state: state, width: width, capabilities: capabilities,
+                               timeline: TimelineSnapshot(now: 20, segments: segments))
+    }
+
+    func lane(_ frame: DashboardFrame, worker: Int) throws -> [Character] {
+        // The label is the worker number, right-aligned, after a selection marker or a space.
+        let line = try #require(frame.buffer.lines.first {
+            $0.count > 7 && !$0.contains("ID") && String($0.prefix(7).dropFirst(2)).trimmingCharacters(in: .whitespaces) == "\(worker)"
+        })
+        return Array(line.dropFirst(7))
+    }
+
+    @Test("a lane per worker: each chunk a segment, shaded by its fate, on a labelled time axis")
+    func timelineLanes() throws {
+        let frame = try timelineFrame()
+        let lines = frame.buffer.lines
+        let header = try #require(lines.first { $0.contains("TIMELINE") })
+        for word in ["done", "running", "killed", "redone", "stolen/split"] { #expect(header.contains(word)) }
+        // 7.2 cells a second from t=10: worker 1 did chunk 0 (full blocks), then chunk 1 (the
+        // alternate shade, so the boundary shows), and is running chunk 4 from 16 s on.
+        let one = try lane(frame, worker: 1)
+        #expect(one.count == 72)
+        #expect(one[0..<21].allSatisfy { $0 == "█" })
+        #expect(one[22..<43].allSatisfy { $0 == "▇" })
+        #expect(one[44..<72].allSatisfy { $0 == "▒" })
+        // Worker 2: killed at once (the kill wins the cell it shares), redid the chunk, then took
+        // a stolen piece, then nothing.
+        let two = try lane(frame, worker: 2)
+        #expect(two[0..<15].allSatisfy { $0 == "✗" })
+        #expect(two[15..<36].allSatisfy { $0 == "▓" })
+        #expect(two[36..<58].allSatisfy { $0 == "░" })
+        #expect(two.count == 58 || two[58...].allSatisfy { $0 == " " })
+        // The axis: 2 s ticks from the job's start.
+        let axis = try #require(lines.first { $0.contains("time") })
+        for label in ["│0s", "│2s", "│4s", "│8s"] { #expect(axis.contains(label)) }
+        // Colors follow the fate.
+        let y = try #require(lines.firstIndex { $0.hasPrefix("     2 ✗") })
+        #expect(frame.buffer[7, y].style.color == .red)
+        #expect(frame.buffer[7 + 20, y].style.color == .magenta)
+        #expect(frame.buffer[7 + 40, y].style.color == .cyan)
+    }
+
+    @Test("the timeline without Unicode or color still tells every fate apart")
+    func timelinePlain() throws {
+        let frame = try timelineFrame(capabilities: .plain)
+        #expect(frame.buffer.lines.allSatisfy { $0.allSatisfy(\.isASCII) })
+        let one = try lane(frame, worker: 1), two = try lane(frame, worker: 2)
+        #expect(one.first == "#" && one[30] == "=" && one.last == ">")
+        #expect(two.first == "x" && two[17] == "r" && two[40] == "s")
+    }
+
+    @Test("many workers: the lanes scroll with the selection")
+    func timelineScrolls() throws {
+        var state = ViewState()
+        state.panel = .timeline
+        state.selectedWorker = WorkerID(40)
+        let workers = (1...40).map { Fixtures.worker($0) }
+        let segments = (1...40).map { Fixtures.segment($0, chunk: Int64($0), 10, nil) }
+        let frame = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job(), time: 20), state: state,
+                                    timeline: TimelineSnapshot(now: 20, segments: segments))
+        let lines = frame.buffer.lines
+        #expect(lines.contains { $0.hasPrefix(" ▶  40 ▒") })
+        #expect(!lines.contains { $0.hasPrefix("     1 ") })
+        #expect(lines.contains { $0.contains("more workers") && $0.contains("above") })
+        #expect(lines.contains { $0.contains("time") && $0.contains("│0s") })
+    }
+
+    func snapshot(running: Int, perWorker: Double, at time: Double, throttled: Bool = false) throws -> ClusterSnapshot {
+        let workers = (1...running).map { Fixtures.worker($0, speed: throttled && $0 == 1 ? 0.5 : 1, throughput: perWorker) }
+        return Fixtures.snapshot(workers: workers, job: try Fixtures.job(), time: time)
+    }
+
+    @Test("the speedup tracker averages each worker count once it has settled, and skips throttled frames")
+    func tracker() throws {
+        var tracker = SpeedupTracker()
+        // 1 worker at 2 G/s, then 2 workers at 2 G/s each, then 4 workers sharing 4 G/s.
+        for step in 0..<30 { tracker.record(try snapshot(running: 1, perWorker: 2e9, at: Double(step) / 10)) }
+        for step in 30..<60 { tracker.record(try snapshot(running: 2, perWorker: step < 45 ? 1e9 : 2e9, at: Double(step) / 10)) }
+        for step in 60..<90 { tracker.record(try snapshot(running: 4, perWorker: 1e9, at: Double(step) / 10)) }
+        for step in 90..<120 { tracker.record(try snapshot(running: 3, perWorker: 5e9, at: Double(step) / 10, throttled: true)) }
+        let points = tracker.sortedPoints
+        #expect(points.map(\.workers) == [1, 2, 4])
+        #expect(points.map(\.throughput) == [2e9, 4e9, 4e9])  // the unsettled 1 G/s frames never count
+        #expect(tracker.baseThroughput == 2e9)
+    }
+
+    @Test("the speedup panel shows measured against ideal, with the cores marked")
+    func speedupPanel() throws {
+        var tracker = SpeedupTracker()
+        for (i, (workers, total)) in [(1, 2e9), (2, 4e9), (4, 4e9)].enumerated() {
+            for step in 0..<20 {
+                tracker.record(try snapshot(running: workers, perWorker: total / Double(workers), at: Double(i * 20 + step) / 10))
+            }
+        }
+        var state = ViewState()
+        state.panel = .speedup
+        let frame = Fixtures.render(try snapshot(running: 4, perWorker: 1e9, at: 6), state: state, speedup: tracker, cores: 2)
+        let lines = frame.buffer.lines
+        #expect(lines.contains { $0.contains("WORKERS") && $0.contains("SPEEDUP") && $0.contains("ideal, 2 cores") })
+        let one = try #require(lines.first { $0.hasPrefix("        1") })
+        let two = try #require(lines.first { $0.hasPrefix("        2") })
+        let four = try #require(lines.first { $0.hasPrefix("        4") })
+        #expect(one.contains("2.00G/s") && one.contains("1.00×") && one.contains("100.0%"))
+        #expect(two.contains("4.00G/s") && two.contains("2.00×") && two.contains("100.0%"))
+        #expect(four.contains("4.00G/s") && four.contains("2.00×") && four.contains("50.0%"))
+        // The rule at the core count sits between 2 and 4 workers.
+        let rule = try #require(lines.firstIndex { $0.contains("2 cores: more workers than this share them") })
+        #expect(lines.firstIndex(of: two)! < rule && rule < lines.firstIndex(of: four)!)
+        // At 4 workers the bar reaches half the ideal mark, which sits at the right end.
+        let bar = four.split(separator: "%", maxSplits: 1)[1].drop { $0 == " " }
+        #expect(bar.last == "│")
+        let filled = bar.filter { $0 == "█" }.count
+        #expect(abs(Double(filled) / Double(bar.count) - 0.5) < 0.05)
+    }
+
+    @Test("a caption gets its own bold line under the header; the table moves down one")
+    func caption() throws {
+        var state = ViewState()
+        state.caption = "Lesson 2: static slices wait for the straggler"
+        let frame = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job()), state: state)
+        #expect(frame.buffer.lines[5].contains("Lesson 2: static slices wait for the straggler"))
+        #expect(frame.buffer[3, 5].style.bold && frame.buffer[3, 5].style.reverse)
+        #expect(frame.buffer.lines[6].contains("STATE"))
+    }
+}
+
