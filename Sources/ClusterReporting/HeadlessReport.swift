@@ -61,7 +61,7 @@ public enum HeadlessReport {
                 // Text columns to the left, numbers to the right.
                 [1, 2, 9].contains(i) || i == 0 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[i] - cell.count) + cell
-            }.joined(separator: "  ")
+            }.joined(separator: "  ").replacing(/\ +$/, with: "")
         }
         let verified = summaries.allSatisfy(\.verified)
         return ["script finished: \(summaries.count) job\(summaries.count == 1 ? "" : "s"), "

@@ -30,11 +30,12 @@ struct Measurements {
         return seconds
     }
 
-    /// Seconds for one job on an in-process cluster of `workers` threads.
-    func engineSeconds(_ spec: JobSpec, workers: Int) throws -> Double {
+    /// Seconds for one job on an in-process cluster of `workers` threads, the first of them at
+    /// `slowFirst` of full speed.
+    func engineSeconds(_ spec: JobSpec, workers: Int, slowFirst: Double = 1) throws -> Double {
         let cluster = Cluster()
         defer { cluster.shutdown() }
-        for _ in 0..<workers { cluster.addWorker() }
+        for i in 0..<workers { cluster.addWorker(speed: i == 0 ? slowFirst : 1) }
         let job = cluster.submit(spec)
         guard let summary = cluster.waitForJob(job, timeout: 600), summary.verified else {
             throw BenchError("engine job \(spec.lo)...\(spec.hi) did not verify")
