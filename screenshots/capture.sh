@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the screenshots in this folder from the real dashboard: each scenario runs the
 # release binary in tmux, shown by a real xterm on a virtual X display (Xvfb), and the xterm
-# window is captured as a PNG. Usage: screenshots/capture.sh   (from anywhere; needs root for apt)
+# window is captured as a PNG. Usage: screenshots/capture.sh [NAME...]   (from anywhere; needs
+# root for apt). With names, only those screenshots are taken again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -30,9 +31,11 @@ sleep 1
 
 # capture NAME COLS ROWS ENV COMMAND KEYS...
 # KEYS are tmux key names, or "sleep:SECONDS".
+only=("$@")
 capture() {
     local name=$1 cols=$2 rows=$3 env=$4 command=$5
     shift 5
+    if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $name "* ]]; then return; fi
     tmux -L "$socket" -f /dev/null new-session -d -s "$name" -x "$cols" -y "$rows" \
         "env $env $binary $command; sleep 600"
     tmux -L "$socket" set-option -t "$name" status off
@@ -71,3 +74,13 @@ capture verified 110 28 "$utf8" "--range -4_000_000_000...6_000_000_000 --worker
 
 # ASCII and monochrome: LANG=C and --no-color.
 capture ascii-mono 100 28 "TERM=xterm LANG=C LC_ALL=C" "--workers 4 --no-color" sleep:3 Down k sleep:2
+
+# The task timeline: work stealing with a straggler (worker 1 at 25%) and a kill of worker 2.
+capture timeline 110 24 "$utf8" "--schedule stealing --workers 3 --throttle 1:25% --range 1...60_000_000_000 --chunk-size 400_000_000" \
+    v sleep:3 Down k sleep:1.5 r sleep:6
+
+# The demo's first lesson on the speedup panel, after one, two and four workers.
+capture speedup 110 28 "$utf8" "--demo" sleep:19.5
+
+# The demo's second lesson: static slices wait for the straggler, on the timeline.
+capture demo 110 28 "$utf8" "--demo" sleep:36

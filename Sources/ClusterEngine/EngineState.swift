@@ -89,6 +89,10 @@ struct EngineState {
     let audits: Bool
     /// Work stealing leaves alone a chunk with less than this much left to do.
     let smallestSplit: Int64
+    /// ...and a running worker's chunk with less than this much left at full speed (about a
+    /// millisecond): splitting it would cost more than it saves, and the tail of a job would
+    /// become a storm of ever smaller splits.
+    let worthSplitting: Double
 
     init(configuration: ClusterConfiguration, startNanos: UInt64) {
         events = EventLog(capacity: configuration.eventCapacity)
@@ -96,6 +100,7 @@ struct EngineState {
         self.startNanos = startNanos
         audits = configuration.auditsAcceptedChunks
         smallestSplit = max(2, 2 * configuration.subBlockSize)
+        worthSplitting = Double(32 * configuration.subBlockSize)
     }
 
     func seconds(_ nanos: UInt64) -> Double { Double(nanos &- startNanos) / 1e9 }
@@ -323,6 +328,7 @@ struct EngineState {
             guard left >= smallestSplit else { continue }
             // Time left at its speed; a paused worker will never finish on its own.
             let score = record.state == .paused ? 1e30 + Double(left) : Double(left) / record.speed
+            guard score >= worthSplitting else { continue }
             if best.map({ score > $0.score }) ?? true { best = (v, score) }
         }
         guard let best else { return }
