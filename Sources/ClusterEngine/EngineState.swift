@@ -170,7 +170,8 @@ struct EngineState {
 
     /// Hands in a finished attempt's sum. Only the current attempt of its worker counts;
     /// anything else was killed or superseded and is discarded and counted.
-    mutating func complete(worker i: Int, attempt: AttemptID, sum: UInt128) {
+    mutating func complete(worker i: Int, attempt: AttemptID, sum: UInt128,
+                           now: UInt64 = MonotonicClock.nanoseconds()) {
         guard let attemptInfo = workers[i].current, attemptInfo.attempt == attempt,
               current?.id == attemptInfo.job
         else {
@@ -187,7 +188,7 @@ struct EngineState {
             workers[i].splitRequestedBy = nil
             wakeIdleWorkers()
         }
-        record(attemptInfo, of: i, outcome: .done)
+        record(attemptInfo, of: i, outcome: .done, now: now)
         let count = attemptInfo.elements.count64
         workers[i].chunksDone += 1
         workers[i].elementsAccepted += UInt64(count)
@@ -218,17 +219,19 @@ struct EngineState {
     }
 
     /// Adds a finished attempt to the task timeline.
-    mutating func record(_ attempt: CurrentAttempt, of i: Int, outcome: TimelineSegment.Outcome) {
-        timeline.append(segment(attempt, of: i, end: seconds(MonotonicClock.nanoseconds()), outcome: outcome))
+    mutating func record(_ attempt: CurrentAttempt, of i: Int, outcome: TimelineSegment.Outcome,
+                         now: UInt64 = MonotonicClock.nanoseconds()) {
+        timeline.append(TimelineEntry(attempt: attempt, worker: workers[i].cell.id, outcome: outcome, endNanos: now))
     }
 
-    func segment(_ attempt: CurrentAttempt, of i: Int, end: Double?, outcome: TimelineSegment.Outcome) -> TimelineSegment {
+    func segment(_ attempt: CurrentAttempt, of worker: WorkerID, end: Double?,
+                 outcome: TimelineSegment.Outcome) -> TimelineSegment {
         let origin: TimelineSegment.Origin = switch attempt.origin {
         case nil: .fresh
         case .lost?: .redo
         case .split?: .stolen
         }
-        return TimelineSegment(worker: workers[i].cell.id, job: attempt.job, chunk: attempt.chunk,
+        return TimelineSegment(worker: worker, job: attempt.job, chunk: attempt.chunk,
                                attempt: attempt.attempt, elements: attempt.elements,
                                start: seconds(attempt.startNanos), end: end, outcome: outcome,
                                origin: origin, wasSplit: attempt.wasSplit)
@@ -236,9 +239,11 @@ struct EngineState {
 
     /// Finished attempts, then those in flight.
     func timelineSnapshot(now: UInt64) -> TimelineSnapshot {
-        var segments = Array(timeline.segments)
-        for (i, record) in workers.enumerated() {
-            if let attempt = record.current { segments.append(segment(attempt, of: i, end: nil, outcome: .inFlight)) }
+        var segments = timeline.entries.map {
+            segment($0.attempt, of: $0.worker, end: seconds($0.endNanos), outcome: $0.outcome)
+        }
+        for record in workers {
+            if let attempt = record.current { segments.append(segment(attempt, of: record.cell.id, end: nil, outcome: .inFlight)) }
         }
         return TimelineSnapshot(now: seconds(now), segments: segments)
     }
@@ -248,7 +253,8 @@ struct EngineState {
     private func staleChunk(_ attempt: AttemptID) -> Int64? { attemptChunks[attempt] }
 
     /// Decides what worker `i`'s thread does next, and hands it a chunk if there is one.
-    mutating func nextStep(worker i: Int) -> WorkerStep {
+    /// `now` is the time the attempt starts, if it gets one.
+    mutating func nextStep(worker i: Int, now: UInt64 = MonotonicClock.nanoseconds()) -> WorkerStep {
         if isShuttingDown { return .exit }
         switch workers[i].state {
         case .removed:
@@ -290,7 +296,7 @@ struct EngineState {
         let elements = taken.elements
         workers[i].current = CurrentAttempt(job: taken.job, chunk: taken.chunk, attempt: attempt,
                                             elements: elements, origin: taken.piece?.origin,
-                                            startNanos: MonotonicClock.nanoseconds())
+                                            startNanos: now)
         workers[i].state = .running
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
         return .run(WorkerTask(attempt: attempt, elements: elements, speed: workers[i].speed,

@@ -65,16 +65,25 @@ public struct TimelineSnapshot: Sendable, Equatable {
     }
 }
 
+/// A finished attempt as the engine keeps it: raw values copied under the lock once per chunk,
+/// turned into a `TimelineSegment` only when someone looks.
+struct TimelineEntry {
+    let attempt: CurrentAttempt
+    let worker: WorkerID
+    let outcome: TimelineSegment.Outcome
+    let endNanos: UInt64
+}
+
 /// Finished attempts, bounded: the oldest fall off once `capacity` is reached.
 struct TimelineLog {
-    private(set) var segments: Deque<TimelineSegment> = []
+    private(set) var entries: Deque<TimelineEntry> = []
     let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    mutating func append(_ segment: TimelineSegment) {
+    mutating func append(_ entry: TimelineEntry) {
         guard capacity > 0 else { return }
-        if segments.count == capacity { segments.removeFirst() }
-        segments.append(segment)
+        if entries.count == capacity { entries.removeFirst() }
+        entries.append(entry)
     }
 }

@@ -24,10 +24,12 @@ struct WorkerLoop {
     func run() {
         var finished: (attempt: AttemptID, sum: UInt128)?
         while true {
-            // One lock acquisition hands in the previous result and takes the next chunk.
+            // One lock acquisition and one clock read hand in the previous result and take the
+            // next chunk.
             let step = cluster.withState { s -> WorkerStep in
-                if let finished { s.complete(worker: index, attempt: finished.attempt, sum: finished.sum) }
-                return s.nextStep(worker: index)
+                let now = MonotonicClock.nanoseconds()
+                if let finished { s.complete(worker: index, attempt: finished.attempt, sum: finished.sum, now: now) }
+                return s.nextStep(worker: index, now: now)
             }
             finished = nil
             switch step {
