@@ -85,13 +85,23 @@ struct RandomizedOperationsTests {
 
     @Test("2,000 random operation sequences, all three schedules, end exact with each chunk counted once", arguments: 0..<batches)
     func randomSequences(batch: Int) throws {
-        var requeued: Int64 = 0
+        // Each sequence checks its own jobs exact; the tests below check that kills, stale
+        // results and splits really happen (how often depends on timing, so they scan seeds).
         for i in 0..<Self.sequencesPerBatch {
             let seed = UInt64(batch * Self.sequencesPerBatch + i) &* 0x2545_F491_4F6C_DD1D
+            _ = try runRandomSequence(seed: seed)
+        }
+    }
+
+    @Test("random sequences crash workers mid-chunk, and the chunks are redone")
+    func requeuesOccur() throws {
+        var requeued: Int64 = 0
+        var seed: UInt64 = 0xBAD5EED
+        for _ in 0..<3000 where requeued < 20 {
+            seed &+= 1
             requeued += try runRandomSequence(seed: seed).requeued
         }
-        // The sequences must really crash workers mid-chunk, or they prove little.
-        #expect(requeued > 0)
+        #expect(requeued >= 20)
     }
 
     @Test("random sequences also produce stale results, and they are never added")

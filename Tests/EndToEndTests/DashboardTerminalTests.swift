@@ -58,12 +58,13 @@ struct DashboardTerminalTests {
     @Test("the demo shows its captions and switches views; v cycles the timeline and speedup panels")
     func demoAndViews() throws {
         let tmux = try TmuxSession(width: 100, height: 30)
-        try tmux.type("'\(binary)' --demo --pace 4")
+        // At pace 3 each worker count holds 2 s, more than the 1.5 s the speedup panel waits.
+        try tmux.type("'\(binary)' --demo --pace 3")
         // Lesson 1 opens on the speedup panel with its caption.
         var screen = try tmux.waitFor("Lesson 1 of 4")
         #expect(screen.contains("WORKERS") && screen.contains("SPEEDUP"))
         // The speedup rows fill in as the demo adds workers.
-        screen = try tmux.waitUntil(timeout: 30) { $0.range(of: #"\n\s+2\s+[\d.]+[GM]/s\s+[\d.]+×"#, options: .regularExpression) != nil }
+        screen = try tmux.waitUntil(timeout: 30) { $0.range(of: #"\n\s+1\s+[\d.]+[GM]/s\s+1\.00×"#, options: .regularExpression) != nil }
         // v goes on to the worker table, then the timeline with its lanes and axis.
         try tmux.press("v")
         screen = try tmux.waitUntil { $0.contains("STATE") && $0.contains("RATE") }
@@ -71,7 +72,7 @@ struct DashboardTerminalTests {
         screen = try tmux.waitUntil { $0.contains("TIMELINE") && $0.contains("time") && $0.contains("│0s") }
         #expect(screen.contains("█"), "\(screen)")
         // Lesson 2 switches to the timeline by itself and says what it shows.
-        screen = try tmux.waitFor("Lesson 2 of 4", timeout: 60)
+        screen = try tmux.waitFor("Lesson 2 of 4", timeout: 150)
         #expect(screen.contains("TIMELINE") && screen.contains("static"))
         try tmux.press("q")
         #expect(try tmux.expectTerminalRestored() == 0)
