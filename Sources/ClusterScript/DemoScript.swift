@@ -1,4 +1,4 @@
-/// The scenario `cluster-top --demo` plays: four lessons, about two minutes on a two-core machine
+/// The scenario `cluster-top --demo` plays: four lessons, about a minute on a two-core machine
 /// (job sizes assume roughly 2 G elements/s per core; `--pace` scales them).
 public enum DemoScript {
     public static let text = """

@@ -53,7 +53,7 @@ struct ClusterTop: ParsableCommand {
         valueName: "SECONDS"))
     var refresh: Double?
 
-    @Flag(name: .long, help: "Play the built-in demo: four lessons on parallelism, with captions (about two minutes).")
+    @Flag(name: .long, help: "Play the built-in demo: four lessons on parallelism, with captions (about a minute).")
     var demo = false
 
     @Option(name: .long, help: ArgumentHelp(
