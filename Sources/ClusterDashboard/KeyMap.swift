@@ -61,7 +61,7 @@ public enum KeyMap {
         KeyBinding(keys: [.character("T")], keyLabel: "T", footer: nil,
                    description: "Set every worker back to full speed", action: .fullSpeedAll),
         KeyBinding(keys: [.character("s")], keyLabel: "s", footer: nil,
-                   description: "Switch the schedule for the next new job: dynamic / static / stealing", action: .cycleSchedule),
+                   description: "Schedule of the next new job: dynamic / static / stealing", action: .cycleSchedule),
         // Tab arrives as Ctrl-I.
         KeyBinding(keys: [.character("v"), .control("i")], keyLabel: "v Tab", footer: "View",
                    description: "Switch the view: workers / task timeline / speedup", action: .cyclePanel),
