@@ -22,6 +22,8 @@ struct ClusterTop: ParsableCommand {
             1 mismatch, 64 bad arguments or script, 128+N stopped by signal N.
             """)
 
+    static let cores = ProcessInfo.processInfo.activeProcessorCount
+
     /// About a minute of work for two cores at full speed (3.7 G elements/s at this size here).
     static let defaultRange = "1...220_000_000_000"
 
@@ -31,7 +33,7 @@ struct ClusterTop: ParsableCommand {
     var range: String?
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
-        "Worker threads to start with, 1...1024. (default: the number of cores, \(ProcessInfo.processInfo.activeProcessorCount) here; none with --demo or --script, which add their own)",
+        "Worker threads to start with, 1...1024. (default: the number of cores, \(ClusterTop.cores) here; none with --demo or --script, which add their own)",
         valueName: "N"))
     var workers: Int?
 
@@ -90,6 +92,8 @@ struct ClusterTop: ParsableCommand {
         /// The job to start with; nil when a script submits the jobs.
         let spec: JobSpec?
         let script: Script?
+        /// Chunk size for jobs started later, from the prompt or a script's default.
+        let chunkSize: Int64
         let workers: Int
         let speeds: [Int: Double]
         let defaultSpeed: Double
@@ -102,7 +106,7 @@ struct ClusterTop: ParsableCommand {
             let script = try loadScript()
             // A script starts from an empty cluster unless told otherwise: it adds its own workers,
             // so the worker numbers it names are the ones it created.
-            let count = workers ?? (script == nil ? ProcessInfo.processInfo.activeProcessorCount : 0)
+            let count = workers ?? (script == nil ? Self.cores : 0)
             guard (script == nil ? 1 : 0)...1024 ~= count else {
                 throw InputError("--workers must be between 1 and 1024 (got \(count))")
             }
@@ -127,8 +131,8 @@ struct ClusterTop: ParsableCommand {
             }
             do {
                 let spec = try JobSpec(lo: bounds.lo, hi: bounds.hi, chunkSize: chunk, schedule: schedule)
-                return Plan(spec: script == nil ? spec : nil, script: script, workers: count, speeds: speeds,
-                            defaultSpeed: defaultSpeed)
+                return Plan(spec: script == nil ? spec : nil, script: script, chunkSize: chunk, workers: count,
+                            speeds: speeds, defaultSpeed: defaultSpeed)
             } catch {
                 throw InputError(error.description)
             }
@@ -197,12 +201,10 @@ struct ClusterTop: ParsableCommand {
             return runHeadless(cluster: cluster, plan: plan)
         }
         if let spec = plan.spec { cluster.submit(spec) }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let chunk = (try? InputParsing.integer(chunkSize, what: "chunk size")) ?? JobSpec.defaultChunkSize
         let loop = DashboardLoop(
             cluster: cluster, screen: screen, frameInterval: refresh ?? 0.1,
-            state: ViewState(nextSchedule: schedule, nextChunkSize: chunk),
-            player: plan.script.map { ScriptPlayer(script: $0, cores: cores) }, cores: cores,
+            state: ViewState(nextSchedule: schedule, nextChunkSize: plan.chunkSize),
+            player: plan.script.map { ScriptPlayer(script: $0, cores: Self.cores) }, cores: Self.cores,
             crashAfter: debugCrashAfter)
         let exit = loop.run()
         screen.restore()
@@ -224,7 +226,7 @@ struct ClusterTop: ParsableCommand {
         let outcome: HeadlessRunner.Outcome
         if let script = plan.script {
             var runner = HeadlessScriptRunner(
-                cluster: cluster, player: ScriptPlayer(script: script, cores: ProcessInfo.processInfo.activeProcessorCount),
+                cluster: cluster, player: ScriptPlayer(script: script, cores: Self.cores),
                 format: json ? .json : .text, interval: refresh ?? 1, write: write, shouldStop: stop)
             outcome = runner.run()
         } else if let spec = plan.spec {
