@@ -101,7 +101,8 @@ public final class Cluster: Sendable {
     /// Recent chunk attempts per worker, for the timeline view. Copies up to
     /// `timelineCapacity` segments: take it only while the timeline is shown.
     public func timeline() -> TimelineSnapshot {
-        state.withLock { $0.timelineSnapshot(now: MonotonicClock.nanoseconds()) }
+        let (entries, start, now) = state.withLock { s in (s.timelineEntries(), s.startNanos, MonotonicClock.nanoseconds()) }
+        return TimelineSnapshot(now: Double(now &- start) / 1e9, segments: entries.map { $0.segment(since: start) })
     }
 
     /// A consistent copy of the cluster's state, cheap enough to take 60 times a second.
@@ -190,7 +191,7 @@ private struct PartialSnapshot {
                 assignment: w.current.map {
                     ChunkAssignment(job: $0.job, chunk: $0.chunk, attempt: $0.attempt, elements: $0.elements,
                                     elementsDone: min(w.progress, $0.elements.count64), isRedo: $0.isRedo,
-                                    isStolen: $0.origin.map { if case .split = $0 { true } else { false } } ?? false,
+                                    isStolen: $0.isStolen,
                                     wasSplit: $0.wasSplit)
                 },
                 elementsProcessed: processed[i], elementsAccepted: w.accepted, chunksDone: w.chunksDone,

@@ -15,6 +15,7 @@ struct CurrentAttempt {
     var wasSplit = false
 
     var isRedo: Bool { if case .lost = origin { true } else { false } }
+    var isStolen: Bool { if case .split = origin { true } else { false } }
 }
 
 /// Everything the engine knows about one worker, guarded by the engine lock.
@@ -224,28 +225,16 @@ struct EngineState {
         timeline.append(TimelineEntry(attempt: attempt, worker: workers[i].cell.id, outcome: outcome, endNanos: now))
     }
 
-    func segment(_ attempt: CurrentAttempt, of worker: WorkerID, end: Double?,
-                 outcome: TimelineSegment.Outcome) -> TimelineSegment {
-        let origin: TimelineSegment.Origin = switch attempt.origin {
-        case nil: .fresh
-        case .lost?: .redo
-        case .split?: .stolen
-        }
-        return TimelineSegment(worker: worker, job: attempt.job, chunk: attempt.chunk,
-                               attempt: attempt.attempt, elements: attempt.elements,
-                               start: seconds(attempt.startNanos), end: end, outcome: outcome,
-                               origin: origin, wasSplit: attempt.wasSplit)
-    }
-
-    /// Finished attempts, then those in flight.
-    func timelineSnapshot(now: UInt64) -> TimelineSnapshot {
-        var segments = timeline.entries.map {
-            segment($0.attempt, of: $0.worker, end: seconds($0.endNanos), outcome: $0.outcome)
-        }
+    /// Finished attempts, then those in flight, as plain copies: the caller turns them into
+    /// segments after releasing the lock.
+    func timelineEntries() -> [TimelineEntry] {
+        var entries = Array(timeline.entries)
         for record in workers {
-            if let attempt = record.current { segments.append(segment(attempt, of: record.cell.id, end: nil, outcome: .inFlight)) }
+            if let attempt = record.current {
+                entries.append(TimelineEntry(attempt: attempt, worker: record.cell.id, outcome: .inFlight, endNanos: nil))
+            }
         }
-        return TimelineSnapshot(now: seconds(now), segments: segments)
+        return entries
     }
 
     /// Stale results are rare; remember which chunk an attempt was for so the log can say.

@@ -65,13 +65,24 @@ public struct TimelineSnapshot: Sendable, Equatable {
     }
 }
 
-/// A finished attempt as the engine keeps it: raw values copied under the lock once per chunk,
-/// turned into a `TimelineSegment` only when someone looks.
+/// An attempt as the engine keeps it: raw values copied under the lock once per chunk, turned
+/// into a `TimelineSegment` only when someone looks.
 struct TimelineEntry {
     let attempt: CurrentAttempt
     let worker: WorkerID
     let outcome: TimelineSegment.Outcome
-    let endNanos: UInt64
+    /// Nil while in flight.
+    let endNanos: UInt64?
+
+    /// The segment, with times in seconds since `clusterStart`.
+    func segment(since clusterStart: UInt64) -> TimelineSegment {
+        func seconds(_ nanos: UInt64) -> Double { Double(nanos &- clusterStart) / 1e9 }
+        let origin: TimelineSegment.Origin = attempt.isRedo ? .redo : attempt.isStolen ? .stolen : .fresh
+        return TimelineSegment(worker: worker, job: attempt.job, chunk: attempt.chunk, attempt: attempt.attempt,
+                               elements: attempt.elements, start: seconds(attempt.startNanos),
+                               end: endNanos.map(seconds), outcome: outcome, origin: origin,
+                               wasSplit: attempt.wasSplit)
+    }
 }
 
 /// Finished attempts, bounded: the oldest fall off once `capacity` is reached.
