@@ -263,8 +263,12 @@ struct EngineState {
         }
         var taken = takeWork(for: id)
         if taken == nil, current?.spec.schedule == .stealing {
-            if let (victim, count) = updateCurrentJob({ $0.pool?.stealSlice(for: id) }) ?? nil {
-                updateCurrentJob { $0.chunksStolen += count }
+            let stolen = updateCurrentJob { job -> (victim: WorkerID, count: Int64)? in
+                guard let stolen = job.pool?.stealSlice(for: id) else { return nil }
+                job.chunksStolen += stolen.count
+                return stolen
+            } ?? nil
+            if let (victim, count) = stolen {
                 log(.sliceStolen(count: count, from: victim, to: id))
                 taken = takeWork(for: id)
             } else {

@@ -53,9 +53,7 @@ public enum InputParsing {
     }
 
     /// `text` without leading and trailing whitespace.
-    public static func trimmedText<S: StringProtocol>(_ text: S) -> String { trimmed(text) }
-
-    static func trimmed<S: StringProtocol>(_ text: S) -> String {
+    public static func trimmed<S: StringProtocol>(_ text: S) -> String {
         String(text.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
     }
 }

@@ -59,7 +59,7 @@ public enum HeadlessReport {
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, cell in
                 // Text columns to the left, numbers to the right.
-                [1, 2, 9].contains(i) || i == 0 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                [0, 1, 2, 9].contains(i) ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[i] - cell.count) + cell
             }.joined(separator: "  ").replacing(/\ +$/, with: "")
         }

@@ -53,7 +53,8 @@ public struct HeadlessScriptRunner {
             }
             if DispatchTime.now() >= nextProgress {
                 nextProgress = DispatchTime.now() + interval
-                if let job = cluster.snapshot().job, !job.status.isFinished { printer.progress(cluster.snapshot()) }
+                let snapshot = cluster.snapshot()
+                if let job = snapshot.job, !job.status.isFinished { printer.progress(snapshot) }
             }
             usleep(20_000)
         }

@@ -134,7 +134,7 @@ public struct Script: Sendable, Equatable {
         case "caption":
             // The rest of the line, as written; surrounding quotes are optional.
             guard let start = rawLine.range(of: "caption") else { throw InputError("'caption' needs text") }
-            var text = InputParsing.trimmedText(rawLine[start.upperBound...])
+            var text = InputParsing.trimmed(rawLine[start.upperBound...])
             if text.count >= 2, text.first == "\"", text.last == "\"" { text = String(text.dropFirst().dropLast()) }
             guard !text.isEmpty else { throw InputError("'caption' needs the text to show") }
             return .caption(text)
