@@ -459,7 +459,8 @@ struct EngineState {
     }
 
     /// What a running worker must do after its control epoch changed. `last` is the attempt's
-    /// last element, which a split may have moved.
+    /// last element, which a split may have moved, but never before the worker's position: a
+    /// split that leaves the worker nothing ends its attempt (`abandon`) instead.
     enum ControlCheck { case proceed(epoch: UInt64, speed: Double, last: Int64), pause, abandon }
 
     /// Called by worker `i`'s thread between sub-blocks, standing at element `position`: the only

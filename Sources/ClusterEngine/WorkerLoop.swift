@@ -58,8 +58,6 @@ struct WorkerLoop {
                     return nil
                 }
                 (epoch, speed, last) = update
-                // A split may have given away everything from here on.
-                if next > last { return sum }
             }
             let blockLast = last - next < subBlock ? last : next + subBlock - 1
             let started = speed < 1 ? MonotonicClock.nanoseconds() : 0

@@ -93,40 +93,35 @@ struct RandomizedOperationsTests {
         }
     }
 
+    /// Runs sequences from `seed` on (at most 3,000) until `count` of their outcomes adds up to
+    /// `wanted`; returns the sum. Every sequence checks its jobs exact on the way.
+    func countOverSeeds(from seed: UInt64, until wanted: Int64,
+                        _ count: ((requeued: Int64, stale: Int, split: Int64)) -> Int64) throws -> Int64 {
+        var total: Int64 = 0
+        var seed = seed
+        for _ in 0..<3000 where total < wanted {
+            seed &+= 1
+            total += count(try runRandomSequence(seed: seed))
+        }
+        return total
+    }
+
     @Test("random sequences crash workers mid-chunk, and the chunks are redone")
     func requeuesOccur() throws {
-        var requeued: Int64 = 0
-        var seed: UInt64 = 0xBAD5EED
-        for _ in 0..<3000 where requeued < 20 {
-            seed &+= 1
-            requeued += try runRandomSequence(seed: seed).requeued
-        }
-        #expect(requeued >= 20)
+        #expect(try countOverSeeds(from: 0xBAD5EED, until: 20) { $0.requeued } >= 20)
     }
 
     @Test("random sequences also produce stale results, and they are never added")
     func staleResultsOccur() throws {
         // Tiny sub-blocks and many kills make a kill land between a worker's last sub-block and
         // its hand-in; the totals are checked exact in every sequence regardless.
-        var stale = 0
-        var seed: UInt64 = 0xC0FFEE
-        for _ in 0..<3000 where stale == 0 {
-            seed &+= 1
-            stale += try runRandomSequence(seed: seed).stale
-        }
-        #expect(stale > 0)
+        #expect(try countOverSeeds(from: 0xC0FFEE, until: 1) { Int64($0.stale) } > 0)
     }
 
     @Test("random sequences also split chunks between workers, and stay exact")
     func splitsOccur() throws {
         // Splits need the stealing schedule, an idle worker and a paused or slow one with enough
         // left; the sequences above check exactness either way, this one that splits happen.
-        var split: Int64 = 0
-        var seed: UInt64 = 0x5EED
-        for _ in 0..<3000 where split < 5 {
-            seed &+= 1
-            split += try runRandomSequence(seed: seed).split
-        }
-        #expect(split >= 5)
+        #expect(try countOverSeeds(from: 0x5EED, until: 5) { $0.split } >= 5)
     }
 }
