@@ -11,6 +11,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // ncursesw through a system library target: a module map plus a C shim for the
@@ -37,10 +41,30 @@ let package = Package(
         .target(name: "ClusterDashboard", dependencies: ["ClusterEngine", "ClusterReporting", "ClusterScript"]),
         // The only code that talks to ncurses: setup/teardown, colors, input, signals, the UI loop.
         .target(name: "ClusterTerminal", dependencies: ["CNcurses", "CTerminalSupport", "ClusterDashboard", "ClusterEngine", "ClusterScript"]),
+        // The wire protocol of remote workers: cluster_top.proto and the Swift code protoc generated
+        // from it (committed; Scripts/generate-protocol.sh regenerates it).
+        .target(
+            name: "ClusterProtocol",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["cluster_top.proto"]
+        ),
+        // Remote workers over gRPC: the coordinator's service and the worker process's client.
+        .target(
+            name: "ClusterNet",
+            dependencies: [
+                "ClusterEngine", "ClusterProtocol",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]
+        ),
         .executableTarget(
             name: "cluster-top",
             dependencies: [
-                "ClusterEngine", "ClusterReporting", "ClusterDashboard", "ClusterTerminal", "ClusterScript",
+                "ClusterEngine", "ClusterReporting", "ClusterDashboard", "ClusterTerminal", "ClusterScript", "ClusterNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +82,7 @@ let package = Package(
         .testTarget(name: "ClusterScriptTests", dependencies: ["ClusterScript", "ClusterEngine"]),
         .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterEngine"]),
         // Drives the real binary: headless runs as subprocesses, the dashboard inside tmux.
-        .testTarget(name: "EndToEndTests", dependencies: ["cluster-top", "ProcessSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["cluster-top", "ProcessSupport", "ClusterEngine", "ClusterNet"]),
+        .testTarget(name: "ClusterNetTests", dependencies: ["ClusterNet", "ClusterEngine"]),
     ]
 )

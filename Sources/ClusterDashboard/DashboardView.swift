@@ -56,7 +56,7 @@ public enum DashboardView {
             return DashboardFrame(buffer: buffer, workerRows: 1, scrollOffset: input.state.scrollOffset)
         }
         let context = RenderContext(input: input, glyphs: glyphs, palette: palette,
-                                    columns: Columns(width: input.width))
+                                    columns: Columns(width: input.width, workers: input.snapshot.workers))
         drawHeader(&buffer, context)
         if let caption = input.state.caption { drawCaption(&buffer, context, caption) }
         let (rows, pageRows, offset) = drawPanel(&buffer, context)
@@ -263,10 +263,18 @@ public enum DashboardView {
         var speed = true, chunks = true, share = true, range = false
         var bar = 10
         var rangeWidth = 0
+        /// Where each worker runs, shown once any worker is remote: "local" or host:pid/thread.
+        var whereWidth = 0
 
-        init(width: Int) {
+        init(width: Int, workers: [WorkerSnapshot] = []) {
             // marker+id+state (16), percent (6), chunk id (10), rate (8), right margin (1)
-            let fixed = 16 + 6 + 10 + 8 + 1
+            var fixed = 16 + 6 + 10 + 8 + 1
+            if workers.contains(where: { $0.remote != nil }) {
+                let longest = workers.reduce(5) { max($0, $1.remote?.label.count ?? 0) }
+                // Never more than a quarter of the width: the bar matters more.
+                whereWidth = min(longest, max(8, width / 4)) + 1
+                fixed += whereWidth
+            }
             var optional = 6 + 7 + 7  // speed, chunks, share
             if width - fixed - optional >= 40 + 34 {
                 range = true
@@ -286,6 +294,7 @@ public enum DashboardView {
         let headerY = c.tableTop
         // Header row.
         var header = "    ID STATE    "
+        if columns.whereWidth > 0 { header += Widgets.padRight("WHERE", columns.whereWidth) }
         if columns.speed { header += "SPEED " }  // five wide plus a space, as in the rows
         header += Widgets.padRight("CHUNK PROGRESS", columns.bar + 6) + Widgets.padRight("CHUNK", 10)
         if columns.range { header += Widgets.padRight("RANGE", columns.rangeWidth) }
@@ -321,6 +330,11 @@ public enum DashboardView {
         let stateWord = w.isLeaving ? "leaving" : w.state.rawValue
         x = buffer.write(Widgets.padRight(stateWord, 8), x: x, y: y, style: palette.state(w.state, leaving: w.isLeaving))
         x = buffer.write(" ", x: x, y: y)
+        if columns.whereWidth > 0 {
+            let place = w.remote.map { Widgets.truncate($0.label, columns.whereWidth - 1, glyphs: glyphs) } ?? "local"
+            x = buffer.write(Widgets.padRight(place, columns.whereWidth), x: x, y: y,
+                             style: w.remote == nil ? palette.label : .plain)
+        }
         if columns.speed {
             let speed = Widgets.padLeft(Format.fixed(w.speed * 100, decimals: 0) + "%", 5)
             x = buffer.write(speed + " ", x: x, y: y, style: w.speed < 1 ? palette.warning : .plain)
@@ -336,7 +350,12 @@ public enum DashboardView {
                 x = buffer.write(Widgets.padRight(Widgets.truncate(range, columns.rangeWidth - 1, glyphs: glyphs), columns.rangeWidth), x: x, y: y)
             }
         } else {
-            let idleText = w.state == .dead ? "crashed: r restarts it" : w.state == .removed ? "" : "waiting for work"
+            let idleText: String
+            switch w.state {
+            case .dead: idleText = w.leaseLost ? "lease lost: no heartbeat" : "crashed: r restarts it"
+            case .removed: idleText = w.remote == nil ? "" : "gone"
+            default: idleText = "waiting for work"
+            }
             let span = columns.bar + 6 + 10 + (columns.range ? columns.rangeWidth : 0)
             x = buffer.write(Widgets.padRight(Widgets.truncate(idleText, span, glyphs: glyphs), span), x: x, y: y,
                              style: w.state == .dead ? palette.state(.dead) : .plain)
@@ -355,13 +374,16 @@ public enum DashboardView {
     static func drawSelectionDetail(_ buffer: inout CellBuffer, _ c: RenderContext, y: Int) {
         guard let index = Reducer.selectedIndex(c.input.state, in: c.snapshot) else { return }
         let w = c.snapshot.workers[index]
-        var text = " \(c.glyphs.selectionMarker) \(w.id): "
+        var text = " \(c.glyphs.selectionMarker) \(w.id)"
+        if let remote = w.remote { text += " on \(remote.host) (pid \(remote.pid), thread \(remote.thread))" }
+        text += ": "
         if let a = w.assignment, w.state != .dead, w.state != .removed {
             // Most important first: at 80 columns a huge range pushes the attempt off the end.
             text += "chunk #\(a.chunk)\(a.isRedo ? " (redo)" : ""), \(Format.percent(a.fractionDone)) of "
                 + Format.range(a.elements.lowerBound, a.elements.upperBound, grouped: true) + ", \(a.attempt)"
         } else {
-            text += w.state == .dead ? "dead; press r to restart it" : w.state == .removed ? "removed" : "no chunk"
+            text += w.leaseLost ? "lease lost; back when heard from, or press r"
+                : w.state == .dead ? "dead; press r to restart it" : w.state == .removed ? "removed" : "no chunk"
         }
         buffer.write(Widgets.truncate(text, c.width - 1, glyphs: c.glyphs), x: 0, y: y, style: c.palette.label)
     }

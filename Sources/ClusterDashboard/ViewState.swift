@@ -50,7 +50,8 @@ public struct ViewState: Equatable, Sendable {
     public var scrollOffset = 0
     public var showHelp = false
     public var panel = DashboardPanel.workers
-    /// A presenter's caption from a script or the demo, shown under the header.
+    /// A presenter's caption from a script or the demo, or how to join a coordinator, shown
+    /// under the header.
     public var caption: String?
     public var prompt: JobPrompt?
     public var status: StatusMessage?
@@ -61,9 +62,11 @@ public struct ViewState: Equatable, Sendable {
     public var nextSchedule: SchedulePolicy
     public var nextChunkSize: Int64
 
-    public init(nextSchedule: SchedulePolicy = .dynamic, nextChunkSize: Int64 = JobSpec.defaultChunkSize) {
+    public init(nextSchedule: SchedulePolicy = .dynamic, nextChunkSize: Int64 = JobSpec.defaultChunkSize,
+                caption: String? = nil) {
         self.nextSchedule = nextSchedule
         self.nextChunkSize = nextChunkSize
+        self.caption = caption
     }
 }
 

@@ -93,12 +93,15 @@ struct Palette {
 
     func event(_ kind: ClusterEventKind) -> CellStyle {
         switch kind {
-        case .workerKilled, .staleResultDiscarded: return style(.red, bold: true)
+        case .workerKilled, .staleResultDiscarded, .leaseExpired, .remoteWorkerDisconnected:
+            return style(.red, bold: true)
+        case .remoteWorkerRefused: return style(.yellow, bold: true)
         case .chunkRedistributed, .chunkRequeued: return style(.magenta)
         case .chunkSplit, .chunkStolen, .sliceStolen: return style(.cyan, bold: true)
         case .jobFinished(_, let verified, _): return verified ? good : bad
         case .workerPaused, .workerThrottled: return style(.yellow)
-        case .workerAdded, .workerRestarted, .workerResumed, .jobStarted: return style(.green)
+        case .workerAdded, .workerRestarted, .workerResumed, .jobStarted, .remoteWorkerJoined, .remoteWorkerReturned:
+            return style(.green)
         default: return .plain
         }
     }

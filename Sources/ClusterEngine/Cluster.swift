@@ -146,6 +146,7 @@ private struct PartialSnapshot {
     struct Worker {
         let id: WorkerID, state: WorkerState, isLeaving: Bool, speed: Double
         let current: CurrentAttempt?, progress: Int64, accepted: UInt64, chunksDone: Int
+        let remote: RemoteWorkerInfo?, leaseLost: Bool
     }
     let time: Double
     let job: JobSnapshot?
@@ -160,7 +161,8 @@ private struct PartialSnapshot {
         workers = s.workers.map { r in
             Worker(id: r.cell.id, state: r.state, isLeaving: r.isLeaving, speed: r.speed,
                    current: r.current, progress: r.cell.attemptProgress.load(ordering: .relaxed),
-                   accepted: r.elementsAccepted, chunksDone: r.chunksDone)
+                   accepted: r.elementsAccepted, chunksDone: r.chunksDone, remote: r.remote,
+                   leaseLost: r.leaseLost)
         }
         let inFlight = workers.reduce(Int64(0)) { $0 + ($1.current == nil ? 0 : min($1.progress, $1.current!.elements.count64)) }
         // Distinct chunks: after a split, two workers can hold pieces of one chunk.
@@ -195,7 +197,7 @@ private struct PartialSnapshot {
                                     wasSplit: $0.wasSplit)
                 },
                 elementsProcessed: processed[i], elementsAccepted: w.accepted, chunksDone: w.chunksDone,
-                throughput: rates[i])
+                throughput: rates[i], remote: w.remote, leaseLost: w.leaseLost)
         }
         return ClusterSnapshot(time: time, job: job, queuedJobs: queuedJobs, finishedJobs: finishedJobs,
                                workers: workerSnapshots, throughput: throughput, throughputHistory: history,

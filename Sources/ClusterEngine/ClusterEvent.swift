@@ -22,6 +22,16 @@ public enum ClusterEventKind: Sendable, Equatable {
     case chunkStolen(chunk: Int64, from: WorkerID, to: WorkerID)
     /// A result arrived from an attempt that is no longer current; it was not added.
     case staleResultDiscarded(chunk: Int64, attempt: AttemptID, worker: WorkerID)
+    /// A worker thread of another process joined over the network.
+    case remoteWorkerJoined(WorkerID, host: String, pid: Int32, thread: Int)
+    /// Nothing was heard from a remote worker for `silence` seconds; `chunk` went back to the queue.
+    case leaseExpired(WorkerID, chunk: Int64?, silence: Double)
+    /// A remote worker whose lease expired was heard from again and takes work again.
+    case remoteWorkerReturned(WorkerID)
+    /// A remote worker's connection ended; `chunk` went back to the queue.
+    case remoteWorkerDisconnected(WorkerID, chunk: Int64?)
+    /// A worker process was turned away before it got any work.
+    case remoteWorkerRefused(peer: String, reason: String)
     case jobQueued(JobID, lo: Int64, hi: Int64)
     case jobStarted(JobID, lo: Int64, hi: Int64)
     case jobFinished(JobID, verified: Bool, total: UInt128)
@@ -57,6 +67,15 @@ public struct ClusterEvent: Sendable, Equatable {
             return "chunk \(chunk) remainder from \(from) → \(to)"
         case .staleResultDiscarded(let chunk, let attempt, let w):
             return "stale result for chunk \(chunk) (\(attempt)) from \(w) discarded"
+        case .remoteWorkerJoined(let w, let host, let pid, let thread):
+            return "\(w) joined from \(host) (pid \(pid), thread \(thread))"
+        case .leaseExpired(let w, let chunk, let silence):
+            let silent = "\(w) lease expired: silent for \(Int((silence * 1000).rounded())) ms"
+            return chunk.map { "\(silent); chunk \($0) re-queued" } ?? silent
+        case .remoteWorkerReturned(let w): return "\(w) heard from again: back to work"
+        case .remoteWorkerDisconnected(let w, let chunk):
+            return chunk.map { "\(w) disconnected; chunk \($0) re-queued" } ?? "\(w) disconnected"
+        case .remoteWorkerRefused(let peer, let reason): return "worker from \(peer) refused: \(reason)"
         case .jobQueued(let job, let lo, let hi): return "\(job) queued: \(lo)...\(hi)"
         case .jobStarted(let job, let lo, let hi): return "\(job) started: \(lo)...\(hi)"
         case .jobFinished(let job, let verified, _):

@@ -46,6 +46,10 @@ public struct WorkerSnapshot: Sendable, Equatable, Identifiable {
     public let chunksDone: Int
     /// Elements per second over the last second or so.
     public let throughput: Double
+    /// Where a remote worker runs; nil for a thread of this process.
+    public var remote: RemoteWorkerInfo? = nil
+    /// A remote worker that is dead because nothing was heard from it in time.
+    public var leaseLost = false
 }
 
 /// The state of a job.

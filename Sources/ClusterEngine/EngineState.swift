@@ -29,6 +29,16 @@ struct WorkerRecord {
     var splitRequestedBy: Int?
     var elementsAccepted: UInt64 = 0
     var chunksDone = 0
+    /// Where a remote worker runs; nil for a local thread.
+    let remote: RemoteWorkerInfo?
+    /// A remote worker that went silent past its lease is dead until it is heard from again.
+    var leaseLost = false
+
+    init(cell: WorkerCell, speed: Double, remote: RemoteWorkerInfo? = nil) {
+        self.cell = cell
+        self.speed = speed
+        self.remote = remote
+    }
 }
 
 /// One job from submission to verification.
@@ -117,7 +127,7 @@ struct EngineState {
 
     /// Wakes idle workers because new work may be available.
     func wakeIdleWorkers() {
-        for record in workers where record.state == .idle { record.cell.wakeup.signal() }
+        for record in workers where record.state == .idle { record.cell.wake() }
     }
 
     // MARK: Jobs
@@ -176,10 +186,7 @@ struct EngineState {
         guard let attemptInfo = workers[i].current, attemptInfo.attempt == attempt,
               current?.id == attemptInfo.job
         else {
-            staleResults += 1
-            current?.staleResults += 1
-            log(.staleResultDiscarded(chunk: staleChunk(attempt) ?? -1, attempt: attempt,
-                                      worker: workers[i].cell.id))
+            discardStale(worker: i, attempt: attempt)
             return
         }
         workers[i].current = nil
@@ -210,6 +217,13 @@ struct EngineState {
             return job.acceptChunk(attemptInfo.chunk)
         }
         if jobDone == true { finishCurrentJob() }
+    }
+
+    /// Counts and logs a result that arrived for an attempt that is no longer current.
+    mutating func discardStale(worker i: Int, attempt: AttemptID) {
+        staleResults += 1
+        current?.staleResults += 1
+        log(.staleResultDiscarded(chunk: staleChunk(attempt) ?? -1, attempt: attempt, worker: workers[i].cell.id))
     }
 
     /// Changes the running job in place. Copying it out and back would make its work pool's
@@ -379,11 +393,22 @@ struct EngineState {
 
     /// A simulated crash: the attempt's partial work is lost and its chunk is re-queued.
     mutating func kill(worker i: Int) -> Bool {
-        let id = workers[i].cell.id
         switch workers[i].state {
         case .dead, .removed: return false
         case .idle, .running, .paused: break
         }
+        let lostChunk = dropAttempt(of: i)
+        workers[i].state = .dead
+        workers[i].cell.poke()
+        log(.workerKilled(workers[i].cell.id, chunk: lostChunk))
+        logRequeue(lostChunk, from: i)
+        return true
+    }
+
+    /// Takes worker `i`'s attempt away as a crash does: its partial work is lost, its chunk goes
+    /// back to the queue and its own slice is freed. Returns the chunk it held, if any.
+    mutating func dropAttempt(of i: Int) -> Int64? {
+        let id = workers[i].cell.id
         var lostChunk: Int64?
         if let attempt = workers[i].current, current?.id == attempt.job {
             updateCurrentJob { job in
@@ -397,14 +422,15 @@ struct EngineState {
         workers[i].splitRequestedBy = nil
         _ = current?.pool?.release(ownedBy: id)
         workers[i].current = nil
-        workers[i].state = .dead
         workers[i].isLeaving = false
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
-        workers[i].cell.poke()
-        log(.workerKilled(id, chunk: lostChunk))
-        if let lostChunk { log(.chunkRequeued(chunk: lostChunk, from: id)) }
+        return lostChunk
+    }
+
+    /// Logs a chunk's return to the queue and lets idle workers take it.
+    mutating func logRequeue(_ chunk: Int64?, from i: Int) {
+        if let chunk { log(.chunkRequeued(chunk: chunk, from: workers[i].cell.id)) }
         wakeIdleWorkers()
-        return true
     }
 
     mutating func pause(worker i: Int) -> Bool {
@@ -427,6 +453,7 @@ struct EngineState {
     mutating func restart(worker i: Int) -> Bool {
         guard workers[i].state == .dead else { return false }
         workers[i].state = .idle
+        workers[i].leaseLost = false
         workers[i].cell.poke()
         log(.workerRestarted(workers[i].cell.id))
         return true

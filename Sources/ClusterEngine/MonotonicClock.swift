@@ -1,7 +1,7 @@
 import Dispatch
 
 /// Monotonic time in nanoseconds; immune to wall-clock changes.
-enum MonotonicClock {
+public enum MonotonicClock {
     @inline(__always)
-    static func nanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    public static func nanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 }

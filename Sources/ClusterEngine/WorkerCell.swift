@@ -15,12 +15,23 @@ final class WorkerCell: Sendable {
     let processed = Atomic<UInt64>(0)
     /// Parks the thread while it is idle, paused, dead or throttled.
     let wakeup = DispatchSemaphore(value: 0)
+    /// A remote worker has no thread to park: its session is told instead. It must not block or
+    /// call into the cluster, since it runs with the engine lock held.
+    let onWake: (@Sendable () -> Void)?
 
-    init(id: WorkerID) { self.id = id }
+    init(id: WorkerID, onWake: (@Sendable () -> Void)? = nil) {
+        self.id = id
+        self.onWake = onWake
+    }
 
-    /// Tells the thread to look at its control state now. Call with the engine lock held.
+    /// Tells the worker to look at its control state now. Call with the engine lock held.
     func poke() {
         controlEpoch.wrappingAdd(1, ordering: .releasing)
-        wakeup.signal()
+        wake()
+    }
+
+    /// Ends a wait: the worker looks for work or at its control state.
+    func wake() {
+        if let onWake { onWake() } else { wakeup.signal() }
     }
 }

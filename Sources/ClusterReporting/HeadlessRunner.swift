@@ -34,8 +34,9 @@ public struct HeadlessRunner {
     }
 
     /// Submits `spec`, reports until it finishes (or the run is stopped), then prints the result.
-    public func run(_ spec: JobSpec) -> Outcome {
-        var lastEvent: UInt64 = 0
+    /// Events up to `eventsPrinted` were printed already.
+    public func run(_ spec: JobSpec, eventsPrinted: UInt64 = 0) -> Outcome {
+        var lastEvent = eventsPrinted
         let job = cluster.submit(spec)
         _ = cluster.snapshot()  // the first sample is the baseline for the first rate
         var nextProgress = DispatchTime.now() + interval

@@ -21,9 +21,10 @@ public struct HeadlessScriptRunner {
         self.shouldStop = shouldStop
     }
 
-    /// Runs until every step has run and every job it submitted has finished.
-    public mutating func run() -> HeadlessRunner.Outcome {
-        var lastEvent: UInt64 = 0
+    /// Runs until every step has run and every job it submitted has finished. Events up to
+    /// `eventsPrinted` were printed already.
+    public mutating func run(eventsPrinted: UInt64 = 0) -> HeadlessRunner.Outcome {
+        var lastEvent = eventsPrinted
         var reported = Set<JobID>()
         var nextProgress = DispatchTime.now() + interval
         while true {

@@ -20,225 +20,18 @@ struct ClusterTop: ParsableCommand {
             verified result instead. --demo plays four lessons on parallelism with captions; \
             --script FILE plays your own (the format is in README.md). Exit status: 0 verified, \
             1 mismatch, 64 bad arguments or script, 128+N stopped by signal N.
-            """)
+
+            `cluster-top serve` does all this as a coordinator that `cluster-top worker` \
+            processes on other machines join over the network (see their --help).
+            """,
+        subcommands: [Serve.self, Worker.self])
 
     static let cores = ProcessInfo.processInfo.activeProcessorCount
 
-    /// About a minute of work for two cores at full speed (3.7 G elements/s at this size here).
-    static let defaultRange = "1...220_000_000_000"
-
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
-        "The integers to sum the squares of, as LO...HI (negative numbers and _ separators allowed).",
-        valueName: "LO...HI"))
-    var range: String?
-
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
-        "Worker threads to start with, 1...1024. (default: the number of cores, \(ClusterTop.cores) here; none with --demo or --script, which add their own)",
-        valueName: "N"))
-    var workers: Int?
-
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Elements per chunk.", valueName: "N"))
-    var chunkSize: String = String(JobSpec.defaultChunkSize)
-
-    @Option(name: .long, help: ArgumentHelp(
-        "How chunks reach workers: dynamic (one shared queue), static (one fixed slice per worker, as in the seed) or stealing (own slices; idle workers steal and split others' work).",
-        valueName: "dynamic|static|stealing"))
-    var schedule: SchedulePolicy = .dynamic
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Slow workers down: FACTOR for all of them or WORKER:FACTOR for one, FACTOR in (0, 1] or a percentage. Repeatable. (default: full speed)",
-        valueName: "SPEC"))
-    var throttle: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Seconds between dashboard frames or headless progress lines, 0.01...60. (default: 0.1 in the dashboard, 1 headless)",
-        valueName: "SECONDS"))
-    var refresh: Double?
-
-    @Flag(name: .long, help: "Play the built-in demo: four lessons on parallelism, with captions (about a minute).")
-    var demo = false
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Play a script of timed actions (format in README.md). Headless, it prints each job's figures at the end.",
-        valueName: "FILE"))
-    var script: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Play --demo or --script FACTOR times faster, with jobs FACTOR times smaller, 0.01...1000. (default: 1)",
-        valueName: "FACTOR"))
-    var pace: Double = 1
-
-    @Flag(name: .long, help: "Print progress lines and the result instead of opening the dashboard.")
-    var headless = false
-
-    @Flag(name: .long, help: "Headless, as JSON lines: progress objects and a final result object.")
-    var json = false
-
-    @Flag(name: .long, help: "Draw the dashboard with ASCII characters only. (default: automatic from the locale)")
-    var ascii = false
-
-    @Flag(name: .long, help: "Draw the dashboard without colors (NO_COLOR in the environment does the same).")
-    var noColor = false
-
-    @Flag(name: .long, help: .hidden)
-    var debugWrongKernel = false
-
-    @Option(name: .long, help: .hidden)
-    var debugCrashAfter: Double?
-
-    /// The validated job and cluster settings. Built once, in run(): a ValidationError thrown
-    /// there reaches main(), which prints it as one line with exit status 64.
-    struct Plan {
-        /// The job to start with; nil when a script submits the jobs.
-        let spec: JobSpec?
-        let script: Script?
-        /// Chunk size for jobs started later, from the prompt or a script's default.
-        let chunkSize: Int64
-        let workers: Int
-        let speeds: [Int: Double]
-        let defaultSpeed: Double
-    }
-
-    func makePlan() throws -> Plan {
-        do {
-            let bounds = try InputParsing.range(range ?? Self.defaultRange)
-            let chunk = try InputParsing.integer(chunkSize, what: "chunk size")
-            let script = try loadScript()
-            // A script starts from an empty cluster unless told otherwise: it adds its own workers,
-            // so the worker numbers it names are the ones it created.
-            let count = workers ?? (script == nil ? Self.cores : 0)
-            guard (script == nil ? 1 : 0)...1024 ~= count else {
-                throw InputError("--workers must be between 1 and 1024 (got \(count))")
-            }
-            var speeds: [Int: Double] = [:]
-            var defaultSpeed = 1.0
-            for spec in throttle {
-                let (worker, speed) = try InputParsing.throttle(spec)
-                if let worker {
-                    guard worker <= count else {
-                        throw InputError("throttle '\(spec)' names worker \(worker), but only \(count) start")
-                    }
-                    speeds[worker] = speed
-                } else {
-                    defaultSpeed = speed
-                }
-            }
-            if let refresh, !(0.01...60).contains(refresh) {
-                throw InputError("--refresh must be between 0.01 and 60 seconds (got \(refresh))")
-            }
-            if script != nil, range != nil {
-                throw InputError("--range cannot be combined with --demo or --script: the script submits its own jobs")
-            }
-            do {
-                let spec = try JobSpec(lo: bounds.lo, hi: bounds.hi, chunkSize: chunk, schedule: schedule)
-                return Plan(spec: script == nil ? spec : nil, script: script, chunkSize: chunk, workers: count,
-                            speeds: speeds, defaultSpeed: defaultSpeed)
-            } catch {
-                throw InputError(error.description)
-            }
-        } catch let error as InputError {
-            throw ValidationError(error.description)
-        }
-    }
-
-    /// The script to play, paced, or nil. A file that cannot be read or parsed is a bad argument.
-    func loadScript() throws(InputError) -> Script? {
-        guard (0.01...1000).contains(pace) else {
-            throw InputError("--pace must be between 0.01 and 1000 (got \(pace))")
-        }
-        if demo, script != nil { throw InputError("--demo and --script cannot be combined: choose one") }
-        if demo { return DemoScript.script().paced(pace) }
-        guard let path = script else {
-            if pace != 1 { throw InputError("--pace needs --demo or --script") }
-            return nil
-        }
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            let reason = (error as NSError).localizedFailureReason ?? "it could not be read as UTF-8 text"
-            throw InputError("cannot read the script '\(path)': \(reason)")
-        }
-        do {
-            return try Script.parse(text, source: path).paced(pace)
-        } catch {
-            throw InputError(error.description)
-        }
-    }
+    @OptionGroup var options: RunOptions
 
     func run() throws {
-        let plan = try makePlan()
-        var configuration = ClusterConfiguration()
-        if debugWrongKernel {
-            // Hidden fault injection so tests can see a failed verification end-to-end.
-            let first = plan.spec?.lo ?? 1
-            configuration.kernel = { lo, hi in SumOfSquaresKernel.sum(lo, hi) &+ (lo == first ? 1 : 0) }
-        }
-        let cluster = Cluster(configuration: configuration)
-        for worker in stride(from: 1, through: plan.workers, by: 1) {
-            cluster.addWorker(speed: plan.speeds[worker] ?? plan.defaultSpeed)
-        }
-        ProcessSignals.installStopHandlers()
-        let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
-        if !headless, !json, !stdoutIsTerminal {
-            // On stderr, so that piped output stays clean.
-            FileHandle.standardError.write(Data("cluster-top: standard output is not a terminal; running headless\n".utf8))
-        }
-        let status = headless || json || !stdoutIsTerminal ? runHeadless(cluster: cluster, plan: plan)
-            : runDashboard(cluster: cluster, plan: plan)
-        cluster.shutdown(timeout: 1)
-        throw ExitCode(status)
-    }
-
-    /// Opens the dashboard; falls back to headless output with a one-line note when the terminal
-    /// cannot be used (unknown TERM, no terminal on stdin).
-    private func runDashboard(cluster: Cluster, plan: Plan) -> Int32 {
-        let screen: TerminalScreen
-        do {
-            screen = try TerminalScreen(forceASCII: ascii, disableColor: noColor)
-        } catch {
-            FileHandle.standardError.write(Data("cluster-top: \(error); running headless\n".utf8))
-            return runHeadless(cluster: cluster, plan: plan)
-        }
-        if let spec = plan.spec { cluster.submit(spec) }
-        let loop = DashboardLoop(
-            cluster: cluster, screen: screen, frameInterval: refresh ?? 0.1,
-            state: ViewState(nextSchedule: schedule, nextChunkSize: plan.chunkSize),
-            player: plan.script.map { ScriptPlayer(script: $0, cores: Self.cores) }, cores: Self.cores,
-            crashAfter: debugCrashAfter)
-        let exit = loop.run()
-        screen.restore()
-        if let job = cluster.snapshot().job {
-            let outcome = job.status.isFinished
-                ? "\(job.id) \(job.status.rawValue) in \(Format.fixed(job.elapsed, decimals: 3)) s: total \(job.runningTotal)"
-                : "\(job.id) stopped at \(Format.percent(job.progress)), not finished"
-            print("cluster-top: \(outcome)")
-        }
-        switch exit {
-        case .quit: return 0
-        case .signal(let number): return ProcessSignals.exitStatus(for: number)
-        }
-    }
-
-    private func runHeadless(cluster: Cluster, plan: Plan) -> Int32 {
-        let write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
-        let stop = { ProcessSignals.stopSignal != nil }
-        let outcome: HeadlessRunner.Outcome
-        if let script = plan.script {
-            var runner = HeadlessScriptRunner(
-                cluster: cluster, player: ScriptPlayer(script: script, cores: Self.cores),
-                format: json ? .json : .text, interval: refresh ?? 1, write: write, shouldStop: stop)
-            outcome = runner.run()
-        } else if let spec = plan.spec {
-            outcome = HeadlessRunner(cluster: cluster, format: json ? .json : .text, interval: refresh ?? 1,
-                                     write: write, shouldStop: stop).run(spec)
-        } else {
-            outcome = .verified
-        }
-        if outcome == .interrupted, let signal = ProcessSignals.stopSignal {
-            return ProcessSignals.exitStatus(for: signal)
-        }
-        return outcome.exitStatus
+        try options.run(serve: nil)
     }
 
     /// Parses and runs; any argument error becomes one line on stderr and exit status 64.
@@ -246,6 +39,9 @@ struct ClusterTop: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let failure as CommandFailure {
+            FileHandle.standardError.write(Data("cluster-top: \(failure.message)\n".utf8))
+            Foundation.exit(failure.status)
         } catch {
             let code = exitCode(for: error)
             if code == .success || error is ExitCode { exit(withError: error) }
@@ -255,5 +51,3 @@ struct ClusterTop: ParsableCommand {
         }
     }
 }
-
-extension SchedulePolicy: ExpressibleByArgument {}

@@ -1,0 +1,134 @@
+import ClusterEngine
+import ClusterProtocol
+import Dispatch
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The gRPC server side of `cluster-top serve`: accepts worker processes that present the token
+/// and makes each of their threads a worker of `cluster`.
+public final class Coordinator: Sendable {
+    public let cluster: Cluster
+    public let token: String
+    public let timing: RemoteTiming
+    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let sessions = SessionCount()
+    private let serving = DispatchGroup()
+
+    public init(cluster: Cluster, listen: Endpoint, token: String, timing: RemoteTiming = RemoteTiming()) {
+        self.cluster = cluster
+        self.token = token
+        self.timing = timing
+        let address: GRPCNIOTransportCore.SocketAddress = listen.host.contains(":")
+            ? .ipv6(host: listen.host, port: listen.port) : .ipv4(host: listen.host, port: listen.port)
+        let service = CoordinatorService(cluster: cluster, token: token, timing: timing, sessions: sessions)
+        server = GRPCServer(transport: .http2NIOPosix(address: address, transportSecurity: .plaintext),
+                            services: [service])
+    }
+
+    /// A reason the coordinator could not start listening.
+    public struct StartError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Starts listening and returns the address it got (the real port when asked for port 0).
+    public func start() throws(StartError) -> Endpoint {
+        let server = self.server
+        serving.enter()
+        Task.detached { [serving] in
+            defer { serving.leave() }
+            try? await server.serve()
+        }
+        let result = Mutex<Result<Endpoint, StartError>?>(nil)
+        let bound = DispatchSemaphore(value: 0)
+        Task.detached {
+            let outcome: Result<Endpoint, StartError>
+            do {
+                let address = try await server.listeningAddress
+                if let ipv4 = address?.ipv4 {
+                    outcome = .success(Endpoint(host: ipv4.host, port: ipv4.port))
+                } else if let ipv6 = address?.ipv6 {
+                    outcome = .success(Endpoint(host: ipv6.host, port: ipv6.port))
+                } else {
+                    outcome = .failure(StartError(description: "the server reported no address"))
+                }
+            } catch {
+                outcome = .failure(StartError(description: Self.reason(error)))
+            }
+            result.withLock { $0 = outcome }
+            bound.signal()
+        }
+        bound.wait()
+        return try result.withLock { $0! }.get()
+    }
+
+    /// Worker processes connected now.
+    public var connectedSessions: Int { sessions.value.load(ordering: .relaxed) }
+
+    /// Call after `cluster.shutdown()`: every remote thread is then released. Waits up to
+    /// `timeout` seconds for the sessions to say goodbye, then stops listening.
+    public func stop(timeout: Double = 2) {
+        let deadline = DispatchTime.now() + timeout
+        while sessions.value.load(ordering: .relaxed) > 0, DispatchTime.now() < deadline {
+            usleep(10_000)
+        }
+        server.beginGracefulShutdown()
+        _ = serving.wait(timeout: deadline + 0.5)
+    }
+
+    /// The innermost cause of a transport error, which is the one that says what went wrong
+    /// ("Address already in use").
+    static func reason(_ error: any Error) -> String {
+        var error = error
+        while true {
+            if let runtime = error as? RuntimeError, let cause = runtime.cause { error = cause; continue }
+            if let rpc = error as? RPCError, let cause = rpc.cause { error = cause; continue }
+            return "\(error)"
+        }
+    }
+}
+
+/// The service: checks the token, then hands the stream to a `RemoteSession`.
+struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
+    let cluster: Cluster
+    let token: String
+    let timing: RemoteTiming
+    let sessions: SessionCount
+
+    func work(request: StreamingServerRequest<WorkerMessage>,
+              context: ServerContext) async throws -> StreamingServerResponse<CoordinatorMessage> {
+        let peer = Self.displayPeer(context.remotePeer)
+        guard let presented = request.metadata[stringValues: AccessToken.metadataKey].first(where: { _ in true }) else {
+            cluster.logRefusedWorker(peer: peer, reason: "no token")
+            throw RPCError(code: .unauthenticated, message:
+                "no token: give the worker --token TOKEN (or set \(AccessToken.environmentVariable)) with the token the coordinator printed")
+        }
+        guard AccessToken.matches(presented, token) else {
+            cluster.logRefusedWorker(peer: peer, reason: "wrong token")
+            throw RPCError(code: .permissionDenied, message:
+                "wrong token: use the token the coordinator printed when it started")
+        }
+        let (cluster, timing, sessions) = (self.cluster, self.timing, self.sessions)
+        return StreamingServerResponse { writer in
+            sessions.value.add(1, ordering: .relaxed)
+            defer { sessions.value.subtract(1, ordering: .relaxed) }
+            var session = RemoteSession(cluster: cluster, timing: timing, peer: peer)
+            try await session.run(messages: request.messages, writer: writer)
+            return [:]
+        }
+    }
+
+    /// "ipv4:10.0.0.5:51234" → "10.0.0.5:51234".
+    static func displayPeer(_ peer: String) -> String {
+        for prefix in ["ipv4:", "ipv6:", "unix:"] where peer.hasPrefix(prefix) { return String(peer.dropFirst(prefix.count)) }
+        return peer
+    }
+}
+
+/// Worker processes connected now.
+final class SessionCount: Sendable {
+    let value = Atomic<Int>(0)
+}

@@ -1,0 +1,326 @@
+import ClusterEngine
+import ClusterProtocol
+import GRPCCore
+
+/// How often a worker process must be heard from, and how long the coordinator waits.
+public struct RemoteTiming: Sendable, Equatable {
+    /// Workers send a heartbeat this often.
+    public var heartbeat: Duration
+    /// A worker silent for this long loses its chunks.
+    public var lease: Duration
+    /// A connection must say Hello within this time.
+    public var helloTimeout: Duration = .seconds(5)
+
+    public init(lease: Duration = .seconds(1)) {
+        self.lease = lease
+        // Ten heartbeats per lease: one late or lost heartbeat never costs a chunk.
+        heartbeat = max(.milliseconds(20), lease / 10)
+    }
+}
+
+/// One worker process's connection, driven by one loop: its messages, wake-ups from the engine
+/// for each of its threads, and a lease clock all arrive as inputs, in order, so no state here
+/// needs a lock. The engine decides everything (what to run, pause, kill, split, fence); the
+/// session only translates between the engine's calls and the wire.
+struct RemoteSession {
+    enum Input: Sendable {
+        case message(WorkerMessage)
+        case wake(thread: Int)
+        case tick
+        case ended((any Error)?)
+    }
+
+    /// What the coordinator knows about one remote thread.
+    struct Thread {
+        let id: WorkerID
+        /// The attempt the thread is working on, as far as it has been told.
+        var running: AttemptID?
+        var elements: ClosedRange<Int64> = 0...0
+        /// A Check is on its way; don't send another.
+        var checkSent = false
+        /// The thread was told to hold (paused) and has not been told otherwise since.
+        var held = false
+        /// The thread stopped here and waits for Proceed or Abandon.
+        var parked: (position: Int64, sum: UInt128)?
+        /// It held an attempt when its lease expired: let it finish, so its late result is
+        /// fenced off and counted rather than silently dropped.
+        var zombie = false
+        var released = false
+
+        mutating func clearAttempt() {
+            running = nil
+            parked = nil
+            checkSent = false
+            held = false
+            zombie = false
+        }
+    }
+
+    /// A message the session cannot accept; the connection ends and its chunks are re-queued.
+    struct ProtocolViolation: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    let cluster: Cluster
+    let timing: RemoteTiming
+    let peer: String
+    let inputs: AsyncStream<Input>
+    let continuation: AsyncStream<Input>.Continuation
+    private(set) var threads: [Thread] = []
+    private var lastHeard = ContinuousClock.now
+    private let started = ContinuousClock.now
+    private var leaseExpired = false
+    private var outgoing: [CoordinatorMessage] = []
+
+    init(cluster: Cluster, timing: RemoteTiming, peer: String) {
+        self.cluster = cluster
+        self.timing = timing
+        self.peer = peer
+        (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+    }
+
+    /// Runs the session until every thread is released or the connection ends. Returns the
+    /// reason it ended badly, if it did; the caller turns that into the RPC's status.
+    mutating func run(messages: RPCAsyncSequence<WorkerMessage, any Error>,
+                      writer: RPCWriter<CoordinatorMessage>) async throws {
+        let continuation = self.continuation
+        let heartbeat = timing.heartbeat
+        defer { disconnectAll() }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                do {
+                    for try await message in messages { continuation.yield(.message(message)) }
+                    continuation.yield(.ended(nil))
+                } catch {
+                    continuation.yield(.ended(error))
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: heartbeat)
+                    continuation.yield(.tick)
+                }
+            }
+            defer { group.cancelAll() }
+            for await input in inputs {
+                let done = try handle(input)
+                if !outgoing.isEmpty {
+                    try await writer.write(contentsOf: outgoing)
+                    outgoing.removeAll(keepingCapacity: true)
+                }
+                if done { return }
+            }
+        }
+    }
+
+    /// Handles one input; true when the session is over.
+    private mutating func handle(_ input: Input) throws -> Bool {
+        switch input {
+        case .message(let message):
+            lastHeard = .now
+            if leaseExpired {
+                leaseExpired = false
+                for thread in threads { cluster.remoteHeardFrom(thread.id) }
+            }
+            try receive(message)
+        case .wake(let t):
+            if threads.indices.contains(t) { service(t) }
+        case .tick:
+            try checkLease()
+        case .ended(let error):
+            if let error, !(error is CancellationError) {
+                throw ProtocolViolation(description: "connection ended: \(error)")
+            }
+            return true
+        }
+        return !threads.isEmpty && threads.allSatisfy(\.released)
+    }
+
+    // MARK: Messages from the worker
+
+    private mutating func receive(_ message: WorkerMessage) throws {
+        switch message.kind {
+        case .hello(let hello):
+            try join(hello)
+        case .result(let result):
+            let t = try threadIndex(result.thread)
+            cluster.remoteProgress(threads[t].id, attempt: nil, done: 0, processed: result.processed)
+            let attempt = AttemptID(result.attempt)
+            guard threads[t].running == attempt else {
+                // Sent before our Abandon reached it: fenced off and counted by the engine.
+                cluster.remoteDiscardResult(threads[t].id, attempt: attempt)
+                return
+            }
+            threads[t].clearAttempt()
+            apply(cluster.remoteStep(threads[t].id, finished: (attempt, result.sum.value)), to: t)
+        case .checkIn(let checkIn):
+            let t = try threadIndex(checkIn.thread)
+            // A check-in for an attempt we already took back crossed our Abandon: ignore it.
+            guard threads[t].running == AttemptID(checkIn.attempt) else { return }
+            let elements = threads[t].elements
+            guard elements.lowerBound...(elements.upperBound + 1) ~= checkIn.position else {
+                throw ProtocolViolation(description: "check-in at \(checkIn.position), outside its attempt \(elements)")
+            }
+            threads[t].checkSent = false
+            threads[t].parked = (checkIn.position, checkIn.sum.value)
+            // Exact progress where it stopped, so a paused row shows where it holds.
+            cluster.remoteProgress(threads[t].id, attempt: threads[t].running,
+                                   done: checkIn.position - elements.lowerBound, processed: nil)
+            answerCheckIn(t)
+        case .heartbeat(let heartbeat):
+            for progress in heartbeat.threads {
+                let t = try threadIndex(progress.thread)
+                let attempt = progress.attempt == 0 ? nil : AttemptID(progress.attempt)
+                cluster.remoteProgress(threads[t].id, attempt: attempt == threads[t].running ? attempt : nil,
+                                       done: progress.done, processed: progress.processed)
+            }
+        case nil:
+            throw ProtocolViolation(description: "a message of a kind this coordinator does not know")
+        }
+    }
+
+    private mutating func join(_ hello: Clustertop_V1_Hello) throws {
+        guard threads.isEmpty else { throw ProtocolViolation(description: "a second Hello") }
+        guard hello.protocolVersion == WireProtocol.version else {
+            throw RPCError(code: .failedPrecondition, message:
+                "protocol version \(hello.protocolVersion) is not supported; this coordinator speaks version \(WireProtocol.version): use the same cluster-top release on both sides")
+        }
+        guard 1...WireProtocol.threadLimit ~= hello.threads else {
+            throw RPCError(code: .invalidArgument, message: "a worker may offer 1 to \(WireProtocol.threadLimit) threads (got \(hello.threads))")
+        }
+        let host = Self.printable(hello.host, fallback: peer)
+        let continuation = self.continuation
+        for t in 0..<Int(hello.threads) {
+            let info = RemoteWorkerInfo(host: host, pid: hello.pid, thread: t)
+            guard let id = cluster.addRemoteWorker(info, onWake: { continuation.yield(.wake(thread: t)) }) else {
+                throw RPCError(code: .resourceExhausted, message: "the coordinator takes no more workers (it is full or shutting down)")
+            }
+            threads.append(Thread(id: id))
+        }
+        outgoing.append(.with {
+            $0.welcome = .with {
+                $0.protocolVersion = WireProtocol.version
+                $0.workerIds = threads.map { UInt32($0.id.rawValue) }
+                $0.heartbeatMillis = UInt32(Self.milliseconds(timing.heartbeat))
+                $0.leaseMillis = UInt32(Self.milliseconds(timing.lease))
+                $0.subBlock = cluster.configuration.subBlockSize
+            }
+        })
+        for t in threads.indices { service(t) }
+    }
+
+    private func threadIndex(_ thread: UInt32) throws -> Int {
+        guard !threads.isEmpty else { throw ProtocolViolation(description: "work messages before Hello") }
+        guard thread < threads.count else {
+            throw ProtocolViolation(description: "thread \(thread) does not exist (the worker offered \(threads.count))")
+        }
+        return Int(thread)
+    }
+
+    // MARK: Driving a thread
+
+    /// The engine changed something about thread `t`, or may have work for it.
+    private mutating func service(_ t: Int) {
+        guard !threads[t].released, let status = cluster.remoteStatus(threads[t].id) else { return }
+        if let attempt = threads[t].running {
+            if status.current == attempt {
+                if threads[t].parked != nil {
+                    answerCheckIn(t)
+                } else if !threads[t].checkSent {
+                    threads[t].checkSent = true
+                    send(.check(.with { $0.thread = UInt32(t); $0.attempt = attempt.rawValue }))
+                }
+                return
+            }
+            if threads[t].zombie, threads[t].parked == nil { return }
+            // Killed, or lost and stopped: the attempt is void.
+            send(.abandon(.with { $0.thread = UInt32(t); $0.attempt = attempt.rawValue }))
+            threads[t].clearAttempt()
+        }
+        apply(cluster.remoteStep(threads[t].id), to: t)
+    }
+
+    /// Thread `t` is stopped at its parked position: ask the engine what it does now.
+    private mutating func answerCheckIn(_ t: Int) {
+        guard let attempt = threads[t].running, let (position, sum) = threads[t].parked else { return }
+        let wasHeld = threads[t].held
+        threads[t].held = false
+        switch cluster.remoteCheckIn(threads[t].id, attempt: attempt, position: position, sum: sum) {
+        case let .proceed(last, speed):
+            threads[t].parked = nil
+            threads[t].elements = threads[t].elements.lowerBound...last
+            send(.proceed(.with {
+                $0.thread = UInt32(t); $0.attempt = attempt.rawValue; $0.last = last; $0.speed = speed
+            }))
+        case .hold:
+            if !wasHeld { send(.hold(.with { $0.thread = UInt32(t); $0.attempt = attempt.rawValue })) }
+            threads[t].held = true
+        case .abandon:
+            send(.abandon(.with { $0.thread = UInt32(t); $0.attempt = attempt.rawValue }))
+            threads[t].clearAttempt()
+            apply(cluster.remoteStep(threads[t].id), to: t)
+        }
+    }
+
+    private mutating func apply(_ step: RemoteStep, to t: Int) {
+        switch step {
+        case .run(let task):
+            threads[t].running = task.attempt
+            threads[t].elements = task.elements
+            send(.assign(.with {
+                $0.thread = UInt32(t)
+                $0.attempt = task.attempt.rawValue
+                $0.first = task.elements.lowerBound
+                $0.last = task.elements.upperBound
+                $0.speed = task.speed
+                $0.chunk = task.chunk
+            }))
+        case .wait:
+            break
+        case .exit:
+            threads[t].released = true
+            send(.release(.with { $0.thread = UInt32(t) }))
+        }
+    }
+
+    private mutating func send(_ kind: CoordinatorMessage.OneOf_Kind) {
+        outgoing.append(.with { $0.kind = kind })
+    }
+
+    // MARK: Liveness
+
+    private mutating func checkLease() throws {
+        let silence = ContinuousClock.now - lastHeard
+        if threads.isEmpty {
+            if ContinuousClock.now - started > timing.helloTimeout {
+                throw RPCError(code: .deadlineExceeded, message: "no Hello within \(timing.helloTimeout)")
+            }
+            return
+        }
+        guard !leaseExpired, silence > timing.lease else { return }
+        leaseExpired = true
+        for t in threads.indices where !threads[t].released {
+            if threads[t].running != nil, threads[t].parked == nil { threads[t].zombie = true }
+            threads[t].checkSent = false
+            cluster.remoteLost(threads[t].id, .leaseExpired(silence: Double(Self.milliseconds(silence)) / 1000))
+        }
+    }
+
+    /// The connection is over: whatever the threads held goes back to the queue now.
+    private func disconnectAll() {
+        continuation.finish()
+        for thread in threads where !thread.released { cluster.remoteLost(thread.id, .disconnected) }
+    }
+
+    // MARK: Helpers
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// A host name fit for the dashboard: printable, at most 64 characters.
+    static func printable(_ text: String, fallback: String) -> String {
+        let cleaned = String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.prefix(64))
+        return cleaned.isEmpty ? fallback : cleaned
+    }
+}

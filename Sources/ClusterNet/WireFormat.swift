@@ -1,0 +1,21 @@
+import ClusterProtocol
+
+/// The protocol's version; Hello and Welcome must carry it.
+public enum WireProtocol {
+    public static let version: UInt32 = 1
+    /// Threads one worker process may offer.
+    public static let threadLimit: UInt32 = 256
+}
+
+typealias WorkerMessage = Clustertop_V1_WorkerMessage
+typealias CoordinatorMessage = Clustertop_V1_CoordinatorMessage
+
+extension Clustertop_V1_Sum {
+    init(_ value: UInt128) {
+        self.init()
+        low = UInt64(truncatingIfNeeded: value)
+        high = UInt64(truncatingIfNeeded: value >> 64)
+    }
+
+    var value: UInt128 { UInt128(high) << 64 | UInt128(low) }
+}

@@ -1,0 +1,313 @@
+import ClusterEngine
+import ClusterProtocol
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Synchronization
+
+/// What `cluster-top worker` was asked to do.
+public struct WorkerOptions: Sendable {
+    public var coordinator: Endpoint
+    public var token: String
+    public var threads: Int
+    /// Give up after this many seconds without reaching the coordinator.
+    public var retryFor: Double
+    /// Print a line for every chunk, not only for control events.
+    public var verbose: Bool
+
+    public init(coordinator: Endpoint, token: String, threads: Int, retryFor: Double = 60, verbose: Bool = false) {
+        self.coordinator = coordinator
+        self.token = token
+        self.threads = threads
+        self.retryFor = retryFor
+        self.verbose = verbose
+    }
+}
+
+/// The worker process: joins a coordinator, runs its threads' attempts, reconnects with backoff
+/// when the coordinator is not reachable (yet, or any more), and says what happens, one line per
+/// event.
+public final class WorkerProcess: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        /// The coordinator released every thread: the job is over or the coordinator stopped.
+        case released
+        /// The coordinator turned this worker away; the message says why.
+        case refused(String)
+        /// It could not be reached for `retryFor` seconds.
+        case unreachable(String)
+    }
+
+    let options: WorkerOptions
+    private let say: @Sendable (String) -> Void
+    private let outbox = Outbox()
+    private let threads: [RemoteThread]
+
+    public init(options: WorkerOptions, say: @escaping @Sendable (String) -> Void) {
+        self.options = options
+        self.say = say
+        let outbox = self.outbox
+        threads = (0..<options.threads).map { RemoteThread(index: $0, outbox: outbox) }
+    }
+
+    /// Runs until released, refused or out of retries; cancel the task to leave at once (the
+    /// coordinator then re-queues whatever the threads held).
+    public func run() async -> Outcome {
+        for thread in threads { thread.start() }
+        defer { for thread in threads { thread.post(.quit) } }
+        var delay = 0.1
+        var failingSince: ContinuousClock.Instant?
+        say("connecting to \(options.coordinator) with \(threads.count) thread\(threads.count == 1 ? "" : "s")")
+        while !Task.isCancelled {
+            let session = await connect()
+            for thread in threads { thread.post(.reset) }
+            switch session {
+            case .released:
+                return .released
+            case .refused(let reason):
+                return .refused(reason)
+            case .cancelled:
+                return .released
+            case .failed(let reason, let joined):
+                if joined {
+                    failingSince = nil
+                    delay = 0.1
+                    say("lost the connection to \(options.coordinator) (\(reason)); reconnecting")
+                }
+                let since = failingSince ?? .now
+                failingSince = since
+                if ContinuousClock.now - since > .seconds(options.retryFor) {
+                    return .unreachable(reason)
+                }
+                if !joined {
+                    say("cannot reach \(options.coordinator) (\(reason)); retrying in \(Self.seconds(delay))")
+                }
+                try? await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 5)
+            }
+        }
+        return .released
+    }
+
+    private enum SessionEnd {
+        case released
+        case refused(String)
+        case cancelled
+        case failed(String, joined: Bool)
+    }
+
+    /// One connection, from Hello to its end.
+    private func connect() async -> SessionEnd {
+        let state = SessionState()
+        let (messages, continuation) = AsyncStream.makeStream(of: WorkerMessage.self)
+        outbox.attach(continuation)
+        defer {
+            outbox.finish()
+            outbox.attach(nil)
+        }
+        let hello = WorkerMessage.with {
+            $0.hello = .with {
+                $0.protocolVersion = WireProtocol.version
+                $0.host = ProcessInfo.processInfo.hostName
+                $0.pid = ProcessInfo.processInfo.processIdentifier
+                $0.threads = UInt32(threads.count)
+            }
+        }
+        var metadata = Metadata()
+        // An empty token sends none at all (the command line never allows that; tests do).
+        if !options.token.isEmpty { metadata.addString(options.token, forKey: AccessToken.metadataKey) }
+        var callOptions = CallOptions.defaults
+        callOptions.waitForReady = false
+        do {
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .dns(host: options.coordinator.host, port: options.coordinator.port),
+                transportSecurity: .plaintext)
+            try await withGRPCClient(transport: transport) { client in
+                let coordinator = Clustertop_V1_Coordinator.Client(wrapping: client)
+                try await coordinator.work(metadata: metadata, options: callOptions) { writer in
+                    try await writer.write(hello)
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for await message in messages { try await writer.write(message) }
+                        }
+                        group.addTask { try await self.sendHeartbeats(state) }
+                        try await group.next()
+                        group.cancelAll()
+                    }
+                } onResponse: { response in
+                    for try await message in response.messages {
+                        self.dispatch(message, state: state)
+                    }
+                    self.outbox.finish()
+                }
+            }
+        } catch is CancellationError {
+            return .cancelled
+        } catch let error as RPCError {
+            if Task.isCancelled { return .cancelled }
+            // Every thread released: the session is over, however the stream's end was reported.
+            if state.allReleased { return .released }
+            switch error.code {
+            case .unauthenticated, .permissionDenied, .failedPrecondition, .invalidArgument, .resourceExhausted:
+                return .refused(error.message)
+            default:
+                return .failed(Self.reason(error), joined: state.joined)
+            }
+        } catch {
+            if Task.isCancelled { return .cancelled }
+            if state.allReleased { return .released }
+            return .failed(Self.reason(error), joined: state.joined)
+        }
+        if Task.isCancelled { return .cancelled }
+        return state.allReleased ? .released : .failed("the coordinator ended the session", joined: state.joined)
+    }
+
+    private func sendHeartbeats(_ state: SessionState) async throws {
+        var lastSummary = ContinuousClock.now
+        var resultsAtSummary = outbox.results.load(ordering: .relaxed)
+        var processedAtSummary = threads.reduce(UInt64(0)) { $0 + $1.processed.load(ordering: .relaxed) }
+        while true {
+            try await Task.sleep(for: state.heartbeat)
+            guard state.joined else { continue }
+            outbox.send(.with { $0.heartbeat = .with { $0.threads = threads.map(\.progress) } })
+            // A summary every ten seconds instead of a line per chunk.
+            let elapsed = ContinuousClock.now - lastSummary
+            if !options.verbose, elapsed >= .seconds(10) {
+                let results = outbox.results.load(ordering: .relaxed)
+                let processed = threads.reduce(UInt64(0)) { $0 + $1.processed.load(ordering: .relaxed) }
+                if results > resultsAtSummary {
+                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    let rate = Double(processed - processedAtSummary) / seconds
+                    say("\(results - resultsAtSummary) chunks in the last \(Int(seconds.rounded())) s, "
+                        + "\(Self.rate(rate)) elements/s (\(results) in all)")
+                }
+                lastSummary = .now
+                resultsAtSummary = results
+                processedAtSummary = processed
+            }
+        }
+    }
+
+    /// Routes one message from the coordinator to the thread it is for.
+    private func dispatch(_ message: CoordinatorMessage, state: SessionState) {
+        func thread(_ index: UInt32) -> RemoteThread? {
+            guard index < threads.count else {
+                say("ignored a message for thread \(index), which does not exist")
+                return nil
+            }
+            return threads[Int(index)]
+        }
+        switch message.kind {
+        case .welcome(let welcome):
+            state.welcome(welcome)
+            for thread in threads { thread.setSubBlock(welcome.subBlock) }
+            let ids = welcome.workerIds.map(String.init).joined(separator: ", ")
+            say("joined \(options.coordinator) as worker\(welcome.workerIds.count == 1 ? "" : "s") \(ids) "
+                + "(heartbeat \(welcome.heartbeatMillis) ms, lease \(welcome.leaseMillis) ms)")
+        case .assign(let assign):
+            guard let target = thread(assign.thread) else { return }
+            target.post(.assign(attempt: assign.attempt, first: assign.first, last: assign.last, speed: assign.speed))
+            if let line = state.assigned(assign, verbose: options.verbose) { say(line) }
+        case .check(let check):
+            thread(check.thread)?.post(.check(attempt: check.attempt))
+        case .proceed(let proceed):
+            guard let target = thread(proceed.thread) else { return }
+            target.post(.proceed(attempt: proceed.attempt, last: proceed.last, speed: proceed.speed))
+            if let line = state.proceeded(proceed) { say(line) }
+        case .hold(let hold):
+            thread(hold.thread)?.post(.hold(attempt: hold.attempt))
+            say("\(state.name(hold.thread)) paused (attempt \(hold.attempt) kept)")
+            state.held(hold.thread)
+        case .abandon(let abandon):
+            thread(abandon.thread)?.post(.abandon(attempt: abandon.attempt))
+            say("\(state.name(abandon.thread)) dropped attempt \(abandon.attempt): the coordinator took it back")
+        case .release(let release):
+            guard thread(release.thread) != nil else { return }
+            say("\(state.name(release.thread)) released")
+            if state.released(release.thread, of: threads.count) { outbox.finish() }
+        case nil:
+            say("ignored a message of a kind this worker does not know (is the coordinator newer?)")
+        }
+    }
+
+    static func reason(_ error: any Error) -> String {
+        if let rpc = error as? RPCError {
+            return rpc.message.isEmpty ? "\(rpc.code)" : rpc.message
+        }
+        return "\(error)"
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value < 1 ? "\(Int((value * 1000).rounded())) ms" : String(format: "%.1f s", value)
+    }
+
+    static func rate(_ value: Double) -> String {
+        switch value {
+        case 1e9...: String(format: "%.2f G", value / 1e9)
+        case 1e6...: String(format: "%.1f M", value / 1e6)
+        default: String(format: "%.0f", value)
+        }
+    }
+}
+
+/// What one connection has learned, shared by its response handler and its heartbeat task.
+private final class SessionState: Sendable {
+    private struct Values {
+        var workerIDs: [UInt32] = []
+        var heartbeat: Duration = .milliseconds(100)
+        var joined = false
+        var released: Set<UInt32> = []
+        var held: Set<UInt32> = []
+        var speeds: [UInt32: Double] = [:]
+    }
+    private let values = Mutex(Values())
+
+    var joined: Bool { values.withLock { $0.joined } }
+    var heartbeat: Duration { values.withLock { $0.heartbeat } }
+    var allReleased: Bool { values.withLock { $0.joined && $0.released.count == $0.workerIDs.count } }
+
+    func welcome(_ welcome: Clustertop_V1_Welcome) {
+        values.withLock {
+            $0.workerIDs = welcome.workerIds
+            $0.heartbeat = .milliseconds(max(10, Int(welcome.heartbeatMillis)))
+            $0.joined = true
+        }
+    }
+
+    /// "worker 7" for thread 2, once the coordinator has numbered the threads.
+    func name(_ thread: UInt32) -> String {
+        values.withLock { v in
+            Int(thread) < v.workerIDs.count ? "worker \(v.workerIDs[Int(thread)])" : "thread \(thread)"
+        }
+    }
+
+    func held(_ thread: UInt32) { values.withLock { _ = $0.held.insert(thread) } }
+
+    /// A line for a new chunk when verbose, or when its speed differs from the last one.
+    func assigned(_ assign: Clustertop_V1_Assign, verbose: Bool) -> String? {
+        let speedChanged = values.withLock { $0.speeds.updateValue(assign.speed, forKey: assign.thread) != assign.speed }
+        let who = name(assign.thread)
+        if verbose {
+            return "\(who) chunk \(assign.chunk): \(assign.first)...\(assign.last) (attempt \(assign.attempt))"
+        }
+        return speedChanged && assign.speed < 1 ? "\(who) runs at \(Int((assign.speed * 100).rounded()))%" : nil
+    }
+
+    /// A line when a thread resumes after a hold, or its speed changed.
+    func proceeded(_ proceed: Clustertop_V1_Proceed) -> String? {
+        let (wasHeld, oldSpeed) = values.withLock { v in
+            (v.held.remove(proceed.thread) != nil, v.speeds.updateValue(proceed.speed, forKey: proceed.thread))
+        }
+        let who = name(proceed.thread)
+        if wasHeld { return "\(who) resumed" }
+        if let oldSpeed, oldSpeed != proceed.speed { return "\(who) runs at \(Int((proceed.speed * 100).rounded()))%" }
+        return nil
+    }
+
+    /// Records a release; true when it was the last thread.
+    func released(_ thread: UInt32, of count: Int) -> Bool {
+        values.withLock { v in
+            v.released.insert(thread)
+            return v.released.count == count
+        }
+    }
+}

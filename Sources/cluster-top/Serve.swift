@@ -1,0 +1,143 @@
+import ArgumentParser
+import ClusterEngine
+import ClusterNet
+import ClusterReporting
+import Dispatch
+import Foundation
+
+/// `cluster-top serve`: the dashboard (or headless run) as a coordinator that worker processes
+/// on other machines join.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the cluster as a coordinator that workers on other machines join.",
+        discussion: """
+            Everything cluster-top does, plus a gRPC endpoint for `cluster-top worker` processes. \
+            Each of their threads becomes a row of the dashboard, next to the local threads \
+            (--workers 0 for none), and takes the same keys. Workers must present the token; \
+            without --token (or \(AccessToken.environmentVariable)) a new one is generated and \
+            printed with the command that joins. Exit status as for cluster-top, and 69 when the \
+            address cannot be listened on.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The address to accept workers on; 0.0.0.0 is every IPv4 interface, port 0 picks a free one.",
+        valueName: "HOST:PORT"))
+    var listen = "0.0.0.0:7070"
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The shared secret workers must present, 8-256 printable characters. (default: \(AccessToken.environmentVariable), else a new random one)",
+        valueName: "TOKEN"))
+    var token: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Seconds a worker may stay silent before its chunks are re-queued, 0.1...60; it sends heartbeats ten times as often.",
+        valueName: "SECONDS"))
+    var lease: Double = 1
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Headless: wait until this many remote worker threads have joined before starting the job.",
+        valueName: "N"))
+    var awaitWorkers = 0
+
+    @OptionGroup var options: RunOptions
+
+    func run() throws {
+        let setup: ServeSetup
+        do {
+            setup = try makeSetup()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        try options.run(serve: setup)
+    }
+
+    func makeSetup() throws(InputError) -> ServeSetup {
+        let endpoint = try Endpoint.parse(listen, what: "--listen", allowAnyPort: true)
+        guard (0.1...60).contains(lease) else { throw InputError("--lease must be between 0.1 and 60 seconds (got \(lease))") }
+        guard (0...1024).contains(awaitWorkers) else {
+            throw InputError("--await-workers must be between 0 and 1024 (got \(awaitWorkers))")
+        }
+        let source: ServeSetup.TokenSource
+        let secret: String
+        if let token {
+            (secret, source) = (token, .option)
+        } else if let fromEnvironment = ProcessInfo.processInfo.environment[AccessToken.environmentVariable], !fromEnvironment.isEmpty {
+            (secret, source) = (fromEnvironment, .environment)
+        } else {
+            (secret, source) = (AccessToken.generate(), .generated)
+        }
+        if let problem = AccessToken.validate(secret) { throw InputError(problem) }
+        return ServeSetup(listen: endpoint, token: secret, tokenSource: source,
+                          timing: RemoteTiming(lease: .milliseconds(Int64((lease * 1000).rounded()))),
+                          awaitWorkers: awaitWorkers)
+    }
+}
+
+/// A validated `serve`: where to listen, the token, and the lease.
+struct ServeSetup {
+    enum TokenSource { case option, environment, generated }
+
+    let listen: Endpoint
+    let token: String
+    let tokenSource: TokenSource
+    let timing: RemoteTiming
+    let awaitWorkers: Int
+
+    /// A coordinator that is listening, and the address it got (the real port when --listen
+    /// asked for port 0).
+    struct Running {
+        let coordinator: Coordinator
+        let address: Endpoint
+    }
+
+    func start(_ cluster: Cluster) throws -> Running {
+        let coordinator = Coordinator(cluster: cluster, listen: listen, token: token, timing: timing)
+        do {
+            return Running(coordinator: coordinator, address: try coordinator.start())
+        } catch {
+            throw CommandFailure(message: "cannot listen on \(listen): \(error.description)", status: 69)
+        }
+    }
+
+    /// How people join, as printed when the coordinator starts.
+    func joinInstructions(_ running: Running) -> [String] {
+        [
+            "cluster-top: coordinator listening on \(running.address)",
+            "cluster-top: join with: \(joinCommand(running.address))",
+        ]
+    }
+
+    /// The dashboard's caption: the same command, for the audience to type.
+    func caption(_ running: Running) -> String {
+        "Join: " + joinCommand(running.address)
+    }
+
+    private func joinCommand(_ address: Endpoint) -> String {
+        // A wildcard address is no use to a worker: name this machine instead.
+        let host = ["0.0.0.0", "::", "[::]"].contains(address.host) ? ProcessInfo.processInfo.hostName : address.host
+        let target = Endpoint(host: host, port: address.port)
+        let secret: String
+        switch tokenSource {
+        case .generated: secret = token
+        case .environment: secret = "\"$\(AccessToken.environmentVariable)\""
+        case .option: secret = "<the token given to serve>"
+        }
+        return "cluster-top worker --connect \(target) --token \(secret)"
+    }
+
+    /// Headless: blocks until `awaitWorkers` remote threads have joined, printing the events
+    /// (joins, refusals) meanwhile. Returns the last event printed, or nil if stopped first.
+    func awaitRemoteWorkers(_ cluster: Cluster, printer: HeadlessPrinter, shouldStop: () -> Bool) -> UInt64? {
+        if printer.format == .text {
+            printer.write("cluster-top: waiting for \(awaitWorkers) remote worker thread\(awaitWorkers == 1 ? "" : "s") to join")
+        }
+        var printed: UInt64 = 0
+        while !shouldStop() {
+            printed = printer.flushEvents(from: cluster, after: printed)
+            let joined = cluster.snapshot().workers.filter { $0.remote != nil && $0.state != .removed }.count
+            if joined >= awaitWorkers { return printed }
+            usleep(20_000)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import ClusterEngine
+import ClusterNet
+import ClusterTerminal
+import Dispatch
+import Foundation
+import Synchronization
+
+/// `cluster-top worker`: lends this machine's cores to a coordinator elsewhere.
+struct Worker: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Join a coordinator (cluster-top serve) and sum chunks for it.",
+        discussion: """
+            Each thread becomes one worker row on the coordinator's dashboard, where it can be \
+            paused, throttled, killed and removed like a local one. The worker prints one line per \
+            event. It keeps trying while the coordinator is not reachable (for --retry-for \
+            seconds), and reconnects if the connection drops. Exit status: 0 released by the \
+            coordinator, 64 bad arguments, 69 coordinator unreachable, 77 refused (token), \
+            128+N stopped by signal N.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("The coordinator's address, as `serve` printed it.", valueName: "HOST:PORT"))
+    var connect: String
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The coordinator's token. (default: \(AccessToken.environmentVariable))", valueName: "TOKEN"))
+    var token: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Compute threads to offer, 1...256. (default: the number of cores, \(ClusterTop.cores) here)", valueName: "N"))
+    var threads: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Give up after this many seconds without reaching the coordinator, 0...86400.", valueName: "SECONDS"))
+    var retryFor: Double = 60
+
+    @Flag(name: .long, help: "Print a line for every chunk, not only for joins, pauses, kills and releases.")
+    var verbose = false
+
+    func makeOptions() throws(InputError) -> WorkerOptions {
+        let endpoint = try Endpoint.parse(connect, what: "--connect")
+        let count = threads ?? ClusterTop.cores
+        guard 1...Int(WireProtocol.threadLimit) ~= count else {
+            throw InputError("--threads must be between 1 and \(WireProtocol.threadLimit) (got \(count))")
+        }
+        guard (0...86_400).contains(retryFor) else {
+            throw InputError("--retry-for must be between 0 and 86400 seconds (got \(retryFor))")
+        }
+        guard let secret = token ?? ProcessInfo.processInfo.environment[AccessToken.environmentVariable], !secret.isEmpty else {
+            throw InputError("no token: give --token TOKEN or set \(AccessToken.environmentVariable), with the token the coordinator printed")
+        }
+        return WorkerOptions(coordinator: endpoint, token: secret, threads: count, retryFor: retryFor, verbose: verbose)
+    }
+
+    func run() throws {
+        let options: WorkerOptions
+        do {
+            options = try makeOptions()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        ProcessSignals.installStopHandlers()
+        let say: @Sendable (String) -> Void = { line in
+            FileHandle.standardOutput.write(Data("cluster-top worker: \(line)\n".utf8))
+        }
+        let process = WorkerProcess(options: options, say: say)
+        let finished = DispatchSemaphore(value: 0)
+        let result = OutcomeBox()
+        let task = Task {
+            result.set(await process.run())
+            finished.signal()
+        }
+        // The main thread watches for Ctrl-C and SIGTERM; cancelling the task closes the
+        // connection, and the coordinator re-queues what the threads held at once.
+        while finished.wait(timeout: .now() + 0.05) == .timedOut {
+            if let signal = ProcessSignals.stopSignal {
+                task.cancel()
+                _ = finished.wait(timeout: .now() + 2)
+                say("stopped by signal \(signal); left the cluster")
+                throw ExitCode(ProcessSignals.exitStatus(for: signal))
+            }
+        }
+        switch result.get() ?? .released {
+        case .released:
+            say("released by the coordinator; exiting")
+            throw ExitCode(0)
+        case .refused(let reason):
+            throw CommandFailure(message: "refused by \(options.coordinator): \(reason)", status: 77)
+        case .unreachable(let reason):
+            throw CommandFailure(message: "gave up on \(options.coordinator) after \(Int(options.retryFor)) s: \(reason)", status: 69)
+        }
+    }
+}
+
+/// A failure that is not a usage error: one line on stderr and its own exit status.
+struct CommandFailure: Error, CustomStringConvertible {
+    let message: String
+    let status: Int32
+    var description: String { message }
+}
+
+/// Hands the worker's outcome from its task to the main thread.
+private final class OutcomeBox: Sendable {
+    private let value = Mutex<WorkerProcess.Outcome?>(nil)
+    func set(_ outcome: WorkerProcess.Outcome) { value.withLock { $0 = outcome } }
+    func get() -> WorkerProcess.Outcome? { value.withLock { $0 } }
+}

@@ -1,0 +1,213 @@
+import BigInt
+import Synchronization
+import Testing
+@testable import ClusterEngine
+
+/// Counts the engine's wake-ups of a remote worker, as its network session would receive them.
+final class WakeCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .relaxed) }
+    var wake: @Sendable () -> Void { { [self] in count.add(1, ordering: .relaxed) } }
+}
+
+/// Drives remote workers through the engine's remote API by hand, the way a network session
+/// does, so every interleaving below is exact rather than timed.
+@Suite("Remote workers in the engine")
+struct RemoteWorkerTests {
+    let cluster: Cluster
+
+    init() {
+        var configuration = ClusterConfiguration()
+        configuration.auditsAcceptedChunks = true
+        configuration.subBlockSize = 1 << 10
+        cluster = Cluster(configuration: configuration)
+    }
+
+    func join(_ thread: Int = 0, wakes: WakeCounter = WakeCounter()) throws -> WorkerID {
+        try #require(cluster.addRemoteWorker(RemoteWorkerInfo(host: "node-\(thread)", pid: 4242, thread: thread),
+                                             onWake: wakes.wake))
+    }
+
+    func task(_ step: RemoteStep) throws -> RemoteTask {
+        guard case .run(let task) = step else {
+            Issue.record("expected work, got \(step)")
+            throw CancellationError()
+        }
+        return task
+    }
+
+    /// Sums a task the way a remote thread would.
+    func sum(_ task: RemoteTask) -> UInt128 { SumOfSquaresKernel.sum(task.elements.lowerBound, task.elements.upperBound) }
+
+    /// Runs `id` until it has nothing more to do; returns the attempts it completed.
+    @discardableResult
+    func drain(_ id: WorkerID, after first: RemoteStep? = nil) throws -> Int {
+        var step = first ?? cluster.remoteStep(id)
+        var done = 0
+        while case .run(let task) = step {
+            step = cluster.remoteStep(id, finished: (task.attempt, sum(task)))
+            done += 1
+        }
+        return done
+    }
+
+    @Test("a remote worker's results add up to the exact, verified total")
+    func exactTotal() throws {
+        let id = try join()
+        let job = cluster.submit(try JobSpec(lo: -3_000, hi: 50_000, chunkSize: 997))
+        #expect(try drain(id) == 54)
+        let summary = try #require(cluster.summary(of: job))
+        #expect(summary.verified)
+        #expect(BigInt(summary.total) == ClosedForm.sumOfSquares(-3_000, 50_000))
+        let row = try #require(cluster.snapshot().workers.first)
+        #expect(row.remote == RemoteWorkerInfo(host: "node-0", pid: 4242, thread: 0))
+        #expect(row.chunksDone == 54)
+        #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerJoined(id, host: "node-0", pid: 4242, thread: 0) })
+    }
+
+    @Test("killing a remote worker re-queues its chunk; its late result is discarded and counted")
+    func killFencesTheLateResult() throws {
+        let wakes = WakeCounter()
+        let victim = try join(0, wakes: wakes)
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 10_000, chunkSize: 1_000))
+        let held = try task(cluster.remoteStep(victim))
+        let wakesBefore = wakes.value
+        #expect(cluster.kill(victim))
+        #expect(wakes.value > wakesBefore, "the session must hear of the kill to tell the thread")
+        #expect(cluster.remoteStatus(victim)?.current == nil)
+        #expect(cluster.remoteStatus(victim)?.state == .dead)
+        // The result was already on the wire when the kill happened.
+        #expect(cluster.remoteStep(victim, finished: (held.attempt, sum(held))) == .wait)
+        let rescuer = try join(1)
+        try drain(rescuer)
+        let summary = try #require(cluster.summary(of: job))
+        #expect(summary.verified)
+        #expect(summary.staleResults == 1)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<10), "every chunk counted exactly once")
+        #expect(cluster.events(after: 0).contains {
+            $0.kind == .chunkRedistributed(chunk: held.chunk, from: victim, to: rescuer)
+        })
+    }
+
+    @Test("a lapsed lease re-queues the chunk; heard from again, the worker returns and its late result is fenced off")
+    func leaseExpiry() throws {
+        let sleeper = try join(0)
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 8_000, chunkSize: 1_000))
+        let held = try task(cluster.remoteStep(sleeper))
+        cluster.remoteLost(sleeper, .leaseExpired(silence: 1.25))
+        let status = try #require(cluster.remoteStatus(sleeper))
+        #expect(status.state == .dead && status.leaseLost && status.current == nil)
+        #expect(cluster.remoteStep(sleeper) == .wait, "no work for a worker that lost its lease")
+        #expect(cluster.events(after: 0).contains { $0.kind == .leaseExpired(sleeper, chunk: held.chunk, silence: 1.25) })
+        #expect(cluster.snapshot().workers[0].leaseLost)
+
+        // It wakes up (SIGCONT) and its first words are the late result.
+        #expect(cluster.remoteHeardFrom(sleeper))
+        #expect(!cluster.remoteHeardFrom(sleeper), "only once")
+        let next = cluster.remoteStep(sleeper, finished: (held.attempt, sum(held)))
+        try drain(sleeper, after: next)
+        let summary = try #require(cluster.summary(of: job))
+        #expect(summary.verified)
+        #expect(summary.staleResults == 1)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<8))
+        #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerReturned(sleeper) })
+    }
+
+    @Test("a user's kill is not undone by the worker being heard from")
+    func killedStaysDead() throws {
+        let id = try join()
+        #expect(cluster.kill(id))
+        #expect(!cluster.remoteHeardFrom(id))
+        #expect(cluster.remoteStatus(id)?.state == .dead)
+        #expect(cluster.restart(id))
+        #expect(cluster.remoteStatus(id)?.state == .idle)
+    }
+
+    @Test("a dropped connection re-queues the chunk at once and removes the worker")
+    func disconnect() throws {
+        let gone = try join(0)
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 5_000, chunkSize: 1_000))
+        let held = try task(cluster.remoteStep(gone))
+        cluster.remoteLost(gone, .disconnected)
+        #expect(cluster.remoteStatus(gone)?.state == .removed)
+        #expect(cluster.remoteStep(gone) == .exit)
+        #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerDisconnected(gone, chunk: held.chunk) })
+        try drain(try join(1))
+        #expect(try #require(cluster.summary(of: job)).verified)
+    }
+
+    @Test("pause holds a remote thread where it checks in; resume and throttle let it proceed")
+    func pauseResumeThrottle() throws {
+        let wakes = WakeCounter()
+        let id = try join(0, wakes: wakes)
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 4_000, chunkSize: 4_000))
+        let held = try task(cluster.remoteStep(id))
+        let middle = held.elements.lowerBound + 1_500
+        let partial = SumOfSquaresKernel.sum(held.elements.lowerBound, middle - 1)
+
+        #expect(cluster.pause(id))
+        #expect(wakes.value >= 1)
+        #expect(cluster.remoteCheckIn(id, attempt: held.attempt, position: middle, sum: partial) == .hold)
+        #expect(cluster.snapshot().workers[0].state == .paused)
+        #expect(cluster.resume(id))
+        #expect(cluster.remoteCheckIn(id, attempt: held.attempt, position: middle, sum: partial)
+                == .proceed(last: held.elements.upperBound, speed: 1))
+        #expect(cluster.setSpeed(id, to: 0.25))
+        #expect(cluster.remoteCheckIn(id, attempt: held.attempt, position: middle, sum: partial)
+                == .proceed(last: held.elements.upperBound, speed: 0.25))
+        // A check-in for an attempt that is not current is told to drop it.
+        #expect(cluster.remoteCheckIn(id, attempt: AttemptID(held.attempt.rawValue + 99), position: middle, sum: 0) == .abandon)
+        _ = cluster.remoteStep(id, finished: (held.attempt, sum(held)))
+        #expect(try #require(cluster.summary(of: job)).verified)
+    }
+
+    @Test("under stealing, a paused remote worker hands in what it did and a thief takes the rest")
+    func stealingFromPausedRemote() throws {
+        let slowWakes = WakeCounter()
+        let paused = try join(0, wakes: slowWakes)
+        let thief = try join(1)
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 200_000, chunkSize: 100_000, schedule: .stealing))
+        let pausedTask = try task(cluster.remoteStep(paused))
+        let thiefTask = try task(cluster.remoteStep(thief))
+        let position = pausedTask.elements.lowerBound + 30_000
+        let partial = SumOfSquaresKernel.sum(pausedTask.elements.lowerBound, position - 1)
+        #expect(cluster.pause(paused))
+        #expect(cluster.remoteCheckIn(paused, attempt: pausedTask.attempt, position: position, sum: partial) == .hold)
+
+        // The thief finishes its own chunk and finds nothing left: it asks the paused one to split.
+        let wakesBefore = slowWakes.value
+        #expect(cluster.remoteStep(thief, finished: (thiefTask.attempt, sum(thiefTask))) == .wait)
+        #expect(slowWakes.value > wakesBefore, "the victim's session is woken to split")
+        // The session answers the wake with the position it knows the thread is parked at.
+        #expect(cluster.remoteCheckIn(paused, attempt: pausedTask.attempt, position: position, sum: partial) == .abandon)
+        let rest = try task(cluster.remoteStep(thief))
+        #expect(rest.elements == position...pausedTask.elements.upperBound)
+        _ = cluster.remoteStep(thief, finished: (rest.attempt, sum(rest)))
+        let summary = try #require(cluster.summary(of: job))
+        #expect(summary.verified)
+        #expect(summary.chunksSplit == 1)
+        #expect(summary.acceptedChunks?.sorted() == [0, 1])
+    }
+
+    @Test("removal releases an idle remote thread and lets a busy one finish first")
+    func removal() throws {
+        let busy = try join(0)
+        let idle = try join(1)
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000, chunkSize: 1_000))
+        let held = try task(cluster.remoteStep(busy))
+        #expect(cluster.remoteStep(idle) == .wait)
+        #expect(cluster.remove(idle))
+        #expect(cluster.remoteStep(idle) == .exit)
+        #expect(cluster.remove(busy))
+        #expect(cluster.remoteStep(busy, finished: (held.attempt, sum(held))) == .exit)
+        #expect(try #require(cluster.summary(of: job)).verified)
+    }
+
+    @Test("shutdown releases remote threads")
+    func shutdownReleases() throws {
+        let id = try join()
+        cluster.shutdown()
+        #expect(cluster.remoteStep(id) == .exit)
+        #expect(cluster.addRemoteWorker(RemoteWorkerInfo(host: "late", pid: 1, thread: 0), onWake: {}) == nil)
+    }
+}

@@ -1,0 +1,212 @@
+import ClusterEngine
+import ClusterNet
+import Foundation
+import Testing
+
+/// Remote workers as people run them: real `cluster-top worker` processes joining a coordinator
+/// over loopback. The coordinator is either the real `cluster-top serve`, or a `Coordinator` in
+/// this process, where a test can watch the engine and use its control API directly.
+@Suite("Remote worker processes", .serialized)
+struct RemoteWorkerProcessTests {
+    static let token = "test-token-0123456789"
+
+    /// A coordinator in this process, on a free loopback port.
+    struct LocalCoordinator {
+        let cluster: Cluster
+        let coordinator: Coordinator
+        let port: Int
+
+        init(lease: Duration = .seconds(1)) throws {
+            var configuration = ClusterConfiguration()
+            configuration.auditsAcceptedChunks = true
+            cluster = Cluster(configuration: configuration)
+            coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0),
+                                      token: RemoteWorkerProcessTests.token, timing: RemoteTiming(lease: lease))
+            port = try coordinator.start().port
+        }
+
+        func worker(threads: Int = 1, token: String = RemoteWorkerProcessTests.token) throws -> BackgroundBinary {
+            try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--token", token, "--threads", "\(threads)"])
+        }
+
+        /// The id of the remote worker that runs in process `pid`.
+        func workerID(pid: Int32) -> WorkerID? {
+            var found: WorkerID?
+            _ = eventually { found = cluster.snapshot().workers.first { $0.remote?.pid == pid }?.id; return found != nil }
+            return found
+        }
+
+        func row(_ id: WorkerID) -> WorkerSnapshot { cluster.snapshot().workers[id.rawValue - 1] }
+
+        /// Waits until `id` is partway into a chunk: well begun, far from done.
+        func waitUntilMidChunk(_ id: WorkerID) -> ChunkAssignment? {
+            var held: ChunkAssignment?
+            _ = eventually(within: 30) {
+                held = row(id).assignment
+                return held.map { $0.elementsDone > 0 && $0.fractionDone < 0.5 } ?? false
+            }
+            return held
+        }
+
+        func stop() {
+            cluster.shutdown(timeout: 2)
+            coordinator.stop()
+        }
+    }
+
+    @Test("a coordinator and two worker processes finish a job with the exact, verified total")
+    func twoWorkerProcesses() throws {
+        let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", Self.token, "--workers", "0",
+                                          "--headless", "--await-workers", "2", "--range", "1...300_000_000"])
+        let port = try #require(serve.listeningPort())
+        let workers = try (0..<2).map { _ in
+            try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--threads", "1"],
+                                 environment: ["CLUSTER_TOP_TOKEN": Self.token])
+        }
+        #expect(serve.exitStatus(within: 120) == 0)
+        let output = serve.output
+        #expect(output.contains("sum of squares over 1...300000000 = 9000000045000000050000000"))
+        #expect(output.contains("[verified]"))
+        for worker in workers {
+            #expect(output.contains("(pid \(worker.pid), thread 0)"), "each process joined: \(output)")
+            #expect(worker.exitStatus(within: 10) == 0)
+            #expect(worker.output.contains("released by the coordinator"))
+        }
+    }
+
+    @Test("a wrong token and a missing token are refused, and the coordinator keeps running")
+    func refusedTokens() async throws {
+        let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", Self.token, "--workers", "0",
+                                          "--headless", "--await-workers", "1", "--range", "1...1000"])
+        let port = try #require(serve.listeningPort())
+        let wrong = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--token", "not-the-token", "--threads", "1"])
+        #expect(wrong.status == 77)
+        #expect(wrong.stderr == "cluster-top: refused by 127.0.0.1:\(port): wrong token: use the token the coordinator printed when it started\n")
+        #expect(!wrong.stdout.contains("joined"))
+
+        // The command line insists on a token; the library can leave it out, as a stranger would.
+        let stranger = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port), token: "",
+                                                            threads: 1, retryFor: 5), say: { _ in })
+        let outcome = await stranger.run()
+        guard case .refused(let reason) = outcome else {
+            Issue.record("a worker without a token was not refused: \(outcome)")
+            return
+        }
+        #expect(reason.hasPrefix("no token"))
+
+        #expect(serve.waitFor("refused: no token") != nil)
+        #expect(serve.output.contains("refused: wrong token"))
+        let good = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--token", Self.token, "--threads", "1"])
+        #expect(good.status == 0)
+        #expect(serve.exitStatus(within: 30) == 0)
+        #expect(serve.output.contains("sum of squares over 1...1000 = 333833500"))
+        #expect(serve.output.contains("[verified]"))
+    }
+
+    @Test("kill -9 of a worker process mid-chunk: the chunk is redone elsewhere and the total stays exact")
+    func killNine() throws {
+        let local = try LocalCoordinator()
+        defer { local.stop() }
+        let victim = try local.worker()
+        let survivor = try local.worker()
+        let victimID = try #require(local.workerID(pid: victim.pid))
+        let survivorID = try #require(local.workerID(pid: survivor.pid))
+        let job = local.cluster.submit(try JobSpec(lo: 1, hi: 1_500_000_000, chunkSize: 50_000_000))
+        let held = try #require(local.waitUntilMidChunk(victimID))
+        victim.signal(SIGKILL)
+        #expect(victim.exitStatus(within: 10) == 137)
+
+        let summary = try #require(local.cluster.waitForJob(job, timeout: 120))
+        #expect(summary.verified)
+        #expect(summary.chunksRequeued >= 1)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<30), "every chunk counted exactly once")
+        let events = local.cluster.events(after: 0).map(\.kind)
+        #expect(events.contains(.remoteWorkerDisconnected(victimID, chunk: held.chunk)))
+        #expect(events.contains(.chunkRedistributed(chunk: held.chunk, from: victimID, to: survivorID)))
+    }
+
+    @Test("SIGSTOP past the lease, then SIGCONT: the chunk was redone and the late result is discarded and counted")
+    func frozenWorker() throws {
+        let local = try LocalCoordinator(lease: .milliseconds(500))
+        defer { local.stop() }
+        let sleeper = try local.worker()
+        let helper = try local.worker()
+        let sleeperID = try #require(local.workerID(pid: sleeper.pid))
+        _ = try #require(local.workerID(pid: helper.pid))
+        let job = local.cluster.submit(try JobSpec(lo: 1, hi: 1_500_000_000, chunkSize: 50_000_000))
+        let held = try #require(local.waitUntilMidChunk(sleeperID))
+        sleeper.signal(SIGSTOP)
+        let expired = eventually(within: 10) {
+            local.cluster.events(after: 0).contains {
+                if case .leaseExpired(sleeperID, held.chunk, _) = $0.kind { return true }
+                return false
+            }
+        }
+        #expect(expired)
+        #expect(local.row(sleeperID).leaseLost)
+        sleeper.signal(SIGCONT)
+        let fenced = eventually(within: 30) {
+            local.cluster.events(after: 0).contains { $0.kind == .staleResultDiscarded(chunk: held.chunk, attempt: held.attempt, worker: sleeperID) }
+        }
+        #expect(fenced, "the late result of attempt \(held.attempt) was discarded")
+        #expect(local.cluster.events(after: 0).contains { $0.kind == .remoteWorkerReturned(sleeperID) })
+
+        let summary = try #require(local.cluster.waitForJob(job, timeout: 120))
+        #expect(summary.verified)
+        #expect(local.cluster.snapshot().staleResults >= 1)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<30), "the late result was never added")
+    }
+
+    @Test("a remote worker is paused, resumed, throttled, killed, restarted and removed from the control API")
+    func controlAPI() throws {
+        let local = try LocalCoordinator()
+        defer { local.stop() }
+        let remote = try local.worker()
+        let id = try #require(local.workerID(pid: remote.pid))
+        let cluster = local.cluster
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000_000_000, chunkSize: 100_000_000))
+        _ = try #require(local.waitUntilMidChunk(id))
+
+        #expect(cluster.pause(id))
+        #expect(remote.waitFor("worker \(id.rawValue) paused") != nil)
+        #expect(eventually { local.row(id).state == .paused })
+        // The worker prints "paused" when Hold reaches it, after its check-in told the
+        // coordinator exactly where it stopped.
+        let before = local.row(id).assignment?.elementsDone
+        usleep(400_000)  // four heartbeats
+        #expect(local.row(id).assignment?.elementsDone == before, "a paused worker makes no progress")
+
+        #expect(cluster.resume(id))
+        #expect(remote.waitFor("worker \(id.rawValue) resumed") != nil)
+        #expect(eventually { (local.row(id).assignment?.elementsDone ?? 0) > (before ?? 0) })
+
+        #expect(cluster.setSpeed(id, to: 0.5))
+        #expect(remote.waitFor("worker \(id.rawValue) runs at 50%") != nil)
+
+        let heldAtKill = try #require(local.row(id).assignment)
+        #expect(cluster.kill(id))
+        #expect(remote.waitFor("dropped attempt \(heldAtKill.attempt.rawValue)") != nil)
+        #expect(local.row(id).state == .dead)
+        #expect(cluster.events(after: 0).contains { $0.kind == .workerKilled(id, chunk: heldAtKill.chunk) })
+
+        #expect(cluster.restart(id))
+        #expect(cluster.setSpeed(id, to: 1))
+        let summary = try #require(cluster.waitForJob(job, timeout: 120))
+        #expect(summary.verified)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<10))
+
+        #expect(cluster.remove(id))
+        #expect(remote.exitStatus(within: 10) == 0)
+        #expect(remote.output.contains("worker \(id.rawValue) released"))
+    }
+}
+
+/// Polls `condition` every 10 ms for up to `seconds`; true once it holds.
+func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}
