@@ -74,7 +74,7 @@ let package = Package(
         // baseline, which the suite compiles itself with clang -O3 -march=native.
         .executableTarget(
             name: "cluster-bench",
-            dependencies: ["ClusterEngine", "ClusterReporting", "ProcessSupport"],
+            dependencies: ["ClusterEngine", "ClusterReporting", "ClusterNet", "ProcessSupport"],
             exclude: ["Reference"]
         ),
         .testTarget(name: "ClusterEngineTests", dependencies: ["ClusterEngine", .product(name: "BigInt", package: "BigInt")]),

@@ -33,12 +33,25 @@ struct WorkerRecord {
     let remote: RemoteWorkerInfo?
     /// A remote worker that went silent past its lease is dead until it is heard from again.
     var leaseLost = false
+    /// A remote worker's attempts queued behind `current`, sent ahead so that a network round
+    /// trip never leaves its thread idle. Not started, so not in flight: given back untouched
+    /// when the worker pauses, leaves or dies, or when an idle worker has nothing else to do.
+    var prefetched: [PrefetchedAttempt] = []
 
     init(cell: WorkerCell, speed: Double, remote: RemoteWorkerInfo? = nil) {
         self.cell = cell
         self.speed = speed
         self.remote = remote
     }
+}
+
+/// An attempt handed to a remote worker ahead of time.
+struct PrefetchedAttempt {
+    let job: JobID
+    let chunk: Int64
+    let attempt: AttemptID
+    let elements: ClosedRange<Int64>
+    let piece: ChunkPiece?
 }
 
 /// One job from submission to verification.
@@ -191,6 +204,7 @@ struct EngineState {
         }
         workers[i].current = nil
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
+        if !workers[i].prefetched.isEmpty { startPrefetched(worker: i, now: now) }
         if workers[i].splitRequestedBy != nil {
             // It finished before it saw the request: let the thief look again.
             workers[i].splitRequestedBy = nil
@@ -289,6 +303,7 @@ struct EngineState {
                 askForSplit(thief: i)
             }
         }
+        if taken == nil, reclaimPrefetched() { taken = takeWork(for: id) }
         guard let taken else {  // no job, or no chunk for this worker
             workers[i].state = .idle
             return .wait
@@ -310,20 +325,83 @@ struct EngineState {
                                epoch: workers[i].cell.controlEpoch.load(ordering: .relaxed)))
     }
 
-    private struct Taken {
+    struct Taken {
         let job: JobID
         let chunk: Int64
         let elements: ClosedRange<Int64>
         let piece: ChunkPiece?
     }
 
-    private mutating func takeWork(for id: WorkerID) -> Taken? {
+    mutating func takeWork(for id: WorkerID) -> Taken? {
         updateCurrentJob { job -> Taken? in
             guard let (chunk, piece) = job.pool?.next(for: id) else { return nil }
             if case .lost? = piece?.origin { job.chunksRedone += 1 }
             return Taken(job: job.id, chunk: chunk, elements: piece?.elements ?? job.spec.elements(ofChunk: chunk),
                          piece: piece)
         } ?? nil
+    }
+
+    // MARK: Remote workers' queues
+
+    /// How many attempts a remote worker keeps queued: about 4 M elements' worth (2 ms at full
+    /// speed), so a round trip of a millisecond never starves it, and at least one.
+    func prefetchDepth(_ job: JobRun) -> Int {
+        Int(min(64, max(1, 4_000_000 / max(1, job.spec.chunkSize))))
+    }
+
+    /// Tops up remote worker `i`'s queue behind its current attempt; returns what was added.
+    mutating func refillPrefetched(worker i: Int) -> [PrefetchedAttempt] {
+        guard workers[i].remote != nil, workers[i].state == .running, !workers[i].isLeaving,
+              let attempt = workers[i].current, let job = current, job.id == attempt.job
+        else { return [] }
+        let depth = prefetchDepth(job)
+        let id = workers[i].cell.id
+        var added: [PrefetchedAttempt] = []
+        while workers[i].prefetched.count < depth, let taken = takeWork(for: id) {
+            let attempt = AttemptID(nextAttempt)
+            nextAttempt += 1
+            if case .lost(let by)? = taken.piece?.origin { log(.chunkRedistributed(chunk: taken.chunk, from: by, to: id)) }
+            if case .split(let from)? = taken.piece?.origin { log(.chunkStolen(chunk: taken.chunk, from: from, to: id)) }
+            let queued = PrefetchedAttempt(job: taken.job, chunk: taken.chunk, attempt: attempt, elements: taken.elements,
+                                           piece: taken.piece)
+            workers[i].prefetched.append(queued)
+            added.append(queued)
+        }
+        return added
+    }
+
+    /// Worker `i` finished its attempt; the first queued one becomes current.
+    private mutating func startPrefetched(worker i: Int, now: UInt64) {
+        let next = workers[i].prefetched.removeFirst()
+        workers[i].current = CurrentAttempt(job: next.job, chunk: next.chunk, attempt: next.attempt,
+                                            elements: next.elements, origin: next.piece?.origin, startNanos: now)
+    }
+
+    /// Returns worker `i`'s queued attempts to the pool, untouched; their ids become stale.
+    mutating func givePrefetchedBack(worker i: Int) {
+        guard !workers[i].prefetched.isEmpty else { return }
+        for queued in workers[i].prefetched {
+            attemptChunks[queued.attempt] = queued.chunk
+            guard current?.id == queued.job else { continue }
+            updateCurrentJob { $0.pool?.giveBack(chunk: queued.chunk, piece: queued.piece) }
+        }
+        workers[i].prefetched.removeAll()
+        workers[i].cell.poke()  // its session tells the thread to drop them
+        wakeIdleWorkers()
+    }
+
+    /// An idle worker found nothing: take the last queued attempt of the remote worker with the
+    /// longest queue back into the pool. True if there was one.
+    private mutating func reclaimPrefetched() -> Bool {
+        guard let v = workers.indices.filter({ !workers[$0].prefetched.isEmpty })
+            .max(by: { workers[$0].prefetched.count < workers[$1].prefetched.count })
+        else { return false }
+        let queued = workers[v].prefetched.removeLast()
+        attemptChunks[queued.attempt] = queued.chunk
+        guard current?.id == queued.job else { return false }
+        updateCurrentJob { $0.pool?.giveBack(chunk: queued.chunk, piece: queued.piece) }
+        workers[v].cell.poke()
+        return true
     }
 
     // MARK: Work stealing
@@ -420,6 +498,7 @@ struct EngineState {
             record(attempt, of: i, outcome: .killed)
         }
         workers[i].splitRequestedBy = nil
+        givePrefetchedBack(worker: i)
         _ = current?.pool?.release(ownedBy: id)
         workers[i].current = nil
         workers[i].isLeaving = false
@@ -437,6 +516,7 @@ struct EngineState {
         guard workers[i].state == .idle || workers[i].state == .running, !workers[i].isLeaving
         else { return false }
         workers[i].state = .paused
+        givePrefetchedBack(worker: i)
         workers[i].cell.poke()
         log(.workerPaused(workers[i].cell.id))
         return true
@@ -464,6 +544,7 @@ struct EngineState {
     mutating func remove(worker i: Int) -> Bool {
         let id = workers[i].cell.id
         guard workers[i].state != .removed, !workers[i].isLeaving else { return false }
+        givePrefetchedBack(worker: i)
         if workers[i].current != nil {
             workers[i].isLeaving = true
             if workers[i].state == .paused { workers[i].state = .running }

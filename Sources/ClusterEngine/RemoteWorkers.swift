@@ -23,7 +23,8 @@ public struct RemoteWorkerInfo: Sendable, Equatable {
 
 /// What a remote worker's thread should do next.
 public enum RemoteStep: Sendable, Equatable {
-    case run(RemoteTask)
+    /// Append these attempts to the thread's queue, in order.
+    case run([RemoteTask])
     /// Nothing to do now; the session is woken when that changes.
     case wait
     /// The worker is removed or the cluster is shutting down: release the thread.
@@ -51,6 +52,8 @@ public enum RemoteControl: Sendable, Equatable {
 public struct RemoteWorkerStatus: Sendable, Equatable {
     public let state: WorkerState
     public let current: AttemptID?
+    /// Attempts queued behind the current one, in order.
+    public let prefetched: [AttemptID]
     public let leaseLost: Bool
 }
 
@@ -75,19 +78,30 @@ extension Cluster {
         }
     }
 
-    /// Hands in `finished` (if any) and decides what the thread does next, in one lock.
+    /// Hands in `finished` (if any) and decides what the thread does next, in one lock: new
+    /// attempts to append to its queue (the first becomes current if it had none), nothing new,
+    /// or release.
     public func remoteStep(_ id: WorkerID, finished: (attempt: AttemptID, sum: UInt128)? = nil) -> RemoteStep {
         withState { s in
             guard let i = s.index(of: id) else { return .exit }
             let now = MonotonicClock.nanoseconds()
             if let finished { s.complete(worker: i, attempt: finished.attempt, sum: finished.sum, now: now) }
-            switch s.nextStep(worker: i, now: now) {
-            case .exit: return .exit
-            case .wait: return .wait
-            case .run(let task):
-                return .run(RemoteTask(attempt: task.attempt, chunk: s.workers[i].current!.chunk,
-                                       elements: task.elements, speed: task.speed))
+            if s.isShuttingDown { return .exit }
+            var tasks: [RemoteTask] = []
+            let speed = s.workers[i].speed
+            if s.workers[i].current == nil {
+                switch s.nextStep(worker: i, now: now) {
+                case .exit: return .exit
+                case .wait: return .wait
+                case .run(let task):
+                    tasks.append(RemoteTask(attempt: task.attempt, chunk: s.workers[i].current!.chunk,
+                                            elements: task.elements, speed: speed))
+                }
             }
+            tasks += s.refillPrefetched(worker: i).map {
+                RemoteTask(attempt: $0.attempt, chunk: $0.chunk, elements: $0.elements, speed: speed)
+            }
+            return tasks.isEmpty ? .wait : .run(tasks)
         }
     }
 
@@ -128,7 +142,7 @@ extension Cluster {
         withState { s in
             s.index(of: id).map { i in
                 RemoteWorkerStatus(state: s.workers[i].state, current: s.workers[i].current?.attempt,
-                                   leaseLost: s.workers[i].leaseLost)
+                                   prefetched: s.workers[i].prefetched.map(\.attempt), leaseLost: s.workers[i].leaseLost)
             }
         }
     }

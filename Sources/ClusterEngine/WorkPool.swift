@@ -125,6 +125,12 @@ struct WorkPool {
         pieces.prepend(piece)
     }
 
+    /// Takes back work that was handed out but never started (a remote worker's queue): a whole
+    /// chunk returns to the front of the shared queue, a piece to the front of the pieces.
+    mutating func giveBack(chunk: Int64, piece: ChunkPiece?) {
+        if let piece { pieces.prepend(piece) } else { shared.pushFront(chunk) }
+    }
+
     /// Moves the back half (rounded up) of the largest other slice into `thief`'s own slice.
     /// Returns whose slice it was and how many chunks moved, or nil if no slice has any.
     mutating func stealSlice(for thief: WorkerID) -> (victim: WorkerID, count: Int64)? {

@@ -33,9 +33,9 @@ struct RemoteSession {
     /// What the coordinator knows about one remote thread.
     struct Thread {
         let id: WorkerID
-        /// The attempt the thread is working on, as far as it has been told.
-        var running: AttemptID?
-        var elements: ClosedRange<Int64> = 0...0
+        /// The attempts sent to the thread, in the order it runs them: the first is the one it is
+        /// working on, the rest wait in its queue.
+        var attempts: [(id: AttemptID, elements: ClosedRange<Int64>)] = []
         /// A Check is on its way; don't send another.
         var checkSent = false
         /// The thread was told to hold (paused) and has not been told otherwise since.
@@ -47,8 +47,11 @@ struct RemoteSession {
         var zombie = false
         var released = false
 
-        mutating func clearAttempt() {
-            running = nil
+        var running: AttemptID? { attempts.first?.id }
+
+        /// The running attempt is over; the next queued one (if any) runs now.
+        mutating func finishRunning() {
+            if !attempts.isEmpty { attempts.removeFirst() }
             parked = nil
             checkSent = false
             held = false
@@ -151,13 +154,13 @@ struct RemoteSession {
                 cluster.remoteDiscardResult(threads[t].id, attempt: attempt)
                 return
             }
-            threads[t].clearAttempt()
+            threads[t].finishRunning()
             apply(cluster.remoteStep(threads[t].id, finished: (attempt, result.sum.value)), to: t)
         case .checkIn(let checkIn):
             let t = try threadIndex(checkIn.thread)
             // A check-in for an attempt we already took back crossed our Abandon: ignore it.
             guard threads[t].running == AttemptID(checkIn.attempt) else { return }
-            let elements = threads[t].elements
+            let elements = threads[t].attempts[0].elements
             guard elements.lowerBound...(elements.upperBound + 1) ~= checkIn.position else {
                 throw ProtocolViolation(description: "check-in at \(checkIn.position), outside its attempt \(elements)")
             }
@@ -222,22 +225,37 @@ struct RemoteSession {
     /// The engine changed something about thread `t`, or may have work for it.
     private mutating func service(_ t: Int) {
         guard !threads[t].released, let status = cluster.remoteStatus(threads[t].id) else { return }
-        if let attempt = threads[t].running {
+        // Queued attempts the engine took back (pause, removal, an idle worker's need) are void.
+        let kept = Set(status.prefetched)
+        for queued in threads[t].attempts.dropFirst() where !kept.contains(queued.id) && status.current != queued.id {
+            abandon(queued.id, on: t)
+            threads[t].attempts.removeAll { $0.id == queued.id }
+        }
+        while let attempt = threads[t].running {
             if status.current == attempt {
                 if threads[t].parked != nil {
                     answerCheckIn(t)
-                } else if !threads[t].checkSent {
+                    return
+                }
+                if !threads[t].checkSent {
                     threads[t].checkSent = true
                     send(.check(.with { $0.thread = UInt32(t); $0.attempt = attempt.rawValue }))
                 }
+                // Resumed or sped up: its queue may need topping up.
+                if status.state == .running { apply(cluster.remoteStep(threads[t].id), to: t) }
                 return
             }
             if threads[t].zombie, threads[t].parked == nil { return }
-            // Killed, or lost and stopped: the attempt is void.
-            send(.abandon(.with { $0.thread = UInt32(t); $0.attempt = attempt.rawValue }))
-            threads[t].clearAttempt()
+            // Killed, or lost and stopped: the attempt is void, and so is everything queued
+            // behind it unless the engine made it current.
+            abandon(attempt, on: t)
+            threads[t].finishRunning()
         }
         apply(cluster.remoteStep(threads[t].id), to: t)
+    }
+
+    private mutating func abandon(_ attempt: AttemptID, on t: Int) {
+        send(.abandon(.with { $0.thread = UInt32(t); $0.attempt = attempt.rawValue }))
     }
 
     /// Thread `t` is stopped at its parked position: ask the engine what it does now.
@@ -248,33 +266,35 @@ struct RemoteSession {
         switch cluster.remoteCheckIn(threads[t].id, attempt: attempt, position: position, sum: sum) {
         case let .proceed(last, speed):
             threads[t].parked = nil
-            threads[t].elements = threads[t].elements.lowerBound...last
+            threads[t].attempts[0].elements = threads[t].attempts[0].elements.lowerBound...last
             send(.proceed(.with {
                 $0.thread = UInt32(t); $0.attempt = attempt.rawValue; $0.last = last; $0.speed = speed
             }))
+            apply(cluster.remoteStep(threads[t].id), to: t)  // resumed: top its queue up again
         case .hold:
             if !wasHeld { send(.hold(.with { $0.thread = UInt32(t); $0.attempt = attempt.rawValue })) }
             threads[t].held = true
         case .abandon:
-            send(.abandon(.with { $0.thread = UInt32(t); $0.attempt = attempt.rawValue }))
-            threads[t].clearAttempt()
-            apply(cluster.remoteStep(threads[t].id), to: t)
+            abandon(attempt, on: t)
+            threads[t].finishRunning()
+            service(t)
         }
     }
 
     private mutating func apply(_ step: RemoteStep, to t: Int) {
         switch step {
-        case .run(let task):
-            threads[t].running = task.attempt
-            threads[t].elements = task.elements
-            send(.assign(.with {
-                $0.thread = UInt32(t)
-                $0.attempt = task.attempt.rawValue
-                $0.first = task.elements.lowerBound
-                $0.last = task.elements.upperBound
-                $0.speed = task.speed
-                $0.chunk = task.chunk
-            }))
+        case .run(let tasks):
+            for task in tasks {
+                threads[t].attempts.append((task.attempt, task.elements))
+                send(.assign(.with {
+                    $0.thread = UInt32(t)
+                    $0.attempt = task.attempt.rawValue
+                    $0.first = task.elements.lowerBound
+                    $0.last = task.elements.upperBound
+                    $0.speed = task.speed
+                    $0.chunk = task.chunk
+                }))
+            }
         case .wait:
             break
         case .exit:

@@ -82,11 +82,23 @@ final class RemoteThread: Sendable {
 
     // MARK: The thread
 
+    /// An attempt the coordinator queued for this thread.
+    private struct Queued {
+        let attempt: UInt64, first: Int64, last: Int64, speed: Double
+    }
+
     private func run() {
+        // Attempts sent ahead, run in order; only this thread touches the queue.
+        var queue: [Queued] = []
         while true {
+            if !queue.isEmpty {
+                let next = queue.removeFirst()
+                if !compute(next, queue: &queue) { return }
+                continue
+            }
             switch take() {
             case let .assign(attempt, first, last, speed):
-                if !compute(attempt: attempt, first: first, last: last, speed: speed) { return }
+                queue.append(Queued(attempt: attempt, first: first, last: last, speed: speed))
             case .quit:
                 return
             case .check, .proceed, .hold, .abandon, .reset:
@@ -111,7 +123,8 @@ final class RemoteThread: Sendable {
     private enum Control { case proceed, drop, quit }
 
     /// Sums one attempt and sends its result. False when the thread must quit.
-    private func compute(attempt id: UInt64, first: Int64, last: Int64, speed: Double) -> Bool {
+    private func compute(_ task: Queued, queue: inout [Queued]) -> Bool {
+        let id = task.attempt
         attempt.store(id, ordering: .relaxed)
         done.store(0, ordering: .relaxed)
         defer {
@@ -120,12 +133,12 @@ final class RemoteThread: Sendable {
         }
         let subBlock = subBlockSize.load(ordering: .relaxed)
         var sum: UInt128 = 0
-        var next = first, last = last, speed = speed
+        var next = task.first, last = task.last, speed = task.speed
         var count: Int64 = 0
         var owedSleep: Int64 = 0
         while true {
             if pending.load(ordering: .acquiring) != 0 {
-                switch control(id, position: next, sum: sum, last: &last, speed: &speed) {
+                switch control(id, position: next, sum: sum, last: &last, speed: &speed, queue: &queue) {
                 case .proceed: break
                 case .drop: return true
                 case .quit: return false
@@ -156,11 +169,17 @@ final class RemoteThread: Sendable {
         }
     }
 
-    /// Reads the inbox between two sub-blocks of attempt `id`.
-    private func control(_ id: UInt64, position: Int64, sum: UInt128, last: inout Int64, speed: inout Double) -> Control {
-        while let command = poll() {
+    /// Reads the inbox between two sub-blocks of attempt `id`. New attempts join the queue;
+    /// an Abandon for a queued one removes it.
+    private func control(_ id: UInt64, position: Int64, sum: UInt128, last: inout Int64, speed: inout Double,
+                         queue: inout [Queued]) -> Control {
+        var stopped = false
+        while true {
+            guard let command = stopped ? take() : poll() else { return .proceed }
             switch command {
-            case .check(let attempt) where attempt == id:
+            case let .assign(attempt, first, newLast, newSpeed):
+                queue.append(Queued(attempt: attempt, first: first, last: newLast, speed: newSpeed))
+            case .check(let attempt) where attempt == id && !stopped:
                 outbox.send(.with {
                     $0.checkIn = .with {
                         $0.thread = UInt32(index)
@@ -169,40 +188,29 @@ final class RemoteThread: Sendable {
                         $0.sum = Clustertop_V1_Sum(sum)
                     }
                 })
-                // Stopped until the coordinator answers; Hold means stay stopped.
-                while true {
-                    switch take() {
-                    case let .proceed(attempt, newLast, newSpeed) where attempt == id:
-                        // The coordinator never moves the end before our position; if it ever
-                        // did, summing nothing more is the only safe reading.
-                        last = max(newLast, position - 1)
-                        speed = newSpeed
-                        if last < position {
-                            sendResult(id, sum: sum)
-                            return .drop
-                        }
-                        return .proceed
-                    case .abandon(let attempt) where attempt == id:
-                        return .drop
-                    case .reset:
-                        return .drop
-                    case .quit:
-                        return .quit
-                    default:
-                        continue
-                    }
+                stopped = true  // until the coordinator answers; Hold means stay stopped
+            case let .proceed(attempt, newLast, newSpeed) where attempt == id && stopped:
+                // The coordinator never moves the end before our position; if it ever did,
+                // summing nothing more is the only safe reading.
+                last = max(newLast, position - 1)
+                speed = newSpeed
+                if last < position {
+                    sendResult(id, sum: sum)
+                    return .drop
                 }
-            case .abandon(let attempt) where attempt == id:
-                return .drop
+                stopped = false
+            case .abandon(let attempt):
+                if attempt == id { return .drop }
+                queue.removeAll { $0.attempt == attempt }
             case .reset:
+                queue.removeAll()
                 return .drop
             case .quit:
                 return .quit
-            default:
-                continue
+            case .check, .proceed, .hold:
+                continue  // a Hold keeps us stopped; the rest are about other attempts
             }
         }
-        return .proceed
     }
 
     private func sendResult(_ id: UInt64, sum: UInt128) {

@@ -28,27 +28,32 @@ struct RemoteWorkerTests {
                                              onWake: wakes.wake))
     }
 
+    /// The attempt a step starts the thread on (the first of those it sends).
     func task(_ step: RemoteStep) throws -> RemoteTask {
-        guard case .run(let task) = step else {
+        guard case .run(let tasks) = step, let first = tasks.first else {
             Issue.record("expected work, got \(step)")
             throw CancellationError()
         }
-        return task
+        return first
     }
 
     /// Sums a task the way a remote thread would.
     func sum(_ task: RemoteTask) -> UInt128 { SumOfSquaresKernel.sum(task.elements.lowerBound, task.elements.upperBound) }
 
-    /// Runs `id` until it has nothing more to do; returns the attempts it completed.
+    /// Runs `id`'s queue, in order, until it has nothing more to do; returns the attempts it
+    /// completed.
     @discardableResult
     func drain(_ id: WorkerID, after first: RemoteStep? = nil) throws -> Int {
         var step = first ?? cluster.remoteStep(id)
+        var queue: [RemoteTask] = []
         var done = 0
-        while case .run(let task) = step {
+        while true {
+            if case .run(let tasks) = step { queue += tasks }
+            guard !queue.isEmpty else { return done }
+            let task = queue.removeFirst()
             step = cluster.remoteStep(id, finished: (task.attempt, sum(task)))
             done += 1
         }
-        return done
     }
 
     @Test("a remote worker's results add up to the exact, verified total")
@@ -201,6 +206,60 @@ struct RemoteWorkerTests {
         #expect(cluster.remove(busy))
         #expect(cluster.remoteStep(busy, finished: (held.attempt, sum(held))) == .exit)
         #expect(try #require(cluster.summary(of: job)).verified)
+    }
+
+    @Test("a remote worker gets attempts queued ahead; pausing it gives them back untouched")
+    func prefetchAndGiveBack() throws {
+        let paused = try join(0)
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000_000, chunkSize: 100_000))
+        guard case .run(let tasks) = cluster.remoteStep(paused) else {
+            Issue.record("no work")
+            return
+        }
+        #expect(tasks.map(\.chunk) == Array(0..<10), "the current attempt and nine queued behind it")
+        #expect(cluster.remoteStatus(paused)?.prefetched == tasks.dropFirst().map(\.attempt))
+        #expect(cluster.snapshot().job?.chunksInFlight == 1, "queued attempts are not in flight")
+
+        #expect(cluster.pause(paused))
+        #expect(cluster.remoteStatus(paused)?.prefetched == [])
+        let other = try join(1)
+        #expect(try drain(other) == 9)
+        #expect(cluster.remoteCheckIn(paused, attempt: tasks[0].attempt, position: 1, sum: 0) == .hold)
+        #expect(cluster.resume(paused))
+        // A result for a queued attempt that was given back is stale.
+        _ = cluster.remoteStep(paused, finished: (tasks[1].attempt, sum(tasks[1])))
+        _ = cluster.remoteStep(paused, finished: (tasks[0].attempt, sum(tasks[0])))
+        let summary = try #require(cluster.summary(of: job))
+        #expect(summary.verified)
+        #expect(summary.chunksRequeued == 0, "given back untouched is not a re-queue")
+        #expect(summary.staleResults == 1)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<10))
+    }
+
+    @Test("a worker with nothing to do takes back the last attempt queued on another")
+    func idleWorkerReclaims() throws {
+        let busy = try join(0)
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 400_000, chunkSize: 100_000))
+        guard case .run(let tasks) = cluster.remoteStep(busy) else {
+            Issue.record("no work")
+            return
+        }
+        #expect(tasks.count == 4)
+        let idle = try join(1)
+        let taken = try task(cluster.remoteStep(idle))
+        #expect(taken.chunk == 3, "the one furthest from starting")
+        #expect(cluster.remoteStatus(busy)?.prefetched == tasks[1...2].map(\.attempt))
+        // Done, it is idle again and takes queued attempts back one by one while any are left.
+        let alsoTaken = try drain(idle, after: cluster.remoteStep(idle, finished: (taken.attempt, sum(taken))))
+        #expect(alsoTaken >= 1)
+        #expect(cluster.remoteStatus(busy)?.prefetched.count == 2 - alsoTaken)
+        for task in tasks { _ = cluster.remoteStep(busy, finished: (task.attempt, sum(task))) }
+        let summary = try #require(cluster.summary(of: job))
+        #expect(summary.verified)
+        // Every result of a taken-back attempt came too late. Some arrive after the job
+        // finished, so count them on the cluster, not the job.
+        #expect(cluster.snapshot().staleResults == 1 + alsoTaken)
+        #expect(summary.acceptedChunks?.sorted() == [0, 1, 2, 3])
     }
 
     @Test("shutdown releases remote threads")

@@ -94,8 +94,8 @@ struct ScriptPlayerTests {
         let script = try Script.parse("""
             workers 2
             schedule static
-            chunk-size 1000
-            submit 1...50000
+            chunk-size 100000
+            submit 1...200000000
             wait
             caption done with the first
             +1s throttle all 50%
@@ -103,12 +103,13 @@ struct ScriptPlayerTests {
             """, source: "t")
         var player = ScriptPlayer(script: script, cores: 2)
         var played = player.advance(now: 100, cluster: cluster)
-        // Everything up to the wait runs at once; the wait holds until job 1 is finished.
+        // Everything up to the wait runs at once; the wait holds until job 1 is finished (it is
+        // big enough to take some milliseconds on any machine, so it cannot end within this call).
         #expect(played.map(\.line).prefix(4) == [1, 2, 3, 4])
         #expect(cluster.snapshot().workers.count == 2)
         let job = try #require(player.jobs.first)
         let summary = try #require(cluster.waitForJob(job, timeout: 10))
-        #expect(summary.spec.schedule == .static && summary.spec.chunkSize == 1000 && summary.verified)
+        #expect(summary.spec.schedule == .static && summary.spec.chunkSize == 100_000 && summary.verified)
         played = player.advance(now: 101, cluster: cluster)
         #expect(played.map(\.line) == [5, 6])
         #expect(player.caption == "done with the first")
