@@ -55,7 +55,7 @@ extension Measurements {
             remote.add(try remoteSeconds(spec, processes: 1, threads: cores))
         }
         table.row("1...\(Format.grouped(count)), \(Format.grouped(spec.chunkCount)) chunks",
-                  Self.rate(count, local.median) + "/s", Self.rate(count, remote.median) + "/s",
+                  Self.rate(count, local.median), Self.rate(count, remote.median),
                   Format.percent(local.median / remote.median), Self.spread(local, remote))
     }
 
