@@ -37,10 +37,11 @@ public final class Coordinator: Sendable {
     /// Starts listening and returns the address it got (the real port when asked for port 0).
     public func start() throws(StartError) -> Endpoint {
         let server = self.server
+        let serveError = ErrorBox()
         serving.enter()
         Task.detached { [serving] in
             defer { serving.leave() }
-            try? await server.serve()
+            do { try await server.serve() } catch { serveError.store(error) }
         }
         let result = Mutex<Result<Endpoint, StartError>?>(nil)
         let bound = DispatchSemaphore(value: 0)
@@ -62,6 +63,11 @@ public final class Coordinator: Sendable {
             bound.signal()
         }
         bound.wait()
+        if case .failure = result.withLock({ $0! }), serving.wait(timeout: .now() + 2) == .success,
+           let cause = serveError.load() {
+            // The transport's own error says why ("Address already in use").
+            throw StartError(description: Self.reason(cause))
+        }
         return try result.withLock { $0! }.get()
     }
 
@@ -131,4 +137,11 @@ struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
 /// Worker processes connected now.
 final class SessionCount: Sendable {
     let value = Atomic<Int>(0)
+}
+
+/// The error that ended `serve()`, if any: it says why listening failed.
+final class ErrorBox: Sendable {
+    private let error = Mutex<(any Error)?>(nil)
+    func store(_ error: any Error) { self.error.withLock { $0 = error } }
+    func load() -> (any Error)? { error.withLock { $0 } }
 }
