@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The shared secret a worker process must present to join a coordinator.
 public enum AccessToken {
     /// The request metadata key that carries the token.
@@ -5,6 +9,12 @@ public enum AccessToken {
     /// The environment variable both commands read when --token is not given, so the token need
     /// not appear in `ps` output or shell history.
     public static let environmentVariable = "CLUSTER_TOP_TOKEN"
+
+    /// The token from the environment, if set and not empty.
+    public static var fromEnvironment: String? {
+        guard let value = getenv(environmentVariable).map({ String(cString: $0) }), !value.isEmpty else { return nil }
+        return value
+    }
 
     /// A fresh token: 128 random bits as 32 hex digits.
     public static func generate() -> String {

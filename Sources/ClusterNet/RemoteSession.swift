@@ -82,8 +82,9 @@ struct RemoteSession {
         (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
     }
 
-    /// Runs the session until every thread is released or the connection ends. Returns the
-    /// reason it ended badly, if it did; the caller turns that into the RPC's status.
+    /// Runs the session until every thread is released or the connection ends. Throws why it
+    /// ended badly, if it did; the server turns that into the RPC's status. Either way, what
+    /// the threads held goes back to the queue.
     mutating func run(messages: RPCAsyncSequence<WorkerMessage, any Error>,
                       writer: RPCWriter<CoordinatorMessage>) async throws {
         let continuation = self.continuation

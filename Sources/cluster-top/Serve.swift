@@ -61,7 +61,7 @@ struct Serve: ParsableCommand {
         let secret: String
         if let token {
             (secret, source) = (token, .option)
-        } else if let fromEnvironment = ProcessInfo.processInfo.environment[AccessToken.environmentVariable], !fromEnvironment.isEmpty {
+        } else if let fromEnvironment = AccessToken.fromEnvironment {
             (secret, source) = (fromEnvironment, .environment)
         } else {
             (secret, source) = (AccessToken.generate(), .generated)

@@ -46,7 +46,7 @@ struct Worker: ParsableCommand {
         guard (0...86_400).contains(retryFor) else {
             throw InputError("--retry-for must be between 0 and 86400 seconds (got \(retryFor))")
         }
-        guard let secret = token ?? ProcessInfo.processInfo.environment[AccessToken.environmentVariable], !secret.isEmpty else {
+        guard let secret = token ?? AccessToken.fromEnvironment, !secret.isEmpty else {
             throw InputError("no token: give --token TOKEN or set \(AccessToken.environmentVariable), with the token the coordinator printed")
         }
         return WorkerOptions(coordinator: endpoint, token: secret, threads: count, retryFor: retryFor, verbose: verbose)
