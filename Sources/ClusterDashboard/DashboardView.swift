@@ -331,7 +331,7 @@ public enum DashboardView {
         x = buffer.write(Widgets.padRight(stateWord, 8), x: x, y: y, style: palette.state(w.state, leaving: w.isLeaving))
         x = buffer.write(" ", x: x, y: y)
         if columns.whereWidth > 0 {
-            let place = w.remote.map { Widgets.truncate($0.label, columns.whereWidth - 1, glyphs: glyphs) } ?? "local"
+            let place = w.remote.map { placeLabel($0, width: columns.whereWidth - 1, glyphs: glyphs) } ?? "local"
             x = buffer.write(Widgets.padRight(place, columns.whereWidth), x: x, y: y,
                              style: w.remote == nil ? palette.label : .plain)
         }
@@ -366,6 +366,17 @@ public enum DashboardView {
             let share = Double(w.elementsAccepted) / Double(totalAccepted)
             buffer.write(Widgets.padLeft(Format.percent(share), 7), x: x, y: y)
         }
+    }
+
+    /// "host:pid/thread" in `width` cells. A long host name is shortened rather than the pid and
+    /// thread, which are what tell a machine's rows apart.
+    static func placeLabel(_ remote: RemoteWorkerInfo, width: Int, glyphs: Glyphs) -> String {
+        let label = remote.label
+        guard label.count > width else { return label }
+        let suffix = ":\(remote.pid)/\(remote.thread)"
+        let hostWidth = width - suffix.count
+        guard hostWidth > glyphs.ellipsis.count else { return Widgets.truncate(label, width, glyphs: glyphs) }
+        return Widgets.truncate(remote.host, hostWidth, glyphs: glyphs) + suffix
     }
 
     // MARK: Selected worker

@@ -67,6 +67,52 @@ struct DashboardViewTests {
         #expect(wide.buffer.contains("9,001...10,000"))  // in the RANGE column instead
     }
 
+    @Test("remote workers: a WHERE column with host:pid/thread, lease and departure in words, joins in the log")
+    func remoteRows() throws {
+        func remote(_ worker: WorkerSnapshot, thread: Int, leaseLost: Bool = false) -> WorkerSnapshot {
+            var worker = worker
+            worker.remote = RemoteWorkerInfo(host: "lab-7", pid: 4242, thread: thread)
+            worker.leaseLost = leaseLost
+            return worker
+        }
+        let workers = [Fixtures.worker(1), remote(Fixtures.worker(2, done: 750), thread: 0),
+                       remote(Fixtures.worker(3, .dead, chunk: nil), thread: 1, leaseLost: true),
+                       remote(Fixtures.worker(4, .removed, chunk: nil), thread: 2)]
+        let events = Fixtures.events([
+            .remoteWorkerJoined(WorkerID(2), host: "lab-7", pid: 4242, thread: 0),
+            .leaseExpired(WorkerID(3), chunk: 17, silence: 1.25),
+            .remoteWorkerRefused(peer: "10.0.0.9:5555", reason: "wrong token"),
+        ])
+        var state = ViewState()
+        state.selectedWorker = WorkerID(2)
+        let frame = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job()), events: events, state: state)
+        let lines = frame.buffer.lines
+        let header = try #require(lines.first { $0.contains("STATE") })
+        let whereX = try #require(header.range(of: "WHERE")).lowerBound.utf16Offset(in: header)
+        func row(_ id: Int) throws -> String { try #require(lines.first { $0.contains("   \(id) ") && $0.count > 40 }) }
+        // Each row names its place in the WHERE column, aligned under the header.
+        for (id, place) in [(1, "local"), (2, "lab-7:4242/0"), (3, "lab-7:4242/1"), (4, "lab-7:4242/2")] {
+            let line = try row(id)
+            #expect(line.range(of: place)?.lowerBound.utf16Offset(in: line) == whereX, "\(line)")
+        }
+        #expect(try row(2).contains("75%") && row(2).contains("#7"))
+        #expect(try row(3).contains("lease lost: no heartbeat"))
+        #expect(try row(4).contains("gone"))
+        // The selected remote worker's detail line says where it runs.
+        #expect(frame.buffer.contains("▶ worker 2 on lab-7 (pid 4242, thread 0): chunk #7"))
+        #expect(frame.buffer.contains("worker 2 joined from lab-7 (pid 4242, thread 0)"))
+        #expect(frame.buffer.contains("worker 3 lease expired: silent for 1250 ms; chunk 17 re-queued"))
+        #expect(frame.buffer.contains("worker from 10.0.0.9:5555 refused: wrong token"))
+        #expect(lines.allSatisfy { $0.count <= 80 })
+        // A long host name is shortened, never the pid and thread that tell rows apart.
+        let long = RemoteWorkerInfo(host: "build-runner-0123456789abcdef.internal.example", pid: 31337, thread: 12)
+        #expect(DashboardView.placeLabel(long, width: 20, glyphs: .unicode) == "build-runn…:31337/12")
+        #expect(DashboardView.placeLabel(long, width: 20, glyphs: .ascii) == "build-runn~:31337/12")
+        // Without remote workers there is no WHERE column at all.
+        let local = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job()))
+        #expect(!local.buffer.contains("WHERE"))
+    }
+
     @Test("200x60 uses the room: wider bars, a range column, more log lines")
     func largeSize() throws {
         let events = Fixtures.events((1...30).map { .workerAdded(WorkerID($0)) })

@@ -119,6 +119,48 @@ struct DashboardTerminalTests {
         #expect(try tmux.expectTerminalRestored() == 0)
     }
 
+    @Test("serve: a worker process's threads appear as rows with WHERE, keys act on them, q releases them")
+    func remoteWorkerRows() throws {
+        let tmux = try TmuxSession(width: 110, height: 30)
+        let token = "dashboard-remote-test"
+        try tmux.type("'\(binary)' serve --listen 127.0.0.1:0 --token \(token) --workers 1 "
+                      + "--range 1...100_000_000_000 --chunk-size 2_000_000 --throttle 0.2")
+        // The caption tells the audience how to join, with the real port.
+        var screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --connect 127.0.0.1:") }
+        let match = try #require(screen.firstMatch(of: /--connect 127\.0\.0\.1:(\d+)/), "\(screen)")
+        #expect(screen.contains("--token <the token given to serve>"))
+        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(match.1)", "--token", token, "--threads", "2"])
+        let rowsShown = ":\(worker.pid)/1"
+        screen = try tmux.waitUntil { $0.contains(rowsShown) && $0.contains("   3 running") }
+        #expect(screen.contains("WHERE"))
+        #expect(try row(of: 1, in: screen).contains("local"))
+        for (id, thread) in [(2, 0), (3, 1)] {
+            let line = try row(of: id, in: screen)
+            #expect(line.contains(":\(worker.pid)/\(thread)") && line.contains("running"), "\(line)")
+        }
+        #expect(screen.contains("worker 2 joined from"))
+
+        // Pause and resume remote worker 2: its row and the worker process both say so.
+        try tmux.press("Down", "p")
+        try tmux.waitFor("   2 paused")
+        #expect(worker.waitFor("worker 2 paused", timeout: 10) != nil, "\(worker.output)")
+        try tmux.press("p")
+        try tmux.waitFor("   2 running")
+        #expect(worker.waitFor("worker 2 resumed", timeout: 10) != nil, "\(worker.output)")
+
+        // Kill it: a crash of its attempt, redone by another worker, and the process drops it.
+        try tmux.press("k")
+        screen = try tmux.waitUntil { $0.range(of: #"worker 2 killed; chunk \d+ re-queued → worker [13]"#, options: .regularExpression) != nil }
+        #expect(try row(of: 2, in: screen).contains("dead"))
+        #expect(worker.waitFor("worker 2 dropped attempt", timeout: 10) != nil, "\(worker.output)")
+
+        // Quit: the terminal is restored and the worker process is released and exits 0.
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+        #expect(worker.exitStatus(within: 15) == 0, "\(worker.output)")
+        #expect(worker.output.contains("worker 3 released"))
+    }
+
     @Test("the terminal is restored on Ctrl-C, SIGTERM and SIGHUP", arguments: ["C-c", "TERM", "HUP"])
     func restoredOnSignals(how: String) throws {
         let tmux = try TmuxSession(width: 80, height: 24)
