@@ -87,7 +87,7 @@ struct Worker: ParsableCommand {
         case .refused(let reason):
             throw CommandFailure(message: "refused by \(options.coordinator): \(reason)", status: 77)
         case .unreachable(let reason):
-            throw CommandFailure(message: "gave up on \(options.coordinator) after \(Int(options.retryFor)) s: \(reason)", status: 69)
+            throw CommandFailure(message: "gave up on \(options.coordinator) after trying for \(String(format: "%g", options.retryFor)) s (--retry-for): \(reason)", status: 69)
         }
     }
 }

@@ -103,6 +103,27 @@ struct RemoteWorkerProcessTests {
         #expect(serve.output.contains("[verified]"))
     }
 
+    @Test("a worker started before its coordinator retries until it joins; one that never can gives up with exit 69")
+    func retriesThenGivesUp() throws {
+        let port = try Self.freeLoopbackPort()
+        let early = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--token", Self.token, "--threads", "1", "--retry-for", "60"])
+        #expect(early.waitFor("retrying in", timeout: 10) != nil, "\(early.output)")
+        let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:\(port)", "--token", Self.token, "--workers", "0",
+                                          "--headless", "--await-workers", "1", "--range", "1...50_000_000"])
+        #expect(serve.exitStatus(within: 60) == 0, "\(serve.output)")
+        #expect(serve.output.contains("[verified]"))
+        #expect(early.exitStatus(within: 15) == 0)
+        #expect(early.output.contains("joined 127.0.0.1:\(port) as worker 1"), "\(early.output)")
+
+        let nowhere = try Self.freeLoopbackPort()
+        let late = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(nowhere)", "--token", Self.token, "--retry-for", "0.5"])
+        #expect(late.status == 69)
+        let lines = late.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("cluster-top: gave up on 127.0.0.1:\(nowhere) after trying for 0.5 s (--retry-for): "),
+                "\(late.stderr)")
+        #expect(late.stdout.contains("retrying in"))
+    }
+
     @Test("kill -9 of a worker process mid-chunk: the chunk is redone elsewhere and the total stays exact")
     func killNine() throws {
         let local = try LocalCoordinator()
@@ -198,6 +219,27 @@ struct RemoteWorkerProcessTests {
         #expect(cluster.remove(id))
         #expect(remote.exitStatus(within: 10) == 0)
         #expect(remote.output.contains("worker \(id.rawValue) released"))
+    }
+}
+
+extension RemoteWorkerProcessTests {
+    /// A loopback port nothing listens on: the kernel picks a free one, and we let it go.
+    static func freeLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        try #require(bound)
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
