@@ -380,11 +380,7 @@ struct EngineState {
     /// Returns worker `i`'s queued attempts to the pool, untouched; their ids become stale.
     mutating func givePrefetchedBack(worker i: Int) {
         guard !workers[i].prefetched.isEmpty else { return }
-        for queued in workers[i].prefetched {
-            attemptChunks[queued.attempt] = queued.chunk
-            guard current?.id == queued.job else { continue }
-            updateCurrentJob { $0.pool?.giveBack(chunk: queued.chunk, piece: queued.piece) }
-        }
+        for queued in workers[i].prefetched { returnToPool(queued) }
         workers[i].prefetched.removeAll()
         workers[i].cell.poke()  // its session tells the thread to drop them
         wakeIdleWorkers()
@@ -397,10 +393,23 @@ struct EngineState {
             .max(by: { workers[$0].prefetched.count < workers[$1].prefetched.count })
         else { return false }
         let queued = workers[v].prefetched.removeLast()
+        guard returnToPool(queued) else { return false }
+        workers[v].cell.poke()
+        return true
+    }
+
+    /// Puts a queued attempt's work back at the front of its job's pool, untouched. Its attempt
+    /// id stays known, so a result for it that was already on its way counts as stale. True if
+    /// its job is still the current one.
+    @discardableResult
+    private mutating func returnToPool(_ queued: PrefetchedAttempt) -> Bool {
         attemptChunks[queued.attempt] = queued.chunk
         guard current?.id == queued.job else { return false }
-        updateCurrentJob { $0.pool?.giveBack(chunk: queued.chunk, piece: queued.piece) }
-        workers[v].cell.poke()
+        updateCurrentJob { job in
+            job.pool?.giveBack(chunk: queued.chunk, piece: queued.piece)
+            // Counted when it was taken; it is counted again when it is taken next.
+            if case .lost? = queued.piece?.origin { job.chunksRedone -= 1 }
+        }
         return true
     }
 

@@ -236,6 +236,39 @@ struct RemoteWorkerTests {
         #expect(summary.acceptedChunks?.sorted() == Array(0..<10))
     }
 
+    @Test("a redo queued on a remote worker and given back counts as one redo when it is taken again")
+    func redoGivenBackCountsOnce() throws {
+        let crashed = try join(0), queuing = try join(1)
+        // Chunks of 1 M: each remote worker queues four behind its current one.
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 20_000_000, chunkSize: 1_000_000))
+        let lost = try task(cluster.remoteStep(crashed))
+        guard case .run(let initial) = cluster.remoteStep(queuing) else {
+            Issue.record("no work")
+            return
+        }
+        try #require(initial.count == 5)
+        #expect(cluster.kill(crashed))
+        // Its next refill queues the lost chunk behind its current one.
+        guard case .run(let refill) = cluster.remoteStep(queuing, finished: (initial[0].attempt, sum(initial[0]))) else {
+            Issue.record("no refill")
+            return
+        }
+        #expect(refill.contains { $0.chunk == lost.chunk })
+        #expect(cluster.snapshot().job?.chunksRedone == 1)
+        // Paused, it gives the queue back, and another worker redoes the lost chunk.
+        #expect(cluster.pause(queuing))
+        let rescuer = try join(2)
+        try drain(rescuer)
+        #expect(cluster.snapshot().job?.chunksRedone == 1, "one lost chunk, redone once")
+        #expect(cluster.snapshot().job?.chunksRequeued == 1)
+        #expect(cluster.remoteCheckIn(queuing, attempt: initial[1].attempt, position: initial[1].elements.lowerBound, sum: 0) == .hold)
+        #expect(cluster.resume(queuing))
+        _ = cluster.remoteStep(queuing, finished: (initial[1].attempt, sum(initial[1])))
+        let summary = try #require(cluster.summary(of: job))
+        #expect(summary.verified)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<20))
+    }
+
     @Test("a worker with nothing to do takes back the last attempt queued on another")
     func idleWorkerReclaims() throws {
         let busy = try join(0)
