@@ -30,8 +30,10 @@ tmux -L "$socket" -f /dev/null new-session -d -s keeper "sleep 3600"
 sleep 1
 
 # capture NAME COLS ROWS ENV COMMAND KEYS...
-# KEYS are tmux key names, or "sleep:SECONDS".
+# KEYS are tmux key names, "sleep:SECONDS", or "spawn:ARGS" to start the binary with ARGS in
+# the background (a remote worker process); spawned processes are stopped after the capture.
 only=("$@")
+spawned=()
 capture() {
     local name=$1 cols=$2 rows=$3 env=$4 command=$5
     shift 5
@@ -47,6 +49,7 @@ capture() {
     for key in "$@"; do
         case $key in
             sleep:*) sleep "${key#sleep:}" ;;
+            spawn:*) $binary ${key#spawn:} >/dev/null 2>&1 & spawned+=($!) ;;
             *) tmux -L "$socket" send-keys -t "$name" "$key"; sleep 0.3 ;;
         esac
     done
@@ -55,6 +58,8 @@ capture() {
     DISPLAY=$display import -window "$window" "$here/$name.png"
     kill "$xterm_pid" 2>/dev/null || true
     tmux -L "$socket" kill-session -t "$name"
+    for pid in "${spawned[@]}"; do kill "$pid" 2>/dev/null || true; done
+    spawned=()
     echo "wrote screenshots/$name.png"
 }
 
@@ -84,3 +89,10 @@ capture speedup 110 28 "$utf8" "--demo" sleep:19.5
 
 # The demo's second lesson: static slices wait for the straggler, on the timeline.
 capture demo 110 28 "$utf8" "--demo" sleep:36
+
+# A coordinator with two local threads and three remote ones from two worker processes; the
+# caption says how to join, and remote worker 4 is paused.
+capture remote 110 30 "$utf8" "serve --listen 127.0.0.1:7171 --token lecture-hall-42 --workers 2 --range 1...200_000_000_000" \
+    sleep:1 "spawn:worker --connect 127.0.0.1:7171 --token lecture-hall-42 --threads 2 --retry-for 1" \
+    "spawn:worker --connect 127.0.0.1:7171 --token lecture-hall-42 --threads 1 --retry-for 1" \
+    sleep:3 Down Down Down p sleep:2.5

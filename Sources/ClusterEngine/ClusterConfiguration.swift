@@ -17,6 +17,11 @@ public struct ClusterConfiguration: Sendable {
     public var historyLength = 240
     /// Throughput is averaged over about this many seconds.
     public var rateWindow: Double = 1.0
+    /// Elements' worth of attempts a remote worker keeps queued behind its current one (at
+    /// least one attempt, at most 64). About 24 ms of work at 2 G elements/s: enough that its
+    /// process may hold results back a few milliseconds to send several in one message, and a
+    /// round trip never leaves a thread without work.
+    public var remoteQueueElements: Int64 = 48_000_000
     /// Upper bound on workers ever created, so a runaway key or script cannot exhaust threads.
     public var maxWorkers = 1024
 

@@ -117,6 +117,7 @@ struct EngineState {
     /// millisecond): splitting it would cost more than it saves, and the tail of a job would
     /// become a storm of ever smaller splits.
     let worthSplitting: Double
+    let remoteQueueElements: Int64
 
     init(configuration: ClusterConfiguration, startNanos: UInt64) {
         events = EventLog(capacity: configuration.eventCapacity)
@@ -124,6 +125,7 @@ struct EngineState {
         self.startNanos = startNanos
         audits = configuration.auditsAcceptedChunks
         smallestSplit = max(2, 2 * configuration.subBlockSize)
+        remoteQueueElements = configuration.remoteQueueElements
         worthSplitting = Double(32 * configuration.subBlockSize)
     }
 
@@ -343,10 +345,9 @@ struct EngineState {
 
     // MARK: Remote workers' queues
 
-    /// How many attempts a remote worker keeps queued: about 4 M elements' worth (2 ms at full
-    /// speed), so a round trip of a millisecond never starves it, and at least one.
+    /// How many attempts a remote worker keeps queued (see `remoteQueueElements`).
     func prefetchDepth(_ job: JobRun) -> Int {
-        Int(min(64, max(1, 4_000_000 / max(1, job.spec.chunkSize))))
+        Int(min(64, max(1, remoteQueueElements / max(1, job.spec.chunkSize))))
     }
 
     /// Tops up remote worker `i`'s queue behind its current attempt; returns what was added.

@@ -146,17 +146,8 @@ struct RemoteSession {
         switch message.kind {
         case .hello(let hello):
             try join(hello)
-        case .result(let result):
-            let t = try threadIndex(result.thread)
-            cluster.remoteProgress(threads[t].id, attempt: nil, done: 0, processed: result.processed)
-            let attempt = AttemptID(result.attempt)
-            guard threads[t].running == attempt else {
-                // Sent before our Abandon reached it: fenced off and counted by the engine.
-                cluster.remoteDiscardResult(threads[t].id, attempt: attempt)
-                return
-            }
-            threads[t].finishRunning()
-            apply(cluster.remoteStep(threads[t].id, finished: (attempt, result.sum.value)), to: t)
+        case .results(let batch):
+            for result in batch.results { try receive(result) }
         case .checkIn(let checkIn):
             let t = try threadIndex(checkIn.thread)
             // A check-in for an attempt we already took back crossed our Abandon: ignore it.
@@ -181,6 +172,19 @@ struct RemoteSession {
         case nil:
             throw ProtocolViolation(description: "a message of a kind this coordinator does not know")
         }
+    }
+
+    private mutating func receive(_ result: Clustertop_V1_Result) throws {
+        let t = try threadIndex(result.thread)
+        cluster.remoteProgress(threads[t].id, attempt: nil, done: 0, processed: result.processed)
+        let attempt = AttemptID(result.attempt)
+        guard threads[t].running == attempt else {
+            // Sent before our Abandon reached it: fenced off and counted by the engine.
+            cluster.remoteDiscardResult(threads[t].id, attempt: attempt)
+            return
+        }
+        threads[t].finishRunning()
+        apply(cluster.remoteStep(threads[t].id, finished: (attempt, result.sum.value)), to: t)
     }
 
     private mutating func join(_ hello: Clustertop_V1_Hello) throws {
@@ -287,14 +291,14 @@ struct RemoteSession {
         case .run(let tasks):
             for task in tasks {
                 threads[t].attempts.append((task.attempt, task.elements))
-                send(.assign(.with {
+                assign(.with {
                     $0.thread = UInt32(t)
                     $0.attempt = task.attempt.rawValue
                     $0.first = task.elements.lowerBound
                     $0.last = task.elements.upperBound
                     $0.speed = task.speed
                     $0.chunk = task.chunk
-                }))
+                })
             }
         case .wait:
             break
@@ -306,6 +310,17 @@ struct RemoteSession {
 
     private mutating func send(_ kind: CoordinatorMessage.OneOf_Kind) {
         outgoing.append(.with { $0.kind = kind })
+    }
+
+    /// Adds to the assignments at the end of what goes out, if that is where they are, so one
+    /// message carries every attempt handed out in a row.
+    private mutating func assign(_ attempt: Clustertop_V1_Assign) {
+        if let last = outgoing.indices.last, case .assignments(var batch) = outgoing[last].kind {
+            batch.assigns.append(attempt)
+            outgoing[last].kind = .assignments(batch)
+        } else {
+            send(.assignments(.with { $0.assigns = [attempt] }))
+        }
     }
 
     // MARK: Liveness

@@ -17,22 +17,81 @@ enum ThreadCommand: Sendable {
 }
 
 /// Where a worker process's messages go: the current connection's request stream, if any.
+///
+/// Results may be held back for up to `resultDelay` and sent together: one message, and one
+/// wake-up of each thread on its way, for several chunks instead of one per chunk. Any other
+/// message first sends the results held, so the coordinator sees everything in order.
 final class Outbox: Sendable {
-    private let continuation = Mutex<AsyncStream<WorkerMessage>.Continuation?>(nil)
+    /// How long a result may wait for others to join it.
+    static let resultDelay: UInt64 = 5_000_000
+    /// A thread with less than this much work queued (in nanoseconds, at the rate of its last
+    /// attempt) sends its result at once: a held result delays the refill of its queue.
+    static let urgentBelow: UInt64 = 12_000_000
+
+    private struct State {
+        var continuation: AsyncStream<WorkerMessage>.Continuation?
+        var held: [Clustertop_V1_Result] = []
+
+        mutating func sendHeld() {
+            guard !held.isEmpty else { return }
+            let batch = WorkerMessage.with { $0.results = .with { $0.results = held } }
+            held.removeAll(keepingCapacity: true)
+            _ = continuation?.yield(batch)
+        }
+    }
+    private let state = Mutex(State())
+    /// When the oldest held result was held (MonotonicClock nanoseconds); 0 when none is.
+    private let heldSince = Atomic<UInt64>(0)
     /// Results sent, for the worker's periodic summary.
     let results = Atomic<Int>(0)
 
+    /// A new connection's stream, or nil. Results held for the old one are void: the coordinator
+    /// re-queued their chunks when it ended.
     func attach(_ continuation: AsyncStream<WorkerMessage>.Continuation?) {
-        self.continuation.withLock { $0 = continuation }
+        state.withLock {
+            $0.continuation = continuation
+            $0.held.removeAll()
+            heldSince.store(0, ordering: .relaxed)
+        }
     }
 
+    /// Sends `message` now, after any results held.
     func send(_ message: WorkerMessage) {
-        continuation.withLock { _ = $0?.yield(message) }
+        state.withLock {
+            $0.sendHeld()
+            heldSince.store(0, ordering: .relaxed)
+            _ = $0.continuation?.yield(message)
+        }
+    }
+
+    /// A finished attempt: sent now if `urgent`, else held for up to `resultDelay`.
+    func sendResult(_ result: Clustertop_V1_Result, urgent: Bool) {
+        results.add(1, ordering: .relaxed)
+        state.withLock {
+            $0.held.append(result)
+            if urgent {
+                $0.sendHeld()
+                heldSince.store(0, ordering: .relaxed)
+            } else if heldSince.load(ordering: .relaxed) == 0 {
+                heldSince.store(max(1, MonotonicClock.nanoseconds()), ordering: .relaxed)
+            }
+        }
+    }
+
+    /// Sends the held results if the oldest has waited long enough, or `always`. Costs one
+    /// relaxed load when nothing is held, so compute threads call it between sub-blocks.
+    func sendHeldResults(always: Bool = false) {
+        let since = heldSince.load(ordering: .relaxed)
+        guard since != 0, always || MonotonicClock.nanoseconds() &- since >= Self.resultDelay else { return }
+        state.withLock {
+            $0.sendHeld()
+            heldSince.store(0, ordering: .relaxed)
+        }
     }
 
     /// Ends the current request stream, which ends the call.
     func finish() {
-        continuation.withLock { $0?.finish() }
+        state.withLock { $0.continuation?.finish() }
     }
 }
 
@@ -85,23 +144,57 @@ final class RemoteThread: Sendable {
     /// An attempt the coordinator queued for this thread.
     private struct Queued {
         let attempt: UInt64, first: Int64, last: Int64, speed: Double
+        var elements: Int64 { last - first + 1 }
+    }
+
+    /// The attempts sent ahead, run in order; only the thread itself touches them.
+    private struct AttemptQueue {
+        private(set) var attempts: [Queued] = []
+        /// The most it has held since the last reset: about the depth the coordinator keeps.
+        private(set) var depth = 0
+        /// A result went out because the queue ran low, and no attempt has arrived since: the
+        /// refill is on its way, and results until then need not hurry.
+        var refillAsked = false
+        var isEmpty: Bool { attempts.isEmpty }
+
+        mutating func append(_ attempt: Queued) {
+            attempts.append(attempt)
+            depth = max(depth, attempts.count)
+            refillAsked = false
+        }
+        mutating func removeFirst() -> Queued { attempts.removeFirst() }
+        mutating func remove(attempt: UInt64) { attempts.removeAll { $0.attempt == attempt } }
+        mutating func reset() { self = AttemptQueue() }
+
+        /// Whether it runs dry soon, at `nanosPerElement`, so a result must go out now to have
+        /// it refilled in time. With tiny attempts the time is always short; then it waits until
+        /// half the queue is gone, so one message still carries many results.
+        func isRunningLow(nanosPerElement: Double) -> Bool {
+            guard !refillAsked else { return false }
+            guard !attempts.isEmpty, nanosPerElement > 0 else { return true }
+            let work = Double(attempts.reduce(Int64(0)) { $0 + $1.elements }) * nanosPerElement
+            return work < Double(Outbox.urgentBelow) && attempts.count <= depth / 2
+        }
     }
 
     private func run() {
-        // Attempts sent ahead, run in order; only this thread touches the queue.
-        var queue: [Queued] = []
+        var queue = AttemptQueue()
         while true {
             if !queue.isEmpty {
                 let next = queue.removeFirst()
                 if !compute(next, queue: &queue) { return }
                 continue
             }
+            // Out of work: nothing may wait behind us.
+            outbox.sendHeldResults(always: true)
             switch take() {
             case let .assign(attempt, first, last, speed):
                 queue.append(Queued(attempt: attempt, first: first, last: last, speed: speed))
             case .quit:
                 return
-            case .check, .proceed, .hold, .abandon, .reset:
+            case .reset:
+                queue.reset()
+            case .check, .proceed, .hold, .abandon:
                 continue  // about an attempt that is already over
             }
         }
@@ -123,7 +216,7 @@ final class RemoteThread: Sendable {
     private enum Control { case proceed, drop, quit }
 
     /// Sums one attempt and sends its result. False when the thread must quit.
-    private func compute(_ task: Queued, queue: inout [Queued]) -> Bool {
+    private func compute(_ task: Queued, queue: inout AttemptQueue) -> Bool {
         let id = task.attempt
         attempt.store(id, ordering: .relaxed)
         done.store(0, ordering: .relaxed)
@@ -136,7 +229,9 @@ final class RemoteThread: Sendable {
         var next = task.first, last = task.last, speed = task.speed
         var count: Int64 = 0
         var owedSleep: Int64 = 0
+        let started = MonotonicClock.nanoseconds()
         while true {
+            outbox.sendHeldResults()
             if pending.load(ordering: .acquiring) != 0 {
                 switch control(id, position: next, sum: sum, last: &last, speed: &speed, queue: &queue) {
                 case .proceed: break
@@ -145,20 +240,23 @@ final class RemoteThread: Sendable {
                 }
             }
             let blockLast = last - next < subBlock ? last : next + subBlock - 1
-            let started = speed < 1 ? MonotonicClock.nanoseconds() : 0
+            let blockStarted = speed < 1 ? MonotonicClock.nanoseconds() : 0
             sum &+= SumOfSquaresKernel.sum(next, blockLast)
             count += blockLast - next + 1
             done.store(count, ordering: .relaxed)
             processed.store(processed.load(ordering: .relaxed) &+ UInt64(blockLast - next + 1), ordering: .relaxed)
             if blockLast == last {
-                sendResult(id, sum: sum)
+                let nanosPerElement = Double(MonotonicClock.nanoseconds() &- started) / Double(count)
+                let urgent = queue.isRunningLow(nanosPerElement: nanosPerElement)
+                if urgent { queue.refillAsked = true }
+                sendResult(id, sum: sum, urgent: urgent)
                 return true
             }
             next = blockLast + 1
             if speed < 1 {
                 // Sleep in proportion to the time worked, in slices of at least a millisecond;
                 // a command ends the sleep early.
-                owedSleep += Int64(Double(MonotonicClock.nanoseconds() - started) * (1 / speed - 1))
+                owedSleep += Int64(Double(MonotonicClock.nanoseconds() - blockStarted) * (1 / speed - 1))
                 if owedSleep >= 1_000_000 {
                     let before = MonotonicClock.nanoseconds()
                     _ = signal.wait(timeout: .now() + .nanoseconds(Int(owedSleep)))
@@ -172,7 +270,7 @@ final class RemoteThread: Sendable {
     /// Reads the inbox between two sub-blocks of attempt `id`. New attempts join the queue;
     /// an Abandon for a queued one removes it.
     private func control(_ id: UInt64, position: Int64, sum: UInt128, last: inout Int64, speed: inout Double,
-                         queue: inout [Queued]) -> Control {
+                         queue: inout AttemptQueue) -> Control {
         var stopped = false
         while true {
             guard let command = stopped ? take() : poll() else { return .proceed }
@@ -195,15 +293,15 @@ final class RemoteThread: Sendable {
                 last = max(newLast, position - 1)
                 speed = newSpeed
                 if last < position {
-                    sendResult(id, sum: sum)
+                    sendResult(id, sum: sum, urgent: true)
                     return .drop
                 }
                 stopped = false
             case .abandon(let attempt):
                 if attempt == id { return .drop }
-                queue.removeAll { $0.attempt == attempt }
+                queue.remove(attempt: attempt)
             case .reset:
-                queue.removeAll()
+                queue.reset()
                 return .drop
             case .quit:
                 return .quit
@@ -213,15 +311,12 @@ final class RemoteThread: Sendable {
         }
     }
 
-    private func sendResult(_ id: UInt64, sum: UInt128) {
-        outbox.send(.with {
-            $0.result = .with {
-                $0.thread = UInt32(index)
-                $0.attempt = id
-                $0.sum = Clustertop_V1_Sum(sum)
-                $0.processed = processed.load(ordering: .relaxed)
-            }
-        })
-        outbox.results.add(1, ordering: .relaxed)
+    private func sendResult(_ id: UInt64, sum: UInt128, urgent: Bool) {
+        outbox.sendResult(.with {
+            $0.thread = UInt32(index)
+            $0.attempt = id
+            $0.sum = Clustertop_V1_Sum(sum)
+            $0.processed = processed.load(ordering: .relaxed)
+        }, urgent: urgent)
     }
 }

@@ -2,7 +2,8 @@ import ClusterProtocol
 
 /// The protocol's version; Hello and Welcome must carry it.
 public enum WireProtocol {
-    public static let version: UInt32 = 1
+    /// 2: results and assignments come in batches (`Results`, `Assignments`).
+    public static let version: UInt32 = 2
     /// Threads one worker process may offer.
     public static let threadLimit: UInt32 = 256
 }

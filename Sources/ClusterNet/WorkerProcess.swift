@@ -203,10 +203,12 @@ public final class WorkerProcess: Sendable {
             let ids = welcome.workerIds.map(String.init).joined(separator: ", ")
             say("joined \(options.coordinator) as worker\(welcome.workerIds.count == 1 ? "" : "s") \(ids) "
                 + "(heartbeat \(welcome.heartbeatMillis) ms, lease \(welcome.leaseMillis) ms)")
-        case .assign(let assign):
-            guard let target = thread(assign.thread) else { return }
-            target.post(.assign(attempt: assign.attempt, first: assign.first, last: assign.last, speed: assign.speed))
-            if let line = state.assigned(assign, verbose: options.verbose) { say(line) }
+        case .assignments(let batch):
+            for assign in batch.assigns {
+                guard let target = thread(assign.thread) else { continue }
+                target.post(.assign(attempt: assign.attempt, first: assign.first, last: assign.last, speed: assign.speed))
+                if let line = state.assigned(assign, verbose: options.verbose) { say(line) }
+            }
         case .check(let check):
             thread(check.thread)?.post(.check(attempt: check.attempt))
         case .proceed(let proceed):

@@ -11,10 +11,14 @@
 ///   2. The coordinator answers Welcome: a worker id per thread (the dashboard's row numbers), how
 ///      often to send a Heartbeat, how long a lease lasts, and how many elements to sum between
 ///      two looks at the thread's inbox.
-///   3. The coordinator sends Assign to a free thread. The thread sums x² over first...last and
-///      sends Result. The coordinator accepts it only if its attempt is still the current attempt
-///      of its chunk (fencing): a result from a killed, expired or superseded attempt is
-///      discarded and counted, never added.
+///   3. The coordinator assigns attempts to a thread (Assignments), and keeps a few more queued
+///      behind the one it runs. The
+///      thread sums x² over first...last of each in turn and reports a Result. The coordinator
+///      accepts it only if its attempt is still the current attempt of its chunk (fencing): a
+///      result from a killed, expired or superseded attempt is discarded and counted, never
+///      added. A worker with enough queued work may hold results back a few milliseconds and
+///      send several in one Results message; held results always go out before any later
+///      message, so the coordinator sees each thread's reports in the order they happened.
 ///   4. Whenever a controller changes a running thread (pause, throttle, kill, a thief wanting to
 ///      split its chunk, removal), the coordinator sends Check. At its next sub-block the thread
 ///      stops and sends CheckIn with its exact position and the sum so far, then waits for the

@@ -21,10 +21,14 @@
 ///   2. The coordinator answers Welcome: a worker id per thread (the dashboard's row numbers), how
 ///      often to send a Heartbeat, how long a lease lasts, and how many elements to sum between
 ///      two looks at the thread's inbox.
-///   3. The coordinator sends Assign to a free thread. The thread sums x² over first...last and
-///      sends Result. The coordinator accepts it only if its attempt is still the current attempt
-///      of its chunk (fencing): a result from a killed, expired or superseded attempt is
-///      discarded and counted, never added.
+///   3. The coordinator assigns attempts to a thread (Assignments), and keeps a few more queued
+///      behind the one it runs. The
+///      thread sums x² over first...last of each in turn and reports a Result. The coordinator
+///      accepts it only if its attempt is still the current attempt of its chunk (fencing): a
+///      result from a killed, expired or superseded attempt is discarded and counted, never
+///      added. A worker with enough queued work may hold results back a few milliseconds and
+///      send several in one Results message; held results always go out before any later
+///      message, so the coordinator sees each thread's reports in the order they happened.
 ///   4. Whenever a controller changes a running thread (pause, throttle, kill, a thief wanting to
 ///      split its chunk, removal), the coordinator sends Check. At its next sub-block the thread
 ///      stops and sends CheckIn with its exact position and the sum so far, then waits for the
@@ -81,12 +85,12 @@ public nonisolated struct Clustertop_V1_WorkerMessage: Sendable {
     set {kind = .hello(newValue)}
   }
 
-  public var result: Clustertop_V1_Result {
+  public var results: Clustertop_V1_Results {
     get {
-      if case .result(let v)? = kind {return v}
-      return Clustertop_V1_Result()
+      if case .results(let v)? = kind {return v}
+      return Clustertop_V1_Results()
     }
-    set {kind = .result(newValue)}
+    set {kind = .results(newValue)}
   }
 
   public var checkIn: Clustertop_V1_CheckIn {
@@ -109,7 +113,7 @@ public nonisolated struct Clustertop_V1_WorkerMessage: Sendable {
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
     case hello(Clustertop_V1_Hello)
-    case result(Clustertop_V1_Result)
+    case results(Clustertop_V1_Results)
     case checkIn(Clustertop_V1_CheckIn)
     case heartbeat(Clustertop_V1_Heartbeat)
 
@@ -123,7 +127,7 @@ public nonisolated struct Clustertop_V1_Hello: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Must equal the coordinator's protocol_version (1).
+  /// Must equal the coordinator's protocol_version (2).
   public var protocolVersion: UInt32 = 0
 
   public var host: String = String()
@@ -132,6 +136,19 @@ public nonisolated struct Clustertop_V1_Hello: Sendable {
 
   /// Threads offered, 1...256; each becomes one worker on the coordinator.
   public var threads: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Finished attempts, in the order they finished.
+public nonisolated struct Clustertop_V1_Results: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var results: [Clustertop_V1_Result] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -244,12 +261,12 @@ public nonisolated struct Clustertop_V1_CoordinatorMessage: Sendable {
     set {kind = .welcome(newValue)}
   }
 
-  public var assign: Clustertop_V1_Assign {
+  public var assignments: Clustertop_V1_Assignments {
     get {
-      if case .assign(let v)? = kind {return v}
-      return Clustertop_V1_Assign()
+      if case .assignments(let v)? = kind {return v}
+      return Clustertop_V1_Assignments()
     }
-    set {kind = .assign(newValue)}
+    set {kind = .assignments(newValue)}
   }
 
   public var check: Clustertop_V1_Check {
@@ -296,7 +313,7 @@ public nonisolated struct Clustertop_V1_CoordinatorMessage: Sendable {
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
     case welcome(Clustertop_V1_Welcome)
-    case assign(Clustertop_V1_Assign)
+    case assignments(Clustertop_V1_Assignments)
     case check(Clustertop_V1_Check)
     case proceed(Clustertop_V1_Proceed)
     case hold(Clustertop_V1_Hold)
@@ -323,6 +340,19 @@ public nonisolated struct Clustertop_V1_Welcome: Sendable {
   public var leaseMillis: UInt32 = 0
 
   public var subBlock: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// New attempts, each appended to its thread's queue, in order.
+public nonisolated struct Clustertop_V1_Assignments: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var assigns: [Clustertop_V1_Assign] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -466,7 +496,7 @@ nonisolated extension Clustertop_V1_Sum: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Clustertop_V1_WorkerMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkerMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}result\0\u{3}check_in\0\u{1}heartbeat\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}results\0\u{3}check_in\0\u{1}heartbeat\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -488,16 +518,16 @@ nonisolated extension Clustertop_V1_WorkerMessage: SwiftProtobuf.Message, SwiftP
         }
       }()
       case 2: try {
-        var v: Clustertop_V1_Result?
+        var v: Clustertop_V1_Results?
         var hadOneofValue = false
         if let current = self.kind {
           hadOneofValue = true
-          if case .result(let m) = current {v = m}
+          if case .results(let m) = current {v = m}
         }
         try decoder.decodeSingularMessageField(value: &v)
         if let v = v {
           if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .result(v)
+          self.kind = .results(v)
         }
       }()
       case 3: try {
@@ -541,8 +571,8 @@ nonisolated extension Clustertop_V1_WorkerMessage: SwiftProtobuf.Message, SwiftP
       guard case .hello(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     }()
-    case .result?: try {
-      guard case .result(let v)? = self.kind else { preconditionFailure() }
+    case .results?: try {
+      guard case .results(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     }()
     case .checkIn?: try {
@@ -605,6 +635,36 @@ nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.host != rhs.host {return false}
     if lhs.pid != rhs.pid {return false}
     if lhs.threads != rhs.threads {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Clustertop_V1_Results: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Results"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Clustertop_V1_Results, rhs: Clustertop_V1_Results) -> Bool {
+    if lhs.results != rhs.results {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -785,7 +845,7 @@ nonisolated extension Clustertop_V1_ThreadProgress: SwiftProtobuf.Message, Swift
 
 nonisolated extension Clustertop_V1_CoordinatorMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CoordinatorMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}welcome\0\u{1}assign\0\u{1}check\0\u{1}proceed\0\u{1}hold\0\u{1}abandon\0\u{1}release\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}welcome\0\u{1}assignments\0\u{1}check\0\u{1}proceed\0\u{1}hold\0\u{1}abandon\0\u{1}release\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -807,16 +867,16 @@ nonisolated extension Clustertop_V1_CoordinatorMessage: SwiftProtobuf.Message, S
         }
       }()
       case 2: try {
-        var v: Clustertop_V1_Assign?
+        var v: Clustertop_V1_Assignments?
         var hadOneofValue = false
         if let current = self.kind {
           hadOneofValue = true
-          if case .assign(let m) = current {v = m}
+          if case .assignments(let m) = current {v = m}
         }
         try decoder.decodeSingularMessageField(value: &v)
         if let v = v {
           if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .assign(v)
+          self.kind = .assignments(v)
         }
       }()
       case 3: try {
@@ -899,8 +959,8 @@ nonisolated extension Clustertop_V1_CoordinatorMessage: SwiftProtobuf.Message, S
       guard case .welcome(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     }()
-    case .assign?: try {
-      guard case .assign(let v)? = self.kind else { preconditionFailure() }
+    case .assignments?: try {
+      guard case .assignments(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     }()
     case .check?: try {
@@ -980,6 +1040,36 @@ nonisolated extension Clustertop_V1_Welcome: SwiftProtobuf.Message, SwiftProtobu
     if lhs.heartbeatMillis != rhs.heartbeatMillis {return false}
     if lhs.leaseMillis != rhs.leaseMillis {return false}
     if lhs.subBlock != rhs.subBlock {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Clustertop_V1_Assignments: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Assignments"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}assigns\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.assigns) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.assigns.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.assigns, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Clustertop_V1_Assignments, rhs: Clustertop_V1_Assignments) -> Bool {
+    if lhs.assigns != rhs.assigns {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

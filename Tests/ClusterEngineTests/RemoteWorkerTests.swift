@@ -20,6 +20,8 @@ struct RemoteWorkerTests {
         var configuration = ClusterConfiguration()
         configuration.auditsAcceptedChunks = true
         configuration.subBlockSize = 1 << 10
+        // Queues of 4 M elements: four chunks of 1 M, all ten chunks of 100 K.
+        configuration.remoteQueueElements = 4_000_000
         cluster = Cluster(configuration: configuration)
     }
 
