@@ -526,7 +526,7 @@ struct EngineState {
         guard workers[i].state == .idle || workers[i].state == .running, !workers[i].isLeaving
         else { return false }
         workers[i].state = .paused
-        givePrefetchedBack(worker: i)
+        // A remote worker's queue goes back when it checks in (see controlCheck), not now.
         workers[i].cell.poke()
         log(.workerPaused(workers[i].cell.id))
         return true
@@ -554,7 +554,6 @@ struct EngineState {
     mutating func remove(worker i: Int) -> Bool {
         let id = workers[i].cell.id
         guard workers[i].state != .removed, !workers[i].isLeaving else { return false }
-        givePrefetchedBack(worker: i)
         if workers[i].current != nil {
             workers[i].isLeaving = true
             if workers[i].state == .paused { workers[i].state = .running }
@@ -590,6 +589,10 @@ struct EngineState {
             if !split(worker: i, at: position, sum: sum, for: thief) { return .abandon }
         }
         let record = workers[i]
+        // A remote thread may have finished, and even started, attempts queued behind the one
+        // the controller saw (it can hold results back a few milliseconds). Only now, stopped
+        // inside `attempt` with those results in, are the ones behind it known to be untouched.
+        if record.state == .paused || record.isLeaving { givePrefetchedBack(worker: i) }
         if record.state == .paused { return .pause }
         return .proceed(epoch: record.cell.controlEpoch.load(ordering: .relaxed), speed: record.speed,
                         last: record.current!.elements.upperBound)

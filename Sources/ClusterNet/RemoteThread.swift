@@ -277,7 +277,9 @@ final class RemoteThread: Sendable {
             switch command {
             case let .assign(attempt, first, newLast, newSpeed):
                 queue.append(Queued(attempt: attempt, first: first, last: newLast, speed: newSpeed))
-            case .check(let attempt) where attempt == id && !stopped:
+            // A check names the attempt the coordinator last knew of; one we have finished since
+            // (its result may still be held) means the one we are on now.
+            case .check(let attempt) where attempt <= id && !stopped:
                 outbox.send(.with {
                     $0.checkIn = .with {
                         $0.thread = UInt32(index)

@@ -382,6 +382,9 @@ public nonisolated struct Clustertop_V1_Assign: Sendable {
   public init() {}
 }
 
+/// Stop at the next sub-block and check in. It names the attempt the coordinator believes the
+/// thread is on; a thread already past it (its result possibly still held) checks in with the
+/// attempt it is on now.
 public nonisolated struct Clustertop_V1_Check: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

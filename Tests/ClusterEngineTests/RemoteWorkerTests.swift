@@ -210,7 +210,7 @@ struct RemoteWorkerTests {
         #expect(try #require(cluster.summary(of: job)).verified)
     }
 
-    @Test("a remote worker gets attempts queued ahead; pausing it gives them back untouched")
+    @Test("a remote worker gets attempts queued ahead; paused, it gives back those behind the one it checks in from")
     func prefetchAndGiveBack() throws {
         let paused = try join(0)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000_000, chunkSize: 100_000))
@@ -222,15 +222,23 @@ struct RemoteWorkerTests {
         #expect(cluster.remoteStatus(paused)?.prefetched == tasks.dropFirst().map(\.attempt))
         #expect(cluster.snapshot().job?.chunksInFlight == 1, "queued attempts are not in flight")
 
+        // Its thread may be past what the controller saw: the queue stays until it checks in.
         #expect(cluster.pause(paused))
+        #expect(cluster.remoteStatus(paused)?.prefetched == tasks.dropFirst().map(\.attempt))
+        // Results it held back while the pause was on its way count, paused or not...
+        #expect(cluster.remoteStep(paused, finished: (tasks[0].attempt, sum(tasks[0]))) == .wait)
+        #expect(cluster.remoteStep(paused, finished: (tasks[1].attempt, sum(tasks[1]))) == .wait)
+        #expect(cluster.remoteStatus(paused)?.current == tasks[2].attempt)
+        // ...and stopped inside its third attempt, it keeps that one and gives back the rest.
+        #expect(cluster.remoteCheckIn(paused, attempt: tasks[2].attempt, position: tasks[2].elements.lowerBound + 10, sum: 0) == .hold)
         #expect(cluster.remoteStatus(paused)?.prefetched == [])
+        #expect(cluster.snapshot().workers[0].assignment?.chunk == 2, "the paused row keeps its chunk")
         let other = try join(1)
-        #expect(try drain(other) == 9)
-        #expect(cluster.remoteCheckIn(paused, attempt: tasks[0].attempt, position: 1, sum: 0) == .hold)
+        #expect(try drain(other) == 7)
         #expect(cluster.resume(paused))
         // A result for a queued attempt that was given back is stale.
-        _ = cluster.remoteStep(paused, finished: (tasks[1].attempt, sum(tasks[1])))
-        _ = cluster.remoteStep(paused, finished: (tasks[0].attempt, sum(tasks[0])))
+        _ = cluster.remoteStep(paused, finished: (tasks[3].attempt, sum(tasks[3])))
+        _ = cluster.remoteStep(paused, finished: (tasks[2].attempt, sum(tasks[2])))
         let summary = try #require(cluster.summary(of: job))
         #expect(summary.verified)
         #expect(summary.chunksRequeued == 0, "given back untouched is not a re-queue")
@@ -257,13 +265,14 @@ struct RemoteWorkerTests {
         }
         #expect(refill.contains { $0.chunk == lost.chunk })
         #expect(cluster.snapshot().job?.chunksRedone == 1)
-        // Paused, it gives the queue back, and another worker redoes the lost chunk.
+        // Paused, it gives the queue back when it checks in, and another worker redoes the
+        // lost chunk.
         #expect(cluster.pause(queuing))
+        #expect(cluster.remoteCheckIn(queuing, attempt: initial[1].attempt, position: initial[1].elements.lowerBound, sum: 0) == .hold)
         let rescuer = try join(2)
         try drain(rescuer)
         #expect(cluster.snapshot().job?.chunksRedone == 1, "one lost chunk, redone once")
         #expect(cluster.snapshot().job?.chunksRequeued == 1)
-        #expect(cluster.remoteCheckIn(queuing, attempt: initial[1].attempt, position: initial[1].elements.lowerBound, sum: 0) == .hold)
         #expect(cluster.resume(queuing))
         _ = cluster.remoteStep(queuing, finished: (initial[1].attempt, sum(initial[1])))
         let summary = try #require(cluster.summary(of: job))

@@ -178,6 +178,39 @@ struct RemoteWorkerProcessTests {
         #expect(summary.acceptedChunks?.sorted() == Array(0..<30), "the late result was never added")
     }
 
+    @Test("pausing busy remote threads with deep queues keeps the attempts they are on and wastes no finished work")
+    func pauseKeepsWork() throws {
+        let local = try LocalCoordinator()
+        defer { local.stop() }
+        let remote = try local.worker(threads: 2)
+        let cluster = local.cluster
+        try #require(eventually { cluster.snapshot().workers.count == 2 })
+        let ids = cluster.snapshot().workers.map(\.id)
+        // 1 M elements a chunk: each thread keeps dozens queued and holds results back.
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 600_000_000, chunkSize: 1_000_000))
+        try #require(eventually(within: 30) { (cluster.snapshot().job?.chunksDone ?? 0) >= 20 })
+        for round in 1...3 {
+            for id in ids { #expect(cluster.pause(id)) }
+            // Each thread stops inside the attempt it is on and keeps it.
+            let stopped = eventually {
+                cluster.snapshot().workers.allSatisfy { $0.state == .paused && $0.assignment != nil }
+                    && cluster.events(after: 0).filter { $0.kind == .workerPaused(ids[0]) }.count == round
+            }
+            #expect(stopped, "round \(round): \(cluster.snapshot().workers)")
+            // Its process heard Hold for each thread: stopped where the coordinator knows.
+            let holds = eventually { ids.allSatisfy { remote.output.components(separatedBy: "worker \($0.rawValue) paused").count - 1 == round } }
+            #expect(holds, "round \(round): \(remote.output)")
+            usleep(100_000)
+            for id in ids { #expect(cluster.resume(id)) }
+            usleep(150_000)
+        }
+        let summary = try #require(cluster.waitForJob(job, timeout: 120))
+        #expect(summary.verified)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<600))
+        #expect(summary.staleResults == 0, "no finished attempt was thrown away")
+        #expect(summary.chunksRequeued == 0)
+    }
+
     @Test("a remote worker is paused, resumed, throttled, killed, restarted and removed from the control API")
     func controlAPI() throws {
         let local = try LocalCoordinator()
