@@ -148,6 +148,7 @@ struct RemoteSession {
             try join(hello)
         case .results(let batch):
             for result in batch.results { try receive(result) }
+            try receive(batch.threads)
         case .checkIn(let checkIn):
             let t = try threadIndex(checkIn.thread)
             // A check-in for an attempt we already took back crossed our Abandon: ignore it.
@@ -163,14 +164,19 @@ struct RemoteSession {
                                    done: checkIn.position - elements.lowerBound, processed: nil)
             answerCheckIn(t)
         case .heartbeat(let heartbeat):
-            for progress in heartbeat.threads {
-                let t = try threadIndex(progress.thread)
-                let attempt = progress.attempt == 0 ? nil : AttemptID(progress.attempt)
-                cluster.remoteProgress(threads[t].id, attempt: attempt == threads[t].running ? attempt : nil,
-                                       done: progress.done, processed: progress.processed)
-            }
+            try receive(heartbeat.threads)
         case nil:
             throw ProtocolViolation(description: "a message of a kind this coordinator does not know")
+        }
+    }
+
+    /// Each thread's progress in the attempt it is on, if that is the one we think it runs.
+    private func receive(_ progress: [Clustertop_V1_ThreadProgress]) throws {
+        for progress in progress {
+            let t = try threadIndex(progress.thread)
+            let attempt = progress.attempt == 0 ? nil : AttemptID(progress.attempt)
+            cluster.remoteProgress(threads[t].id, attempt: attempt == threads[t].running ? attempt : nil,
+                                   done: progress.done, processed: progress.processed)
         }
     }
 

@@ -31,10 +31,18 @@ final class Outbox: Sendable {
     private struct State {
         var continuation: AsyncStream<WorkerMessage>.Continuation?
         var held: [Clustertop_V1_Result] = []
+        /// Every thread's progress now, sent along with results.
+        var progress: @Sendable () -> [Clustertop_V1_ThreadProgress] = { [] }
 
         mutating func sendHeld() {
             guard !held.isEmpty else { return }
-            let batch = WorkerMessage.with { $0.results = .with { $0.results = held } }
+            let threads = progress()
+            let batch = WorkerMessage.with {
+                $0.results = .with {
+                    $0.results = held
+                    $0.threads = threads
+                }
+            }
             held.removeAll(keepingCapacity: true)
             _ = continuation?.yield(batch)
         }
@@ -53,6 +61,11 @@ final class Outbox: Sendable {
             $0.held.removeAll()
             heldSince.store(0, ordering: .relaxed)
         }
+    }
+
+    /// Where results get the threads' progress from.
+    func reportProgress(_ progress: @escaping @Sendable () -> [Clustertop_V1_ThreadProgress]) {
+        state.withLock { $0.progress = progress }
     }
 
     /// Sends `message` now, after any results held.
@@ -155,6 +168,9 @@ final class RemoteThread: Sendable {
         /// A result went out because the queue ran low, and no attempt has arrived since: the
         /// refill is on its way, and results until then need not hurry.
         var refillAsked = false
+        /// A Check that came while the thread had no attempt (its results were on their way):
+        /// the next attempt it starts checks in at once.
+        var checkWaiting: UInt64?
         var isEmpty: Bool { attempts.isEmpty }
 
         mutating func append(_ attempt: Queued) {
@@ -194,7 +210,9 @@ final class RemoteThread: Sendable {
                 return
             case .reset:
                 queue.reset()
-            case .check, .proceed, .hold, .abandon:
+            case .check(let attempt):
+                queue.checkWaiting = attempt
+            case .proceed, .hold, .abandon:
                 continue  // about an attempt that is already over
             }
         }
@@ -232,7 +250,7 @@ final class RemoteThread: Sendable {
         let started = MonotonicClock.nanoseconds()
         while true {
             outbox.sendHeldResults()
-            if pending.load(ordering: .acquiring) != 0 {
+            if pending.load(ordering: .acquiring) != 0 || queue.checkWaiting != nil {
                 switch control(id, position: next, sum: sum, last: &last, speed: &speed, queue: &queue) {
                 case .proceed: break
                 case .drop: return true
@@ -272,6 +290,13 @@ final class RemoteThread: Sendable {
     private func control(_ id: UInt64, position: Int64, sum: UInt128, last: inout Int64, speed: inout Double,
                          queue: inout AttemptQueue) -> Control {
         var stopped = false
+        if let waiting = queue.checkWaiting {
+            queue.checkWaiting = nil
+            if waiting <= id {
+                checkIn(id, position: position, sum: sum)
+                stopped = true
+            }
+        }
         while true {
             guard let command = stopped ? take() : poll() else { return .proceed }
             switch command {
@@ -280,14 +305,7 @@ final class RemoteThread: Sendable {
             // A check names the attempt the coordinator last knew of; one we have finished since
             // (its result may still be held) means the one we are on now.
             case .check(let attempt) where attempt <= id && !stopped:
-                outbox.send(.with {
-                    $0.checkIn = .with {
-                        $0.thread = UInt32(index)
-                        $0.attempt = id
-                        $0.position = position
-                        $0.sum = Clustertop_V1_Sum(sum)
-                    }
-                })
+                checkIn(id, position: position, sum: sum)
                 stopped = true  // until the coordinator answers; Hold means stay stopped
             case let .proceed(attempt, newLast, newSpeed) where attempt == id && stopped:
                 // The coordinator never moves the end before our position; if it ever did,
@@ -311,6 +329,19 @@ final class RemoteThread: Sendable {
                 continue  // a Hold keeps us stopped; the rest are about other attempts
             }
         }
+    }
+
+    /// Tells the coordinator exactly where this thread stopped; it answers Proceed, Hold or
+    /// Abandon.
+    private func checkIn(_ id: UInt64, position: Int64, sum: UInt128) {
+        outbox.send(.with {
+            $0.checkIn = .with {
+                $0.thread = UInt32(index)
+                $0.attempt = id
+                $0.position = position
+                $0.sum = Clustertop_V1_Sum(sum)
+            }
+        })
     }
 
     private func sendResult(_ id: UInt64, sum: UInt128, urgent: Bool) {

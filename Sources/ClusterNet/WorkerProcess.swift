@@ -46,7 +46,9 @@ public final class WorkerProcess: Sendable {
         self.options = options
         self.say = say
         let outbox = self.outbox
-        threads = (0..<options.threads).map { RemoteThread(index: $0, outbox: outbox) }
+        let threads = (0..<options.threads).map { RemoteThread(index: $0, outbox: outbox) }
+        self.threads = threads
+        outbox.reportProgress { threads.map(\.progress) }
     }
 
     /// Runs until released, refused or out of retries; cancel the task to leave at once (the
@@ -220,8 +222,12 @@ public final class WorkerProcess: Sendable {
             say("\(state.name(hold.thread)) paused (attempt \(hold.attempt) kept)")
             state.held(hold.thread)
         case .abandon(let abandon):
-            thread(abandon.thread)?.post(.abandon(attempt: abandon.attempt))
-            say("\(state.name(abandon.thread)) dropped attempt \(abandon.attempt): the coordinator took it back")
+            guard let target = thread(abandon.thread) else { return }
+            target.post(.abandon(attempt: abandon.attempt))
+            // Queued attempts go back by the dozen on a pause; only the running one is news.
+            if options.verbose || target.attempt.load(ordering: .relaxed) == abandon.attempt {
+                say("\(state.name(abandon.thread)) dropped attempt \(abandon.attempt): the coordinator took it back")
+            }
         case .release(let release):
             guard thread(release.thread) != nil else { return }
             say("\(state.name(release.thread)) released")

@@ -150,6 +150,10 @@ public nonisolated struct Clustertop_V1_Results: Sendable {
 
   public var results: [Clustertop_V1_Result] = []
 
+  /// Where each thread is now, as in a Heartbeat: results arrive far more often than heartbeats,
+  /// so a busy remote thread's progress bar moves as smoothly as a local one's.
+  public var threads: [Clustertop_V1_ThreadProgress] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -645,7 +649,7 @@ nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Clustertop_V1_Results: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Results"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0\u{1}threads\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -654,6 +658,7 @@ nonisolated extension Clustertop_V1_Results: SwiftProtobuf.Message, SwiftProtobu
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.threads) }()
       default: break
       }
     }
@@ -663,11 +668,15 @@ nonisolated extension Clustertop_V1_Results: SwiftProtobuf.Message, SwiftProtobu
     if !self.results.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
     }
+    if !self.threads.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.threads, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Clustertop_V1_Results, rhs: Clustertop_V1_Results) -> Bool {
     if lhs.results != rhs.results {return false}
+    if lhs.threads != rhs.threads {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
