@@ -83,6 +83,13 @@ let package = Package(
         .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterEngine"]),
         // Drives the real binary: headless runs as subprocesses, the dashboard inside tmux.
         .testTarget(name: "EndToEndTests", dependencies: ["cluster-top", "ProcessSupport", "ClusterEngine", "ClusterNet"]),
-        .testTarget(name: "ClusterNetTests", dependencies: ["ClusterNet", "ClusterEngine"]),
+        .testTarget(
+            name: "ClusterNetTests",
+            dependencies: [
+                "ClusterNet", "ClusterEngine", "ClusterProtocol",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]
+        ),
     ]
 )

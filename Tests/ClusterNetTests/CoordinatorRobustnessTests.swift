@@ -1,0 +1,108 @@
+import ClusterEngine
+@testable import ClusterNet
+import ClusterProtocol
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Testing
+
+/// A coordinator facing clients that break the protocol, or come and go by the dozen: each bad
+/// session ends alone, and the job still finishes exact, every chunk counted once.
+@Suite("Coordinator robustness", .serialized)
+struct CoordinatorRobustnessTests {
+    static let token = "robustness-token-0123"
+    let cluster: Cluster
+    let coordinator: Coordinator
+    let port: Int
+
+    init() throws {
+        var configuration = ClusterConfiguration()
+        configuration.auditsAcceptedChunks = true
+        cluster = Cluster(configuration: configuration)
+        coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0), token: Self.token,
+                                  timing: RemoteTiming(lease: .milliseconds(500)))
+        port = try coordinator.start().port
+    }
+
+    /// One raw session: sends `messages`, keeps the stream open a moment for the answers, and
+    /// returns the status code the call ended with (nil for OK).
+    func rawSession(_ messages: [Clustertop_V1_WorkerMessage]) async -> RPCError.Code? {
+        do {
+            let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
+                                                           transportSecurity: .plaintext)
+            try await withGRPCClient(transport: transport) { client in
+                var metadata = Metadata()
+                metadata.addString(Self.token, forKey: AccessToken.metadataKey)
+                try await Clustertop_V1_Coordinator.Client(wrapping: client).work(metadata: metadata) { writer in
+                    for message in messages { try await writer.write(message) }
+                    try await Task.sleep(for: .milliseconds(150))
+                } onResponse: { response in
+                    for try await _ in response.messages {}
+                }
+            }
+            return nil
+        } catch let error as RPCError {
+            return error.code
+        } catch {
+            return .unknown
+        }
+    }
+
+    static func hello(threads: UInt32 = 1, version: UInt32 = WireProtocol.version) -> Clustertop_V1_WorkerMessage {
+        .with { $0.hello = .with { $0.protocolVersion = version; $0.host = "mallory"; $0.pid = 666; $0.threads = threads } }
+    }
+
+    static func result(thread: UInt32, attempt: UInt64) -> Clustertop_V1_WorkerMessage {
+        .with { $0.results = .with { $0.results = [.with { $0.thread = thread; $0.attempt = attempt; $0.sum = .init(12345) }] } }
+    }
+
+    @Test("malformed and unexpected messages end only their own session; churn loses nothing; the total stays exact")
+    func survivesAbuseAndChurn() async throws {
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 400_000_000, chunkSize: 4_000_000))
+        let checkInOutside = Clustertop_V1_WorkerMessage.with {
+            $0.checkIn = .with { $0.thread = 0; $0.attempt = 1; $0.position = -5 }
+        }
+        let broken: [(String, [Clustertop_V1_WorkerMessage])] = [
+            ("a result before Hello", [Self.result(thread: 0, attempt: 1)]),
+            ("no threads offered", [Self.hello(threads: 0)]),
+            ("too many threads offered", [Self.hello(threads: 100_000)]),
+            ("an unknown protocol version", [Self.hello(version: 99)]),
+            ("a thread that does not exist", [Self.hello(), Self.result(thread: 7, attempt: 1)]),
+            ("a second Hello", [Self.hello(), Self.hello()]),
+            ("a message of no kind", [Self.hello(), Clustertop_V1_WorkerMessage()]),
+        ]
+        for (what, messages) in broken {
+            #expect(await rawSession(messages) != nil, "\(what) was accepted")
+        }
+        // Well-formed but wrong: a result for an attempt never given is fenced off and counted,
+        // never added; a check-in for an attempt the thread does not hold changes nothing. Both
+        // sessions took chunks, which go back when they end.
+        _ = await rawSession([Self.hello(), Self.result(thread: 0, attempt: 999_999)])
+        _ = await rawSession([Self.hello(), checkInOutside])
+        #expect(cluster.snapshot().staleResults >= 1)
+
+        // Thirty worker processes come and go, some mid-chunk.
+        for round in 0..<30 {
+            let worker = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port),
+                                                              token: Self.token, threads: 2, retryFor: 5), say: { _ in })
+            let task = Task { await worker.run() }
+            try await Task.sleep(for: .milliseconds(round % 3 == 0 ? 5 : 60))
+            task.cancel()
+            _ = await task.value
+        }
+
+        // A good worker finishes the job: exact, and every chunk counted once.
+        let good = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port),
+                                                        token: Self.token, threads: 2), say: { _ in })
+        let goodRun = Task { await good.run() }
+        let summary = try #require(cluster.waitForJob(job, timeout: 120))
+        #expect(summary.verified)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<100))
+        cluster.shutdown(timeout: 2)
+        coordinator.stop()
+        #expect(await goodRun.value == .released)
+        #expect(coordinator.connectedSessions == 0)
+        let joined = cluster.snapshot().workers.filter { $0.remote != nil }.count
+        #expect(joined >= 30, "the churning processes joined (\(joined) remote rows)")
+    }
+}
