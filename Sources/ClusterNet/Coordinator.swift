@@ -17,6 +17,7 @@ public final class Coordinator: Sendable {
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let sessions = SessionCount()
     private let serving = DispatchGroup()
+    private let executor = CoordinatorExecutor()
 
     public init(cluster: Cluster, listen: Endpoint, token: String, timing: RemoteTiming = RemoteTiming()) {
         self.cluster = cluster
@@ -39,13 +40,13 @@ public final class Coordinator: Sendable {
         let server = self.server
         let serveError = ErrorBox()
         serving.enter()
-        Task.detached { [serving] in
+        Task.detached(executorPreference: executor) { [serving] in
             defer { serving.leave() }
             do { try await server.serve() } catch { serveError.store(error) }
         }
         let result = Mutex<Result<Endpoint, StartError>?>(nil)
         let bound = DispatchSemaphore(value: 0)
-        Task.detached {
+        Task.detached(executorPreference: executor) {
             let outcome: Result<Endpoint, StartError>
             do {
                 let address = try await server.listeningAddress
@@ -131,6 +132,19 @@ struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
     static func displayPeer(_ peer: String) -> String {
         for prefix in ["ipv4:", "ipv6:", "unix:"] where peer.hasPrefix(prefix) { return String(peer.dropFirst(prefix.count)) }
         return peer
+    }
+}
+
+/// Where the server and its sessions run: a queue of their own rather than the shared pool of
+/// Swift concurrency, which a caller that blocks its threads (a test waiting for a job, `start()`
+/// itself) could otherwise leave without a thread for the sessions that job needs. Child tasks
+/// inherit the preference, so every connection and stream of the server runs here.
+final class CoordinatorExecutor: TaskExecutor {
+    private let queue = DispatchQueue(label: "cluster-top.coordinator")
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
 

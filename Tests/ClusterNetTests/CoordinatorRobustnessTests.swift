@@ -48,6 +48,27 @@ struct CoordinatorRobustnessTests {
         }
     }
 
+    /// The job's summary once it has finished. Waits by sleeping, not by blocking: the workers
+    /// in this process need the threads of Swift concurrency's pool to finish it.
+    func finished(_ job: JobID, within limit: Duration) async -> JobSummary? {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let summary = cluster.summary(of: job) { return summary }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return cluster.summary(of: job)
+    }
+
+    /// Runs blocking `work` on a thread of its own, leaving the pool to the workers meanwhile.
+    func offThePool(_ work: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread {
+                work()
+                done.resume()
+            }.start()
+        }
+    }
+
     static func hello(threads: UInt32 = 1, version: UInt32 = WireProtocol.version) -> Clustertop_V1_WorkerMessage {
         .with { $0.hello = .with { $0.protocolVersion = version; $0.host = "mallory"; $0.pid = 666; $0.threads = threads } }
     }
@@ -59,7 +80,7 @@ struct CoordinatorRobustnessTests {
     @Test("malformed and unexpected messages end only their own session; churn loses nothing; the total stays exact")
     func survivesAbuseAndChurn() async throws {
         let job = cluster.submit(try JobSpec(lo: 1, hi: 400_000_000, chunkSize: 4_000_000))
-        let checkInOutside = Clustertop_V1_WorkerMessage.with {
+        let strayCheckIn = Clustertop_V1_WorkerMessage.with {
             $0.checkIn = .with { $0.thread = 0; $0.attempt = 1; $0.position = -5 }
         }
         let broken: [(String, [Clustertop_V1_WorkerMessage])] = [
@@ -78,7 +99,7 @@ struct CoordinatorRobustnessTests {
         // never added; a check-in for an attempt the thread does not hold changes nothing. Both
         // sessions took chunks, which go back when they end.
         _ = await rawSession([Self.hello(), Self.result(thread: 0, attempt: 999_999)])
-        _ = await rawSession([Self.hello(), checkInOutside])
+        _ = await rawSession([Self.hello(), strayCheckIn])
         #expect(cluster.snapshot().staleResults >= 1)
 
         // Thirty worker processes come and go, some mid-chunk.
@@ -95,11 +116,13 @@ struct CoordinatorRobustnessTests {
         let good = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port),
                                                         token: Self.token, threads: 2), say: { _ in })
         let goodRun = Task { await good.run() }
-        let summary = try #require(cluster.waitForJob(job, timeout: 120))
+        let summary = try #require(await finished(job, within: .seconds(120)))
         #expect(summary.verified)
         #expect(summary.acceptedChunks?.sorted() == Array(0..<100))
-        cluster.shutdown(timeout: 2)
-        coordinator.stop()
+        await offThePool { [cluster, coordinator] in
+            cluster.shutdown(timeout: 2)
+            coordinator.stop()
+        }
         #expect(await goodRun.value == .released)
         #expect(coordinator.connectedSessions == 0)
         let joined = cluster.snapshot().workers.filter { $0.remote != nil }.count

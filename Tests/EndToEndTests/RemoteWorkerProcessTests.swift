@@ -1,6 +1,7 @@
 import ClusterEngine
 import ClusterNet
 import Foundation
+import Synchronization
 import Testing
 
 /// Remote workers as people run them: real `cluster-top worker` processes joining a coordinator
@@ -122,6 +123,30 @@ struct RemoteWorkerProcessTests {
         #expect(lines.count == 1 && lines[0].hasPrefix("cluster-top: gave up on 127.0.0.1:\(nowhere) after trying for 0.5 s (--retry-for): "),
                 "\(late.stderr)")
         #expect(late.stdout.contains("retrying in"))
+    }
+
+    @Test("a coordinator serves its workers while every thread of Swift concurrency's pool is blocked")
+    func servesWithPoolBlocked() throws {
+        let local = try LocalCoordinator()
+        defer { local.stop() }
+        // Tests that wait for a job block a pool thread each (this one too); two at once used
+        // to leave the coordinator's sessions no thread to run on, and both jobs hung.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let blocked = BlockedThreads()
+        let release = DispatchSemaphore(value: 0)
+        for _ in 0..<cores {
+            Task.detached {
+                blocked.count.add(1, ordering: .relaxed)
+                release.wait()
+            }
+        }
+        defer { for _ in 0..<cores { release.signal() } }
+        _ = eventually(within: 5) { blocked.count.load(ordering: .relaxed) >= cores - 1 }
+        let remote = try local.worker()
+        let job = local.cluster.submit(try JobSpec(lo: 1, hi: 200_000_000, chunkSize: 10_000_000))
+        let summary = try #require(local.cluster.waitForJob(job, timeout: 60), "\(remote.output)")
+        #expect(summary.verified)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<20))
     }
 
     @Test("kill -9 of a worker process mid-chunk: the chunk is redone elsewhere and the total stays exact")
@@ -253,6 +278,11 @@ struct RemoteWorkerProcessTests {
         #expect(remote.exitStatus(within: 10) == 0)
         #expect(remote.output.contains("worker \(id.rawValue) released"))
     }
+}
+
+/// How many pool threads a test has blocked.
+final class BlockedThreads: Sendable {
+    let count = Atomic<Int>(0)
 }
 
 extension RemoteWorkerProcessTests {
