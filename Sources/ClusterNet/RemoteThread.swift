@@ -71,8 +71,7 @@ final class Outbox: Sendable {
     /// Sends `message` now, after any results held.
     func send(_ message: WorkerMessage) {
         state.withLock {
-            $0.sendHeld()
-            heldSince.store(0, ordering: .relaxed)
+            sendHeld(&$0)
             _ = $0.continuation?.yield(message)
         }
     }
@@ -83,8 +82,7 @@ final class Outbox: Sendable {
         state.withLock {
             $0.held.append(result)
             if urgent {
-                $0.sendHeld()
-                heldSince.store(0, ordering: .relaxed)
+                sendHeld(&$0)
             } else if heldSince.load(ordering: .relaxed) == 0 {
                 heldSince.store(max(1, MonotonicClock.nanoseconds()), ordering: .relaxed)
             }
@@ -96,10 +94,13 @@ final class Outbox: Sendable {
     func sendHeldResults(always: Bool = false) {
         let since = heldSince.load(ordering: .relaxed)
         guard since != 0, always || MonotonicClock.nanoseconds() &- since >= Self.resultDelay else { return }
-        state.withLock {
-            $0.sendHeld()
-            heldSince.store(0, ordering: .relaxed)
-        }
+        state.withLock { sendHeld(&$0) }
+    }
+
+    /// Sends what is held, with the lock held; nothing is held after.
+    private func sendHeld(_ state: inout State) {
+        state.sendHeld()
+        heldSince.store(0, ordering: .relaxed)
     }
 
     /// Ends the current request stream, which ends the call.

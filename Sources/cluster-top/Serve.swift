@@ -42,13 +42,7 @@ struct Serve: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
-        let setup: ServeSetup
-        do {
-            setup = try makeSetup()
-        } catch {
-            throw ValidationError(error.description)
-        }
-        try options.run(serve: setup)
+        try options.run(serve: ValidationError.checking(makeSetup))
     }
 
     func makeSetup() throws(InputError) -> ServeSetup {

@@ -53,12 +53,7 @@ struct Worker: ParsableCommand {
     }
 
     func run() throws {
-        let options: WorkerOptions
-        do {
-            options = try makeOptions()
-        } catch {
-            throw ValidationError(error.description)
-        }
+        let options = try ValidationError.checking(makeOptions)
         ProcessSignals.installStopHandlers()
         let say: @Sendable (String) -> Void = { line in
             FileHandle.standardOutput.write(Data("cluster-top worker: \(line)\n".utf8))
@@ -88,6 +83,17 @@ struct Worker: ParsableCommand {
             throw CommandFailure(message: "refused by \(options.coordinator): \(reason)", status: 77)
         case .unreachable(let reason):
             throw CommandFailure(message: "gave up on \(options.coordinator) after trying for \(String(format: "%g", options.retryFor)) s (--retry-for): \(reason)", status: 69)
+        }
+    }
+}
+
+extension ValidationError {
+    /// Runs `make`; a value it refuses becomes argument-parser's usage error: one line, exit 64.
+    static func checking<T>(_ make: () throws(InputError) -> T) throws -> T {
+        do {
+            return try make()
+        } catch {
+            throw ValidationError(error.description)
         }
     }
 }

@@ -30,14 +30,17 @@ struct RemoteWorkerTests {
                                              onWake: wakes.wake))
     }
 
-    /// The attempt a step starts the thread on (the first of those it sends).
-    func task(_ step: RemoteStep) throws -> RemoteTask {
-        guard case .run(let tasks) = step, let first = tasks.first else {
+    /// The attempts a step appends to the thread's queue; a test failure if it gives none.
+    func tasks(_ step: RemoteStep) throws -> [RemoteTask] {
+        guard case .run(let tasks) = step, !tasks.isEmpty else {
             Issue.record("expected work, got \(step)")
             throw CancellationError()
         }
-        return first
+        return tasks
     }
+
+    /// The attempt a step starts the thread on (the first of those it sends).
+    func task(_ step: RemoteStep) throws -> RemoteTask { try tasks(step)[0] }
 
     /// Sums a task the way a remote thread would.
     func sum(_ task: RemoteTask) -> UInt128 { SumOfSquaresKernel.sum(task.elements.lowerBound, task.elements.upperBound) }
@@ -214,10 +217,7 @@ struct RemoteWorkerTests {
     func prefetchAndGiveBack() throws {
         let paused = try join(0)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000_000, chunkSize: 100_000))
-        guard case .run(let tasks) = cluster.remoteStep(paused) else {
-            Issue.record("no work")
-            return
-        }
+        let tasks = try self.tasks(cluster.remoteStep(paused))
         #expect(tasks.map(\.chunk) == Array(0..<10), "the current attempt and nine queued behind it")
         #expect(cluster.remoteStatus(paused)?.prefetched == tasks.dropFirst().map(\.attempt))
         #expect(cluster.snapshot().job?.chunksInFlight == 1, "queued attempts are not in flight")
@@ -252,17 +252,11 @@ struct RemoteWorkerTests {
         // Chunks of 1 M: each remote worker queues four behind its current one.
         let job = cluster.submit(try JobSpec(lo: 1, hi: 20_000_000, chunkSize: 1_000_000))
         let lost = try task(cluster.remoteStep(crashed))
-        guard case .run(let initial) = cluster.remoteStep(queuing) else {
-            Issue.record("no work")
-            return
-        }
+        let initial = try tasks(cluster.remoteStep(queuing))
         try #require(initial.count == 5)
         #expect(cluster.kill(crashed))
         // Its next refill queues the lost chunk behind its current one.
-        guard case .run(let refill) = cluster.remoteStep(queuing, finished: (initial[0].attempt, sum(initial[0]))) else {
-            Issue.record("no refill")
-            return
-        }
+        let refill = try tasks(cluster.remoteStep(queuing, finished: (initial[0].attempt, sum(initial[0]))))
         #expect(refill.contains { $0.chunk == lost.chunk })
         #expect(cluster.snapshot().job?.chunksRedone == 1)
         // Paused, it gives the queue back when it checks in, and another worker redoes the
@@ -284,10 +278,7 @@ struct RemoteWorkerTests {
     func idleWorkerReclaims() throws {
         let busy = try join(0)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 400_000, chunkSize: 100_000))
-        guard case .run(let tasks) = cluster.remoteStep(busy) else {
-            Issue.record("no work")
-            return
-        }
+        let tasks = try self.tasks(cluster.remoteStep(busy))
         #expect(tasks.count == 4)
         let idle = try join(1)
         let taken = try task(cluster.remoteStep(idle))
