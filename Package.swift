@@ -68,6 +68,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What tests share: waiting for a fact (`eventually`) and holding work at a gate.
+        .target(name: "ClusterTestSupport", dependencies: ["ClusterEngine"]),
         // posix_spawn + wait4 for the benchmark suite and the end-to-end tests.
         .target(name: "ProcessSupport"),
         // The benchmark suite: `swift run -c release cluster-bench`. Reference/ holds the C
@@ -77,16 +79,16 @@ let package = Package(
             dependencies: ["ClusterEngine", "ClusterReporting", "ClusterNet", "ProcessSupport"],
             exclude: ["Reference"]
         ),
-        .testTarget(name: "ClusterEngineTests", dependencies: ["ClusterEngine", .product(name: "BigInt", package: "BigInt")]),
-        .testTarget(name: "ClusterReportingTests", dependencies: ["ClusterReporting", "ClusterEngine"]),
-        .testTarget(name: "ClusterScriptTests", dependencies: ["ClusterScript", "ClusterEngine"]),
-        .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterEngine"]),
+        .testTarget(name: "ClusterEngineTests", dependencies: ["ClusterEngine", "ClusterTestSupport", .product(name: "BigInt", package: "BigInt")]),
+        .testTarget(name: "ClusterReportingTests", dependencies: ["ClusterReporting", "ClusterEngine", "ClusterTestSupport"]),
+        .testTarget(name: "ClusterScriptTests", dependencies: ["ClusterScript", "ClusterEngine", "ClusterTestSupport"]),
+        .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterEngine", "ClusterTestSupport"]),
         // Drives the real binary: headless runs as subprocesses, the dashboard inside tmux.
-        .testTarget(name: "EndToEndTests", dependencies: ["cluster-top", "ProcessSupport", "ClusterEngine", "ClusterNet"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["cluster-top", "ProcessSupport", "ClusterEngine", "ClusterNet", "ClusterTestSupport"]),
         .testTarget(
             name: "ClusterNetTests",
             dependencies: [
-                "ClusterNet", "ClusterEngine", "ClusterProtocol",
+                "ClusterNet", "ClusterEngine", "ClusterProtocol", "ClusterTestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]

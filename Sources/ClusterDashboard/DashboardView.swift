@@ -127,7 +127,7 @@ public enum DashboardView {
                 // Say so when nothing is moving, and why.
                 if snapshot.count(of: .running) > 0 {
                     status = (" RUNNING ", CellStyle(c.input.capabilities.color ? .green : .default, bold: true, reverse: true))
-                } else if snapshot.count(of: .paused) > 0 {
+                } else if snapshot.count(of: .paused) + snapshot.count(of: .pausing) > 0 {
                     status = (" PAUSED ", CellStyle(c.input.capabilities.color ? .yellow : .default, bold: true, reverse: true))
                 } else {
                     status = (" STALLED: no live worker ", CellStyle(c.input.capabilities.color ? .red : .default, bold: true, reverse: true))

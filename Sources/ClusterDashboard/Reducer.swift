@@ -56,7 +56,7 @@ public enum Reducer {
         case .togglePause:
             guard let w = selected else { say("no worker selected"); return [] }
             switch w.state {
-            case .paused: return [.resume(w.id)]
+            case .paused, .pausing: return [.resume(w.id)]
             case .running, .idle:
                 if w.isLeaving { say("\(w.id) is leaving; it cannot be paused"); return [] }
                 return [.pause(w.id)]
@@ -66,7 +66,7 @@ public enum Reducer {
         case .togglePauseAll:
             let active = workers.filter { ($0.state == .running || $0.state == .idle) && !$0.isLeaving }
             if !active.isEmpty { return active.map { .pause($0.id) } }
-            return workers.filter { $0.state == .paused }.map { .resume($0.id) }
+            return workers.filter { $0.state == .paused || $0.state == .pausing }.map { .resume($0.id) }
         case .killWorker:
             guard let w = selected else { say("no worker selected"); return [] }
             if w.state == .dead || w.state == .removed { say("\(w.id) is already \(w.state.rawValue)"); return [] }

@@ -76,6 +76,7 @@ struct Palette {
         case .running: return style(.green, bold: true)
         case .idle: return style(.cyan)
         case .paused: return style(.yellow, bold: true, underline: !capabilities.color)
+        case .pausing: return style(.yellow, underline: !capabilities.color)
         case .dead: return style(.red, bold: true, reverse: !capabilities.color)
         case .removed: return .plain
         }
@@ -85,7 +86,7 @@ struct Palette {
         if worker.assignment?.isRedo == true { return style(.magenta) }
         if worker.assignment?.isStolen == true { return style(.cyan) }
         switch worker.state {
-        case .paused: return style(.yellow)
+        case .paused, .pausing: return style(.yellow)
         case .running: return style(.green)
         default: return .plain
         }

@@ -159,10 +159,10 @@ private struct PartialSnapshot {
     init(state s: EngineState, now: UInt64) {
         time = s.seconds(now)
         workers = s.workers.map { r in
-            Worker(id: r.cell.id, state: r.state, isLeaving: r.isLeaving, speed: r.speed,
+            Worker(id: r.cell.id, state: r.phase.state, isLeaving: r.phase == .leaving, speed: r.speed,
                    current: r.current, progress: r.cell.attemptProgress.load(ordering: .relaxed),
                    accepted: r.elementsAccepted, chunksDone: r.chunksDone, remote: r.remote,
-                   leaseLost: r.leaseLost)
+                   leaseLost: r.phase.leaseLost)
         }
         let inFlight = workers.reduce(Int64(0)) { $0 + ($1.current == nil ? 0 : min($1.progress, $1.current!.elements.count64)) }
         // Distinct chunks: after a split, two workers can hold pieces of one chunk.

@@ -5,7 +5,7 @@ public struct ClusterConfiguration: Sendable {
     public var subBlockSize: Int64 = 1 << 16
     /// The function that sums one sub-block. Tests substitute it to inject faults or to hold a
     /// worker at a precise point; everything else uses the real kernel.
-    public var kernel: @Sendable (Int64, Int64) -> UInt128 = { SumOfSquaresKernel.sum($0, $1) }
+    public var kernel: @Sendable (Int64, Int64) -> UInt128 = SumOfSquaresKernel.standard
     /// Record every accepted chunk index in the job summary (costs memory per chunk; for tests).
     public var auditsAcceptedChunks = false
     /// How many recent events the log keeps.

@@ -3,7 +3,10 @@ public enum WorkerState: String, Sendable, Codable, CaseIterable {
     /// Alive with nothing to do (no job, or no chunk left for it).
     case idle
     case running
-    /// Frozen mid-chunk; it keeps its chunk and its progress.
+    /// Asked to pause; its thread stops at its next sub-block (a remote one when its check-in
+    /// arrives).
+    case pausing
+    /// Stopped mid-chunk: it keeps its chunk, and its progress no longer moves.
     case paused
     /// Crashed (killed); its chunk went back to the queue. It can be restarted.
     case dead

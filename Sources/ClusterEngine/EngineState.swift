@@ -21,8 +21,7 @@ struct CurrentAttempt {
 /// Everything the engine knows about one worker, guarded by the engine lock.
 struct WorkerRecord {
     let cell: WorkerCell
-    var state: WorkerState = .idle
-    var isLeaving = false
+    var phase: WorkerPhase = .idle
     var speed: Double = 1
     var current: CurrentAttempt?
     /// Work stealing: the index of an idle worker waiting for this one to split its chunk.
@@ -31,8 +30,6 @@ struct WorkerRecord {
     var chunksDone = 0
     /// Where a remote worker runs; nil for a local thread.
     let remote: RemoteWorkerInfo?
-    /// A remote worker that went silent past its lease is dead until it is heard from again.
-    var leaseLost = false
     /// A remote worker's attempts queued behind `current`, sent ahead so that a network round
     /// trip never leaves its thread idle. Not started, so not in flight: given back untouched
     /// when the worker pauses, leaves or dies, or when an idle worker has nothing else to do.
@@ -142,7 +139,7 @@ struct EngineState {
 
     /// Wakes idle workers because new work may be available.
     func wakeIdleWorkers() {
-        for record in workers where record.state == .idle { record.cell.wake() }
+        for record in workers where record.phase == .idle { record.cell.wake() }
     }
 
     // MARK: Jobs
@@ -163,8 +160,7 @@ struct EngineState {
 
     private mutating func start(_ job: JobRun) {
         var job = job
-        let owners = workers.filter { $0.state != .dead && $0.state != .removed && !$0.isLeaving }
-            .map(\.cell.id)
+        let owners = workers.filter(\.phase.takesNewWork).map(\.cell.id)
         job.pool = WorkPool(chunkCount: job.spec.chunkCount, policy: job.spec.schedule, workers: owners)
         job.status = .running
         job.startNanos = MonotonicClock.nanoseconds()
@@ -275,21 +271,23 @@ struct EngineState {
     /// `now` is the time the attempt starts, if it gets one.
     mutating func nextStep(worker i: Int, now: UInt64 = MonotonicClock.nanoseconds()) -> WorkerStep {
         if isShuttingDown { return .exit }
-        switch workers[i].state {
+        let id = workers[i].cell.id
+        switch workers[i].phase {
         case .removed:
             return .exit
         case .dead, .paused:
             return .wait
-        case .idle, .running:
-            break
-        }
-        let id = workers[i].cell.id
-        if workers[i].isLeaving {
-            workers[i].state = .removed
-            workers[i].isLeaving = false
+        case .pausing:
+            // Its thread is here, between attempts: it has stopped.
+            workers[i].phase = .paused
+            return .wait
+        case .leaving:
+            workers[i].phase = .removed
             if current?.pool?.release(ownedBy: id) == true { wakeIdleWorkers() }
             log(.workerRemoved(id))
             return .exit
+        case .idle, .running:
+            break
         }
         var taken = takeWork(for: id)
         if taken == nil, current?.spec.schedule == .stealing {
@@ -307,7 +305,7 @@ struct EngineState {
         }
         if taken == nil, reclaimPrefetched() { taken = takeWork(for: id) }
         guard let taken else {  // no job, or no chunk for this worker
-            workers[i].state = .idle
+            workers[i].phase = .idle
             return .wait
         }
         let attempt = AttemptID(nextAttempt)
@@ -321,7 +319,7 @@ struct EngineState {
         workers[i].current = CurrentAttempt(job: taken.job, chunk: taken.chunk, attempt: attempt,
                                             elements: elements, origin: taken.piece?.origin,
                                             startNanos: now)
-        workers[i].state = .running
+        workers[i].phase = .running
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
         return .run(WorkerTask(attempt: attempt, elements: elements, speed: workers[i].speed,
                                epoch: workers[i].cell.controlEpoch.load(ordering: .relaxed)))
@@ -352,7 +350,7 @@ struct EngineState {
 
     /// Tops up remote worker `i`'s queue behind its current attempt; returns what was added.
     mutating func refillPrefetched(worker i: Int) -> [PrefetchedAttempt] {
-        guard workers[i].remote != nil, workers[i].state == .running, !workers[i].isLeaving,
+        guard workers[i].remote != nil, workers[i].phase == .running,
               let attempt = workers[i].current, let job = current, job.id == attempt.job
         else { return [] }
         let depth = prefetchDepth(job)
@@ -423,12 +421,12 @@ struct EngineState {
         var best: (index: Int, score: Double)?
         for (v, record) in workers.enumerated() {
             guard let attempt = record.current, attempt.job == job, record.splitRequestedBy == nil,
-                  record.state == .running || record.state == .paused
+                  record.phase == .running || record.phase == .leaving || record.phase.isStopping
             else { continue }
             let left = attempt.elements.count64 - record.cell.attemptProgress.load(ordering: .relaxed)
             guard left >= smallestSplit else { continue }
             // Time left at its speed; a paused worker will never finish on its own.
-            let score = record.state == .paused ? 1e30 + Double(left) : Double(left) / record.speed
+            let score = record.phase.isStopping ? 1e30 + Double(left) : Double(left) / record.speed
             guard score >= worthSplitting else { continue }
             if best.map({ score > $0.score }) ?? true { best = (v, score) }
         }
@@ -449,7 +447,7 @@ struct EngineState {
             wakeIdleWorkers()  // nothing worth taking any more; the thief looks elsewhere
             return true
         }
-        let victimSpeed = workers[i].state == .paused ? 0 : workers[i].speed
+        let victimSpeed = workers[i].phase.isStopping ? 0 : workers[i].speed
         let thiefSpeed = workers[thief].speed
         let keep = Int64(Double(left) * victimSpeed / (victimSpeed + thiefSpeed))
         let id = workers[i].cell.id
@@ -481,12 +479,9 @@ struct EngineState {
 
     /// A simulated crash: the attempt's partial work is lost and its chunk is re-queued.
     mutating func kill(worker i: Int) -> Bool {
-        switch workers[i].state {
-        case .dead, .removed: return false
-        case .idle, .running, .paused: break
-        }
+        guard !workers[i].phase.isDead, workers[i].phase != .removed else { return false }
         let lostChunk = dropAttempt(of: i)
-        workers[i].state = .dead
+        workers[i].phase = .dead(.killed)
         workers[i].cell.poke()
         log(.workerKilled(workers[i].cell.id, chunk: lostChunk))
         logRequeue(lostChunk, from: i)
@@ -511,7 +506,6 @@ struct EngineState {
         givePrefetchedBack(worker: i)
         _ = current?.pool?.release(ownedBy: id)
         workers[i].current = nil
-        workers[i].isLeaving = false
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
         return lostChunk
     }
@@ -522,10 +516,11 @@ struct EngineState {
         wakeIdleWorkers()
     }
 
+    /// A worker with an attempt is `pausing` until its thread stops (see `controlCheck`); one
+    /// without is stopped already.
     mutating func pause(worker i: Int) -> Bool {
-        guard workers[i].state == .idle || workers[i].state == .running, !workers[i].isLeaving
-        else { return false }
-        workers[i].state = .paused
+        guard workers[i].phase == .idle || workers[i].phase == .running else { return false }
+        workers[i].phase = workers[i].current == nil ? .paused : .pausing
         // A remote worker's queue goes back when it checks in (see controlCheck), not now.
         workers[i].cell.poke()
         log(.workerPaused(workers[i].cell.id))
@@ -533,17 +528,16 @@ struct EngineState {
     }
 
     mutating func resume(worker i: Int) -> Bool {
-        guard workers[i].state == .paused else { return false }
-        workers[i].state = workers[i].current == nil ? .idle : .running
+        guard workers[i].phase.isStopping else { return false }
+        workers[i].phase = workers[i].current == nil ? .idle : .running
         workers[i].cell.poke()
         log(.workerResumed(workers[i].cell.id))
         return true
     }
 
     mutating func restart(worker i: Int) -> Bool {
-        guard workers[i].state == .dead else { return false }
-        workers[i].state = .idle
-        workers[i].leaseLost = false
+        guard workers[i].phase.isDead else { return false }
+        workers[i].phase = .idle
         workers[i].cell.poke()
         log(.workerRestarted(workers[i].cell.id))
         return true
@@ -553,13 +547,12 @@ struct EngineState {
     /// worker leaves at once.
     mutating func remove(worker i: Int) -> Bool {
         let id = workers[i].cell.id
-        guard workers[i].state != .removed, !workers[i].isLeaving else { return false }
+        guard workers[i].phase != .removed, workers[i].phase != .leaving else { return false }
         if workers[i].current != nil {
-            workers[i].isLeaving = true
-            if workers[i].state == .paused { workers[i].state = .running }
+            workers[i].phase = .leaving  // a paused one is resumed to finish
             log(.workerLeaving(id))
         } else {
-            workers[i].state = .removed
+            workers[i].phase = .removed
             if current?.pool?.release(ownedBy: id) == true { wakeIdleWorkers() }
             log(.workerRemoved(id))
         }
@@ -568,7 +561,7 @@ struct EngineState {
     }
 
     mutating func setSpeed(worker i: Int, to speed: Double) -> Bool {
-        guard workers[i].state != .removed else { return false }
+        guard workers[i].phase != .removed else { return false }
         workers[i].speed = speed
         workers[i].cell.poke()
         log(.workerThrottled(workers[i].cell.id, speed: speed))
@@ -588,12 +581,14 @@ struct EngineState {
             workers[i].splitRequestedBy = nil
             if !split(worker: i, at: position, sum: sum, for: thief) { return .abandon }
         }
+        // Its thread stands here: a pause asked for is now a fact.
+        if workers[i].phase == .pausing { workers[i].phase = .paused }
         let record = workers[i]
         // A remote thread may have finished, and even started, attempts queued behind the one
         // the controller saw (it can hold results back a few milliseconds). Only now, stopped
         // inside `attempt` with those results in, are the ones behind it known to be untouched.
-        if record.state == .paused || record.isLeaving { givePrefetchedBack(worker: i) }
-        if record.state == .paused { return .pause }
+        if record.phase == .paused || record.phase == .leaving { givePrefetchedBack(worker: i) }
+        if record.phase == .paused { return .pause }
         return .proceed(epoch: record.cell.controlEpoch.load(ordering: .relaxed), speed: record.speed,
                         last: record.current!.elements.upperBound)
     }

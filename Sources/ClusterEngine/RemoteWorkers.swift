@@ -141,8 +141,8 @@ extension Cluster {
     public func remoteStatus(_ id: WorkerID) -> RemoteWorkerStatus? {
         withState { s in
             s.index(of: id).map { i in
-                RemoteWorkerStatus(state: s.workers[i].state, current: s.workers[i].current?.attempt,
-                                   prefetched: s.workers[i].prefetched.map(\.attempt), leaseLost: s.workers[i].leaseLost)
+                RemoteWorkerStatus(state: s.workers[i].phase.state, current: s.workers[i].current?.attempt,
+                                   prefetched: s.workers[i].prefetched.map(\.attempt), leaseLost: s.workers[i].phase.leaseLost)
             }
         }
     }
@@ -153,17 +153,15 @@ extension Cluster {
             guard let i = s.index(of: id) else { return }
             switch loss {
             case .leaseExpired(let silence):
-                guard s.workers[i].state != .dead, s.workers[i].state != .removed else { return }
+                guard !s.workers[i].phase.isDead, s.workers[i].phase != .removed else { return }
                 let lost = s.dropAttempt(of: i)
-                s.workers[i].state = .dead
-                s.workers[i].leaseLost = true
+                s.workers[i].phase = .dead(.leaseLost)
                 s.log(.leaseExpired(id, chunk: lost, silence: silence))
                 s.logRequeue(lost, from: i)
             case .disconnected:
-                guard s.workers[i].state != .removed else { return }
+                guard s.workers[i].phase != .removed else { return }
                 let lost = s.dropAttempt(of: i)
-                s.workers[i].state = .removed
-                s.workers[i].leaseLost = false
+                s.workers[i].phase = .removed
                 s.log(.remoteWorkerDisconnected(id, chunk: lost))
                 s.logRequeue(lost, from: i)
             }
@@ -175,9 +173,8 @@ extension Cluster {
     @discardableResult
     public func remoteHeardFrom(_ id: WorkerID) -> Bool {
         withState { s in
-            guard let i = s.index(of: id), s.workers[i].leaseLost, s.workers[i].state == .dead else { return false }
-            s.workers[i].leaseLost = false
-            s.workers[i].state = .idle
+            guard let i = s.index(of: id), s.workers[i].phase == .dead(.leaseLost) else { return false }
+            s.workers[i].phase = .idle
             s.log(.remoteWorkerReturned(id))
             s.workers[i].cell.poke()
             return true

@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import BigInt
+
 /// The work the cluster demonstrates: Σ x² over an integer range, computed by really visiting
 /// every element. The closed form lives in `ClosedForm` and is only ever used to check results.
 public enum SumOfSquaresKernel {
@@ -84,4 +91,30 @@ public enum SumOfSquaresKernel {
             &+ ((h &* UInt128(lowWords)) << 33)  // 2·h·Σl·2³²
             &+ ((count &* h &* h) << 64)  // Σ h²·2⁶⁴
     }
+}
+
+extension SumOfSquaresKernel {
+    /// The kernel every worker runs unless told otherwise: `sum`.
+    ///
+    /// Two test-only switches, read once from `CLUSTER_TOP_TEST_KERNEL`; never use them to show
+    /// or benchmark anything:
+    /// - `closed-form`: each sub-block is summed from the closed form in constant time, so the
+    ///   whole test suite can run with work that takes almost no time, proving that no test
+    ///   relies on a job lasting long enough;
+    /// - `gate:PATH`: every sub-block waits while the file PATH exists, so a test can hold the
+    ///   workers of another process (`cluster-top worker`) mid-chunk, then let them go.
+    public static let standard: @Sendable (Int64, Int64) -> UInt128 = {
+        let setting = getenv("CLUSTER_TOP_TEST_KERNEL").map { String(cString: $0) } ?? ""
+        if setting == "closed-form" {
+            return { lo, hi in UInt128(truncatingIfNeeded: ClosedForm.sumOfSquares(lo, hi)) }
+        }
+        if setting.hasPrefix("gate:") {
+            let path = String(setting.dropFirst("gate:".count))
+            return { lo, hi in
+                while access(path, F_OK) == 0 { usleep(1000) }
+                return sum(lo, hi)
+            }
+        }
+        return { sum($0, $1) }
+    }()
 }

@@ -1,6 +1,6 @@
 import Dispatch
 
-/// The body of one worker thread: take a chunk, sum it sub-block by sub-block, hand it in.
+/// The body of one local worker thread: take a chunk, run it through the chunk runner, hand it in.
 ///
 /// Between sub-blocks the thread does one relaxed atomic load to see whether a controller changed
 /// anything; only then does it take the engine lock. That keeps pause and kill within one
@@ -10,15 +10,13 @@ struct WorkerLoop {
     let cell: WorkerCell
     let index: Int
     // Read once: copying the configuration (and its closure) per chunk shows up with tiny chunks.
-    let kernel: @Sendable (Int64, Int64) -> UInt128
-    let subBlock: Int64
+    let runner: ChunkRunner
 
     init(cluster: Cluster, cell: WorkerCell, index: Int) {
         self.cluster = cluster
         self.cell = cell
         self.index = index
-        kernel = cluster.configuration.kernel
-        subBlock = cluster.configuration.subBlockSize
+        runner = ChunkRunner(kernel: cluster.configuration.kernel, subBlock: cluster.configuration.subBlockSize)
     }
 
     func run() {
@@ -38,75 +36,50 @@ struct WorkerLoop {
             case .wait:
                 cell.wakeup.wait()
             case .run(let task):
-                finished = execute(task).map { (task.attempt, $0) }
-            }
-        }
-    }
-
-    /// Sums the task's elements; nil if the attempt was taken away (killed or shut down).
-    private func execute(_ task: WorkerTask) -> UInt128? {
-        var sum: UInt128 = 0
-        var next = task.elements.lowerBound
-        var last = task.elements.upperBound
-        var done: Int64 = 0
-        var epoch = task.epoch
-        var speed = task.speed
-        var throttle = Throttle()
-        while true {
-            if cell.controlEpoch.load(ordering: .acquiring) != epoch {
-                guard let update = awaitPermission(for: task.attempt, at: next, sum: sum) else {
-                    return nil
+                var control = LocalChunkControl(cluster: cluster, cell: cell, index: index, attempt: task.attempt,
+                                                epoch: task.epoch)
+                switch runner.run(task.elements, speed: task.speed, control: &control) {
+                case .finished(let sum): finished = (task.attempt, sum)
+                case .dropped, .quit: break  // killed or shut down: the engine knows already
                 }
-                (epoch, speed, last) = update
-            }
-            let blockLast = last - next < subBlock ? last : next + subBlock - 1
-            let started = speed < 1 ? MonotonicClock.nanoseconds() : 0
-            sum &+= kernel(next, blockLast)
-            let count = blockLast - next + 1
-            done += count
-            cell.attemptProgress.store(done, ordering: .relaxed)
-            cell.processed.store(cell.processed.load(ordering: .relaxed) &+ UInt64(count), ordering: .relaxed)
-            if blockLast == last { return sum }
-            next = blockLast + 1
-            if speed < 1 {
-                throttle.sleep(afterWorking: MonotonicClock.nanoseconds() - started, speed: speed, on: cell)
-            }
-        }
-    }
-
-    /// Reads the control state after a change: waits while paused, and returns the new epoch,
-    /// speed and last element, or nil if this attempt is no longer the worker's. `position` and
-    /// `sum` say how far it got, in case a thief splits its chunk.
-    private func awaitPermission(for attempt: AttemptID, at position: Int64, sum: UInt128) -> (UInt64, Double, Int64)? {
-        while true {
-            switch cluster.withState({ $0.controlCheck(worker: index, attempt: attempt, position: position, sum: sum) }) {
-            case .abandon:
-                return nil
-            case .pause:
-                cell.wakeup.wait()
-            case let .proceed(epoch, speed, last):
-                return (epoch, speed, last)
             }
         }
     }
 }
 
-/// Makes a worker run at a fraction of its speed by sleeping in proportion to the time it works.
-/// Sleeps are batched to at least a millisecond and can be cut short by a control change.
-struct Throttle {
-    private var owedNanos: Int64 = 0
+/// A local thread's news: its control epoch moved. The engine decides under its lock.
+struct LocalChunkControl: ChunkControl {
+    let cluster: Cluster
+    let cell: WorkerCell
+    let index: Int
+    let attempt: AttemptID
+    var epoch: UInt64
 
-    mutating func sleep(afterWorking workedNanos: UInt64, speed: Double, on cell: WorkerCell) {
-        owedNanos += Int64(Double(workedNanos) * (1 / speed - 1))
-        guard owedNanos >= 1_000_000 else { return }
-        let start = MonotonicClock.nanoseconds()
-        // A poke (pause, kill, speed change) signals the semaphore and ends the sleep early;
-        // the epoch check that follows sees why.
-        if cell.wakeup.wait(timeout: .now() + .nanoseconds(Int(owedNanos))) == .success {
-            owedNanos = 0
-            return
+    func hasNews() -> Bool { cell.controlEpoch.load(ordering: .acquiring) != epoch }
+
+    /// Waits while paused; returns the new epoch, speed and last element, or drops the attempt
+    /// if it is no longer the worker's. `position` and `sum` say how far it got, in case a thief
+    /// splits its chunk.
+    mutating func settle(position: Int64, sum: UInt128, last: inout Int64, speed: inout Double) -> ChunkRunner.Verdict {
+        while true {
+            switch cluster.withState({ $0.controlCheck(worker: index, attempt: attempt, position: position, sum: sum) }) {
+            case .abandon:
+                return .drop
+            case .pause:
+                cell.wakeup.wait()
+            case let .proceed(newEpoch, newSpeed, newLast):
+                (epoch, speed, last) = (newEpoch, newSpeed, newLast)
+                return .proceed
+            }
         }
-        owedNanos -= Int64(MonotonicClock.nanoseconds() - start)
-        owedNanos = max(owedNanos, -10_000_000)
+    }
+
+    func publish(done: Int64, added: Int64) {
+        cell.attemptProgress.store(done, ordering: .relaxed)
+        cell.processed.store(cell.processed.load(ordering: .relaxed) &+ UInt64(added), ordering: .relaxed)
+    }
+
+    func doze(nanoseconds: Int) -> Bool {
+        cell.wakeup.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success
     }
 }

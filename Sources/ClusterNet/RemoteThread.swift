@@ -109,15 +109,16 @@ final class Outbox: Sendable {
     }
 }
 
-/// One compute thread of `cluster-top worker`: sums the attempts the coordinator assigns,
-/// sub-block by sub-block, and between sub-blocks looks at its inbox with one relaxed load, as
-/// the coordinator's own worker threads look at their control epoch.
+/// One compute thread of `cluster-top worker`: runs the attempts the coordinator assigns through
+/// the same chunk runner as the coordinator's own threads; between sub-blocks it looks at its
+/// inbox with one relaxed load, as those look at their control epoch.
 final class RemoteThread: Sendable {
     let index: Int
     private let inbox = Mutex<[ThreadCommand]>([])
     private let pending = Atomic<Int>(0)
     private let signal = DispatchSemaphore(value: 0)
-    private let outbox: Outbox
+    fileprivate let outbox: Outbox
+    private let kernel: ChunkRunner.Kernel
     private let subBlockSize = Atomic<Int64>(1 << 16)
     /// Published for heartbeats: the attempt held (0 for none), elements done in it, and
     /// elements ever summed.
@@ -125,9 +126,10 @@ final class RemoteThread: Sendable {
     let done = Atomic<Int64>(0)
     let processed = Atomic<UInt64>(0)
 
-    init(index: Int, outbox: Outbox) {
+    init(index: Int, outbox: Outbox, kernel: @escaping ChunkRunner.Kernel) {
         self.index = index
         self.outbox = outbox
+        self.kernel = kernel
     }
 
     func start() {
@@ -155,168 +157,191 @@ final class RemoteThread: Sendable {
 
     // MARK: The thread
 
-    /// An attempt the coordinator queued for this thread.
-    private struct Queued {
-        let attempt: UInt64, first: Int64, last: Int64, speed: Double
-        var elements: Int64 { last - first + 1 }
-    }
-
-    /// The attempts sent ahead, run in order; only the thread itself touches them.
-    private struct AttemptQueue {
-        private(set) var attempts: [Queued] = []
-        /// The most it has held since the last reset: about the depth the coordinator keeps.
-        private(set) var depth = 0
-        /// A result went out because the queue ran low, and no attempt has arrived since: the
-        /// refill is on its way, and results until then need not hurry.
-        var refillAsked = false
-        /// A Check that came while the thread had no attempt (its results were on their way):
-        /// the next attempt it starts checks in at once.
-        var checkWaiting: UInt64?
-        var isEmpty: Bool { attempts.isEmpty }
-
-        mutating func append(_ attempt: Queued) {
-            attempts.append(attempt)
-            depth = max(depth, attempts.count)
-            refillAsked = false
-        }
-        mutating func removeFirst() -> Queued { attempts.removeFirst() }
-        mutating func remove(attempt: UInt64) { attempts.removeAll { $0.attempt == attempt } }
-        mutating func reset() { self = AttemptQueue() }
-
-        /// Whether it runs dry soon, at `nanosPerElement`, so a result must go out now to have
-        /// it refilled in time. With tiny attempts the time is always short; then it waits until
-        /// half the queue is gone, so one message still carries many results.
-        func isRunningLow(nanosPerElement: Double) -> Bool {
-            guard !refillAsked else { return false }
-            guard !attempts.isEmpty, nanosPerElement > 0 else { return true }
-            let work = Double(attempts.reduce(Int64(0)) { $0 + $1.elements }) * nanosPerElement
-            return work < Double(Outbox.urgentBelow) && attempts.count <= depth / 2
-        }
-    }
-
     private func run() {
-        var queue = AttemptQueue()
+        var control = RemoteChunkControl(thread: self)
         while true {
-            if !queue.isEmpty {
-                let next = queue.removeFirst()
-                if !compute(next, queue: &queue) { return }
+            if !control.queue.isEmpty {
+                let next = control.queue.removeFirst()
+                if !compute(next, control: &control) { return }
                 continue
             }
             // Out of work: nothing may wait behind us.
             outbox.sendHeldResults(always: true)
             switch take() {
             case let .assign(attempt, first, last, speed):
-                queue.append(Queued(attempt: attempt, first: first, last: last, speed: speed))
+                control.queue.append(QueuedAttempt(attempt: attempt, first: first, last: last, speed: speed))
             case .quit:
                 return
             case .reset:
-                queue.reset()
+                control.queue.reset()
             case .check(let attempt):
-                queue.checkWaiting = attempt
+                control.queue.checkWaiting = attempt
             case .proceed, .hold, .abandon:
                 continue  // about an attempt that is already over
             }
         }
     }
 
-    private func take() -> ThreadCommand {
+    fileprivate func take() -> ThreadCommand {
         while true {
             if let command = poll() { return command }
             signal.wait()
         }
     }
 
-    private func poll() -> ThreadCommand? {
+    fileprivate func poll() -> ThreadCommand? {
         let command = inbox.withLock { $0.isEmpty ? nil : $0.removeFirst() }
         if command != nil { pending.subtract(1, ordering: .relaxed) }
         return command
     }
 
-    private enum Control { case proceed, drop, quit }
+    fileprivate var hasPendingCommands: Bool { pending.load(ordering: .acquiring) != 0 }
 
-    /// Sums one attempt and sends its result. False when the thread must quit.
-    private func compute(_ task: Queued, queue: inout AttemptQueue) -> Bool {
-        let id = task.attempt
-        attempt.store(id, ordering: .relaxed)
+    /// Sleeps up to `nanoseconds`; true if a command arrived meanwhile (it stays in the inbox,
+    /// and the wake is kept for `take()`).
+    fileprivate func doze(nanoseconds: Int) -> Bool {
+        _ = signal.wait(timeout: .now() + .nanoseconds(nanoseconds))
+        guard hasPendingCommands else { return false }
+        signal.signal()
+        return true
+    }
+
+    /// Runs one attempt and sends its result. False when the thread must quit.
+    private func compute(_ task: QueuedAttempt, control: inout RemoteChunkControl) -> Bool {
+        attempt.store(task.attempt, ordering: .relaxed)
         done.store(0, ordering: .relaxed)
         defer {
             attempt.store(0, ordering: .relaxed)
             done.store(0, ordering: .relaxed)
         }
-        let subBlock = subBlockSize.load(ordering: .relaxed)
-        var sum: UInt128 = 0
-        var next = task.first, last = task.last, speed = task.speed
-        var count: Int64 = 0
-        var owedSleep: Int64 = 0
+        control.attempt = task.attempt
+        let runner = ChunkRunner(kernel: kernel, subBlock: subBlockSize.load(ordering: .relaxed))
         let started = MonotonicClock.nanoseconds()
-        while true {
-            outbox.sendHeldResults()
-            if pending.load(ordering: .acquiring) != 0 || queue.checkWaiting != nil {
-                switch control(id, position: next, sum: sum, last: &last, speed: &speed, queue: &queue) {
-                case .proceed: break
-                case .drop: return true
-                case .quit: return false
-                }
-            }
-            let blockLast = last - next < subBlock ? last : next + subBlock - 1
-            let blockStarted = speed < 1 ? MonotonicClock.nanoseconds() : 0
-            sum &+= SumOfSquaresKernel.sum(next, blockLast)
-            count += blockLast - next + 1
-            done.store(count, ordering: .relaxed)
-            processed.store(processed.load(ordering: .relaxed) &+ UInt64(blockLast - next + 1), ordering: .relaxed)
-            if blockLast == last {
-                let nanosPerElement = Double(MonotonicClock.nanoseconds() &- started) / Double(count)
-                let urgent = queue.isRunningLow(nanosPerElement: nanosPerElement)
-                if urgent { queue.refillAsked = true }
-                sendResult(id, sum: sum, urgent: urgent)
-                return true
-            }
-            next = blockLast + 1
-            if speed < 1 {
-                // Sleep in proportion to the time worked, in slices of at least a millisecond;
-                // a command ends the sleep early.
-                owedSleep += Int64(Double(MonotonicClock.nanoseconds() - blockStarted) * (1 / speed - 1))
-                if owedSleep >= 1_000_000 {
-                    let before = MonotonicClock.nanoseconds()
-                    _ = signal.wait(timeout: .now() + .nanoseconds(Int(owedSleep)))
-                    owedSleep = max(-10_000_000, owedSleep - Int64(MonotonicClock.nanoseconds() - before))
-                    if pending.load(ordering: .relaxed) != 0 { signal.signal() }  // keep the wake for take()
-                }
-            }
+        switch runner.run(task.first...task.last, speed: task.speed, control: &control) {
+        case .finished(let sum):
+            let count = max(1, done.load(ordering: .relaxed))
+            let nanosPerElement = Double(MonotonicClock.nanoseconds() &- started) / Double(count)
+            let urgent = control.queue.isRunningLow(nanosPerElement: nanosPerElement)
+            if urgent { control.queue.refillAsked = true }
+            sendResult(task.attempt, sum: sum, urgent: urgent)
+            return true
+        case .dropped:
+            return true
+        case .quit:
+            return false
         }
     }
 
-    /// Reads the inbox between two sub-blocks of attempt `id`. New attempts join the queue;
-    /// an Abandon for a queued one removes it.
-    private func control(_ id: UInt64, position: Int64, sum: UInt128, last: inout Int64, speed: inout Double,
-                         queue: inout AttemptQueue) -> Control {
+    /// Tells the coordinator exactly where this thread stopped; it answers Proceed, Hold or
+    /// Abandon.
+    fileprivate func checkIn(_ id: UInt64, position: Int64, sum: UInt128) {
+        outbox.send(.with {
+            $0.checkIn = .with {
+                $0.thread = UInt32(index)
+                $0.attempt = id
+                $0.position = position
+                $0.sum = Clustertop_V1_Sum(sum)
+            }
+        })
+    }
+
+    fileprivate func sendResult(_ id: UInt64, sum: UInt128, urgent: Bool) {
+        outbox.sendResult(.with {
+            $0.thread = UInt32(index)
+            $0.attempt = id
+            $0.sum = Clustertop_V1_Sum(sum)
+            $0.processed = processed.load(ordering: .relaxed)
+        }, urgent: urgent)
+    }
+}
+
+/// An attempt the coordinator queued for a remote thread.
+struct QueuedAttempt {
+    let attempt: UInt64, first: Int64, last: Int64, speed: Double
+    var elements: Int64 { last - first + 1 }
+}
+
+/// The attempts sent ahead, run in order; only the thread itself touches them.
+struct AttemptQueue {
+    private(set) var attempts: [QueuedAttempt] = []
+    /// The most it has held since the last reset: about the depth the coordinator keeps.
+    private(set) var depth = 0
+    /// A result went out because the queue ran low, and no attempt has arrived since: the
+    /// refill is on its way, and results until then need not hurry.
+    var refillAsked = false
+    /// A Check that came while the thread had no attempt (its results were on their way):
+    /// the next attempt it starts checks in at once.
+    var checkWaiting: UInt64?
+    var isEmpty: Bool { attempts.isEmpty }
+
+    mutating func append(_ attempt: QueuedAttempt) {
+        attempts.append(attempt)
+        depth = max(depth, attempts.count)
+        refillAsked = false
+    }
+    mutating func removeFirst() -> QueuedAttempt { attempts.removeFirst() }
+    mutating func remove(attempt: UInt64) { attempts.removeAll { $0.attempt == attempt } }
+    mutating func reset() { self = AttemptQueue() }
+
+    /// Whether it runs dry soon, at `nanosPerElement`, so a result must go out now to have
+    /// it refilled in time. With tiny attempts the time is always short; then it waits until
+    /// half the queue is gone, so one message still carries many results.
+    func isRunningLow(nanosPerElement: Double) -> Bool {
+        guard !refillAsked else { return false }
+        guard !attempts.isEmpty, nanosPerElement > 0 else { return true }
+        let work = Double(attempts.reduce(Int64(0)) { $0 + $1.elements }) * nanosPerElement
+        return work < Double(Outbox.urgentBelow) && attempts.count <= depth / 2
+    }
+}
+
+/// A remote thread's news: commands in its inbox, or a Check that came while it was between
+/// attempts. New attempts join the queue; an Abandon for a queued one removes it.
+struct RemoteChunkControl: ChunkControl {
+    let thread: RemoteThread
+    var queue = AttemptQueue()
+    /// The attempt being run.
+    var attempt: UInt64 = 0
+
+    init(thread: RemoteThread) { self.thread = thread }
+
+    mutating func beforeSubBlock() { thread.outbox.sendHeldResults() }
+
+    mutating func hasNews() -> Bool { thread.hasPendingCommands || queue.checkWaiting != nil }
+
+    func publish(done: Int64, added: Int64) {
+        thread.done.store(done, ordering: .relaxed)
+        thread.processed.store(thread.processed.load(ordering: .relaxed) &+ UInt64(added), ordering: .relaxed)
+    }
+
+    func doze(nanoseconds: Int) -> Bool { thread.doze(nanoseconds: nanoseconds) }
+
+    mutating func settle(position: Int64, sum: UInt128, last: inout Int64, speed: inout Double) -> ChunkRunner.Verdict {
+        let id = attempt
         var stopped = false
         if let waiting = queue.checkWaiting {
             queue.checkWaiting = nil
             if waiting <= id {
-                checkIn(id, position: position, sum: sum)
+                thread.checkIn(id, position: position, sum: sum)
                 stopped = true
             }
         }
         while true {
-            guard let command = stopped ? take() : poll() else { return .proceed }
+            guard let command = stopped ? thread.take() : thread.poll() else { return .proceed }
             switch command {
             case let .assign(attempt, first, newLast, newSpeed):
-                queue.append(Queued(attempt: attempt, first: first, last: newLast, speed: newSpeed))
+                queue.append(QueuedAttempt(attempt: attempt, first: first, last: newLast, speed: newSpeed))
             // A check names the attempt the coordinator last knew of; one we have finished since
             // (its result may still be held) means the one we are on now.
             case .check(let attempt) where attempt <= id && !stopped:
-                checkIn(id, position: position, sum: sum)
+                thread.checkIn(id, position: position, sum: sum)
                 stopped = true  // until the coordinator answers; Hold means stay stopped
             case let .proceed(attempt, newLast, newSpeed) where attempt == id && stopped:
                 // The coordinator never moves the end before our position; if it ever did,
-                // summing nothing more is the only safe reading.
+                // summing nothing more is the only safe reading (the runner then hands in the
+                // sum so far).
                 last = max(newLast, position - 1)
                 speed = newSpeed
-                if last < position {
-                    sendResult(id, sum: sum, urgent: true)
-                    return .drop
-                }
+                if last < position { return .proceed }
                 stopped = false
             case .abandon(let attempt):
                 if attempt == id { return .drop }
@@ -330,27 +355,5 @@ final class RemoteThread: Sendable {
                 continue  // a Hold keeps us stopped; the rest are about other attempts
             }
         }
-    }
-
-    /// Tells the coordinator exactly where this thread stopped; it answers Proceed, Hold or
-    /// Abandon.
-    private func checkIn(_ id: UInt64, position: Int64, sum: UInt128) {
-        outbox.send(.with {
-            $0.checkIn = .with {
-                $0.thread = UInt32(index)
-                $0.attempt = id
-                $0.position = position
-                $0.sum = Clustertop_V1_Sum(sum)
-            }
-        })
-    }
-
-    private func sendResult(_ id: UInt64, sum: UInt128, urgent: Bool) {
-        outbox.sendResult(.with {
-            $0.thread = UInt32(index)
-            $0.attempt = id
-            $0.sum = Clustertop_V1_Sum(sum)
-            $0.processed = processed.load(ordering: .relaxed)
-        }, urgent: urgent)
     }
 }

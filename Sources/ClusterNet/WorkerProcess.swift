@@ -14,13 +14,17 @@ public struct WorkerOptions: Sendable {
     public var retryFor: Double
     /// Print a line for every chunk, not only for control events.
     public var verbose: Bool
+    /// The function that sums one sub-block, as in `ClusterConfiguration.kernel`.
+    public var kernel: ChunkRunner.Kernel
 
-    public init(coordinator: Endpoint, token: String, threads: Int, retryFor: Double = 60, verbose: Bool = false) {
+    public init(coordinator: Endpoint, token: String, threads: Int, retryFor: Double = 60, verbose: Bool = false,
+                kernel: @escaping ChunkRunner.Kernel = SumOfSquaresKernel.standard) {
         self.coordinator = coordinator
         self.token = token
         self.threads = threads
         self.retryFor = retryFor
         self.verbose = verbose
+        self.kernel = kernel
     }
 }
 
@@ -46,7 +50,7 @@ public final class WorkerProcess: Sendable {
         self.options = options
         self.say = say
         let outbox = self.outbox
-        let threads = (0..<options.threads).map { RemoteThread(index: $0, outbox: outbox) }
+        let threads = (0..<options.threads).map { RemoteThread(index: $0, outbox: outbox, kernel: options.kernel) }
         self.threads = threads
         outbox.reportProgress { threads.map(\.progress) }
     }

@@ -52,7 +52,7 @@ struct RunOptions: ParsableArguments {
     var script: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Play --demo or --script FACTOR times faster, with jobs FACTOR times smaller, 0.01...1000. (default: 1)",
+        "Play --demo or --script FACTOR times faster, with jobs FACTOR times smaller, 0.01...1000.",
         valueName: "FACTOR"))
     var pace: Double = 1
 

@@ -3,37 +3,8 @@ import Foundation
 import Dispatch
 import Synchronization
 import Testing
+import ClusterTestSupport
 @testable import ClusterEngine
-
-/// Polls `condition` every millisecond for up to `seconds`; true once it holds.
-func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
-    let deadline = DispatchTime.now() + seconds
-    while DispatchTime.now() < deadline {
-        if condition() { return true }
-        usleep(1000)
-    }
-    return condition()
-}
-
-/// A kernel that holds every call while its gate is closed, so a test can act on a worker that is
-/// certainly mid-chunk however fast or loaded the machine is (a throttle alone is a race).
-final class KernelGate: Sendable {
-    private let isOpen = Atomic<Bool>(false)
-    private let calls = Atomic<Int>(0)
-
-    var kernel: @Sendable (Int64, Int64) -> UInt128 {
-        { [self] lo, hi in
-            calls.add(1, ordering: .relaxed)
-            while !isOpen.load(ordering: .acquiring) { usleep(200) }
-            return SumOfSquaresKernel.sum(lo, hi)
-        }
-    }
-
-    /// True once some worker is inside the kernel.
-    func waitForEntry() -> Bool { eventually { calls.load(ordering: .relaxed) > 0 } }
-
-    func open() { isOpen.store(true, ordering: .releasing) }
-}
 
 func makeCluster(workers: Int, subBlock: Int64 = 1 << 12, audit: Bool = true,
                  kernel: (@Sendable (Int64, Int64) -> UInt128)? = nil) -> Cluster {
@@ -84,27 +55,34 @@ struct ClusterTests {
         #expect(events.contains(.jobFinished(second, verified: true, total: 770)))
     }
 
-    @Test("a paused worker stops making progress and keeps its chunk; resume finishes the job")
+    @Test("a paused worker is pausing until its thread stops, then paused: its position no longer moves while others finish the job around it")
     func pauseKeepsProgress() throws {
-        // Half a millisecond per 256-element sub-block: the chunk lasts at least half a second.
-        let cluster = makeCluster(workers: 1, subBlock: 256) { lo, hi in
-            usleep(500)
-            return SumOfSquaresKernel.sum(lo, hi)
-        }
+        // Sub-blocks of the first chunk pass; every other one waits at the gate.
+        let gate = KernelGate { _, hi in hi <= 100_000 }
+        let cluster = makeCluster(workers: 2, subBlock: 1000, kernel: gate.kernel)
         defer { cluster.shutdown() }
-        let worker = WorkerID(1)
-        let job = cluster.submit(try JobSpec(lo: 1, hi: 250_000, chunkSize: 250_000))
-        #expect(eventually { (cluster.snapshot().workers[0].assignment?.elementsDone ?? 0) > 0 })
-        #expect(cluster.pause(worker))
-        usleep(20_000)  // let the last sub-block land
-        let frozen = cluster.snapshot().workers[0]
-        usleep(100_000)
-        let later = cluster.snapshot().workers[0]
-        #expect(later.state == .paused)
-        #expect(later.assignment?.elementsDone == frozen.assignment?.elementsDone)
-        #expect(later.assignment?.attempt == frozen.assignment?.attempt)
-        #expect(cluster.resume(worker))
-        #expect(try #require(cluster.waitForJob(job, timeout: 30)).verified)
+        let a = WorkerID(1)
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 2_000_000, chunkSize: 100_000))
+        // Both workers hold a chunk past the first (the first is done): each is inside the kernel.
+        #expect(gate.waitUntilHolding(2))
+        let held = try #require(cluster.snapshot().workers[0].assignment)
+        #expect(cluster.pause(a))
+        #expect(cluster.snapshot().workers[0].state == .pausing, "its thread is still inside a sub-block")
+        #expect(!cluster.pause(a), "a pause already asked for")
+        gate.open()
+        #expect(eventually { cluster.snapshot().workers[0].state == .paused })
+        let frozen = try #require(cluster.snapshot().workers[0].assignment)
+        #expect(frozen.attempt == held.attempt)
+        #expect(frozen.elementsDone > 0 && frozen.elementsDone < frozen.elementCount)
+        // Every chunk but the paused one gets done by the other worker: a fact that takes as long
+        // as it takes, during which the paused worker would have moved if it could.
+        #expect(eventually { cluster.snapshot().job?.chunksDone == 19 })
+        #expect(cluster.snapshot().workers[1].chunksDone == 19 - cluster.snapshot().workers[0].chunksDone)
+        let later = try #require(cluster.snapshot().workers[0].assignment)
+        #expect(later == frozen, "a paused worker made progress")
+        #expect(cluster.snapshot().workers[0].state == .paused)
+        #expect(cluster.resume(a))
+        #expect(try #require(cluster.waitForJob(job, timeout: 60)).verified)
     }
 
     @Test("kill re-queues the chunk at once and another worker redoes it")
@@ -188,33 +166,73 @@ struct ClusterTests {
         #expect(try #require(cluster.waitForJob(job, timeout: 30)).verified)
     }
 
-    @Test("throttling slows a worker by about its factor")
-    func throttle() throws {
-        let cluster = makeCluster(workers: 2, subBlock: 1 << 10, audit: false)
-        defer { cluster.shutdown() }
-        cluster.setSpeed(WorkerID(2), to: 0.1)
-        _ = cluster.submit(try JobSpec(lo: 1, hi: 1 << 40, chunkSize: 1 << 16))
-        usleep(400_000)
-        let before = cluster.snapshot().workers.map(\.elementsProcessed)
-        usleep(600_000)
-        let after = cluster.snapshot().workers.map(\.elementsProcessed)
-        let fast = Double(after[0] - before[0]), slow = Double(after[1] - before[1])
-        #expect(slow > 0)
-        #expect(slow < fast * 0.3, "throttled worker did \(slow) elements vs \(fast)")
+    @Test("the throttle sleeps in proportion to the work, in slices of at least a millisecond", arguments: [0.5, 0.1, 0.01])
+    func throttleOwesSleep(speed: Double) {
+        var throttle = Throttle()
+        var asked: [Int] = []
+        // 100 µs of work at a time: at speed s that is 100 µs × (1/s − 1) of sleep owed.
+        for _ in 0..<200 {
+            throttle.sleep(afterWorking: 100_000, speed: speed) { nanos in
+                asked.append(nanos)
+                return true  // woken at once, as news would: the debt is forgiven
+            }
+        }
+        let owedPerStep = 100_000 * (1 / speed - 1)
+        let stepsPerSleep = max(1, (1_000_000 / owedPerStep).rounded(.up))
+        #expect(asked.allSatisfy { $0 >= 1_000_000 }, "no sleep under a millisecond")
+        #expect(asked.count == Int((200 / stepsPerSleep).rounded(.down)))
+        #expect(asked.allSatisfy { Double($0) == owedPerStep * stepsPerSleep })
+    }
+
+    @Test("a throttled attempt sleeps through the runner, and news cuts the sleep short")
+    func runnerThrottles() {
+        final class Counts: @unchecked Sendable { var dozes = 0, settles = 0, news = false }
+        struct Recorder: ChunkControl {
+            let counts: Counts
+            mutating func hasNews() -> Bool { counts.news }
+            mutating func settle(position: Int64, sum: UInt128, last: inout Int64, speed: inout Double) -> ChunkRunner.Verdict {
+                counts.settles += 1
+                counts.news = false
+                speed = 1  // news: full speed from here
+                return .proceed
+            }
+            func publish(done: Int64, added: Int64) {}
+            func doze(nanoseconds: Int) -> Bool {
+                counts.dozes += 1
+                counts.news = true
+                return true
+            }
+        }
+        // A kernel that works a millisecond per sub-block, however fast the machine: at half
+        // speed, a millisecond of sleep is owed after each.
+        let runner = ChunkRunner(kernel: { lo, hi in
+            let until = MonotonicClock.nanoseconds() + 1_000_000
+            while MonotonicClock.nanoseconds() < until {}
+            return SumOfSquaresKernel.sum(lo, hi)
+        }, subBlock: 10)
+        let counts = Counts()
+        var control = Recorder(counts: counts)
+        #expect(runner.run(1...30, speed: 0.5, control: &control) == .finished(SumOfSquaresKernel.sum(1, 30)))
+        #expect(counts.dozes == 1, "one sleep, cut short by news")
+        #expect(counts.settles == 1, "the news was answered before the next sub-block")
     }
 
     @Test("snapshot reports chunk counts that add up")
     func snapshotCounts() throws {
-        // Two milliseconds per sub-block: the job lasts over a second, so it is surely mid-run.
-        let cluster = makeCluster(workers: 2, audit: false) { lo, hi in
-            usleep(2000)
-            return SumOfSquaresKernel.sum(lo, hi)
+        // The first chunk passes; every other sub-block waits at the gate: the job holds at one
+        // chunk done and two in flight, however fast the kernel is.
+        let gate = KernelGate { _, hi in hi <= 100_000 }
+        let cluster = makeCluster(workers: 2, audit: false, kernel: gate.kernel)
+        defer {
+            gate.open()
+            cluster.shutdown()
         }
-        defer { cluster.shutdown() }
         _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000, chunkSize: 100_000))
-        #expect(eventually { (cluster.snapshot().job?.chunksDone ?? 0) > 0 })
+        #expect(gate.waitUntilHolding(2))
         let job = try #require(cluster.snapshot().job)
         #expect(job.chunksTotal == 100)
+        #expect(job.chunksDone == 1)
+        #expect(job.chunksInFlight == 2)
         #expect(job.chunksDone + job.chunksInFlight + job.chunksQueued == job.chunksTotal)
         #expect(job.progress > 0 && job.progress < 1)
         #expect(job.status == .running)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ClusterTestSupport
 @testable import ClusterEngine
 
 @Suite("Work stealing")

@@ -3,6 +3,7 @@ import ClusterNet
 import Foundation
 import Synchronization
 import Testing
+import ClusterTestSupport
 
 /// Remote workers as people run them: real `cluster-top worker` processes joining a coordinator
 /// over loopback. The coordinator is either the real `cluster-top serve`, or a `Coordinator` in
@@ -304,14 +305,4 @@ extension RemoteWorkerProcessTests {
         try #require(bound)
         return Int(UInt16(bigEndian: address.sin_port))
     }
-}
-
-/// Polls `condition` every 10 ms for up to `seconds`; true once it holds.
-func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
 }

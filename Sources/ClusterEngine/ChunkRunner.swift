@@ -1,0 +1,112 @@
+import Dispatch
+
+/// How a running attempt meets the world between two sub-blocks. A local thread looks at its
+/// control epoch and asks the engine under its lock; a remote thread looks at its inbox and asks
+/// the coordinator over the network. The sub-block loop itself is the same for both.
+public protocol ChunkControl {
+    /// One cheap look (a relaxed load or two): has a controller said anything since the last look?
+    mutating func hasNews() -> Bool
+    /// Answers the news, standing at element `position` with `sum` of the attempt's elements
+    /// before it. May block while the worker is paused. `.proceed` may move the attempt's last
+    /// element (a split), never before `position`, and change its speed.
+    mutating func settle(position: Int64, sum: UInt128, last: inout Int64, speed: inout Double) -> ChunkRunner.Verdict
+    /// Publishes progress after a sub-block: `done` elements of this attempt, `added` just now.
+    func publish(done: Int64, added: Int64)
+    /// Sleeps up to `nanoseconds` for the throttle; true if news ended the sleep early.
+    func doze(nanoseconds: Int) -> Bool
+    /// Called before every sub-block, news or not (a remote thread sends results it held back).
+    mutating func beforeSubBlock()
+}
+
+extension ChunkControl {
+    public mutating func beforeSubBlock() {}
+}
+
+/// The one sub-block loop every worker runs, local thread or thread of `cluster-top worker`:
+/// sum the attempt's elements a sub-block at a time with the configured kernel, look for news
+/// between sub-blocks, publish progress once per sub-block, and sleep in proportion to the work
+/// when throttled.
+public struct ChunkRunner: Sendable {
+    public typealias Kernel = @Sendable (Int64, Int64) -> UInt128
+
+    /// What a control says after news.
+    public enum Verdict: Sendable, Equatable {
+        /// Go on (with the last element and speed it may have changed).
+        case proceed
+        /// The attempt is no longer this worker's: stop without a result.
+        case drop
+        /// The worker must end.
+        case quit
+    }
+
+    /// How an attempt ended.
+    public enum Outcome: Sendable, Equatable {
+        case finished(UInt128)
+        case dropped
+        case quit
+    }
+
+    public let kernel: Kernel
+    public let subBlock: Int64
+
+    public init(kernel: @escaping Kernel, subBlock: Int64) {
+        self.kernel = kernel
+        self.subBlock = max(1, subBlock)
+    }
+
+    /// Sums `elements` at `speed` (1 is full speed), answering news through `control`.
+    public func run<Control: ChunkControl>(_ elements: ClosedRange<Int64>, speed initialSpeed: Double,
+                                           control: inout Control) -> Outcome {
+        var sum: UInt128 = 0
+        var next = elements.lowerBound
+        var last = elements.upperBound
+        var speed = initialSpeed
+        var done: Int64 = 0
+        var throttle = Throttle()
+        while true {
+            control.beforeSubBlock()
+            if control.hasNews() {
+                switch control.settle(position: next, sum: sum, last: &last, speed: &speed) {
+                case .proceed: break
+                case .drop: return .dropped
+                case .quit: return .quit
+                }
+                // A split may leave nothing after `position`; then the attempt is whole.
+                if last < next { return .finished(sum) }
+            }
+            let blockLast = last - next < subBlock ? last : next + subBlock - 1
+            let started = speed < 1 ? MonotonicClock.nanoseconds() : 0
+            sum &+= kernel(next, blockLast)
+            let count = blockLast - next + 1
+            done += count
+            control.publish(done: done, added: count)
+            if blockLast == last { return .finished(sum) }
+            next = blockLast + 1
+            if speed < 1 {
+                throttle.sleep(afterWorking: MonotonicClock.nanoseconds() - started, speed: speed) {
+                    control.doze(nanoseconds: $0)
+                }
+            }
+        }
+    }
+}
+
+/// Makes a worker run at a fraction of its speed by sleeping in proportion to the time it works.
+/// Sleeps are batched to at least a millisecond and can be cut short by a control change.
+struct Throttle {
+    private var owedNanos: Int64 = 0
+
+    /// `doze` sleeps up to the given nanoseconds and says whether news woke it early.
+    mutating func sleep(afterWorking workedNanos: UInt64, speed: Double, doze: (Int) -> Bool) {
+        owedNanos += Int64(Double(workedNanos) * (1 / speed - 1))
+        guard owedNanos >= 1_000_000 else { return }
+        let start = MonotonicClock.nanoseconds()
+        // News (pause, kill, speed change) ends the sleep early; the look that follows sees why.
+        if doze(Int(owedNanos)) {
+            owedNanos = 0
+            return
+        }
+        owedNanos -= Int64(MonotonicClock.nanoseconds() - start)
+        owedNanos = max(owedNanos, -10_000_000)
+    }
+}

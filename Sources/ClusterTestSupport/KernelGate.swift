@@ -1,0 +1,46 @@
+import ClusterEngine
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A kernel that holds calls while its gate is closed, so a test can act on a worker that is
+/// certainly mid-chunk however fast or loaded the machine is (a throttle or a big range is a race).
+///
+/// `passes` lets some sub-blocks through even while closed (say, those of the first chunk), so a
+/// test can also hold a job at a known point: one chunk done, the others held.
+public final class KernelGate: Sendable {
+    private let isOpen = Atomic<Bool>(false)
+    private let entered = Atomic<Int>(0)
+    private let waiting = Atomic<Int>(0)
+    private let passes: @Sendable (Int64, Int64) -> Bool
+
+    public init(passing passes: @escaping @Sendable (Int64, Int64) -> Bool = { _, _ in false }) {
+        self.passes = passes
+    }
+
+    public var kernel: ChunkRunner.Kernel {
+        { [self] lo, hi in
+            entered.add(1, ordering: .relaxed)
+            if !passes(lo, hi), !isOpen.load(ordering: .acquiring) {
+                waiting.add(1, ordering: .relaxed)
+                while !isOpen.load(ordering: .acquiring) { usleep(200) }
+                waiting.subtract(1, ordering: .relaxed)
+            }
+            return SumOfSquaresKernel.standard(lo, hi)
+        }
+    }
+
+    /// How many sub-blocks are held at the gate now.
+    public var held: Int { waiting.load(ordering: .relaxed) }
+
+    /// True once `count` workers are held at the gate.
+    public func waitUntilHolding(_ count: Int = 1) -> Bool { eventually { held >= count } }
+
+    /// True once some worker is inside the kernel.
+    public func waitForEntry() -> Bool { eventually { entered.load(ordering: .relaxed) > 0 } }
+
+    public func open() { isOpen.store(true, ordering: .releasing) }
+}
