@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ClusterTestSupport
 @testable import ClusterDashboard
 @testable import ClusterEngine
 
@@ -162,20 +163,27 @@ struct ReducerTests {
 
     @Test("commands act on a real cluster: pause freezes, kill re-queues, restart and add work")
     func commandsOnEngine() throws {
-        let cluster = Cluster()
-        defer { cluster.shutdown() }
-        cluster.addWorker(speed: 0.05)
-        cluster.addWorker(speed: 0.05)
-        _ = cluster.submit(try JobSpec(lo: 1, hi: 1 << 36, chunkSize: 1 << 24))
+        // Both workers are held mid-chunk at the gate, however fast the kernel is.
+        let gate = KernelGate()
+        var configuration = ClusterConfiguration()
+        configuration.kernel = gate.kernel
+        let cluster = Cluster(configuration: configuration)
+        defer {
+            gate.open()
+            cluster.shutdown()
+        }
+        cluster.addWorker()
+        cluster.addWorker()
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 1 << 30, chunkSize: 1 << 24))
+        #expect(gate.waitUntilHolding(2))
         var state = ViewState()
         func press(_ key: Key) {
             for command in Reducer.reduce(&state, key: key, snapshot: cluster.snapshot(), pageSize: 5) {
                 command.apply(to: cluster)
             }
         }
-        usleep(100_000)
         press(.character("p"))
-        #expect(cluster.snapshot().workers[0].state == .paused)
+        #expect(cluster.snapshot().workers[0].state == .pausing, "asked to pause; its thread is inside a sub-block")
         press(.down)
         press(.character("k"))
         #expect(cluster.snapshot().workers[1].state == .dead)
@@ -186,6 +194,9 @@ struct ReducerTests {
         #expect(cluster.snapshot().workers.count == 3)
         press(.up)
         press(.character(" "))
-        #expect(cluster.snapshot().workers[0].state == .running)
+        #expect(cluster.snapshot().workers[0].state == .running, "p on a pausing worker resumes it")
+        press(.character(" "))
+        gate.open()
+        #expect(eventually { cluster.snapshot().workers[0].state == .paused }, "paused once its thread stopped")
     }
 }

@@ -4,7 +4,9 @@ import ClusterProtocol
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Synchronization
 import Testing
+import ClusterTestSupport
 
 /// A coordinator facing clients that break the protocol, or come and go by the dozen: each bad
 /// session ends alone, and the job still finishes exact, every chunk counted once.
@@ -24,9 +26,12 @@ struct CoordinatorRobustnessTests {
         port = try coordinator.start().port
     }
 
-    /// One raw session: sends `messages`, keeps the stream open a moment for the answers, and
-    /// returns the status code the call ended with (nil for OK).
-    func rawSession(_ messages: [Clustertop_V1_WorkerMessage]) async -> RPCError.Code? {
+    /// One raw session: sends `messages`, keeps the stream open until the coordinator ends the
+    /// call or `settled` holds (what the messages were for has happened), and returns the status
+    /// code the call ended with (nil for OK).
+    func rawSession(_ messages: [Clustertop_V1_WorkerMessage],
+                    until settled: @escaping @Sendable () -> Bool = { false }) async -> RPCError.Code? {
+        let ended = Atomic<Bool>(false)
         do {
             let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
                                                            transportSecurity: .plaintext)
@@ -35,8 +40,9 @@ struct CoordinatorRobustnessTests {
                 metadata.addString(Self.token, forKey: AccessToken.metadataKey)
                 try await Clustertop_V1_Coordinator.Client(wrapping: client).work(metadata: metadata) { writer in
                     for message in messages { try await writer.write(message) }
-                    try await Task.sleep(for: .milliseconds(150))
+                    _ = await eventually { ended.load(ordering: .relaxed) || settled() }
                 } onResponse: { response in
+                    defer { ended.store(true, ordering: .relaxed) }
                     for try await _ in response.messages {}
                 }
             }
@@ -46,17 +52,6 @@ struct CoordinatorRobustnessTests {
         } catch {
             return .unknown
         }
-    }
-
-    /// The job's summary once it has finished. Waits by sleeping, not by blocking: the workers
-    /// in this process need the threads of Swift concurrency's pool to finish it.
-    func finished(_ job: JobID, within limit: Duration) async -> JobSummary? {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if let summary = cluster.summary(of: job) { return summary }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return cluster.summary(of: job)
     }
 
     /// Runs blocking `work` on a thread of its own, leaving the pool to the workers meanwhile.
@@ -96,36 +91,55 @@ struct CoordinatorRobustnessTests {
             #expect(await rawSession(messages) != nil, "\(what) was accepted")
         }
         // Well-formed but wrong: a result for an attempt never given is fenced off and counted,
-        // never added; a check-in for an attempt the thread does not hold changes nothing. Both
-        // sessions took chunks, which go back when they end.
-        _ = await rawSession([Self.hello(), Self.result(thread: 0, attempt: 999_999)])
-        _ = await rawSession([Self.hello(), strayCheckIn])
-        #expect(cluster.snapshot().staleResults >= 1)
+        // never added; a check-in for an attempt the thread does not hold changes nothing (a
+        // stray result after it shows it was read). Both sessions took chunks, which go back
+        // when they end.
+        let cluster = cluster
+        _ = await rawSession([Self.hello(), Self.result(thread: 0, attempt: 999_999)]) { cluster.snapshot().staleResults >= 1 }
+        _ = await rawSession([Self.hello(), strayCheckIn, Self.result(thread: 0, attempt: 999_998)]) {
+            cluster.snapshot().staleResults >= 2
+        }
+        #expect(cluster.snapshot().staleResults == 2)
 
-        // Thirty worker processes come and go, some mid-chunk.
+        // Thirty worker processes come and go: each joins, two in three hold a chunk when they
+        // go. Their sub-blocks wait at a gate, so none of them can finish the job for the good
+        // worker, whatever the kernel's speed.
+        let gate = KernelGate()
+        var churners: [WorkerProcess] = []
         for round in 0..<30 {
+            let rowsBefore = cluster.snapshot().workers.count
+            let heldBefore = gate.held
             let worker = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port),
-                                                              token: Self.token, threads: 2, retryFor: 5), say: { _ in })
+                                                              token: Self.token, threads: 2, retryFor: 5,
+                                                              kernel: gate.kernel), say: { _ in })
+            churners.append(worker)
             let task = Task { await worker.run() }
-            try await Task.sleep(for: .milliseconds(round % 3 == 0 ? 5 : 60))
+            #expect(await eventually { cluster.snapshot().workers.count == rowsBefore + 2 }, "churner \(round) joined")
+            if round % 3 != 0 {
+                #expect(await eventually { gate.held > heldBefore }, "churner \(round) is mid-chunk")
+            }
             task.cancel()
             _ = await task.value
         }
+        #expect(cluster.summary(of: job) == nil, "no churner finished anything")
 
         // A good worker finishes the job: exact, and every chunk counted once.
         let good = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port),
                                                         token: Self.token, threads: 2), say: { _ in })
         let goodRun = Task { await good.run() }
-        let summary = try #require(await finished(job, within: .seconds(120)))
+        #expect(await eventually { cluster.summary(of: job) != nil })
+        let summary = try #require(cluster.summary(of: job))
         #expect(summary.verified)
         #expect(summary.acceptedChunks?.sorted() == Array(0..<100))
+        gate.open()  // the churners' threads end
         await offThePool { [cluster, coordinator] in
             cluster.shutdown(timeout: 2)
             coordinator.stop()
         }
         #expect(await goodRun.value == .released)
         #expect(coordinator.connectedSessions == 0)
-        let joined = cluster.snapshot().workers.filter { $0.remote != nil }.count
-        #expect(joined >= 30, "the churning processes joined (\(joined) remote rows)")
+        let churned = cluster.snapshot().workers.filter { $0.remote?.host != "mallory" && $0.remote != nil }.count
+        #expect(churned == 62, "thirty churners and the good worker joined, two threads each")
+        _ = churners
     }
 }

@@ -1,6 +1,7 @@
 import ClusterEngine
 import Foundation
 import Testing
+import ClusterTestSupport
 @testable import ClusterReporting
 
 @Suite("Headless reports")
@@ -49,11 +50,18 @@ struct HeadlessReportTests {
 
     @Test("JSON progress lines carry the running state")
     func jsonProgress() throws {
-        let cluster = Cluster()
-        defer { cluster.shutdown() }
-        cluster.addWorker(speed: 0.05)
+        // The first chunk passes; the next waits at the gate: the job holds at 1 of 100 chunks.
+        let gate = KernelGate { _, hi in hi <= 1_000_000 }
+        var configuration = ClusterConfiguration()
+        configuration.kernel = gate.kernel
+        let cluster = Cluster(configuration: configuration)
+        defer {
+            gate.open()
+            cluster.shutdown()
+        }
+        cluster.addWorker()
         _ = cluster.submit(try JobSpec(lo: 1, hi: 100_000_000, chunkSize: 1_000_000))
-        usleep(150_000)
+        #expect(gate.waitUntilHolding(1))
         let progress = try #require(HeadlessReport.progress(cluster.snapshot()))
         let line = HeadlessReport.jsonLine(progress)
         let decoded = try JSONDecoder().decode(HeadlessReport.Progress.self, from: Data(line.utf8))

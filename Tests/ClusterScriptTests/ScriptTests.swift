@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ClusterTestSupport
 import ClusterEngine
 @testable import ClusterScript
 
@@ -89,8 +90,15 @@ struct ScriptFormatTests {
 struct ScriptPlayerTests {
     @Test("steps run when due, a wait holds until the jobs finish, and settings reach submitted jobs")
     func playsInOrder() throws {
-        let cluster = Cluster()
-        defer { cluster.shutdown() }
+        // Job 1 is held at the gate until the test has seen the wait hold.
+        let gate = KernelGate()
+        var configuration = ClusterConfiguration()
+        configuration.kernel = gate.kernel
+        let cluster = Cluster(configuration: configuration)
+        defer {
+            gate.open()
+            cluster.shutdown()
+        }
         let script = try Script.parse("""
             workers 2
             schedule static
@@ -103,10 +111,12 @@ struct ScriptPlayerTests {
             """, source: "t")
         var player = ScriptPlayer(script: script, cores: 2)
         var played = player.advance(now: 100, cluster: cluster)
-        // Everything up to the wait runs at once; the wait holds until job 1 is finished (it is
-        // big enough to take some milliseconds on any machine, so it cannot end within this call).
+        // Everything up to the wait runs at once; the wait holds until job 1 is finished.
         #expect(played.map(\.line).prefix(4) == [1, 2, 3, 4])
         #expect(cluster.snapshot().workers.count == 2)
+        #expect(gate.waitUntilHolding(2))
+        #expect(player.advance(now: 100.5, cluster: cluster).isEmpty, "the wait holds while job 1 runs")
+        gate.open()
         let job = try #require(player.jobs.first)
         let summary = try #require(cluster.waitForJob(job, timeout: 10))
         #expect(summary.spec.schedule == .static && summary.spec.chunkSize == 100_000 && summary.verified)
