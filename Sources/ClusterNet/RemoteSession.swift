@@ -22,6 +22,10 @@ public struct RemoteTiming: Sendable, Equatable {
 /// for each of its threads, and a lease clock all arrive as inputs, in order, so no state here
 /// needs a lock. The engine decides everything (what to run, pause, kill, split, fence); the
 /// session only translates between the engine's calls and the wire.
+///
+/// It does no I/O and reads no clock: `receive(_:now:)` takes one input and the time, and returns
+/// the messages to send. `run` is the driver that feeds it from the network and the real clock;
+/// tests feed it by hand, with a manual clock.
 struct RemoteSession {
     enum Input: Sendable {
         case message(WorkerMessage)
@@ -69,17 +73,24 @@ struct RemoteSession {
     let peer: String
     let inputs: AsyncStream<Input>
     let continuation: AsyncStream<Input>.Continuation
+    /// Where the engine's wake-ups for thread `t` go: by default, into `inputs`.
+    private let wake: @Sendable (Int) -> Void
     private(set) var threads: [Thread] = []
-    private var lastHeard = ContinuousClock.now
-    private let started = ContinuousClock.now
+    private var lastHeard: ContinuousClock.Instant
+    private let started: ContinuousClock.Instant
     private var leaseExpired = false
     private var outgoing: [CoordinatorMessage] = []
 
-    init(cluster: Cluster, timing: RemoteTiming, peer: String) {
+    init(cluster: Cluster, timing: RemoteTiming, peer: String, now: ContinuousClock.Instant = .now,
+         wake: (@Sendable (Int) -> Void)? = nil) {
         self.cluster = cluster
         self.timing = timing
         self.peer = peer
         (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+        let continuation = continuation
+        self.wake = wake ?? { continuation.yield(.wake(thread: $0)) }
+        started = now
+        lastHeard = now
     }
 
     /// Runs the session until every thread is released or the connection ends. Throws why it
@@ -107,21 +118,25 @@ struct RemoteSession {
             }
             defer { group.cancelAll() }
             for await input in inputs {
-                let done = try handle(input)
-                if !outgoing.isEmpty {
-                    try await writer.write(contentsOf: outgoing)
-                    outgoing.removeAll(keepingCapacity: true)
-                }
+                let (messages, done) = try receive(input, now: .now)
+                if !messages.isEmpty { try await writer.write(contentsOf: messages) }
                 if done { return }
             }
         }
     }
 
-    /// Handles one input; true when the session is over.
-    private mutating func handle(_ input: Input) throws -> Bool {
+    /// Handles one input at `now`: the messages to send to the worker, in order, and whether the
+    /// session is over. Throws when the worker broke the protocol or the connection failed.
+    mutating func receive(_ input: Input, now: ContinuousClock.Instant) throws -> (messages: [CoordinatorMessage], done: Bool) {
+        defer { outgoing.removeAll(keepingCapacity: true) }
+        let done = try handle(input, now: now)
+        return (outgoing, done)
+    }
+
+    private mutating func handle(_ input: Input, now: ContinuousClock.Instant) throws -> Bool {
         switch input {
         case .message(let message):
-            lastHeard = .now
+            lastHeard = now
             if leaseExpired {
                 leaseExpired = false
                 for thread in threads { cluster.remoteHeardFrom(thread.id) }
@@ -130,7 +145,7 @@ struct RemoteSession {
         case .wake(let t):
             if threads.indices.contains(t) { service(t) }
         case .tick:
-            try checkLease()
+            try checkLease(now: now)
         case .ended(let error):
             if let error, !(error is CancellationError) {
                 throw ProtocolViolation(description: "connection ended: \(error)")
@@ -203,10 +218,10 @@ struct RemoteSession {
             throw RPCError(code: .invalidArgument, message: "a worker may offer 1 to \(WireProtocol.threadLimit) threads (got \(hello.threads))")
         }
         let host = Self.printable(hello.host, fallback: peer)
-        let continuation = self.continuation
+        let wake = self.wake
         for t in 0..<Int(hello.threads) {
             let info = RemoteWorkerInfo(host: host, pid: hello.pid, thread: t)
-            guard let id = cluster.addRemoteWorker(info, onWake: { continuation.yield(.wake(thread: t)) }) else {
+            guard let id = cluster.addRemoteWorker(info, onWake: { wake(t) }) else {
                 throw RPCError(code: .resourceExhausted, message: "the coordinator takes no more workers (it is full or shutting down)")
             }
             threads.append(Thread(id: id))
@@ -331,10 +346,10 @@ struct RemoteSession {
 
     // MARK: Liveness
 
-    private mutating func checkLease() throws {
-        let silence = ContinuousClock.now - lastHeard
+    private mutating func checkLease(now: ContinuousClock.Instant) throws {
+        let silence = now - lastHeard
         if threads.isEmpty {
-            if ContinuousClock.now - started > timing.helloTimeout {
+            if now - started > timing.helloTimeout {
                 throw RPCError(code: .deadlineExceeded, message: "no Hello within \(timing.helloTimeout)")
             }
             return
@@ -349,7 +364,7 @@ struct RemoteSession {
     }
 
     /// The connection is over: whatever the threads held goes back to the queue now.
-    private func disconnectAll() {
+    func disconnectAll() {
         continuation.finish()
         for thread in threads where !thread.released { cluster.remoteLost(thread.id, .disconnected) }
     }

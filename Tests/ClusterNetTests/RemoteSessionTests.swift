@@ -1,0 +1,202 @@
+import ClusterEngine
+@testable import ClusterNet
+import ClusterProtocol
+import GRPCCore
+import Synchronization
+import Testing
+
+/// The coordinator's side of one worker process's connection, driven by hand: no network, no
+/// real clock. Each input goes in with the time it happens; what comes out is what the session
+/// would send to the worker.
+@Suite("Remote session, by hand")
+final class RemoteSessionTests {
+    /// Wake-ups the engine sends a session's threads, kept until the test delivers them.
+    final class Wakes: Sendable {
+        private let pending = Mutex<[Int]>([])
+        func append(_ thread: Int) { pending.withLock { $0.append(thread) } }
+        func take() -> [Int] {
+            pending.withLock { pending in
+                let taken = pending
+                pending.removeAll()
+                return taken
+            }
+        }
+    }
+
+    let cluster: Cluster
+    let wakes = Wakes()
+    let start = ContinuousClock.now
+    var session: RemoteSession
+
+    init(lease: Duration = .seconds(1)) {
+        var configuration = ClusterConfiguration()
+        configuration.auditsAcceptedChunks = true
+        cluster = Cluster(configuration: configuration)
+        let wakes = wakes
+        session = RemoteSession(cluster: cluster, timing: RemoteTiming(lease: lease), peer: "test", now: start,
+                                wake: { wakes.append($0) })
+    }
+
+    /// Feeds `input` at `seconds` after the start, then every wake-up it caused; returns all
+    /// that went out.
+    func feed(_ input: RemoteSession.Input, at seconds: Double) throws -> [CoordinatorMessage] {
+        let now = start + .milliseconds(Int(seconds * 1000))
+        var sent = try session.receive(input, now: now).messages
+        while case let woken = wakes.take(), !woken.isEmpty {
+            for thread in woken { sent += try session.receive(.wake(thread: thread), now: now).messages }
+        }
+        return sent
+    }
+
+    static func hello(threads: UInt32 = 1) -> RemoteSession.Input {
+        .message(.with { $0.hello = .with { $0.protocolVersion = WireProtocol.version; $0.host = "laptop"; $0.pid = 7; $0.threads = threads } })
+    }
+
+    static func result(of assign: Clustertop_V1_Assign) -> RemoteSession.Input {
+        .message(.with {
+            $0.results = .with {
+                $0.results = [.with {
+                    $0.thread = assign.thread
+                    $0.attempt = assign.attempt
+                    $0.sum = .init(SumOfSquaresKernel.sum(assign.first, assign.last))
+                }]
+            }
+        })
+    }
+
+    static func assigns(_ messages: [CoordinatorMessage]) -> [Clustertop_V1_Assign] {
+        var assigns: [Clustertop_V1_Assign] = []
+        for message in messages {
+            if case .assignments(let batch) = message.kind { assigns += batch.assigns }
+        }
+        return assigns
+    }
+
+    static func abandons(_ messages: [CoordinatorMessage]) -> [UInt64] {
+        var attempts: [UInt64] = []
+        for message in messages {
+            if case .abandon(let abandon) = message.kind { attempts.append(abandon.attempt) }
+        }
+        return attempts
+    }
+
+    static func isHold(_ message: CoordinatorMessage) -> Bool {
+        if case .hold = message.kind { return true }
+        return false
+    }
+
+    static func checks(_ messages: [CoordinatorMessage]) -> [UInt64] {
+        var attempts: [UInt64] = []
+        for message in messages {
+            if case .check(let check) = message.kind { attempts.append(check.attempt) }
+        }
+        return attempts
+    }
+
+    static func releases(_ messages: [CoordinatorMessage]) -> [UInt32] {
+        var threads: [UInt32] = []
+        for message in messages {
+            if case .release(let release) = message.kind { threads.append(release.thread) }
+        }
+        return threads
+    }
+
+    @Test("Hello is welcomed and answered with attempts queued ahead; with no Hello in time the session ends")
+    func welcome() throws {
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 100_000_000, chunkSize: 1_000_000))
+        let sent = try feed(Self.hello(threads: 2), at: 0)
+        guard case .welcome(let welcome)? = sent.first?.kind else {
+            Issue.record("no Welcome first: \(sent)")
+            return
+        }
+        #expect(welcome.workerIds == [1, 2])
+        #expect(welcome.leaseMillis == 1000 && welcome.heartbeatMillis == 100)
+        let assigns = Self.assigns(sent)
+        // 48 M elements' worth queued behind the running one, per thread.
+        #expect(assigns.filter { $0.thread == 0 }.count == 49)
+        #expect(assigns.filter { $0.thread == 1 }.count == 49)
+
+        let silent = RemoteSessionTests()
+        #expect(try silent.feed(.tick, at: 4.9).isEmpty)
+        do {
+            _ = try silent.feed(.tick, at: 5.1)
+            Issue.record("a session with no Hello outlived its deadline")
+        } catch let error as RPCError {
+            #expect(error.code == .deadlineExceeded)
+        }
+    }
+
+    @Test("a lease lapses by the clock, not before; the zombie's late result is fenced off and counted; heard from, it returns")
+    func leaseExpiry() throws {
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000, chunkSize: 1_000_000))
+        let running = try #require(Self.assigns(try feed(Self.hello(), at: 0)).first)
+        #expect(try feed(.tick, at: 0.95).isEmpty)
+        #expect(cluster.snapshot().workers[0].state == .running, "within its lease")
+        _ = try feed(.tick, at: 1.05)
+        let row = cluster.snapshot().workers[0]
+        #expect(row.state == .dead && row.leaseLost)
+        #expect(cluster.events(after: 0).contains { $0.kind == .leaseExpired(WorkerID(1), chunk: running.chunk, silence: 1.05) })
+        #expect(cluster.snapshot().job?.chunksRequeued == 1)
+
+        // The late result arrives: the worker is back, its result is not added.
+        let answer = try feed(Self.result(of: running), at: 1.2)
+        #expect(cluster.snapshot().staleResults == 1)
+        #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerReturned(WorkerID(1)) })
+        #expect(cluster.events(after: 0).contains {
+            $0.kind == .staleResultDiscarded(chunk: running.chunk, attempt: AttemptID(running.attempt), worker: WorkerID(1))
+        })
+        // Back at work, on the chunk it lost among others, with its old queue dropped.
+        var outstanding = Self.assigns(answer)
+        #expect(outstanding.contains { $0.chunk == running.chunk })
+        var time = 1.3
+        while let next = outstanding.first, cluster.summary(of: job) == nil {
+            outstanding.removeFirst()
+            outstanding += Self.assigns(try feed(Self.result(of: next), at: time))
+            time += 0.01
+        }
+        let summary = try #require(cluster.summary(of: job))
+        #expect(summary.verified)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<10))
+    }
+
+    @Test("pause gives queued attempts back only when the thread checks in, where it really stopped")
+    func pauseAtCheckIn() throws {
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 100_000_000, chunkSize: 1_000_000))
+        let assigns = Self.assigns(try feed(Self.hello(), at: 0))
+        let running = try #require(assigns.first)
+        let id = WorkerID(1)
+        #expect(cluster.pause(id))
+        let asked = try feed(.tick, at: 0.1)
+        #expect(Self.checks(asked) == [running.attempt])
+        #expect(Self.abandons(asked).isEmpty, "nothing is taken back before the thread says where it is")
+        #expect(cluster.snapshot().workers[0].state == .pausing)
+        #expect(cluster.remoteStatus(id)?.prefetched.count == 48)
+
+        let position = running.first + 10
+        let answered = try feed(.message(.with {
+            $0.checkIn = .with {
+                $0.thread = 0
+                $0.attempt = running.attempt
+                $0.position = position
+                $0.sum = .init(SumOfSquaresKernel.sum(running.first, position - 1))
+            }
+        }), at: 0.2)
+        #expect(answered.contains(where: Self.isHold))
+        #expect(Set(Self.abandons(answered)) == Set(assigns.dropFirst().map(\.attempt)), "the 48 queued attempts go back")
+        let row = cluster.snapshot().workers[0]
+        #expect(row.state == .paused)
+        #expect(row.assignment?.attempt == AttemptID(running.attempt))
+        #expect(row.assignment?.elementsDone == 10)
+        #expect(cluster.snapshot().job?.chunksQueued == 99)
+    }
+
+    @Test("at shutdown every thread is released and the session ends")
+    func releaseAtShutdown() throws {
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 100_000_000, chunkSize: 1_000_000))
+        _ = try feed(Self.hello(threads: 2), at: 0)
+        #expect(cluster.shutdown(timeout: 1))
+        let sent = try feed(.tick, at: 0.1)
+        #expect(Self.releases(sent).sorted() == [0, 1])
+        #expect(session.threads.allSatisfy { $0.released })
+    }
+}
