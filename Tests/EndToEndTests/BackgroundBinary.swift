@@ -1,52 +1,58 @@
+import ClusterTestSupport
 import Foundation
 
 /// The real `cluster-top` binary running in the background, its stdout and stderr going to one
-/// file, so a test can wait for a line, signal the process, and read what it said.
+/// file (or stderr to a second, `separateErrors`), so a test can wait for a line, signal the
+/// process, and read what it said.
 final class BackgroundBinary {
     let process = Process()
     private let outputURL: URL
+    private let errorsURL: URL?
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+    init(_ arguments: [String], environment: [String: String] = [:], separateErrors: Bool = false) throws {
+        func logFile() -> URL {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-\(UUID().uuidString).log")
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+            return url
+        }
+        outputURL = logFile()
+        errorsURL = separateErrors ? logFile() : nil
         let output = try FileHandle(forWritingTo: outputURL)
+        let errors = try errorsURL.map { try FileHandle(forWritingTo: $0) } ?? output
         process.executableURL = BinaryProcess.url
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
-        process.standardError = output
+        process.standardError = errors
         process.standardInput = FileHandle.nullDevice
         try process.run()
         try output.close()
+        if errorsURL != nil { try errors.close() }
     }
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: outputURL)
+        if let errorsURL { try? FileManager.default.removeItem(at: errorsURL) }
     }
 
     var pid: Int32 { process.processIdentifier }
     var output: String { (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "" }
+    /// What it wrote to stderr, when that went to a file of its own.
+    var errors: String { errorsURL.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? "" }
 
     /// Waits until the output contains `text`; the output so far, or nil on timeout.
     @discardableResult
-    func waitFor(_ text: String, timeout: Double = 30) -> String? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let now = output
-            if now.contains(text) { return now }
-            usleep(20_000)
-        }
-        return nil
+    func waitFor(_ text: String, timeout: Double = 60) -> String? {
+        var now = ""
+        return eventually(within: timeout) { now = output; return now.contains(text) } ? now : nil
     }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
     /// The exit status (128+N for signal N), or nil if it is still running after `timeout`.
-    func exitStatus(within timeout: Double = 30) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        guard !process.isRunning else { return nil }
+    func exitStatus(within timeout: Double = 60) -> Int32? {
+        guard eventually(within: timeout, { !process.isRunning }) else { return nil }
         return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
     }
 

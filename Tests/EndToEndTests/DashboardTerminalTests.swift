@@ -8,8 +8,11 @@ import Testing
 struct DashboardTerminalTests {
     let binary = BinaryProcess.url.path
 
-    /// A job that stays busy for minutes in a debug build, slowed further so bars move visibly.
-    var slowJob: String { "'\(binary)' --range 1...100_000_000_000 --chunk-size 2_000_000 --workers 2 --throttle 0.2" }
+    /// A job no test outlives: 10¹³ elements at a fifth of full speed last hours today and
+    /// minutes even with a kernel a hundred times faster; tests quit it long before. Slowed so
+    /// bars move visibly.
+    static let endlessRange = "1...10_000_000_000_000"
+    var slowJob: String { "'\(binary)' --range \(Self.endlessRange) --chunk-size 2_000_000 --workers 2 --throttle 0.2" }
 
     @Test("start: worker rows with bars and a running total; add, pause, kill, quit")
     func interactiveSession() throws {
@@ -25,18 +28,11 @@ struct DashboardTerminalTests {
         screen = try tmux.waitUntil { $0.contains("   3 ") && $0.contains("   4 ") }
         #expect(screen.contains("worker 4 added"))
 
-        // Pause worker 1 (selected first): its row says paused and its bar stops.
+        // Pause worker 1 (selected first): "pausing" until its thread stops at its next
+        // sub-block, then "paused", and from then on its bar stands still.
         try tmux.press("p")
-        screen = try tmux.waitFor("   1 paused")
         try tmux.waitFor("worker 1 paused")
-        // The sub-block in flight when pause() lands still finishes (64 Ki elements, slow in a
-        // debug build at 20% speed); the bar must not move after that.
-        usleep(500_000)
-        let frozen = try row(of: 1, in: tmux.screen())
-        usleep(1_200_000)
-        let later = try row(of: 1, in: tmux.screen())
-        #expect(later.contains("paused"))
-        #expect(progressPart(frozen) == progressPart(later), "paused bar moved:\n\(frozen)\n\(later)")
+        let frozen = try row(of: 1, in: tmux.waitFor("   1 paused "))
         // Worker 2 keeps going meanwhile.
         #expect(try row(of: 2, in: tmux.screen()).contains("running"))
 
@@ -45,6 +41,10 @@ struct DashboardTerminalTests {
         screen = try tmux.waitUntil { $0.range(of: #"worker 2 killed; chunk \d+ re-queued → worker \d"#, options: .regularExpression) != nil }
         #expect(screen.range(of: #"worker 2 killed; chunk \d+ re-queued → worker [34]"#, options: .regularExpression) != nil, "\(screen)")
         #expect(try row(of: 2, in: screen).contains("dead"))
+        // All that while, the paused bar stood still.
+        let later = try row(of: 1, in: tmux.screen())
+        #expect(later.contains("paused"))
+        #expect(progressPart(frozen) == progressPart(later), "paused bar moved:\n\(frozen)\n\(later)")
 
         // Help overlay, then quit with q: the shell is back and the tty is sane.
         try tmux.press("?")
@@ -124,7 +124,7 @@ struct DashboardTerminalTests {
         let tmux = try TmuxSession(width: 110, height: 30)
         let token = "dashboard-remote-test"
         try tmux.type("'\(binary)' serve --listen 127.0.0.1:0 --token \(token) --workers 1 "
-                      + "--range 1...100_000_000_000 --chunk-size 2_000_000 --throttle 0.2")
+                      + "--range \(Self.endlessRange) --chunk-size 2_000_000 --throttle 0.2")
         // The caption tells the audience how to join, with the real port.
         var screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --connect 127.0.0.1:") }
         let match = try #require(screen.firstMatch(of: /--connect 127\.0\.0\.1:(\d+)/), "\(screen)")

@@ -75,12 +75,13 @@ struct HeadlessCommandTests {
 
     @Test("SIGTERM and SIGINT stop a run cleanly with 128+N", arguments: [SIGTERM, SIGINT, SIGHUP])
     func signals(signal: Int32) throws {
-        let result = try BinaryProcess.run(["--range", "1...1_000_000_000_000", "--headless", "--throttle", "0.01"]) { process in
-            usleep(400_000)
-            kill(process.processIdentifier, signal)
-        }
-        #expect(result.status == 128 + signal)
-        #expect(result.stdout.contains("interrupted at"))
-        #expect(result.stderr.isEmpty)
+        let run = try BackgroundBinary(["--range", DashboardTerminalTests.endlessRange, "--headless", "--throttle", "0.01"],
+                                       separateErrors: true)
+        // Its stop handlers are in place before the job starts.
+        #expect(run.waitFor("job 1 started") != nil)
+        run.signal(signal)
+        #expect(run.exitStatus() == 128 + signal)
+        #expect(run.output.contains("interrupted at"))
+        #expect(run.errors.isEmpty)
     }
 }

@@ -63,7 +63,12 @@ struct ScriptCommandTests {
         let staticRow = lines[table + 2], stealingRow = lines[table + 3]
         #expect(staticRow.contains("1...8,000,000") && staticRow.contains("static") && staticRow.hasSuffix("verified"))
         #expect(stealingRow.contains("stealing") && stealingRow.hasSuffix("verified"))
-        #expect(stealingRow.contains(" 1.00x"))  // the faster of the two
+        // The faster of the two is the best; which one that is, is a measurement (BENCHMARKS.md,
+        // figure 7), not something a test on an unknown machine can promise.
+        let versusBest = [staticRow, stealingRow].map { row in row.firstMatch(of: /(\d+\.\d\d)x/).flatMap { Double($0.1) } }
+        #expect(versusBest.compactMap { $0 }.count == 2, "\(staticRow)\n\(stealingRow)")
+        #expect(versusBest.compactMap { $0 }.min() == 1.0)
+        #expect(versusBest.allSatisfy { ($0 ?? 0) >= 1.0 })
     }
 
     static let badScripts: [(String, String)] = [

@@ -1,3 +1,4 @@
+import ClusterTestSupport
 import Foundation
 import ProcessSupport
 import Testing
@@ -68,19 +69,17 @@ final class TmuxSession {
 
     /// Polls the screen until `predicate` holds or `timeout` passes; returns the last screen.
     @discardableResult
-    func waitUntil(timeout: Double = 20, _ predicate: (String) -> Bool) throws -> String {
-        let deadline = Date().addingTimeInterval(timeout)
+    func waitUntil(timeout: Double = 60, _ predicate: (String) -> Bool) throws -> String {
         var last = ""
-        while Date() < deadline {
+        _ = try eventually(within: timeout) {
             last = try screen()
-            if predicate(last) { return last }
-            usleep(100_000)
+            return predicate(last)
         }
         return last
     }
 
     @discardableResult
-    func waitFor(_ text: String, timeout: Double = 20) throws -> String {
+    func waitFor(_ text: String, timeout: Double = 60) throws -> String {
         try waitUntil(timeout: timeout) { $0.contains(text) }
     }
 
@@ -88,8 +87,7 @@ final class TmuxSession {
     /// tty is back in canonical mode with echo. Returns the exit status the shell saw.
     func expectTerminalRestored(sourceLocation: SourceLocation = #_sourceLocation) throws -> Int? {
         // Let the program finish first: keys typed into a live dashboard would be commands.
-        let deadline = Date().addingTimeInterval(20)
-        while try alternateScreenOn(), Date() < deadline { usleep(100_000) }
+        _ = try eventually { try !alternateScreenOn() }
         try type("echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(echo|icanon)' | tr '\\n' ' '; echo")
         // Wait for the command's output (not its echo) and the next prompt.
         let screen = try waitUntil { screen in
