@@ -43,4 +43,13 @@ public final class KernelGate: Sendable {
     public func waitForEntry() -> Bool { eventually { entered.load(ordering: .relaxed) > 0 } }
 
     public func open() { isOpen.store(true, ordering: .releasing) }
+
+    /// A cluster whose workers run this gate's kernel. Open the gate before shutting it down.
+    public func cluster(workers: Int = 0) -> Cluster {
+        var configuration = ClusterConfiguration()
+        configuration.kernel = kernel
+        let cluster = Cluster(configuration: configuration)
+        for _ in 0..<workers { cluster.addWorker() }
+        return cluster
+    }
 }

@@ -165,15 +165,11 @@ struct ReducerTests {
     func commandsOnEngine() throws {
         // Both workers are held mid-chunk at the gate, however fast the kernel is.
         let gate = KernelGate()
-        var configuration = ClusterConfiguration()
-        configuration.kernel = gate.kernel
-        let cluster = Cluster(configuration: configuration)
+        let cluster = gate.cluster(workers: 2)
         defer {
             gate.open()
             cluster.shutdown()
         }
-        cluster.addWorker()
-        cluster.addWorker()
         _ = cluster.submit(try JobSpec(lo: 1, hi: 1 << 30, chunkSize: 1 << 24))
         #expect(gate.waitUntilHolding(2))
         var state = ViewState()

@@ -64,41 +64,42 @@ final class RemoteSessionTests {
         })
     }
 
+    /// What `pick` finds in each message, in order.
+    static func collect<T>(_ messages: [CoordinatorMessage], _ pick: (CoordinatorMessage.OneOf_Kind?) -> [T]) -> [T] {
+        messages.flatMap { pick($0.kind) }
+    }
+
     static func assigns(_ messages: [CoordinatorMessage]) -> [Clustertop_V1_Assign] {
-        var assigns: [Clustertop_V1_Assign] = []
-        for message in messages {
-            if case .assignments(let batch) = message.kind { assigns += batch.assigns }
+        collect(messages) { kind in
+            guard case .assignments(let batch)? = kind else { return [] }
+            return batch.assigns
         }
-        return assigns
     }
 
     static func abandons(_ messages: [CoordinatorMessage]) -> [UInt64] {
-        var attempts: [UInt64] = []
-        for message in messages {
-            if case .abandon(let abandon) = message.kind { attempts.append(abandon.attempt) }
+        collect(messages) { kind in
+            guard case .abandon(let abandon)? = kind else { return [] }
+            return [abandon.attempt]
         }
-        return attempts
+    }
+
+    static func checks(_ messages: [CoordinatorMessage]) -> [UInt64] {
+        collect(messages) { kind in
+            guard case .check(let check)? = kind else { return [] }
+            return [check.attempt]
+        }
+    }
+
+    static func releases(_ messages: [CoordinatorMessage]) -> [UInt32] {
+        collect(messages) { kind in
+            guard case .release(let release)? = kind else { return [] }
+            return [release.thread]
+        }
     }
 
     static func isHold(_ message: CoordinatorMessage) -> Bool {
         if case .hold = message.kind { return true }
         return false
-    }
-
-    static func checks(_ messages: [CoordinatorMessage]) -> [UInt64] {
-        var attempts: [UInt64] = []
-        for message in messages {
-            if case .check(let check) = message.kind { attempts.append(check.attempt) }
-        }
-        return attempts
-    }
-
-    static func releases(_ messages: [CoordinatorMessage]) -> [UInt32] {
-        var threads: [UInt32] = []
-        for message in messages {
-            if case .release(let release) = message.kind { threads.append(release.thread) }
-        }
-        return threads
     }
 
     @Test("Hello is welcomed and answered with attempts queued ahead; with no Hello in time the session ends")

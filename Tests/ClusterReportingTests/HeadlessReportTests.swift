@@ -52,14 +52,11 @@ struct HeadlessReportTests {
     func jsonProgress() throws {
         // The first chunk passes; the next waits at the gate: the job holds at 1 of 100 chunks.
         let gate = KernelGate { _, hi in hi <= 1_000_000 }
-        var configuration = ClusterConfiguration()
-        configuration.kernel = gate.kernel
-        let cluster = Cluster(configuration: configuration)
+        let cluster = gate.cluster(workers: 1)
         defer {
             gate.open()
             cluster.shutdown()
         }
-        cluster.addWorker()
         _ = cluster.submit(try JobSpec(lo: 1, hi: 100_000_000, chunkSize: 1_000_000))
         #expect(gate.waitUntilHolding(1))
         let progress = try #require(HeadlessReport.progress(cluster.snapshot()))

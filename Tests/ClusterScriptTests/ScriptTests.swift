@@ -92,9 +92,7 @@ struct ScriptPlayerTests {
     func playsInOrder() throws {
         // Job 1 is held at the gate until the test has seen the wait hold.
         let gate = KernelGate()
-        var configuration = ClusterConfiguration()
-        configuration.kernel = gate.kernel
-        let cluster = Cluster(configuration: configuration)
+        let cluster = gate.cluster()
         defer {
             gate.open()
             cluster.shutdown()
