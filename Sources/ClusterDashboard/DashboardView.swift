@@ -343,8 +343,8 @@ public enum DashboardView {
         if let a = w.assignment, live {
             x = buffer.write(Widgets.bar(a.fractionDone, width: columns.bar, glyphs: glyphs), x: x, y: y, style: palette.bar(for: w))
             x = buffer.write(Widgets.padLeft(Format.fixed(a.fractionDone * 100, decimals: 0) + "%", 5) + " ", x: x, y: y)
-            let redo = a.isRedo ? (c.input.capabilities.unicode ? "↻" : "r") : ""
-            x = buffer.write(Widgets.padRight("#\(a.chunk)\(redo)", 10), x: x, y: y, style: a.isRedo ? palette.event(.chunkRequeued(chunk: 0, from: w.id)) : .plain)
+            let redo = a.origin.isRedo ? (c.input.capabilities.unicode ? "↻" : "r") : ""
+            x = buffer.write(Widgets.padRight("#\(a.chunk)\(redo)", 10), x: x, y: y, style: a.origin.isRedo ? palette.event(.chunkRequeued(chunk: 0, from: w.id)) : .plain)
             if columns.range {
                 let range = Format.range(a.elements.lowerBound, a.elements.upperBound, grouped: true)
                 x = buffer.write(Widgets.padRight(Widgets.truncate(range, columns.rangeWidth - 1, glyphs: glyphs), columns.rangeWidth), x: x, y: y)
@@ -390,7 +390,7 @@ public enum DashboardView {
         text += ": "
         if let a = w.assignment, w.state != .dead, w.state != .removed {
             // Most important first: at 80 columns a huge range pushes the attempt off the end.
-            text += "chunk #\(a.chunk)\(a.isRedo ? " (redo)" : ""), \(Format.percent(a.fractionDone)) of "
+            text += "chunk #\(a.chunk)\(a.origin.isRedo ? " (redo)" : ""), \(Format.percent(a.fractionDone)) of "
                 + Format.range(a.elements.lowerBound, a.elements.upperBound, grouped: true) + ", \(a.attempt)"
         } else {
             text += w.leaseLost ? "lease lost; back when heard from, or press r"

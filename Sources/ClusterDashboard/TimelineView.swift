@@ -16,8 +16,8 @@ enum TimelineView {
         case .killed: return .killed
         case .handedOver: return .stolen
         case .inFlight, .done:
-            if segment.origin == .stolen || segment.wasSplit { return .stolen }
-            if segment.origin == .redo { return .redo }
+            if segment.origin.isSplit || segment.wasSplit { return .stolen }
+            if segment.origin.isRedo { return .redo }
             if segment.outcome == .inFlight { return .inFlight }
             // Neighbouring chunks alternate, so chunk boundaries show within a lane.
             return segment.chunk % 2 == 0 ? .done : .doneAlternate

@@ -83,8 +83,8 @@ struct Palette {
     }
 
     func bar(for worker: WorkerSnapshot) -> CellStyle {
-        if worker.assignment?.isRedo == true { return style(.magenta) }
-        if worker.assignment?.isStolen == true { return style(.cyan) }
+        if worker.assignment?.origin.isRedo == true { return style(.magenta) }
+        if worker.assignment?.origin.isSplit == true { return style(.cyan) }
         switch worker.state {
         case .paused, .pausing: return style(.yellow)
         case .running: return style(.green)

@@ -192,8 +192,7 @@ private struct PartialSnapshot {
                 id: w.id, state: w.state, isLeaving: w.isLeaving, speed: w.speed,
                 assignment: w.current.map {
                     ChunkAssignment(job: $0.job, chunk: $0.chunk, attempt: $0.attempt, elements: $0.elements,
-                                    elementsDone: min(w.progress, $0.elements.count64), isRedo: $0.isRedo,
-                                    isStolen: $0.isStolen,
+                                    elementsDone: min(w.progress, $0.elements.count64), origin: $0.origin,
                                     wasSplit: $0.wasSplit)
                 },
                 elementsProcessed: processed[i], elementsAccepted: w.accepted, chunksDone: w.chunksDone,

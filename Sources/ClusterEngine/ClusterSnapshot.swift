@@ -22,10 +22,8 @@ public struct ChunkAssignment: Sendable, Equatable {
     public let elements: ClosedRange<Int64>
     /// Elements of this attempt already summed.
     public let elementsDone: Int64
-    /// Whether this chunk was re-queued before (this is a redo).
-    public let isRedo: Bool
-    /// Whether this is the part of a chunk split off another worker.
-    public let isStolen: Bool
+    /// How its work came to this worker: fresh, a redo of lost work, or split off another's.
+    public let origin: AttemptOrigin
     /// Whether another worker took the unprocessed part of this attempt.
     public let wasSplit: Bool
 

@@ -9,13 +9,9 @@ struct CurrentAttempt {
     let attempt: AttemptID
     /// Shrinks when a thief splits the unprocessed part off.
     var elements: ClosedRange<Int64>
-    /// How the work came here: nil for a fresh chunk.
-    let origin: ChunkPiece.Origin?
+    let origin: AttemptOrigin
     let startNanos: UInt64
     var wasSplit = false
-
-    var isRedo: Bool { if case .lost = origin { true } else { false } }
-    var isStolen: Bool { if case .split = origin { true } else { false } }
 }
 
 /// Everything the engine knows about one worker, guarded by the engine lock.
@@ -30,20 +26,24 @@ struct WorkerRecord {
     var chunksDone = 0
     /// Where a remote worker runs; nil for a local thread.
     let remote: RemoteWorkerInfo?
-    /// A remote worker's attempts queued behind `current`, sent ahead so that a network round
-    /// trip never leaves its thread idle. Not started, so not in flight: given back untouched
+    /// Elements' worth of attempts this worker keeps queued behind `current`: none for a local
+    /// thread, which asks the engine for its next chunk directly; enough for a remote one that a
+    /// network round trip never leaves its thread idle.
+    let queueElements: Int64
+    /// Attempts queued behind `current`. Not started, so not in flight: given back untouched
     /// when the worker pauses, leaves or dies, or when an idle worker has nothing else to do.
-    var prefetched: [PrefetchedAttempt] = []
+    var queue: [QueuedAttempt] = []
 
-    init(cell: WorkerCell, speed: Double, remote: RemoteWorkerInfo? = nil) {
+    init(cell: WorkerCell, speed: Double, remote: RemoteWorkerInfo? = nil, queueElements: Int64 = 0) {
         self.cell = cell
         self.speed = speed
         self.remote = remote
+        self.queueElements = queueElements
     }
 }
 
-/// An attempt handed to a remote worker ahead of time.
-struct PrefetchedAttempt {
+/// An attempt handed to a worker ahead of time, waiting in its queue.
+struct QueuedAttempt {
     let job: JobID
     let chunk: Int64
     let attempt: AttemptID
@@ -76,20 +76,6 @@ struct JobRun {
     var acceptedChunks: [Int64]?
 }
 
-/// What a worker thread should do next.
-enum WorkerStep {
-    case run(WorkerTask)
-    case wait
-    case exit
-}
-
-/// A chunk attempt as the worker thread sees it.
-struct WorkerTask {
-    let attempt: AttemptID
-    let elements: ClosedRange<Int64>
-    let speed: Double
-    let epoch: UInt64
-}
 
 /// The engine's mutable state. Every method runs with the engine lock held, is short, and does
 /// no I/O; the transitions here are the whole scheduling and fencing logic.
@@ -114,7 +100,6 @@ struct EngineState {
     /// millisecond): splitting it would cost more than it saves, and the tail of a job would
     /// become a storm of ever smaller splits.
     let worthSplitting: Double
-    let remoteQueueElements: Int64
 
     init(configuration: ClusterConfiguration, startNanos: UInt64) {
         events = EventLog(capacity: configuration.eventCapacity)
@@ -122,7 +107,6 @@ struct EngineState {
         self.startNanos = startNanos
         audits = configuration.auditsAcceptedChunks
         smallestSplit = max(2, 2 * configuration.subBlockSize)
-        remoteQueueElements = configuration.remoteQueueElements
         worthSplitting = Double(32 * configuration.subBlockSize)
     }
 
@@ -202,7 +186,7 @@ struct EngineState {
         }
         workers[i].current = nil
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
-        if !workers[i].prefetched.isEmpty { startPrefetched(worker: i, now: now) }
+        if !workers[i].queue.isEmpty { startQueued(worker: i, now: now) }
         if workers[i].splitRequestedBy != nil {
             // It finished before it saw the request: let the thief look again.
             workers[i].splitRequestedBy = nil
@@ -267,9 +251,30 @@ struct EngineState {
     var attemptChunks: [AttemptID: Int64] = [:]
     private func staleChunk(_ attempt: AttemptID) -> Int64? { attemptChunks[attempt] }
 
-    /// Decides what worker `i`'s thread does next, and hands it a chunk if there is one.
-    /// `now` is the time the attempt starts, if it gets one.
-    mutating func nextStep(worker i: Int, now: UInt64 = MonotonicClock.nanoseconds()) -> WorkerStep {
+    /// Hands in worker `i`'s `finished` attempt, if any, and decides what it does next: the
+    /// attempts to append to its queue (the first becomes current if it had none), nothing new,
+    /// or leave. One call, one lock, for a local thread and a remote one alike. `now` is the time
+    /// a new attempt starts.
+    mutating func step(worker i: Int, finished: (attempt: AttemptID, sum: UInt128)? = nil,
+                       now: UInt64 = MonotonicClock.nanoseconds()) -> WorkerStep {
+        if let finished { complete(worker: i, attempt: finished.attempt, sum: finished.sum, now: now) }
+        if isShuttingDown { return .exit }
+        var tasks: [AttemptTask] = []
+        if workers[i].current == nil {
+            switch nextStep(worker: i, now: now) {
+            case .exit: return .exit
+            case .wait: return .wait
+            case .run(let first): tasks = first
+            }
+        }
+        tasks += refillQueue(worker: i).map {
+            AttemptTask(attempt: $0.attempt, chunk: $0.chunk, elements: $0.elements, speed: workers[i].speed)
+        }
+        return tasks.isEmpty ? .wait : .run(tasks)
+    }
+
+    /// Gives worker `i`, which holds no attempt, a current one if there is work for it.
+    private mutating func nextStep(worker i: Int, now: UInt64) -> WorkerStep {
         if isShuttingDown { return .exit }
         let id = workers[i].cell.id
         switch workers[i].phase {
@@ -303,26 +308,21 @@ struct EngineState {
                 askForSplit(thief: i)
             }
         }
-        if taken == nil, reclaimPrefetched() { taken = takeWork(for: id) }
+        if taken == nil, reclaimQueued() { taken = takeWork(for: id) }
         guard let taken else {  // no job, or no chunk for this worker
             workers[i].phase = .idle
             return .wait
         }
         let attempt = AttemptID(nextAttempt)
         nextAttempt += 1
-        switch taken.piece?.origin {
-        case .lost(let by)?: log(.chunkRedistributed(chunk: taken.chunk, from: by, to: id))
-        case .split(let from)?: log(.chunkStolen(chunk: taken.chunk, from: from, to: id))
-        case nil: break
-        }
+        logOrigin(of: taken, to: id)
         let elements = taken.elements
         workers[i].current = CurrentAttempt(job: taken.job, chunk: taken.chunk, attempt: attempt,
-                                            elements: elements, origin: taken.piece?.origin,
+                                            elements: elements, origin: taken.origin,
                                             startNanos: now)
         workers[i].phase = .running
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
-        return .run(WorkerTask(attempt: attempt, elements: elements, speed: workers[i].speed,
-                               epoch: workers[i].cell.controlEpoch.load(ordering: .relaxed)))
+        return .run([AttemptTask(attempt: attempt, chunk: taken.chunk, elements: elements, speed: workers[i].speed)])
     }
 
     struct Taken {
@@ -330,68 +330,79 @@ struct EngineState {
         let chunk: Int64
         let elements: ClosedRange<Int64>
         let piece: ChunkPiece?
+        var origin: AttemptOrigin { piece?.origin ?? .fresh }
+    }
+
+    /// Says in the event log where a redo or a split-off piece came from.
+    mutating func logOrigin(of taken: Taken, to id: WorkerID) {
+        switch taken.origin {
+        case .redo(let by): log(.chunkRedistributed(chunk: taken.chunk, from: by, to: id))
+        case .split(let from): log(.chunkStolen(chunk: taken.chunk, from: from, to: id))
+        case .fresh: break
+        }
     }
 
     mutating func takeWork(for id: WorkerID) -> Taken? {
         updateCurrentJob { job -> Taken? in
             guard let (chunk, piece) = job.pool?.next(for: id) else { return nil }
-            if case .lost? = piece?.origin { job.chunksRedone += 1 }
+            if piece?.origin.isRedo == true { job.chunksRedone += 1 }
             return Taken(job: job.id, chunk: chunk, elements: piece?.elements ?? job.spec.elements(ofChunk: chunk),
                          piece: piece)
         } ?? nil
     }
 
-    // MARK: Remote workers' queues
+    // MARK: Attempt queues
 
-    /// How many attempts a remote worker keeps queued (see `remoteQueueElements`).
-    func prefetchDepth(_ job: JobRun) -> Int {
-        Int(min(64, max(1, remoteQueueElements / max(1, job.spec.chunkSize))))
+    /// How many attempts worker `i` keeps queued behind its current one, on `job`: none for a
+    /// local thread; for a remote one, its queue's elements in chunks, at least 1 and at most 64.
+    func queueDepth(worker i: Int, _ job: JobRun) -> Int {
+        let elements = workers[i].queueElements
+        return elements == 0 ? 0 : Int(min(64, max(1, elements / max(1, job.spec.chunkSize))))
     }
 
-    /// Tops up remote worker `i`'s queue behind its current attempt; returns what was added.
-    mutating func refillPrefetched(worker i: Int) -> [PrefetchedAttempt] {
-        guard workers[i].remote != nil, workers[i].phase == .running,
+    /// Tops up worker `i`'s queue behind its current attempt; returns what was added.
+    mutating func refillQueue(worker i: Int) -> [QueuedAttempt] {
+        guard workers[i].phase == .running,
               let attempt = workers[i].current, let job = current, job.id == attempt.job
         else { return [] }
-        let depth = prefetchDepth(job)
+        let depth = queueDepth(worker: i, job)
         let id = workers[i].cell.id
-        var added: [PrefetchedAttempt] = []
-        while workers[i].prefetched.count < depth, let taken = takeWork(for: id) {
+        var added: [QueuedAttempt] = []
+        while workers[i].queue.count < depth, let taken = takeWork(for: id) {
             let attempt = AttemptID(nextAttempt)
             nextAttempt += 1
-            if case .lost(let by)? = taken.piece?.origin { log(.chunkRedistributed(chunk: taken.chunk, from: by, to: id)) }
-            if case .split(let from)? = taken.piece?.origin { log(.chunkStolen(chunk: taken.chunk, from: from, to: id)) }
-            let queued = PrefetchedAttempt(job: taken.job, chunk: taken.chunk, attempt: attempt, elements: taken.elements,
-                                           piece: taken.piece)
-            workers[i].prefetched.append(queued)
+            logOrigin(of: taken, to: id)
+            let queued = QueuedAttempt(job: taken.job, chunk: taken.chunk, attempt: attempt, elements: taken.elements,
+                                       piece: taken.piece)
+            workers[i].queue.append(queued)
             added.append(queued)
         }
         return added
     }
 
     /// Worker `i` finished its attempt; the first queued one becomes current.
-    private mutating func startPrefetched(worker i: Int, now: UInt64) {
-        let next = workers[i].prefetched.removeFirst()
+    private mutating func startQueued(worker i: Int, now: UInt64) {
+        let next = workers[i].queue.removeFirst()
         workers[i].current = CurrentAttempt(job: next.job, chunk: next.chunk, attempt: next.attempt,
-                                            elements: next.elements, origin: next.piece?.origin, startNanos: now)
+                                            elements: next.elements, origin: next.piece?.origin ?? .fresh, startNanos: now)
     }
 
     /// Returns worker `i`'s queued attempts to the pool, untouched; their ids become stale.
-    mutating func givePrefetchedBack(worker i: Int) {
-        guard !workers[i].prefetched.isEmpty else { return }
-        for queued in workers[i].prefetched { returnToPool(queued) }
-        workers[i].prefetched.removeAll()
+    mutating func giveQueueBack(worker i: Int) {
+        guard !workers[i].queue.isEmpty else { return }
+        for queued in workers[i].queue { returnToPool(queued) }
+        workers[i].queue.removeAll()
         workers[i].cell.poke()  // its session tells the thread to drop them
         wakeIdleWorkers()
     }
 
     /// An idle worker found nothing: take the last queued attempt of the remote worker with the
     /// longest queue back into the pool. True if there was one.
-    private mutating func reclaimPrefetched() -> Bool {
-        guard let v = workers.indices.filter({ !workers[$0].prefetched.isEmpty })
-            .max(by: { workers[$0].prefetched.count < workers[$1].prefetched.count })
+    private mutating func reclaimQueued() -> Bool {
+        guard let v = workers.indices.filter({ !workers[$0].queue.isEmpty })
+            .max(by: { workers[$0].queue.count < workers[$1].queue.count })
         else { return false }
-        let queued = workers[v].prefetched.removeLast()
+        let queued = workers[v].queue.removeLast()
         guard returnToPool(queued) else { return false }
         workers[v].cell.poke()
         return true
@@ -401,13 +412,13 @@ struct EngineState {
     /// id stays known, so a result for it that was already on its way counts as stale. True if
     /// its job is still the current one.
     @discardableResult
-    private mutating func returnToPool(_ queued: PrefetchedAttempt) -> Bool {
+    private mutating func returnToPool(_ queued: QueuedAttempt) -> Bool {
         attemptChunks[queued.attempt] = queued.chunk
         guard current?.id == queued.job else { return false }
         updateCurrentJob { job in
             job.pool?.giveBack(chunk: queued.chunk, piece: queued.piece)
             // Counted when it was taken; it is counted again when it is taken next.
-            if case .lost? = queued.piece?.origin { job.chunksRedone -= 1 }
+            if queued.piece?.origin.isRedo == true { job.chunksRedone -= 1 }
         }
         return true
     }
@@ -495,7 +506,7 @@ struct EngineState {
         var lostChunk: Int64?
         if let attempt = workers[i].current, current?.id == attempt.job {
             updateCurrentJob { job in
-                job.pool?.requeue(ChunkPiece(chunk: attempt.chunk, elements: attempt.elements, origin: .lost(by: id)))
+                job.pool?.requeue(ChunkPiece(chunk: attempt.chunk, elements: attempt.elements, origin: .redo(lostBy: id)))
                 job.chunksRequeued += 1
             }
             attemptChunks[attempt.attempt] = attempt.chunk
@@ -503,7 +514,7 @@ struct EngineState {
             record(attempt, of: i, outcome: .killed)
         }
         workers[i].splitRequestedBy = nil
-        givePrefetchedBack(worker: i)
+        giveQueueBack(worker: i)
         _ = current?.pool?.release(ownedBy: id)
         workers[i].current = nil
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
@@ -516,12 +527,12 @@ struct EngineState {
         wakeIdleWorkers()
     }
 
-    /// A worker with an attempt is `pausing` until its thread stops (see `controlCheck`); one
+    /// A worker with an attempt is `pausing` until its thread stops (see `checkIn`); one
     /// without is stopped already.
     mutating func pause(worker i: Int) -> Bool {
         guard workers[i].phase == .idle || workers[i].phase == .running else { return false }
         workers[i].phase = workers[i].current == nil ? .paused : .pausing
-        // A remote worker's queue goes back when it checks in (see controlCheck), not now.
+        // Its queue goes back when it checks in (see checkIn), not now.
         workers[i].cell.poke()
         log(.workerPaused(workers[i].cell.id))
         return true
@@ -568,14 +579,10 @@ struct EngineState {
         return true
     }
 
-    /// What a running worker must do after its control epoch changed. `last` is the attempt's
-    /// last element, which a split may have moved, but never before the worker's position: a
-    /// split that leaves the worker nothing ends its attempt (`abandon`) instead.
-    enum ControlCheck { case proceed(epoch: UInt64, speed: Double, last: Int64), pause, abandon }
-
-    /// Called by worker `i`'s thread between sub-blocks, standing at element `position`: the only
+    /// Worker `i` stopped between sub-blocks of `attempt` at element `position`, with `sum` of the
+    /// elements before it, because a controller changed something: what it does now. The only
     /// place a split happens, because only the worker knows exactly how far it got.
-    mutating func controlCheck(worker i: Int, attempt: AttemptID, position: Int64, sum: UInt128) -> ControlCheck {
+    mutating func checkIn(worker i: Int, attempt: AttemptID, position: Int64, sum: UInt128) -> CheckInAnswer {
         guard !isShuttingDown, workers[i].current?.attempt == attempt else { return .abandon }
         if let thief = workers[i].splitRequestedBy {
             workers[i].splitRequestedBy = nil
@@ -587,10 +594,9 @@ struct EngineState {
         // A remote thread may have finished, and even started, attempts queued behind the one
         // the controller saw (it can hold results back a few milliseconds). Only now, stopped
         // inside `attempt` with those results in, are the ones behind it known to be untouched.
-        if record.phase == .paused || record.phase == .leaving { givePrefetchedBack(worker: i) }
-        if record.phase == .paused { return .pause }
-        return .proceed(epoch: record.cell.controlEpoch.load(ordering: .relaxed), speed: record.speed,
-                        last: record.current!.elements.upperBound)
+        if record.phase == .paused || record.phase == .leaving { giveQueueBack(worker: i) }
+        if record.phase == .paused { return .hold }
+        return .proceed(last: record.current!.elements.upperBound, speed: record.speed)
     }
 }
 

@@ -1,8 +1,9 @@
 /// Workers in other processes. The engine treats them like its own threads: the same records,
-/// the same scheduling, fencing, pause, kill, split and removal. Only the driving differs. A
-/// local thread calls into the engine between sub-blocks; a remote worker's network session
-/// makes the same calls on its behalf when a message arrives, and is woken through `onWake`
-/// where a thread would be woken through its semaphore.
+/// the same `step` and `checkIn`, scheduling, fencing, pause, kill, split and removal; they only
+/// keep a deeper attempt queue. A local thread makes those calls itself; a remote worker's
+/// network session makes them on its behalf when a message arrives, and is woken through
+/// `onWake` where a thread would be woken through its semaphore. What is here is what only a
+/// worker across a network needs: joining, liveness, and progress reports.
 
 /// Where a remote worker runs, for its dashboard row and the event log.
 public struct RemoteWorkerInfo: Sendable, Equatable {
@@ -21,39 +22,12 @@ public struct RemoteWorkerInfo: Sendable, Equatable {
     public var label: String { "\(host):\(pid)/\(thread)" }
 }
 
-/// What a remote worker's thread should do next.
-public enum RemoteStep: Sendable, Equatable {
-    /// Append these attempts to the thread's queue, in order.
-    case run([RemoteTask])
-    /// Nothing to do now; the session is woken when that changes.
-    case wait
-    /// The worker is removed or the cluster is shutting down: release the thread.
-    case exit
-}
-
-/// A chunk attempt handed to a remote thread.
-public struct RemoteTask: Sendable, Equatable {
-    public let attempt: AttemptID
-    public let chunk: Int64
-    public let elements: ClosedRange<Int64>
-    public let speed: Double
-}
-
-/// The answer to a remote thread that stopped to check in.
-public enum RemoteControl: Sendable, Equatable {
-    case proceed(last: Int64, speed: Double)
-    /// Paused: stay stopped where you are.
-    case hold
-    /// The attempt is no longer yours: drop it without a result.
-    case abandon
-}
-
 /// How the engine sees a remote worker, for its session to decide what to tell the thread.
 public struct RemoteWorkerStatus: Sendable, Equatable {
     public let state: WorkerState
     public let current: AttemptID?
     /// Attempts queued behind the current one, in order.
-    public let prefetched: [AttemptID]
+    public let queued: [AttemptID]
     public let leaseLost: Bool
 }
 
@@ -72,36 +46,10 @@ extension Cluster {
         withState { s in
             guard !s.isShuttingDown, s.workers.count < configuration.maxWorkers else { return nil }
             let cell = WorkerCell(id: WorkerID(s.workers.count + 1), onWake: onWake)
-            s.workers.append(WorkerRecord(cell: cell, speed: 1, remote: info))
+            s.workers.append(WorkerRecord(cell: cell, speed: 1, remote: info,
+                                          queueElements: configuration.remoteQueueElements))
             s.log(.remoteWorkerJoined(cell.id, host: info.host, pid: info.pid, thread: info.thread))
             return cell.id
-        }
-    }
-
-    /// Hands in `finished` (if any) and decides what the thread does next, in one lock: new
-    /// attempts to append to its queue (the first becomes current if it had none), nothing new,
-    /// or release.
-    public func remoteStep(_ id: WorkerID, finished: (attempt: AttemptID, sum: UInt128)? = nil) -> RemoteStep {
-        withState { s in
-            guard let i = s.index(of: id) else { return .exit }
-            let now = MonotonicClock.nanoseconds()
-            if let finished { s.complete(worker: i, attempt: finished.attempt, sum: finished.sum, now: now) }
-            if s.isShuttingDown { return .exit }
-            var tasks: [RemoteTask] = []
-            let speed = s.workers[i].speed
-            if s.workers[i].current == nil {
-                switch s.nextStep(worker: i, now: now) {
-                case .exit: return .exit
-                case .wait: return .wait
-                case .run(let task):
-                    tasks.append(RemoteTask(attempt: task.attempt, chunk: s.workers[i].current!.chunk,
-                                            elements: task.elements, speed: speed))
-                }
-            }
-            tasks += s.refillPrefetched(worker: i).map {
-                RemoteTask(attempt: $0.attempt, chunk: $0.chunk, elements: $0.elements, speed: speed)
-            }
-            return tasks.isEmpty ? .wait : .run(tasks)
         }
     }
 
@@ -110,18 +58,6 @@ extension Cluster {
         withState { s in
             guard let i = s.index(of: id), s.workers[i].current?.attempt != attempt else { return }
             s.discardStale(worker: i, attempt: attempt)
-        }
-    }
-
-    /// A remote thread stopped at `position` with `sum` of its attempt's elements before it.
-    public func remoteCheckIn(_ id: WorkerID, attempt: AttemptID, position: Int64, sum: UInt128) -> RemoteControl {
-        withState { s in
-            guard let i = s.index(of: id) else { return .abandon }
-            switch s.controlCheck(worker: i, attempt: attempt, position: position, sum: sum) {
-            case .abandon: return .abandon
-            case .pause: return .hold
-            case let .proceed(_, speed, last): return .proceed(last: last, speed: speed)
-            }
         }
     }
 
@@ -142,7 +78,7 @@ extension Cluster {
         withState { s in
             s.index(of: id).map { i in
                 RemoteWorkerStatus(state: s.workers[i].phase.state, current: s.workers[i].current?.attempt,
-                                   prefetched: s.workers[i].prefetched.map(\.attempt), leaseLost: s.workers[i].phase.leaseLost)
+                                   queued: s.workers[i].queue.map(\.attempt), leaseLost: s.workers[i].phase.leaseLost)
             }
         }
     }

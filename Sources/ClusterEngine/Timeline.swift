@@ -13,15 +13,6 @@ public struct TimelineSegment: Sendable, Equatable {
         case handedOver
     }
 
-    /// How the attempt came to this worker.
-    public enum Origin: String, Sendable, Equatable {
-        case fresh
-        /// A redo of work lost to a kill.
-        case redo
-        /// Split off another worker's chunk.
-        case stolen
-    }
-
     public let worker: WorkerID
     public let job: JobID
     public let chunk: Int64
@@ -32,13 +23,13 @@ public struct TimelineSegment: Sendable, Equatable {
     /// Nil while in flight.
     public let end: Double?
     public let outcome: Outcome
-    public let origin: Origin
+    public let origin: AttemptOrigin
     /// Another worker took the unprocessed part of this attempt's chunk.
     public let wasSplit: Bool
 
     public init(worker: WorkerID, job: JobID, chunk: Int64, attempt: AttemptID,
                 elements: ClosedRange<Int64>, start: Double, end: Double?, outcome: Outcome,
-                origin: Origin, wasSplit: Bool) {
+                origin: AttemptOrigin, wasSplit: Bool) {
         self.worker = worker
         self.job = job
         self.chunk = chunk
@@ -77,10 +68,9 @@ struct TimelineEntry {
     /// The segment, with times in seconds since `clusterStart`.
     func segment(since clusterStart: UInt64) -> TimelineSegment {
         func seconds(_ nanos: UInt64) -> Double { Double(nanos &- clusterStart) / 1e9 }
-        let origin: TimelineSegment.Origin = attempt.isRedo ? .redo : attempt.isStolen ? .stolen : .fresh
         return TimelineSegment(worker: worker, job: attempt.job, chunk: attempt.chunk, attempt: attempt.attempt,
                                elements: attempt.elements, start: seconds(attempt.startNanos),
-                               end: endNanos.map(seconds), outcome: outcome, origin: origin,
+                               end: endNanos.map(seconds), outcome: outcome, origin: attempt.origin,
                                wasSplit: attempt.wasSplit)
     }
 }

@@ -64,13 +64,10 @@ struct ChunkQueue {
 /// Part of one chunk handed out on its own: the unfinished part of an attempt that crashed, or
 /// the unprocessed part split off a busy worker's chunk.
 struct ChunkPiece: Equatable {
-    enum Origin: Equatable {
-        case lost(by: WorkerID)
-        case split(from: WorkerID)
-    }
     let chunk: Int64
     let elements: ClosedRange<Int64>
-    let origin: Origin
+    /// `.redo` or `.split`: a piece is never fresh.
+    let origin: AttemptOrigin
 }
 
 /// The chunks of one job that no attempt holds right now, and who may take which.

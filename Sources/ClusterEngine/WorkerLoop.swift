@@ -22,12 +22,10 @@ struct WorkerLoop {
     func run() {
         var finished: (attempt: AttemptID, sum: UInt128)?
         while true {
-            // One lock acquisition and one clock read hand in the previous result and take the
-            // next chunk.
-            let step = cluster.withState { s -> WorkerStep in
-                let now = MonotonicClock.nanoseconds()
-                if let finished { s.complete(worker: index, attempt: finished.attempt, sum: finished.sum, now: now) }
-                return s.nextStep(worker: index, now: now)
+            // One lock acquisition hands in the previous result and takes the next chunk; the
+            // control epoch read under it is the one the attempt starts from.
+            let (step, epoch) = cluster.withState { s in
+                (s.step(worker: index, finished: finished), cell.controlEpoch.load(ordering: .relaxed))
             }
             finished = nil
             switch step {
@@ -35,9 +33,11 @@ struct WorkerLoop {
                 return
             case .wait:
                 cell.wakeup.wait()
-            case .run(let task):
+            case .run(let tasks):
+                // A local thread keeps no queue: it is given exactly one attempt.
+                let task = tasks[0]
                 var control = LocalChunkControl(cluster: cluster, cell: cell, index: index, attempt: task.attempt,
-                                                epoch: task.epoch)
+                                                epoch: epoch)
                 switch runner.run(task.elements, speed: task.speed, control: &control) {
                 case .finished(let sum): finished = (task.attempt, sum)
                 case .dropped, .quit: break  // killed or shut down: the engine knows already
@@ -57,18 +57,23 @@ struct LocalChunkControl: ChunkControl {
 
     func hasNews() -> Bool { cell.controlEpoch.load(ordering: .acquiring) != epoch }
 
-    /// Waits while paused; returns the new epoch, speed and last element, or drops the attempt
-    /// if it is no longer the worker's. `position` and `sum` say how far it got, in case a thief
-    /// splits its chunk.
+    /// Checks in, as a remote thread does, and waits while held; returns with the new speed and
+    /// last element, or drops the attempt if it is no longer the worker's. `position` and `sum`
+    /// say how far it got, in case a thief splits its chunk.
     mutating func settle(position: Int64, sum: UInt128, last: inout Int64, speed: inout Double) -> ChunkRunner.Verdict {
         while true {
-            switch cluster.withState({ $0.controlCheck(worker: index, attempt: attempt, position: position, sum: sum) }) {
+            let (answer, seen) = cluster.withState { s in
+                (s.checkIn(worker: index, attempt: attempt, position: position, sum: sum),
+                 cell.controlEpoch.load(ordering: .relaxed))
+            }
+            epoch = seen
+            switch answer {
             case .abandon:
                 return .drop
-            case .pause:
+            case .hold:
                 cell.wakeup.wait()
-            case let .proceed(newEpoch, newSpeed, newLast):
-                (epoch, speed, last) = (newEpoch, newSpeed, newLast)
+            case let .proceed(newLast, newSpeed):
+                (speed, last) = (newSpeed, newLast)
                 return .proceed
             }
         }

@@ -205,7 +205,7 @@ struct RemoteSession {
             return
         }
         threads[t].finishRunning()
-        apply(cluster.remoteStep(threads[t].id, finished: (attempt, result.sum.value)), to: t)
+        apply(cluster.step(threads[t].id, finished: (attempt, result.sum.value)), to: t)
     }
 
     private mutating func join(_ hello: Clustertop_V1_Hello) throws {
@@ -252,7 +252,7 @@ struct RemoteSession {
     private mutating func service(_ t: Int) {
         guard !threads[t].released, let status = cluster.remoteStatus(threads[t].id) else { return }
         // Queued attempts the engine took back (pause, removal, an idle worker's need) are void.
-        let kept = Set(status.prefetched)
+        let kept = Set(status.queued)
         for queued in threads[t].attempts.dropFirst() where !kept.contains(queued.id) && status.current != queued.id {
             abandon(queued.id, on: t)
             threads[t].attempts.removeAll { $0.id == queued.id }
@@ -268,7 +268,7 @@ struct RemoteSession {
                     send(.check(.with { $0.thread = UInt32(t); $0.attempt = attempt.rawValue }))
                 }
                 // Resumed or sped up: its queue may need topping up.
-                if status.state == .running { apply(cluster.remoteStep(threads[t].id), to: t) }
+                if status.state == .running { apply(cluster.step(threads[t].id), to: t) }
                 return
             }
             if threads[t].zombie, threads[t].parked == nil { return }
@@ -277,7 +277,7 @@ struct RemoteSession {
             abandon(attempt, on: t)
             threads[t].finishRunning()
         }
-        apply(cluster.remoteStep(threads[t].id), to: t)
+        apply(cluster.step(threads[t].id), to: t)
     }
 
     private mutating func abandon(_ attempt: AttemptID, on t: Int) {
@@ -289,14 +289,14 @@ struct RemoteSession {
         guard let attempt = threads[t].running, let (position, sum) = threads[t].parked else { return }
         let wasHeld = threads[t].held
         threads[t].held = false
-        switch cluster.remoteCheckIn(threads[t].id, attempt: attempt, position: position, sum: sum) {
+        switch cluster.checkIn(threads[t].id, attempt: attempt, position: position, sum: sum) {
         case let .proceed(last, speed):
             threads[t].parked = nil
             threads[t].attempts[0].elements = threads[t].attempts[0].elements.lowerBound...last
             send(.proceed(.with {
                 $0.thread = UInt32(t); $0.attempt = attempt.rawValue; $0.last = last; $0.speed = speed
             }))
-            apply(cluster.remoteStep(threads[t].id), to: t)  // resumed: top its queue up again
+            apply(cluster.step(threads[t].id), to: t)  // resumed: top its queue up again
         case .hold:
             if !wasHeld { send(.hold(.with { $0.thread = UInt32(t); $0.attempt = attempt.rawValue })) }
             threads[t].held = true
@@ -307,7 +307,7 @@ struct RemoteSession {
         }
     }
 
-    private mutating func apply(_ step: RemoteStep, to t: Int) {
+    private mutating func apply(_ step: WorkerStep, to t: Int) {
         switch step {
         case .run(let tasks):
             for task in tasks {

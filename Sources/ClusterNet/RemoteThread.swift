@@ -169,7 +169,7 @@ final class RemoteThread: Sendable {
             outbox.sendHeldResults(always: true)
             switch take() {
             case let .assign(attempt, first, last, speed):
-                control.queue.append(QueuedAttempt(attempt: attempt, first: first, last: last, speed: speed))
+                control.queue.append(AssignedAttempt(attempt: attempt, first: first, last: last, speed: speed))
             case .quit:
                 return
             case .reset:
@@ -207,7 +207,7 @@ final class RemoteThread: Sendable {
     }
 
     /// Runs one attempt and sends its result. False when the thread must quit.
-    private func compute(_ task: QueuedAttempt, control: inout RemoteChunkControl) -> Bool {
+    private func compute(_ task: AssignedAttempt, control: inout RemoteChunkControl) -> Bool {
         attempt.store(task.attempt, ordering: .relaxed)
         done.store(0, ordering: .relaxed)
         defer {
@@ -256,14 +256,14 @@ final class RemoteThread: Sendable {
 }
 
 /// An attempt the coordinator queued for a remote thread.
-struct QueuedAttempt {
+struct AssignedAttempt {
     let attempt: UInt64, first: Int64, last: Int64, speed: Double
     var elements: Int64 { last - first + 1 }
 }
 
 /// The attempts sent ahead, run in order; only the thread itself touches them.
 struct AttemptQueue {
-    private(set) var attempts: [QueuedAttempt] = []
+    private(set) var attempts: [AssignedAttempt] = []
     /// The most it has held since the last reset: about the depth the coordinator keeps.
     private(set) var depth = 0
     /// A result went out because the queue ran low, and no attempt has arrived since: the
@@ -274,12 +274,12 @@ struct AttemptQueue {
     var checkWaiting: UInt64?
     var isEmpty: Bool { attempts.isEmpty }
 
-    mutating func append(_ attempt: QueuedAttempt) {
+    mutating func append(_ attempt: AssignedAttempt) {
         attempts.append(attempt)
         depth = max(depth, attempts.count)
         refillAsked = false
     }
-    mutating func removeFirst() -> QueuedAttempt { attempts.removeFirst() }
+    mutating func removeFirst() -> AssignedAttempt { attempts.removeFirst() }
     mutating func remove(attempt: UInt64) { attempts.removeAll { $0.attempt == attempt } }
     mutating func reset() { self = AttemptQueue() }
 
@@ -329,7 +329,7 @@ struct RemoteChunkControl: ChunkControl {
             guard let command = stopped ? thread.take() : thread.poll() else { return .proceed }
             switch command {
             case let .assign(attempt, first, newLast, newSpeed):
-                queue.append(QueuedAttempt(attempt: attempt, first: first, last: newLast, speed: newSpeed))
+                queue.append(AssignedAttempt(attempt: attempt, first: first, last: newLast, speed: newSpeed))
             // A check names the attempt the coordinator last knew of; one we have finished since
             // (its result may still be held) means the one we are on now.
             case .check(let attempt) where attempt <= id && !stopped:

@@ -11,7 +11,8 @@ enum Fixtures {
             id: WorkerID(id), state: state, isLeaving: leaving, speed: speed,
             assignment: chunk.map {
                 ChunkAssignment(job: JobID(1), chunk: $0, attempt: AttemptID(UInt64(id) * 100), elements: (1_000 * $0 + 1)...(1_000 * $0 + 1_000),
-                                elementsDone: done, isRedo: redo, isStolen: stolen, wasSplit: false)
+                                elementsDone: done, origin: redo ? .redo(lostBy: WorkerID(99)) : stolen ? .split(from: WorkerID(99)) : .fresh,
+                                wasSplit: false)
             },
             elementsProcessed: accepted, elementsAccepted: accepted, chunksDone: chunksDone, throughput: throughput)
     }
@@ -46,7 +47,7 @@ enum Fixtures {
     }
 
     static func segment(_ worker: Int, chunk: Int64, _ start: Double, _ end: Double?, _ outcome: TimelineSegment.Outcome = .done,
-                        origin: TimelineSegment.Origin = .fresh, split: Bool = false, job: Int = 1) -> TimelineSegment {
+                        origin: AttemptOrigin = .fresh, split: Bool = false, job: Int = 1) -> TimelineSegment {
         TimelineSegment(worker: WorkerID(worker), job: JobID(job), chunk: chunk, attempt: AttemptID(UInt64(chunk) * 10 + UInt64(worker)),
                         elements: (chunk * 1_000 + 1)...(chunk * 1_000 + 1_000), start: start, end: end,
                         outcome: end == nil ? .inFlight : outcome, origin: origin, wasSplit: split)

@@ -15,8 +15,8 @@ struct PanelViewTests {
             Fixtures.segment(1, chunk: 9, 4, 6, job: 0),  // another job: not drawn
             Fixtures.segment(1, chunk: 4, 16, nil),
             Fixtures.segment(2, chunk: 2, 10, 12, .killed),
-            Fixtures.segment(2, chunk: 2, 12, 15, origin: .redo),
-            Fixtures.segment(2, chunk: 3, 15, 18, origin: .stolen),
+            Fixtures.segment(2, chunk: 2, 12, 15, origin: .redo(lostBy: WorkerID(1))),
+            Fixtures.segment(2, chunk: 3, 15, 18, origin: .split(from: WorkerID(1))),
         ]
         let snapshot = Fixtures.snapshot(workers: [Fixtures.worker(1), Fixtures.worker(2)], job: try Fixtures.job(), time: 20)
         return Fixtures.render(snapshot, state: state, width: width, capabilities: capabilities,

@@ -122,10 +122,10 @@ struct WorkPoolTests {
         var pool = WorkPool(chunkCount: 5, policy: .dynamic, workers: [])
         _ = pool.next(for: WorkerID(1))
         _ = pool.next(for: WorkerID(1))
-        pool.requeue(ChunkPiece(chunk: 1, elements: 10...19, origin: .lost(by: WorkerID(1))))
+        pool.requeue(ChunkPiece(chunk: 1, elements: 10...19, origin: .redo(lostBy: WorkerID(1))))
         let redo = pool.next(for: WorkerID(2))
         #expect(redo?.chunk == 1)
-        #expect(redo?.piece == ChunkPiece(chunk: 1, elements: 10...19, origin: .lost(by: WorkerID(1))))
+        #expect(redo?.piece == ChunkPiece(chunk: 1, elements: 10...19, origin: .redo(lostBy: WorkerID(1))))
         #expect(pool.next(for: WorkerID(2))?.piece == nil)
         #expect(pool.pendingCount == 2)
     }

@@ -31,7 +31,7 @@ struct RemoteWorkerTests {
     }
 
     /// The attempts a step appends to the thread's queue; a test failure if it gives none.
-    func tasks(_ step: RemoteStep) throws -> [RemoteTask] {
+    func tasks(_ step: WorkerStep) throws -> [AttemptTask] {
         guard case .run(let tasks) = step, !tasks.isEmpty else {
             Issue.record("expected work, got \(step)")
             throw CancellationError()
@@ -40,23 +40,23 @@ struct RemoteWorkerTests {
     }
 
     /// The attempt a step starts the thread on (the first of those it sends).
-    func task(_ step: RemoteStep) throws -> RemoteTask { try tasks(step)[0] }
+    func task(_ step: WorkerStep) throws -> AttemptTask { try tasks(step)[0] }
 
     /// Sums a task the way a remote thread would.
-    func sum(_ task: RemoteTask) -> UInt128 { SumOfSquaresKernel.sum(task.elements.lowerBound, task.elements.upperBound) }
+    func sum(_ task: AttemptTask) -> UInt128 { SumOfSquaresKernel.sum(task.elements.lowerBound, task.elements.upperBound) }
 
     /// Runs `id`'s queue, in order, until it has nothing more to do; returns the attempts it
     /// completed.
     @discardableResult
-    func drain(_ id: WorkerID, after first: RemoteStep? = nil) throws -> Int {
-        var step = first ?? cluster.remoteStep(id)
-        var queue: [RemoteTask] = []
+    func drain(_ id: WorkerID, after first: WorkerStep? = nil) throws -> Int {
+        var step = first ?? cluster.step(id)
+        var queue: [AttemptTask] = []
         var done = 0
         while true {
             if case .run(let tasks) = step { queue += tasks }
             guard !queue.isEmpty else { return done }
             let task = queue.removeFirst()
-            step = cluster.remoteStep(id, finished: (task.attempt, sum(task)))
+            step = cluster.step(id, finished: (task.attempt, sum(task)))
             done += 1
         }
     }
@@ -80,14 +80,14 @@ struct RemoteWorkerTests {
         let wakes = WakeCounter()
         let victim = try join(0, wakes: wakes)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 10_000, chunkSize: 1_000))
-        let held = try task(cluster.remoteStep(victim))
+        let held = try task(cluster.step(victim))
         let wakesBefore = wakes.value
         #expect(cluster.kill(victim))
         #expect(wakes.value > wakesBefore, "the session must hear of the kill to tell the thread")
         #expect(cluster.remoteStatus(victim)?.current == nil)
         #expect(cluster.remoteStatus(victim)?.state == .dead)
         // The result was already on the wire when the kill happened.
-        #expect(cluster.remoteStep(victim, finished: (held.attempt, sum(held))) == .wait)
+        #expect(cluster.step(victim, finished: (held.attempt, sum(held))) == .wait)
         let rescuer = try join(1)
         try drain(rescuer)
         let summary = try #require(cluster.summary(of: job))
@@ -103,18 +103,18 @@ struct RemoteWorkerTests {
     func leaseExpiry() throws {
         let sleeper = try join(0)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 8_000, chunkSize: 1_000))
-        let held = try task(cluster.remoteStep(sleeper))
+        let held = try task(cluster.step(sleeper))
         cluster.remoteLost(sleeper, .leaseExpired(silence: 1.25))
         let status = try #require(cluster.remoteStatus(sleeper))
         #expect(status.state == .dead && status.leaseLost && status.current == nil)
-        #expect(cluster.remoteStep(sleeper) == .wait, "no work for a worker that lost its lease")
+        #expect(cluster.step(sleeper) == .wait, "no work for a worker that lost its lease")
         #expect(cluster.events(after: 0).contains { $0.kind == .leaseExpired(sleeper, chunk: held.chunk, silence: 1.25) })
         #expect(cluster.snapshot().workers[0].leaseLost)
 
         // It wakes up (SIGCONT) and its first words are the late result.
         #expect(cluster.remoteHeardFrom(sleeper))
         #expect(!cluster.remoteHeardFrom(sleeper), "only once")
-        let next = cluster.remoteStep(sleeper, finished: (held.attempt, sum(held)))
+        let next = cluster.step(sleeper, finished: (held.attempt, sum(held)))
         try drain(sleeper, after: next)
         let summary = try #require(cluster.summary(of: job))
         #expect(summary.verified)
@@ -137,10 +137,10 @@ struct RemoteWorkerTests {
     func disconnect() throws {
         let gone = try join(0)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 5_000, chunkSize: 1_000))
-        let held = try task(cluster.remoteStep(gone))
+        let held = try task(cluster.step(gone))
         cluster.remoteLost(gone, .disconnected)
         #expect(cluster.remoteStatus(gone)?.state == .removed)
-        #expect(cluster.remoteStep(gone) == .exit)
+        #expect(cluster.step(gone) == .exit)
         #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerDisconnected(gone, chunk: held.chunk) })
         try drain(try join(1))
         #expect(try #require(cluster.summary(of: job)).verified)
@@ -151,23 +151,23 @@ struct RemoteWorkerTests {
         let wakes = WakeCounter()
         let id = try join(0, wakes: wakes)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 4_000, chunkSize: 4_000))
-        let held = try task(cluster.remoteStep(id))
+        let held = try task(cluster.step(id))
         let middle = held.elements.lowerBound + 1_500
         let partial = SumOfSquaresKernel.sum(held.elements.lowerBound, middle - 1)
 
         #expect(cluster.pause(id))
         #expect(wakes.value >= 1)
-        #expect(cluster.remoteCheckIn(id, attempt: held.attempt, position: middle, sum: partial) == .hold)
+        #expect(cluster.checkIn(id, attempt: held.attempt, position: middle, sum: partial) == .hold)
         #expect(cluster.snapshot().workers[0].state == .paused)
         #expect(cluster.resume(id))
-        #expect(cluster.remoteCheckIn(id, attempt: held.attempt, position: middle, sum: partial)
+        #expect(cluster.checkIn(id, attempt: held.attempt, position: middle, sum: partial)
                 == .proceed(last: held.elements.upperBound, speed: 1))
         #expect(cluster.setSpeed(id, to: 0.25))
-        #expect(cluster.remoteCheckIn(id, attempt: held.attempt, position: middle, sum: partial)
+        #expect(cluster.checkIn(id, attempt: held.attempt, position: middle, sum: partial)
                 == .proceed(last: held.elements.upperBound, speed: 0.25))
         // A check-in for an attempt that is not current is told to drop it.
-        #expect(cluster.remoteCheckIn(id, attempt: AttemptID(held.attempt.rawValue + 99), position: middle, sum: 0) == .abandon)
-        _ = cluster.remoteStep(id, finished: (held.attempt, sum(held)))
+        #expect(cluster.checkIn(id, attempt: AttemptID(held.attempt.rawValue + 99), position: middle, sum: 0) == .abandon)
+        _ = cluster.step(id, finished: (held.attempt, sum(held)))
         #expect(try #require(cluster.summary(of: job)).verified)
     }
 
@@ -177,22 +177,22 @@ struct RemoteWorkerTests {
         let paused = try join(0, wakes: slowWakes)
         let thief = try join(1)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 200_000, chunkSize: 100_000, schedule: .stealing))
-        let pausedTask = try task(cluster.remoteStep(paused))
-        let thiefTask = try task(cluster.remoteStep(thief))
+        let pausedTask = try task(cluster.step(paused))
+        let thiefTask = try task(cluster.step(thief))
         let position = pausedTask.elements.lowerBound + 30_000
         let partial = SumOfSquaresKernel.sum(pausedTask.elements.lowerBound, position - 1)
         #expect(cluster.pause(paused))
-        #expect(cluster.remoteCheckIn(paused, attempt: pausedTask.attempt, position: position, sum: partial) == .hold)
+        #expect(cluster.checkIn(paused, attempt: pausedTask.attempt, position: position, sum: partial) == .hold)
 
         // The thief finishes its own chunk and finds nothing left: it asks the paused one to split.
         let wakesBefore = slowWakes.value
-        #expect(cluster.remoteStep(thief, finished: (thiefTask.attempt, sum(thiefTask))) == .wait)
+        #expect(cluster.step(thief, finished: (thiefTask.attempt, sum(thiefTask))) == .wait)
         #expect(slowWakes.value > wakesBefore, "the victim's session is woken to split")
         // The session answers the wake with the position it knows the thread is parked at.
-        #expect(cluster.remoteCheckIn(paused, attempt: pausedTask.attempt, position: position, sum: partial) == .abandon)
-        let rest = try task(cluster.remoteStep(thief))
+        #expect(cluster.checkIn(paused, attempt: pausedTask.attempt, position: position, sum: partial) == .abandon)
+        let rest = try task(cluster.step(thief))
         #expect(rest.elements == position...pausedTask.elements.upperBound)
-        _ = cluster.remoteStep(thief, finished: (rest.attempt, sum(rest)))
+        _ = cluster.step(thief, finished: (rest.attempt, sum(rest)))
         let summary = try #require(cluster.summary(of: job))
         #expect(summary.verified)
         #expect(summary.chunksSplit == 1)
@@ -204,41 +204,41 @@ struct RemoteWorkerTests {
         let busy = try join(0)
         let idle = try join(1)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000, chunkSize: 1_000))
-        let held = try task(cluster.remoteStep(busy))
-        #expect(cluster.remoteStep(idle) == .wait)
+        let held = try task(cluster.step(busy))
+        #expect(cluster.step(idle) == .wait)
         #expect(cluster.remove(idle))
-        #expect(cluster.remoteStep(idle) == .exit)
+        #expect(cluster.step(idle) == .exit)
         #expect(cluster.remove(busy))
-        #expect(cluster.remoteStep(busy, finished: (held.attempt, sum(held))) == .exit)
+        #expect(cluster.step(busy, finished: (held.attempt, sum(held))) == .exit)
         #expect(try #require(cluster.summary(of: job)).verified)
     }
 
     @Test("a remote worker gets attempts queued ahead; paused, it gives back those behind the one it checks in from")
-    func prefetchAndGiveBack() throws {
+    func queueAndGiveBack() throws {
         let paused = try join(0)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000_000, chunkSize: 100_000))
-        let tasks = try self.tasks(cluster.remoteStep(paused))
+        let tasks = try self.tasks(cluster.step(paused))
         #expect(tasks.map(\.chunk) == Array(0..<10), "the current attempt and nine queued behind it")
-        #expect(cluster.remoteStatus(paused)?.prefetched == tasks.dropFirst().map(\.attempt))
+        #expect(cluster.remoteStatus(paused)?.queued == tasks.dropFirst().map(\.attempt))
         #expect(cluster.snapshot().job?.chunksInFlight == 1, "queued attempts are not in flight")
 
         // Its thread may be past what the controller saw: the queue stays until it checks in.
         #expect(cluster.pause(paused))
-        #expect(cluster.remoteStatus(paused)?.prefetched == tasks.dropFirst().map(\.attempt))
+        #expect(cluster.remoteStatus(paused)?.queued == tasks.dropFirst().map(\.attempt))
         // Results it held back while the pause was on its way count, paused or not...
-        #expect(cluster.remoteStep(paused, finished: (tasks[0].attempt, sum(tasks[0]))) == .wait)
-        #expect(cluster.remoteStep(paused, finished: (tasks[1].attempt, sum(tasks[1]))) == .wait)
+        #expect(cluster.step(paused, finished: (tasks[0].attempt, sum(tasks[0]))) == .wait)
+        #expect(cluster.step(paused, finished: (tasks[1].attempt, sum(tasks[1]))) == .wait)
         #expect(cluster.remoteStatus(paused)?.current == tasks[2].attempt)
         // ...and stopped inside its third attempt, it keeps that one and gives back the rest.
-        #expect(cluster.remoteCheckIn(paused, attempt: tasks[2].attempt, position: tasks[2].elements.lowerBound + 10, sum: 0) == .hold)
-        #expect(cluster.remoteStatus(paused)?.prefetched == [])
+        #expect(cluster.checkIn(paused, attempt: tasks[2].attempt, position: tasks[2].elements.lowerBound + 10, sum: 0) == .hold)
+        #expect(cluster.remoteStatus(paused)?.queued == [])
         #expect(cluster.snapshot().workers[0].assignment?.chunk == 2, "the paused row keeps its chunk")
         let other = try join(1)
         #expect(try drain(other) == 7)
         #expect(cluster.resume(paused))
         // A result for a queued attempt that was given back is stale.
-        _ = cluster.remoteStep(paused, finished: (tasks[3].attempt, sum(tasks[3])))
-        _ = cluster.remoteStep(paused, finished: (tasks[2].attempt, sum(tasks[2])))
+        _ = cluster.step(paused, finished: (tasks[3].attempt, sum(tasks[3])))
+        _ = cluster.step(paused, finished: (tasks[2].attempt, sum(tasks[2])))
         let summary = try #require(cluster.summary(of: job))
         #expect(summary.verified)
         #expect(summary.chunksRequeued == 0, "given back untouched is not a re-queue")
@@ -251,24 +251,24 @@ struct RemoteWorkerTests {
         let crashed = try join(0), queuing = try join(1)
         // Chunks of 1 M: each remote worker queues four behind its current one.
         let job = cluster.submit(try JobSpec(lo: 1, hi: 20_000_000, chunkSize: 1_000_000))
-        let lost = try task(cluster.remoteStep(crashed))
-        let initial = try tasks(cluster.remoteStep(queuing))
+        let lost = try task(cluster.step(crashed))
+        let initial = try tasks(cluster.step(queuing))
         try #require(initial.count == 5)
         #expect(cluster.kill(crashed))
         // Its next refill queues the lost chunk behind its current one.
-        let refill = try tasks(cluster.remoteStep(queuing, finished: (initial[0].attempt, sum(initial[0]))))
+        let refill = try tasks(cluster.step(queuing, finished: (initial[0].attempt, sum(initial[0]))))
         #expect(refill.contains { $0.chunk == lost.chunk })
         #expect(cluster.snapshot().job?.chunksRedone == 1)
         // Paused, it gives the queue back when it checks in, and another worker redoes the
         // lost chunk.
         #expect(cluster.pause(queuing))
-        #expect(cluster.remoteCheckIn(queuing, attempt: initial[1].attempt, position: initial[1].elements.lowerBound, sum: 0) == .hold)
+        #expect(cluster.checkIn(queuing, attempt: initial[1].attempt, position: initial[1].elements.lowerBound, sum: 0) == .hold)
         let rescuer = try join(2)
         try drain(rescuer)
         #expect(cluster.snapshot().job?.chunksRedone == 1, "one lost chunk, redone once")
         #expect(cluster.snapshot().job?.chunksRequeued == 1)
         #expect(cluster.resume(queuing))
-        _ = cluster.remoteStep(queuing, finished: (initial[1].attempt, sum(initial[1])))
+        _ = cluster.step(queuing, finished: (initial[1].attempt, sum(initial[1])))
         let summary = try #require(cluster.summary(of: job))
         #expect(summary.verified)
         #expect(summary.acceptedChunks?.sorted() == Array(0..<20))
@@ -278,17 +278,17 @@ struct RemoteWorkerTests {
     func idleWorkerReclaims() throws {
         let busy = try join(0)
         let job = cluster.submit(try JobSpec(lo: 1, hi: 400_000, chunkSize: 100_000))
-        let tasks = try self.tasks(cluster.remoteStep(busy))
+        let tasks = try self.tasks(cluster.step(busy))
         #expect(tasks.count == 4)
         let idle = try join(1)
-        let taken = try task(cluster.remoteStep(idle))
+        let taken = try task(cluster.step(idle))
         #expect(taken.chunk == 3, "the one furthest from starting")
-        #expect(cluster.remoteStatus(busy)?.prefetched == tasks[1...2].map(\.attempt))
+        #expect(cluster.remoteStatus(busy)?.queued == tasks[1...2].map(\.attempt))
         // Done, it is idle again and takes queued attempts back one by one while any are left.
-        let alsoTaken = try drain(idle, after: cluster.remoteStep(idle, finished: (taken.attempt, sum(taken))))
+        let alsoTaken = try drain(idle, after: cluster.step(idle, finished: (taken.attempt, sum(taken))))
         #expect(alsoTaken >= 1)
-        #expect(cluster.remoteStatus(busy)?.prefetched.count == 2 - alsoTaken)
-        for task in tasks { _ = cluster.remoteStep(busy, finished: (task.attempt, sum(task))) }
+        #expect(cluster.remoteStatus(busy)?.queued.count == 2 - alsoTaken)
+        for task in tasks { _ = cluster.step(busy, finished: (task.attempt, sum(task))) }
         let summary = try #require(cluster.summary(of: job))
         #expect(summary.verified)
         // Every result of a taken-back attempt came too late. Some arrive after the job
@@ -301,7 +301,7 @@ struct RemoteWorkerTests {
     func shutdownReleases() throws {
         let id = try join()
         cluster.shutdown()
-        #expect(cluster.remoteStep(id) == .exit)
+        #expect(cluster.step(id) == .exit)
         #expect(cluster.addRemoteWorker(RemoteWorkerInfo(host: "late", pid: 1, thread: 0), onWake: {}) == nil)
     }
 }

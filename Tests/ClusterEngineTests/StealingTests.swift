@@ -43,7 +43,7 @@ struct StealingTests {
         let fastInSecondHalf = segments.filter { $0.worker == fast && secondHalf.contains($0.elements.lowerBound) }
             .reduce(Int64(0)) { $0 + $1.elements.count64 }
         #expect(fastInSecondHalf > (1 << 23) / 2, "fast worker did only \(fastInSecondHalf) of the slow worker's chunk")
-        #expect(segments.contains { $0.worker == fast && $0.origin == .stolen })
+        #expect(segments.contains { $0.worker == fast && $0.origin.isSplit })
         #expect(segments.contains { $0.worker == slow && $0.wasSplit })
 
         let workers = cluster.snapshot().workers

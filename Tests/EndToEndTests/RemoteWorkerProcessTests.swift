@@ -42,16 +42,6 @@ struct RemoteWorkerProcessTests {
 
         func row(_ id: WorkerID) -> WorkerSnapshot { cluster.snapshot().workers[id.rawValue - 1] }
 
-        /// Waits until `id` is partway into a chunk: well begun, far from done.
-        func waitUntilMidChunk(_ id: WorkerID) -> ChunkAssignment? {
-            var held: ChunkAssignment?
-            _ = eventually(within: 30) {
-                held = row(id).assignment
-                return held.map { $0.elementsDone > 0 && $0.fractionDone < 0.5 } ?? false
-            }
-            return held
-        }
-
         func stop() {
             cluster.shutdown(timeout: 2)
             coordinator.stop()
@@ -157,8 +147,7 @@ struct RemoteWorkerProcessTests {
         let local = try LocalCoordinator()
         defer { local.stop() }
         // The victim's sub-blocks wait at a gate file that stays: it is mid-chunk when killed.
-        let gate = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-gate-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        let gate = Self.gateFile()
         defer { try? FileManager.default.removeItem(atPath: gate) }
         let victim = try local.worker(environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"])
         let victimID = try #require(local.workerID(pid: victim.pid))
@@ -186,8 +175,7 @@ struct RemoteWorkerProcessTests {
         defer { local.stop() }
         // The sleeper's sub-blocks wait while the gate file exists: it holds its first attempt
         // until the test lets it go, however fast its kernel.
-        let gate = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-gate-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        let gate = Self.gateFile()
         defer { try? FileManager.default.removeItem(atPath: gate) }
         let sleeper = try local.worker(environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"])
         let sleeperID = try #require(local.workerID(pid: sleeper.pid))
@@ -258,34 +246,47 @@ struct RemoteWorkerProcessTests {
     func controlAPI() throws {
         let local = try LocalCoordinator()
         defer { local.stop() }
-        let remote = try local.worker()
+        // While the gate file exists, the worker's sub-blocks wait: the test decides where in
+        // its attempt it stands, however fast its kernel.
+        let gate = Self.gateFile()
+        defer { try? FileManager.default.removeItem(atPath: gate) }
+        let remote = try local.worker(environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"])
         let id = try #require(local.workerID(pid: remote.pid))
         let cluster = local.cluster
         let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000_000_000, chunkSize: 100_000_000))
-        _ = try #require(local.waitUntilMidChunk(id))
+        #expect(eventually { local.row(id).assignment != nil })
 
+        // Pausing while its thread is inside a sub-block; paused once its check-in told the
+        // coordinator exactly where it stopped. The process prints "paused" when Hold arrives.
         #expect(cluster.pause(id))
-        // Paused once its check-in told the coordinator exactly where it stopped; the worker
-        // prints "paused" when the Hold that answers it arrives, heartbeats on the way.
+        #expect(local.row(id).state == .pausing)
+        try FileManager.default.removeItem(atPath: gate)
         #expect(eventually { local.row(id).state == .paused })
-        let before = local.row(id).assignment?.elementsDone
+        let stopped = try #require(local.row(id).assignment)
+        #expect(stopped.elementsDone > 0, "it summed the sub-block it was in")
         #expect(remote.waitFor("worker \(id.rawValue) paused") != nil)
-        #expect(local.row(id).assignment?.elementsDone == before, "a paused worker makes no progress")
+        #expect(local.row(id).assignment == stopped, "a paused worker makes no progress")
 
+        // Resumed, it runs on until the gate holds it again, still in its attempt.
+        FileManager.default.createFile(atPath: gate, contents: nil)
         #expect(cluster.resume(id))
         #expect(remote.waitFor("worker \(id.rawValue) resumed") != nil)
-        #expect(eventually { (local.row(id).assignment?.elementsDone ?? 0) > (before ?? 0) })
+        #expect(local.row(id).state == .running)
 
+        // Paused again and throttled; killed while it stands in its attempt, which it drops.
+        #expect(cluster.pause(id))
         #expect(cluster.setSpeed(id, to: 0.5))
-        #expect(remote.waitFor("worker \(id.rawValue) runs at 50%") != nil)
-
+        try FileManager.default.removeItem(atPath: gate)
+        #expect(eventually { local.row(id).state == .paused })
         let heldAtKill = try #require(local.row(id).assignment)
         #expect(cluster.kill(id))
         #expect(remote.waitFor("dropped attempt \(heldAtKill.attempt.rawValue)") != nil)
         #expect(local.row(id).state == .dead)
         #expect(cluster.events(after: 0).contains { $0.kind == .workerKilled(id, chunk: heldAtKill.chunk) })
 
+        // Restarted, it takes work again at the speed it was given.
         #expect(cluster.restart(id))
+        #expect(remote.waitFor("worker \(id.rawValue) runs at 50%") != nil)
         #expect(cluster.setSpeed(id, to: 1))
         let summary = try #require(cluster.waitForJob(job, timeout: 120))
         #expect(summary.verified)
@@ -294,6 +295,13 @@ struct RemoteWorkerProcessTests {
         #expect(cluster.remove(id))
         #expect(remote.exitStatus(within: 10) == 0)
         #expect(remote.output.contains("worker \(id.rawValue) released"))
+    }
+
+    /// A gate file for a worker process's `CLUSTER_TOP_TEST_KERNEL=gate:PATH`, closed (present).
+    static func gateFile() -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-gate-\(UUID().uuidString)").path
+        FileManager.default.createFile(atPath: path, contents: nil)
+        return path
     }
 }
 
