@@ -76,14 +76,14 @@ public final class Cluster: Sendable {
     public func submit(_ spec: JobSpec) -> JobID { state.withLock { $0.submit(spec) } }
 
     /// The summary of a finished job, or nil if it has not finished.
-    public func summary(of job: JobID) -> JobSummary? { state.withLock { $0.summaries[job] } }
+    public func summary(of job: JobID) -> JobSummary? { state.withLock { $0.jobs.summaries[job] } }
 
     /// Blocks until `job` finishes or `timeout` seconds pass. Nil on timeout.
     public func waitForJob(_ job: JobID, timeout: Double) -> JobSummary? {
         let box = DispatchSemaphoreBox(semaphore: DispatchSemaphore(value: 0))
         let done: JobSummary? = state.withLock { s in
-            if let summary = s.summaries[job] { return summary }
-            s.jobWaiters[job, default: []].append(box)
+            if let summary = s.jobs.summaries[job] { return summary }
+            s.jobs.waiters[job, default: []].append(box)
             return nil
         }
         if let done { return done }
@@ -167,9 +167,9 @@ private struct PartialSnapshot {
         let inFlight = workers.reduce(Int64(0)) { $0 + ($1.current == nil ? 0 : min($1.progress, $1.current!.elements.count64)) }
         // Distinct chunks: after a split, two workers can hold pieces of one chunk.
         var chunksHeld = workers.compactMap { $0.current?.chunk }
-        if s.current.map({ !$0.splitRemaining.isEmpty }) ?? false { chunksHeld = Array(Set(chunksHeld)) }
+        if s.jobs.current.map({ !$0.splitRemaining.isEmpty }) ?? false { chunksHeld = Array(Set(chunksHeld)) }
         let inFlightChunks = Int64(chunksHeld.count)
-        job = (s.current ?? s.lastFinished).map { j in
+        job = (s.jobs.current ?? s.jobs.lastFinished).map { j in
             JobSnapshot(
                 id: j.id, spec: j.spec, status: j.status, chunksTotal: j.spec.chunkCount,
                 chunksDone: j.chunksDone, chunksInFlight: j.status == .running ? inFlightChunks : 0,
@@ -180,9 +180,9 @@ private struct PartialSnapshot {
                 runningTotal: j.total, elapsed: Double((j.endNanos ?? now) - j.startNanos) / 1e9,
                 closedForm: j.status.isFinished ? String(j.closedForm) : nil)
         }
-        queuedJobs = s.queued.count
-        finishedJobs = s.summaries.count
-        staleResults = s.staleResults
+        queuedJobs = s.jobs.queued.count
+        finishedJobs = s.jobs.summaries.count
+        staleResults = s.jobs.staleResults
         lastEvent = s.events.nextSequence - 1
     }
 

@@ -45,3 +45,33 @@ enum WorkerPhase: Equatable {
 
     var leaseLost: Bool { self == .dead(.leaseLost) }
 }
+
+/// The phase rules of the controls, as pure functions: the phase after each control, or nil when
+/// the control does not apply. `holdingAttempt` says whether the worker has an attempt now.
+extension WorkerPhase {
+    /// A worker with an attempt is `pausing` until its thread stops; one without is stopped.
+    func afterPause(holdingAttempt: Bool) -> WorkerPhase? {
+        guard self == .idle || self == .running else { return nil }
+        return holdingAttempt ? .pausing : .paused
+    }
+
+    func afterResume(holdingAttempt: Bool) -> WorkerPhase? {
+        guard isStopping else { return nil }
+        return holdingAttempt ? .running : .idle
+    }
+
+    /// A simulated crash; a dead or removed worker cannot die again.
+    var afterKill: WorkerPhase? { isDead || self == .removed ? nil : .dead(.killed) }
+
+    /// A dead worker comes back idle, however it died.
+    var afterRestart: WorkerPhase? { isDead ? .idle : nil }
+
+    /// A worker with an attempt finishes it first (a paused one is resumed to do so).
+    func afterRemove(holdingAttempt: Bool) -> WorkerPhase? {
+        guard self != .removed, self != .leaving else { return nil }
+        return holdingAttempt ? .leaving : .removed
+    }
+
+    /// Its thread stands still (between sub-blocks or attempts): a pause asked for is now a fact.
+    var whenThreadStops: WorkerPhase { self == .pausing ? .paused : self }
+}

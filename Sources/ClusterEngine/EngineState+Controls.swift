@@ -1,0 +1,112 @@
+/// The controls (kill, pause, resume, restart, remove, throttle) and the check-in through which a
+/// running worker learns of them. `WorkerPhase` holds the rules; what is here applies them to the
+/// worker's attempt and the job's pool. Each control pokes the worker, which checks in at its
+/// next sub-block.
+extension EngineState {
+    /// A simulated crash: the attempt's partial work is lost and its chunk is re-queued.
+    mutating func kill(worker i: Int) -> Bool {
+        guard let next = workers[i].phase.afterKill else { return false }
+        let lostChunk = dropAttempt(of: i)
+        workers[i].phase = next
+        workers[i].cell.poke()
+        log(.workerKilled(workers[i].cell.id, chunk: lostChunk))
+        logRequeue(lostChunk, from: i)
+        return true
+    }
+
+    /// Takes worker `i`'s attempt away as a crash does: its partial work is lost, its chunk goes
+    /// back to the queue and its own slice is freed. Returns the chunk it held, if any.
+    mutating func dropAttempt(of i: Int) -> Int64? {
+        let id = workers[i].cell.id
+        var lostChunk: Int64?
+        if let attempt = workers[i].current, jobs.current?.id == attempt.job {
+            jobs.update { job in
+                job.pool?.requeue(ChunkPiece(chunk: attempt.chunk, elements: attempt.elements, origin: .redo(lostBy: id)))
+                job.chunksRequeued += 1
+            }
+            jobs.forget(attempt: attempt.attempt, of: attempt.chunk)
+            lostChunk = attempt.chunk
+            record(attempt, of: i, outcome: .killed)
+        }
+        workers[i].splitRequestedBy = nil
+        giveQueueBack(worker: i)
+        _ = jobs.releaseSlice(ownedBy: id)
+        workers[i].clearAttempt()
+        return lostChunk
+    }
+
+    /// Logs a chunk's return to the queue and lets idle workers take it.
+    mutating func logRequeue(_ chunk: Int64?, from i: Int) {
+        if let chunk { log(.chunkRequeued(chunk: chunk, from: workers[i].cell.id)) }
+        wakeIdleWorkers()
+    }
+
+    /// A worker with an attempt is `pausing` until its thread stops (see `checkIn`); one
+    /// without is stopped already. Its queue goes back when it checks in, not now.
+    mutating func pause(worker i: Int) -> Bool {
+        guard let next = workers[i].phase.afterPause(holdingAttempt: workers[i].current != nil) else { return false }
+        workers[i].phase = next
+        workers[i].cell.poke()
+        log(.workerPaused(workers[i].cell.id))
+        return true
+    }
+
+    mutating func resume(worker i: Int) -> Bool {
+        guard let next = workers[i].phase.afterResume(holdingAttempt: workers[i].current != nil) else { return false }
+        workers[i].phase = next
+        workers[i].cell.poke()
+        log(.workerResumed(workers[i].cell.id))
+        return true
+    }
+
+    mutating func restart(worker i: Int) -> Bool {
+        guard let next = workers[i].phase.afterRestart else { return false }
+        workers[i].phase = next
+        workers[i].cell.poke()
+        log(.workerRestarted(workers[i].cell.id))
+        return true
+    }
+
+    /// A worker with a chunk finishes it first (a paused one is resumed to do so); any other
+    /// worker leaves at once.
+    mutating func remove(worker i: Int) -> Bool {
+        let id = workers[i].cell.id
+        guard let next = workers[i].phase.afterRemove(holdingAttempt: workers[i].current != nil) else { return false }
+        workers[i].phase = next
+        if next == .leaving {
+            log(.workerLeaving(id))
+        } else {
+            if jobs.releaseSlice(ownedBy: id) { wakeIdleWorkers() }
+            log(.workerRemoved(id))
+        }
+        workers[i].cell.poke()
+        return true
+    }
+
+    mutating func setSpeed(worker i: Int, to speed: Double) -> Bool {
+        guard workers[i].phase != .removed else { return false }
+        workers[i].speed = speed
+        workers[i].cell.poke()
+        log(.workerThrottled(workers[i].cell.id, speed: speed))
+        return true
+    }
+
+    /// Worker `i` stopped between sub-blocks of `attempt` at element `position`, with `sum` of the
+    /// elements before it, because a controller changed something: what it does now. The only
+    /// place a split happens, because only the worker knows exactly how far it got.
+    mutating func checkIn(worker i: Int, attempt: AttemptID, position: Int64, sum: UInt128) -> CheckInAnswer {
+        guard !isShuttingDown, workers[i].current?.attempt == attempt else { return .abandon }
+        if let thief = workers[i].splitRequestedBy {
+            workers[i].splitRequestedBy = nil
+            if !split(worker: i, at: position, sum: sum, for: thief) { return .abandon }
+        }
+        workers[i].phase = workers[i].phase.whenThreadStops
+        let record = workers[i]
+        // A remote thread may have finished, and even started, attempts queued behind the one
+        // the controller saw (it can hold results back a few milliseconds). Only now, stopped
+        // inside `attempt` with those results in, are the ones behind it known to be untouched.
+        if record.phase == .paused || record.phase == .leaving { giveQueueBack(worker: i) }
+        if record.phase == .paused { return .hold }
+        return .proceed(last: record.current!.elements.upperBound, speed: record.speed)
+    }
+}

@@ -1,0 +1,150 @@
+import BigInt
+import Dispatch
+import DequeModule
+
+/// One job from submission to verification.
+struct JobRun {
+    let id: JobID
+    let spec: JobSpec
+    let closedForm: BigInt
+    var pool: WorkPool?
+    var status: JobStatus = .queued
+    var chunksDone: Int64 = 0
+    var chunksRequeued: Int64 = 0
+    var chunksRedone: Int64 = 0
+    /// Work stealing: chunks split, and queued chunks moved between slices.
+    var chunksSplit: Int64 = 0
+    var chunksStolen: Int64 = 0
+    /// Elements not yet accepted of each chunk that was split; a chunk is done when it reaches 0.
+    var splitRemaining: [Int64: Int64] = [:]
+    var elementsCompleted: Int64 = 0
+    var total: UInt128 = 0
+    /// Set if adding a chunk ever overflowed: only possible with a faulty kernel.
+    var overflowed = false
+    var startNanos: UInt64 = 0
+    var endNanos: UInt64?
+    var staleResults = 0
+    var acceptedChunks: [Int64]?
+}
+
+/// A semaphore a caller parks on until a job finishes.
+struct DispatchSemaphoreBox {
+    let semaphore: DispatchSemaphore
+}
+
+/// Jobs and the accounting of their results: one job runs at a time and the others wait in
+/// order; an accepted attempt's sum is added once, a chunk counts once all its elements are in,
+/// and a finished job is verified against the closed form. Results that fencing turned away are
+/// counted here too. Knows nothing of workers or threads.
+struct JobLedger {
+    /// The running job. Changed in place only (`update`): a copy would copy its work pool.
+    private(set) var current: JobRun?
+    private(set) var queued: Deque<JobRun> = []
+    /// The job that finished last, for the snapshot once no job runs.
+    private(set) var lastFinished: JobRun?
+    private(set) var summaries: [JobID: JobSummary] = [:]
+    /// Callers parked until a job finishes.
+    var waiters: [JobID: [DispatchSemaphoreBox]] = [:]
+    private var nextJob = 1
+    /// Results discarded because their attempt was no longer current, over all jobs.
+    private(set) var staleResults = 0
+    /// Which chunk each attempt taken away was for, so that a stale result's log line can say.
+    /// Stale results are rare; so are the attempts taken away.
+    private var attemptChunks: [AttemptID: Int64] = [:]
+    /// Record every accepted chunk (for tests).
+    let audits: Bool
+
+    init(audits: Bool) { self.audits = audits }
+
+    /// Queues a job behind any others; returns its id. `startNext` runs it once no job runs.
+    mutating func submit(_ spec: JobSpec) -> JobID {
+        let id = JobID(nextJob)
+        nextJob += 1
+        queued.append(JobRun(id: id, spec: spec, closedForm: spec.closedFormTotal, acceptedChunks: audits ? [] : nil))
+        return id
+    }
+
+    /// If no job runs, starts the first queued one, its chunks shared among `owners` by its
+    /// schedule, and returns it.
+    mutating func startNext(owners: [WorkerID], now: UInt64) -> JobRun? {
+        guard current == nil, var job = queued.popFirst() else { return nil }
+        job.pool = WorkPool(chunkCount: job.spec.chunkCount, policy: job.spec.schedule, workers: owners)
+        job.status = .running
+        job.startNanos = now
+        current = job
+        return job
+    }
+
+    /// Changes the running job in place; nil when none runs.
+    mutating func update<T>(_ change: (inout JobRun) -> T) -> T? {
+        guard current != nil else { return nil }
+        return change(&current!)
+    }
+
+    /// Frees `worker`'s own slice of the running job's chunks for the others; true if it had any.
+    mutating func releaseSlice(ownedBy worker: WorkerID) -> Bool {
+        update { $0.pool?.release(ownedBy: worker) ?? false } ?? false
+    }
+
+    /// Adds the sum of an accepted attempt of `chunk` covering `count` elements. A split chunk
+    /// is done once all its pieces are in; others arrive in one piece. True when that completed
+    /// the running job.
+    mutating func accept(chunk: Int64, elements count: Int64, sum: UInt128) -> Bool {
+        update { job in
+            let (sumSoFar, overflow) = job.total.addingReportingOverflow(sum)
+            job.total = sumSoFar
+            job.overflowed = job.overflowed || overflow
+            job.elementsCompleted += count
+            if !job.splitRemaining.isEmpty, let left = job.splitRemaining[chunk] {
+                guard left > count else {
+                    job.splitRemaining[chunk] = nil
+                    return job.acceptChunk(chunk)
+                }
+                job.splitRemaining[chunk] = left - count
+                return false
+            }
+            return job.acceptChunk(chunk)
+        } ?? false
+    }
+
+    /// Ends the running job: verifies its total against the closed form, keeps its summary and
+    /// wakes whoever waits for it. Returns the summary.
+    mutating func finishCurrent(now: UInt64) -> JobSummary? {
+        guard var job = current else { return nil }
+        job.endNanos = now
+        let verified = !job.overflowed && BigInt(job.total) == job.closedForm
+        job.status = verified ? .verified : .mismatch
+        let summary = JobSummary(
+            id: job.id, spec: job.spec, total: job.total, closedForm: String(job.closedForm),
+            verified: verified, elapsed: Double(now - job.startNanos) / 1e9,
+            chunksRequeued: job.chunksRequeued, chunksSplit: job.chunksSplit,
+            chunksStolen: job.chunksStolen, staleResults: job.staleResults,
+            acceptedChunks: job.acceptedChunks)
+        summaries[job.id] = summary
+        lastFinished = job
+        current = nil
+        for waiter in waiters.removeValue(forKey: job.id) ?? [] { waiter.semaphore.signal() }
+        return summary
+    }
+
+    /// Notes that `attempt`, for `chunk`, was taken away: a result from it is stale.
+    mutating func forget(attempt: AttemptID, of chunk: Int64) {
+        attemptChunks[attempt] = chunk
+    }
+
+    /// Counts a result that fencing turned away; returns the chunk its attempt was for, if known.
+    mutating func countStale(_ attempt: AttemptID) -> Int64? {
+        staleResults += 1
+        current?.staleResults += 1
+        return attemptChunks[attempt]
+    }
+}
+
+extension JobRun {
+    /// Counts a chunk whose every element is in. True when that was the job's last chunk.
+    mutating func acceptChunk(_ chunk: Int64) -> Bool {
+        chunksDone += 1
+        acceptedChunks?.append(chunk)
+        return chunksDone == spec.chunkCount
+    }
+}

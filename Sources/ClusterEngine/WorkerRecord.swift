@@ -1,0 +1,54 @@
+/// A worker's attempt in progress.
+struct CurrentAttempt {
+    let job: JobID
+    let chunk: Int64
+    let attempt: AttemptID
+    /// Shrinks when a thief splits the unprocessed part off.
+    var elements: ClosedRange<Int64>
+    let origin: AttemptOrigin
+    let startNanos: UInt64
+    var wasSplit = false
+}
+
+/// An attempt handed to a worker ahead of time, waiting in its queue.
+struct QueuedAttempt {
+    let job: JobID
+    let chunk: Int64
+    let attempt: AttemptID
+    let elements: ClosedRange<Int64>
+    let piece: ChunkPiece?
+}
+
+/// Everything the engine knows about one worker, guarded by the engine lock.
+struct WorkerRecord {
+    let cell: WorkerCell
+    var phase: WorkerPhase = .idle
+    var speed: Double = 1
+    var current: CurrentAttempt?
+    /// Work stealing: the index of an idle worker waiting for this one to split its chunk.
+    var splitRequestedBy: Int?
+    var elementsAccepted: UInt64 = 0
+    var chunksDone = 0
+    /// Where a remote worker runs; nil for a local thread.
+    let remote: RemoteWorkerInfo?
+    /// Elements' worth of attempts this worker keeps queued behind `current`: none for a local
+    /// thread, which asks the engine for its next chunk directly; enough for a remote one that a
+    /// network round trip never leaves its thread idle.
+    let queueElements: Int64
+    /// Attempts queued behind `current`. Not started, so not in flight: given back untouched
+    /// when the worker pauses, leaves or dies, or when an idle worker has nothing else to do.
+    var queue: [QueuedAttempt] = []
+
+    init(cell: WorkerCell, speed: Double, remote: RemoteWorkerInfo? = nil, queueElements: Int64 = 0) {
+        self.cell = cell
+        self.speed = speed
+        self.remote = remote
+        self.queueElements = queueElements
+    }
+
+    /// Its attempt is over (done, handed over or taken away): none now, no progress in it.
+    mutating func clearAttempt() {
+        current = nil
+        cell.attemptProgress.store(0, ordering: .relaxed)
+    }
+}
