@@ -1,6 +1,11 @@
-/// The scenario `cluster-top --demo` plays: four lessons, about a minute on a two-core machine
-/// (job sizes assume roughly 2 G elements/s per core; `--pace` scales them).
+/// The scenario `cluster-top --demo` plays: four lessons, about a minute on a two-core machine.
+/// Its job sizes are written for a kernel summing `writtenForRate` elements per second on one
+/// core; `script(kernelRate:)` sizes them for the kernel measured here, and `--pace` scales
+/// delays and sizes alike.
 public enum DemoScript {
+    /// The one-core kernel speed the job sizes below are written for.
+    public static let writtenForRate = 2e9
+
     public static let text = """
         # Lesson 1: more workers help until the cores run out.
         workers 1
@@ -66,8 +71,12 @@ public enum DemoScript {
         caption Demo over: every total was exact and verified. Keep playing: press ? for the keys.
         """
 
-    public static func script() -> Script {
+    /// The demo with its jobs sized for a kernel of `kernelRate` elements per second per core
+    /// (as written when nil).
+    public static func script(kernelRate: Double? = nil) -> Script {
         // The text is part of the program and tested; a parse failure here is a bug.
-        do { return try Script.parse(text, source: "demo") } catch { fatalError("built-in demo: \(error)") }
+        let script: Script
+        do { script = try Script.parse(text, source: "demo") } catch { fatalError("built-in demo: \(error)") }
+        return script.resized(by: (kernelRate ?? writtenForRate) / writtenForRate)
     }
 }

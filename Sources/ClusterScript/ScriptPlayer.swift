@@ -127,18 +127,30 @@ extension Script {
     /// divided by `factor`, so the proportions that make each lesson hold.
     public func paced(_ factor: Double) -> Script {
         guard factor != 1, factor > 0 else { return self }
-        func shrink(_ count: Int64) -> Int64 { max(1, Int64((Double(count) / factor).rounded())) }
-        return Script(steps: steps.map { step in
+        return Script(steps: resized(by: 1 / factor).steps.map { step in
             let timing: StepTiming = switch step.timing {
             case .at(let t): .at(t / factor)
             case .after(let d): .after(d / factor)
             }
+            return ScriptStep(line: step.line, timing: timing, action: step.action)
+        })
+    }
+
+    /// The same steps with job sizes (ranges and chunk sizes) multiplied by `factor`: a script
+    /// written for one kernel speed, sized for another. Ranges stay within what a job accepts.
+    public func resized(by factor: Double) -> Script {
+        guard factor != 1, factor > 0 else { return self }
+        func scale(_ count: Int64) -> Int64 {
+            let scaled = (Double(count) * factor).rounded()
+            return scaled >= Double(JobSpec.largestAcceptedMagnitude) ? JobSpec.largestAcceptedMagnitude : max(1, Int64(scaled))
+        }
+        return Script(steps: steps.map { step in
             let action: ScriptAction = switch step.action {
-            case let .submit(lo, hi): .submit(lo: lo, hi: lo + shrink(hi - lo + 1) - 1)
-            case .chunkSize(let size): .chunkSize(shrink(size))
+            case let .submit(lo, hi): .submit(lo: lo, hi: min(lo + scale(hi - lo + 1) - 1, JobSpec.largestAcceptedMagnitude))
+            case .chunkSize(let size): .chunkSize(scale(size))
             default: step.action
             }
-            return ScriptStep(line: step.line, timing: timing, action: action)
+            return ScriptStep(line: step.line, timing: step.timing, action: action)
         })
     }
 }

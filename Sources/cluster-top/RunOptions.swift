@@ -137,7 +137,12 @@ struct RunOptions: ParsableArguments {
             throw InputError("--pace must be between 0.01 and 1000 (got \(pace))")
         }
         if demo, script != nil { throw InputError("--demo and --script cannot be combined: choose one") }
-        if demo { return DemoScript.script().paced(pace) }
+        if demo {
+            // Sized for the kernel as it runs here (about 20 ms to measure), so the lessons keep
+            // their timing on any machine.
+            let rate = KernelCalibration.elementsPerSecond(of: SumOfSquaresKernel.standard)
+            return DemoScript.script(kernelRate: rate).paced(pace)
+        }
         guard let path = script else {
             if pace != 1 { throw InputError("--pace needs --demo or --script") }
             return nil

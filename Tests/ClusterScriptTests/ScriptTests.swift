@@ -143,3 +143,42 @@ struct ScriptPlayerTests {
         #expect(states[0] != .removed && states[1] == .removed && states[2] == .removed)
     }
 }
+
+@Suite("Sizing scripts for a kernel")
+struct ScriptSizingTests {
+    @Test("resizing multiplies ranges and chunk sizes, keeps delays, and stays within the accepted range")
+    func resized() throws {
+        let script = try Script.parse("chunk-size 1000\nsubmit 11...1010\n+2s kill 1", source: "t")
+        let twice = script.resized(by: 2)
+        #expect(twice.steps.map(\.action) == [.chunkSize(2000), .submit(lo: 11, hi: 2010), .kill(.worker(1))])
+        #expect(twice.steps.map(\.timing) == script.steps.map(\.timing))
+        let huge = try Script.parse("submit 1...1_000_000_000_000", source: "t").resized(by: 1e6)
+        #expect(huge.steps.map(\.action) == [.submit(lo: 1, hi: JobSpec.largestAcceptedMagnitude)])
+    }
+
+    @Test("the demo is sized for the kernel's measured speed")
+    func demoSizing() {
+        let written = DemoScript.script()
+        let faster = DemoScript.script(kernelRate: DemoScript.writtenForRate * 3)
+        func firstJob(_ script: Script) -> Int64? {
+            for step in script.steps { if case let .submit(lo, hi) = step.action { return hi - lo + 1 } }
+            return nil
+        }
+        #expect(firstJob(written) == 90_000_000_000)
+        #expect(firstJob(faster) == 270_000_000_000)
+        #expect(faster.steps.map(\.timing) == written.steps.map(\.timing), "the lessons keep their timing")
+    }
+
+    @Test("calibration measures the kernel it is given")
+    func calibration() {
+        // A kernel that spends a millisecond on every sub-block, however fast the machine: it can
+        // never be measured faster than 65,536 elements a millisecond.
+        let slow: ChunkRunner.Kernel = { lo, hi in
+            let until = MonotonicClock.nanoseconds() + 1_000_000
+            while MonotonicClock.nanoseconds() < until {}
+            return SumOfSquaresKernel.sum(lo, hi)
+        }
+        let rate = KernelCalibration.elementsPerSecond(of: slow, subBlock: 65_536, budget: 0.005)
+        #expect(rate > 0 && rate <= 65_536_000)
+    }
+}

@@ -1,0 +1,30 @@
+import Synchronization
+
+/// How fast a kernel sums on one core of this machine, measured in a few milliseconds, so that
+/// work sized in seconds (the demo's lessons) lasts as long on a laptop, a server, a debug build
+/// or a faster kernel.
+public enum KernelCalibration {
+    /// Elements per second of `kernel` on this thread: whole sub-blocks of `subBlock` elements,
+    /// summed near the top of the range jobs use, for about `budget` seconds (at least one
+    /// sub-block).
+    public static func elementsPerSecond(of kernel: ChunkRunner.Kernel, subBlock: Int64 = 1 << 16,
+                                         budget: Double = 0.02) -> Double {
+        // Above 2³², where every sub-block takes the kernel's general path.
+        var lo: Int64 = 1 << 36
+        var checksum: UInt128 = kernel(lo, lo + subBlock - 1)  // warm-up
+        let start = MonotonicClock.nanoseconds()
+        let deadline = start + UInt64(budget * 1e9)
+        var elements: Int64 = 0
+        var now = start
+        repeat {
+            lo += subBlock
+            checksum &+= kernel(lo, lo + subBlock - 1)
+            elements += subBlock
+            now = MonotonicClock.nanoseconds()
+        } while now < deadline
+        sink.store(UInt64(truncatingIfNeeded: checksum), ordering: .relaxed)  // the sums are used
+        return Double(elements) / (Double(max(1, now - start)) / 1e9)
+    }
+
+    private static let sink = Atomic<UInt64>(0)
+}
