@@ -301,6 +301,9 @@ struct RemoteSession {
             if !wasHeld { send(.hold(.with { $0.thread = UInt32(t); $0.attempt = attempt.rawValue })) }
             threads[t].held = true
         case .abandon:
+            // A zombie's check-in is late work of an attempt its lost lease fenced off: discarded
+            // and counted, as its result would have been, and it stops wasting time on it.
+            if threads[t].zombie { cluster.remoteDiscardResult(threads[t].id, attempt: attempt) }
             abandon(attempt, on: t)
             threads[t].finishRunning()
             service(t)

@@ -160,6 +160,32 @@ final class RemoteSessionTests {
         #expect(summary.acceptedChunks?.sorted() == Array(0..<10))
     }
 
+    @Test("a zombie that checks in with a Check still pending is told to drop its attempt, and its late work is counted")
+    func zombieCheckIn() throws {
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000, chunkSize: 1_000_000))
+        let running = try #require(Self.assigns(try feed(Self.hello(), at: 0)).first)
+        // A control asks the thread where it is; the thread is frozen and never answers in time.
+        #expect(cluster.setSpeed(WorkerID(1), to: 0.5))
+        #expect(Self.checks(try feed(.tick, at: 0.1)) == [running.attempt])
+        _ = try feed(.tick, at: 1.2)
+        #expect(cluster.snapshot().workers[0].leaseLost)
+        // Thawed, it answers the Check it had.
+        let answer = try feed(.message(.with {
+            $0.checkIn = .with {
+                $0.thread = 0
+                $0.attempt = running.attempt
+                $0.position = running.first + 5
+                $0.sum = .init(SumOfSquaresKernel.sum(running.first, running.first + 4))
+            }
+        }), at: 1.3)
+        #expect(Self.abandons(answer).contains(running.attempt))
+        #expect(cluster.snapshot().staleResults == 1)
+        #expect(cluster.events(after: 0).contains {
+            $0.kind == .staleResultDiscarded(chunk: running.chunk, attempt: AttemptID(running.attempt), worker: WorkerID(1))
+        })
+        #expect(cluster.snapshot().job?.elementsCompleted == 0, "none of it was added")
+    }
+
     @Test("pause gives queued attempts back only when the thread checks in, where it really stopped")
     func pauseAtCheckIn() throws {
         _ = cluster.submit(try JobSpec(lo: 1, hi: 100_000_000, chunkSize: 1_000_000))

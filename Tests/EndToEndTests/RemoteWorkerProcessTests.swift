@@ -169,7 +169,7 @@ struct RemoteWorkerProcessTests {
         #expect(events.contains(.chunkRedistributed(chunk: held.chunk, from: victimID, to: survivorID)))
     }
 
-    @Test("SIGSTOP past the lease, then SIGCONT: the chunk was redone and the late result is discarded and counted")
+    @Test("SIGSTOP past the lease, then SIGCONT: the chunk was redone and the late work is discarded and counted")
     func frozenWorker() throws {
         let local = try LocalCoordinator(lease: .milliseconds(500))
         defer { local.stop() }
@@ -199,7 +199,7 @@ struct RemoteWorkerProcessTests {
         let fenced = eventually {
             local.cluster.events(after: 0).contains { $0.kind == .staleResultDiscarded(chunk: attempt.chunk, attempt: attempt.attempt, worker: sleeperID) }
         }
-        #expect(fenced, "the late result of attempt \(attempt.attempt) was discarded")
+        #expect(fenced, "the late work of attempt \(attempt.attempt) was discarded")
         #expect(local.cluster.events(after: 0).contains { $0.kind == .remoteWorkerReturned(sleeperID) })
 
         let summary = try #require(local.cluster.waitForJob(job, timeout: 120))
