@@ -48,10 +48,13 @@ public struct ChunkRunner: Sendable {
 
     public let kernel: Kernel
     public let subBlock: Int64
+    /// Sums only while holding one of these (see `CPUTokens`).
+    public let tokens: CPUTokens
 
-    public init(kernel: @escaping Kernel, subBlock: Int64) {
+    public init(kernel: @escaping Kernel, subBlock: Int64, tokens: CPUTokens = .shared) {
         self.kernel = kernel
         self.subBlock = max(1, subBlock)
+        self.tokens = tokens
     }
 
     /// Sums `elements` at `speed` (1 is full speed), answering news through `control`.
@@ -63,9 +66,17 @@ public struct ChunkRunner: Sendable {
         var speed = initialSpeed
         var done: Int64 = 0
         var throttle = Throttle()
+        // The token is held across sub-blocks for up to a slice, and never while waiting.
+        var heldSince: UInt64?
+        func giveBackToken() {
+            if heldSince != nil { tokens.release() }
+            heldSince = nil
+        }
+        defer { giveBackToken() }
         while true {
             control.beforeSubBlock()
             if control.hasNews() {
+                giveBackToken()  // settling may wait (paused, or for the coordinator's answer)
                 switch control.settle(position: next, sum: sum, last: &last, speed: &speed) {
                 case .proceed: break
                 case .drop: return .dropped
@@ -74,19 +85,27 @@ public struct ChunkRunner: Sendable {
                 // A split may leave nothing after `position`; then the attempt is whole.
                 if last < next { return .finished(sum) }
             }
+            if heldSince == nil {
+                tokens.acquire()
+                heldSince = MonotonicClock.nanoseconds()
+            }
             let blockLast = last - next < subBlock ? last : next + subBlock - 1
-            let started = speed < 1 ? MonotonicClock.nanoseconds() : 0
+            let started = MonotonicClock.nanoseconds()
             sum &+= kernel(next, blockLast)
             let count = blockLast - next + 1
             done += count
             control.publish(done: done, added: count)
             if blockLast == last { return .finished(sum) }
             next = blockLast + 1
+            let now = MonotonicClock.nanoseconds()
             if speed < 1 {
-                throttle.sleep(afterWorking: MonotonicClock.nanoseconds() - started, speed: speed) {
-                    control.doze(nanoseconds: $0)
+                throttle.sleep(afterWorking: now - started, speed: speed) { nanoseconds in
+                    giveBackToken()
+                    return control.doze(nanoseconds: nanoseconds)
                 }
             }
+            // A slice used up: the next sub-block waits its turn behind the other workers.
+            if let since = heldSince, now &- since >= CPUTokens.slice { giveBackToken() }
         }
     }
 }

@@ -6,6 +6,9 @@ public struct ClusterConfiguration: Sendable {
     /// The function that sums one sub-block. Tests substitute it to inject faults or to hold a
     /// worker at a precise point; everything else uses the real kernel.
     public var kernel: @Sendable (Int64, Int64) -> UInt128 = SumOfSquaresKernel.standard
+    /// Workers sum only while holding one of these (see `CPUTokens`): the process's, one per
+    /// core. A test whose kernel blocks on purpose gives its workers tokens that never run out.
+    public var cpuTokens: CPUTokens = .shared
     /// Record every accepted chunk index in the job summary (costs memory per chunk; for tests).
     public var auditsAcceptedChunks = false
     /// How many recent events the log keeps.

@@ -16,10 +16,12 @@ struct WorkerLoop {
         self.cluster = cluster
         self.cell = cell
         self.index = index
-        runner = ChunkRunner(kernel: cluster.configuration.kernel, subBlock: cluster.configuration.subBlockSize)
+        runner = ChunkRunner(kernel: cluster.configuration.kernel, subBlock: cluster.configuration.subBlockSize,
+                             tokens: cluster.configuration.cpuTokens)
     }
 
     func run() {
+        ComputePriority.lowerCurrentThread()
         var finished: (attempt: AttemptID, sum: UInt128)?
         while true {
             // One lock acquisition hands in the previous result and takes the next chunk; the

@@ -119,6 +119,7 @@ final class RemoteThread: Sendable {
     private let signal = DispatchSemaphore(value: 0)
     fileprivate let outbox: Outbox
     private let kernel: ChunkRunner.Kernel
+    private let tokens: CPUTokens
     private let subBlockSize = Atomic<Int64>(1 << 16)
     /// Published for heartbeats: the attempt held (0 for none), elements done in it, and
     /// elements ever summed.
@@ -126,10 +127,11 @@ final class RemoteThread: Sendable {
     let done = Atomic<Int64>(0)
     let processed = Atomic<UInt64>(0)
 
-    init(index: Int, outbox: Outbox, kernel: @escaping ChunkRunner.Kernel) {
+    init(index: Int, outbox: Outbox, kernel: @escaping ChunkRunner.Kernel, tokens: CPUTokens) {
         self.index = index
         self.outbox = outbox
         self.kernel = kernel
+        self.tokens = tokens
     }
 
     func start() {
@@ -158,6 +160,7 @@ final class RemoteThread: Sendable {
     // MARK: The thread
 
     private func run() {
+        ComputePriority.lowerCurrentThread()
         var control = RemoteChunkControl(thread: self)
         while true {
             if !control.queue.isEmpty {
@@ -215,7 +218,7 @@ final class RemoteThread: Sendable {
             done.store(0, ordering: .relaxed)
         }
         control.attempt = task.attempt
-        let runner = ChunkRunner(kernel: kernel, subBlock: subBlockSize.load(ordering: .relaxed))
+        let runner = ChunkRunner(kernel: kernel, subBlock: subBlockSize.load(ordering: .relaxed), tokens: tokens)
         let started = MonotonicClock.nanoseconds()
         switch runner.run(task.first...task.last, speed: task.speed, control: &control) {
         case .finished(let sum):

@@ -16,15 +16,18 @@ public struct WorkerOptions: Sendable {
     public var verbose: Bool
     /// The function that sums one sub-block, as in `ClusterConfiguration.kernel`.
     public var kernel: ChunkRunner.Kernel
+    /// As in `ClusterConfiguration.cpuTokens`.
+    public var cpuTokens: CPUTokens
 
     public init(coordinator: Endpoint, token: String, threads: Int, retryFor: Double = 60, verbose: Bool = false,
-                kernel: @escaping ChunkRunner.Kernel = SumOfSquaresKernel.standard) {
+                kernel: @escaping ChunkRunner.Kernel = SumOfSquaresKernel.standard, cpuTokens: CPUTokens = .shared) {
         self.coordinator = coordinator
         self.token = token
         self.threads = threads
         self.retryFor = retryFor
         self.verbose = verbose
         self.kernel = kernel
+        self.cpuTokens = cpuTokens
     }
 }
 
@@ -50,7 +53,7 @@ public final class WorkerProcess: Sendable {
         self.options = options
         self.say = say
         let outbox = self.outbox
-        let threads = (0..<options.threads).map { RemoteThread(index: $0, outbox: outbox, kernel: options.kernel) }
+        let threads = (0..<options.threads).map { RemoteThread(index: $0, outbox: outbox, kernel: options.kernel, tokens: options.cpuTokens) }
         self.threads = threads
         outbox.reportProgress { threads.map(\.progress) }
     }

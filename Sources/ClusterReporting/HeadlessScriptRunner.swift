@@ -57,7 +57,10 @@ public struct HeadlessScriptRunner {
                 let snapshot = cluster.snapshot()
                 if let job = snapshot.job, !job.status.isFinished { printer.progress(snapshot) }
             }
-            usleep(20_000)
+            // Until the next step is due (its delays may be milliseconds under --pace), or a
+            // little while: progress lines and the end of a wait are noticed by polling.
+            let untilDue = player.nextDue.map { $0 - cluster.snapshot().time } ?? 0.005
+            usleep(UInt32(max(0, min(0.02, untilDue)) * 1e6))
         }
     }
 

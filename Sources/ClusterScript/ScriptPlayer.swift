@@ -32,6 +32,17 @@ public struct ScriptPlayer {
     /// True once every step has run.
     public var isFinished: Bool { index == script.steps.count }
 
+    /// When the next step is due (the cluster's clock, in seconds); nil when none is, or when the
+    /// next one is a wait, which ends when the jobs have finished, not at a time.
+    public var nextDue: Double? {
+        guard index < script.steps.count, let startTime else { return nil }
+        switch script.steps[index].timing {
+        case _ where script.steps[index].action == .wait: return nil
+        case .at(let t): return startTime + t
+        case .after(let d): return previousTime + d
+        }
+    }
+
     /// Runs every step due at `now` (the cluster's clock, in seconds) and returns what ran.
     public mutating func advance(now: Double, cluster: Cluster) -> [Played] {
         if startTime == nil {

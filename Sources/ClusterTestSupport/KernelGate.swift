@@ -48,6 +48,7 @@ public final class KernelGate: Sendable {
     public func cluster(workers: Int = 0) -> Cluster {
         var configuration = ClusterConfiguration()
         configuration.kernel = kernel
+        configuration.cpuTokens = .unbounded()  // a worker held here must not keep others from summing
         let cluster = Cluster(configuration: configuration)
         for _ in 0..<workers { cluster.addWorker() }
         return cluster

@@ -11,7 +11,11 @@ func makeCluster(workers: Int, subBlock: Int64 = 1 << 12, audit: Bool = true,
     var configuration = ClusterConfiguration()
     configuration.subBlockSize = subBlock
     configuration.auditsAcceptedChunks = audit
-    if let kernel { configuration.kernel = kernel }
+    if let kernel {
+        configuration.kernel = kernel
+        // A kernel that blocks on purpose must not keep the other workers from summing.
+        configuration.cpuTokens = .unbounded()
+    }
     let cluster = Cluster(configuration: configuration)
     for _ in 0..<workers { cluster.addWorker() }
     return cluster
@@ -236,5 +240,66 @@ struct ClusterTests {
         #expect(job.chunksDone + job.chunksInFlight + job.chunksQueued == job.chunksTotal)
         #expect(job.progress > 0 && job.progress < 1)
         #expect(job.status == .running)
+    }
+}
+
+@Suite("Compute priority")
+struct ComputePriorityTests {
+    @Test("worker threads sum in the lowest scheduling class, and other threads are left alone")
+    func workersYield() throws {
+        #if os(Linux)
+        final class Seen: @unchecked Sendable { var lowered: Bool?; let lock = NSLock() }
+        let seen = Seen()
+        let cluster = makeCluster(workers: 1) { lo, hi in
+            seen.lock.withLock { seen.lowered = ComputePriority.isLoweredForCurrentThread }
+            return SumOfSquaresKernel.sum(lo, hi)
+        }
+        defer { cluster.shutdown() }
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 1000, chunkSize: 1000))
+        #expect(try #require(cluster.waitForJob(job, timeout: 60)).verified)
+        #expect(seen.lock.withLock { seen.lowered } == true)
+        #expect(!ComputePriority.isLoweredForCurrentThread, "the test's own thread keeps its class")
+        #endif
+    }
+}
+
+@Suite("CPU tokens")
+struct CPUTokenTests {
+    @Test("no more threads sum at once than there are tokens, and every worker gets its turns")
+    func boundedAndFair() throws {
+        final class Overlap: @unchecked Sendable {
+            let lock = NSLock()
+            var now = 0, most = 0, blocks: [Int: Int] = [:]
+        }
+        let overlap = Overlap()
+        let tokens = CPUTokens(count: 2)
+        struct Quiet: ChunkControl {
+            func hasNews() -> Bool { false }
+            func settle(position: Int64, sum: UInt128, last: inout Int64, speed: inout Double) -> ChunkRunner.Verdict { .proceed }
+            func publish(done: Int64, added: Int64) {}
+            func doze(nanoseconds: Int) -> Bool { false }
+        }
+        let group = DispatchGroup()
+        for worker in 0..<6 {
+            // Each sub-block works a millisecond, so whoever else could run would overlap it.
+            let runner = ChunkRunner(kernel: { lo, hi in
+                overlap.lock.withLock {
+                    overlap.now += 1
+                    overlap.most = max(overlap.most, overlap.now)
+                    overlap.blocks[worker, default: 0] += 1
+                }
+                let until = MonotonicClock.nanoseconds() + 1_000_000
+                while MonotonicClock.nanoseconds() < until {}
+                overlap.lock.withLock { overlap.now -= 1 }
+                return SumOfSquaresKernel.sum(lo, hi)
+            }, subBlock: 10, tokens: tokens)
+            DispatchQueue.global().async(group: group) {
+                var control = Quiet()
+                #expect(runner.run(1...100, speed: 1, control: &control) == .finished(SumOfSquaresKernel.sum(1, 100)))
+            }
+        }
+        #expect(group.wait(timeout: .now() + 120) == .success)
+        #expect(overlap.most <= 2, "\(overlap.most) threads summed at once with 2 tokens")
+        #expect(overlap.blocks.count == 6 && overlap.blocks.values.allSatisfy { $0 == 10 })
     }
 }

@@ -111,7 +111,7 @@ struct CoordinatorRobustnessTests {
             let heldBefore = gate.held
             let worker = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port),
                                                               token: Self.token, threads: 2, retryFor: 5,
-                                                              kernel: gate.kernel), say: { _ in })
+                                                              kernel: gate.kernel, cpuTokens: .unbounded()), say: { _ in })
             churners.append(worker)
             let task = Task { await worker.run() }
             #expect(await eventually { cluster.snapshot().workers.count == rowsBefore + 2 }, "churner \(round) joined")

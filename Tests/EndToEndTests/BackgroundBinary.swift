@@ -9,7 +9,9 @@ final class BackgroundBinary {
     private let outputURL: URL
     private let errorsURL: URL?
 
-    init(_ arguments: [String], environment: [String: String] = [:], separateErrors: Bool = false) throws {
+    /// `launcher` runs the binary through another program (say `nice -n 19`).
+    init(_ arguments: [String], environment: [String: String] = [:], separateErrors: Bool = false,
+         launcher: [String] = []) throws {
         func logFile() -> URL {
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-\(UUID().uuidString).log")
             FileManager.default.createFile(atPath: url.path, contents: nil)
@@ -19,8 +21,13 @@ final class BackgroundBinary {
         errorsURL = separateErrors ? logFile() : nil
         let output = try FileHandle(forWritingTo: outputURL)
         let errors = try errorsURL.map { try FileHandle(forWritingTo: $0) } ?? output
-        process.executableURL = BinaryProcess.url
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [BinaryProcess.url.path] + arguments
+        } else {
+            process.executableURL = BinaryProcess.url
+            process.arguments = arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = errors

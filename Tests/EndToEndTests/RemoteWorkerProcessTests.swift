@@ -242,6 +242,40 @@ struct RemoteWorkerProcessTests {
         #expect(snapshot.job?.status == .running)
     }
 
+    @Test("a worker process at nice 19, on cores kept busy by other processes, keeps its lease for the whole job")
+    func niceWorkerKeepsLease() throws {
+        let local = try LocalCoordinator(lease: .seconds(1))
+        defer { local.stop() }
+        // Other programs keep every core busy, at normal priority, for the whole job.
+        let busy = try (0..<ProcessInfo.processInfo.activeProcessorCount).map { _ in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "while :; do :; done"]
+            // Not the test runner's output: a child left holding it would keep `swift test` waiting.
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        defer {
+            // SIGKILL: a child of the test runner may inherit a mask that blocks SIGTERM.
+            for process in busy { kill(process.processIdentifier, SIGKILL) }
+            for process in busy { process.waitUntilExit() }
+        }
+        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(local.port)", "--token", Self.token,
+                                           "--threads", "2"], launcher: ["/usr/bin/nice", "-n", "19"])
+        try #require(eventually { local.cluster.snapshot().workers.count == 2 }, "\(worker.output)")
+        let job = local.cluster.submit(try JobSpec(lo: 1, hi: 2_000_000, chunkSize: 100_000))
+        let summary = try #require(local.cluster.waitForJob(job, timeout: 600), "\(worker.output)")
+        #expect(summary.verified)
+        let losses = local.cluster.events(after: 0).filter {
+            if case .leaseExpired = $0.kind { return true }
+            return false
+        }
+        #expect(losses.isEmpty, "the lease lapsed: \(losses.map(\.kind))")
+        #expect(summary.chunksRequeued == 0)
+    }
+
     @Test("a remote worker is paused, resumed, throttled, killed, restarted and removed from the control API")
     func controlAPI() throws {
         let local = try LocalCoordinator()
