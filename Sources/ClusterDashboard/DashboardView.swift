@@ -170,7 +170,9 @@ public enum DashboardView {
             x = buffer.write(Format.rate(Double(job.elementsTotal) / job.elapsed), x: x, y: 2, style: palette.value)
             x = buffer.write(" average ", x: x, y: 2, style: palette.label)
         } else {
-            x = buffer.write(Widgets.padRight(Format.rate(snapshot.throughput), 9), x: x, y: 2, style: palette.value)
+            // With no worker summing, the cluster sums nothing now, whatever the last second held.
+            let summing = snapshot.count(of: .running) + snapshot.count(of: .pausing) > 0
+            x = buffer.write(Widgets.padRight(Format.rate(summing ? snapshot.throughput : 0), 9), x: x, y: 2, style: palette.value)
         }
         let counts = WorkerState.allCases.compactMap { state -> String? in
             let n = snapshot.count(of: state)
@@ -360,7 +362,10 @@ public enum DashboardView {
             x = buffer.write(Widgets.padRight(Widgets.truncate(idleText, span, glyphs: glyphs), span), x: x, y: y,
                              style: w.state == .dead ? palette.state(.dead) : .plain)
         }
-        x = buffer.write(Widgets.padLeft(live ? Format.rate(w.throughput) : "-", 8), x: x, y: y)
+        // A rate only for a worker that is summing: an idle or paused one does nothing now,
+        // whatever it did in the last second.
+        let summing = w.state == .running || w.state == .pausing
+        x = buffer.write(Widgets.padLeft(summing ? Format.rate(w.throughput) : "-", 8), x: x, y: y)
         if columns.chunks { x = buffer.write(Widgets.padLeft(Format.grouped(w.chunksDone), 7), x: x, y: y) }
         if columns.share {
             let share = Double(w.elementsAccepted) / Double(totalAccepted)
@@ -408,9 +413,10 @@ public enum DashboardView {
         buffer.write("\(glyphs.horizontal)\(glyphs.horizontal) events ", x: 0, y: top, style: palette.frame)
         // Say how many workers are scrolled out of view, and where.
         let above = offset, below = max(0, c.snapshot.workers.count - offset - workerRows)
-        if above + below > 0 {
+        if above + below > 0, c.input.state.panel != .speedup {  // the speedup view has no rows to scroll
             let up = c.input.capabilities.unicode ? "↑" : "^", down = c.input.capabilities.unicode ? "↓" : "v"
-            let note = " \(above + below) more workers: \(up) \(above) above, \(down) \(below) below (PgUp/PgDn) "
+            let hidden = above + below
+            let note = " \(hidden) more worker\(hidden == 1 ? "" : "s"): \(up) \(above) above, \(down) \(below) below (PgUp/PgDn) "
             buffer.write(note, x: max(12, c.width - note.count - 2), y: top, style: palette.warning)
         }
         let lines = EventLogLines.lines(from: c.input.events, glyphs: glyphs)

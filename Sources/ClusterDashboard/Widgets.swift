@@ -94,8 +94,10 @@ struct Palette {
 
     func event(_ kind: ClusterEventKind) -> CellStyle {
         switch kind {
-        case .workerKilled, .staleResultDiscarded, .leaseExpired, .remoteWorkerDisconnected:
+        case .workerKilled, .leaseExpired, .remoteWorkerDisconnected:
             return style(.red, bold: true)
+        // Fencing at work, not a failure: the total is safe.
+        case .staleResultDiscarded: return style(.yellow)
         case .remoteWorkerRefused: return style(.yellow, bold: true)
         case .chunkRedistributed, .chunkRequeued: return style(.magenta)
         case .chunkSplit, .chunkStolen, .sliceStolen: return style(.cyan, bold: true)

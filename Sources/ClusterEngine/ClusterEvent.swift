@@ -62,7 +62,7 @@ public struct ClusterEvent: Sendable, Equatable {
         case .sliceStolen(let count, let from, let to):
             return "\(to) stole \(count) queued chunk\(count == 1 ? "" : "s") from \(from)"
         case .chunkSplit(let chunk, let from, let elements):
-            return "chunk \(chunk) split: \(from) gives up \(elements.lowerBound)...\(elements.upperBound)"
+            return "chunk \(chunk) split: \(from) gives up \(NumberText.range(elements.lowerBound, elements.upperBound))"
         case .chunkStolen(let chunk, let from, let to):
             return "chunk \(chunk) remainder from \(from) → \(to)"
         case .staleResultDiscarded(let chunk, let attempt, let w):
@@ -76,8 +76,8 @@ public struct ClusterEvent: Sendable, Equatable {
         case .remoteWorkerDisconnected(let w, let chunk):
             return chunk.map { "\(w) disconnected; chunk \($0) re-queued" } ?? "\(w) disconnected"
         case .remoteWorkerRefused(let peer, let reason): return "worker from \(peer) refused: \(reason)"
-        case .jobQueued(let job, let lo, let hi): return "\(job) queued: \(lo)...\(hi)"
-        case .jobStarted(let job, let lo, let hi): return "\(job) started: \(lo)...\(hi)"
+        case .jobQueued(let job, let lo, let hi): return "\(job) queued: \(NumberText.range(lo, hi))"
+        case .jobStarted(let job, let lo, let hi): return "\(job) started: \(NumberText.range(lo, hi))"
         case .jobFinished(let job, let verified, _):
             return verified ? "\(job) finished: verified against the closed form"
                 : "\(job) finished: MISMATCH with the closed form"

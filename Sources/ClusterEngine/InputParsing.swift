@@ -38,18 +38,23 @@ public enum InputParsing {
             }
             worker = id
         }
-        var factorText = trimmed(parts[parts.count - 1])
+        guard let speed = speed(trimmed(parts[parts.count - 1])) else {
+            throw InputError("throttle '\(text)' is out of range or not a number: \(usage)")
+        }
+        return (worker, speed)
+    }
+
+    /// A speed factor: 0.001...1, or a percentage "25%"; nil if `text` is neither.
+    public static func speed(_ text: String) -> Double? {
+        var factorText = text
         var scale = 1.0
         if factorText.hasSuffix("%") {
             factorText.removeLast()
             scale = 0.01
         }
-        guard let raw = Double(factorText), raw.isFinite else {
-            throw InputError("throttle '\(text)' has no number: \(usage)")
-        }
+        guard let raw = Double(factorText), raw.isFinite else { return nil }
         let speed = raw * scale
-        guard speed >= 0.001, speed <= 1 else { throw InputError("throttle '\(text)' is out of range: \(usage)") }
-        return (worker, speed)
+        return speed >= 0.001 && speed <= 1 ? speed : nil
     }
 
     /// `text` without leading and trailing whitespace.

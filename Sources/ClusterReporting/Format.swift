@@ -1,15 +1,10 @@
+import ClusterEngine
+
 /// Number and time formatting shared by the headless reports and the dashboard.
 public enum Format {
     /// Digits grouped in threes: 338350 → "338,350".
     public static func grouped<T: BinaryInteger>(_ value: T, separator: Character = ",") -> String {
-        let digits = String(value.magnitude)
-        var out = ""
-        out.reserveCapacity(digits.count + digits.count / 3 + 1)
-        for (i, digit) in digits.enumerated() {
-            if i > 0, (digits.count - i) % 3 == 0 { out.append(separator) }
-            out.append(digit)
-        }
-        return value < 0 ? "-" + out : out
+        NumberText.grouped(value, separator: separator)
     }
 
     /// A compact count with an SI suffix: 1234 → "1.23k", 4194304 → "4.19M".
@@ -60,6 +55,6 @@ public enum Format {
 
     /// A range as the user types it: "1...100".
     public static func range(_ lo: Int64, _ hi: Int64, grouped useGroups: Bool = false) -> String {
-        useGroups ? "\(grouped(lo))...\(grouped(hi))" : "\(lo)...\(hi)"
+        useGroups ? NumberText.range(lo, hi) : "\(lo)...\(hi)"
     }
 }

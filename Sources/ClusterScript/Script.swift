@@ -156,7 +156,9 @@ public struct Script: Sendable, Equatable {
             }
         case "throttle":
             try expect(2, "a worker number (or all) and a speed, like 'throttle 1 25%'")
-            let (_, speed) = try InputParsing.throttle(args[1])
+            guard let speed = InputParsing.speed(args[1]) else {
+                throw InputError("speed '\(args[1])' is out of range or not a number: use a factor in (0, 1] or a percentage, like 'throttle 1 25%'")
+            }
             return .throttle(try workerTarget(args[0]), speed: speed)
         case "schedule":
             try expect(1, "one of: " + SchedulePolicy.allCases.map(\.label).joined(separator: ", "))

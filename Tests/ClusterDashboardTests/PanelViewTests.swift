@@ -145,3 +145,48 @@ struct PanelViewTests {
     }
 }
 
+
+@Suite("Small truths on screen")
+struct SmallTruthsTests {
+    @Test("the speedup view shows no scroll hint; one hidden worker is 'worker', not 'workers'")
+    func scrollHint() throws {
+        var state = ViewState()
+        state.panel = .speedup
+        let many = (1...100).map { Fixtures.worker($0) }
+        let speedup = Fixtures.render(Fixtures.snapshot(workers: many, job: try Fixtures.job(), time: 20), state: state)
+        #expect(!speedup.buffer.lines.contains { $0.contains("more worker") })
+        state.panel = .workers
+        var rows = 0
+        for count in 1...100 {
+            let frame = Fixtures.render(Fixtures.snapshot(workers: Array(many.prefix(count)), job: try Fixtures.job(), time: 20), state: state)
+            if frame.buffer.lines.contains(where: { $0.contains(" 1 more worker:") }) { rows = count - 1 }
+        }
+        #expect(rows > 0, "some count of workers leaves exactly one hidden, and it says 'worker'")
+    }
+
+    @Test("idle and paused rows show no rate; with no worker summing the header's throughput is 0")
+    func noRateWhenNotSumming() throws {
+        let workers = [Fixtures.worker(1, .idle, chunk: nil, throughput: 2e9), Fixtures.worker(2, .paused, throughput: 2e9)]
+        let frame = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job(), time: 20), state: ViewState())
+        let lines = frame.buffer.lines
+        #expect(!lines.contains { $0.contains("2.00G") }, "\(lines.joined(separator: "\n"))")
+        #expect(lines.contains { $0.contains(" throughput 0") })
+    }
+
+    @Test("a stale result, fencing at work, is not red like a failure")
+    func staleIsNotRed() {
+        let palette = Palette(capabilities: Capabilities(unicode: true, color: true))
+        let stale = palette.event(.staleResultDiscarded(chunk: 1, attempt: AttemptID(2), worker: WorkerID(1)))
+        let killed = palette.event(.workerKilled(WorkerID(1), chunk: 1))
+        #expect(stale != killed)
+        #expect(stale.color != .red)
+    }
+
+    @Test("ranges in the event log have grouped digits")
+    func groupedRanges() {
+        func message(_ kind: ClusterEventKind) -> String { ClusterEvent(sequence: 1, seconds: 0, kind: kind).message }
+        #expect(message(.chunkSplit(chunk: 3, from: WorkerID(2), elements: 2_531_586_765...2_600_000_000))
+            .contains("2,531,586,765...2,600,000,000"))
+        #expect(message(.jobStarted(JobID(1), lo: 1, hi: 220_000_000_000)).hasSuffix("1...220,000,000,000"))
+    }
+}

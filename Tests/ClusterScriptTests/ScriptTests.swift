@@ -44,6 +44,8 @@ struct ScriptFormatTests {
     @Test("a malformed script is refused with its line number and what to do", arguments: [
         ("add\nkil 2", 2, "unknown action 'kil'"),
         ("throttle 1 150%", 1, "out of range"),
+        // The script's own form, not the command line's WORKER:FACTOR.
+        ("throttle 2 fast", 1, "a percentage, like 'throttle 1 25%'"),
         ("at 5s add\nat 2s add", 2, "earlier than a step above"),
         ("+two add", 1, "not a delay"),
         ("\n\nsubmit 10...1", 3, "LO must not exceed HI"),
