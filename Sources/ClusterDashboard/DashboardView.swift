@@ -316,17 +316,23 @@ public enum DashboardView {
             let index = offset + row
             guard index < workers.count else { break }
             let y = headerY + 1 + row
-            drawWorkerRow(&buffer, c, workers[index], y: y, totalAccepted: totalAccepted)
+            let bar = drawWorkerRow(&buffer, c, workers[index], y: y, totalAccepted: totalAccepted)
             if index == selected {
                 buffer.write(String(c.glyphs.selectionMarker), x: 1, y: y, style: CellStyle(bold: true))
-                buffer.restyle(x: 0, y: y, width: c.width) { $0.reverse = true; $0.bold = true }
+                // Highlight the row but not its bar: reversed, a 20% bar would read as 80%.
+                let keep = bar ?? c.width..<c.width
+                buffer.restyle(x: 0, y: y, width: keep.lowerBound) { $0.reverse = true; $0.bold = true }
+                buffer.restyle(x: keep.upperBound, y: y, width: c.width - keep.upperBound) { $0.reverse = true; $0.bold = true }
+                if bar != nil { buffer.restyle(x: keep.lowerBound, y: y, width: keep.count) { $0.bold = true } }
             }
         }
         return (rows, offset)
     }
 
+    /// Draws one worker's row; returns the columns its progress bar took, if it has one.
+    @discardableResult
     static func drawWorkerRow(_ buffer: inout CellBuffer, _ c: RenderContext, _ w: WorkerSnapshot, y: Int,
-                              totalAccepted: UInt64) {
+                              totalAccepted: UInt64) -> Range<Int>? {
         let palette = c.palette, glyphs = c.glyphs, columns = c.columns
         var x = buffer.write("  " + Widgets.padLeft(String(w.id.rawValue), 4) + " ", x: 0, y: y, style: palette.value)
         let stateWord = w.isLeaving ? "leaving" : w.state.rawValue
@@ -342,8 +348,11 @@ public enum DashboardView {
             x = buffer.write(speed + " ", x: x, y: y, style: w.speed < 1 ? palette.warning : .plain)
         }
         let live = w.state != .removed && w.state != .dead
+        var bar: Range<Int>?
         if let a = w.assignment, live {
+            let barStart = x
             x = buffer.write(Widgets.bar(a.fractionDone, width: columns.bar, glyphs: glyphs), x: x, y: y, style: palette.bar(for: w))
+            bar = barStart..<x
             x = buffer.write(Widgets.padLeft(Format.fixed(a.fractionDone * 100, decimals: 0) + "%", 5) + " ", x: x, y: y)
             let redo = a.origin.isRedo ? (c.input.capabilities.unicode ? "↻" : "r") : ""
             x = buffer.write(Widgets.padRight("#\(a.chunk)\(redo)", 10), x: x, y: y, style: a.origin.isRedo ? palette.event(.chunkRequeued(chunk: 0, from: w.id)) : .plain)
@@ -371,6 +380,7 @@ public enum DashboardView {
             let share = Double(w.elementsAccepted) / Double(totalAccepted)
             buffer.write(Widgets.padLeft(Format.percent(share), 7), x: x, y: y)
         }
+        return bar
     }
 
     /// "host:pid/thread" in `width` cells. A long host name is shortened rather than the pid and

@@ -102,7 +102,8 @@ extension SumOfSquaresKernel {
     ///   whole test suite can run with work that takes almost no time, proving that no test
     ///   relies on a job lasting long enough;
     /// - `gate:PATH`: every sub-block waits while the file PATH exists, so a test can hold the
-    ///   workers of another process (`cluster-top worker`) mid-chunk, then let them go.
+    ///   workers of another process (`cluster-top worker`) mid-chunk, then let them go; a held
+    ///   sub-block creates PATH.held, so the test knows it is there.
     public static let standard: @Sendable (Int64, Int64) -> UInt128 = {
         let setting = getenv("CLUSTER_TOP_TEST_KERNEL").map { String(cString: $0) } ?? ""
         if setting == "closed-form" {
@@ -111,7 +112,11 @@ extension SumOfSquaresKernel {
         if setting.hasPrefix("gate:") {
             let path = String(setting.dropFirst("gate:".count))
             return { lo, hi in
-                while access(path, F_OK) == 0 { usleep(1000) }
+                if access(path, F_OK) == 0 {
+                    let held = open(path + ".held", O_CREAT | O_WRONLY, 0o644)
+                    if held >= 0 { close(held) }
+                    while access(path, F_OK) == 0 { usleep(1000) }
+                }
                 return sum(lo, hi)
             }
         }

@@ -190,3 +190,39 @@ struct SmallTruthsTests {
         #expect(message(.jobStarted(JobID(1), lo: 1, hi: 220_000_000_000)).hasSuffix("1...220,000,000,000"))
     }
 }
+
+@Suite("The selected row")
+struct SelectedRowTests {
+    @Test("a selected worker's 20% bar still reads 20%, in color, monochrome and ASCII",
+          arguments: [Capabilities(unicode: true, color: true), Capabilities(unicode: true, color: false),
+                      Capabilities(unicode: false, color: false)])
+    func barKeepsItsMeaning(capabilities: Capabilities) throws {
+        var state = ViewState()
+        state.selectedWorker = WorkerID(1)
+        // 200 of 1,000 elements done.
+        let workers = [Fixtures.worker(1, .paused, done: 200), Fixtures.worker(2, done: 200)]
+        let frame = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job(), time: 20), state: state,
+                                    width: 120, capabilities: capabilities)
+        let buffer = frame.buffer
+        let glyphs = Glyphs.for(capabilities)
+        let barGlyphs = Set(glyphs.barEighths.dropFirst() + [glyphs.barEmpty])
+        /// The cells of the bar on the row of `worker`: the run of bar glyphs from the first full
+        /// or empty cell.
+        func barCells(worker: Int) throws -> [Cell] {
+            let y = try #require(buffer.lines.firstIndex { $0.hasPrefix(" ") && $0.dropFirst(2).hasPrefix("   \(worker) ") })
+            let row = (0..<buffer.width).map { buffer[$0, y] }
+            guard let start = row.firstIndex(where: { $0.character == glyphs.barEighths[8] || $0.character == glyphs.barEmpty })
+            else { return [] }
+            return Array(row[start...].prefix { barGlyphs.contains($0.character) })
+        }
+        let selected = try barCells(worker: 1), other = try barCells(worker: 2)
+        #expect(!selected.isEmpty)
+        #expect(selected.map(\.character) == other.map(\.character), "the same progress draws the same bar")
+        #expect(selected.allSatisfy { !$0.style.reverse }, "the bar is not inverted")
+        let full = selected.filter { $0.character == glyphs.barEighths[8] }.count
+        #expect(abs(Double(full) / Double(selected.count) - 0.2) < 0.1, "\(full) of \(selected.count) cells full")
+        // The rest of the row is highlighted.
+        let y = try #require(buffer.lines.firstIndex { $0.hasPrefix(" ") && $0.dropFirst(2).hasPrefix("   1 ") })
+        #expect(buffer[3, y].style.reverse && buffer[8, y].style.reverse)
+    }
+}

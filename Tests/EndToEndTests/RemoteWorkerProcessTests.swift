@@ -288,7 +288,7 @@ struct RemoteWorkerProcessTests {
         let id = try #require(local.workerID(pid: remote.pid))
         let cluster = local.cluster
         let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000_000_000, chunkSize: 100_000_000))
-        #expect(eventually { local.row(id).assignment != nil })
+        #expect(eventually { FileManager.default.fileExists(atPath: gate + ".held") }, "its thread is at the gate")
 
         // Pausing while its thread is inside a sub-block; paused once its check-in told the
         // coordinator exactly where it stopped. The process prints "paused" when Hold arrives.
@@ -302,9 +302,11 @@ struct RemoteWorkerProcessTests {
         #expect(local.row(id).assignment == stopped, "a paused worker makes no progress")
 
         // Resumed, it runs on until the gate holds it again, still in its attempt.
+        try FileManager.default.removeItem(atPath: gate + ".held")
         FileManager.default.createFile(atPath: gate, contents: nil)
         #expect(cluster.resume(id))
         #expect(remote.waitFor("worker \(id.rawValue) resumed") != nil)
+        #expect(eventually { FileManager.default.fileExists(atPath: gate + ".held") }, "held at the gate again")
         #expect(local.row(id).state == .running)
 
         // Paused again and throttled; killed while it stands in its attempt, which it drops.
@@ -334,6 +336,7 @@ struct RemoteWorkerProcessTests {
     /// A gate file for a worker process's `CLUSTER_TOP_TEST_KERNEL=gate:PATH`, closed (present).
     static func gateFile() -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-gate-\(UUID().uuidString)").path
+        try? FileManager.default.removeItem(atPath: path + ".held")
         FileManager.default.createFile(atPath: path, contents: nil)
         return path
     }

@@ -27,15 +27,12 @@ struct ScriptCommandTests {
         #expect(results.allSatisfy { $0["verified"] as? Bool == true })
         #expect(objects.last?["type"] as? String == "scriptFinished")
         #expect(objects.last?["verified"] as? Bool == true)
-        // Lesson 2: the same job under each schedule with worker 1 at 25% (its size depends on
-        // the kernel's speed here: the static one is lesson 2's).
+        // Lesson 2: the same job under each schedule with worker 1 at 25%. How much longer static
+        // takes is a measurement (BENCHMARKS.md, figure 7), not something a test on a loaded
+        // machine can promise; that all three ran the same job, it can.
         let lesson2 = try #require(results.first { $0["schedule"] as? String == "static" }?["hi"] as? Int)
-        func seconds(_ schedule: String) -> Double? {
-            results.first { $0["schedule"] as? String == schedule && ($0["chunksRequeued"] as? Int) == 0
-                && ($0["hi"] as? Int) == lesson2 }?["elapsedSeconds"] as? Double
-        }
-        let staticTime = try #require(seconds("static")), dynamicTime = try #require(seconds("dynamic"))
-        #expect(staticTime > dynamicTime * 1.2, "static \(staticTime) s vs dynamic \(dynamicTime) s")
+        #expect(Set(results.filter { ($0["hi"] as? Int) == lesson2 }.compactMap { $0["schedule"] as? String })
+                == ["static", "dynamic", "stealing"])
         // Lesson 3 re-queued a chunk; lesson 4 split one.
         #expect(results.contains { ($0["chunksRequeued"] as? Int ?? 0) >= 1 })
         #expect(results.contains { $0["schedule"] as? String == "stealing" && ($0["chunksSplit"] as? Int ?? 0) >= 1 })

@@ -17,9 +17,13 @@ final class TmuxSession {
     init(width: Int = 100, height: Int = 30, term: String = "xterm-256color", lang: String = "C.UTF-8") throws {
         name = "t\(UInt32.random(in: 0...UInt32.max))"
         let environment = "env -i PATH=/usr/bin:/bin HOME=/tmp TERM=\(term) LANG=\(lang) LC_ALL=\(lang) PS1='PROMPT$ '"
-        // This may start the tmux server, which must not inherit a pipe we read to the end.
-        try Self.tmux(["new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)",
-                       "\(environment) bash --norc --noprofile"], captureOutput: false)
+        // This may start the tmux server, which must not inherit a pipe we read to the end. It can
+        // fail while the server is exiting after the previous test's last session: then again.
+        let started = eventually {
+            (try? Self.tmux(["new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)",
+                             "\(environment) bash --norc --noprofile"], captureOutput: false)) != nil
+        }
+        guard started else { throw TmuxError(arguments: ["new-session", "-s", name], status: 1) }
         _ = try waitFor("PROMPT$")
     }
 
