@@ -5,14 +5,17 @@
 #include <unistd.h>
 #include "terminal_support.h"
 
-static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP };
+/* Signals whose default action dumps core: a crash, or a user's SIGQUIT (Ctrl-backslash). */
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGQUIT, SIGSYS };
 
 static void crash_handler(int sig) {
     /* endwin() is not async-signal-safe, but the process is going down anyway and a usable
        shell is worth the risk; this is what ncurses itself does for SIGINT/SIGTERM. */
     endwin();
-    static const char message[] = "cluster-top crashed; the terminal has been restored.\n";
-    ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+    static const char crashed[] = "cluster-top crashed; the terminal has been restored.\n";
+    static const char quit[] = "cluster-top quit (SIGQUIT); the terminal has been restored.\n";
+    ssize_t ignored = sig == SIGQUIT ? write(STDERR_FILENO, quit, sizeof quit - 1)
+                                     : write(STDERR_FILENO, crashed, sizeof crashed - 1);
     (void)ignored;
     /* The default action, not the Swift runtime's reporter: on a terminal that reporter waits
        30 s for a key press, which is no way to hand a shell back. */

@@ -1,8 +1,9 @@
 import ClusterEngine
 import ClusterReporting
 
-/// Turns raw events into the log's lines. A kill and the redistribution of its chunk become one
-/// line, "worker 3 killed; chunk 17 re-queued → worker 1", which is the story users watch for.
+/// Turns raw events into the log's lines. A lost chunk (a kill, a lapsed lease, a dropped
+/// connection) and its way back to work become one line, "worker 3 killed; chunk 17 re-queued →
+/// worker 1", which is the story users watch for.
 enum EventLogLines {
     struct Line: Equatable {
         let time: String
@@ -10,13 +11,23 @@ enum EventLogLines {
         let kind: ClusterEventKind
     }
 
+    /// The worker and chunk of an event that lost a chunk; nil for any other event.
+    static func lostChunk(_ kind: ClusterEventKind) -> (worker: WorkerID, chunk: Int64)? {
+        switch kind {
+        case let .workerKilled(worker, chunk?), let .leaseExpired(worker, chunk?, _),
+             let .remoteWorkerDisconnected(worker, chunk?):
+            return (worker, chunk)
+        default:
+            return nil
+        }
+    }
+
     static func lines(from events: [ClusterEvent], glyphs: Glyphs) -> [Line] {
         var merged = Set<UInt64>()  // sequence numbers folded into an earlier line
         var lines: [Line] = []
         for (i, event) in events.enumerated() where !merged.contains(event.sequence) {
             var text = event.message
-            if case let .workerKilled(worker, chunk?) = event.kind {
-                text = "\(worker) killed; chunk \(chunk) re-queued"
+            if let (worker, chunk) = lostChunk(event.kind) {
                 for later in events[(i + 1)...] {
                     switch later.kind {
                     case .chunkRequeued(chunk, worker):
@@ -31,15 +42,8 @@ enum EventLogLines {
                     break
                 }
             }
-            switch event.kind {
-            case let .chunkRedistributed(c, from, to):
+            if case let .chunkRedistributed(c, from, to) = event.kind {
                 text = "chunk \(c) from \(from) \(glyphs.arrow) \(to)"
-            case let .jobStarted(job, lo, hi):
-                text = "\(job) started: \(Format.range(lo, hi, grouped: true))"  // as in the header
-            case let .jobQueued(job, lo, hi):
-                text = "\(job) queued: \(Format.range(lo, hi, grouped: true))"
-            default:
-                break
             }
             lines.append(Line(time: Format.clock(event.seconds), text: text, kind: event.kind))
         }

@@ -10,7 +10,8 @@ public enum InputParsing {
     public static func integer<S: StringProtocol>(_ text: S, what: String) throws(InputError) -> Int64 {
         let cleaned = trimmed(text).filter { $0 != "_" }
         if let value = Int64(cleaned) { return value }
-        let digits = cleaned.drop { $0 == "-" || $0 == "+" }
+        // One sign at most: "--1" is not a number, however many digits follow.
+        let digits = cleaned.first == "-" || cleaned.first == "+" ? cleaned.dropFirst() : cleaned[...]
         if !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) {
             throw InputError("\(what) '\(trimmed(text))' does not fit in a 64-bit integer")
         }

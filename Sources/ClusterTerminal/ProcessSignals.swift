@@ -5,8 +5,10 @@ import Darwin
 #endif
 import Synchronization
 
-/// Turns SIGINT, SIGTERM and SIGHUP into a flag that the main loop polls, so shutdown (and
-/// restoring the terminal) happens on the main thread, never inside a signal handler.
+/// Turns every signal whose default action ends the process quietly (SIGINT, SIGTERM, SIGHUP,
+/// SIGPIPE, SIGUSR1, SIGALRM, ...) into a flag that the main loop polls, so shutdown (and restoring
+/// the terminal) happens on the main thread, never inside a signal handler. Signals that dump core
+/// (SIGQUIT and the crash signals) restore the terminal in the C crash handler instead.
 public enum ProcessSignals {
     /// The signal that asked us to stop, or 0.
     private static let received = Atomic<Int32>(0)
@@ -19,11 +21,11 @@ public enum ProcessSignals {
         // everything we or ncurses rely on, and the crash signals.
         var unblock = sigset_t()
         sigemptyset(&unblock)
-        for signal in [SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGTSTP, SIGCONT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] {
+        for signal in stopSignals + [SIGWINCH, SIGTSTP, SIGCONT, SIGQUIT, SIGSYS, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] {
             sigaddset(&unblock, signal)
         }
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-        for signal in [SIGINT, SIGTERM, SIGHUP] {
+        for signal in stopSignals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
                 ProcessSignals.received.store(number, ordering: .relaxed)
@@ -33,6 +35,10 @@ public enum ProcessSignals {
             sigaction(signal, &action, nil)
         }
     }
+
+    /// Signals whose default action ends the process without a core dump.
+    static let stopSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM,
+                                       SIGPROF, SIGXCPU, SIGXFSZ, SIGIO, SIGPWR, SIGSTKFLT]
 
     /// The signal number received, if any.
     public static var stopSignal: Int32? {

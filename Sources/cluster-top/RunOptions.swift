@@ -148,6 +148,12 @@ struct RunOptions: ParsableArguments {
             return nil
         }
         let text: String
+        // A device or a FIFO is no script (and reading one may block or claim a permission
+        // problem that is not there).
+        if let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType,
+           type != .typeRegular {
+            throw InputError("cannot read the script '\(path)': it is not a regular file (a script is a text file)")
+        }
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {

@@ -26,7 +26,8 @@ struct Worker: ParsableCommand {
         "The coordinator's token. (default: \(AccessToken.environmentVariable))", valueName: "TOKEN"))
     var token: String?
 
-    @Option(name: .long, help: ArgumentHelp(
+    // Unconditional, so "--threads -1" is a value to refuse with a reason, not a missing one.
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "Compute threads to offer, 1...256. (default: the number of cores, \(ClusterTop.cores) here)", valueName: "N"))
     var threads: Int?
 
@@ -49,6 +50,9 @@ struct Worker: ParsableCommand {
         guard let secret = token ?? AccessToken.fromEnvironment, !secret.isEmpty else {
             throw InputError("no token: give --token TOKEN or set \(AccessToken.environmentVariable), with the token the coordinator printed")
         }
+        // A token the coordinator can never have given (a pasted carriage return, say) is a
+        // mistake to report now, not a refusal to retry.
+        if let problem = AccessToken.validate(secret) { throw InputError("bad token: \(problem)") }
         return WorkerOptions(coordinator: endpoint, token: secret, threads: count, retryFor: retryFor, verbose: verbose)
     }
 

@@ -226,3 +226,19 @@ struct SelectedRowTests {
         #expect(buffer[3, y].style.reverse && buffer[8, y].style.reverse)
     }
 }
+
+@Suite("Event log lines")
+struct EventLogLineTests {
+    @Test("a lapsed lease and a dropped connection read as one line each, like a kill")
+    func oneLinePerLoss() {
+        let w = WorkerID(4), to = WorkerID(1)
+        for loss in [ClusterEventKind.leaseExpired(w, chunk: 9, silence: 1.2), .remoteWorkerDisconnected(w, chunk: 9),
+                     .workerKilled(w, chunk: 9)] {
+            let lines = EventLogLines.lines(from: Fixtures.events([loss, .chunkRequeued(chunk: 9, from: w),
+                                                                   .chunkRedistributed(chunk: 9, from: w, to: to)]),
+                                            glyphs: .unicode)
+            #expect(lines.count == 1, "\(lines.map(\.text))")
+            #expect(lines.first?.text.hasSuffix("chunk 9 re-queued → worker 1") == true, "\(lines.map(\.text))")
+        }
+    }
+}

@@ -161,20 +161,26 @@ struct DashboardTerminalTests {
         #expect(worker.output.contains("worker 3 released"))
     }
 
-    @Test("the terminal is restored on Ctrl-C, SIGTERM and SIGHUP", arguments: ["C-c", "TERM", "HUP"])
+    @Test("the terminal is restored on Ctrl-C and on every signal that ends the process",
+          arguments: ["C-c", "TERM", "HUP", "PIPE", "USR1", "ALRM", "QUIT"])
     func restoredOnSignals(how: String) throws {
         let tmux = try TmuxSession(width: 80, height: 24)
         try tmux.type(slowJob)
         try tmux.waitFor("   1 running")
         #expect(try tmux.alternateScreenOn())
+        let signals = ["TERM": SIGTERM, "HUP": SIGHUP, "PIPE": SIGPIPE, "USR1": SIGUSR1, "ALRM": SIGALRM, "QUIT": SIGQUIT]
         if how == "C-c" {
             try tmux.press("C-c")
         } else {
             let pid = try #require(try tmux.childPID())
-            kill(pid, how == "TERM" ? SIGTERM : SIGHUP)
+            kill(pid, try #require(signals[how]))
         }
-        let expected = ["C-c": 130, "TERM": 143, "HUP": 129][how]
+        // 128+N; SIGQUIT dumps core, which the shell reports as 128+3 as well.
+        let expected = how == "C-c" ? 130 : 128 + Int(signals[how]!)
         #expect(try tmux.expectTerminalRestored() == expected)
+        let screen = try tmux.screen()
+        #expect(!screen.contains("Program crashed"), "a crash report drew over the screen:\n\(screen)")
+        if how == "QUIT" { #expect(screen.contains("cluster-top quit (SIGQUIT); the terminal has been restored.")) }
     }
 
     @Test("the terminal is restored after a crash")

@@ -23,6 +23,8 @@ struct HeadlessCommandTests {
         (["--range", "5...1"], "LO must not exceed HI"),
         (["--range", "1..5"], "must be written LO...HI"),
         (["--range", "abc...5"], "is not a whole number"),
+        (["--range", "--1...5"], "range start '--1' is not a whole number"),
+        (["--script", "/dev/null"], "'/dev/null': it is not a regular file"),
         (["--range", "1...99999999999999999999999"], "does not fit in a 64-bit integer"),
         (["--range", "-9223372036854775808...9223372036854775807"], "does not fit in 128 bits"),
         (["--workers", "0"], "between 1 and 1024"),
@@ -36,6 +38,20 @@ struct HeadlessCommandTests {
         (["--refresh", "0"], "between 0.01 and 60"),
         (["--bogus"], "Unknown option"),
     ]
+
+    static let badWorkerInputs: [([String], String)] = [
+        (["--threads", "-1"], "--threads must be between 1 and 256 (got -1)"),
+        (["--token", "abcdefgh1234\r"], "bad token: the token may only contain printable ASCII"),
+    ]
+
+    @Test("a worker's bad input: one clear line, usage exit status, before any connection", arguments: badWorkerInputs)
+    func badWorkerInput(arguments: [String], expected: String) throws {
+        let result = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:9", "--token", "abcdefgh1234"] + arguments)
+        #expect(result.status == 64)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains(expected), "\(result.stderr)")
+        #expect(!result.stdout.contains("connecting"))
+    }
 
     @Test("bad input: one clear line on stderr, usage exit status, no trace", arguments: badInputs)
     func badInput(arguments: [String], expected: String) throws {
