@@ -44,26 +44,26 @@ extension EngineState {
     /// A worker with an attempt is `pausing` until its thread stops (see `checkIn`); one
     /// without is stopped already. Its queue goes back when it checks in, not now.
     mutating func pause(worker i: Int) -> Bool {
-        guard let next = workers[i].phase.afterPause(holdingAttempt: workers[i].current != nil) else { return false }
-        workers[i].phase = next
-        workers[i].cell.poke()
-        log(.workerPaused(workers[i].cell.id))
-        return true
+        change(worker: i, to: workers[i].phase.afterPause(holdingAttempt: workers[i].current != nil),
+               logging: ClusterEventKind.workerPaused)
     }
 
     mutating func resume(worker i: Int) -> Bool {
-        guard let next = workers[i].phase.afterResume(holdingAttempt: workers[i].current != nil) else { return false }
-        workers[i].phase = next
-        workers[i].cell.poke()
-        log(.workerResumed(workers[i].cell.id))
-        return true
+        change(worker: i, to: workers[i].phase.afterResume(holdingAttempt: workers[i].current != nil),
+               logging: ClusterEventKind.workerResumed)
     }
 
     mutating func restart(worker i: Int) -> Bool {
-        guard let next = workers[i].phase.afterRestart else { return false }
+        change(worker: i, to: workers[i].phase.afterRestart, logging: ClusterEventKind.workerRestarted)
+    }
+
+    /// Moves worker `i` to `next`, if the control applies (`next` is not nil): it is poked to
+    /// look at its new phase, and the log says what happened.
+    private mutating func change(worker i: Int, to next: WorkerPhase?, logging event: (WorkerID) -> ClusterEventKind) -> Bool {
+        guard let next else { return false }
         workers[i].phase = next
         workers[i].cell.poke()
-        log(.workerRestarted(workers[i].cell.id))
+        log(event(workers[i].cell.id))
         return true
     }
 
