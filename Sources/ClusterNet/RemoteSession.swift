@@ -77,6 +77,8 @@ struct RemoteSession {
     private let wake: @Sendable (Int) -> Void
     private(set) var threads: [Thread] = []
     private var lastHeard: ContinuousClock.Instant
+    /// When the lease was last checked; ticks come every heartbeat.
+    private var lastTick: ContinuousClock.Instant
     private let started: ContinuousClock.Instant
     private var leaseExpired = false
     private var outgoing: [CoordinatorMessage] = []
@@ -91,6 +93,7 @@ struct RemoteSession {
         self.wake = wake ?? { continuation.yield(.wake(thread: $0)) }
         started = now
         lastHeard = now
+        lastTick = now
     }
 
     /// Runs the session until every thread is released or the connection ends. Throws why it
@@ -350,13 +353,19 @@ struct RemoteSession {
     // MARK: Liveness
 
     private mutating func checkLease(now: ContinuousClock.Instant) throws {
-        let silence = now - lastHeard
         if threads.isEmpty {
             if now - started > timing.helloTimeout {
                 throw RPCError(code: .deadlineExceeded, message: "no Hello within \(timing.helloTimeout)")
             }
             return
         }
+        // A tick much later than a heartbeat after the last one means this session's own loop was
+        // starved (a loaded coordinator): what the worker sent meanwhile may still be unread, so
+        // that time is not the worker's silence. Only time spent listening counts.
+        let stall = now - lastTick - timing.heartbeat
+        lastTick = now
+        if stall > timing.heartbeat { lastHeard = min(now, lastHeard + stall) }
+        let silence = now - lastHeard
         guard !leaseExpired, silence > timing.lease else { return }
         leaseExpired = true
         for t in threads.indices where !threads[t].released {

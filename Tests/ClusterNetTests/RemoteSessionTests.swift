@@ -48,6 +48,18 @@ final class RemoteSessionTests {
         return sent
     }
 
+    /// Ticks every heartbeat (0.1 s) after `start` up to `end` seconds, as the session's timer
+    /// sends them; returns what went out.
+    func ticks(after start: Double, through end: Double) throws -> [CoordinatorMessage] {
+        var sent: [CoordinatorMessage] = []
+        var time = start + 0.1
+        while time <= end + 1e-9 {
+            sent += try feed(.tick, at: time)
+            time += 0.1
+        }
+        return sent
+    }
+
     static func hello(threads: UInt32 = 1) -> RemoteSession.Input {
         .message(.with { $0.hello = .with { $0.protocolVersion = WireProtocol.version; $0.host = "laptop"; $0.pid = 7; $0.threads = threads } })
     }
@@ -131,6 +143,7 @@ final class RemoteSessionTests {
     func leaseExpiry() throws {
         let job = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000, chunkSize: 1_000_000))
         let running = try #require(Self.assigns(try feed(Self.hello(), at: 0)).first)
+        #expect(try ticks(after: 0, through: 0.9).isEmpty)
         #expect(try feed(.tick, at: 0.95).isEmpty)
         #expect(cluster.snapshot().workers[0].state == .running, "within its lease")
         _ = try feed(.tick, at: 1.05)
@@ -167,7 +180,7 @@ final class RemoteSessionTests {
         // A control asks the thread where it is; the thread is frozen and never answers in time.
         #expect(cluster.setSpeed(WorkerID(1), to: 0.5))
         #expect(Self.checks(try feed(.tick, at: 0.1)) == [running.attempt])
-        _ = try feed(.tick, at: 1.2)
+        _ = try ticks(after: 0.1, through: 1.2)
         #expect(cluster.snapshot().workers[0].leaseLost)
         // Thawed, it answers the Check it had.
         let answer = try feed(.message(.with {
@@ -184,6 +197,23 @@ final class RemoteSessionTests {
             $0.kind == .staleResultDiscarded(chunk: running.chunk, attempt: AttemptID(running.attempt), worker: WorkerID(1))
         })
         #expect(cluster.snapshot().job?.elementsCompleted == 0, "none of it was added")
+    }
+
+    @Test("a coordinator starved past the lease does not blame the worker for its own stall")
+    func coordinatorStall() throws {
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000, chunkSize: 1_000_000))
+        _ = try feed(Self.hello(), at: 0)
+        _ = try ticks(after: 0, through: 0.3)
+        // The session's loop gets no CPU for 1.5 s: its next tick comes late, and so would the
+        // heartbeats waiting unread.
+        _ = try feed(.tick, at: 1.8)
+        #expect(cluster.snapshot().workers[0].state == .running, "the stall is not the worker's silence")
+        // Listening again: 0.4 s before the stall and 0.5 s after it are still within the lease;
+        // silence past a full second of listening lapses it.
+        _ = try ticks(after: 1.8, through: 2.3)
+        #expect(cluster.snapshot().workers[0].state == .running)
+        _ = try ticks(after: 2.3, through: 2.6)
+        #expect(cluster.snapshot().workers[0].leaseLost)
     }
 
     @Test("pause gives queued attempts back only when the thread checks in, where it really stopped")
