@@ -88,6 +88,9 @@ public struct ChunkRunner: Sendable {
             if heldSince == nil {
                 tokens.acquire()
                 heldSince = MonotonicClock.nanoseconds()
+                // News that came while it waited its turn (a pause, a kill, a shutdown) is
+                // answered before any more summing: with hundreds of workers the wait is long.
+                if control.hasNews() { continue }
             }
             let blockLast = last - next < subBlock ? last : next + subBlock - 1
             let started = MonotonicClock.nanoseconds()
