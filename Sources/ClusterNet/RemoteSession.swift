@@ -376,7 +376,7 @@ struct RemoteSession {
     }
 
     /// The connection is over: whatever the threads held goes back to the queue now.
-    func disconnectAll() {
+    private func disconnectAll() {
         continuation.finish()
         for thread in threads where !thread.released { cluster.remoteLost(thread.id, .disconnected) }
     }
