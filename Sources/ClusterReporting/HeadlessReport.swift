@@ -135,12 +135,16 @@ public enum HeadlessReport {
         public let seconds: Double
         public let line: Int
         public let action: String
+        /// True when the step could not do what it says; absent otherwise.
+        public var error: Bool?
     }
 
     public struct ScriptFinished: Codable, Equatable {
         public var type = "scriptFinished"
         public let jobs: Int
         public let verified: Bool
+        /// Steps that could not do what they say.
+        public var stepErrors = 0
     }
 
     public struct Event: Codable, Equatable {

@@ -8,11 +8,13 @@ public struct HeadlessRunner {
 
     /// How a headless run ended, and the process exit status that goes with it.
     public enum Outcome: Equatable, Sendable {
-        case verified, mismatch, interrupted
+        /// `scriptErrors`: every job verified, but some script step could not do what it says.
+        case verified, mismatch, interrupted, scriptErrors
         public var exitStatus: Int32 {
             switch self {
             case .verified: return 0
             case .mismatch: return 1
+            case .scriptErrors: return 64
             case .interrupted: return 130
             }
         }

@@ -10,15 +10,19 @@ public struct HeadlessScriptRunner {
     public let printer: HeadlessPrinter
     public let interval: Double
     public let shouldStop: () -> Bool
+    private let writeError: (String) -> Void
     private var player: ScriptPlayer
 
     public init(cluster: Cluster, player: ScriptPlayer, format: HeadlessPrinter.OutputFormat, interval: Double,
-                write: @escaping (String) -> Void, shouldStop: @escaping () -> Bool = { false }) {
+                write: @escaping (String) -> Void,
+                writeError: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) },
+                shouldStop: @escaping () -> Bool = { false }) {
         self.cluster = cluster
         self.player = player
         printer = HeadlessPrinter(format: format, write: write)
         self.interval = interval
         self.shouldStop = shouldStop
+        self.writeError = writeError
     }
 
     /// Runs until every step has run and every job it submitted has finished. Events up to
@@ -33,9 +37,16 @@ public struct HeadlessScriptRunner {
             let now = cluster.snapshot().time
             for step in player.advance(now: now, cluster: cluster) {
                 switch printer.format {
-                case .text: printer.write("[\(Format.fixed(now, decimals: 3))s] script line \(step.line): \(step.text)")
-                case .json: printer.write(HeadlessReport.jsonLine(HeadlessReport.ScriptStepLine(seconds: now, line: step.line, action: step.text)))
+                case .text:
+                    printer.write("[\(Format.fixed(now, decimals: 3))s] script line \(step.line): "
+                                  + (step.isError ? "error: " : "") + step.text)
+                case .json:
+                    printer.write(HeadlessReport.jsonLine(HeadlessReport.ScriptStepLine(
+                        seconds: now, line: step.line, action: step.text, error: step.isError ? true : nil)))
                 }
+                // The script goes on (a lesson should not stop mid-way); stderr and the exit
+                // status say it did not do everything it says.
+                if step.isError { writeError("cluster-top: script line \(step.line): \(step.text)") }
             }
             lastEvent = printer.flushEvents(from: cluster, after: lastEvent)
             for job in player.jobs where !reported.contains(job) {
@@ -46,7 +57,8 @@ public struct HeadlessScriptRunner {
             if player.isFinished, reported.count == player.jobs.count {
                 let summaries = player.jobs.compactMap(cluster.summary(of:))
                 report(summaries)
-                return summaries.allSatisfy(\.verified) ? .verified : .mismatch
+                guard summaries.allSatisfy(\.verified) else { return .mismatch }
+                return player.errors == 0 ? .verified : .scriptErrors
             }
             if shouldStop() {
                 printer.interruption(cluster.snapshot())
@@ -66,10 +78,14 @@ public struct HeadlessScriptRunner {
 
     private func report(_ summaries: [JobSummary]) {
         switch printer.format {
-        case .text: HeadlessReport.comparisonLines(summaries).forEach(printer.write)
+        case .text:
+            HeadlessReport.comparisonLines(summaries).forEach(printer.write)
+            if player.errors > 0 {
+                printer.write("\(player.errors) script step\(player.errors == 1 ? "" : "s") could not run: see the error lines above")
+            }
         case .json:
             printer.write(HeadlessReport.jsonLine(HeadlessReport.ScriptFinished(
-                jobs: summaries.count, verified: summaries.allSatisfy(\.verified))))
+                jobs: summaries.count, verified: summaries.allSatisfy(\.verified), stepErrors: player.errors)))
         }
     }
 }

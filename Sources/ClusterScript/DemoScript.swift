@@ -51,7 +51,8 @@ public enum DemoScript {
         chunk-size 2_000_000_000
         caption Lesson 3 of 4: a crash costs only the lost chunk. Worker 2 is about to crash.
         submit 1...20_000_000_000
-        +3s kill 2
+        wait 40%
+        kill 2
         caption Worker 2 crashed mid-chunk: its chunk went back to the queue and is redone.
         +2s restart 2
         caption Worker 2 restarts. Nothing was counted twice: the total will verify.
@@ -64,7 +65,8 @@ public enum DemoScript {
         view timeline
         caption Lesson 4 of 4: work stealing. Worker 2 freezes halfway through its slice.
         submit 1...8_000_000_000
-        +1s pause 2
+        wait 25%
+        pause 2
         caption Worker 2 is paused. When worker 1 runs dry it splits off worker 2's remainder.
         wait
         resume 2

@@ -41,9 +41,24 @@ public enum ScriptAction: Sendable, Equatable {
     case schedule(SchedulePolicy)
     case chunkSize(Int64)
     case submit(lo: Int64, hi: Int64)
-    /// Holds the script until every submitted job has finished.
-    case wait
+    /// Holds the script until a fact holds: every submitted job has finished, or the running
+    /// job has come so far.
+    case wait(ScriptWait)
     case view(ScriptView)
+
+    var isWait: Bool {
+        if case .wait = self { return true }
+        return false
+    }
+}
+
+/// What a `wait` step waits for: facts about the jobs, never a duration.
+public enum ScriptWait: Sendable, Equatable {
+    /// Every submitted job has finished.
+    case jobsFinished
+    /// The running job has done at least this fraction (0 < fraction < 1) of its elements, or
+    /// every job has finished.
+    case progress(Double)
 }
 
 /// When a step runs.
@@ -184,10 +199,13 @@ public struct Script: Sendable, Equatable {
             }
             return .submit(lo: lo, hi: hi)
         case "wait":
-            guard args.isEmpty || args == ["job"] || args == ["jobs"] else {
-                throw InputError("'wait' takes no arguments; it waits until every submitted job has finished")
+            if args.isEmpty || args == ["job"] || args == ["jobs"] { return .wait(.jobsFinished) }
+            guard args.count == 1, args[0].hasSuffix("%"), let percent = Double(args[0].dropLast()),
+                  percent > 0, percent < 100 else {
+                throw InputError("'wait' takes nothing (every job finished) or a share of the running job, "
+                                 + "as in 'wait 25%' (more than 0%, less than 100%)")
             }
-            return .wait
+            return .wait(.progress(percent / 100))
         case "view":
             try expect(1, "one of: " + ScriptView.allCases.map(\.rawValue).joined(separator: ", "))
             guard let view = ScriptView(rawValue: args[0]) else {

@@ -7,6 +7,8 @@ public struct ScriptPlayer {
     public struct Played: Sendable, Equatable {
         public let line: Int
         public let text: String
+        /// The step could not do what it says (it named a worker that does not exist).
+        public var isError = false
     }
 
     public let script: Script
@@ -23,6 +25,8 @@ public struct ScriptPlayer {
     public var requestedView: ScriptView?
     /// Jobs the script submitted, in order.
     public private(set) var jobs: [JobID] = []
+    /// Steps that could not do what they say; a script with any ends with a non-zero status.
+    public private(set) var errors = 0
 
     public init(script: Script, cores: Int) {
         self.script = script
@@ -37,7 +41,7 @@ public struct ScriptPlayer {
     public var nextDue: Double? {
         guard index < script.steps.count, let startTime else { return nil }
         switch script.steps[index].timing {
-        case _ where script.steps[index].action == .wait: return nil
+        case _ where script.steps[index].action.isWait: return nil
         case .at(let t): return startTime + t
         case .after(let d): return previousTime + d
         }
@@ -57,40 +61,60 @@ public struct ScriptPlayer {
             case .after(let d): previousTime + d
             }
             guard now >= due else { break }
-            if step.action == .wait, !Self.allJobsFinished(cluster.snapshot()) { break }
+            if case .wait(let condition) = step.action, !Self.holds(condition, cluster.snapshot()) { break }
             // A step runs at its due time, so delays after it do not drift with the polling rate;
             // a wait ends when it is noticed.
-            previousTime = step.action == .wait ? now : due
-            played.append(Played(line: step.line, text: perform(step.action, on: cluster)))
+            previousTime = step.action.isWait ? now : due
+            let result = perform(step.action, on: cluster)
+            if result.isError { errors += 1 }
+            played.append(Played(line: step.line, text: result.text, isError: result.isError))
             index += 1
         }
         return played
     }
 
-    static func allJobsFinished(_ snapshot: ClusterSnapshot) -> Bool {
-        snapshot.queuedJobs == 0 && (snapshot.job.map { $0.status.isFinished } ?? true)
+    static func holds(_ condition: ScriptWait, _ snapshot: ClusterSnapshot) -> Bool {
+        let allFinished = snapshot.queuedJobs == 0 && (snapshot.job.map { $0.status.isFinished } ?? true)
+        switch condition {
+        case .jobsFinished: return allFinished
+        case .progress(let fraction): return allFinished || (snapshot.job.map { $0.progress >= fraction } ?? false)
+        }
     }
 
-    private mutating func perform(_ action: ScriptAction, on cluster: Cluster) -> String {
+    /// "live workers: 1, 2, 3", at most eight named.
+    static func liveList(_ ids: [WorkerID]) -> String {
+        guard !ids.isEmpty else { return "no worker is live" }
+        let named = ids.prefix(8).map { String($0.rawValue) }.joined(separator: ", ")
+        return "live workers: " + named + (ids.count > 8 ? " and \(ids.count - 8) more" : "")
+    }
+
+    /// What a step did, as text, and whether it failed.
+    private struct StepResult {
+        var text: String
+        var isError = false
+    }
+
+    private mutating func perform(_ action: ScriptAction, on cluster: Cluster) -> StepResult {
         let snapshot = cluster.snapshot()
         let live = snapshot.workers.filter { $0.state != .removed && !$0.isLeaving }
-        func targets(_ target: WorkerTarget) -> [WorkerID] {
+        func apply(_ verb: String, _ target: WorkerTarget, _ body: (WorkerID) -> Bool) -> StepResult {
             switch target {
-            case .all: return live.map(\.id)
-            case .worker(let n): return [WorkerID(n)]
+            case .all:
+                let done = live.map(\.id).filter(body)
+                return StepResult(text: done.isEmpty && !live.isEmpty ? "\(verb) all workers: nothing to do" : "\(verb) all workers")
+            case .worker(let n):
+                let worker = WorkerID(n)
+                guard live.contains(where: { $0.id == worker }) else {
+                    return StepResult(text: "\(verb) \(worker): there is no \(worker); \(Self.liveList(live.map(\.id)))",
+                                      isError: true)
+                }
+                return StepResult(text: body(worker) ? "\(verb) \(worker)" : "\(verb) \(worker): nothing to do")
             }
-        }
-        func apply(_ verb: String, _ target: WorkerTarget, _ body: (WorkerID) -> Bool) -> String {
-            let ids = targets(target)
-            let done = ids.filter(body)
-            let who = target == .all ? "all workers" : ids.map(\.description).joined(separator: ", ")
-            if done.isEmpty, !ids.isEmpty { return "\(verb) \(who): nothing to do" }
-            return "\(verb) \(who)"
         }
         switch action {
         case .caption(let text):
             caption = text
-            return "caption: \(text)"
+            return StepResult(text: "caption: \(text)")
         case .workers(let count):
             let wanted = count.resolved(cores: cores)
             if live.count < wanted {
@@ -99,10 +123,11 @@ public struct ScriptPlayer {
                 // The newest leave first, so worker numbers in a script stay meaningful.
                 for worker in live.suffix(live.count - wanted) { cluster.remove(worker.id) }
             }
-            return "workers: \(wanted)"
+            return StepResult(text: "workers: \(wanted)")
         case .add(let count):
             let added = (0..<count.resolved(cores: cores)).compactMap { _ in cluster.addWorker() }
-            return "added " + (added.isEmpty ? "no worker (limit reached)" : added.map(\.description).joined(separator: ", "))
+            return StepResult(text: "added " + (added.isEmpty ? "no worker (limit reached)"
+                                                : added.map(\.description).joined(separator: ", ")))
         case .remove(let target): return apply("remove", target, cluster.remove)
         case .pause(let target): return apply("pause", target, cluster.pause)
         case .resume(let target): return apply("resume", target, cluster.resume)
@@ -112,23 +137,25 @@ public struct ScriptPlayer {
             return apply("speed \(Int((speed * 100).rounded()))% for", target) { cluster.setSpeed($0, to: speed) }
         case .schedule(let policy):
             schedule = policy
-            return "schedule: \(policy.label)"
+            return StepResult(text: "schedule: \(policy.label)")
         case .chunkSize(let size):
             chunkSize = size
-            return "chunk size: \(size)"
+            return StepResult(text: "chunk size: \(size)")
         case let .submit(lo, hi):
             // Validated when the script was parsed, with the same chunk size and schedule.
             guard let spec = try? JobSpec(lo: lo, hi: hi, chunkSize: chunkSize, schedule: schedule) else {
-                return "submit \(lo)...\(hi): refused"
+                return StepResult(text: "submit \(lo)...\(hi): refused")
             }
             let job = cluster.submit(spec)
             jobs.append(job)
-            return "submitted \(job): \(lo)...\(hi), \(schedule.label), chunk \(chunkSize)"
-        case .wait:
-            return "every job has finished"
+            return StepResult(text: "submitted \(job): \(lo)...\(hi), \(schedule.label), chunk \(chunkSize)")
+        case .wait(.jobsFinished):
+            return StepResult(text: "every job has finished")
+        case .wait(.progress(let fraction)):
+            return StepResult(text: "the job is \(Int((fraction * 100).rounded()))% done")
         case .view(let view):
             requestedView = view
-            return "view: \(view.rawValue)"
+            return StepResult(text: "view: \(view.rawValue)")
         }
     }
 }

@@ -105,7 +105,10 @@ public final class DashboardLoop {
     /// Runs the script steps that are due, and shows the caption and view they ask for.
     private func playScript() {
         guard var player, !player.isFinished else { return }
-        _ = player.advance(now: cluster.snapshot().time, cluster: cluster)
+        let now = cluster.snapshot().time
+        for step in player.advance(now: now, cluster: cluster) where step.isError {
+            state.status = StatusMessage(text: "script line \(step.line): \(step.text)", isError: true, since: now)
+        }
         state.caption = player.caption
         if let view = player.requestedView {
             state.panel = DashboardPanel(rawValue: view.rawValue) ?? state.panel

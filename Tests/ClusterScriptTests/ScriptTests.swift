@@ -32,7 +32,7 @@ struct ScriptFormatTests {
             .caption("Static, with a straggler"), .workers(.cores(times: 2, plus: 0)), .add(.exactly(1)),
             .add(.exactly(3)), .throttle(.worker(1), speed: 0.25), .pause(.all), .resume(.worker(2)),
             .kill(.worker(3)), .restart(.all), .remove(.worker(4)), .schedule(.stealing), .chunkSize(1000),
-            .submit(lo: -5, hi: 5000), .wait, .view(.timeline),
+            .submit(lo: -5, hi: 5000), .wait(.jobsFinished), .view(.timeline),
         ])
         #expect(steps.map(\.line) == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17])
         #expect(steps[4].timing == .at(2))
@@ -56,6 +56,8 @@ struct ScriptFormatTests {
         ("view graph", 1, "workers, timeline, speedup"),
         ("submit 1...10_000_000_000_000_000", 1, "does not fit in 128 bits"),
         ("# only comments\n", 1, "no actions"),
+        ("wait 100%", 1, "as in 'wait 25%'"),
+        ("wait 5", 1, "as in 'wait 25%'"),
     ])
     func refusesWithLine(text: String, line: Int, fragment: String) {
         #expect {
@@ -131,6 +133,52 @@ struct ScriptPlayerTests {
         #expect(player.advance(now: 130, cluster: cluster).map(\.line) == [8])
         #expect(cluster.snapshot().workers[0].state == .dead)
         #expect(player.isFinished)
+    }
+
+    @Test("wait N% holds the script until the running job has come that far")
+    func waitsForProgress() throws {
+        // One worker takes chunks of 100 in order; the gate lets the first half through and holds
+        // the second, so the job stands at exactly 50% until the test opens it.
+        let gate = KernelGate(passing: { lo, _ in lo <= 500 })
+        let cluster = gate.cluster()
+        defer {
+            gate.open()
+            cluster.shutdown()
+        }
+        let script = try Script.parse("""
+            workers 1
+            chunk-size 100
+            submit 1...1000
+            wait 50%
+            caption half
+            wait 60%
+            caption more
+            """, source: "t")
+        var player = ScriptPlayer(script: script, cores: 2)
+        #expect(player.advance(now: 0, cluster: cluster).map(\.line) == [1, 2, 3])
+        #expect(gate.waitUntilHolding(1))
+        #expect(cluster.snapshot().job?.progress == 0.5)
+        #expect(player.advance(now: 1, cluster: cluster).map(\.line) == [4, 5])
+        #expect(player.advance(now: 2, cluster: cluster).isEmpty, "60% is not reached while the gate holds")
+        gate.open()
+        let job = try #require(player.jobs.first)
+        #expect(cluster.waitForJob(job, timeout: 10)?.verified == true)
+        // A finished job ends every wait.
+        #expect(player.advance(now: 3, cluster: cluster).map(\.line) == [6, 7])
+        #expect(player.errors == 0)
+    }
+
+    @Test("a step naming a worker that does not exist is an error, and the script goes on")
+    func missingWorker() throws {
+        let cluster = Cluster()
+        defer { cluster.shutdown() }
+        var player = ScriptPlayer(script: try Script.parse("workers 2\nkill 5\npause 2", source: "t"), cores: 2)
+        let played = player.advance(now: 0, cluster: cluster)
+        #expect(played.map(\.line) == [1, 2, 3])
+        #expect(played.map(\.isError) == [false, true, false])
+        #expect(played[1].text == "kill worker 5: there is no worker 5; live workers: 1, 2")
+        #expect(player.errors == 1)
+        #expect(eventually { cluster.snapshot().workers[1].state == .paused })
     }
 
     @Test("workers N adds or removes the newest live workers")

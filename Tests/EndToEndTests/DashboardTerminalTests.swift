@@ -108,10 +108,14 @@ struct DashboardTerminalTests {
         var screen = try tmux.waitFor("   2 running")
         #expect(!screen.contains("RANGE"))
         try tmux.resize(width: 150, height: 40)
-        screen = try tmux.waitUntil { $0.contains("RANGE") }
+        // One frame after the resize has both; a capture taken mid-frame may have only one.
+        func footerOnRow40(_ screen: String) -> Bool {
+            let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+            return lines.count >= 40 && lines[39].contains("Quit")
+        }
+        screen = try tmux.waitUntil { $0.contains("RANGE") && footerOnRow40($0) }
         #expect(screen.contains("RANGE"), "no range column at 150 columns:\n\(screen)")
-        let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines.count >= 40 && lines[39].contains("Quit"), "footer not on the new last row")
+        #expect(footerOnRow40(screen), "footer not on the new last row:\n\(screen)")
         try tmux.resize(width: 50, height: 12)
         screen = try tmux.waitFor("Terminal too small")
         #expect(screen.contains("current 50×12, needs at least 60×16"))

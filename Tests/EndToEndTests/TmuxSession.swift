@@ -106,6 +106,8 @@ final class TmuxSession {
         #expect(modes.contains("echo") && !modes.contains("-echo"), "tty echo off: \(modes)", sourceLocation: sourceLocation)
         #expect(lines.last { !$0.isEmpty }?.hasPrefix("PROMPT$") == true, "no prompt: \(screen)", sourceLocation: sourceLocation)
         let status = lines.last { $0.hasPrefix("exit=") }.flatMap { Int($0.dropFirst(5)) }
+        // The caller checks the status; the screen says why when it is not the expected one.
+        if status != 0 { print("terminal after exit (status \(status.map(String.init) ?? "unknown")):\n\(screen)") }
         return status
     }
 
