@@ -90,8 +90,9 @@ final class TmuxSession {
     /// After the program ends: the shell prompt is back, the alternate screen is off, and the
     /// tty is back in canonical mode with echo. Returns the exit status the shell saw.
     func expectTerminalRestored(sourceLocation: SourceLocation = #_sourceLocation) throws -> Int? {
-        // Let the program finish first: keys typed into a live dashboard would be commands.
-        _ = try eventually { try !alternateScreenOn() }
+        // Let the program finish first: keys typed into a live dashboard would be commands, and
+        // keys typed while it restores the tty can arrive raw (no echo, CR for Enter).
+        _ = try eventually { try !alternateScreenOn() && childPID() == nil }
         try type("echo \"exit=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(echo|icanon)' | tr '\\n' ' '; echo")
         // Wait for the command's output (not its echo) and the next prompt.
         let screen = try waitUntil { screen in
