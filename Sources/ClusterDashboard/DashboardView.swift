@@ -59,13 +59,13 @@ public enum DashboardView {
                                     columns: Columns(width: input.width, workers: input.snapshot.workers))
         drawHeader(&buffer, context)
         if let caption = input.state.caption { drawCaption(&buffer, context, caption) }
-        let (rows, pageRows, offset) = drawPanel(&buffer, context)
+        let (rows, pageRows, offset, listed) = drawPanel(&buffer, context)
         var logTop = context.tableTop + 1 + rows
         if context.showsSelectionDetail {
             drawSelectionDetail(&buffer, context, y: logTop)
             logTop += 1
         }
-        drawEventLog(&buffer, context, top: logTop, workerRows: pageRows, offset: offset)
+        drawEventLog(&buffer, context, top: logTop, workerRows: pageRows, offset: offset, listed: listed)
         drawFooter(&buffer, context)
         if input.state.showHelp { drawHelp(&buffer, context) }
         return DashboardFrame(buffer: buffer, workerRows: pageRows, scrollOffset: offset)
@@ -224,34 +224,43 @@ public enum DashboardView {
     }
 
     /// The middle of the screen: the worker table, the timeline or the speedup panel. Returns
-    /// the rows it used under its header row, the workers per page, and the first worker shown.
-    static func drawPanel(_ buffer: inout CellBuffer, _ c: RenderContext) -> (rows: Int, pageRows: Int, offset: Int) {
+    /// the rows it used under its header row, the workers per page, the first worker shown, and
+    /// how many workers it lists (the timeline leaves out the removed).
+    static func drawPanel(_ buffer: inout CellBuffer, _ c: RenderContext) -> (rows: Int, pageRows: Int, offset: Int, listed: Int) {
         switch c.input.state.panel {
         case .workers:
             let (rows, offset) = drawWorkers(&buffer, c)
-            return (rows, rows, offset)
+            return (rows, rows, offset, c.snapshot.workers.count)
         case .timeline:
-            // One more row than workers: the time axis.
-            let rows = workerRowCount(height: c.height, workers: c.snapshot.workers.count + 1, selectionDetail: false,
+            // A lane per worker not removed, one for the removed if any, and the time axis.
+            let live = TimelineView.laneWorkers(c.snapshot)
+            let goneRow = live.count < c.snapshot.workers.count ? 1 : 0
+            let rows = workerRowCount(height: c.height, workers: live.count + goneRow + 1, selectionDetail: false,
                                       top: c.tableTop)
-            let lanes = max(1, rows - 1)
-            let offset = scrollOffset(c, rows: lanes)
+            let lanes = max(1, rows - 1 - goneRow)
+            let selected = live.firstIndex { $0.id == c.input.state.selectedWorker }
+            let offset = scrollOffset(c.input.state.scrollOffset, rows: lanes, count: live.count, selected: selected)
             TimelineView.draw(&buffer, c, top: c.tableTop, rows: rows, offset: offset)
-            return (rows, lanes, offset)
+            return (rows, lanes, offset, live.count)
         case .speedup:
             // A row per worker count, one for the core rule, and room for the "measuring" note.
             let rows = workerRowCount(height: c.height, workers: max(c.input.speedup.points.count + 1, 2),
                                       selectionDetail: false, top: c.tableTop)
             SpeedupView.draw(&buffer, c, top: c.tableTop, rows: rows)
-            return (rows, rows, scrollOffset(c, rows: rows))
+            return (rows, rows, 0, 0)
         }
     }
 
     /// The first worker shown so the selection stays in view.
     static func scrollOffset(_ c: RenderContext, rows: Int) -> Int {
-        let workers = c.snapshot.workers
-        var offset = min(max(0, c.input.state.scrollOffset), max(0, workers.count - rows))
-        if let selected = Reducer.selectedIndex(c.input.state, in: c.snapshot) {
+        scrollOffset(c.input.state.scrollOffset, rows: rows, count: c.snapshot.workers.count,
+                     selected: Reducer.selectedIndex(c.input.state, in: c.snapshot))
+    }
+
+    /// The first of `count` rows to show in `rows`, near `wanted`, keeping `selected` in view.
+    static func scrollOffset(_ wanted: Int, rows: Int, count: Int, selected: Int?) -> Int {
+        var offset = min(max(0, wanted), max(0, count - rows))
+        if let selected {
             if selected < offset { offset = selected }
             if selected >= offset + rows { offset = selected - rows + 1 }
         }
@@ -416,14 +425,15 @@ public enum DashboardView {
 
     // MARK: Event log
 
-    static func drawEventLog(_ buffer: inout CellBuffer, _ c: RenderContext, top: Int, workerRows: Int, offset: Int) {
+    static func drawEventLog(_ buffer: inout CellBuffer, _ c: RenderContext, top: Int, workerRows: Int, offset: Int,
+                             listed: Int) {
         let glyphs = c.glyphs, palette = c.palette
         let bottom = c.height - 2  // last log row; the footer is below
         buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(glyphs.horizontal, palette.frame))
         buffer.write("\(glyphs.horizontal)\(glyphs.horizontal) events ", x: 0, y: top, style: palette.frame)
         // Say how many workers are scrolled out of view, and where.
-        let above = offset, below = max(0, c.snapshot.workers.count - offset - workerRows)
-        if above + below > 0, c.input.state.panel != .speedup {  // the speedup view has no rows to scroll
+        let above = offset, below = max(0, listed - offset - workerRows)
+        if above + below > 0 {
             let up = c.input.capabilities.unicode ? "↑" : "^", down = c.input.capabilities.unicode ? "↓" : "v"
             let hidden = above + below
             let note = " \(hidden) more worker\(hidden == 1 ? "" : "s"): \(up) \(above) above, \(down) \(below) below (PgUp/PgDn) "

@@ -91,6 +91,10 @@ public enum Reducer {
             say("new jobs (n) will use the \(state.nextSchedule.label) schedule", error: false)
         case .cyclePanel:
             state.panel = state.panel.next
+        case .zoomTimeline:
+            // From any view: the timeline, zoomed the other way.
+            if state.panel == .timeline { state.timelineZoom = state.timelineZoom == .wholeJob ? .recent : .wholeJob }
+            state.panel = .timeline
         case .newJob:
             state.prompt = JobPrompt()
         case .help:

@@ -1,66 +1,68 @@
 import ClusterEngine
 import ClusterReporting
 
-/// The task timeline: one lane per worker across the current job's time, each chunk attempt a
-/// segment shaded by its fate, and a labelled time axis. Rare events win a cell over common ones,
-/// so a kill or a split stays visible however short it was.
+/// The task timeline: one lane per worker across the shown job's time, each chunk attempt a
+/// stretch shaded by its fate, and an axis in seconds since the job started. It shows the whole
+/// job, or (`z`) its last seconds exactly. Rare marks win a cell over common ones, so a kill or
+/// a split stays visible however short it was. Removed workers' lanes collapse into one.
 enum TimelineView {
-    /// What a lane cell shows, in increasing order of precedence.
-    enum Mark: Int, Comparable {
-        case empty = 0, done, doneAlternate, inFlight, redo, stolen, killed
-        static func < (a: Mark, b: Mark) -> Bool { a.rawValue < b.rawValue }
+    /// How much of the job the lanes show.
+    enum Zoom: String, Sendable, Equatable {
+        case wholeJob, recent
+        /// The span of `recent`, in seconds.
+        static let recentSeconds = 10.0
     }
 
-    static func mark(for segment: TimelineSegment) -> Mark {
-        switch segment.outcome {
-        case .killed: return .killed
-        case .handedOver: return .stolen
-        case .inFlight, .done:
-            if segment.origin.isSplit || segment.wasSplit { return .stolen }
-            if segment.origin.isRedo { return .redo }
-            if segment.outcome == .inFlight { return .inFlight }
-            // Neighbouring chunks alternate, so chunk boundaries show within a lane.
-            return segment.chunk % 2 == 0 ? .done : .doneAlternate
-        }
-    }
-
-    static func glyph(_ mark: Mark, unicode: Bool) -> Character {
+    static func glyph(_ mark: TimelineMark, unicode: Bool) -> Character {
         switch mark {
         case .empty: return " "
         case .done: return unicode ? "█" : "#"
         case .doneAlternate: return unicode ? "▇" : "="
         case .inFlight: return unicode ? "▒" : ">"
+        case .paused: return unicode ? "┄" : "-"
         case .redo: return unicode ? "▓" : "r"
         case .stolen: return unicode ? "░" : "s"
         case .killed: return unicode ? "✗" : "x"
         }
     }
 
-    static func style(_ mark: Mark, _ palette: Palette) -> CellStyle {
+    static func style(_ mark: TimelineMark, _ palette: Palette) -> CellStyle {
         switch mark {
         case .empty: return .plain
         case .done, .doneAlternate: return palette.color(.green)
         case .inFlight: return palette.color(.default, bold: true)
+        case .paused: return palette.color(.yellow, bold: true)
         case .redo: return palette.color(.magenta, bold: true)
         case .stolen: return palette.color(.cyan, bold: true)
         case .killed: return palette.color(.red, bold: true)
         }
     }
 
-    /// The lanes' marks: `width` cells per worker, from `start` to `end` seconds.
+    /// The legend: every glyph, each once (done's two shades together).
+    static let legend: [([TimelineMark], String)] = [
+        ([.done, .doneAlternate], "done"), ([.inFlight], "running"), ([.paused], "paused"), ([.killed], "killed"),
+        ([.redo], "redone"), ([.stolen], "stolen/split"),
+    ]
+
+    /// Lanes from exact segments: `width` cells per worker from `start` to `end` (the segments'
+    /// clock). Workers in `merged` share the lane of `mergedInto`.
     static func lanes(_ segments: [TimelineSegment], workers: [WorkerID], start: Double, end: Double,
-                      width: Int) -> [WorkerID: [Mark]] {
-        var lanes: [WorkerID: [Mark]] = [:]
-        for worker in workers { lanes[worker] = Array(repeating: .empty, count: width) }
+                      width: Int, merged: Set<WorkerID> = [], mergedInto: WorkerID? = nil) -> [WorkerID: [TimelineMark]] {
+        var lanes: [WorkerID: [TimelineMark]] = [:]
+        for worker in workers + (mergedInto.map { [$0] } ?? []) { lanes[worker] = Array(repeating: .empty, count: width) }
         let span = max(end - start, 1e-6)
         for segment in segments {
-            guard lanes[segment.worker] != nil else { continue }
+            let lane = merged.contains(segment.worker) ? mergedInto : segment.worker
+            guard let lane, lanes[lane] != nil else { continue }
+            let segmentEnd = segment.end ?? end
+            guard segmentEnd >= start, segment.start <= end else { continue }
             let from = (segment.start - start) / span * Double(width)
-            let to = ((segment.end ?? end) - start) / span * Double(width)
+            let to = (segmentEnd - start) / span * Double(width)
             let first = max(0, min(width - 1, Int(from.rounded(.down))))
             let last = max(first, min(width - 1, Int(to.rounded(.up)) - 1))
-            let mark = mark(for: segment)
-            for x in first...last where lanes[segment.worker]![x] < mark { lanes[segment.worker]![x] = mark }
+            let mark = TimelineMark(outcome: segment.outcome, origin: segment.origin, wasSplit: segment.wasSplit,
+                                    chunk: segment.chunk)
+            for x in first...last { lanes[lane]![x] = TimelineMark.merged(lanes[lane]![x], mark) }
         }
         return lanes
     }
@@ -75,54 +77,108 @@ enum TimelineView {
         return step
     }
 
-    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows: Int,
-                     offset: Int) {
+    /// The workers that get a lane of their own, in order: all but the removed.
+    static func laneWorkers(_ snapshot: ClusterSnapshot) -> [WorkerSnapshot] {
+        snapshot.workers.filter { $0.state != .removed }
+    }
+
+    /// Draws the panel in `rows` rows from `top` (legend, lanes, axis); `offset` is the first
+    /// lane shown among `laneWorkers`.
+    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows: Int, offset: Int) {
         let palette = c.palette, unicode = c.input.capabilities.unicode
+        let zoom = c.input.state.timelineZoom
         let labelWidth = 7
         let laneWidth = max(1, c.width - labelWidth - 1)
-        // Legend in the header row.
         buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(" ", palette.tableHeader))
-        var x = buffer.write("    ID  TIMELINE ", x: 0, y: top, style: palette.tableHeader)
-        for (mark, name) in [(Mark.done, "done"), (.inFlight, "running"), (.killed, "killed"), (.redo, "redone"),
-                             (.stolen, "stolen/split")] where x + name.count + 3 < c.width {
-            x = buffer.write(" " + String(glyph(mark, unicode: unicode)), x: x, y: top, style: style(mark, palette))
+        var x = buffer.write(zoom == .wholeJob ? "    ID  WHOLE JOB " : "    ID  LAST \(Int(Zoom.recentSeconds)) S ",
+                             x: 0, y: top, style: palette.tableHeader)
+        for (marks, name) in legend where x + marks.count + name.count + 3 < c.width {
+            x = buffer.write(" " + String(marks.map { glyph($0, unicode: unicode) }), x: x, y: top, style: style(marks[0], palette))
             x = buffer.write(" " + name, x: x, y: top, style: palette.tableHeader)
         }
-        guard let timeline = c.input.timeline, let job = c.snapshot.job else {
+        guard let timeline = c.input.timeline, let job = c.snapshot.job,
+              let jobStart = timeline.jobStart, timeline.whole?.job == job.id else {
             buffer.write("  no job yet: the timeline shows the current job's chunks", x: 0, y: top + 1, style: palette.warning)
             return
         }
-        let segments = timeline.segments.filter { $0.job == job.id }
-        let start = segments.map(\.start).min() ?? timeline.now
-        let end = job.status.isFinished ? max(start, segments.compactMap(\.end).max() ?? timeline.now) : timeline.now
-        let workers = c.snapshot.workers
-        let laneRows = max(1, rows - 1)  // the last row is the axis
-        let visible = Array(workers.dropFirst(offset).prefix(laneRows))
-        let lanes = lanes(segments, workers: visible.map(\.id), start: start, end: end, width: laneWidth)
-        let selected = Reducer.selectedIndex(c.input.state, in: c.snapshot)
-        for (row, worker) in visible.enumerated() {
-            let y = top + 1 + row
-            let isSelected = offset + row == selected
-            buffer.write((isSelected ? " \(c.glyphs.selectionMarker)" : "  ") + Widgets.padLeft(String(worker.id.rawValue), 4) + " ",
-                         x: 0, y: y, style: isSelected ? CellStyle(bold: true, reverse: true) : palette.value)
-            var laneX = labelWidth
-            for mark in lanes[worker.id] ?? [] {
-                buffer.write(String(glyph(mark, unicode: unicode)), x: laneX, y: y, style: style(mark, palette))
-                laneX += 1
+        // Times are seconds since the job started; a finished job's picture ends with it.
+        let end = job.status.isFinished ? job.elapsed : max(0, timeline.now - jobStart)
+        let from = zoom == .wholeJob ? 0
+            : max(0, end - Zoom.recentSeconds, timeline.segmentsCompleteFrom - jobStart)
+        let live = laneWorkers(c.snapshot)
+        let gone = Set(c.snapshot.workers.filter { $0.state == .removed }.map(\.id))
+        let goneRow = !gone.isEmpty
+        let laneRows = max(1, rows - 1 - (goneRow ? 1 : 0))  // the last row is the axis
+        let visible = Array(live.dropFirst(offset).prefix(laneRows))
+        let cells = laneCells(timeline, job: job.id, jobStart: jobStart, from: from, to: end, width: laneWidth,
+                              workers: visible.map(\.id), gone: gone, zoom: zoom)
+        let selected = c.input.state.selectedWorker
+        var y = top + 1
+        func drawLane(_ label: String, _ marks: [TimelineMark], selected: Bool) {
+            buffer.write(label, x: 0, y: y, style: selected ? CellStyle(bold: true, reverse: true) : palette.value)
+            for (i, mark) in marks.enumerated() {
+                buffer.write(String(glyph(mark, unicode: unicode)), x: labelWidth + i, y: y, style: style(mark, palette))
+            }
+            y += 1
+        }
+        for worker in visible {
+            let isSelected = worker.id == selected
+            drawLane((isSelected ? " \(c.glyphs.selectionMarker)" : "  ") + Widgets.padLeft(String(worker.id.rawValue), 4) + " ",
+                     cells.lanes[worker.id] ?? [], selected: isSelected)
+        }
+        if goneRow {
+            // Every removed worker's lane in one: what they did still counts. How many, where the
+            // lane is empty (they have left, so its end usually is).
+            drawLane(Widgets.padLeft("gone", 6) + " ", cells.gone, selected: false)
+            let note = " \(gone.count) removed "
+            if cells.gone.count > note.count, cells.gone.suffix(note.count).allSatisfy({ $0 == .empty }) {
+                buffer.write(note, x: labelWidth + cells.gone.count - note.count, y: y - 1, style: palette.label)
             }
         }
-        // Time axis: a tick and a label every so often, in seconds since the job started.
-        let axisY = top + 1 + min(laneRows, max(1, visible.count))
-        let span = max(end - start, 1e-6)
+        drawAxis(&buffer, c, y: y, from: from, to: end, labelWidth: labelWidth, laneWidth: laneWidth)
+    }
+
+    /// Each visible worker's cells, and the removed workers' merged, from `from` to `to` seconds
+    /// after the job's start.
+    static func laneCells(_ timeline: TimelineSnapshot, job: JobID, jobStart: Double, from: Double, to: Double,
+                          width: Int, workers: [WorkerID], gone: Set<WorkerID>, zoom: Zoom)
+        -> (lanes: [WorkerID: [TimelineMark]], gone: [TimelineMark]) {
+        guard let whole = timeline.whole else { return ([:], []) }
+        func merge(_ a: [TimelineMark], _ b: [TimelineMark]) -> [TimelineMark] { zip(a, b).map(TimelineMark.merged) }
+        let empty = Array(repeating: TimelineMark.empty, count: width)
+        switch zoom {
+        case .wholeJob:
+            var lanes: [WorkerID: [TimelineMark]] = [:]
+            for worker in workers { lanes[worker] = whole.cells(of: worker, from: from, to: to, width: width) }
+            let goneCells = gone.sorted().reduce(empty) { merge($0, whole.cells(of: $1, from: from, to: to, width: width)) }
+            return (lanes, goneCells)
+        case .recent:
+            // The attempts exactly, and the pauses from the whole job's record.
+            let placeholder = WorkerID(0)
+            var lanes = lanes(timeline.segments.filter { $0.job == job }, workers: workers,
+                              start: jobStart + from, end: jobStart + to, width: width, merged: gone, mergedInto: placeholder)
+            let goneCells = lanes.removeValue(forKey: placeholder) ?? empty
+            for worker in workers {
+                let pauses = whole.cells(of: worker, from: from, to: to, width: width).map { $0 == .paused ? $0 : .empty }
+                lanes[worker] = merge(lanes[worker] ?? empty, pauses)
+            }
+            return (lanes, goneCells)
+        }
+    }
+
+    /// The time axis: a tick and a label every so often, in seconds since the job started.
+    static func drawAxis(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, y: Int, from: Double, to: Double,
+                         labelWidth: Int, laneWidth: Int) {
+        let span = max(to - from, 1e-6)
         let step = tickStep(span: span, width: laneWidth)
-        buffer.write(Widgets.padLeft("time", labelWidth - 1), x: 0, y: axisY, style: palette.label)
-        var tick = 0.0
-        while tick <= span + 1e-9 {
-            let tx = labelWidth + Int((tick / span * Double(laneWidth)).rounded(.down))
+        let decimals = step >= 1 ? 0 : step >= 0.1 ? 1 : step >= 0.01 ? 2 : 3
+        buffer.write(Widgets.padLeft("time", labelWidth - 1), x: 0, y: y, style: c.palette.label)
+        var tick = (from / step).rounded(.up) * step
+        while tick <= to + 1e-9 {
+            let tx = labelWidth + Int(((tick - from) / span * Double(laneWidth)).rounded(.down))
             if tx >= c.width - 1 { break }
-            let decimals = step >= 1 ? 0 : step >= 0.1 ? 1 : step >= 0.01 ? 2 : 3
             let label = String(c.glyphs.vertical) + Format.fixed(tick, decimals: decimals) + "s"
-            buffer.write(label, x: tx, y: axisY, style: palette.label, maxWidth: c.width - 1 - tx)
+            buffer.write(label, x: tx, y: y, style: c.palette.label, maxWidth: c.width - 1 - tx)
             tick += step
         }
     }

@@ -50,6 +50,8 @@ public struct ViewState: Equatable, Sendable {
     public var scrollOffset = 0
     public var showHelp = false
     public var panel = DashboardPanel.workers
+    /// The timeline shows the whole job, or its last seconds.
+    var timelineZoom = TimelineView.Zoom.wholeJob
     /// A presenter's caption from a script or the demo, or how to join a coordinator, shown
     /// under the header.
     public var caption: String?

@@ -98,11 +98,17 @@ public final class Cluster: Sendable {
         state.withLock { Array($0.events.events(after: sequence)) }
     }
 
-    /// Recent chunk attempts per worker, for the timeline view. Copies up to
-    /// `timelineCapacity` segments: take it only while the timeline is shown.
+    /// The task timeline: the shown job's whole history, and the recent chunk attempts. Copies up
+    /// to `timelineCapacity` segments: take it only while the timeline is shown.
     public func timeline() -> TimelineSnapshot {
-        let (entries, start, now) = state.withLock { s in (s.timelineEntries(), s.startNanos, MonotonicClock.nanoseconds()) }
-        return TimelineSnapshot(now: Double(now &- start) / 1e9, segments: entries.map { $0.segment(since: start) })
+        let (entries, whole, completeFrom, start, now) = state.withLock { s in
+            let now = MonotonicClock.nanoseconds()
+            return (s.timelineEntries(), s.jobTimeline(now: now), s.timeline.completeFromNanos, s.startNanos, now)
+        }
+        func seconds(_ nanos: UInt64) -> Double { Double(nanos &- start) / 1e9 }
+        return TimelineSnapshot(now: seconds(now), segments: entries.map { $0.segment(since: start) },
+                                whole: whole, jobStart: whole.map { seconds($0.startNanos) },
+                                segmentsCompleteFrom: completeFrom.map(seconds) ?? 0)
     }
 
     /// A consistent copy of the cluster's state, cheap enough to take 60 times a second.

@@ -7,7 +7,7 @@ extension EngineState {
     mutating func kill(worker i: Int) -> Bool {
         guard let next = workers[i].phase.afterKill else { return false }
         let lostChunk = dropAttempt(of: i)
-        workers[i].phase = next
+        setPhase(of: i, to: next)
         workers[i].cell.poke()
         log(.workerKilled(workers[i].cell.id, chunk: lostChunk))
         logRequeue(lostChunk, from: i)
@@ -61,7 +61,7 @@ extension EngineState {
     /// look at its new phase, and the log says what happened.
     private mutating func change(worker i: Int, to next: WorkerPhase?, logging event: (WorkerID) -> ClusterEventKind) -> Bool {
         guard let next else { return false }
-        workers[i].phase = next
+        setPhase(of: i, to: next)
         workers[i].cell.poke()
         log(event(workers[i].cell.id))
         return true
@@ -72,7 +72,7 @@ extension EngineState {
     mutating func remove(worker i: Int) -> Bool {
         let id = workers[i].cell.id
         guard let next = workers[i].phase.afterRemove(holdingAttempt: workers[i].current != nil) else { return false }
-        workers[i].phase = next
+        setPhase(of: i, to: next)
         if next == .leaving {
             log(.workerLeaving(id))
         } else {
@@ -100,7 +100,7 @@ extension EngineState {
             workers[i].splitRequestedBy = nil
             if !split(worker: i, at: position, sum: sum, for: thief) { return .abandon }
         }
-        workers[i].phase = workers[i].phase.whenThreadStops
+        setPhase(of: i, to: workers[i].phase.whenThreadStops)
         let record = workers[i]
         // A remote thread may have finished, and even started, attempts queued behind the one
         // the controller saw (it can hold results back a few milliseconds). Only now, stopped

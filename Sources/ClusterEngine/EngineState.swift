@@ -12,6 +12,8 @@ struct EngineState {
     var nextAttempt: UInt64 = 1
     var events: EventLog
     var timeline: TimelineLog
+    /// The running job's whole timeline (or the last finished job's), in bounded memory.
+    var jobTimeline: JobTimeline?
     var isShuttingDown = false
     let startNanos: UInt64
     /// Work stealing leaves alone a chunk with less than this much left to do.
@@ -61,6 +63,9 @@ struct EngineState {
         let owners = workers.filter(\.phase.takesNewWork).map(\.cell.id)
         guard let job = jobs.startNext(owners: owners, now: MonotonicClock.nanoseconds()) else { return false }
         log(.jobStarted(job.id, lo: job.spec.lo, hi: job.spec.hi), now: job.startNanos)
+        jobTimeline = JobTimeline(job: job.id, startNanos: job.startNanos)
+        // Workers paused before the job began show as paused from its start.
+        for i in workers.indices where workers[i].pausedSinceNanos != nil { workers[i].pausedSinceNanos = job.startNanos }
         wakeIdleWorkers()
         return true
     }
@@ -99,10 +104,10 @@ struct EngineState {
             return .wait
         case .pausing:
             // Its thread is here, between attempts: it has stopped.
-            workers[i].phase = .paused
+            setPhase(of: i, to: .paused)
             return .wait
         case .leaving:
-            workers[i].phase = .removed
+            setPhase(of: i, to: .removed)
             if jobs.releaseSlice(ownedBy: id) { wakeIdleWorkers() }
             log(.workerRemoved(id))
             return .exit
@@ -115,13 +120,13 @@ struct EngineState {
         }
         if taken == nil, reclaimQueued() { taken = takeWork(for: id) }
         guard let taken else {  // no job, or no chunk for this worker
-            workers[i].phase = .idle
+            setPhase(of: i, to: .idle)
             return .wait
         }
         let attempt = newAttempt(for: taken, to: id)
         workers[i].current = CurrentAttempt(job: taken.job, chunk: taken.chunk, attempt: attempt,
                                             elements: taken.elements, origin: taken.origin, startNanos: now)
-        workers[i].phase = .running
+        setPhase(of: i, to: .running)
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
         return .run([AttemptTask(attempt: attempt, chunk: taken.chunk, elements: taken.elements, speed: workers[i].speed)])
     }
@@ -190,25 +195,5 @@ struct EngineState {
     mutating func discardStale(worker i: Int, attempt: AttemptID) {
         let chunk = jobs.countStale(attempt)
         log(.staleResultDiscarded(chunk: chunk ?? -1, attempt: attempt, worker: workers[i].cell.id))
-    }
-
-    // MARK: The task timeline
-
-    /// Adds a finished attempt to the task timeline.
-    mutating func record(_ attempt: CurrentAttempt, of i: Int, outcome: TimelineSegment.Outcome,
-                         now: UInt64 = MonotonicClock.nanoseconds()) {
-        timeline.append(TimelineEntry(attempt: attempt, worker: workers[i].cell.id, outcome: outcome, endNanos: now))
-    }
-
-    /// Finished attempts, then those in flight, as plain copies: the caller turns them into
-    /// segments after releasing the lock.
-    func timelineEntries() -> [TimelineEntry] {
-        var entries = Array(timeline.entries)
-        for record in workers {
-            if let attempt = record.current {
-                entries.append(TimelineEntry(attempt: attempt, worker: record.cell.id, outcome: .inFlight, endNanos: nil))
-            }
-        }
-        return entries
     }
 }

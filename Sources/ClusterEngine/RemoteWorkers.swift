@@ -91,13 +91,13 @@ extension Cluster {
             case .leaseExpired(let silence):
                 guard !s.workers[i].phase.isDead, s.workers[i].phase != .removed else { return }
                 let lost = s.dropAttempt(of: i)
-                s.workers[i].phase = .dead(.leaseLost)
+                s.setPhase(of: i, to: .dead(.leaseLost))
                 s.log(.leaseExpired(id, chunk: lost, silence: silence))
                 s.logRequeue(lost, from: i)
             case .disconnected:
                 guard s.workers[i].phase != .removed else { return }
                 let lost = s.dropAttempt(of: i)
-                s.workers[i].phase = .removed
+                s.setPhase(of: i, to: .removed)
                 s.log(.remoteWorkerDisconnected(id, chunk: lost))
                 s.logRequeue(lost, from: i)
             }
@@ -110,7 +110,7 @@ extension Cluster {
     public func remoteHeardFrom(_ id: WorkerID) -> Bool {
         withState { s in
             guard let i = s.index(of: id), s.workers[i].phase == .dead(.leaseLost) else { return false }
-            s.workers[i].phase = .idle
+            s.setPhase(of: i, to: .idle)
             s.log(.remoteWorkerReturned(id))
             s.workers[i].cell.poke()
             return true

@@ -43,16 +43,28 @@ public struct TimelineSegment: Sendable, Equatable {
     }
 }
 
-/// The recent history of chunk attempts, for the timeline view.
+/// The task timeline for the view: the job's whole history, and its recent attempts exactly.
 public struct TimelineSnapshot: Sendable, Equatable {
     /// Seconds since the cluster started.
     public let now: Double
-    /// Finished attempts, oldest first, then the ones in flight.
+    /// The recent attempts: finished ones, oldest first, then the ones in flight. The oldest fall
+    /// off once `ClusterConfiguration.timelineCapacity` is reached.
     public let segments: [TimelineSegment]
+    /// The shown job's whole timeline, from its start.
+    public let whole: JobTimeline?
+    /// When that job started, in seconds since the cluster started.
+    public let jobStart: Double?
+    /// `segments` holds every attempt that ran at or after this time (seconds since the cluster
+    /// started): older ones may have fallen off.
+    public let segmentsCompleteFrom: Double
 
-    public init(now: Double, segments: [TimelineSegment]) {
+    public init(now: Double, segments: [TimelineSegment], whole: JobTimeline? = nil, jobStart: Double? = nil,
+                segmentsCompleteFrom: Double = 0) {
         self.now = now
         self.segments = segments
+        self.whole = whole
+        self.jobStart = jobStart
+        self.segmentsCompleteFrom = segmentsCompleteFrom
     }
 }
 
@@ -79,12 +91,18 @@ struct TimelineEntry {
 struct TimelineLog {
     private(set) var entries: Deque<TimelineEntry> = []
     let capacity: Int
+    /// When the last attempt that fell off ended: every attempt that ended later is kept, so
+    /// the log is complete from then on.
+    private(set) var completeFromNanos: UInt64?
 
     init(capacity: Int) { self.capacity = capacity }
 
     mutating func append(_ entry: TimelineEntry) {
         guard capacity > 0 else { return }
-        if entries.count == capacity { entries.removeFirst() }
+        if entries.count == capacity {
+            let dropped = entries.removeFirst()
+            completeFromNanos = max(completeFromNanos ?? 0, dropped.endNanos ?? 0)
+        }
         entries.append(entry)
     }
 }

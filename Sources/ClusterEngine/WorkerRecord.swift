@@ -22,7 +22,10 @@ struct QueuedAttempt {
 /// Everything the engine knows about one worker, guarded by the engine lock.
 struct WorkerRecord {
     let cell: WorkerCell
+    /// Set through `EngineState.setPhase`, which keeps the timeline's paused stretches.
     var phase: WorkerPhase = .idle
+    /// Since when its thread has been stopped by a pause.
+    var pausedSinceNanos: UInt64?
     var speed: Double = 1
     var current: CurrentAttempt?
     /// Work stealing: the index of an idle worker waiting for this one to split its chunk.

@@ -54,6 +54,23 @@ enum Fixtures {
     }
 }
 
+extension Fixtures {
+    /// A timeline as the engine would give it for job `job` started at `jobStart` (seconds of the
+    /// cluster's clock, which starts at 0): the exact segments, and the whole job painted from them.
+    static func timeline(now: Double, segments: [TimelineSegment], jobStart: Double, job: Int = 1,
+                         pauses: [(worker: Int, from: Double, to: Double)] = [], segmentsCompleteFrom: Double = 0) -> TimelineSnapshot {
+        func nanos(_ seconds: Double) -> UInt64 { UInt64((seconds * 1e9).rounded()) }
+        var whole = JobTimeline(job: JobID(job), startNanos: nanos(jobStart))
+        for segment in segments where segment.job == JobID(job) {
+            let mark = TimelineMark(outcome: segment.outcome, origin: segment.origin, wasSplit: segment.wasSplit, chunk: segment.chunk)
+            whole.paint(mark, worker: segment.worker, from: nanos(segment.start), to: nanos(segment.end ?? now))
+        }
+        for pause in pauses { whole.paint(.paused, worker: WorkerID(pause.worker), from: nanos(pause.from), to: nanos(pause.to)) }
+        return TimelineSnapshot(now: now, segments: segments, whole: whole, jobStart: jobStart,
+                                segmentsCompleteFrom: segmentsCompleteFrom)
+    }
+}
+
 /// Failure messages show a buffer as the screen a person would read, not as a dump of cells.
 extension CellBuffer: CustomTestStringConvertible {
     public var testDescription: String { "\n" + lines.joined(separator: "\n") }

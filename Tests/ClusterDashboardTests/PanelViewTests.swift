@@ -20,7 +20,7 @@ struct PanelViewTests {
         ]
         let snapshot = Fixtures.snapshot(workers: [Fixtures.worker(1), Fixtures.worker(2)], job: try Fixtures.job(), time: 20)
         return Fixtures.render(snapshot, state: state, width: width, capabilities: capabilities,
-                               timeline: TimelineSnapshot(now: 20, segments: segments))
+                               timeline: Fixtures.timeline(now: 20, segments: segments, jobStart: 10))
     }
 
     func lane(_ frame: DashboardFrame, worker: Int) throws -> [Character] {
@@ -35,8 +35,10 @@ struct PanelViewTests {
     func timelineLanes() throws {
         let frame = try timelineFrame()
         let lines = frame.buffer.lines
-        let header = try #require(lines.first { $0.contains("TIMELINE") })
-        for word in ["done", "running", "killed", "redone", "stolen/split"] { #expect(header.contains(word)) }
+        let header = try #require(lines.first { $0.contains("WHOLE JOB") })
+        for word in ["█▇ done", "▒ running", "┄ paused", "✗ killed", "▓ redone", "░ stolen/split"] {
+            #expect(header.contains(word), "\(header)")
+        }
         // 7.2 cells a second from t=10: worker 1 did chunk 0 (full blocks), then chunk 1 (the
         // alternate shade, so the boundary shows), and is running chunk 4 from 16 s on.
         let one = try lane(frame, worker: 1)
@@ -78,12 +80,83 @@ struct PanelViewTests {
         let workers = (1...40).map { Fixtures.worker($0) }
         let segments = (1...40).map { Fixtures.segment($0, chunk: Int64($0), 10, nil) }
         let frame = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job(), time: 20), state: state,
-                                    timeline: TimelineSnapshot(now: 20, segments: segments))
+                                    timeline: Fixtures.timeline(now: 20, segments: segments, jobStart: 10))
         let lines = frame.buffer.lines
         #expect(lines.contains { $0.hasPrefix(" ▶  40 ▒") })
         #expect(!lines.contains { $0.hasPrefix("     1 ") })
         #expect(lines.contains { $0.contains("more workers") && $0.contains("above") })
         #expect(lines.contains { $0.contains("time") && $0.contains("│0s") })
+    }
+
+    /// A 60 s job of 20,000 attempts: workers 2 to 4 run 9 ms chunks back to back from 0 s; worker
+    /// 1, the straggler, starts its only chunk at 0.5 s and is still on it. The engine kept only
+    /// the last 4,096 attempts exactly.
+    func longJob(width: Int, zoom: TimelineView.Zoom = .wholeJob, removed: Bool = false) throws -> DashboardFrame {
+        var segments: [TimelineSegment] = []
+        for n in 0..<19_999 {
+            let worker = 2 + n % 3, start = Double(n / 3) * 0.009
+            segments.append(Fixtures.segment(worker, chunk: Int64(n + 1), start, start + 0.009))
+        }
+        segments.append(Fixtures.segment(1, chunk: 0, 0.5, nil))
+        let kept = Array(segments.suffix(4_096))
+        let completeFrom = segments[segments.count - 4_097].end!
+        var timeline = Fixtures.timeline(now: 60, segments: segments, jobStart: 0)
+        timeline = TimelineSnapshot(now: 60, segments: kept, whole: timeline.whole, jobStart: 0, segmentsCompleteFrom: completeFrom)
+        var state = ViewState()
+        state.panel = .timeline
+        state.timelineZoom = zoom
+        let workers = (1...4).map { Fixtures.worker($0, removed && $0 == 4 ? .removed : .running) }
+        return Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job(), time: 60), state: state,
+                               width: width, timeline: timeline)
+    }
+
+    @Test("a job of 20,000 attempts: the axis starts at the job's start and the straggler's first chunk at 0.5 s shows")
+    func wholeJob() throws {
+        // 192 lane cells for 60 s: 0.3125 s each, so 0.5 s falls in the second cell.
+        let frame = try longJob(width: 200)
+        let one = try lane(frame, worker: 1)
+        #expect(one[0] == " " && one[1] == "▒" && one.last == "▒", "\(frame.buffer)")
+        #expect(try lane(frame, worker: 2).prefix(191).allSatisfy { $0 == "█" })
+        let axis = try #require(frame.buffer.lines.first { $0.contains("time") })
+        #expect(axis.hasPrefix("  time │0s"), "\(axis)")
+        #expect(axis.contains("│30s") && axis.contains("│50s"))
+        #expect(frame.buffer.lines.contains { $0.contains("WHOLE JOB") })
+    }
+
+    @Test("zoomed in, the timeline shows the last 10 seconds exactly, on the job's clock")
+    func recentSeconds() throws {
+        let frame = try longJob(width: 200, zoom: .recent)
+        #expect(frame.buffer.lines.contains { $0.contains("LAST 10 S") })
+        let axis = try #require(frame.buffer.lines.first { $0.contains("time") })
+        #expect(axis.hasPrefix("  time │50s") && axis.contains("│59s"), "\(axis)")
+        #expect(try lane(frame, worker: 2).allSatisfy { $0 == "█" })
+        #expect(try lane(frame, worker: 1).allSatisfy { $0 == "▒" })
+    }
+
+    @Test("removed workers' lanes collapse into one; paused stretches show as paused")
+    func removedAndPaused() throws {
+        var state = ViewState()
+        state.panel = .timeline
+        let segments = [Fixtures.segment(1, chunk: 0, 10, nil), Fixtures.segment(2, chunk: 1, 10, 12),
+                        Fixtures.segment(3, chunk: 2, 10, 14), Fixtures.segment(4, chunk: 3, 14, 15, .killed)]
+        let timeline = Fixtures.timeline(now: 20, segments: segments, jobStart: 10, pauses: [(1, 15, 20)])
+        let workers = [Fixtures.worker(1, .paused), Fixtures.worker(2), Fixtures.worker(3, .removed), Fixtures.worker(4, .removed)]
+        for capabilities in [Capabilities.full, .plain] {
+            let frame = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job(), time: 20), state: state,
+                                        capabilities: capabilities, timeline: timeline)
+            let lines = frame.buffer.lines
+            let paused: Character = capabilities.unicode ? "┄" : "-", running: Character = capabilities.unicode ? "▒" : ">"
+            let one = try lane(frame, worker: 1)
+            #expect(one[10] == running && one[60] == paused && one.last == paused, "\(frame.buffer)")
+            #expect(!lines.contains { $0.hasPrefix("     3 ") || $0.hasPrefix("     4 ") })
+            let gone = try #require(lines.first { $0.hasPrefix("  gone ") }, "\(frame.buffer)")
+            // Worker 3's chunk, then worker 4's kill, in one lane.
+            let cells = Array(gone.dropFirst(7))
+            #expect(cells[5] == (capabilities.unicode ? "█" : "#") && cells[32] == (capabilities.unicode ? "✗" : "x"))
+            #expect(gone.contains("2 removed"))
+            let header = try #require(lines.first { $0.contains("WHOLE JOB") })
+            #expect(header.contains(capabilities.unicode ? "┄ paused" : "- paused") && header.contains(capabilities.unicode ? "█▇ done" : "#= done"))
+        }
     }
 
     func snapshot(running: Int, perWorker: Double, at time: Double, throttled: Bool = false) throws -> ClusterSnapshot {

@@ -1,0 +1,57 @@
+/// The task timeline: the recent attempts, exactly (`TimelineLog`), and the whole job in bounded
+/// memory (`JobTimeline`), including when each worker was paused.
+extension EngineState {
+    /// Moves worker `i` to `phase`. Every phase change goes through here so that the timeline
+    /// knows when a worker's thread was stopped by a pause.
+    mutating func setPhase(of i: Int, to phase: WorkerPhase, now: UInt64 = MonotonicClock.nanoseconds()) {
+        let wasPaused = workers[i].phase == .paused
+        workers[i].phase = phase
+        if phase == .paused, !wasPaused {
+            workers[i].pausedSinceNanos = now
+        } else if phase != .paused, wasPaused, let since = workers[i].pausedSinceNanos {
+            workers[i].pausedSinceNanos = nil
+            jobTimeline?.paint(.paused, worker: workers[i].cell.id, from: since, to: now)
+        }
+    }
+
+    /// Adds a finished attempt to the task timeline.
+    mutating func record(_ attempt: CurrentAttempt, of i: Int, outcome: TimelineSegment.Outcome,
+                         now: UInt64 = MonotonicClock.nanoseconds()) {
+        let worker = workers[i].cell.id
+        timeline.append(TimelineEntry(attempt: attempt, worker: worker, outcome: outcome, endNanos: now))
+        if jobTimeline?.job == attempt.job {
+            let mark = TimelineMark(outcome: outcome, origin: attempt.origin, wasSplit: attempt.wasSplit, chunk: attempt.chunk)
+            jobTimeline?.paint(mark, worker: worker, from: attempt.startNanos, to: now)
+        }
+    }
+
+    /// Finished attempts, then those in flight, as plain copies: the caller turns them into
+    /// segments after releasing the lock.
+    func timelineEntries() -> [TimelineEntry] {
+        var entries = Array(timeline.entries)
+        for record in workers {
+            if let attempt = record.current {
+                entries.append(TimelineEntry(attempt: attempt, worker: record.cell.id, outcome: .inFlight, endNanos: nil))
+            }
+        }
+        return entries
+    }
+
+    /// The whole job's timeline as of `now`, with the attempts in flight and the pauses still
+    /// going painted in. Cheap under the lock: the lanes are shared until one is painted.
+    func jobTimeline(now: UInt64) -> JobTimeline? {
+        guard var whole = jobTimeline else { return nil }
+        // A finished job's picture ends with it.
+        let end = jobs.current?.id == whole.job ? now : (jobs.lastFinished?.endNanos ?? now)
+        for record in workers {
+            if let attempt = record.current, attempt.job == whole.job {
+                let mark = TimelineMark(outcome: .inFlight, origin: attempt.origin, wasSplit: attempt.wasSplit, chunk: attempt.chunk)
+                whole.paint(mark, worker: record.cell.id, from: attempt.startNanos, to: end)
+            }
+            if let since = record.pausedSinceNanos, since < end {
+                whole.paint(.paused, worker: record.cell.id, from: since, to: end)
+            }
+        }
+        return whole
+    }
+}

@@ -1,0 +1,125 @@
+/// What a stretch of a worker's lane shows on the timeline, in increasing order of precedence:
+/// when one cell covers several stretches, the rarer one wins, so a kill, a split or a redo is
+/// never merged away however short it was.
+public enum TimelineMark: UInt8, Sendable, Comparable, CaseIterable {
+    case empty = 0
+    /// An accepted attempt; neighbouring chunks alternate between the two, so that boundaries
+    /// show where a cell covers one chunk.
+    case done, doneAlternate
+    case inFlight
+    /// The worker was paused (holding its attempt, or idle).
+    case paused
+    /// A chunk lost by a killed worker, done again.
+    case redo
+    /// Work stealing: a split-off remainder, an attempt that was split, or one handed over.
+    case stolen
+    /// A killed worker's lost attempt.
+    case killed
+
+    public static func < (a: TimelineMark, b: TimelineMark) -> Bool { a.rawValue < b.rawValue }
+
+    /// Two stretches shown as one cell: the rarer wins; two different done chunks make plain
+    /// `done`, since a cell that covers several chunks shows no boundary.
+    public static func merged(_ a: TimelineMark, _ b: TimelineMark) -> TimelineMark {
+        if a != b, a.isDone, b.isDone { return .done }
+        return max(a, b)
+    }
+
+    public var isDone: Bool { self == .done || self == .doneAlternate }
+
+    /// How a finished or running attempt shows.
+    public init(outcome: TimelineSegment.Outcome, origin: AttemptOrigin, wasSplit: Bool, chunk: Int64) {
+        switch outcome {
+        case .killed: self = .killed
+        case .handedOver: self = .stolen
+        case .inFlight, .done:
+            if origin.isSplit || wasSplit { self = .stolen }
+            else if origin.isRedo { self = .redo }
+            else if outcome == .inFlight { self = .inFlight }
+            else { self = chunk % 2 == 0 ? .done : .doneAlternate }
+        }
+    }
+}
+
+/// The whole of one job's lanes in bounded memory: `columns` cells per worker from the job's
+/// start. When the job outgrows them, neighbouring cells merge (`TimelineMark.merged`) and each
+/// covers twice the time, so memory stays O(workers × columns) however many attempts ran, the
+/// axis starts at the job's start, and rare marks survive.
+public struct JobTimeline: Sendable, Equatable {
+    public static let columns = 1024
+    /// The first cell's duration; it doubles as the job grows.
+    static let finestCellNanos: UInt64 = 1_000_000
+
+    public let job: JobID
+    /// When the job started, in the engine's clock.
+    public let startNanos: UInt64
+    /// How long each cell covers.
+    public private(set) var cellNanos: UInt64 = JobTimeline.finestCellNanos
+    /// Indexed by worker index (`WorkerID.rawValue - 1`); a lane exists once its worker did something.
+    public private(set) var lanes: [[TimelineMark]] = []
+
+    public init(job: JobID, startNanos: UInt64) {
+        self.job = job
+        self.startNanos = startNanos
+    }
+
+    /// Paints `mark` over `from...to` on `worker`'s lane, merging with what is there.
+    public mutating func paint(_ mark: TimelineMark, worker: WorkerID, from: UInt64, to: UInt64) {
+        let index = worker.rawValue - 1
+        guard index >= 0, mark != .empty else { return }
+        let begin = from &- startNanos, end = max(begin, to &- startNanos)
+        // Times before the start (an attempt of a previous job) wrap around: ignore them.
+        guard begin < UInt64(Int64.max), end < UInt64(Int64.max) else { return }
+        while end / cellNanos >= UInt64(Self.columns) { coarsen() }
+        if lanes.count <= index {
+            lanes += Array(repeating: [], count: index + 1 - lanes.count)
+        }
+        if lanes[index].isEmpty { lanes[index] = Array(repeating: .empty, count: Self.columns) }
+        // The cells the stretch overlaps; its end is exclusive, so a chunk that ends where the
+        // next begins does not spill into the next one's cell.
+        let last = end > begin ? (end - 1) / cellNanos : begin / cellNanos
+        for x in Int(begin / cellNanos)...Int(last) {
+            lanes[index][x] = TimelineMark.merged(lanes[index][x], mark)
+        }
+    }
+
+    /// Halves the resolution: cell pairs merge into the first half, the second half is empty.
+    private mutating func coarsen() {
+        cellNanos *= 2
+        for i in lanes.indices where !lanes[i].isEmpty {
+            for x in 0..<(Self.columns / 2) {
+                lanes[i][x] = TimelineMark.merged(lanes[i][2 * x], lanes[i][2 * x + 1])
+            }
+            for x in (Self.columns / 2)..<Self.columns { lanes[i][x] = .empty }
+        }
+    }
+
+    /// The lane of `worker`, or nil if it never did anything in this job.
+    public func lane(of worker: WorkerID) -> [TimelineMark]? {
+        let index = worker.rawValue - 1
+        guard lanes.indices.contains(index), !lanes[index].isEmpty else { return nil }
+        return lanes[index]
+    }
+
+    /// The marks from `from` to `to` seconds after the job's start on `worker`'s lane, as
+    /// `width` screen cells, each the merge of the lane cells it covers.
+    public func cells(of worker: WorkerID, from: Double, to: Double, width: Int) -> [TimelineMark] {
+        guard width > 0 else { return [] }
+        guard let lane = lane(of: worker) else { return Array(repeating: .empty, count: width) }
+        let cellSeconds = Double(cellNanos) / 1e9
+        let span = max(to - from, 1e-9)
+        return (0..<width).map { x in
+            let t0 = from + span * Double(x) / Double(width)
+            let t1 = from + span * Double(x + 1) / Double(width)
+            // A screen cell takes the lane cells whose middle falls inside it, or, when it is
+            // narrower than one, the lane cell it starts in.
+            var first = Int((t0 / cellSeconds - 0.5).rounded(.up))
+            var last = Int((t1 / cellSeconds - 0.5).rounded(.up)) - 1
+            if last < first { first = Int((t0 / cellSeconds).rounded(.down)); last = first }
+            first = max(0, first)
+            last = min(Self.columns - 1, last)
+            guard first <= last else { return .empty }
+            return lane[first...last].reduce(.empty, TimelineMark.merged)
+        }
+    }
+}

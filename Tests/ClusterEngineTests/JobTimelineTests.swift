@@ -1,0 +1,72 @@
+import ClusterTestSupport
+import Testing
+@testable import ClusterEngine
+
+@Suite("The whole job's timeline")
+struct JobTimelineTests {
+    static let second: UInt64 = 1_000_000_000
+
+    @Test("20,000 attempts over ten minutes: memory stays at a fixed number of cells and a kill at 0.2 s survives")
+    func bounded() {
+        var timeline = JobTimeline(job: JobID(1), startNanos: 5 * Self.second)
+        let start = 5 * Self.second
+        timeline.paint(.killed, worker: WorkerID(1), from: start + Self.second / 5, to: start + Self.second / 5 + 1_000)
+        for n in 0..<20_000 {
+            let from = start + UInt64(n) * 30_000_000  // a 30 ms chunk each, back to back, 600 s in all
+            timeline.paint(n % 2 == 0 ? .done : .doneAlternate, worker: WorkerID(1 + n % 2), from: from, to: from + 30_000_000)
+        }
+        #expect(timeline.lanes.count == 2 && timeline.lanes.allSatisfy { $0.count == JobTimeline.columns })
+        // 600 s in 1,024 cells: each covers 2^10 ms, the first power of two that fits.
+        #expect(timeline.cellNanos == 1_024_000_000)
+        let one = timeline.lane(of: WorkerID(1))!
+        #expect(one[0] == .killed)
+        // Cells that cover many chunks show plain done; after the job's end, nothing.
+        #expect(one[100] == .done)
+        #expect(one[600] == .empty)
+        #expect(timeline.lane(of: WorkerID(3)) == nil)
+    }
+
+    @Test("a stretch that ends where the next begins does not spill into its cell")
+    func boundaries() {
+        var timeline = JobTimeline(job: JobID(1), startNanos: 0)
+        timeline.paint(.done, worker: WorkerID(1), from: 0, to: 2_000_000)
+        timeline.paint(.doneAlternate, worker: WorkerID(1), from: 2_000_000, to: 4_000_000)
+        let lane = timeline.lane(of: WorkerID(1))!
+        #expect(Array(lane.prefix(5)) == [.done, .done, .doneAlternate, .doneAlternate, .empty])
+        // Drawn 1 ms to a cell, the picture is the lane's.
+        #expect(timeline.cells(of: WorkerID(1), from: 0, to: 0.005, width: 5) == Array(lane.prefix(5)))
+        // Two cells into one: different chunks merge to plain done.
+        #expect(timeline.cells(of: WorkerID(1), from: 0, to: 0.004, width: 2) == [.done, .doneAlternate])
+        #expect(timeline.cells(of: WorkerID(1), from: 0, to: 0.004, width: 1) == [.done])
+    }
+
+    @Test("the engine paints attempts, kills, redos and a pause while its thread is stopped")
+    func engine() throws {
+        // Worker 1's first sub-block is held at the gate until the test has asked for a pause: the
+        // thread then stops at the next sub-block, inside its attempt.
+        let gate = KernelGate(passing: { lo, _ in lo > 1 })
+        let cluster = gate.cluster(workers: 1)
+        defer {
+            gate.open()
+            cluster.shutdown()
+        }
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 4_000_000, chunkSize: 1_000_000))
+        #expect(gate.waitUntilHolding(1))
+        #expect(cluster.pause(WorkerID(1)))
+        gate.open()
+        #expect(eventually { cluster.snapshot().workers[0].state == .paused })
+        try #require(cluster.snapshot().workers[0].assignment != nil, "paused inside its attempt")
+        var whole = try #require(cluster.timeline().whole)
+        #expect(whole.job == job)
+        var lane = try #require(whole.lane(of: WorkerID(1)))
+        #expect(lane.contains(.paused), "a paused thread shows as paused")
+        #expect(cluster.kill(WorkerID(1)))
+        #expect(cluster.restart(WorkerID(1)))
+        #expect(cluster.waitForJob(job, timeout: 60)?.verified == true)
+        whole = try #require(cluster.timeline().whole)
+        lane = try #require(whole.lane(of: WorkerID(1)))
+        // The kill covers the paused attempt's cells: the rarer mark wins.
+        #expect(lane.contains(.killed) && lane.contains(.redo), "\(lane.prefix(40))")
+        #expect(lane.contains { $0.isDone })
+    }
+}
