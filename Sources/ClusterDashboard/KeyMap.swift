@@ -13,7 +13,7 @@ public enum Key: Hashable, Sendable {
 public enum DashboardAction: Hashable, Sendable {
     case selectPrevious, selectNext, selectPageUp, selectPageDown, selectFirst, selectLast
     case addWorker, removeWorker, togglePause, togglePauseAll, killWorker, restartWorker, restartAllDead
-    case throttleWorker, fullSpeedAll, cycleSchedule, cyclePanel, zoomTimeline, newJob, help, quit, redraw
+    case throttleWorker, fullSpeedAll, cycleSchedule, cyclePanel, zoomTimeline, measureSpeedup, newJob, help, quit, redraw
 }
 
 /// One row of the key table.
@@ -67,6 +67,9 @@ public enum KeyMap {
                    description: "Switch the view: workers / task timeline / speedup", action: .cyclePanel),
         KeyBinding(keys: [.character("z")], keyLabel: "z", footer: nil,
                    description: "Timeline: the whole job / its last 10 seconds, exactly", action: .zoomTimeline),
+        KeyBinding(keys: [.character("m")], keyLabel: "m", footer: nil,
+                   description: "Measure the speedup curve: 1, 2, … 2×cores workers in turn, each held until measured",
+                   action: .measureSpeedup),
         KeyBinding(keys: [.character("n")], keyLabel: "n", footer: "New job",
                    description: "Start a new job: type a range LO...HI, Enter starts, Esc cancels", action: .newJob),
         KeyBinding(keys: [.control("l")], keyLabel: "Ctrl-L", footer: nil,

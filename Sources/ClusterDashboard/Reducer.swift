@@ -91,6 +91,9 @@ public enum Reducer {
             say("new jobs (n) will use the \(state.nextSchedule.label) schedule", error: false)
         case .cyclePanel:
             state.panel = state.panel.next
+        case .measureSpeedup:
+            state.speedupMeasureRequested = true
+            state.panel = .speedup
         case .zoomTimeline:
             // From any view: the timeline, zoomed the other way.
             if state.panel == .timeline { state.timelineZoom = state.timelineZoom == .wholeJob ? .recent : .wholeJob }

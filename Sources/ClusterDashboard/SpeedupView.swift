@@ -15,23 +15,33 @@ enum SpeedupView {
             "  WORKERS  THROUGHPUT  SPEEDUP  EFFICIENCY   \(c.glyphs.barEighths[8]) measured \(idealMark) ideal, \(cores) core\(cores == 1 ? "" : "s")",
             c.width, glyphs: c.glyphs), x: 0, y: top, style: palette.tableHeader)
         let points = tracker.sortedPoints
-        guard let base = tracker.baseThroughput, base > 0, !points.isEmpty else {
-            let lines = [
-                "  Measuring: throughput counts once a number of full-speed workers has run for "
-                    + "\(Format.fixed(SpeedupTracker.settleSeconds, decimals: 1)) s.",
-                "  Add workers with a, remove them with d, and watch the rows fill in.",
+        // Notes under the rows: a measurement under way, or why there is no speedup figure.
+        var notes: [String] = []
+        if let measuring = c.input.state.speedupMeasuring {
+            notes.append("  Measuring the curve: \(measuring.workers) of \(measuring.upTo) workers, each until it has "
+                         + "held \(Format.fixed(SpeedupTracker.settleSeconds + SpeedupMeasurement.secondsPerCount, decimals: 1)) s.")
+        } else if tracker.baseThroughput == nil {
+            notes.append("  No speedup yet: it needs one worker measured alone. Press m to measure 1 to "
+                         + "\(2 * cores) workers in turn.")
+        }
+        guard !points.isEmpty else {
+            let lines = notes + [
+                "  Throughput counts once a number of full-speed workers has run for "
+                    + "\(Format.fixed(SpeedupTracker.settleSeconds, decimals: 1)) s; add workers with a, remove them with d.",
             ]
             for (i, line) in lines.prefix(rows).enumerated() {
                 buffer.write(Widgets.truncate(line, c.width - 1, glyphs: c.glyphs), x: 0, y: top + 1 + i, style: .plain)
             }
             return
         }
-        // Rows for the points, plus one rule at the core count when it falls inside them.
+        let base = tracker.baseThroughput
+        // Rows for the points, one rule at the core count when it falls inside them, and the notes.
         let showsRule = points.contains { $0.workers <= cores } && points.contains { $0.workers > cores }
-        let shown = Array(points.suffix(max(1, rows - (showsRule ? 1 : 0))))
+        let noteRows = min(notes.count, max(0, rows - 1 - (showsRule ? 1 : 0)))
+        let shown = Array(points.suffix(max(1, rows - (showsRule ? 1 : 0) - noteRows)))
         let fixed = 2 + 7 + 2 + 10 + 2 + 7 + 2 + 10 + 3
         let barWidth = max(4, c.width - fixed - 1)
-        let scale = shown.map { max($0.throughput, base * Double($0.workers)) }.max() ?? base
+        let scale = shown.map { max($0.throughput, (base ?? 0) * Double($0.workers)) }.max() ?? 1
         var y = top + 1
         var ruleDrawn = false
         for point in shown {
@@ -42,11 +52,18 @@ enum SpeedupView {
                 buffer.write(Widgets.truncate(line, c.width - 3, glyphs: c.glyphs), x: 2, y: y, style: palette.warning)
                 y += 1
             }
-            guard y < top + 1 + rows else { break }
-            let speedup = point.throughput / base
-            let efficiency = speedup / Double(point.workers)
+            guard y < top + 1 + rows - noteRows else { break }
             var x = buffer.write("  " + Widgets.padLeft(String(point.workers), 7), x: 0, y: y, style: palette.value)
             x = buffer.write("  " + Widgets.padLeft(Format.rate(point.throughput), 10), x: x, y: y, style: .plain)
+            // Speedup and efficiency only against a measured one-worker rate.
+            guard let base, base > 0 else {
+                x = buffer.write("  " + Widgets.padLeft("-", 7) + "  " + Widgets.padLeft("-", 10) + "   ", x: x, y: y, style: palette.label)
+                buffer.write(Widgets.bar(point.throughput / scale, width: barWidth, glyphs: c.glyphs), x: x, y: y, style: palette.value)
+                y += 1
+                continue
+            }
+            let speedup = point.throughput / base
+            let efficiency = speedup / Double(point.workers)
             x = buffer.write("  " + Widgets.padLeft(Format.fixed(speedup, decimals: 2) + (unicode ? "×" : "x"), 7), x: x, y: y,
                              style: palette.value)
             x = buffer.write("  " + Widgets.padLeft(Format.percent(efficiency), 10) + "   ", x: x, y: y,
@@ -55,6 +72,10 @@ enum SpeedupView {
                          style: efficiency >= 0.8 ? palette.good : palette.warning)
             let ideal = Int((base * Double(point.workers) / scale * Double(barWidth)).rounded()) - 1
             buffer.write(String(idealMark), x: x + min(max(0, ideal), barWidth - 1), y: y, style: palette.value)
+            y += 1
+        }
+        for note in notes.prefix(noteRows) {
+            buffer.write(Widgets.truncate(note, c.width - 1, glyphs: c.glyphs), x: 0, y: y, style: palette.warning)
             y += 1
         }
     }

@@ -52,6 +52,10 @@ public struct ViewState: Equatable, Sendable {
     public var panel = DashboardPanel.workers
     /// The timeline shows the whole job, or its last seconds.
     var timelineZoom = TimelineView.Zoom.wholeJob
+    /// Set by m: the loop starts measuring the speedup curve, and clears it.
+    public var speedupMeasureRequested = false
+    /// The speedup measurement under way: the worker count now, and the last one.
+    public var speedupMeasuring: SpeedupProgress?
     /// A presenter's caption from a script or the demo, or how to join a coordinator, shown
     /// under the header.
     public var caption: String?
@@ -69,6 +73,16 @@ public struct ViewState: Equatable, Sendable {
         self.nextSchedule = nextSchedule
         self.nextChunkSize = nextChunkSize
         self.caption = caption
+    }
+}
+
+/// How far a speedup measurement has come.
+public struct SpeedupProgress: Equatable, Sendable {
+    public let workers: Int
+    public let upTo: Int
+    public init(workers: Int, upTo: Int) {
+        self.workers = workers
+        self.upTo = upTo
     }
 }
 

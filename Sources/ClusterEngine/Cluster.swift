@@ -43,6 +43,17 @@ public final class Cluster: Sendable {
         return cell.id
     }
 
+    /// Adds workers, or removes the newest, until `wanted` are live (neither removed nor
+    /// leaving). The newest leave first, so the numbers a person or a script uses stay meaningful.
+    public func setLiveWorkers(_ wanted: Int) {
+        let live = snapshot().workers.filter { $0.state != .removed && !$0.isLeaving }
+        if live.count < wanted {
+            for _ in live.count..<wanted { addWorker() }
+        } else {
+            for worker in live.suffix(live.count - wanted) { remove(worker.id) }
+        }
+    }
+
     /// Freezes a worker mid-chunk at its next sub-block. False if it cannot be paused.
     @discardableResult public func pause(_ id: WorkerID) -> Bool { control(id) { $0.pause(worker: $1) } }
     @discardableResult public func resume(_ id: WorkerID) -> Bool { control(id) { $0.resume(worker: $1) } }

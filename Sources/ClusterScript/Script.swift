@@ -45,10 +45,16 @@ public enum ScriptAction: Sendable, Equatable {
     /// job has come so far.
     case wait(ScriptWait)
     case view(ScriptView)
+    /// Measures the speedup curve: 1, 2, … `upTo` full-speed workers in turn, each held until
+    /// measured; holds the script until done.
+    case measureSpeedup(upTo: WorkerCount)
 
+    /// Holds the script until a fact holds, not until a time.
     var isWait: Bool {
-        if case .wait = self { return true }
-        return false
+        switch self {
+        case .wait, .measureSpeedup: return true
+        default: return false
+        }
     }
 }
 
@@ -90,7 +96,7 @@ public struct Script: Sendable, Equatable {
     public let steps: [ScriptStep]
 
     static let actionNames = ["caption", "workers", "add", "remove", "pause", "resume", "kill", "restart",
-                              "throttle", "schedule", "chunk-size", "submit", "wait", "view"]
+                              "throttle", "schedule", "chunk-size", "submit", "wait", "view", "measure"]
 
     /// Parses `text`; `source` names it in error messages (a file name, or "demo").
     public static func parse(_ text: String, source: String) throws(ScriptError) -> Script {
@@ -206,6 +212,12 @@ public struct Script: Sendable, Equatable {
                                  + "as in 'wait 25%' (more than 0%, less than 100%)")
             }
             return .wait(.progress(percent / 100))
+        case "measure":
+            guard args.first == "speedup", args.count <= 2 else {
+                throw InputError("'measure' takes 'speedup' and an optional largest worker count, as in "
+                                 + "'measure speedup' (1 to cores*2 workers) or 'measure speedup 4'")
+            }
+            return .measureSpeedup(upTo: args.count == 2 ? try workerCount(args[1], allowZero: false) : .cores(times: 2, plus: 0))
         case "view":
             try expect(1, "one of: " + ScriptView.allCases.map(\.rawValue).joined(separator: ", "))
             guard let view = ScriptView(rawValue: args[0]) else {

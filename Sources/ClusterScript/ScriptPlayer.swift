@@ -27,6 +27,16 @@ public struct ScriptPlayer {
     public private(set) var jobs: [JobID] = []
     /// Steps that could not do what they say; a script with any ends with a non-zero status.
     public private(set) var errors = 0
+    /// The speedup measurement under way (or the last one), and what it measured.
+    private var measurement: SpeedupMeasurement?
+    public private(set) var speedup = SpeedupTracker()
+    /// The measurement under way: the worker count now, and the last one.
+    public var measuring: (workers: Int, upTo: Int)? {
+        guard let measurement, let wanted = measurement.wanted else { return nil }
+        return (wanted, measurement.counts.last ?? wanted)
+    }
+    /// Set when a measurement starts, for the dashboard to forget the points it had; consumed there.
+    public var requestedSpeedupReset = false
 
     public init(script: Script, cores: Int) {
         self.script = script
@@ -62,6 +72,7 @@ public struct ScriptPlayer {
             }
             guard now >= due else { break }
             if case .wait(let condition) = step.action, !Self.holds(condition, cluster.snapshot()) { break }
+            if case .measureSpeedup(let upTo) = step.action, !measuring(upTo: upTo, on: cluster) { break }
             // A step runs at its due time, so delays after it do not drift with the polling rate;
             // a wait ends when it is noticed.
             previousTime = step.action.isWait ? now : due
@@ -79,6 +90,49 @@ public struct ScriptPlayer {
         case .jobsFinished: return allFinished
         case .progress(let fraction): return allFinished || (snapshot.job.map { $0.progress >= fraction } ?? false)
         }
+    }
+
+    /// Runs the speedup measurement one poll further; true once it is over (done, or stopped
+    /// because no job runs), and `perform` then says how it went.
+    private mutating func measuring(upTo: WorkerCount, on cluster: Cluster) -> Bool {
+        let snapshot = cluster.snapshot()
+        guard snapshot.job?.status == .running else { return true }
+        if measurement == nil {
+            measurement = SpeedupMeasurement(upTo: upTo.resolved(cores: cores))
+            speedup.reset()
+            requestedSpeedupReset = true
+            // Throttled or paused workers would spoil every sample.
+            for worker in snapshot.workers where worker.state != .removed {
+                if worker.speed < 1 { cluster.setSpeed(worker.id, to: 1) }
+                if worker.state == .paused || worker.state == .pausing { cluster.resume(worker.id) }
+            }
+        }
+        speedup.record(snapshot)
+        measurement!.advance(speedup)
+        guard let wanted = measurement!.wanted else { return true }
+        cluster.setLiveWorkers(wanted)
+        return false
+    }
+
+    /// How the measurement went, as a step's result.
+    private mutating func measured() -> StepResult {
+        defer { measurement = nil }
+        let points = speedup.sortedPoints
+        let rates = points.map { point in
+            let base = speedup.baseThroughput.map { " (\(Self.fixed2(point.throughput / $0))x)" } ?? ""
+            return "\(point.workers): \(Self.fixed2(point.throughput / 1e9))G/s\(base)"
+        }.joined(separator: ", ")
+        guard let measurement, measurement.wanted == nil else {
+            let why = measurement?.wanted.map { "the job ended at \($0) worker\($0 == 1 ? "" : "s")" } ?? "no job was running"
+            return StepResult(text: "measure speedup: \(why); submit a job long enough to measure"
+                              + (rates.isEmpty ? "" : " (measured \(rates))"), isError: true)
+        }
+        return StepResult(text: "speedup measured: " + rates)
+    }
+
+    static func fixed2(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
     }
 
     /// "live workers: 1, 2, 3", at most eight named.
@@ -117,12 +171,7 @@ public struct ScriptPlayer {
             return StepResult(text: "caption: \(text)")
         case .workers(let count):
             let wanted = count.resolved(cores: cores)
-            if live.count < wanted {
-                for _ in live.count..<wanted { cluster.addWorker() }
-            } else {
-                // The newest leave first, so worker numbers in a script stay meaningful.
-                for worker in live.suffix(live.count - wanted) { cluster.remove(worker.id) }
-            }
+            cluster.setLiveWorkers(wanted)
             return StepResult(text: "workers: \(wanted)")
         case .add(let count):
             let added = (0..<count.resolved(cores: cores)).compactMap { _ in cluster.addWorker() }
@@ -156,6 +205,8 @@ public struct ScriptPlayer {
         case .view(let view):
             requestedView = view
             return StepResult(text: "view: \(view.rawValue)")
+        case .measureSpeedup:
+            return measured()
         }
     }
 }

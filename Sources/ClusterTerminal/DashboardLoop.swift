@@ -72,9 +72,32 @@ public final class DashboardLoop {
                                                  isError: true, since: cluster.snapshot().time)
                 }
             }
+            if state.speedupMeasureRequested {
+                state.speedupMeasureRequested = false
+                startSpeedupMeasurement()
+            }
             if state.quitRequested { return .quit }
             needsFrame = true
         }
+    }
+
+    /// m: measures the speedup curve by playing `measure speedup` as a script, then puts the
+    /// number of workers back as it was.
+    private func startSpeedupMeasurement() {
+        let snapshot = cluster.snapshot()
+        let refusal: String? = if let player, !player.isFinished {
+            "a script is playing: measure once it is over"
+        } else if snapshot.job?.status != .running {
+            "measuring needs a running job: press n to start one long enough"
+        } else { nil }
+        if let refusal {
+            state.status = StatusMessage(text: refusal, isError: true, since: snapshot.time)
+            return
+        }
+        let live = snapshot.workers.filter { $0.state != .removed && !$0.isLeaving }.count
+        // Built from text the program writes itself: a parse failure would be a bug.
+        guard let script = try? Script.parse("measure speedup\nworkers \(max(1, live))", source: "m") else { return }
+        player = ScriptPlayer(script: script, cores: cores)
     }
 
     /// Renders and draws one frame; returns the worker rows visible (for paging) and whether
@@ -106,10 +129,19 @@ public final class DashboardLoop {
     private func playScript() {
         guard var player, !player.isFinished else { return }
         let now = cluster.snapshot().time
-        for step in player.advance(now: now, cluster: cluster) where step.isError {
-            state.status = StatusMessage(text: "script line \(step.line): \(step.text)", isError: true, since: now)
+        for step in player.advance(now: now, cluster: cluster) {
+            if step.isError {
+                state.status = StatusMessage(text: "script line \(step.line): \(step.text)", isError: true, since: now)
+            } else if step.text.hasPrefix("speedup measured") {
+                state.status = StatusMessage(text: step.text, isError: false, since: now)
+            }
         }
-        state.caption = player.caption
+        if player.requestedSpeedupReset {
+            player.requestedSpeedupReset = false
+            speedup.reset()
+        }
+        state.speedupMeasuring = player.measuring.map { SpeedupProgress(workers: $0.workers, upTo: $0.upTo) }
+        if let caption = player.caption { state.caption = caption }
         if let view = player.requestedView {
             state.panel = DashboardPanel(rawValue: view.rawValue) ?? state.panel
             player.requestedView = nil

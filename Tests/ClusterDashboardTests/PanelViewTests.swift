@@ -207,6 +207,49 @@ struct PanelViewTests {
         #expect(abs(Double(filled) / Double(bar.count) - 0.5) < 0.05)
     }
 
+    @Test("with 4 workers and no one-worker rate measured, the panel shows throughput and no speedup figure")
+    func speedupWithoutBaseline() throws {
+        var tracker = SpeedupTracker()
+        for step in 0..<30 { tracker.record(try snapshot(running: 4, perWorker: 1.1e9, at: Double(step) / 10)) }
+        for step in 30..<60 { tracker.record(try snapshot(running: 3, perWorker: 1.44e9, at: Double(step) / 10)) }
+        #expect(tracker.baseThroughput == nil)
+        var state = ViewState()
+        state.panel = .speedup
+        let frame = Fixtures.render(try snapshot(running: 3, perWorker: 1.44e9, at: 6), state: state, speedup: tracker, cores: 2)
+        let lines = frame.buffer.lines
+        let four = try #require(lines.first { $0.hasPrefix("        4") })
+        #expect(four.contains("4.40G/s") && !four.contains("×") && !four.contains("%"), "\(frame.buffer)")
+        #expect(!lines.joined().contains("×"), "no speedup figure anywhere")
+        #expect(lines.contains { $0.contains("No speedup yet: it needs one worker measured alone. Press m") })
+    }
+
+    @Test("while the curve is measured, the panel says how far it has come")
+    func speedupMeasuring() throws {
+        var state = ViewState()
+        state.panel = .speedup
+        state.speedupMeasuring = SpeedupProgress(workers: 3, upTo: 4)
+        let frame = Fixtures.render(try snapshot(running: 3, perWorker: 1e9, at: 6), state: state, cores: 2)
+        #expect(frame.buffer.lines.contains { $0.contains("Measuring the curve: 3 of 4 workers") })
+    }
+
+    @Test("a measurement moves on once each count has been measured for a second")
+    func measurementSteps() throws {
+        var tracker = SpeedupTracker()
+        var measurement = SpeedupMeasurement(upTo: 3)
+        #expect(measurement.counts == [1, 2, 3] && measurement.wanted == 1)
+        // 1.5 s to settle, then a second of samples.
+        for step in 0...24 { tracker.record(try snapshot(running: 1, perWorker: 2e9, at: Double(step) / 10)) }
+        var moved = measurement.advance(tracker)
+        #expect(!moved, "measured for 0.9 s only")
+        tracker.record(try snapshot(running: 1, perWorker: 2e9, at: 2.5))
+        moved = measurement.advance(tracker)
+        #expect(moved && measurement.wanted == 2)
+        for step in 30...60 { tracker.record(try snapshot(running: 2, perWorker: 2e9, at: Double(step) / 10)) }
+        for step in 61...91 { tracker.record(try snapshot(running: 3, perWorker: 1.3e9, at: Double(step) / 10)) }
+        moved = measurement.advance(tracker)
+        #expect(moved && measurement.wanted == nil)
+    }
+
     @Test("a caption gets its own bold line under the header; the table moves down one")
     func caption() throws {
         var state = ViewState()

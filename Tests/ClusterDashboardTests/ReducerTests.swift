@@ -140,6 +140,19 @@ struct ReducerTests {
         #expect(state.panel == .workers)
     }
 
+    @Test("z opens the timeline, then zooms between the whole job and the last seconds; m asks for a speedup measurement")
+    func zoomAndMeasure() {
+        var state = ViewState()
+        _ = press(.character("z"), state: &state)
+        #expect(state.panel == .timeline && state.timelineZoom == .wholeJob)
+        _ = press(.character("z"), state: &state)
+        #expect(state.timelineZoom == .recent)
+        _ = press(.character("z"), state: &state)
+        #expect(state.timelineZoom == .wholeJob)
+        #expect(press(.character("m"), state: &state).isEmpty)
+        #expect(state.panel == .speedup && state.speedupMeasureRequested)
+    }
+
     @Test("n opens the prompt; typing, Backspace and Enter submit a validated job; Esc cancels")
     func newJob() throws {
         var state = ViewState(nextSchedule: .static, nextChunkSize: 10)

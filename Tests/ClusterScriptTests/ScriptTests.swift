@@ -58,6 +58,7 @@ struct ScriptFormatTests {
         ("# only comments\n", 1, "no actions"),
         ("wait 100%", 1, "as in 'wait 25%'"),
         ("wait 5", 1, "as in 'wait 25%'"),
+        ("measure throughput", 1, "'measure speedup'"),
     ])
     func refusesWithLine(text: String, line: Int, fragment: String) {
         #expect {
@@ -105,7 +106,7 @@ struct ScriptPlayerTests {
             workers 2
             schedule static
             chunk-size 100000
-            submit 1...200000000
+            submit 1...2000000
             wait
             caption done with the first
             +1s throttle all 50%
@@ -120,7 +121,7 @@ struct ScriptPlayerTests {
         #expect(player.advance(now: 100.5, cluster: cluster).isEmpty, "the wait holds while job 1 runs")
         gate.open()
         let job = try #require(player.jobs.first)
-        let summary = try #require(cluster.waitForJob(job, timeout: 10))
+        let summary = try #require(cluster.waitForJob(job, timeout: 120))
         #expect(summary.spec.schedule == .static && summary.spec.chunkSize == 100_000 && summary.verified)
         played = player.advance(now: 101, cluster: cluster)
         #expect(played.map(\.line) == [5, 6])
@@ -166,6 +167,51 @@ struct ScriptPlayerTests {
         // A finished job ends every wait.
         #expect(player.advance(now: 3, cluster: cluster).map(\.line) == [6, 7])
         #expect(player.errors == 0)
+    }
+
+    @Test("measure speedup runs 1, 2 … N workers, each until measured, then says what it measured")
+    func measuresSpeedup() throws {
+        // Deliberate pacing: each sub-block sleeps a millisecond, so the job outlasts the
+        // measurement (thousands of seconds) whatever the machine's speed.
+        var configuration = ClusterConfiguration()
+        configuration.kernel = { lo, hi in
+            usleep(1_000)
+            return SumOfSquaresKernel.standard(lo, hi)
+        }
+        configuration.cpuTokens = .unbounded()
+        let cluster = Cluster(configuration: configuration)
+        defer { cluster.shutdown() }
+        let script = try Script.parse("""
+            workers 3
+            throttle 1 50%
+            submit 1...1_000_000_000_000
+            measure speedup 2
+            """, source: "t")
+        var player = ScriptPlayer(script: script, cores: 2)
+        var played: [ScriptPlayer.Played] = []
+        var counts: [Int] = []
+        let measured = eventually(within: 120) {
+            played += player.advance(now: cluster.snapshot().time, cluster: cluster)
+            if let now = player.measuring?.workers, counts.last != now { counts.append(now) }
+            return player.isFinished
+        }
+        #expect(measured, "still measuring: \(String(describing: player.measuring))")
+        #expect(counts == [1, 2])
+        let result = try #require(played.last)
+        #expect(!result.isError && result.text.hasPrefix("speedup measured: 1: ") && result.text.contains("2: "), "\(result.text)")
+        #expect(player.speedup.points.keys.sorted() == [1, 2])
+        // Throttled workers were set to full speed, or nothing would have counted.
+        #expect(cluster.snapshot().workers.allSatisfy { $0.speed == 1 })
+    }
+
+    @Test("measure speedup with no job running is an error that says what to do")
+    func measureNeedsAJob() throws {
+        let cluster = Cluster()
+        defer { cluster.shutdown() }
+        var player = ScriptPlayer(script: try Script.parse("workers 1\nmeasure speedup", source: "t"), cores: 2)
+        let played = player.advance(now: 0, cluster: cluster)
+        #expect(played.last?.isError == true)
+        #expect(played.last?.text == "measure speedup: no job was running; submit a job long enough to measure")
     }
 
     @Test("a step naming a worker that does not exist is an error, and the script goes on")

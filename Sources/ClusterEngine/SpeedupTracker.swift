@@ -1,13 +1,16 @@
-import ClusterEngine
-
-/// Measures cluster throughput at each number of running workers as the user changes it, for the
-/// speedup panel. Fed one snapshot per frame; pure, so tests drive it with made-up snapshots.
+/// Measures cluster throughput at each number of running workers as it changes, for the speedup
+/// panel. Fed one snapshot at a time; pure, so tests drive it with made-up snapshots.
 public struct SpeedupTracker: Equatable, Sendable {
     /// Throughput measured with `workers` full-speed workers running.
     public struct Point: Equatable, Sendable {
         public let workers: Int
         public var throughput: Double
         public var samples: Int
+        /// Snapshot times of the first and the latest sample that counted.
+        public var firstSample: Double
+        public var lastSample: Double
+        /// How long this count has been measured for.
+        public var seconds: Double { lastSample - firstSample }
     }
 
     /// Seconds a worker count must hold before its throughput counts: the rate is averaged over
@@ -26,6 +29,9 @@ public struct SpeedupTracker: Equatable, Sendable {
     private var steady: Steady?
 
     public init() {}
+
+    /// Forgets every point: a new measurement starts.
+    public mutating func reset() { self = SpeedupTracker() }
 
     /// Workers that count: running at full speed. A throttled or paused worker makes the sample
     /// say nothing clean about scaling, so such frames are skipped.
@@ -49,8 +55,10 @@ public struct SpeedupTracker: Equatable, Sendable {
             return
         }
         guard snapshot.time - current.since >= Self.settleSeconds, snapshot.throughput > 0 else { return }
-        var point = points[workers] ?? Point(workers: workers, throughput: 0, samples: 0)
+        var point = points[workers]
+            ?? Point(workers: workers, throughput: 0, samples: 0, firstSample: snapshot.time, lastSample: snapshot.time)
         point.samples += 1
+        point.lastSample = snapshot.time
         let weight = max(1 / Double(point.samples), Self.minimumWeight)
         point.throughput += (snapshot.throughput - point.throughput) * weight
         points[workers] = point
@@ -59,10 +67,28 @@ public struct SpeedupTracker: Equatable, Sendable {
     /// Points by worker count.
     public var sortedPoints: [Point] { points.values.sorted { $0.workers < $1.workers } }
 
-    /// One worker's throughput, the base of the ideal line: measured at 1 worker if possible,
-    /// else the best per-worker rate seen.
-    public var baseThroughput: Double? {
-        if let one = points[1] { return one.throughput }
-        return points.values.map { $0.throughput / Double($0.workers) }.max()
+    /// One worker's throughput, the base of every speedup: only ever measured, never assumed.
+    public var baseThroughput: Double? { points[1]?.throughput }
+}
+
+/// Measures the speedup curve for a presenter: 1, 2, … `upTo` full-speed workers in turn, each
+/// held until the tracker has measured it for `secondsPerCount`. Pure: the caller applies
+/// `wanted` to the cluster and feeds the tracker.
+public struct SpeedupMeasurement: Equatable, Sendable {
+    public static let secondsPerCount = 1.0
+    public let counts: [Int]
+    public private(set) var index = 0
+
+    public init(upTo: Int) { counts = Array(1...max(1, upTo)) }
+
+    /// The number of workers to run now; nil once every count has been measured.
+    public var wanted: Int? { index < counts.count ? counts[index] : nil }
+
+    /// Moves past the counts the tracker has measured long enough; true if it moved.
+    @discardableResult
+    public mutating func advance(_ tracker: SpeedupTracker) -> Bool {
+        let before = index
+        while let n = wanted, let point = tracker.points[n], point.seconds >= Self.secondsPerCount { index += 1 }
+        return index != before
     }
 }
