@@ -15,10 +15,12 @@ public struct DashboardInput: Sendable {
     public var speedup: SpeedupTracker
     /// Cores on this machine, marked on the speedup panel.
     public var cores: Int
+    /// Every finished job, oldest first, for the jobs panel.
+    public var finishedJobs: [JobSummary]
 
     public init(snapshot: ClusterSnapshot, events: [ClusterEvent], state: ViewState, width: Int, height: Int,
                 capabilities: Capabilities, timeline: TimelineSnapshot? = nil, speedup: SpeedupTracker = SpeedupTracker(),
-                cores: Int = 1) {
+                cores: Int = 1, finishedJobs: [JobSummary] = []) {
         self.snapshot = snapshot
         self.events = events
         self.state = state
@@ -28,6 +30,7 @@ public struct DashboardInput: Sendable {
         self.timeline = timeline
         self.speedup = speedup
         self.cores = cores
+        self.finishedJobs = finishedJobs
     }
 }
 
@@ -38,6 +41,8 @@ public struct DashboardFrame: Equatable, Sendable {
     public var workerRows: Int
     /// The scroll offset actually used, with the selection kept in view.
     public var scrollOffset: Int
+    /// How far back the event log is scrolled, capped to the history kept.
+    public var logScroll = 0
 }
 
 /// The dashboard as a pure function of its input.
@@ -53,7 +58,8 @@ public enum DashboardView {
         let palette = Palette(capabilities: input.capabilities)
         guard input.width >= minimumWidth, input.height >= minimumHeight else {
             drawTooSmall(&buffer, input: input, palette: palette)
-            return DashboardFrame(buffer: buffer, workerRows: 1, scrollOffset: input.state.scrollOffset)
+            return DashboardFrame(buffer: buffer, workerRows: 1, scrollOffset: input.state.scrollOffset,
+                                  logScroll: input.state.logScroll)
         }
         let context = RenderContext(input: input, glyphs: glyphs, palette: palette,
                                     columns: Columns(width: input.width, workers: input.snapshot.workers))
@@ -65,10 +71,10 @@ public enum DashboardView {
             drawSelectionDetail(&buffer, context, y: logTop)
             logTop += 1
         }
-        drawEventLog(&buffer, context, top: logTop, workerRows: pageRows, offset: offset, listed: listed)
+        let logScroll = drawEventLog(&buffer, context, top: logTop, workerRows: pageRows, offset: offset, listed: listed)
         drawFooter(&buffer, context)
         if input.state.showHelp { drawHelp(&buffer, context) }
-        return DashboardFrame(buffer: buffer, workerRows: pageRows, scrollOffset: offset)
+        return DashboardFrame(buffer: buffer, workerRows: pageRows, scrollOffset: offset, logScroll: logScroll)
     }
 
     struct RenderContext {
@@ -181,7 +187,8 @@ public enum DashboardView {
         let sparkWidth = max(0, width - x - counts.count - 4)
         x = buffer.write(Widgets.sparkline(snapshot.throughputHistory, width: sparkWidth, glyphs: glyphs),
                          x: x + 1, y: 2, style: palette.good)
-        buffer.write(counts, x: width - counts.count - 1, y: 2, style: .plain, maxWidth: width - x)
+        let shownCounts = Widgets.truncate(counts, max(0, width - x - 1), glyphs: glyphs)
+        buffer.write(shownCounts, x: width - shownCounts.count - 1, y: 2, style: .plain)
 
         // The exact running total, in full digits, and how it compares with the closed form.
         x = buffer.write(" total ", x: 0, y: 3, style: palette.label)
@@ -194,7 +201,11 @@ public enum DashboardView {
             let differs = c.input.capabilities.unicode ? "≠" : "!="
             buffer.write("  \(differs) closed form \(closed) \(glyphs.cross)", x: x, y: 3, style: palette.bad)
         case .running, .queued:
-            buffer.write("  (checked against the closed form at the end)", x: x, y: 3, style: .plain, maxWidth: width - x - 1)
+            // The longest note that fits whole: a note cut mid-word reads as a glitch.
+            let room = width - x - 1
+            if let note = ["  (checked against the closed form at the end)", "  (checked at the end)"].first(where: { $0.count <= room }) {
+                buffer.write(note, x: x, y: 3, style: .plain)
+            }
         }
 
         // Chunk accounting.
@@ -247,6 +258,11 @@ public enum DashboardView {
             let rows = workerRowCount(height: c.height, workers: max(c.input.speedup.points.count + 1, 2),
                                       selectionDetail: false, top: c.tableTop)
             SpeedupView.draw(&buffer, c, top: c.tableTop, rows: rows)
+            return (rows, rows, 0, 0)
+        case .jobs:
+            let rows = workerRowCount(height: c.height, workers: max(c.input.finishedJobs.count, 2),
+                                      selectionDetail: false, top: c.tableTop)
+            JobsView.draw(&buffer, c, top: c.tableTop, rows: rows)
             return (rows, rows, 0, 0)
         }
     }
@@ -425,23 +441,31 @@ public enum DashboardView {
 
     // MARK: Event log
 
+    /// Draws the event log and the status line; returns how far back the log is scrolled.
+    @discardableResult
     static func drawEventLog(_ buffer: inout CellBuffer, _ c: RenderContext, top: Int, workerRows: Int, offset: Int,
-                             listed: Int) {
+                             listed: Int) -> Int {
         let glyphs = c.glyphs, palette = c.palette
         let bottom = c.height - 2  // last log row; the footer is below
         buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(glyphs.horizontal, palette.frame))
-        buffer.write("\(glyphs.horizontal)\(glyphs.horizontal) events ", x: 0, y: top, style: palette.frame)
+        let lines = EventLogLines.lines(from: c.input.events, glyphs: glyphs)
+        let capacity = max(0, bottom - top)
+        // Scrolled back this many lines from the newest, as far as the kept history goes.
+        let back = min(c.input.state.logScroll, max(0, lines.count - capacity))
+        let older = lines.count - capacity - back > 0
+        let scrollNote = back > 0 ? "(\(back) newer below: ] newer, [ older) " : older ? "([ older) " : ""
+        let title = "\(glyphs.horizontal)\(glyphs.horizontal) events " + scrollNote
+        buffer.write(title, x: 0, y: top, style: back > 0 ? palette.warning : palette.frame)
         // Say how many workers are scrolled out of view, and where.
         let above = offset, below = max(0, listed - offset - workerRows)
         if above + below > 0 {
             let up = c.input.capabilities.unicode ? "↑" : "^", down = c.input.capabilities.unicode ? "↓" : "v"
             let hidden = above + below
             let note = " \(hidden) more worker\(hidden == 1 ? "" : "s"): \(up) \(above) above, \(down) \(below) below (PgUp/PgDn) "
-            buffer.write(note, x: max(12, c.width - note.count - 2), y: top, style: palette.warning)
+            let x = max(title.count + 1, c.width - note.count - 2)
+            buffer.write(Widgets.truncate(note, c.width - x - 1, glyphs: glyphs), x: x, y: top, style: palette.warning)
         }
-        let lines = EventLogLines.lines(from: c.input.events, glyphs: glyphs)
-        let capacity = bottom - top
-        let shown = lines.suffix(max(0, capacity))
+        let shown = lines.dropLast(back).suffix(capacity)
         for (i, line) in shown.enumerated() {
             let y = top + 1 + i
             let x = buffer.write(" " + Widgets.padLeft(line.time, 7) + "  ", x: 0, y: y, style: palette.label)
@@ -456,9 +480,8 @@ public enum DashboardView {
             buffer.write(" " + Widgets.truncate(status.text, c.width - 2, glyphs: glyphs), x: 0, y: bottom,
                          style: status.isError ? palette.warning : palette.good)
         }
+        return back
     }
-
-    // MARK: Footer
 
     static func drawFooter(_ buffer: inout CellBuffer, _ c: RenderContext) {
         let y = c.height - 1
@@ -468,7 +491,7 @@ public enum DashboardView {
             x = buffer.write(prompt.text, x: x + 1, y: y, style: c.palette.value)
             x = buffer.write("_", x: x, y: y, style: CellStyle(bold: true, reverse: true))
             let hint = "  Enter starts, Esc cancels (\(c.input.state.nextSchedule.rawValue), chunk \(Format.grouped(c.input.state.nextChunkSize)))"
-            buffer.write(hint, x: x, y: y, style: .plain, maxWidth: c.width - x)
+            buffer.write(Widgets.truncate(hint, c.width - x, glyphs: c.glyphs), x: x, y: y, style: .plain)
             return
         }
         // Quit is pinned to the right so it shows at any width; the rest fill from the left.
@@ -495,10 +518,11 @@ public enum DashboardView {
         let keyWidth = rows.map(\.keys.count).max() ?? 0
         let contentWidth = min(c.width - 6, max(40, keyWidth + 3 + (rows.map(\.description.count).max() ?? 0)))
         let boxWidth = contentWidth + 4
-        let boxHeight = min(c.height - 2, rows.count + 4)
-        let left = (c.width - boxWidth) / 2, top = max(1, (c.height - boxHeight) / 2)
+        let boxHeight = min(c.height, rows.count + 2)
+        let left = (c.width - boxWidth) / 2, top = max(0, (c.height - boxHeight) / 2)
         let g = c.glyphs, frame = c.palette.frame
-        buffer.fill(x: left, y: top, width: boxWidth, height: boxHeight)
+        // The whole screen: fragments of the dashboard around the box would read as part of it.
+        buffer.fill(x: 0, y: 0, width: c.width, height: c.height)
         let horizontal = String(repeating: g.horizontal, count: boxWidth - 2)
         buffer.write(String(g.corners.0) + horizontal + String(g.corners.1), x: left, y: top, style: frame)
         buffer.write(String(g.corners.2) + horizontal + String(g.corners.3), x: left, y: top + boxHeight - 1, style: frame)
@@ -507,15 +531,16 @@ public enum DashboardView {
             buffer.write(String(g.vertical), x: left + boxWidth - 1, y: y, style: frame)
         }
         buffer.write(" cluster-top keys ", x: left + 2, y: top, style: c.palette.value)
-        let visible = boxHeight - 4
+        let visible = boxHeight - 2
         for (i, row) in rows.prefix(visible).enumerated() {
             let y = top + 1 + i
             let x = buffer.write(Widgets.padRight(row.keys, keyWidth), x: left + 2, y: y, style: c.palette.footerKey)
             buffer.write("   " + Widgets.truncate(row.description, contentWidth - keyWidth - 3, glyphs: g), x: x, y: y)
         }
+        // In the bottom border, as the title is in the top one.
         let more = rows.count > visible ? " (\(rows.count - visible) more: enlarge the window)" : ""
-        buffer.write("Press any key to close" + more, x: left + 2, y: top + boxHeight - 2, style: c.palette.label,
-                     maxWidth: contentWidth)
+        buffer.write(Widgets.truncate(" Press any key to close" + more + " ", contentWidth, glyphs: g), x: left + 2,
+                     y: top + boxHeight - 1, style: c.palette.label)
     }
 }
 

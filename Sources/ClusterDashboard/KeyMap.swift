@@ -13,7 +13,7 @@ public enum Key: Hashable, Sendable {
 public enum DashboardAction: Hashable, Sendable {
     case selectPrevious, selectNext, selectPageUp, selectPageDown, selectFirst, selectLast
     case addWorker, removeWorker, togglePause, togglePauseAll, killWorker, restartWorker, restartAllDead
-    case throttleWorker, fullSpeedAll, cycleSchedule, cyclePanel, zoomTimeline, measureSpeedup, newJob, help, quit, redraw
+    case throttleWorker, fullSpeedAll, cycleSchedule, cyclePanel, zoomTimeline, measureSpeedup, logOlder, logNewer, newJob, help, quit, redraw
 }
 
 /// One row of the key table.
@@ -64,9 +64,12 @@ public enum KeyMap {
                    description: "Schedule of the next new job: dynamic / static / stealing", action: .cycleSchedule),
         // Tab arrives as Ctrl-I.
         KeyBinding(keys: [.character("v"), .control("i")], keyLabel: "v Tab", footer: "View",
-                   description: "Switch the view: workers / task timeline / speedup", action: .cyclePanel),
+                   description: "Switch the view: workers / task timeline / speedup / jobs compared", action: .cyclePanel),
         KeyBinding(keys: [.character("z")], keyLabel: "z", footer: nil,
                    description: "Timeline: the whole job / its last 10 seconds, exactly", action: .zoomTimeline),
+        KeyBinding(keys: [.character("[")], keyLabel: "[ ]", footer: nil,
+                   description: "Scroll the event log back / forward", action: .logOlder),
+        KeyBinding(keys: [.character("]")], keyLabel: "", footer: nil, description: "", action: .logNewer),
         KeyBinding(keys: [.character("m")], keyLabel: "m", footer: nil,
                    description: "Measure the speedup curve: 1, 2, … 2×cores workers in turn, each held until measured",
                    action: .measureSpeedup),

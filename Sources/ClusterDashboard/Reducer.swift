@@ -6,6 +6,8 @@ public enum Reducer {
     /// Speeds `t` steps through, fastest first.
     public static let throttleSteps: [Double] = [1, 0.5, 0.25, 0.1, 0.02]
     static let promptLimit = 80
+    /// Lines of the event log per [ or ].
+    static let logScrollStep = 5
 
     public static func reduce(_ state: inout ViewState, key: Key, snapshot: ClusterSnapshot,
                               pageSize: Int) -> [EngineCommand] {
@@ -91,6 +93,10 @@ public enum Reducer {
             say("new jobs (n) will use the \(state.nextSchedule.label) schedule", error: false)
         case .cyclePanel:
             state.panel = state.panel.next
+        case .logOlder:
+            state.logScroll += Reducer.logScrollStep
+        case .logNewer:
+            state.logScroll = max(0, state.logScroll - Reducer.logScrollStep)
         case .measureSpeedup:
             state.speedupMeasureRequested = true
             state.panel = .speedup

@@ -8,6 +8,8 @@ public enum DashboardPanel: String, Sendable, CaseIterable {
     case timeline
     /// Throughput against the number of running workers, with the ideal line.
     case speedup
+    /// Every finished job compared: time, rate, how it went.
+    case jobs
 
     public var next: DashboardPanel {
         let all = Self.allCases
@@ -50,6 +52,8 @@ public struct ViewState: Equatable, Sendable {
     public var scrollOffset = 0
     public var showHelp = false
     public var panel = DashboardPanel.workers
+    /// Lines the event log is scrolled back from the newest (the view caps it).
+    public var logScroll = 0
     /// The timeline shows the whole job, or its last seconds.
     var timelineZoom = TimelineView.Zoom.wholeJob
     /// Set by m: the loop starts measuring the speedup curve, and clears it.

@@ -101,7 +101,7 @@ struct Palette {
         case .remoteWorkerRefused: return style(.yellow, bold: true)
         case .chunkRedistributed, .chunkRequeued: return style(.magenta)
         case .chunkSplit, .chunkStolen, .sliceStolen: return style(.cyan, bold: true)
-        case .jobFinished(_, let verified, _): return verified ? good : bad
+        case .jobFinished(_, let verified, _, _): return verified ? good : bad
         case .workerPaused, .workerThrottled: return style(.yellow)
         case .workerAdded, .workerRestarted, .workerResumed, .jobStarted, .remoteWorkerJoined, .remoteWorkerReturned:
             return style(.green)

@@ -32,4 +32,38 @@ public final class CPUTokens: Sendable {
 
     /// Gives a token back; the longest waiter gets it.
     public func release() { semaphore.signal() }
+
+    /// One thread's hold on a token, kept from sub-block to sub-block and from one attempt to the
+    /// next for up to a slice, so that a stream of tiny chunks costs no semaphore per chunk. The
+    /// thread gives it back before it waits for anything.
+    public final class Hold {
+        public let tokens: CPUTokens
+        /// When the token was taken; nil while none is held.
+        private var since: UInt64?
+
+        public init(_ tokens: CPUTokens) { self.tokens = tokens }
+
+        public var isHeld: Bool { since != nil }
+
+        /// Takes a token if none is held; true if it had to take one (and may have waited).
+        public func take() -> Bool {
+            guard since == nil else { return false }
+            tokens.acquire()
+            since = MonotonicClock.nanoseconds()
+            return true
+        }
+
+        /// Gives the token back, if held.
+        public func giveBack() {
+            if since != nil { tokens.release() }
+            since = nil
+        }
+
+        /// Gives the token back once it has been held for a slice, so the others get their turn.
+        public func giveBackIfSliceUsed(now: UInt64) {
+            if let since, now &- since >= CPUTokens.slice { giveBack() }
+        }
+
+        deinit { if since != nil { tokens.release() } }
+    }
 }

@@ -57,26 +57,20 @@ public struct ChunkRunner: Sendable {
         self.tokens = tokens
     }
 
-    /// Sums `elements` at `speed` (1 is full speed), answering news through `control`.
+    /// Sums `elements` at `speed` (1 is full speed), answering news through `control`. `hold` is
+    /// the thread's token: kept on return, for the next attempt; given back before any wait.
     public func run<Control: ChunkControl>(_ elements: ClosedRange<Int64>, speed initialSpeed: Double,
-                                           control: inout Control) -> Outcome {
+                                           control: inout Control, hold: CPUTokens.Hold) -> Outcome {
         var sum: UInt128 = 0
         var next = elements.lowerBound
         var last = elements.upperBound
         var speed = initialSpeed
         var done: Int64 = 0
         var throttle = Throttle()
-        // The token is held across sub-blocks for up to a slice, and never while waiting.
-        var heldSince: UInt64?
-        func giveBackToken() {
-            if heldSince != nil { tokens.release() }
-            heldSince = nil
-        }
-        defer { giveBackToken() }
         while true {
             control.beforeSubBlock()
             if control.hasNews() {
-                giveBackToken()  // settling may wait (paused, or for the coordinator's answer)
+                hold.giveBack()  // settling may wait (paused, or for the coordinator's answer)
                 switch control.settle(position: next, sum: sum, last: &last, speed: &speed) {
                 case .proceed: break
                 case .drop: return .dropped
@@ -85,30 +79,30 @@ public struct ChunkRunner: Sendable {
                 // A split may leave nothing after `position`; then the attempt is whole.
                 if last < next { return .finished(sum) }
             }
-            if heldSince == nil {
-                tokens.acquire()
-                heldSince = MonotonicClock.nanoseconds()
-                // News that came while it waited its turn (a pause, a kill, a shutdown) is
-                // answered before any more summing: with hundreds of workers the wait is long.
-                if control.hasNews() { continue }
-            }
+            // News that came while it waited its turn (a pause, a kill, a shutdown) is answered
+            // before any more summing: with hundreds of workers the wait is long.
+            if hold.take(), control.hasNews() { continue }
             let blockLast = last - next < subBlock ? last : next + subBlock - 1
-            let started = MonotonicClock.nanoseconds()
+            // The clock is read once per sub-block at full speed; a throttle needs the start too.
+            let started = speed < 1 ? MonotonicClock.nanoseconds() : 0
             sum &+= kernel(next, blockLast)
             let count = blockLast - next + 1
             done += count
             control.publish(done: done, added: count)
-            if blockLast == last { return .finished(sum) }
-            next = blockLast + 1
             let now = MonotonicClock.nanoseconds()
+            if blockLast == last {
+                hold.giveBackIfSliceUsed(now: now)
+                return .finished(sum)
+            }
+            next = blockLast + 1
             if speed < 1 {
                 throttle.sleep(afterWorking: now - started, speed: speed) { nanoseconds in
-                    giveBackToken()
+                    hold.giveBack()
                     return control.doze(nanoseconds: nanoseconds)
                 }
             }
             // A slice used up: the next sub-block waits its turn behind the other workers.
-            if let since = heldSince, now &- since >= CPUTokens.slice { giveBackToken() }
+            hold.giveBackIfSliceUsed(now: now)
         }
     }
 }

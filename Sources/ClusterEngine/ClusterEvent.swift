@@ -34,7 +34,7 @@ public enum ClusterEventKind: Sendable, Equatable {
     case remoteWorkerRefused(peer: String, reason: String)
     case jobQueued(JobID, lo: Int64, hi: Int64)
     case jobStarted(JobID, lo: Int64, hi: Int64)
-    case jobFinished(JobID, verified: Bool, total: UInt128)
+    case jobFinished(JobID, verified: Bool, total: UInt128, seconds: Double)
 }
 
 /// An event with its place in the log and its time since the cluster started.
@@ -42,6 +42,13 @@ public struct ClusterEvent: Sendable, Equatable {
     public let sequence: UInt64
     public let seconds: Double
     public let kind: ClusterEventKind
+
+    /// "3.214 s": a duration to the millisecond.
+    static func seconds(_ value: Double) -> String {
+        let millis = Int((max(0, value) * 1000).rounded())
+        let fraction = String(millis % 1000)
+        return "\(millis / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) s"
+    }
 
     /// One human sentence, as the dashboard and headless mode print it.
     public var message: String {
@@ -78,9 +85,9 @@ public struct ClusterEvent: Sendable, Equatable {
         case .remoteWorkerRefused(let peer, let reason): return "worker from \(peer) refused: \(reason)"
         case .jobQueued(let job, let lo, let hi): return "\(job) queued: \(NumberText.range(lo, hi))"
         case .jobStarted(let job, let lo, let hi): return "\(job) started: \(NumberText.range(lo, hi))"
-        case .jobFinished(let job, let verified, _):
-            return verified ? "\(job) finished: verified against the closed form"
-                : "\(job) finished: MISMATCH with the closed form"
+        case .jobFinished(let job, let verified, _, let seconds):
+            let took = "\(job) finished in \(Self.seconds(seconds))"
+            return verified ? "\(took): verified against the closed form" : "\(took): MISMATCH with the closed form"
         }
     }
 }

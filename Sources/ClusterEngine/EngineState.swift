@@ -185,7 +185,7 @@ struct EngineState {
         workers[i].elementsAccepted += UInt64(count)
         if jobs.accept(chunk: attemptInfo.chunk, elements: count, sum: sum) {
             if let summary = jobs.finishCurrent(now: now) {
-                log(.jobFinished(summary.id, verified: summary.verified, total: summary.total), now: now)
+                log(.jobFinished(summary.id, verified: summary.verified, total: summary.total, seconds: summary.elapsed), now: now)
             }
             startNextJob()
         }

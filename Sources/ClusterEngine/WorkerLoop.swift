@@ -22,6 +22,8 @@ struct WorkerLoop {
 
     func run() {
         ComputePriority.lowerCurrentThread()
+        let hold = CPUTokens.Hold(runner.tokens)
+        defer { hold.giveBack() }
         var finished: (attempt: AttemptID, sum: UInt128)?
         while true {
             // One lock acquisition hands in the previous result and takes the next chunk; the
@@ -34,13 +36,14 @@ struct WorkerLoop {
             case .exit:
                 return
             case .wait:
+                hold.giveBack()
                 cell.wakeup.wait()
             case .run(let tasks):
                 // A local thread keeps no queue: it is given exactly one attempt.
                 let task = tasks[0]
                 var control = LocalChunkControl(cluster: cluster, cell: cell, index: index, attempt: task.attempt,
                                                 epoch: epoch)
-                switch runner.run(task.elements, speed: task.speed, control: &control) {
+                switch runner.run(task.elements, speed: task.speed, control: &control, hold: hold) {
                 case .finished(let sum): finished = (task.attempt, sum)
                 case .dropped, .quit: break  // killed or shut down: the engine knows already
                 }

@@ -161,14 +161,17 @@ final class RemoteThread: Sendable {
 
     private func run() {
         ComputePriority.lowerCurrentThread()
+        let hold = CPUTokens.Hold(tokens)
+        defer { hold.giveBack() }
         var control = RemoteChunkControl(thread: self)
         while true {
             if !control.queue.isEmpty {
                 let next = control.queue.removeFirst()
-                if !compute(next, control: &control) { return }
+                if !compute(next, control: &control, hold: hold) { return }
                 continue
             }
-            // Out of work: nothing may wait behind us.
+            // Out of work: nothing may wait behind us, and no token is kept while it waits.
+            hold.giveBack()
             outbox.sendHeldResults(always: true)
             switch take() {
             case let .assign(attempt, first, last, speed):
@@ -210,7 +213,7 @@ final class RemoteThread: Sendable {
     }
 
     /// Runs one attempt and sends its result. False when the thread must quit.
-    private func compute(_ task: AssignedAttempt, control: inout RemoteChunkControl) -> Bool {
+    private func compute(_ task: AssignedAttempt, control: inout RemoteChunkControl, hold: CPUTokens.Hold) -> Bool {
         attempt.store(task.attempt, ordering: .relaxed)
         done.store(0, ordering: .relaxed)
         defer {
@@ -220,7 +223,7 @@ final class RemoteThread: Sendable {
         control.attempt = task.attempt
         let runner = ChunkRunner(kernel: kernel, subBlock: subBlockSize.load(ordering: .relaxed), tokens: tokens)
         let started = MonotonicClock.nanoseconds()
-        switch runner.run(task.first...task.last, speed: task.speed, control: &control) {
+        switch runner.run(task.first...task.last, speed: task.speed, control: &control, hold: hold) {
         case .finished(let sum):
             let count = max(1, done.load(ordering: .relaxed))
             let nanosPerElement = Double(MonotonicClock.nanoseconds() &- started) / Double(count)

@@ -42,11 +42,12 @@ public enum DemoScript {
         caption Work stealing: own slices, and idle workers take work from the slow one.
         submit 1...12_000_000_000
         wait
-        caption Compare the three finish times in the event log: static waited for the straggler.
+        view jobs
+        caption The three jobs compared: static waited for the straggler; the others did not.
         throttle all 1
 
         # Lesson 3: a crash costs only the chunk it lost.
-        +4s view workers
+        +6s view workers
         schedule dynamic
         chunk-size 2_000_000_000
         caption Lesson 3 of 4: a crash costs only the lost chunk. Worker 2 is about to crash.

@@ -18,8 +18,10 @@ public final class DashboardLoop {
     var state: ViewState
     /// Recent events, oldest first, for the log.
     var events: [ClusterEvent] = []
+    /// Every finished job's summary, oldest first, for the jobs panel.
+    var finishedJobs: [JobSummary] = []
     var lastEventSequence: UInt64 = 0
-    static let keptEvents = 200
+    static let keptEvents = 1_000
     static let idleFrameInterval = 0.5
     /// Testing aid: trap after this many seconds, to check the terminal is restored on a crash.
     let crashAfter: Double?
@@ -112,12 +114,16 @@ public final class DashboardLoop {
             events.append(contentsOf: fresh)
             if events.count > Self.keptEvents { events.removeFirst(events.count - Self.keptEvents) }
         }
+        // Jobs finish in order, and their ids count from 1.
+        while finishedJobs.count < snapshot.finishedJobs,
+              let summary = cluster.summary(of: JobID(finishedJobs.count + 1)) { finishedJobs.append(summary) }
         let size = screen.size
         let frame = DashboardView.render(DashboardInput(
             snapshot: snapshot, events: events, state: state, width: size.width, height: size.height,
             capabilities: screen.capabilities, timeline: state.panel == .timeline ? cluster.timeline() : nil,
-            speedup: speedup, cores: cores))
+            speedup: speedup, cores: cores, finishedJobs: finishedJobs))
         state.scrollOffset = frame.scrollOffset
+        state.logScroll = frame.logScroll
         screen.draw(frame.buffer, full: state.fullRedrawRequested)
         state.fullRedrawRequested = false
         // A script keeps the frames coming even while nothing runs: its clock must advance.

@@ -195,6 +195,31 @@ struct DashboardViewTests {
         }
     }
 
+    @Test("at 80×24 the help shows every key, and nothing of the dashboard shows around it")
+    func helpCoversTheScreen() throws {
+        var state = ViewState()
+        state.showHelp = true
+        let frame = Fixtures.render(Fixtures.snapshot(workers: (1...30).map { Fixtures.worker($0) }, job: try Fixtures.job()),
+                                    state: state, width: 80, height: 24)
+        let lines = frame.buffer.lines
+        let box = try #require(lines.firstIndex { $0.contains("cluster-top keys") })
+        let left = try #require(lines[box].firstIndex { $0 != " " }).utf16Offset(in: lines[box])
+        for (y, line) in lines.enumerated() {
+            #expect(line.prefix(left).allSatisfy { $0 == " " }, "row \(y) shows the dashboard left of the box:\n\(frame.buffer)")
+        }
+        #expect(!lines.contains { $0.contains("more: enlarge the window") }, "\(frame.buffer)")
+        for row in KeyMap.helpRows { #expect(frame.buffer.contains(String(row.description.prefix(20))), "missing \(row.keys)") }
+    }
+
+    @Test("text that does not fit is cut with an ellipsis, and the header's note is left out whole")
+    func ellipsis() throws {
+        let frame = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job(total: 123_456_789_012_345)),
+                                    width: 60, height: 20)
+        let total = try #require(frame.buffer.lines.first { $0.contains("total") })
+        #expect(!total.contains("(checked against the closed f"), "\(total)")
+        #expect(total.contains("(checked at the end)") || !total.contains("("), "\(total)")
+    }
+
     @Test("a running job with nothing moving says PAUSED or STALLED instead of RUNNING")
     func stalledJob() throws {
         let paused = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1, .paused)], job: try Fixtures.job()))

@@ -250,6 +250,51 @@ struct PanelViewTests {
         #expect(moved && measurement.wanted == nil)
     }
 
+    @Test("the jobs panel compares every finished job: seconds, against the best run of the range, splits, re-queues")
+    func jobsPanel() throws {
+        func summary(_ id: Int, _ schedule: SchedulePolicy, _ seconds: Double, verified: Bool = true, split: Int64 = 0) throws -> JobSummary {
+            JobSummary(id: JobID(id), spec: try JobSpec(lo: 1, hi: 12_000_000_000, chunkSize: 100_000_000, schedule: schedule),
+                       total: 1, closedForm: "1", verified: verified, elapsed: seconds, chunksRequeued: id == 2 ? 1 : 0,
+                       chunksSplit: split, chunksStolen: 0, staleResults: 0, acceptedChunks: nil)
+        }
+        var state = ViewState()
+        state.panel = .jobs
+        let jobs = [try summary(1, .static, 3.0), try summary(2, .dynamic, 1.2), try summary(3, .stealing, 1.1, split: 4),
+                    try summary(4, .dynamic, 1.5, verified: false)]
+        let frame = DashboardView.render(DashboardInput(
+            snapshot: Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job()), events: [], state: state,
+            width: 80, height: 24, capabilities: .full, finishedJobs: jobs))
+        let lines = frame.buffer.lines
+        let header = try #require(lines.firstIndex { $0.contains("SCHEDULE") && $0.contains("VS BEST") && $0.contains("REDONE") })
+        #expect(lines[header + 1].contains("static") && lines[header + 1].contains("3.000") && lines[header + 1].contains("2.73×"))
+        #expect(lines[header + 2].contains("dynamic") && lines[header + 2].contains("  1  verified"), "\(frame.buffer)")
+        #expect(lines[header + 3].contains("stealing") && lines[header + 3].contains("1.00×") && lines[header + 3].contains("  4  "))
+        #expect(lines[header + 3].contains("verified"))
+        #expect(lines[header + 4].contains("MISMATCH"))
+        #expect(frame.buffer[4, header + 4].style.color == .red)
+        let empty = Fixtures.render(Fixtures.snapshot(workers: [], job: nil), state: state)
+        #expect(empty.buffer.lines.contains { $0.contains("No job has finished yet") })
+    }
+
+    @Test("the event log scrolls back through what it keeps, and says so")
+    func logScrollback() throws {
+        let events = Fixtures.events((1...40).map { ClusterEventKind.workerAdded(WorkerID($0)) })
+        var state = ViewState()
+        state.logScroll = 5
+        let snapshot = Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job())
+        var frame = Fixtures.render(snapshot, events: events, state: state)
+        var lines = frame.buffer.lines
+        #expect(lines.contains { $0.contains("events (5 newer below: ] newer, [ older)") }, "\(frame.buffer)")
+        #expect(lines.contains { $0.hasSuffix("worker 35 added") } && !lines.contains { $0.hasSuffix("worker 36 added") })
+        #expect(frame.logScroll == 5)
+        // Past the oldest kept: it stops there.
+        state.logScroll = 1_000
+        frame = Fixtures.render(snapshot, events: events, state: state)
+        lines = frame.buffer.lines
+        #expect(lines.contains { $0.hasSuffix("worker 1 added") } && frame.logScroll < 40)
+        #expect(!lines.contains { $0.contains("[ older") && !$0.contains("newer") })
+    }
+
     @Test("a caption gets its own bold line under the header; the table moves down one")
     func caption() throws {
         var state = ViewState()

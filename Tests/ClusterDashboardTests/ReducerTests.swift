@@ -128,7 +128,7 @@ struct ReducerTests {
         #expect(state.nextSchedule == .dynamic)
     }
 
-    @Test("v and Tab cycle the views: workers, timeline, speedup, and back")
+    @Test("v and Tab cycle the views: workers, timeline, speedup, jobs, and back")
     func cyclePanels() {
         var state = ViewState()
         #expect(state.panel == .workers)
@@ -137,6 +137,8 @@ struct ReducerTests {
         _ = press(.control("i"), state: &state)
         #expect(state.panel == .speedup)
         #expect(press(.character("v"), state: &state).isEmpty)
+        #expect(state.panel == .jobs)
+        _ = press(.character("v"), state: &state)
         #expect(state.panel == .workers)
     }
 

@@ -65,15 +65,18 @@ struct DashboardTerminalTests {
         #expect(screen.contains("WORKERS") && screen.contains("SPEEDUP"))
         // The speedup rows fill in as the demo adds workers.
         screen = try tmux.waitUntil(timeout: 30) { $0.range(of: #"\n\s+1\s+[\d.]+[GM]/s\s+1\.00×"#, options: .regularExpression) != nil }
-        // v goes on to the worker table, then the timeline with its lanes and axis.
+        // v goes on to the jobs compared (none finished yet), the worker table, then the timeline
+        // with its lanes and axis.
+        try tmux.press("v")
+        screen = try tmux.waitFor("No job has finished yet")
         try tmux.press("v")
         screen = try tmux.waitUntil { $0.contains("STATE") && $0.contains("RATE") }
         try tmux.press("v")
-        screen = try tmux.waitUntil { $0.contains("TIMELINE") && $0.contains("time") && $0.contains("│0s") }
+        screen = try tmux.waitUntil { $0.contains("WHOLE JOB") && $0.contains("time") && $0.contains("│0s") }
         #expect(screen.contains("█"), "\(screen)")
         // Lesson 2 switches to the timeline by itself and says what it shows.
         screen = try tmux.waitFor("Lesson 2 of 4", timeout: 150)
-        #expect(screen.contains("TIMELINE") && screen.contains("static"))
+        #expect(screen.contains("WHOLE JOB") && screen.contains("static"))
         try tmux.press("q")
         #expect(try tmux.expectTerminalRestored() == 0)
     }

@@ -1,0 +1,47 @@
+import ClusterEngine
+import ClusterReporting
+
+/// The jobs panel: every finished job side by side, the comparison a headless script prints at
+/// its end, in columns that fit 80 wide: how it went first (schedule, seconds, time against the
+/// fastest run of the same range, rate, splits, re-queues, result), then what it was (chunk,
+/// range), cut with an ellipsis if the window is narrow. The newest jobs show when they do not
+/// all fit.
+enum JobsView {
+    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows: Int) {
+        let palette = c.palette
+        let jobs = c.input.finishedJobs
+        buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(" ", palette.tableHeader))
+        guard !jobs.isEmpty else {
+            buffer.write("  JOBS COMPARED", x: 0, y: top, style: palette.tableHeader)
+            buffer.write("  No job has finished yet: each one that does gets a row here.", x: 0, y: top + 1, style: palette.warning)
+            return
+        }
+        let header = ["JOB", "SCHEDULE", "SECONDS", "VS BEST", "RATE", "SPLIT", "REDONE", "RESULT", "CHUNK", "RANGE"]
+        let rightAligned: Set = [0, 2, 3, 4, 5, 6, 8]
+        var table = [header]
+        for job in jobs {
+            // The fastest finished run of the same range is the yardstick.
+            let best = jobs.filter { $0.spec.lo == job.spec.lo && $0.spec.hi == job.spec.hi }.map(\.elapsed).min() ?? job.elapsed
+            table.append([
+                String(job.id.rawValue), job.spec.schedule.label, Format.fixed(job.elapsed, decimals: 3),
+                best > 0 ? Format.fixed(job.elapsed / best, decimals: 2) + (c.input.capabilities.unicode ? "×" : "x") : "-",
+                Format.rate(job.throughput), String(job.chunksSplit), String(job.chunksRequeued),
+                job.verified ? "verified" : "MISMATCH", Format.si(Double(job.spec.chunkSize), decimals: 0),
+                Format.range(job.spec.lo, job.spec.hi, grouped: true),
+            ])
+        }
+        let widths = header.indices.map { i in table.map { $0[i].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            "  " + cells.enumerated().map { i, cell in
+                if i == cells.count - 1 { return cell }  // the range, last: no padding
+                return rightAligned.contains(i) ? Widgets.padLeft(cell, widths[i]) : Widgets.padRight(cell, widths[i])
+            }.joined(separator: "  ")
+        }
+        buffer.write(Widgets.truncate(line(header), c.width, glyphs: c.glyphs), x: 0, y: top, style: palette.tableHeader)
+        let shown = Array(zip(jobs, table.dropFirst()).suffix(max(1, rows)))
+        for (i, (job, cells)) in shown.enumerated() {
+            buffer.write(Widgets.truncate(line(cells), c.width - 1, glyphs: c.glyphs), x: 0, y: top + 1 + i,
+                         style: job.verified ? .plain : palette.bad)
+        }
+    }
+}
