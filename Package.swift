@@ -25,10 +25,15 @@ let package = Package(
         ),
         // Crash handling that must be real C: restore the terminal from a signal handler.
         .target(name: "CTerminalSupport", linkerSettings: [.linkedLibrary("ncursesw")]),
+        // The kernel, one function per instruction set (AVX-512, AVX2, the baseline, scalar),
+        // chosen at run time. Always optimized: a debug build's kernel must still vectorize, or
+        // every variant would run at the same speed.
+        .target(name: "CSumKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // The compute cluster: jobs, chunks, scheduling, workers, snapshots, events. No UI, no I/O.
         .target(
             name: "ClusterEngine",
             dependencies: [
+                "CSumKernels",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]

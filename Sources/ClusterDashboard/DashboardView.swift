@@ -180,6 +180,8 @@ public enum DashboardView {
             let summing = snapshot.count(of: .running) + snapshot.count(of: .pausing) > 0
             x = buffer.write(Widgets.padRight(Format.rate(summing ? snapshot.throughput : 0), 9), x: x, y: 2, style: palette.value)
         }
+        // Which kernel makes that rate: the same cores sum 2 or 20 G/s depending on it.
+        x = buffer.write(snapshot.kernel.rawValue + " ", x: x, y: 2, style: palette.label)
         let counts = WorkerState.allCases.compactMap { state -> String? in
             let n = snapshot.count(of: state)
             return n == 0 && state != .running ? nil : "\(n) \(state.rawValue)"

@@ -110,6 +110,8 @@ public struct ClusterSnapshot: Sendable, Equatable {
     public let staleResults: Int
     /// Sequence number of the newest event; pass it to `events(after:)`.
     public let lastEventSequence: UInt64
+    /// The kernel variant this process's workers run.
+    public var kernel: KernelVariant = .active
 
     /// Seconds left for the current job at the recent throughput, if it can be estimated.
     public var estimatedSecondsRemaining: Double? {
@@ -135,5 +137,7 @@ public struct JobSummary: Sendable, Equatable {
     public let staleResults: Int
     /// The chunk indices accepted, in acceptance order, when the cluster audits (tests do).
     public let acceptedChunks: [Int64]?
+    /// The kernel variant this process's workers ran.
+    public var kernel: KernelVariant = .active
     public var throughput: Double { elapsed > 0 ? Double(spec.elementCount) / elapsed : 0 }
 }

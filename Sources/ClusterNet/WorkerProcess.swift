@@ -65,7 +65,8 @@ public final class WorkerProcess: Sendable {
         defer { for thread in threads { thread.post(.quit) } }
         var delay = 0.1
         var failingSince: ContinuousClock.Instant?
-        say("connecting to \(options.coordinator) with \(threads.count) thread\(threads.count == 1 ? "" : "s")")
+        say("connecting to \(options.coordinator) with \(threads.count) thread\(threads.count == 1 ? "" : "s"), "
+            + "\(KernelVariant.active) kernel")
         while !Task.isCancelled {
             let session = await connect()
             for thread in threads { thread.post(.reset) }

@@ -27,7 +27,7 @@ public enum HeadlessReport {
             "closed form F(\(spec.hi)) - F(\(spec.lo - 1)) = \(summary.closedForm)  [\(check)]",
             "\(Format.grouped(spec.elementCount)) elements in \(Format.fixed(summary.elapsed, decimals: 3)) s"
                 + " (\(Format.rate(summary.throughput))), \(spec.chunkCount) chunks of \(spec.chunkSize),"
-                + " \(spec.schedule.rawValue) schedule",
+                + " \(spec.schedule.rawValue) schedule, \(summary.kernel) kernel",
         ]
         if summary.chunksRequeued > 0 || summary.staleResults > 0 {
             lines.append("\(summary.chunksRequeued) chunks re-queued, \(summary.staleResults) stale results discarded")
@@ -127,6 +127,8 @@ public enum HeadlessReport {
         public let chunksSplit: Int64
         public let chunksStolen: Int64
         public let staleResults: Int
+        /// The kernel variant the local workers ran.
+        public let kernel: String
         public let workers: [WorkerStatistics]
     }
 
@@ -176,7 +178,7 @@ public enum HeadlessReport {
             closedForm: summary.closedForm, verified: summary.verified, elapsedSeconds: summary.elapsed,
             throughput: summary.throughput, chunks: summary.spec.chunkCount,
             chunksRequeued: summary.chunksRequeued, chunksSplit: summary.chunksSplit,
-            chunksStolen: summary.chunksStolen, staleResults: summary.staleResults,
+            chunksStolen: summary.chunksStolen, staleResults: summary.staleResults, kernel: summary.kernel.rawValue,
             workers: workers.map {
                 WorkerStatistics(id: $0.id.rawValue, state: $0.state, chunksDone: $0.chunksDone,
                                  elementsProcessed: $0.elementsProcessed, elementsAccepted: $0.elementsAccepted,

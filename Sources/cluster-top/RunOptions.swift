@@ -56,6 +56,11 @@ struct RunOptions: ParsableArguments {
         valueName: "FACTOR"))
     var pace: Double = 1
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The kernel's instruction set: auto (the fastest this CPU runs) or one of \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")).",
+        valueName: "VARIANT"))
+    var kernel = "auto"
+
     @Flag(name: .long, help: "Print progress lines and the result instead of opening the dashboard.")
     var headless = false
 
@@ -85,6 +90,7 @@ struct RunOptions: ParsableArguments {
         let workers: Int
         let speeds: [Int: Double]
         let defaultSpeed: Double
+        let kernel: KernelVariant
     }
 
     /// `allowsNoWorkers`: a coordinator may start with no local threads and wait for remote ones.
@@ -92,6 +98,9 @@ struct RunOptions: ParsableArguments {
         do {
             let bounds = try InputParsing.range(range ?? Self.defaultRange)
             let chunk = try InputParsing.integer(chunkSize, what: "chunk size")
+            // Chosen before the demo measures the kernel's speed to size its jobs.
+            let variant = try KernelVariant.parse(kernel)
+            KernelVariant.active = variant
             let script = try loadScript()
             // A script starts from an empty cluster unless told otherwise: it adds its own workers,
             // so the worker numbers it names are the ones it created.
@@ -122,7 +131,7 @@ struct RunOptions: ParsableArguments {
             do {
                 let spec = try JobSpec(lo: bounds.lo, hi: bounds.hi, chunkSize: chunk, schedule: schedule)
                 return Plan(spec: script == nil ? spec : nil, script: script, chunkSize: chunk, workers: count,
-                            speeds: speeds, defaultSpeed: defaultSpeed)
+                            speeds: speeds, defaultSpeed: defaultSpeed, kernel: variant)
             } catch {
                 throw InputError(error.description)
             }
@@ -226,7 +235,8 @@ struct RunOptions: ParsableArguments {
         screen.restore()
         if let job = cluster.snapshot().job {
             let outcome = job.status.isFinished
-                ? "\(job.id) \(job.status.rawValue) in \(Format.fixed(job.elapsed, decimals: 3)) s: total \(job.runningTotal)"
+                ? "\(job.id) \(job.status.rawValue) in \(Format.fixed(job.elapsed, decimals: 3)) s (\(KernelVariant.active) kernel): "
+                    + "total \(job.runningTotal)"
                 : "\(job.id) stopped at \(Format.percent(job.progress)), not finished"
             print("cluster-top: \(outcome)")
         }

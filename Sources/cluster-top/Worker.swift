@@ -14,7 +14,9 @@ struct Worker: ParsableCommand {
             Each thread becomes one worker row on the coordinator's dashboard, where it can be \
             paused, throttled, killed and removed like a local one. The worker prints one line per \
             event. It keeps trying while the coordinator is not reachable (for --retry-for \
-            seconds), and reconnects if the connection drops. Exit status: 0 released by the \
+            seconds), and reconnects if the connection drops. Its threads run the fastest kernel \
+            this CPU supports; cluster-top's own --kernel VARIANT picks another (cluster-top \
+            worker --connect HOST:PORT --kernel avx2). Exit status: 0 released by the \
             coordinator, 64 bad arguments, 69 coordinator unreachable, 77 refused (token), \
             128+N stopped by signal N.
             """)
@@ -35,6 +37,9 @@ struct Worker: ParsableCommand {
         "Give up after this many seconds without reaching the coordinator, 0...86400.", valueName: "SECONDS"))
     var retryFor: Double = 60
 
+    /// `--kernel` is the top command's option (`RunOptions`), which takes it on any command line.
+    @ParentCommand var top: ClusterTop
+
     @Flag(name: .long, help: "Print a line for every chunk, not only for joins, pauses, kills and releases.")
     var verbose = false
 
@@ -53,6 +58,7 @@ struct Worker: ParsableCommand {
         // A token the coordinator can never have given (a pasted carriage return, say) is a
         // mistake to report now, not a refusal to retry.
         if let problem = AccessToken.validate(secret) { throw InputError("bad token: \(problem)") }
+        KernelVariant.active = try KernelVariant.parse(top.options.kernel)
         return WorkerOptions(coordinator: endpoint, token: secret, threads: count, retryFor: retryFor, verbose: verbose)
     }
 

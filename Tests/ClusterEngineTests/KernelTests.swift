@@ -21,11 +21,61 @@ struct KernelTests {
         ((1 << 32) - 3, (1 << 32) + 3), (-(1 << 33), -(1 << 33) + 1000),
     ]
 
-    @Test("edge ranges agree with a BigInt loop and with the closed form", arguments: edgeCases)
+    /// Every variant this machine can run; the test log says which.
+    static let variants: [KernelVariant] = {
+        print("kernel variants tested on this CPU: \(KernelVariant.supported.map(\.rawValue).joined(separator: ", ")); "
+              + "the best is \(KernelVariant.best)")
+        return KernelVariant.supported
+    }()
+
+    @Test("edge ranges agree with a BigInt loop and with the closed form, in every variant", arguments: edgeCases)
     func edgeRanges(lo: Int64, hi: Int64) {
-        let kernel = BigInt(SumOfSquaresKernel.sum(lo, hi))
-        #expect(kernel == bigIntLoop(lo, hi))
-        #expect(kernel == ClosedForm.sumOfSquares(lo, hi))
+        let expected = bigIntLoop(lo, hi)
+        #expect(expected == ClosedForm.sumOfSquares(lo, hi))
+        for variant in Self.variants {
+            #expect(BigInt(SumOfSquaresKernel.sum(lo, hi, variant: variant)) == expected, "\(variant)")
+        }
+    }
+
+    @Test("single elements, and every length from 1 to 70 around vector widths, in every variant")
+    func shortRanges() {
+        for start: Int64 in [0, 1, 5, (1 << 32) - 40, -(1 << 40)] {
+            for length: Int64 in 1...70 {
+                let expected = bigIntLoop(start, start + length - 1)
+                for variant in Self.variants {
+                    #expect(BigInt(SumOfSquaresKernel.sum(start, start + length - 1, variant: variant)) == expected,
+                            "\(variant) \(start) + \(length)")
+                }
+            }
+        }
+    }
+
+    @Test("3,000 random ranges, anywhere in the accepted range, agree with the closed form in every variant")
+    func randomRanges() {
+        var generator = SystemRandomNumberGenerator()
+        let top = JobSpec.largestAcceptedMagnitude
+        for _ in 0..<3_000 {
+            // Short ranges, so the test stays fast in any build; placed anywhere, either sign.
+            let lo = Int64.random(in: -top...(top - 5_000), using: &generator)
+            let hi = lo + Int64.random(in: 0...4_999, using: &generator)
+            let expected = ClosedForm.sumOfSquares(lo, hi)
+            for variant in Self.variants {
+                #expect(BigInt(SumOfSquaresKernel.sum(lo, hi, variant: variant)) == expected, "\(variant) \(lo)...\(hi)")
+            }
+        }
+    }
+
+    @Test("a kernel that is not supported here is refused with the ones that are")
+    func parsing() throws {
+        #expect(try KernelVariant.parse("auto") == KernelVariant.best)
+        #expect(throws: InputError.self) { try KernelVariant.parse("avx1024") }
+        if let missing = KernelVariant.allCases.first(where: { !$0.isSupported }) {
+            #expect {
+                try KernelVariant.parse(missing.rawValue)
+            } throws: { error in
+                (error as? InputError)?.description.hasPrefix("this CPU cannot run the \(missing) kernel; it can run: scalar") == true
+            }
+        }
     }
 
     static let windowCases: [(UInt64, UInt64)] = [
@@ -36,9 +86,12 @@ struct KernelTests {
     @Test("window and flush boundaries are exact", arguments: windowCases)
     func windowsAndFlushes(first: UInt64, last: UInt64) {
         // Tiny flush intervals exercise the lane flushes that real runs hit every 2^30 elements.
-        for flush: UInt64 in [1, 7, 1_000, 1 << 30] {
-            #expect(BigInt(SumOfSquaresKernel.sumOfSquaredMagnitudes(first, last, flushInterval: flush))
-                    == bigIntLoop(Int64(first), Int64(last)))
+        let expected = bigIntLoop(Int64(first), Int64(last))
+        for variant in Self.variants {
+            for flush: UInt64 in [1, 7, 1_000, 1 << 30] {
+                #expect(BigInt(SumOfSquaresKernel.sumOfSquaredMagnitudes(first, last, variant: variant, flushInterval: flush))
+                        == expected, "\(variant), flushing every \(flush)")
+            }
         }
     }
 
@@ -62,8 +115,11 @@ struct KernelTests {
         #expect(throws: JobSpecError.self) { try JobSpec(lo: -top, hi: top) }
         // Squares near the top exceed 64 bits many times over; the kernel must still be exact.
         let lo = top - 50_000
-        #expect(BigInt(SumOfSquaresKernel.sum(lo, top)) == bigIntLoop(lo, top))
-        #expect(BigInt(SumOfSquaresKernel.sum(-top, -lo)) == bigIntLoop(lo, top))
+        let expected = bigIntLoop(lo, top)
+        for variant in Self.variants {
+            #expect(BigInt(SumOfSquaresKernel.sum(lo, top, variant: variant)) == expected, "\(variant)")
+            #expect(BigInt(SumOfSquaresKernel.sum(-top, -lo, variant: variant)) == expected, "\(variant)")
+        }
         // And the closed form of the full range sits just under 2^128.
         let full = ClosedForm.sumOfSquares(1, top)
         #expect(full <= BigInt(UInt128.max))

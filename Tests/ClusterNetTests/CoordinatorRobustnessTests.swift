@@ -109,12 +109,17 @@ struct CoordinatorRobustnessTests {
         for round in 0..<30 {
             let rowsBefore = cluster.snapshot().workers.count
             let heldBefore = gate.held
+            // It keeps trying to reach the coordinator for as long as the test would wait: a
+            // loaded machine may take seconds to accept a connection.
+            let said = SaidLines()
             let worker = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port),
-                                                              token: Self.token, threads: 2, retryFor: 5,
-                                                              kernel: gate.kernel, cpuTokens: .unbounded()), say: { _ in })
+                                                              token: Self.token, threads: 2, retryFor: 120,
+                                                              kernel: gate.kernel, cpuTokens: .unbounded()),
+                                       say: { line in said.lines.withLock { $0.append(line) } })
             churners.append(worker)
             let task = Task { await worker.run() }
-            #expect(await eventually { cluster.snapshot().workers.count == rowsBefore + 2 }, "churner \(round) joined")
+            #expect(await eventually { cluster.snapshot().workers.count == rowsBefore + 2 },
+                    "churner \(round) joined: \(said.lines.withLock { $0 })")
             if round % 3 != 0 {
                 #expect(await eventually { gate.held > heldBefore }, "churner \(round) is mid-chunk")
             }
@@ -142,4 +147,9 @@ struct CoordinatorRobustnessTests {
         #expect(churned == 62, "thirty churners and the good worker joined, two threads each")
         _ = churners
     }
+}
+
+/// What a worker process said, kept for a failure message.
+final class SaidLines: Sendable {
+    let lines = Mutex<[String]>([])
 }

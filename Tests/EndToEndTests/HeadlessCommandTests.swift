@@ -1,4 +1,5 @@
 import Foundation
+import ClusterEngine
 import Testing
 
 @Suite("Headless binary")
@@ -37,11 +38,13 @@ struct HeadlessCommandTests {
         (["--throttle", "7"], "out of range"),
         (["--refresh", "0"], "between 0.01 and 60"),
         (["--bogus"], "Unknown option"),
+        (["--kernel", "avx1024"], "unknown kernel 'avx1024'; use auto or one of: scalar, sse2, avx2, avx512, neon"),
     ]
 
     static let badWorkerInputs: [([String], String)] = [
         (["--threads", "-1"], "--threads must be between 1 and 256 (got -1)"),
         (["--token", "abcdefgh1234\r"], "bad token: the token may only contain printable ASCII"),
+        (["--kernel", "fastest"], "unknown kernel 'fastest'"),
     ]
 
     @Test("a worker's bad input: one clear line, usage exit status, before any connection", arguments: badWorkerInputs)
@@ -80,6 +83,23 @@ struct HeadlessCommandTests {
         #expect(object["elapsedSeconds"] is Double)
         #expect(object["throughput"] is Double)
         #expect((object["workers"] as? [Any])?.count == 3)
+    }
+
+    @Test("--kernel runs the variant asked for, every one this CPU has, and says so in the result", arguments: KernelVariant.allCases)
+    func kernelVariant(variant: KernelVariant) throws {
+        let result = try BinaryProcess.run(["--range", "-3000000...5000000", "--kernel", variant.rawValue, "--headless"])
+        guard variant.isSupported else {
+            // One line that says which this CPU can run.
+            #expect(result.status == 64)
+            #expect(result.stderr.contains("this CPU cannot run the \(variant) kernel; it can run: scalar"), "\(result.stderr)")
+            return
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("[verified]") && result.stdout.contains("schedule, \(variant) kernel"), "\(result.stdout)")
+        let json = try BinaryProcess.run(["--range", "1...1000", "--kernel", variant.rawValue, "--json"])
+        let last = try #require(json.stdoutLines.last)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        #expect(object["kernel"] as? String == variant.rawValue)
     }
 
     @Test("a failed verification exits non-zero")

@@ -1,0 +1,129 @@
+// Σ m² over a range, exact, in one function per instruction set, chosen at run time.
+//
+// Swift cannot compile one function for AVX-512 and another for the x86-64 baseline in the same
+// module (-target-cpu is per module, and a whole module built for AVX-512 would crash on older
+// CPUs), so the variants live here, each a copy of the same loop under clang's target attribute,
+// and the caller picks one after asking the CPU (__builtin_cpu_supports).
+//
+// The algorithm: write m = h·2³² + l. Inside one 2³²-aligned window h is constant and
+// m² = l² + 2·h·l·2³² + h²·2⁶⁴. The loop visits every element and squares its low word l
+// (a 32×32→64 multiply, one instruction per vector: pmuludq); l² is kept as two 32-bit halves
+// so that plain 64-bit lane additions never carry, and Σl beside them. Every 2³⁰ elements the
+// lane sums are flushed into a 128-bit total, before any of them can wrap. Accepted ranges keep
+// h below 2¹², so every term fits.
+#include "sum_kernels.h"
+
+typedef unsigned __int128 u128;
+
+/// The lane sums of one block of at most 2³⁰ elements of one window.
+typedef struct { uint64_t low_halves, high_halves, low_words; } block_sums;
+
+#define FLUSH_INTERVAL ((uint64_t)1 << 30)
+
+// The loop body, inlined into each variant so that it is compiled for that variant's target.
+// `count` elements from the low word `first`.
+#define BLOCK_LOOP(first, count, sums)                                   \
+    do {                                                                 \
+        uint64_t low_halves = 0, high_halves = 0, low_words = 0;         \
+        for (uint64_t i = 0; i < (count); i++) {                         \
+            uint64_t l = (uint32_t)((first) + i);                        \
+            uint64_t square = l * l;                                     \
+            low_halves += square & 0xffffffffu;                          \
+            high_halves += square >> 32;                                 \
+            low_words += l;                                              \
+        }                                                                \
+        (sums).low_halves = low_halves;                                  \
+        (sums).high_halves = high_halves;                                \
+        (sums).low_words = low_words;                                    \
+    } while (0)
+
+static block_sums block_scalar(uint64_t first, uint64_t count) {
+    block_sums sums;
+    uint64_t low_halves = 0, high_halves = 0, low_words = 0;
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t l = (uint32_t)(first + i);
+        uint64_t square = l * l;
+        low_halves += square & 0xffffffffu;
+        high_halves += square >> 32;
+        low_words += l;
+    }
+    sums.low_halves = low_halves;
+    sums.high_halves = high_halves;
+    sums.low_words = low_words;
+    return sums;
+}
+
+static block_sums block_baseline(uint64_t first, uint64_t count) {
+    block_sums sums;
+    BLOCK_LOOP(first, count, sums);
+    return sums;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2")))
+static block_sums block_avx2(uint64_t first, uint64_t count) {
+    block_sums sums;
+    BLOCK_LOOP(first, count, sums);
+    return sums;
+}
+
+// min_vector_width: clang otherwise keeps to 256-bit vectors even where AVX-512 is allowed.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"), min_vector_width(512)))
+static block_sums block_avx512(uint64_t first, uint64_t count) {
+    block_sums sums;
+    BLOCK_LOOP(first, count, sums);
+    return sums;
+}
+#endif
+
+int ct_kernel_supported(ct_kernel_variant variant) {
+    switch (variant) {
+    case CT_KERNEL_SCALAR:
+    case CT_KERNEL_BASELINE:
+        return 1;
+#if defined(__x86_64__)
+    case CT_KERNEL_AVX2:
+        return __builtin_cpu_supports("avx2");
+    case CT_KERNEL_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#endif
+    default:
+        return 0;
+    }
+}
+
+static block_sums block(ct_kernel_variant variant, uint64_t first, uint64_t count) {
+    switch (variant) {
+#if defined(__x86_64__)
+    case CT_KERNEL_AVX512: return block_avx512(first, count);
+    case CT_KERNEL_AVX2: return block_avx2(first, count);
+#endif
+    case CT_KERNEL_BASELINE: return block_baseline(first, count);
+    default: return block_scalar(first, count);
+    }
+}
+
+void ct_sum_squared_magnitudes(ct_kernel_variant variant, uint64_t first, uint64_t last,
+                               uint64_t flush_interval, uint64_t *low, uint64_t *high) {
+    if (flush_interval == 0 || flush_interval > FLUSH_INTERVAL) flush_interval = FLUSH_INTERVAL;
+    u128 total = 0;
+    uint64_t m = first;
+    for (;;) {
+        uint64_t h = m >> 32;
+        uint64_t window_last = h == last >> 32 ? last : (h << 32) | 0xffffffffu;
+        uint64_t block_last = window_last - m < flush_interval ? window_last : m + flush_interval - 1;
+        uint64_t count = block_last - m + 1;
+        block_sums sums = block(variant, m & 0xffffffffu, count);
+        total += (u128)sums.low_halves + ((u128)sums.high_halves << 32);
+        if (h != 0) {
+            total += ((u128)h * sums.low_words) << 33;   // 2·h·Σl·2³²
+            total += ((u128)count * h * h) << 64;        // Σ h²·2⁶⁴
+        }
+        if (block_last == last) break;
+        m = block_last + 1;
+    }
+    *low = (uint64_t)total;
+    *high = (uint64_t)(total >> 64);
+}
