@@ -10,15 +10,17 @@ import Glibc
 struct Measurements {
     let runs: Int
     let scale: Double  // 1 for the full suite, smaller with --quick
-    let reference: String  // the compiled C baseline
+    let reference: String  // the compiled C baseline: a plain 128-bit loop
+    let splitReference: String  // the kernel's own algorithm in C, -march=native
     let clusterTop: String  // the real binary, for whole-process figures
     let cores = ProcessInfo.processInfo.activeProcessorCount
 
     func elements(_ full: Double) -> Int64 { Int64(full * scale) }
 
-    /// Seconds for the C loop on `threads` threads, and its total's low 64 bits.
-    func referenceSeconds(_ lo: Int64, _ hi: Int64, threads: Int) throws -> Double {
-        let result = try ChildProcess.run([reference, "\(lo)", "\(hi)", "\(threads)"])
+    /// Seconds for a C reference (the plain loop, or with `split` the kernel's algorithm) on
+    /// `threads` threads; its total's low 64 bits are checked against the kernel's.
+    func referenceSeconds(_ lo: Int64, _ hi: Int64, threads: Int, split: Bool = false) throws -> Double {
+        let result = try ChildProcess.run([split ? splitReference : reference, "\(lo)", "\(hi)", "\(threads)"])
         let fields = result.output.split(separator: " ")
         guard result.exitStatus == 0, fields.count == 2, let seconds = Double(fields[0]) else {
             throw BenchError("the C reference failed: \(result.output)")
@@ -52,24 +54,29 @@ struct Measurements {
     // MARK: 1. Kernel against the C loop, one core
 
     func kernel() throws {
-        let table = Table("1. Kernel vs the C loop, one core (median of \(runs) runs)",
-                          ["range", "cluster-top kernel", "C -O3 -march=native", "ratio", "spread (kernel / C)"])
+        let table = Table("1. Kernel vs C, one core (median of \(runs) runs; the kernel's variants side by side)",
+                          ["range", "kernel variant", "kernel", "C, same algorithm, -march=native", "ratio",
+                           "C, plain 128-bit loop", "ratio", "spread (kernel / C same / C plain)"])
         for (lo, count) in [(Int64(1), elements(2e9)), (Int64(100_000_000_000), elements(2e9))] {
             let hi = lo + count - 1
-            var swift = Sample(), c = Sample()
-            for _ in 0..<runs {
-                let start = DispatchTime.now().uptimeNanoseconds
-                let total = SumOfSquaresKernel.sum(lo, hi)
-                swift.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                precondition(total > 0)
-                c.add(try referenceSeconds(lo, hi, threads: 1))
+            for variant in KernelVariant.supported.reversed() {
+                var kernel = Sample(), same = Sample(), plain = Sample()
+                for _ in 0..<runs {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let total = SumOfSquaresKernel.sum(lo, hi, variant: variant)
+                    kernel.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                    precondition(total > 0)
+                    same.add(try referenceSeconds(lo, hi, threads: 1, split: true))
+                    plain.add(try referenceSeconds(lo, hi, threads: 1))
+                }
+                // A loop that runs faster than ~40 elements per nanosecond per core was not a loop.
+                if [kernel, same, plain].contains(where: { Double(count) / $0.median > 4e10 }) {
+                    emit("WARNING: implausible rate: a loop was replaced by a closed form")
+                }
+                table.row("\(Format.grouped(lo))...\(Format.grouped(hi))", variant.rawValue + (variant == .best ? " (auto)" : ""),
+                          Self.rate(count, kernel.median), Self.rate(count, same.median), Self.ratio(same.median / kernel.median),
+                          Self.rate(count, plain.median), Self.ratio(plain.median / kernel.median), Self.spread(kernel, same, plain))
             }
-            // A loop that runs faster than ~20 elements per nanosecond per core was not a loop.
-            if Double(count) / swift.median > 2e10 || Double(count) / c.median > 2e10 {
-                emit("WARNING: implausible rate: a loop was replaced by a closed form")
-            }
-            table.row("\(Format.grouped(lo))...\(Format.grouped(hi))", Self.rate(count, swift.median),
-                      Self.rate(count, c.median), Self.ratio(c.median / swift.median), Self.spread(swift, c))
         }
     }
 

@@ -42,11 +42,24 @@ guard compile.exitStatus == 0 else {
     exit(1)
 }
 defer { try? FileManager.default.removeItem(atPath: reference) }
+// And the kernel's own algorithm in C, for this CPU alone: the yardstick of figure 1.
+let splitSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Reference/sum_squares_split.c").path
+let splitReference = reference + "-split"
+let kernelHeaders = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../CSumKernels/include").standardized.path
+let compileSplit = try ChildProcess.run(["clang", "-O3", "-march=native", "-pthread", "-I", kernelHeaders, splitSource,
+                                         "-o", splitReference])
+guard compileSplit.exitStatus == 0 else {
+    FileHandle.standardError.write(Data("cluster-bench: clang could not compile \(splitSource): \(compileSplit.output)\n".utf8))
+    exit(1)
+}
+defer { try? FileManager.default.removeItem(atPath: splitReference) }
 
 let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
     .split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
 emit("# cluster-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores (\(cpu)), \(runs) runs each\(quick ? ", quick sizes" : "")")
-let measurements = Measurements(runs: runs, scale: quick ? 0.25 : 1, reference: reference, clusterTop: clusterTop)
+let measurements = Measurements(runs: runs, scale: quick ? 0.25 : 1, reference: reference, splitReference: splitReference,
+                                clusterTop: clusterTop)
 do {
     if only.contains(1) { try measurements.kernel() }
     if only.contains(2) { try measurements.scaling() }

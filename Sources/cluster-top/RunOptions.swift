@@ -12,8 +12,14 @@ import Foundation
 struct RunOptions: ParsableArguments {
     static var cores: Int { ClusterTop.cores }
 
-    /// About a minute of work for two cores at full speed (3.7 G elements/s at this size here).
-    static let defaultRange = "1...220_000_000_000"
+    /// The job with no --range: about a minute of work for this machine's cores, with the kernel
+    /// as it runs here (measured in about 20 ms), rounded to two significant digits.
+    static func defaultRange() -> (lo: Int64, hi: Int64) {
+        let rate = KernelCalibration.elementsPerSecond(of: { SumOfSquaresKernel.sum($0, $1) })
+        let wanted = min(Double(JobSpec.largestAcceptedMagnitude), max(1e6, rate * Double(cores) * 60))
+        let scale = pow(10, (log10(wanted) - 1).rounded(.down))
+        return (1, Int64((wanted / scale).rounded() * scale))
+    }
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "The integers to sum the squares of, as LO...HI (negative numbers and _ separators allowed).",
@@ -96,12 +102,12 @@ struct RunOptions: ParsableArguments {
     /// `allowsNoWorkers`: a coordinator may start with no local threads and wait for remote ones.
     func makePlan(allowsNoWorkers: Bool = false) throws -> Plan {
         do {
-            let bounds = try InputParsing.range(range ?? Self.defaultRange)
-            let chunk = try InputParsing.integer(chunkSize, what: "chunk size")
-            // Chosen before the demo measures the kernel's speed to size its jobs.
+            // Chosen first: the default job and the demo are sized by the kernel's speed.
             let variant = try KernelVariant.parse(kernel)
             KernelVariant.active = variant
             let script = try loadScript()
+            let bounds: (lo: Int64, hi: Int64) = try range.map(InputParsing.range) ?? (script == nil ? Self.defaultRange() : (1, 1))
+            let chunk = try InputParsing.integer(chunkSize, what: "chunk size")
             // A script starts from an empty cluster unless told otherwise: it adds its own workers,
             // so the worker numbers it names are the ones it created.
             let count = workers ?? (script == nil ? Self.cores : 0)
