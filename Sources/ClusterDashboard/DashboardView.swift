@@ -181,7 +181,7 @@ public enum DashboardView {
             x = buffer.write(Widgets.padRight(Format.rate(summing ? snapshot.throughput : 0), 9), x: x, y: 2, style: palette.value)
         }
         // Which kernel makes that rate: the same cores sum 2 or 20 G/s depending on it.
-        x = buffer.write(snapshot.kernel.rawValue + " ", x: x, y: 2, style: palette.label)
+        x = buffer.write("[\(snapshot.kernel.rawValue)] ", x: x, y: 2, style: palette.label)
         let counts = WorkerState.allCases.compactMap { state -> String? in
             let n = snapshot.count(of: state)
             return n == 0 && state != .running ? nil : "\(n) \(state.rawValue)"
@@ -428,7 +428,10 @@ public enum DashboardView {
         guard let index = Reducer.selectedIndex(c.input.state, in: c.snapshot) else { return }
         let w = c.snapshot.workers[index]
         var text = " \(c.glyphs.selectionMarker) \(w.id)"
-        if let remote = w.remote { text += " on \(remote.host) (pid \(remote.pid), thread \(remote.thread))" }
+        if let remote = w.remote {
+            text += " on \(remote.host) (pid \(remote.pid), thread \(remote.thread)"
+                + (remote.kernel.isEmpty ? ")" : ", \(remote.kernel) kernel)")
+        }
         text += ": "
         if let a = w.assignment, w.state != .dead, w.state != .removed {
             // Most important first: at 80 columns a huge range pushes the attempt off the end.

@@ -23,7 +23,7 @@ public enum ClusterEventKind: Sendable, Equatable {
     /// A result arrived from an attempt that is no longer current; it was not added.
     case staleResultDiscarded(chunk: Int64, attempt: AttemptID, worker: WorkerID)
     /// A worker thread of another process joined over the network.
-    case remoteWorkerJoined(WorkerID, host: String, pid: Int32, thread: Int)
+    case remoteWorkerJoined(WorkerID, host: String, pid: Int32, thread: Int, kernel: String)
     /// Nothing was heard from a remote worker for `silence` seconds; `chunk` went back to the queue.
     case leaseExpired(WorkerID, chunk: Int64?, silence: Double)
     /// A remote worker whose lease expired was heard from again and takes work again.
@@ -74,8 +74,8 @@ public struct ClusterEvent: Sendable, Equatable {
             return "chunk \(chunk) remainder from \(from) → \(to)"
         case .staleResultDiscarded(let chunk, let attempt, let w):
             return "stale result for chunk \(chunk) (\(attempt)) from \(w) discarded"
-        case .remoteWorkerJoined(let w, let host, let pid, let thread):
-            return "\(w) joined from \(host) (pid \(pid), thread \(thread))"
+        case .remoteWorkerJoined(let w, let host, let pid, let thread, let kernel):
+            return "\(w) joined from \(host) (pid \(pid), thread \(thread)" + (kernel.isEmpty ? ")" : ", \(kernel) kernel)")
         case .leaseExpired(let w, let chunk, let silence):
             let silent = "\(w) lease expired: silent for \(Int((silence * 1000).rounded())) ms"
             return chunk.map { "\(silent); chunk \($0) re-queued" } ?? silent

@@ -11,11 +11,14 @@ public struct RemoteWorkerInfo: Sendable, Equatable {
     public let pid: Int32
     /// The thread's index in its process, from 0.
     public let thread: Int
+    /// The kernel variant it runs, as its process reported it; empty if it did not say.
+    public let kernel: String
 
-    public init(host: String, pid: Int32, thread: Int) {
+    public init(host: String, pid: Int32, thread: Int, kernel: String = "") {
         self.host = host
         self.pid = pid
         self.thread = thread
+        self.kernel = kernel
     }
 
     /// "host:pid/thread", as the dashboard shows it.
@@ -48,7 +51,7 @@ extension Cluster {
             let cell = WorkerCell(id: WorkerID(s.workers.count + 1), onWake: onWake)
             s.workers.append(WorkerRecord(cell: cell, speed: 1, remote: info,
                                           queueElements: configuration.remoteQueueElements))
-            s.log(.remoteWorkerJoined(cell.id, host: info.host, pid: info.pid, thread: info.thread))
+            s.log(.remoteWorkerJoined(cell.id, host: info.host, pid: info.pid, thread: info.thread, kernel: info.kernel))
             return cell.id
         }
     }

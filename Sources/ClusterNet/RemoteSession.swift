@@ -221,9 +221,11 @@ struct RemoteSession {
             throw RPCError(code: .invalidArgument, message: "a worker may offer 1 to \(WireProtocol.threadLimit) threads (got \(hello.threads))")
         }
         let host = Self.printable(hello.host, fallback: peer)
+        // Only a name this program knows is shown: the field is the client's word.
+        let kernel = KernelVariant(rawValue: hello.kernel)?.rawValue ?? ""
         let wake = self.wake
         for t in 0..<Int(hello.threads) {
-            let info = RemoteWorkerInfo(host: host, pid: hello.pid, thread: t)
+            let info = RemoteWorkerInfo(host: host, pid: hello.pid, thread: t, kernel: kernel)
             guard let id = cluster.addRemoteWorker(info, onWake: { wake(t) }) else {
                 throw RPCError(code: .resourceExhausted, message: "the coordinator takes no more workers (it is full or shutting down)")
             }

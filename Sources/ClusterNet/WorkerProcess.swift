@@ -120,6 +120,7 @@ public final class WorkerProcess: Sendable {
                 $0.host = ProcessInfo.processInfo.hostName
                 $0.pid = ProcessInfo.processInfo.processIdentifier
                 $0.threads = UInt32(threads.count)
+                $0.kernel = KernelVariant.active.rawValue
             }
         }
         var metadata = Metadata()

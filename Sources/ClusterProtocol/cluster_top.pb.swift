@@ -137,6 +137,10 @@ public nonisolated struct Clustertop_V1_Hello: Sendable {
   /// Threads offered, 1...256; each becomes one worker on the coordinator.
   public var threads: UInt32 = 0
 
+  /// The kernel variant its threads run ("avx512", "scalar", ...), chosen on its own machine.
+  /// Empty from workers older than this field, which changed nothing else.
+  public var kernel: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -604,7 +608,7 @@ nonisolated extension Clustertop_V1_WorkerMessage: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Hello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}host\0\u{1}pid\0\u{1}threads\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}host\0\u{1}pid\0\u{1}threads\0\u{1}kernel\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -616,6 +620,7 @@ nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
       case 2: try { try decoder.decodeSingularStringField(value: &self.host) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.pid) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.threads) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.kernel) }()
       default: break
       }
     }
@@ -634,6 +639,9 @@ nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
     if self.threads != 0 {
       try visitor.visitSingularUInt32Field(value: self.threads, fieldNumber: 4)
     }
+    if !self.kernel.isEmpty {
+      try visitor.visitSingularStringField(value: self.kernel, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -642,6 +650,7 @@ nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.host != rhs.host {return false}
     if lhs.pid != rhs.pid {return false}
     if lhs.threads != rhs.threads {return false}
+    if lhs.kernel != rhs.kernel {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,4 +1,5 @@
 import ClusterEngine
+import Dispatch
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -13,12 +14,16 @@ import Darwin
 /// test can also hold a job at a known point: one chunk done, the others held.
 public final class KernelGate: Sendable {
     private let isOpen = Atomic<Bool>(false)
+    /// Entered once at creation and left by `open()`: every held thread blocks on it and all go
+    /// at once. Blocked, not polling: dozens of held threads must not take CPU from the rest.
+    private let opened = DispatchGroup()
     private let entered = Atomic<Int>(0)
     private let waiting = Atomic<Int>(0)
     private let passes: @Sendable (Int64, Int64) -> Bool
 
     public init(passing passes: @escaping @Sendable (Int64, Int64) -> Bool = { _, _ in false }) {
         self.passes = passes
+        opened.enter()
     }
 
     public var kernel: ChunkRunner.Kernel {
@@ -26,7 +31,7 @@ public final class KernelGate: Sendable {
             entered.add(1, ordering: .relaxed)
             if !passes(lo, hi), !isOpen.load(ordering: .acquiring) {
                 waiting.add(1, ordering: .relaxed)
-                while !isOpen.load(ordering: .acquiring) { usleep(200) }
+                opened.wait()
                 waiting.subtract(1, ordering: .relaxed)
             }
             return SumOfSquaresKernel.standard(lo, hi)
@@ -42,7 +47,10 @@ public final class KernelGate: Sendable {
     /// True once some worker is inside the kernel.
     public func waitForEntry() -> Bool { eventually { entered.load(ordering: .relaxed) > 0 } }
 
-    public func open() { isOpen.store(true, ordering: .releasing) }
+    /// Lets every held call go, and every later one through. Once is enough; more do nothing.
+    public func open() {
+        if !isOpen.exchange(true, ordering: .acquiringAndReleasing) { opened.leave() }
+    }
 
     /// A cluster whose workers run this gate's kernel. Open the gate before shutting it down.
     public func cluster(workers: Int = 0) -> Cluster {

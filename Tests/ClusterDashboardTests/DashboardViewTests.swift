@@ -72,7 +72,7 @@ struct DashboardViewTests {
     func remoteRows() throws {
         func remote(_ worker: WorkerSnapshot, thread: Int, leaseLost: Bool = false) -> WorkerSnapshot {
             var worker = worker
-            worker.remote = RemoteWorkerInfo(host: "lab-7", pid: 4242, thread: thread)
+            worker.remote = RemoteWorkerInfo(host: "lab-7", pid: 4242, thread: thread, kernel: "avx2")
             worker.leaseLost = leaseLost
             return worker
         }
@@ -80,7 +80,7 @@ struct DashboardViewTests {
                        remote(Fixtures.worker(3, .dead, chunk: nil), thread: 1, leaseLost: true),
                        remote(Fixtures.worker(4, .removed, chunk: nil), thread: 2)]
         let events = Fixtures.events([
-            .remoteWorkerJoined(WorkerID(2), host: "lab-7", pid: 4242, thread: 0),
+            .remoteWorkerJoined(WorkerID(2), host: "lab-7", pid: 4242, thread: 0, kernel: "avx2"),
             .leaseExpired(WorkerID(3), chunk: 17, silence: 1.25),
             .remoteWorkerRefused(peer: "10.0.0.9:5555", reason: "wrong token"),
         ])
@@ -99,9 +99,9 @@ struct DashboardViewTests {
         #expect(try row(2).contains("75%") && row(2).contains("#7"))
         #expect(try row(3).contains("lease lost: no heartbeat"))
         #expect(try row(4).contains("gone"))
-        // The selected remote worker's detail line says where it runs.
-        #expect(frame.buffer.contains("▶ worker 2 on lab-7 (pid 4242, thread 0): chunk #7"))
-        #expect(frame.buffer.contains("worker 2 joined from lab-7 (pid 4242, thread 0)"))
+        // The selected remote worker's detail line says where it runs, and with which kernel.
+        #expect(frame.buffer.contains("▶ worker 2 on lab-7 (pid 4242, thread 0, avx2 kernel): chunk #7"))
+        #expect(frame.buffer.contains("worker 2 joined from lab-7 (pid 4242, thread 0, avx2 kernel)"))
         #expect(frame.buffer.contains("worker 3 lease expired: silent for 1250 ms; chunk 17 re-queued"))
         #expect(frame.buffer.contains("worker from 10.0.0.9:5555 refused: wrong token"))
         #expect(lines.allSatisfy { $0.count <= 80 })

@@ -65,8 +65,9 @@ struct JobTimelineTests {
         #expect(cluster.waitForJob(job, timeout: 60)?.verified == true)
         whole = try #require(cluster.timeline().whole)
         lane = try #require(whole.lane(of: WorkerID(1)))
-        // The kill covers the paused attempt's cells: the rarer mark wins.
-        #expect(lane.contains(.killed) && lane.contains(.redo), "\(lane.prefix(40))")
-        #expect(lane.contains { $0.isDone })
+        // The kill covers the paused attempt's cells: the rarer mark wins. The redo may fall in
+        // the same millisecond cells as the kill, which then wins them too; the exact record has it.
+        #expect(lane.contains(.killed), "\(lane.prefix(40))")
+        #expect(cluster.timeline().segments.contains { $0.origin.isRedo && $0.worker == WorkerID(1) && $0.outcome == .done })
     }
 }

@@ -72,7 +72,7 @@ struct RemoteWorkerTests {
         let row = try #require(cluster.snapshot().workers.first)
         #expect(row.remote == RemoteWorkerInfo(host: "node-0", pid: 4242, thread: 0))
         #expect(row.chunksDone == 54)
-        #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerJoined(id, host: "node-0", pid: 4242, thread: 0) })
+        #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerJoined(id, host: "node-0", pid: 4242, thread: 0, kernel: "") })
     }
 
     @Test("killing a remote worker re-queues its chunk; its late result is discarded and counted")

@@ -1,3 +1,4 @@
+import ClusterTestSupport
 import Foundation
 import Testing
 
@@ -98,7 +99,8 @@ struct DashboardTerminalTests {
         #expect(try tmux.waitFor("must be written LO...HI").contains("New job LO...HI:"))
         for _ in 0..<4 { try tmux.press("BSpace") }
         try tmux.type("1...1000")
-        let second = try tmux.waitUntil { $0.contains("job 2") && $0.contains("VERIFIED") }
+        // The whole frame: a capture can fall between the title's update and the total's.
+        let second = try tmux.waitUntil { $0.contains("job 2") && $0.contains("VERIFIED") && $0.contains("total 333,833,500") }
         #expect(second.contains("total 333,833,500  = closed form ✓"), "\(second)")
         try tmux.press("q")
         #expect(try tmux.expectTerminalRestored() == 0)
@@ -136,7 +138,12 @@ struct DashboardTerminalTests {
         var screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --connect 127.0.0.1:") }
         let match = try #require(screen.firstMatch(of: /--connect 127\.0\.0\.1:(\d+)/), "\(screen)")
         #expect(screen.contains("--token <the token given to serve>"))
-        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(match.1)", "--token", token, "--threads", "2"])
+        // While the gate file exists the worker's threads wait inside their attempts: a pause or
+        // a kill then certainly finds them mid-chunk, however fast the kernel.
+        let gate = RemoteWorkerProcessTests.gateFile()
+        defer { try? FileManager.default.removeItem(atPath: gate) }
+        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(match.1)", "--token", token, "--threads", "2"],
+                                          environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"])
         let rowsShown = ":\(worker.pid)/1"
         screen = try tmux.waitUntil { $0.contains(rowsShown) && $0.contains("   3 running") }
         #expect(screen.contains("WHERE"))
@@ -147,19 +154,27 @@ struct DashboardTerminalTests {
         }
         #expect(screen.contains("worker 2 joined from"))
 
-        // Pause and resume remote worker 2: its row and the worker process both say so.
+        // Pause and resume remote worker 2: its row and the worker process both say so. Held at
+        // the gate, its thread cannot stop yet: "pausing" until the gate opens.
         try tmux.press("Down", "p")
+        try tmux.waitFor("   2 pausing")
+        try FileManager.default.removeItem(atPath: gate)
         try tmux.waitFor("   2 paused")
-        #expect(worker.waitFor("worker 2 paused", timeout: 10) != nil, "\(worker.output)")
+        #expect(worker.waitFor("worker 2 paused", timeout: 60) != nil, "\(worker.output)")
         try tmux.press("p")
         try tmux.waitFor("   2 running")
-        #expect(worker.waitFor("worker 2 resumed", timeout: 10) != nil, "\(worker.output)")
+        #expect(worker.waitFor("worker 2 resumed", timeout: 60) != nil, "\(worker.output)")
 
-        // Kill it: a crash of its attempt, redone by another worker, and the process drops it.
+        // Kill it, held at the gate again: a crash of its attempt, redone by another worker, and
+        // the process drops it once it can look.
+        try? FileManager.default.removeItem(atPath: gate + ".held")
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        #expect(eventually { FileManager.default.fileExists(atPath: gate + ".held") }, "a thread is at the gate")
         try tmux.press("k")
         screen = try tmux.waitUntil { $0.range(of: #"worker 2 killed; chunk \d+ re-queued → worker [13]"#, options: .regularExpression) != nil }
         #expect(try row(of: 2, in: screen).contains("dead"))
-        #expect(worker.waitFor("worker 2 dropped attempt", timeout: 10) != nil, "\(worker.output)")
+        try FileManager.default.removeItem(atPath: gate)
+        #expect(worker.waitFor("worker 2 dropped attempt", timeout: 60) != nil, "\(worker.output)")
 
         // Quit: the terminal is restored and the worker process is released and exits 0.
         try tmux.press("q")

@@ -53,16 +53,17 @@ struct RemoteWorkerProcessTests {
         let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", Self.token, "--workers", "0",
                                           "--headless", "--await-workers", "2", "--range", "1...300_000_000"])
         let port = try #require(serve.listeningPort())
-        let workers = try (0..<2).map { _ in
-            try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--threads", "1"],
+        // Each picks its kernel on its own machine; one is told to run the scalar one.
+        let workers = try [["--kernel", "scalar"], []].map { kernel in
+            try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--threads", "1"] + kernel,
                                  environment: ["CLUSTER_TOP_TOKEN": Self.token])
         }
         #expect(serve.exitStatus(within: 120) == 0)
         let output = serve.output
         #expect(output.contains("sum of squares over 1...300000000 = 9000000045000000050000000"))
         #expect(output.contains("[verified]"))
-        for worker in workers {
-            #expect(output.contains("(pid \(worker.pid), thread 0)"), "each process joined: \(output)")
+        for (worker, kernel) in zip(workers, [KernelVariant.scalar, .best]) {
+            #expect(output.contains("(pid \(worker.pid), thread 0, \(kernel) kernel)"), "each process joined: \(output)")
             #expect(worker.exitStatus(within: 10) == 0)
             #expect(worker.output.contains("released by the coordinator"))
         }
