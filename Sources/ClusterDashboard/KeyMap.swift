@@ -71,7 +71,7 @@ public enum KeyMap {
                    description: "Scroll the event log back / forward", action: .logOlder),
         KeyBinding(keys: [.character("]")], keyLabel: "", footer: nil, description: "", action: .logNewer),
         KeyBinding(keys: [.character("m")], keyLabel: "m", footer: nil,
-                   description: "Measure the speedup curve: 1, 2, … 2×cores workers in turn, each held until measured",
+                   description: "Measure the speedup curve: 1, 2, … 2×cores workers, each until measured",
                    action: .measureSpeedup),
         KeyBinding(keys: [.character("n")], keyLabel: "n", footer: "New job",
                    description: "Start a new job: type a range LO...HI, Enter starts, Esc cancels", action: .newJob),

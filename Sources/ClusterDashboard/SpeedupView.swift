@@ -26,8 +26,8 @@ enum SpeedupView {
         }
         guard !points.isEmpty else {
             let lines = notes + [
-                "  Throughput counts once a number of full-speed workers has run for "
-                    + "\(Format.fixed(SpeedupTracker.settleSeconds, decimals: 1)) s; add workers with a, remove them with d.",
+                "  A worker count counts once it has held for "
+                    + "\(Format.fixed(SpeedupTracker.settleSeconds, decimals: 1)) s: add workers with a, remove with d.",
             ]
             for (i, line) in lines.prefix(rows).enumerated() {
                 buffer.write(Widgets.truncate(line, c.width - 1, glyphs: c.glyphs), x: 0, y: top + 1 + i, style: .plain)

@@ -2,15 +2,16 @@
 /// memory (`JobTimeline`), including when each worker was paused.
 extension EngineState {
     /// Moves worker `i` to `phase`. Every phase change goes through here so that the timeline
-    /// knows when a worker's thread was stopped by a pause.
-    mutating func setPhase(of i: Int, to phase: WorkerPhase, now: UInt64 = MonotonicClock.nanoseconds()) {
+    /// knows when a worker's thread was stopped by a pause. Reads the clock only then: this runs
+    /// once per chunk, under the lock.
+    mutating func setPhase(of i: Int, to phase: WorkerPhase) {
         let wasPaused = workers[i].phase == .paused
         workers[i].phase = phase
         if phase == .paused, !wasPaused {
-            workers[i].pausedSinceNanos = now
+            workers[i].pausedSinceNanos = MonotonicClock.nanoseconds()
         } else if phase != .paused, wasPaused, let since = workers[i].pausedSinceNanos {
             workers[i].pausedSinceNanos = nil
-            jobTimeline?.paint(.paused, worker: workers[i].cell.id, from: since, to: now)
+            jobTimeline?.paint(.paused, worker: workers[i].cell.id, from: since, to: MonotonicClock.nanoseconds())
         }
     }
 

@@ -23,15 +23,25 @@ struct StealingTests {
 
     @Test("an idle worker takes most of a throttled worker's chunk; every element is counted once")
     func stealingRescuesAStraggler() throws {
-        let cluster = makeCluster(workers: 2, subBlock: 1 << 12)
-        defer { cluster.shutdown() }
+        // The fast worker's chunk (the first half) waits at the gate until the slow worker has
+        // started its own: otherwise, on a fast kernel or a loaded machine, the fast one can be
+        // done before the slow one has begun, and take its whole slice instead of splitting it.
+        let gate = KernelGate(passing: { lo, _ in lo > 1 << 23 })
+        let cluster = makeCluster(workers: 2, subBlock: 1 << 12, kernel: gate.kernel)
+        defer {
+            gate.open()
+            cluster.shutdown()
+        }
         let (fast, slow) = (WorkerID(1), WorkerID(2))
         cluster.setSpeed(slow, to: 0.02)
         // Two chunks, one per worker's slice: without stealing the slow one would do half the job.
         let range: ClosedRange<Int64> = 1...(1 << 24)
         let job = cluster.submit(try JobSpec(lo: range.lowerBound, hi: range.upperBound, chunkSize: 1 << 23,
                                              schedule: .stealing))
-        let summary = try #require(cluster.waitForJob(job, timeout: 60))
+        #expect(gate.waitUntilHolding(1))
+        #expect(eventually { (cluster.snapshot().workers[1].assignment?.elementsDone ?? 0) > 0 }, "the slow worker has begun")
+        gate.open()
+        let summary = try #require(cluster.waitForJob(job, timeout: 120))
         #expect(summary.verified)
         #expect(summary.chunksSplit >= 1)
         #expect(summary.acceptedChunks?.sorted() == [0, 1])
