@@ -13,7 +13,7 @@ public enum Key: Hashable, Sendable {
 public enum DashboardAction: Hashable, Sendable {
     case selectPrevious, selectNext, selectPageUp, selectPageDown, selectFirst, selectLast
     case addWorker, removeWorker, togglePause, togglePauseAll, killWorker, restartWorker, restartAllDead
-    case throttleWorker, fullSpeedAll, cycleSchedule, cyclePanel, zoomTimeline, measureSpeedup, logOlder, logNewer, newJob, help, quit, redraw
+    case throttleWorker, fullSpeedAll, cycleSchedule, cyclePanel, zoomTimeline, measureSpeedup, cycleKernel, logOlder, logNewer, newJob, help, quit, redraw
 }
 
 /// One row of the key table.
@@ -60,6 +60,9 @@ public enum KeyMap {
                    description: "Slow the selected worker: 100% → 50% → 25% → 10% → 2% → 100%", action: .throttleWorker),
         KeyBinding(keys: [.character("T")], keyLabel: "T", footer: nil,
                    description: "Set every worker back to full speed", action: .fullSpeedAll),
+        KeyBinding(keys: [.character("K")], keyLabel: "K", footer: nil,
+                   description: "Switch this machine's kernel, live: scalar → sse2 → avx2 → avx512 (what the CPU runs)",
+                   action: .cycleKernel),
         KeyBinding(keys: [.character("s")], keyLabel: "s", footer: nil,
                    description: "Schedule of the next new job: dynamic / static / stealing", action: .cycleSchedule),
         // Tab arrives as Ctrl-I.

@@ -87,6 +87,10 @@ public enum Reducer {
             return [.setSpeed(w.id, next)]
         case .fullSpeedAll:
             return workers.filter { $0.state != .removed && $0.speed < 1 }.map { .setSpeed($0.id, 1) }
+        case .cycleKernel:
+            let next = snapshot.kernel.next
+            say("kernel \(next) from the next sub-block on, for this machine's workers", error: false)
+            return [.setKernel(next)]
         case .cycleSchedule:
             let cycle: [SchedulePolicy] = [.dynamic, .static, .stealing]
             state.nextSchedule = cycle[((cycle.firstIndex(of: state.nextSchedule) ?? 0) + 1) % cycle.count]

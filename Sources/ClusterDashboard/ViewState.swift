@@ -100,6 +100,8 @@ public enum EngineCommand: Equatable, Sendable {
     case restart(WorkerID)
     case setSpeed(WorkerID, Double)
     case submit(JobSpec)
+    /// The kernel variant this process's workers run, from their next sub-block.
+    case setKernel(KernelVariant)
 
     /// Carries the command out. Returns false if the engine refused (for example, the worker
     /// limit was reached).
@@ -114,6 +116,7 @@ public enum EngineCommand: Equatable, Sendable {
         case .restart(let id): return cluster.restart(id)
         case .setSpeed(let id, let speed): return cluster.setSpeed(id, to: speed)
         case .submit(let spec): cluster.submit(spec); return true
+        case .setKernel(let variant): KernelVariant.active = variant; return true
         }
     }
 }

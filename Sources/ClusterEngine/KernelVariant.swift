@@ -56,6 +56,13 @@ public enum KernelVariant: String, CaseIterable, Sendable, CustomStringConvertib
         }
     }
 
+    /// The supported variant after this one, slowest after fastest: the dashboard's K.
+    public var next: KernelVariant {
+        let supported = Self.supported
+        guard let i = supported.firstIndex(of: self) else { return Self.best }
+        return supported[(i + 1) % supported.count]
+    }
+
     /// Parses a `--kernel` value: `auto` or a variant this machine supports; otherwise a message
     /// that says what to do.
     public static func parse(_ text: String) throws(InputError) -> KernelVariant {

@@ -28,6 +28,8 @@ public final class DashboardLoop {
     /// A script or the demo, played alongside the keys.
     var player: ScriptPlayer?
     var speedup = SpeedupTracker()
+    /// The kernel the speedup curve was measured with.
+    var measuredKernel: KernelVariant?
     let cores: Int
 
     public init(cluster: Cluster, screen: TerminalScreen, frameInterval: Double, state: ViewState,
@@ -107,6 +109,11 @@ public final class DashboardLoop {
     private func drawFrame() -> (Int, Bool) {
         playScript()
         let snapshot = cluster.snapshot()
+        // A speedup curve is one kernel's: another kernel starts a new one.
+        if snapshot.kernel != measuredKernel {
+            measuredKernel = snapshot.kernel
+            speedup.reset()
+        }
         speedup.record(snapshot)
         let fresh = cluster.events(after: lastEventSequence)
         if let last = fresh.last {

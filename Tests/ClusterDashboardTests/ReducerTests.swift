@@ -155,6 +155,23 @@ struct ReducerTests {
         #expect(state.panel == .speedup && state.speedupMeasureRequested)
     }
 
+    @Test("K switches to the next kernel this CPU runs, and says so")
+    func cycleKernel() {
+        var state = ViewState()
+        let commands = press(.character("K"), state: &state)
+        let current = KernelVariant.active
+        #expect(commands == [.setKernel(current.next)])
+        #expect(state.status?.text.hasPrefix("kernel \(current.next) from the next sub-block on") == true)
+        // The cycle visits every supported variant once, then comes back.
+        var seen: [KernelVariant] = []
+        var variant = KernelVariant.best
+        repeat {
+            seen.append(variant)
+            variant = variant.next
+        } while variant != KernelVariant.best
+        #expect(Set(seen) == Set(KernelVariant.supported) && seen.count == KernelVariant.supported.count)
+    }
+
     @Test("n opens the prompt; typing, Backspace and Enter submit a validated job; Esc cancels")
     func newJob() throws {
         var state = ViewState(nextSchedule: .static, nextChunkSize: 10)
