@@ -80,9 +80,31 @@ capture verified 110 28 "$utf8" "--range -4_000_000_000...6_000_000_000 --worker
 # ASCII and monochrome: LANG=C and --no-color.
 capture ascii-mono 100 28 "TERM=xterm LANG=C LC_ALL=C" "--workers 4 --no-color" sleep:3 Down k sleep:2
 
-# The task timeline: work stealing with a straggler (worker 1 at 25%) and a kill of worker 2.
-capture timeline 110 24 "$utf8" "--schedule stealing --workers 3 --throttle 1:25% --range 1...60_000_000_000 --chunk-size 400_000_000" \
-    v sleep:3 Down k sleep:1.5 r sleep:6
+# The whole job's timeline: work stealing with a straggler (worker 1 at 25%), worker 2 paused
+# for a while, worker 3 killed and restarted.
+capture timeline 110 24 "$utf8" "--schedule stealing --workers 3 --throttle 1:25% --range 1...300_000_000_000 --chunk-size 2_000_000_000" \
+    v sleep:3 Down p sleep:2 p sleep:1 Down k sleep:1.5 r sleep:4
+
+# The jobs compared: the same job under each schedule with a straggler, from a user's script.
+jobs_script=$(mktemp --suffix=.script)
+cat > "$jobs_script" <<'SCRIPT'
+workers 2
+throttle 1 25%
+chunk-size 500_000_000
+schedule static
+submit 1...40_000_000_000
+wait
+schedule dynamic
+submit 1...40_000_000_000
+wait
+schedule stealing
+submit 1...40_000_000_000
+wait
+view jobs
+caption The same job three times, worker 1 at 25%: static waited for it.
+SCRIPT
+capture jobs 110 24 "$utf8" "--script $jobs_script" sleep:25
+rm -f "$jobs_script"
 
 # The demo's first lesson on the speedup panel, after one, two and four workers.
 capture speedup 110 28 "$utf8" "--demo" sleep:19.5
