@@ -247,7 +247,7 @@ public enum DashboardView {
         case .timeline:
             // A lane per worker not removed, one for the removed if any, and the time axis.
             let live = TimelineView.laneWorkers(c.snapshot)
-            let goneRow = live.count < c.snapshot.workers.count ? 1 : 0
+            let goneRow = TimelineView.goneWorkers(c.snapshot, c.input.timeline).isEmpty ? 0 : 1
             let rows = workerRowCount(height: c.height, workers: live.count + goneRow + 1, selectionDetail: false,
                                       top: c.tableTop)
             let lanes = max(1, rows - 1 - goneRow)

@@ -82,6 +82,13 @@ enum TimelineView {
         snapshot.workers.filter { $0.state != .removed }
     }
 
+    /// The removed workers that did something in the shown job: they share one lane, which is
+    /// left out when there are none.
+    static func goneWorkers(_ snapshot: ClusterSnapshot, _ timeline: TimelineSnapshot?) -> Set<WorkerID> {
+        guard let whole = timeline?.whole, whole.job == snapshot.job?.id else { return [] }
+        return Set(snapshot.workers.filter { $0.state == .removed && whole.lane(of: $0.id) != nil }.map(\.id))
+    }
+
     /// Draws the panel in `rows` rows from `top` (legend, lanes, axis); `offset` is the first
     /// lane shown among `laneWorkers`.
     static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows: Int, offset: Int) {
@@ -106,7 +113,7 @@ enum TimelineView {
         let from = zoom == .wholeJob ? 0
             : max(0, end - Zoom.recentSeconds, timeline.segmentsCompleteFrom - jobStart)
         let live = laneWorkers(c.snapshot)
-        let gone = Set(c.snapshot.workers.filter { $0.state == .removed }.map(\.id))
+        let gone = goneWorkers(c.snapshot, timeline)
         let goneRow = !gone.isEmpty
         let laneRows = max(1, rows - 1 - (goneRow ? 1 : 0))  // the last row is the axis
         let visible = Array(live.dropFirst(offset).prefix(laneRows))
@@ -130,7 +137,7 @@ enum TimelineView {
             // Every removed worker's lane in one: what they did still counts. How many, where the
             // lane is empty (they have left, so its end usually is).
             drawLane(Widgets.padLeft("gone", 6) + " ", cells.gone, selected: false)
-            let note = " \(gone.count) removed "
+            let note = " \(gone.count) removed worker\(gone.count == 1 ? "" : "s") "
             if cells.gone.count > note.count, cells.gone.suffix(note.count).allSatisfy({ $0 == .empty }) {
                 buffer.write(note, x: labelWidth + cells.gone.count - note.count, y: y - 1, style: palette.label)
             }

@@ -153,10 +153,22 @@ struct PanelViewTests {
             // Worker 3's chunk, then worker 4's kill, in one lane.
             let cells = Array(gone.dropFirst(7))
             #expect(cells[5] == (capabilities.unicode ? "█" : "#") && cells[32] == (capabilities.unicode ? "✗" : "x"))
-            #expect(gone.contains("2 removed"))
+            #expect(gone.contains("2 removed workers"))
             let header = try #require(lines.first { $0.contains("WHOLE JOB") })
             #expect(header.contains(capabilities.unicode ? "┄ paused" : "- paused") && header.contains(capabilities.unicode ? "█▇ done" : "#= done"))
         }
+    }
+
+    @Test("removed workers that did nothing in the shown job take no lane")
+    func idleRemovedWorkers() throws {
+        var state = ViewState()
+        state.panel = .timeline
+        let timeline = Fixtures.timeline(now: 20, segments: [Fixtures.segment(1, chunk: 0, 10, nil)], jobStart: 10)
+        let workers = [Fixtures.worker(1), Fixtures.worker(2, .removed), Fixtures.worker(3, .removed)]
+        let frame = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job(), time: 20), state: state,
+                                    timeline: timeline)
+        #expect(!frame.buffer.lines.contains { $0.hasPrefix("  gone") }, "\(frame.buffer)")
+        #expect(frame.buffer.lines.contains { $0.contains("time") && $0.contains("│0s") })
     }
 
     func snapshot(running: Int, perWorker: Double, at time: Double, throttled: Bool = false) throws -> ClusterSnapshot {
