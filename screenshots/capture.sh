@@ -110,7 +110,7 @@ rm -f "$jobs_script"
 capture speedup 110 28 "$utf8" "--demo" sleep:19.5
 
 # The demo's second lesson: static slices wait for the straggler, on the timeline.
-capture demo 110 28 "$utf8" "--demo" sleep:36
+capture demo 110 28 "$utf8" "--demo" sleep:31
 
 # A coordinator with two local threads and three remote ones from two worker processes; the
 # caption says how to join, and remote worker 4 is paused.

@@ -135,6 +135,9 @@ public enum DashboardView {
                     status = (" RUNNING ", CellStyle(c.input.capabilities.color ? .green : .default, bold: true, reverse: true))
                 } else if snapshot.count(of: .paused) + snapshot.count(of: .pausing) > 0 {
                     status = (" PAUSED ", CellStyle(c.input.capabilities.color ? .yellow : .default, bold: true, reverse: true))
+                } else if snapshot.count(of: .idle) > 0 {
+                    // A job that has just started, its idle workers not yet woken: not a stall.
+                    status = (" STARTING ", CellStyle(c.input.capabilities.color ? .green : .default, bold: true, reverse: true))
                 } else {
                     status = (" STALLED: no live worker ", CellStyle(c.input.capabilities.color ? .red : .default, bold: true, reverse: true))
                 }

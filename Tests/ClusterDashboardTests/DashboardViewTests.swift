@@ -226,6 +226,10 @@ struct DashboardViewTests {
         #expect(paused.buffer.line(0).contains("PAUSED") && !paused.buffer.line(0).contains("RUNNING"))
         let dead = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1, .dead, chunk: nil)], job: try Fixtures.job()))
         #expect(dead.buffer.line(0).contains("STALLED: no live worker"))
+        // Idle workers at a job's very start are about to take chunks: not a stall.
+        let starting = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1, .idle, chunk: nil),
+                                                                   Fixtures.worker(2, .dead, chunk: nil)], job: try Fixtures.job()))
+        #expect(starting.buffer.line(0).contains("STARTING") && !starting.buffer.line(0).contains("STALLED"))
     }
 
     @Test("verified and mismatch are shown in the header and the total line")
