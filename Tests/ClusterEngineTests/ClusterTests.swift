@@ -28,7 +28,7 @@ struct ClusterTests {
         let cluster = makeCluster(workers: 4)
         defer { cluster.shutdown() }
         let job = cluster.submit(try JobSpec(lo: 1, hi: 100, chunkSize: 7))
-        let summary = try #require(cluster.waitForJob(job, timeout: 10))
+        let summary = try #require(cluster.waitForJob(job, timeout: 120))
         #expect(summary.total == 338_350)
         #expect(summary.closedForm == "338350")
         #expect(summary.verified)
@@ -40,7 +40,7 @@ struct ClusterTests {
         let cluster = makeCluster(workers: 3)
         defer { cluster.shutdown() }
         let job = cluster.submit(try JobSpec(lo: -40_000, hi: 90_000, chunkSize: 1000, schedule: policy))
-        let summary = try #require(cluster.waitForJob(job, timeout: 20))
+        let summary = try #require(cluster.waitForJob(job, timeout: 120))
         #expect(summary.verified)
         #expect(BigInt(summary.total) == ClosedForm.sumOfSquares(-40_000, 90_000))
     }
@@ -52,8 +52,8 @@ struct ClusterTests {
         let first = cluster.submit(try JobSpec(lo: 1, hi: 300_000, chunkSize: 10_000))
         let second = cluster.submit(try JobSpec(lo: -10, hi: 10, chunkSize: 3))
         #expect(cluster.snapshot().queuedJobs <= 1)
-        #expect(try #require(cluster.waitForJob(first, timeout: 20)).verified)
-        let summary = try #require(cluster.waitForJob(second, timeout: 20))
+        #expect(try #require(cluster.waitForJob(first, timeout: 120)).verified)
+        let summary = try #require(cluster.waitForJob(second, timeout: 120))
         #expect(summary.total == 770)
         let events = cluster.events(after: 0)
         let finished = try #require(events.first {
@@ -91,7 +91,7 @@ struct ClusterTests {
         #expect(later == frozen, "a paused worker made progress")
         #expect(cluster.snapshot().workers[0].state == .paused)
         #expect(cluster.resume(a))
-        #expect(try #require(cluster.waitForJob(job, timeout: 60)).verified)
+        #expect(try #require(cluster.waitForJob(job, timeout: 120)).verified)
     }
 
     @Test("kill re-queues the chunk at once and another worker redoes it")
@@ -108,7 +108,7 @@ struct ClusterTests {
         #expect(cluster.snapshot().workers[0].state == .dead)
         gate.open()
         #expect(cluster.resume(b))
-        let summary = try #require(cluster.waitForJob(job, timeout: 30))
+        let summary = try #require(cluster.waitForJob(job, timeout: 120))
         #expect(summary.verified)
         #expect(summary.chunksRequeued == 1)
         #expect(summary.acceptedChunks?.sorted() == [0, 1])
@@ -139,7 +139,7 @@ struct ClusterTests {
         #expect(cluster.kill(worker))
         #expect(cluster.restart(worker))
         gate.signal()  // the killed attempt now finishes its only sub-block and hands it in
-        let summary = try #require(cluster.waitForJob(job, timeout: 10))
+        let summary = try #require(cluster.waitForJob(job, timeout: 120))
         #expect(summary.verified)
         #expect(summary.staleResults == 1)
         #expect(summary.acceptedChunks == [0])
@@ -151,7 +151,7 @@ struct ClusterTests {
         let cluster = makeCluster(workers: 2, kernel: { lo, hi in SumOfSquaresKernel.sum(lo, hi) + (lo == 1 ? 1 : 0) })
         defer { cluster.shutdown() }
         let job = cluster.submit(try JobSpec(lo: 1, hi: 5000, chunkSize: 100))
-        let summary = try #require(cluster.waitForJob(job, timeout: 10))
+        let summary = try #require(cluster.waitForJob(job, timeout: 120))
         #expect(!summary.verified)
         #expect(cluster.snapshot().job?.status == .mismatch)
     }
@@ -172,7 +172,7 @@ struct ClusterTests {
         #expect(snapshot.workers[0].chunksDone == 1)
         #expect(snapshot.job?.chunksDone == 1)
         #expect(cluster.addWorker() == WorkerID(2))
-        #expect(try #require(cluster.waitForJob(job, timeout: 30)).verified)
+        #expect(try #require(cluster.waitForJob(job, timeout: 120)).verified)
     }
 
     @Test("the throttle sleeps in proportion to the work, in slices of at least a millisecond", arguments: [0.5, 0.1, 0.01])
@@ -262,7 +262,7 @@ struct ComputePriorityTests {
         }
         defer { cluster.shutdown() }
         let job = cluster.submit(try JobSpec(lo: 1, hi: 1000, chunkSize: 1000))
-        #expect(try #require(cluster.waitForJob(job, timeout: 60)).verified)
+        #expect(try #require(cluster.waitForJob(job, timeout: 120)).verified)
         #expect(seen.lock.withLock { seen.lowered } == true)
         #expect(!ComputePriority.isLoweredForCurrentThread, "the test's own thread keeps its class")
         #endif

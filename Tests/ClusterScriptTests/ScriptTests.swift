@@ -163,7 +163,7 @@ struct ScriptPlayerTests {
         #expect(player.advance(now: 2, cluster: cluster).isEmpty, "60% is not reached while the gate holds")
         gate.open()
         let job = try #require(player.jobs.first)
-        #expect(cluster.waitForJob(job, timeout: 10)?.verified == true)
+        #expect(cluster.waitForJob(job, timeout: 120)?.verified == true)
         // A finished job ends every wait.
         #expect(player.advance(now: 3, cluster: cluster).map(\.line) == [6, 7])
         #expect(player.errors == 0)

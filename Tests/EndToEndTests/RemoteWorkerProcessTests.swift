@@ -266,7 +266,12 @@ struct RemoteWorkerProcessTests {
         let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(local.port)", "--token", Self.token,
                                            "--threads", "2"], launcher: ["/usr/bin/nice", "-n", "19"])
         try #require(eventually { local.cluster.snapshot().workers.count == 2 }, "\(worker.output)")
-        let job = local.cluster.submit(try JobSpec(lo: 1, hi: 2_000_000, chunkSize: 100_000))
+        // The job must keep the worker's threads busy for several lease periods on any machine:
+        // 30 ms of both cores' work at full speed, measured here, which at nice 19 beside the
+        // hogs (about 1.5% of a core each) takes a few seconds. 20 chunks.
+        let rate = KernelCalibration.elementsPerSecond(of: { SumOfSquaresKernel.sum($0, $1) })
+        let chunk = max(100_000, Int64(rate * 2 * 0.03 / 20))
+        let job = local.cluster.submit(try JobSpec(lo: 1, hi: 20 * chunk, chunkSize: chunk))
         let summary = try #require(local.cluster.waitForJob(job, timeout: 600), "\(worker.output)")
         #expect(summary.verified)
         #expect(summary.acceptedChunks?.sorted() == Array(0..<20), "every chunk counted once, lease or not")
