@@ -250,13 +250,14 @@ public enum DashboardView {
         case .timeline:
             // A lane per worker not removed, one for the removed if any, and the time axis.
             let live = TimelineView.laneWorkers(c.snapshot)
-            let goneRow = TimelineView.goneWorkers(c.snapshot, c.input.timeline).isEmpty ? 0 : 1
+            let gone = TimelineView.goneWorkers(c.snapshot, c.input.timeline)
+            let goneRow = gone.isEmpty ? 0 : 1
             let rows = workerRowCount(height: c.height, workers: live.count + goneRow + 1, selectionDetail: false,
                                       top: c.tableTop)
             let lanes = max(1, rows - 1 - goneRow)
             let selected = live.firstIndex { $0.id == c.input.state.selectedWorker }
             let offset = scrollOffset(c.input.state.scrollOffset, rows: lanes, count: live.count, selected: selected)
-            TimelineView.draw(&buffer, c, top: c.tableTop, rows: rows, offset: offset)
+            TimelineView.draw(&buffer, c, top: c.tableTop, visible: Array(live.dropFirst(offset).prefix(lanes)), gone: gone)
             return (rows, lanes, offset, live.count)
         case .speedup:
             // A row per worker count, one for the core rule, and room for the "measuring" note.

@@ -21,10 +21,10 @@ enum JobsView {
         var table = [header]
         for job in jobs {
             // The fastest finished run of the same range is the yardstick.
-            let best = jobs.filter { $0.spec.lo == job.spec.lo && $0.spec.hi == job.spec.hi }.map(\.elapsed).min() ?? job.elapsed
+            let times = c.input.capabilities.unicode ? "×" : "x"
             table.append([
                 String(job.id.rawValue), job.spec.schedule.label, Format.fixed(job.elapsed, decimals: 3),
-                best > 0 ? Format.fixed(job.elapsed / best, decimals: 2) + (c.input.capabilities.unicode ? "×" : "x") : "-",
+                HeadlessReport.timeAgainstBest(job, among: jobs).map { Format.fixed($0, decimals: 2) + times } ?? "-",
                 Format.rate(job.throughput), String(job.chunksSplit), String(job.chunksRequeued),
                 job.verified ? "verified" : "MISMATCH", Format.si(Double(job.spec.chunkSize), decimals: 0),
                 Format.range(job.spec.lo, job.spec.hi, grouped: true),

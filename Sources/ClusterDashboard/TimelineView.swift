@@ -89,9 +89,10 @@ enum TimelineView {
         return Set(snapshot.workers.filter { $0.state == .removed && whole.lane(of: $0.id) != nil }.map(\.id))
     }
 
-    /// Draws the panel in `rows` rows from `top` (legend, lanes, axis); `offset` is the first
-    /// lane shown among `laneWorkers`.
-    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows: Int, offset: Int) {
+    /// Draws the panel from `top`: the legend, a lane for each of `visible` (the lane workers on
+    /// screen), one shared lane for `gone` if any, and the axis.
+    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int,
+                     visible: [WorkerSnapshot], gone: Set<WorkerID>) {
         let palette = c.palette, unicode = c.input.capabilities.unicode
         let zoom = c.input.state.timelineZoom
         let labelWidth = 7
@@ -112,11 +113,6 @@ enum TimelineView {
         let end = job.status.isFinished ? job.elapsed : max(0, timeline.now - jobStart)
         let from = zoom == .wholeJob ? 0
             : max(0, end - Zoom.recentSeconds, timeline.segmentsCompleteFrom - jobStart)
-        let live = laneWorkers(c.snapshot)
-        let gone = goneWorkers(c.snapshot, timeline)
-        let goneRow = !gone.isEmpty
-        let laneRows = max(1, rows - 1 - (goneRow ? 1 : 0))  // the last row is the axis
-        let visible = Array(live.dropFirst(offset).prefix(laneRows))
         let cells = laneCells(timeline, job: job.id, jobStart: jobStart, from: from, to: end, width: laneWidth,
                               workers: visible.map(\.id), gone: gone, zoom: zoom)
         let selected = c.input.state.selectedWorker
@@ -133,7 +129,7 @@ enum TimelineView {
             drawLane((isSelected ? " \(c.glyphs.selectionMarker)" : "  ") + Widgets.padLeft(String(worker.id.rawValue), 4) + " ",
                      cells.lanes[worker.id] ?? [], selected: isSelected)
         }
-        if goneRow {
+        if !gone.isEmpty {
             // Every removed worker's lane in one: what they did still counts. How many, where the
             // lane is empty (they have left, so its end usually is).
             drawLane(Widgets.padLeft("gone", 6) + " ", cells.gone, selected: false)

@@ -43,13 +43,6 @@ public struct ClusterEvent: Sendable, Equatable {
     public let seconds: Double
     public let kind: ClusterEventKind
 
-    /// "3.214 s": a duration to the millisecond.
-    static func seconds(_ value: Double) -> String {
-        let millis = Int((max(0, value) * 1000).rounded())
-        let fraction = String(millis % 1000)
-        return "\(millis / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) s"
-    }
-
     /// One human sentence, as the dashboard and headless mode print it.
     public var message: String {
         switch kind {
@@ -86,7 +79,7 @@ public struct ClusterEvent: Sendable, Equatable {
         case .jobQueued(let job, let lo, let hi): return "\(job) queued: \(NumberText.range(lo, hi))"
         case .jobStarted(let job, let lo, let hi): return "\(job) started: \(NumberText.range(lo, hi))"
         case .jobFinished(let job, let verified, _, let seconds):
-            let took = "\(job) finished in \(Self.seconds(seconds))"
+            let took = "\(job) finished in \(NumberText.fixed(seconds, decimals: 3)) s"
             return verified ? "\(took): verified against the closed form" : "\(took): MISMATCH with the closed form"
         }
     }

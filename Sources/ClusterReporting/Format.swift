@@ -26,19 +26,7 @@ public enum Format {
     public static func rate(_ elementsPerSecond: Double) -> String { si(elementsPerSecond) + "/s" }
 
     /// A fixed-point decimal without Foundation's locale-dependent formatting.
-    public static func fixed(_ value: Double, decimals: Int) -> String {
-        guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
-        var scale = 1.0
-        for _ in 0..<decimals { scale *= 10 }
-        let rounded = (abs(value) * scale).rounded()
-        guard rounded < 9e18 else { return String(value) }
-        let whole = Int64(rounded)
-        let integer = whole / Int64(scale)
-        let sign = value < 0 && whole != 0 ? "-" : ""
-        guard decimals > 0 else { return sign + String(integer) }
-        let fraction = String(whole % Int64(scale))
-        return sign + String(integer) + "." + String(repeating: "0", count: decimals - fraction.count) + fraction
-    }
+    public static func fixed(_ value: Double, decimals: Int) -> String { NumberText.fixed(value, decimals: decimals) }
 
     /// Clock-style duration: "0:07", "12:34", "1:02:03".
     public static func clock(_ seconds: Double) -> String {

@@ -39,6 +39,14 @@ public enum HeadlessReport {
         return lines
     }
 
+    /// How many times longer `summary` took than the fastest of `summaries` over the same range
+    /// (1 for the fastest); nil when that time is 0.
+    public static func timeAgainstBest(_ summary: JobSummary, among summaries: [JobSummary]) -> Double? {
+        let best = summaries.filter { $0.spec.lo == summary.spec.lo && $0.spec.hi == summary.spec.hi }
+            .map(\.elapsed).min() ?? summary.elapsed
+        return best > 0 ? summary.elapsed / best : nil
+    }
+
     /// The end of a script run: one row per job, with each finish time against the fastest job
     /// over the same range (how a lesson such as static vs dynamic shows its result).
     public static func comparisonLines(_ summaries: [JobSummary]) -> [String] {
@@ -46,11 +54,10 @@ public enum HeadlessReport {
         let header = ["job", "range", "schedule", "chunk", "seconds", "vs best", "rate", "split", "re-queued", "result"]
         var rows: [[String]] = []
         for s in summaries {
-            let best = summaries.filter { $0.spec.lo == s.spec.lo && $0.spec.hi == s.spec.hi }.map(\.elapsed).min() ?? s.elapsed
             rows.append([
                 String(s.id.rawValue), Format.range(s.spec.lo, s.spec.hi, grouped: true), s.spec.schedule.label,
                 Format.grouped(s.spec.chunkSize), Format.fixed(s.elapsed, decimals: 3),
-                best > 0 ? Format.fixed(s.elapsed / best, decimals: 2) + "x" : "-",
+                timeAgainstBest(s, among: summaries).map { Format.fixed($0, decimals: 2) + "x" } ?? "-",
                 Format.rate(s.throughput), String(s.chunksSplit), String(s.chunksRequeued),
                 s.verified ? "verified" : "MISMATCH",
             ])

@@ -9,6 +9,8 @@ public struct ScriptPlayer {
         public let text: String
         /// The step could not do what it says (it named a worker that does not exist).
         public var isError = false
+        /// A finding worth a status line on the dashboard (what a speedup measurement measured).
+        public var isFinding = false
     }
 
     public let script: Script
@@ -78,7 +80,7 @@ public struct ScriptPlayer {
             previousTime = step.action.isWait ? now : due
             let result = perform(step.action, on: cluster)
             if result.isError { errors += 1 }
-            played.append(Played(line: step.line, text: result.text, isError: result.isError))
+            played.append(Played(line: step.line, text: result.text, isError: result.isError, isFinding: result.isFinding))
             index += 1
         }
         return played
@@ -119,20 +121,15 @@ public struct ScriptPlayer {
         defer { measurement = nil }
         let points = speedup.sortedPoints
         let rates = points.map { point in
-            let base = speedup.baseThroughput.map { " (\(Self.fixed2(point.throughput / $0))x)" } ?? ""
-            return "\(point.workers): \(Self.fixed2(point.throughput / 1e9))G/s\(base)"
+            let base = speedup.baseThroughput.map { " (\(NumberText.fixed(point.throughput / $0, decimals: 2))x)" } ?? ""
+            return "\(point.workers): \(NumberText.fixed(point.throughput / 1e9, decimals: 2))G/s\(base)"
         }.joined(separator: ", ")
         guard let measurement, measurement.wanted == nil else {
             let why = measurement?.wanted.map { "the job ended at \($0) worker\($0 == 1 ? "" : "s")" } ?? "no job was running"
             return StepResult(text: "measure speedup: \(why); submit a job long enough to measure"
                               + (rates.isEmpty ? "" : " (measured \(rates))"), isError: true)
         }
-        return StepResult(text: "speedup measured: " + rates)
-    }
-
-    static func fixed2(_ value: Double) -> String {
-        let hundredths = Int((value * 100).rounded())
-        return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+        return StepResult(text: "speedup measured: " + rates, isFinding: true)
     }
 
     /// "live workers: 1, 2, 3", at most eight named.
@@ -146,6 +143,7 @@ public struct ScriptPlayer {
     private struct StepResult {
         var text: String
         var isError = false
+        var isFinding = false
     }
 
     private mutating func perform(_ action: ScriptAction, on cluster: Cluster) -> StepResult {

@@ -145,7 +145,7 @@ public final class DashboardLoop {
         for step in player.advance(now: now, cluster: cluster) {
             if step.isError {
                 state.status = StatusMessage(text: "script line \(step.line): \(step.text)", isError: true, since: now)
-            } else if step.text.hasPrefix("speedup measured") {
+            } else if step.isFinding {
                 state.status = StatusMessage(text: step.text, isError: false, since: now)
             }
         }
