@@ -38,9 +38,9 @@ extension EngineState {
 
     /// Worker `i`, standing at element `position` of its attempt with `sum` of the elements before
     /// it, gives up the unprocessed part: a share in proportion to the thief's speed, so both
-    /// finish together, or all of it when paused. The part it gives up becomes a piece at the
-    /// front of the queue. A paused worker also hands in what it did, so the job need not wait
-    /// for it. Returns false if the worker holds no attempt any more.
+    /// finish together, or all of it when paused. The part it gives up becomes a piece only the
+    /// thief takes (anyone's, should the thief stop first). A paused worker also hands in what it
+    /// did, so the job need not wait for it. Returns false if the worker holds no attempt any more.
     mutating func split(worker i: Int, at position: Int64, sum: UInt128, for thief: Int) -> Bool {
         guard var attempt = workers[i].current else { return true }
         let left = attempt.elements.upperBound - position + 1
@@ -52,12 +52,15 @@ extension EngineState {
                                     victimStopping: workers[i].phase.isStopping)
         let id = workers[i].cell.id
         let givenUp = (position + keep)...attempt.elements.upperBound
+        let thiefWaits = workers[thief].phase == .idle && workers[thief].current == nil
         jobs.update { job in
             if job.splitRemaining[attempt.chunk] == nil {
                 job.splitRemaining[attempt.chunk] = job.spec.elements(ofChunk: attempt.chunk).count64
             }
             job.chunksSplit += 1
-            job.pool?.requeue(ChunkPiece(chunk: attempt.chunk, elements: givenUp, origin: .split(from: id)))
+            let piece = ChunkPiece(chunk: attempt.chunk, elements: givenUp, origin: .split(from: id))
+            // The thief may have been paused, killed or removed since it asked.
+            if thiefWaits { job.pool?.reserve(piece, for: workers[thief].cell.id) } else { job.pool?.requeue(piece) }
         }
         log(.chunkSplit(chunk: attempt.chunk, from: id, elements: givenUp))
         wakeIdleWorkers()

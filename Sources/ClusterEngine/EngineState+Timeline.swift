@@ -2,11 +2,16 @@
 /// memory (`JobTimeline`), including when each worker was paused.
 extension EngineState {
     /// Moves worker `i` to `phase`. Every phase change goes through here so that the timeline
-    /// knows when a worker's thread was stopped by a pause. Reads the clock only then: this runs
-    /// once per chunk, under the lock.
+    /// knows when a worker's thread was stopped by a pause, and so that a piece split off for a
+    /// worker that stops taking work goes to the others. Reads the clock only on a pause: this
+    /// runs once per chunk, under the lock.
     mutating func setPhase(of i: Int, to phase: WorkerPhase) {
         let wasPaused = workers[i].phase == .paused
         workers[i].phase = phase
+        if phase != .idle, phase != .running,
+           jobs.update({ $0.pool?.releaseReservation(of: workers[i].cell.id) ?? false }) == true {
+            wakeIdleWorkers()
+        }
         if phase == .paused, !wasPaused {
             workers[i].pausedSinceNanos = MonotonicClock.nanoseconds()
         } else if phase != .paused, wasPaused, let since = workers[i].pausedSinceNanos {

@@ -81,6 +81,10 @@ struct WorkPool {
     private(set) var shared: ChunkQueue
     private var owned: [WorkerID: ChunkQueue] = [:]
     private var pieces: Deque<ChunkPiece> = []
+    /// Pieces split off for a thief that asked for them: only it takes them, so the share the
+    /// split gave it by its speed reaches it (the victim, done with its own part first, would
+    /// otherwise take back what it just gave up). Released to everyone if the thief stops.
+    private var reserved: [WorkerID: ChunkPiece] = [:]
 
     init(chunkCount: Int64, policy: SchedulePolicy, workers: [WorkerID]) {
         let all = ChunkSpan(first: 0, end: chunkCount)
@@ -100,14 +104,18 @@ struct WorkPool {
     }
 
     /// Whole chunks and pieces waiting.
-    var pendingCount: Int64 { owned.values.reduce(shared.count + Int64(pieces.count)) { $0 + $1.count } }
+    var pendingCount: Int64 {
+        owned.values.reduce(shared.count + Int64(pieces.count + reserved.count)) { $0 + $1.count }
+    }
 
-    /// The next work for `worker`: a piece, else its own slice, else the shared queue. A whole
-    /// chunk comes with `piece` nil.
+    /// The next work for `worker`: a piece split off for it, else a piece, else its own slice,
+    /// else the shared queue. A whole chunk comes with `piece` nil.
     mutating func next(for worker: WorkerID) -> (chunk: Int64, piece: ChunkPiece?)? {
         // The collections are empty in the common case (dynamic schedule, no kills): skip
         // hashing into them, which shows with tiny chunks.
-        if let piece = pieces.popFirst() {
+        if !reserved.isEmpty, let piece = reserved.removeValue(forKey: worker) {
+            return (piece.chunk, piece)
+        } else if let piece = pieces.popFirst() {
             return (piece.chunk, piece)
         } else if !owned.isEmpty, let own = owned[worker]?.popFirst() {
             return (own, nil)
@@ -120,6 +128,20 @@ struct WorkPool {
     /// Work whose attempt was lost, or split off, goes to the front: it is handed out next.
     mutating func requeue(_ piece: ChunkPiece) {
         pieces.prepend(piece)
+    }
+
+    /// A piece split off for `thief`: only it takes it, until `releaseReservation(of:)`.
+    mutating func reserve(_ piece: ChunkPiece, for thief: WorkerID) {
+        if let earlier = reserved.updateValue(piece, forKey: thief) { pieces.prepend(earlier) }
+    }
+
+    /// `worker` stopped taking work: the piece split off for it goes to the front, for anyone.
+    /// True if there was one.
+    @discardableResult
+    mutating func releaseReservation(of worker: WorkerID) -> Bool {
+        guard !reserved.isEmpty, let piece = reserved.removeValue(forKey: worker) else { return false }
+        pieces.prepend(piece)
+        return true
     }
 
     /// Takes back work that was handed out but never started (a remote worker's queue): a whole
@@ -146,7 +168,8 @@ struct WorkPool {
     /// Hands a worker's own slice to the shared queue (it crashed or left). True if it had any.
     @discardableResult
     mutating func release(ownedBy worker: WorkerID) -> Bool {
-        guard var queue = owned.removeValue(forKey: worker) else { return false }
+        let releasedPiece = releaseReservation(of: worker)
+        guard var queue = owned.removeValue(forKey: worker) else { return releasedPiece }
         let spans = queue.removeAll()
         for span in spans { shared.append(span) }
         return !spans.isEmpty

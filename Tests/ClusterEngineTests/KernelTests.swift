@@ -186,6 +186,26 @@ struct WorkPoolTests {
         #expect(pool.pendingCount == 2)
     }
 
+    @Test("a piece split off for a thief goes to that thief only, until the thief stops taking work")
+    func reservedForThief() {
+        let victim = WorkerID(1), thief = WorkerID(2), other = WorkerID(3)
+        var pool = WorkPool(chunkCount: 1, policy: .dynamic, workers: [])
+        #expect(pool.next(for: victim)?.chunk == 0)
+        let piece = ChunkPiece(chunk: 0, elements: 500...999, origin: .split(from: victim))
+        pool.reserve(piece, for: thief)
+        #expect(pool.pendingCount == 1)
+        #expect(pool.next(for: victim) == nil)  // done with its own part, it does not take it back
+        #expect(pool.next(for: other) == nil)
+        #expect(pool.next(for: thief)?.piece == piece)
+
+        pool.reserve(piece, for: thief)
+        let releasedForOther = pool.releaseReservation(of: other)
+        let releasedForThief = pool.releaseReservation(of: thief)  // the thief paused, died or left
+        #expect(!releasedForOther && releasedForThief)
+        #expect(pool.next(for: other)?.piece == piece)
+        #expect(pool.pendingCount == 0)
+    }
+
     @Test("stealing moves the back half of the largest slice, rounded up, into the thief's slice")
     func stealSlice() {
         let a = WorkerID(1), b = WorkerID(2), c = WorkerID(3)

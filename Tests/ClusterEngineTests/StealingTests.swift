@@ -21,26 +21,38 @@ struct StealingTests {
         return next == range.upperBound + 1
     }
 
-    @Test("an idle worker takes most of a throttled worker's chunk; every element is counted once")
+    @Test("an idle worker takes a throttled worker's chunk in proportion to their speeds; every element is counted once")
     func stealingRescuesAStraggler() throws {
-        // The fast worker's chunk (the first half) waits at the gate until the slow worker has
-        // started its own: otherwise, on a fast kernel or a loaded machine, the fast one can be
-        // done before the slow one has begun, and take its whole slice instead of splitting it.
-        let gate = KernelGate(passing: { lo, _ in lo > 1 << 23 })
-        let cluster = makeCluster(workers: 2, subBlock: 1 << 12, kernel: gate.kernel)
+        // Both decisions are held at gates, so the outcome depends on the split policy, not on
+        // the two workers' relative speed (a loaded machine can starve the fast one for seconds):
+        // the fast worker's chunk (the first half) waits until the slow worker has begun its own,
+        // and the slow worker waits in its second sub-block until the fast one, done with its
+        // chunk, has asked it to split. The split then gives the thief its share by the two
+        // configured speeds, 98%.
+        let half: Int64 = 1 << 23
+        let fastChunkGate = KernelGate(passing: { lo, _ in lo > half })
+        let slowChunkGate = KernelGate(passing: { lo, _ in lo <= half + 1 })
+        let kernel: ChunkRunner.Kernel = { lo, hi in
+            lo <= half ? fastChunkGate.kernel(lo, hi) : slowChunkGate.kernel(lo, hi)
+        }
+        let cluster = makeCluster(workers: 2, subBlock: 1 << 12, kernel: kernel)
         defer {
-            gate.open()
+            fastChunkGate.open()
+            slowChunkGate.open()
             cluster.shutdown()
         }
         let (fast, slow) = (WorkerID(1), WorkerID(2))
         cluster.setSpeed(slow, to: 0.02)
         // Two chunks, one per worker's slice: without stealing the slow one would do half the job.
         let range: ClosedRange<Int64> = 1...(1 << 24)
-        let job = cluster.submit(try JobSpec(lo: range.lowerBound, hi: range.upperBound, chunkSize: 1 << 23,
+        let job = cluster.submit(try JobSpec(lo: range.lowerBound, hi: range.upperBound, chunkSize: half,
                                              schedule: .stealing))
-        #expect(gate.waitUntilHolding(1))
-        #expect(eventually { (cluster.snapshot().workers[1].assignment?.elementsDone ?? 0) > 0 }, "the slow worker has begun")
-        gate.open()
+        #expect(fastChunkGate.waitUntilHolding(1))
+        #expect(slowChunkGate.waitUntilHolding(1), "the slow worker has begun and waits in its second sub-block")
+        fastChunkGate.open()
+        #expect(eventually { cluster.withState { $0.workers[1].splitRequestedBy != nil } },
+                "the fast worker, done with its chunk, asks the slow one to split")
+        slowChunkGate.open()
         let summary = try #require(cluster.waitForJob(job, timeout: 120))
         #expect(summary.verified)
         #expect(summary.chunksSplit >= 1)
@@ -48,20 +60,23 @@ struct StealingTests {
 
         let segments = acceptedSegments(cluster, job: job)
         #expect(tile(segments, range), "accepted attempts do not tile the range: \(segments.map(\.elements))")
-        // Who summed which elements: the fast worker did part of the slow worker's chunk.
-        let secondHalf = (range.lowerBound + (1 << 23))...range.upperBound
-        let fastInSecondHalf = segments.filter { $0.worker == fast && secondHalf.contains($0.elements.lowerBound) }
-            .reduce(Int64(0)) { $0 + $1.elements.count64 }
-        #expect(fastInSecondHalf > (1 << 23) / 2, "fast worker did only \(fastInSecondHalf) of the slow worker's chunk")
-        #expect(segments.contains { $0.worker == fast && $0.origin.isSplit })
-        #expect(segments.contains { $0.worker == slow && $0.wasSplit })
+        // The split: the slow worker, two sub-blocks in, gives up the end of its chunk in
+        // proportion to the two speeds (1 : 0.02), and the fast worker sums that piece. What
+        // happens after that (the slow one may steal back slivers once it is idle) depends on how
+        // the machine schedules the two threads, so it is not asserted beyond exactness.
+        let events = cluster.events(after: 0).map(\.kind)
+        let givenUp = try #require(events.lazy.compactMap { kind -> ClosedRange<Int64>? in
+            if case .chunkSplit(1, slow, let elements) = kind { elements } else { nil }
+        }.first)
+        let leftAtSplit = range.upperBound - (half + 2 * (1 << 12))
+        #expect(givenUp.upperBound == range.upperBound)
+        #expect(Double(givenUp.count64) >= 0.97 * Double(leftAtSplit), "gave up only \(givenUp.count64) of \(leftAtSplit)")
+        #expect(events.contains(.chunkStolen(chunk: 1, from: slow, to: fast)))
+        #expect(segments.contains { $0.worker == fast && $0.origin.isSplit && $0.elements.lowerBound == givenUp.lowerBound })
+        #expect(segments.contains { $0.worker == slow && $0.wasSplit && $0.elements.lowerBound == half + 1 })
 
         let workers = cluster.snapshot().workers
         #expect(workers[0].elementsAccepted + workers[1].elementsAccepted == UInt64(range.count64))
-        #expect(workers[0].elementsAccepted > 3 * workers[1].elementsAccepted)
-        let events = cluster.events(after: 0).map(\.kind)
-        #expect(events.contains { if case .chunkSplit(1, slow, _) = $0 { true } else { false } })
-        #expect(events.contains(.chunkStolen(chunk: 1, from: slow, to: fast)))
     }
 
     @Test("a paused worker hands in what it did and its remainder is stolen; the job ends while it stays paused")
