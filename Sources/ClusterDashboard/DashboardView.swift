@@ -17,10 +17,12 @@ public struct DashboardInput: Sendable {
     public var cores: Int
     /// Every finished job, oldest first, for the jobs panel.
     public var finishedJobs: [JobSummary]
+    /// One core's calibrated rate per kernel variant: the yardstick of the PEAK column.
+    public var kernelPeaks: KernelPeaks?
 
     public init(snapshot: ClusterSnapshot, events: [ClusterEvent], state: ViewState, width: Int, height: Int,
                 capabilities: Capabilities, timeline: TimelineSnapshot? = nil, speedup: SpeedupTracker = SpeedupTracker(),
-                cores: Int = 1, finishedJobs: [JobSummary] = []) {
+                cores: Int = 1, finishedJobs: [JobSummary] = [], kernelPeaks: KernelPeaks? = nil) {
         self.snapshot = snapshot
         self.events = events
         self.state = state
@@ -31,6 +33,7 @@ public struct DashboardInput: Sendable {
         self.speedup = speedup
         self.cores = cores
         self.finishedJobs = finishedJobs
+        self.kernelPeaks = kernelPeaks
     }
 }
 
@@ -62,7 +65,8 @@ public enum DashboardView {
                                   logScroll: input.state.logScroll)
         }
         let context = RenderContext(input: input, glyphs: glyphs, palette: palette,
-                                    columns: Columns(width: input.width, workers: input.snapshot.workers))
+                                    columns: Columns(width: input.width, workers: input.snapshot.workers,
+                                                     peaks: input.kernelPeaks?[input.snapshot.kernel] != nil))
         drawHeader(&buffer, context)
         if let caption = input.state.caption { drawCaption(&buffer, context, caption) }
         let (rows, pageRows, offset, listed) = drawPanel(&buffer, context)
@@ -260,8 +264,10 @@ public enum DashboardView {
             TimelineView.draw(&buffer, c, top: c.tableTop, visible: Array(live.dropFirst(offset).prefix(lanes)), gone: gone)
             return (rows, lanes, offset, live.count)
         case .speedup:
-            // A row per worker count, one for the core rule, and room for the "measuring" note.
-            let rows = workerRowCount(height: c.height, workers: max(c.input.speedup.points.count + 1, 2),
+            // A row per worker count, one for the core rule, room for the "measuring" note, and
+            // one for the cores' peak.
+            let peakRow = SpeedupView.peakLine(c) == nil ? 0 : 1
+            let rows = workerRowCount(height: c.height, workers: max(c.input.speedup.points.count + 1, 2) + peakRow,
                                       selectionDetail: false, top: c.tableTop)
             SpeedupView.draw(&buffer, c, top: c.tableTop, rows: rows)
             return (rows, rows, 0, 0)
@@ -294,12 +300,14 @@ public enum DashboardView {
     /// Table columns, decided per width: the bar takes what the others leave.
     struct Columns {
         var speed = true, chunks = true, share = true, range = false
+        /// Each worker's rate as a share of one core's calibrated peak, when it was measured.
+        var peak = false
         var bar = 10
         var rangeWidth = 0
         /// Where each worker runs, shown once any worker is remote: "local" or host:pid/thread.
         var whereWidth = 0
 
-        init(width: Int, workers: [WorkerSnapshot] = []) {
+        init(width: Int, workers: [WorkerSnapshot] = [], peaks: Bool = false) {
             // marker+id+state (16), percent (6), chunk id (10), rate (8), right margin (1)
             var fixed = 16 + 6 + 10 + 8 + 1
             if workers.contains(where: { $0.remote != nil }) {
@@ -309,11 +317,13 @@ public enum DashboardView {
                 fixed += whereWidth
             }
             var optional = 6 + 7 + 7  // speed, chunks, share
+            if peaks { peak = true; optional += 6 }
             if width - fixed - optional >= 40 + 34 {
                 range = true
                 rangeWidth = 34
             }
             if !range, width - fixed - optional < 14 { share = false; optional -= 7 }
+            if !range, width - fixed - optional < 14, peak { peak = false; optional -= 6 }
             if !range, width - fixed - optional < 14 { chunks = false; optional -= 7 }
             bar = max(6, width - fixed - optional - (range ? rangeWidth : 0))
         }
@@ -332,6 +342,7 @@ public enum DashboardView {
         header += Widgets.padRight("CHUNK PROGRESS", columns.bar + 6) + Widgets.padRight("CHUNK", 10)
         if columns.range { header += Widgets.padRight("RANGE", columns.rangeWidth) }
         header += Widgets.padLeft("RATE", 8)
+        if columns.peak { header += Widgets.padLeft("PEAK", 6) }
         if columns.chunks { header += Widgets.padLeft("CHUNKS", 7) }
         if columns.share { header += Widgets.padLeft("SHARE", 7) }
         buffer.fill(x: 0, y: headerY, width: c.width, height: 1, with: Cell(" ", c.palette.tableHeader))
@@ -406,6 +417,12 @@ public enum DashboardView {
         // whatever it did in the last second.
         let summing = w.state == .running || w.state == .pausing
         x = buffer.write(Widgets.padLeft(summing ? Format.rate(w.throughput) : "-", 8), x: x, y: y)
+        if columns.peak {
+            // A remote worker's core is another machine's: its peak was not measured here.
+            let peak = c.input.kernelPeaks?[c.snapshot.kernel]
+            let share = summing && w.remote == nil ? peak.map { w.throughput / $0 } : nil
+            x = buffer.write(Widgets.padLeft(share.map(Format.percentWhole) ?? "-", 6), x: x, y: y)
+        }
         if columns.chunks { x = buffer.write(Widgets.padLeft(Format.grouped(w.chunksDone), 7), x: x, y: y) }
         if columns.share {
             let share = Double(w.elementsAccepted) / Double(totalAccepted)

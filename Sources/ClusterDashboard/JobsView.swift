@@ -2,7 +2,7 @@ import ClusterEngine
 import ClusterReporting
 
 /// The jobs panel: every finished job side by side, the comparison a headless script prints at
-/// its end, in columns that fit 80 wide: how it went first (schedule, seconds, time against the
+/// its end, in columns that fit 80 wide: how it went first (schedule, kernel, seconds, time against the
 /// fastest run of the same range, rate, splits, re-queues, result), then what it was (chunk,
 /// range), cut with an ellipsis if the window is narrow. The newest jobs show when they do not
 /// all fit.
@@ -16,14 +16,14 @@ enum JobsView {
             buffer.write("  No job has finished yet: each one that does gets a row here.", x: 0, y: top + 1, style: palette.warning)
             return
         }
-        let header = ["JOB", "SCHEDULE", "SECONDS", "VS BEST", "RATE", "SPLIT", "REDONE", "RESULT", "CHUNK", "RANGE"]
-        let rightAligned: Set = [0, 2, 3, 4, 5, 6, 8]
+        let header = ["JOB", "SCHEDULE", "KERNEL", "SECONDS", "VS BEST", "RATE", "SPLIT", "REDONE", "RESULT", "CHUNK", "RANGE"]
+        let rightAligned: Set = [0, 3, 4, 5, 6, 7, 9]
         var table = [header]
         for job in jobs {
             // The fastest finished run of the same range is the yardstick.
             let times = c.input.capabilities.unicode ? "×" : "x"
             table.append([
-                String(job.id.rawValue), job.spec.schedule.label, Format.fixed(job.elapsed, decimals: 3),
+                String(job.id.rawValue), job.spec.schedule.label, job.kernelLabel, Format.fixed(job.elapsed, decimals: 3),
                 HeadlessReport.timeAgainstBest(job, among: jobs).map { Format.fixed($0, decimals: 2) + times } ?? "-",
                 Format.rate(job.throughput), String(job.chunksSplit), String(job.chunksRequeued),
                 job.verified ? "verified" : "MISMATCH", Format.si(Double(job.spec.chunkSize), decimals: 0),

@@ -4,8 +4,14 @@ import ClusterReporting
 /// The speedup panel: one row per worker count measured, a bar for the throughput and a mark
 /// where the ideal (that many times one worker) would be, so the flattening past the cores shows.
 enum SpeedupView {
-    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows: Int) {
+    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows panelRows: Int) {
         let palette = c.palette
+        // The last row: how close the cores run to what they can do, when the peaks were measured.
+        var rows = panelRows
+        if let line = peakLine(c), rows >= 2 {
+            rows -= 1
+            buffer.write(Widgets.truncate(line, c.width - 1, glyphs: c.glyphs), x: 0, y: top + panelRows, style: palette.label)
+        }
         let tracker = c.input.speedup
         let cores = c.input.cores
         let unicode = c.input.capabilities.unicode
@@ -78,5 +84,23 @@ enum SpeedupView {
             buffer.write(Widgets.truncate(note, c.width - 1, glyphs: c.glyphs), x: 0, y: y, style: palette.warning)
             y += 1
         }
+    }
+
+    /// "One core's peak: avx512 6.02G/s, scalar 1.98G/s. Now 97% of 2 cores' peak.": the rate of
+    /// the kernel running now on one core, measured at start, the scalar one's beside it, and the
+    /// local workers' rate as a share of all cores at that peak (more workers than cores share them).
+    static func peakLine(_ c: DashboardView.RenderContext) -> String? {
+        let kernel = c.snapshot.kernel
+        guard let peaks = c.input.kernelPeaks, let peak = peaks[kernel], peak > 0 else { return nil }
+        var line = "  One core's peak: \(kernel) \(Format.rate(peak))"
+        if kernel != .scalar, let scalar = peaks[.scalar] { line += ", scalar \(Format.rate(scalar))" }
+        line += "."
+        let local = c.snapshot.workers.filter { $0.remote == nil && ($0.state == .running || $0.state == .pausing) }
+        if !local.isEmpty {
+            let rate = local.reduce(0) { $0 + $1.throughput }
+            let cores = min(local.count, c.input.cores)
+            line += " Now \(Format.percentWhole(rate / (peak * Double(cores)))) of \(cores) core\(cores == 1 ? "" : "s")' peak."
+        }
+        return line
     }
 }

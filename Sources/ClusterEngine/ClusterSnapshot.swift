@@ -137,7 +137,9 @@ public struct JobSummary: Sendable, Equatable {
     public let staleResults: Int
     /// The chunk indices accepted, in acceptance order, when the cluster audits (tests do).
     public let acceptedChunks: [Int64]?
-    /// The kernel variant this process's workers ran.
-    public var kernel: KernelVariant = .active
+    /// The kernel variant this process's workers ran, or nil if it was switched while the job ran.
+    public var kernel: KernelVariant? = .active
+    /// The kernel's name, or "mixed" if it was switched while the job ran.
+    public var kernelLabel: String { kernel?.rawValue ?? "mixed" }
     public var throughput: Double { elapsed > 0 ? Double(spec.elementCount) / elapsed : 0 }
 }

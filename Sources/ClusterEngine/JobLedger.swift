@@ -15,6 +15,8 @@ struct JobRun {
     /// Work stealing: chunks split, and queued chunks moved between slices.
     var chunksSplit: Int64 = 0
     var chunksStolen: Int64 = 0
+    /// The kernel variant when the job started; K may switch it while the job runs.
+    var kernelAtStart: KernelVariant = .active
     /// Elements not yet accepted of each chunk that was split; a chunk is done when it reaches 0.
     var splitRemaining: [Int64: Int64] = [:]
     var elementsCompleted: Int64 = 0
@@ -71,6 +73,7 @@ struct JobLedger {
         job.pool = WorkPool(chunkCount: job.spec.chunkCount, policy: job.spec.schedule, workers: owners)
         job.status = .running
         job.startNanos = now
+        job.kernelAtStart = .active
         current = job
         return job
     }
@@ -119,7 +122,7 @@ struct JobLedger {
             verified: verified, elapsed: Double(now - job.startNanos) / 1e9,
             chunksRequeued: job.chunksRequeued, chunksSplit: job.chunksSplit,
             chunksStolen: job.chunksStolen, staleResults: job.staleResults,
-            acceptedChunks: job.acceptedChunks)
+            acceptedChunks: job.acceptedChunks, kernel: job.kernelAtStart == .active ? job.kernelAtStart : nil)
         summaries[job.id] = summary
         lastFinished = job
         current = nil

@@ -28,3 +28,24 @@ public enum KernelCalibration {
 
     private static let sink = Atomic<UInt64>(0)
 }
+
+/// One core's rate with every kernel variant this machine supports, measured once before any
+/// worker sums: what the demo's jobs are sized by, and the yardstick of the dashboard's
+/// share-of-peak column (how close each worker runs to what its core can do).
+public struct KernelPeaks: Sendable, Equatable {
+    /// Elements per second on one core, by variant.
+    public let rates: [KernelVariant: Double]
+
+    public init(rates: [KernelVariant: Double]) { self.rates = rates }
+
+    public subscript(variant: KernelVariant) -> Double? { rates[variant] }
+
+    /// Measures every supported variant for `budgetPerVariant` seconds: 40 ms in all on an
+    /// x86-64 machine with AVX-512, within the 50 ms a start-up may spend on it.
+    public static func measure(budgetPerVariant: Double = 0.01) -> KernelPeaks {
+        KernelPeaks(rates: Dictionary(uniqueKeysWithValues: KernelVariant.supported.map { variant in
+            (variant, KernelCalibration.elementsPerSecond(of: { SumOfSquaresKernel.sum($0, $1, variant: variant) },
+                                                          budget: budgetPerVariant))
+        }))
+    }
+}

@@ -41,6 +41,9 @@ public enum Format {
     /// Percentage with one decimal: 0.1234 → "12.3%".
     public static func percent(_ fraction: Double) -> String { fixed(fraction * 100, decimals: 1) + "%" }
 
+    /// A share in whole percent, for narrow columns: "97%".
+    public static func percentWhole(_ fraction: Double) -> String { fixed(fraction * 100, decimals: 0) + "%" }
+
     /// A range as the user types it: "1...100".
     public static func range(_ lo: Int64, _ hi: Int64, grouped useGroups: Bool = false) -> String {
         useGroups ? NumberText.range(lo, hi) : "\(lo)...\(hi)"

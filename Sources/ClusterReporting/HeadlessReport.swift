@@ -27,7 +27,7 @@ public enum HeadlessReport {
             "closed form F(\(spec.hi)) - F(\(spec.lo - 1)) = \(summary.closedForm)  [\(check)]",
             "\(Format.grouped(spec.elementCount)) elements in \(Format.fixed(summary.elapsed, decimals: 3)) s"
                 + " (\(Format.rate(summary.throughput))), \(spec.chunkCount) chunks of \(spec.chunkSize),"
-                + " \(spec.schedule.rawValue) schedule, \(summary.kernel) kernel",
+                + " \(spec.schedule.rawValue) schedule, \(summary.kernel.map { "\($0) kernel" } ?? "kernels switched mid-job")",
         ]
         if summary.chunksRequeued > 0 || summary.staleResults > 0 {
             lines.append("\(summary.chunksRequeued) chunks re-queued, \(summary.staleResults) stale results discarded")
@@ -51,12 +51,12 @@ public enum HeadlessReport {
     /// over the same range (how a lesson such as static vs dynamic shows its result).
     public static func comparisonLines(_ summaries: [JobSummary]) -> [String] {
         guard !summaries.isEmpty else { return ["script finished; it submitted no jobs"] }
-        let header = ["job", "range", "schedule", "chunk", "seconds", "vs best", "rate", "split", "re-queued", "result"]
+        let header = ["job", "range", "schedule", "kernel", "chunk", "seconds", "vs best", "rate", "split", "re-queued", "result"]
         var rows: [[String]] = []
         for s in summaries {
             rows.append([
                 String(s.id.rawValue), Format.range(s.spec.lo, s.spec.hi, grouped: true), s.spec.schedule.label,
-                Format.grouped(s.spec.chunkSize), Format.fixed(s.elapsed, decimals: 3),
+                s.kernelLabel, Format.grouped(s.spec.chunkSize), Format.fixed(s.elapsed, decimals: 3),
                 timeAgainstBest(s, among: summaries).map { Format.fixed($0, decimals: 2) + "x" } ?? "-",
                 Format.rate(s.throughput), String(s.chunksSplit), String(s.chunksRequeued),
                 s.verified ? "verified" : "MISMATCH",
@@ -66,7 +66,7 @@ public enum HeadlessReport {
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, cell in
                 // Text columns to the left, numbers to the right.
-                [0, 1, 2, 9].contains(i) ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                [0, 1, 2, 3, 10].contains(i) ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[i] - cell.count) + cell
             }.joined(separator: "  ").replacing(/\ +$/, with: "")
         }
@@ -185,7 +185,7 @@ public enum HeadlessReport {
             closedForm: summary.closedForm, verified: summary.verified, elapsedSeconds: summary.elapsed,
             throughput: summary.throughput, chunks: summary.spec.chunkCount,
             chunksRequeued: summary.chunksRequeued, chunksSplit: summary.chunksSplit,
-            chunksStolen: summary.chunksStolen, staleResults: summary.staleResults, kernel: summary.kernel.rawValue,
+            chunksStolen: summary.chunksStolen, staleResults: summary.staleResults, kernel: summary.kernelLabel,
             workers: workers.map {
                 WorkerStatistics(id: $0.id.rawValue, state: $0.state, chunksDone: $0.chunksDone,
                                  elementsProcessed: $0.elementsProcessed, elementsAccepted: $0.elementsAccepted,

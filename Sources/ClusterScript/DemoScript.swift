@@ -1,7 +1,9 @@
-/// The scenario `cluster-top --demo` plays: four lessons, about a minute on a two-core machine.
-/// Its job sizes are written for a kernel summing `writtenForRate` elements per second on one
-/// core; `script(kernelRate:)` sizes them for the kernel measured here, and `--pace` scales
-/// delays and sizes alike.
+import ClusterEngine
+
+/// The scenario `cluster-top --demo` plays: five lessons, about a minute and a half on a two-core
+/// machine. Its job sizes are written for a kernel summing `writtenForRate` elements per second on
+/// one core; `script(kernelPeaks:)` sizes each job for the kernel that runs it as measured here,
+/// and `--pace` scales delays and sizes alike.
 public enum DemoScript {
     /// The one-core kernel speed the job sizes below are written for.
     public static let writtenForRate = 2e9
@@ -12,7 +14,7 @@ public enum DemoScript {
         schedule dynamic
         chunk-size 500_000_000
         view speedup
-        caption Lesson 1 of 4: more workers help, until the cores run out. One worker to start.
+        caption Lesson 1 of 5: more workers help, until the cores run out. One worker to start.
         submit 1...90_000_000_000
         +6s add
         caption A second worker: throughput nearly doubles (see the speedup panel).
@@ -31,7 +33,7 @@ public enum DemoScript {
         chunk-size 100_000_000
         schedule static
         view timeline
-        caption Lesson 2 of 4: worker 1 runs at 25%. Static slices: everyone waits for it.
+        caption Lesson 2 of 5: worker 1 runs at 25%. Static slices: everyone waits for it.
         submit 1...12_000_000_000
         wait
         schedule dynamic
@@ -50,7 +52,7 @@ public enum DemoScript {
         +6s view workers
         schedule dynamic
         chunk-size 2_000_000_000
-        caption Lesson 3 of 4: a crash costs only the lost chunk. Worker 2 is about to crash.
+        caption Lesson 3 of 5: a crash costs only the lost chunk. Worker 2 is about to crash.
         submit 1...20_000_000_000
         wait 40%
         kill 2
@@ -64,22 +66,43 @@ public enum DemoScript {
         schedule stealing
         chunk-size 4_000_000_000
         view timeline
-        caption Lesson 4 of 4: work stealing. Worker 2 freezes halfway through its slice.
+        caption Lesson 4 of 5: work stealing. Worker 2 freezes halfway through its slice.
         submit 1...8_000_000_000
         wait 25%
         pause 2
         caption Worker 2 is paused. When worker 1 runs dry it splits off worker 2's remainder.
         wait
         resume 2
-        caption Demo over: every total was exact and verified. Keep playing: press ? for the keys.
+
+        # Lesson 5: two kinds of parallelism, threads across cores and vectors within one.
+        +4s workers 1
+        kernel scalar
+        schedule dynamic
+        chunk-size 250_000_000
+        view workers
+        caption Lesson 5 of 5: threads and vectors. The scalar kernel on one worker.
+        submit 1...16_000_000_000
+        wait
+        workers cores
+        caption Threads: the same job on every core. PEAK: each worker's share of a core.
+        submit 1...16_000_000_000
+        wait
+        kernel auto
+        caption Vectors: the same job and workers, each core summing many elements a step.
+        submit 1...16_000_000_000
+        wait
+        view jobs
+        caption Demo over. Threads multiplied by cores, vectors by lanes: the jobs compared.
         """
 
-    /// The demo with its jobs sized for a kernel of `kernelRate` elements per second per core
-    /// (as written when nil).
-    public static func script(kernelRate: Double? = nil) -> Script {
+    /// The demo with each job sized for the kernel that runs it, at one core's rate in
+    /// `kernelPeaks` (as written when nil): lesson 5's scalar jobs last as long on any machine
+    /// as the others.
+    public static func script(kernelPeaks: KernelPeaks? = nil) -> Script {
         // The text is part of the program and tested; a parse failure here is a bug.
         let script: Script
         do { script = try Script.parse(text, source: "demo") } catch { fatalError("built-in demo: \(error)") }
-        return script.resized(by: (kernelRate ?? writtenForRate) / writtenForRate)
+        guard let kernelPeaks else { return script }
+        return script.resized { variant in (kernelPeaks[variant] ?? writtenForRate) / writtenForRate }
     }
 }

@@ -48,6 +48,8 @@ public enum ScriptAction: Sendable, Equatable {
     /// Measures the speedup curve: 1, 2, … `upTo` full-speed workers in turn, each held until
     /// measured; holds the script until done.
     case measureSpeedup(upTo: WorkerCount)
+    /// The kernel variant this machine's workers run from their next sub-block on.
+    case kernel(KernelVariant)
 
     /// Holds the script until a fact holds, not until a time.
     var isWait: Bool {
@@ -204,6 +206,9 @@ public struct Script: Sendable, Equatable {
                 throw InputError(error.description)
             }
             return .submit(lo: lo, hi: hi)
+        case "kernel":
+            try expect(1, "auto or one of: " + KernelVariant.allCases.map(\.rawValue).joined(separator: ", "))
+            return .kernel(try KernelVariant.parse(args[0]))
         case "wait":
             if args.isEmpty || args == ["job"] || args == ["jobs"] { return .wait(.jobsFinished) }
             guard args.count == 1, args[0].hasSuffix("%"), let percent = Double(args[0].dropLast()),

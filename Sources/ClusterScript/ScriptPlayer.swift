@@ -205,6 +205,9 @@ public struct ScriptPlayer {
             return StepResult(text: "view: \(view.rawValue)")
         case .measureSpeedup:
             return measured()
+        case .kernel(let variant):
+            KernelVariant.active = variant
+            return StepResult(text: "kernel: \(variant)")
         }
     }
 }
@@ -227,11 +230,30 @@ extension Script {
     /// written for one kernel speed, sized for another. Ranges stay within what a job accepts.
     public func resized(by factor: Double) -> Script {
         guard factor != 1, factor > 0 else { return self }
-        func scale(_ count: Int64) -> Int64 {
-            let scaled = (Double(count) * factor).rounded()
-            return scaled >= Double(JobSpec.largestAcceptedMagnitude) ? JobSpec.largestAcceptedMagnitude : max(1, Int64(scaled))
+        return resized { _ in factor }
+    }
+
+    /// Job sizes (ranges and chunk sizes) times `factor` of the kernel variant that runs them:
+    /// the one a `kernel` step chose before them, else the active one. A range submitted more
+    /// than once stays one job, sized for the slowest kernel that runs it, so that a lesson
+    /// comparing kernels compares the same work.
+    public func resized(byKernel factor: (KernelVariant) -> Double) -> Script {
+        var kernel = KernelVariant.active
+        var kernels: [KernelVariant] = []  // the kernel at each step
+        var jobFactor: [ClosedRange<Int64>: Double] = [:]
+        for step in steps {
+            if case .kernel(let variant) = step.action { kernel = variant }
+            kernels.append(kernel)
+            if case let .submit(lo, hi) = step.action { jobFactor[lo...hi] = min(jobFactor[lo...hi] ?? .infinity, factor(kernel)) }
         }
-        return Script(steps: steps.map { step in
+        return Script(steps: zip(steps, kernels).map { step, kernel in
+            var factor = factor(kernel)
+            if case let .submit(lo, hi) = step.action { factor = jobFactor[lo...hi] ?? factor }
+            func scale(_ count: Int64) -> Int64 {
+                guard factor > 0 else { return count }
+                let scaled = (Double(count) * factor).rounded()
+                return scaled >= Double(JobSpec.largestAcceptedMagnitude) ? JobSpec.largestAcceptedMagnitude : max(1, Int64(scaled))
+            }
             let action: ScriptAction = switch step.action {
             case let .submit(lo, hi): .submit(lo: lo, hi: min(lo + scale(hi - lo + 1) - 1, JobSpec.largestAcceptedMagnitude))
             case .chunkSize(let size): .chunkSize(scale(size))

@@ -31,15 +31,17 @@ public final class DashboardLoop {
     /// The kernel the speedup curve was measured with.
     var measuredKernel: KernelVariant?
     let cores: Int
+    let kernelPeaks: KernelPeaks?
 
     public init(cluster: Cluster, screen: TerminalScreen, frameInterval: Double, state: ViewState,
-                player: ScriptPlayer? = nil, cores: Int, crashAfter: Double? = nil) {
+                player: ScriptPlayer? = nil, cores: Int, kernelPeaks: KernelPeaks? = nil, crashAfter: Double? = nil) {
         self.cluster = cluster
         self.screen = screen
         self.frameInterval = frameInterval
         self.state = state
         self.player = player
         self.cores = cores
+        self.kernelPeaks = kernelPeaks
         self.crashAfter = crashAfter
     }
 
@@ -128,7 +130,7 @@ public final class DashboardLoop {
         let frame = DashboardView.render(DashboardInput(
             snapshot: snapshot, events: events, state: state, width: size.width, height: size.height,
             capabilities: screen.capabilities, timeline: state.panel == .timeline ? cluster.timeline() : nil,
-            speedup: speedup, cores: cores, finishedJobs: finishedJobs))
+            speedup: speedup, cores: cores, finishedJobs: finishedJobs, kernelPeaks: kernelPeaks))
         state.scrollOffset = frame.scrollOffset
         state.logScroll = frame.logScroll
         screen.draw(frame.buffer, full: state.fullRedrawRequested)

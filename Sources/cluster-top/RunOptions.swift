@@ -13,9 +13,8 @@ struct RunOptions: ParsableArguments {
     static var cores: Int { ClusterTop.cores }
 
     /// The job with no --range: about a minute of work for this machine's cores, with the kernel
-    /// as it runs here (measured in about 20 ms), rounded to two significant digits.
-    static func defaultRange() -> (lo: Int64, hi: Int64) {
-        let rate = KernelCalibration.elementsPerSecond(of: { SumOfSquaresKernel.sum($0, $1) })
+    /// as it runs here (one core's `rate`), rounded to two significant digits.
+    static func defaultRange(rate: Double) -> (lo: Int64, hi: Int64) {
         let wanted = min(Double(JobSpec.largestAcceptedMagnitude), max(1e6, rate * Double(cores) * 60))
         let scale = pow(10, (log10(wanted) - 1).rounded(.down))
         return (1, Int64((wanted / scale).rounded() * scale))
@@ -97,6 +96,8 @@ struct RunOptions: ParsableArguments {
         let speeds: [Int: Double]
         let defaultSpeed: Double
         let kernel: KernelVariant
+        /// One core's calibrated rates, when something needed them.
+        let kernelPeaks: KernelPeaks?
     }
 
     /// `allowsNoWorkers`: a coordinator may start with no local threads and wait for remote ones.
@@ -105,8 +106,13 @@ struct RunOptions: ParsableArguments {
             // Chosen first: the default job and the demo are sized by the kernel's speed.
             let variant = try KernelVariant.parse(kernel)
             KernelVariant.active = variant
-            let script = try loadScript()
-            let bounds: (lo: Int64, hi: Int64) = try range.map(InputParsing.range) ?? (script == nil ? Self.defaultRange() : (1, 1))
+            // Measured before any worker sums, and only when something needs it: the default
+            // job's and the demo's sizes, the dashboard's share of peak.
+            let peaks = range == nil || demo || !(headless || json) ? KernelPeaks.measure() : nil
+            let activeRate = peaks?[variant]
+            let script = try loadScript(kernelPeaks: peaks)
+            let bounds: (lo: Int64, hi: Int64) = try range.map(InputParsing.range)
+                ?? (script == nil ? Self.defaultRange(rate: activeRate ?? DemoScript.writtenForRate) : (1, 1))
             let chunk = try InputParsing.integer(chunkSize, what: "chunk size")
             // A script starts from an empty cluster unless told otherwise: it adds its own workers,
             // so the worker numbers it names are the ones it created.
@@ -137,7 +143,7 @@ struct RunOptions: ParsableArguments {
             do {
                 let spec = try JobSpec(lo: bounds.lo, hi: bounds.hi, chunkSize: chunk, schedule: schedule)
                 return Plan(spec: script == nil ? spec : nil, script: script, chunkSize: chunk, workers: count,
-                            speeds: speeds, defaultSpeed: defaultSpeed, kernel: variant)
+                            speeds: speeds, defaultSpeed: defaultSpeed, kernel: variant, kernelPeaks: peaks)
             } catch {
                 throw InputError(error.description)
             }
@@ -147,16 +153,14 @@ struct RunOptions: ParsableArguments {
     }
 
     /// The script to play, paced, or nil. A file that cannot be read or parsed is a bad argument.
-    func loadScript() throws(InputError) -> Script? {
+    func loadScript(kernelPeaks: KernelPeaks? = nil) throws(InputError) -> Script? {
         guard (0.01...1000).contains(pace) else {
             throw InputError("--pace must be between 0.01 and 1000 (got \(pace))")
         }
         if demo, script != nil { throw InputError("--demo and --script cannot be combined: choose one") }
         if demo {
-            // Sized for the kernel as it runs here (about 20 ms to measure), so the lessons keep
-            // their timing on any machine.
-            let rate = KernelCalibration.elementsPerSecond(of: SumOfSquaresKernel.standard)
-            return DemoScript.script(kernelRate: rate).paced(pace)
+            // Sized for the kernels as they run here, so the lessons keep their timing on any machine.
+            return DemoScript.script(kernelPeaks: kernelPeaks ?? KernelPeaks.measure()).paced(pace)
         }
         guard let path = script else {
             if pace != 1 { throw InputError("--pace needs --demo or --script") }
@@ -236,7 +240,7 @@ struct RunOptions: ParsableArguments {
             cluster: cluster, screen: screen, frameInterval: refresh ?? 0.1,
             state: ViewState(nextSchedule: schedule, nextChunkSize: plan.chunkSize, caption: caption),
             player: plan.script.map { ScriptPlayer(script: $0, cores: Self.cores) }, cores: Self.cores,
-            crashAfter: debugCrashAfter)
+            kernelPeaks: plan.kernelPeaks, crashAfter: debugCrashAfter)
         let exit = loop.run()
         screen.restore()
         if let job = cluster.snapshot().job {

@@ -265,9 +265,11 @@ struct PanelViewTests {
     @Test("the jobs panel compares every finished job: seconds, against the best run of the range, splits, re-queues")
     func jobsPanel() throws {
         func summary(_ id: Int, _ schedule: SchedulePolicy, _ seconds: Double, verified: Bool = true, split: Int64 = 0) throws -> JobSummary {
+            // Job 1 ran the scalar kernel; K switched job 4's kernel while it ran.
             JobSummary(id: JobID(id), spec: try JobSpec(lo: 1, hi: 12_000_000_000, chunkSize: 100_000_000, schedule: schedule),
                        total: 1, closedForm: "1", verified: verified, elapsed: seconds, chunksRequeued: id == 2 ? 1 : 0,
-                       chunksSplit: split, chunksStolen: 0, staleResults: 0, acceptedChunks: nil)
+                       chunksSplit: split, chunksStolen: 0, staleResults: 0, acceptedChunks: nil,
+                       kernel: id == 1 ? .scalar : id == 4 ? nil : .avx2)
         }
         var state = ViewState()
         state.panel = .jobs
@@ -282,10 +284,48 @@ struct PanelViewTests {
         #expect(lines[header + 2].contains("dynamic") && lines[header + 2].contains("  1  verified"), "\(frame.buffer)")
         #expect(lines[header + 3].contains("stealing") && lines[header + 3].contains("1.00×") && lines[header + 3].contains("  4  "))
         #expect(lines[header + 3].contains("verified"))
-        #expect(lines[header + 4].contains("MISMATCH"))
+        #expect(lines[header].contains("KERNEL") && lines[header + 1].contains("scalar") && lines[header + 2].contains("avx2"))
+        #expect(lines[header + 4].contains("MISMATCH") && lines[header + 4].contains("mixed"))
         #expect(frame.buffer[4, header + 4].style.color == .red)
         let empty = Fixtures.render(Fixtures.snapshot(workers: [], job: nil), state: state)
         #expect(empty.buffer.lines.contains { $0.contains("No job has finished yet") })
+    }
+
+    @Test("PEAK shows each summing local worker's rate against one core's calibrated peak for the running kernel")
+    func peakColumn() throws {
+        var snapshot = Fixtures.snapshot(workers: [Fixtures.worker(1, throughput: 1.5e9), Fixtures.worker(2, .paused, throughput: 1e9)],
+                                         job: try Fixtures.job())
+        snapshot.kernel = .scalar
+        let peaks = KernelPeaks(rates: [.scalar: 2e9, .avx2: 8e9])
+        func render(_ peaks: KernelPeaks?, width: Int = 100) -> [String] {
+            DashboardView.render(DashboardInput(snapshot: snapshot, events: [], state: ViewState(), width: width, height: 24,
+                                                capabilities: .full, cores: 2, kernelPeaks: peaks)).buffer.lines
+        }
+        var lines = render(peaks)
+        let header = try #require(lines.firstIndex { $0.contains("RATE") })
+        #expect(lines[header].contains("PEAK"))
+        #expect(lines[header + 1].contains("1.50G/s   75%"), "\(lines[header + 1])")
+        #expect(!lines[header + 2].contains("%  ") && lines[header + 2].contains("paused"))
+        // Another kernel, another yardstick; none measured, no column.
+        snapshot.kernel = .avx2
+        lines = render(peaks)
+        #expect(lines[header + 1].contains("1.50G/s   19%"), "\(lines[header + 1])")
+        #expect(!render(nil)[header].contains("PEAK"))
+        #expect(render(peaks, width: 60)[header].contains("RATE"))  // still fits, narrowest first to go
+    }
+
+    @Test("the speedup panel ends with one core's peak and how close the local workers run to it")
+    func peakLine() throws {
+        var snapshot = Fixtures.snapshot(workers: [Fixtures.worker(1, throughput: 1.5e9), Fixtures.worker(2, throughput: 1.5e9),
+                                                   Fixtures.worker(3, .idle, throughput: 0)], job: try Fixtures.job())
+        snapshot.kernel = .avx2
+        var state = ViewState()
+        state.panel = .speedup
+        let frame = DashboardView.render(DashboardInput(
+            snapshot: snapshot, events: [], state: state, width: 100, height: 24, capabilities: .full, cores: 2,
+            kernelPeaks: KernelPeaks(rates: [.scalar: 1e9, .avx2: 2e9])))
+        #expect(frame.buffer.lines.contains { $0.contains("One core's peak: avx2 2.00G/s, scalar 1.00G/s. Now 75% of 2 cores' peak.") },
+                "\(frame.buffer)")
     }
 
     @Test("the event log scrolls back through what it keeps, and says so")

@@ -79,6 +79,20 @@ struct ScriptFormatTests {
         #expect(actions.contains(.workers(.cores(times: 2, plus: 0))))
         #expect(actions.contains { if case .throttle(_, let speed) = $0 { speed < 1 } else { false } })
         #expect(actions.contains(.view(.timeline)) && actions.contains(.view(.speedup)))
+        // Lesson 5: scalar first, then the best kernel, the jobs view at the end.
+        let scalar = try #require(actions.firstIndex(of: .kernel(.scalar)))
+        let best = try #require(actions.firstIndex(of: .kernel(KernelVariant.best)))
+        #expect(scalar < best && actions[best...].contains(.view(.jobs)))
+    }
+
+    @Test("'kernel' chooses a variant this CPU runs; one it cannot run is refused with the ones it can")
+    func kernelStep() throws {
+        let script = try Script.parse("kernel scalar\nkernel auto", source: "t")
+        #expect(script.steps.map(\.action) == [.kernel(.scalar), .kernel(KernelVariant.best)])
+        let missing = KernelVariant.allCases.first { !$0.isSupported }
+        for text in ["kernel", "kernel fastest"] + (missing.map { ["kernel \($0)"] } ?? []) {
+            #expect(throws: ScriptError.self, "\(text)") { try Script.parse(text, source: "t") }
+        }
     }
 
     @Test("pacing divides delays, ranges and chunk sizes alike")
@@ -253,17 +267,31 @@ struct ScriptSizingTests {
         #expect(huge.steps.map(\.action) == [.submit(lo: 1, hi: JobSpec.largestAcceptedMagnitude)])
     }
 
-    @Test("the demo is sized for the kernel's measured speed")
+    @Test("the demo sizes each job for the measured speed of the kernel that runs it")
     func demoSizing() {
         let written = DemoScript.script()
-        let faster = DemoScript.script(kernelRate: DemoScript.writtenForRate * 3)
-        func firstJob(_ script: Script) -> Int64? {
-            for step in script.steps { if case let .submit(lo, hi) = step.action { return hi - lo + 1 } }
-            return nil
+        let rate = DemoScript.writtenForRate
+        var rates = Dictionary(uniqueKeysWithValues: KernelVariant.supported.map { ($0, rate * 3) })
+        rates[.scalar] = rate / 2
+        let measured = DemoScript.script(kernelPeaks: KernelPeaks(rates: rates))
+        func jobSizes(_ script: Script) -> [Int64] {
+            script.steps.compactMap { step in if case let .submit(lo, hi) = step.action { hi - lo + 1 } else { nil } }
         }
-        #expect(firstJob(written) == 90_000_000_000)
-        #expect(firstJob(faster) == 270_000_000_000)
-        #expect(faster.steps.map(\.timing) == written.steps.map(\.timing), "the lessons keep their timing")
+        #expect(jobSizes(written).first == 90_000_000_000)
+        let scaled = zip(jobSizes(written), jobSizes(measured)).map { Double($1) / Double($0) }
+        // Lessons 1-4 run the active kernel (3×); lesson 5 runs one job with the scalar kernel
+        // (½×), then the same job with the vector one: sized for the slower, so that it lasts as
+        // written at first and the vector kernel's gain shows as time saved.
+        #expect(scaled.dropLast(3).allSatisfy { abs($0 - 3) < 1e-6 })
+        #expect(scaled.suffix(3).allSatisfy { abs($0 - 0.5) < 1e-6 }, "\(scaled)")
+        #expect(measured.steps.map(\.timing) == written.steps.map(\.timing), "the lessons keep their timing")
+    }
+
+    @Test("start-up calibration measures every variant this CPU runs")
+    func kernelPeaks() {
+        let peaks = KernelPeaks.measure(budgetPerVariant: 0.002)
+        #expect(Set(peaks.rates.keys) == Set(KernelVariant.supported))
+        #expect(peaks.rates.values.allSatisfy { $0 > 0 && $0.isFinite })
     }
 
     @Test("calibration measures the kernel it is given")

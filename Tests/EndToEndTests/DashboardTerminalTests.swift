@@ -62,7 +62,7 @@ struct DashboardTerminalTests {
         // At pace 3 each worker count holds 2 s, more than the 1.5 s the speedup panel waits.
         try tmux.type("'\(binary)' --demo --pace 3")
         // Lesson 1 opens on the speedup panel with its caption.
-        var screen = try tmux.waitFor("Lesson 1 of 4")
+        var screen = try tmux.waitFor("Lesson 1 of 5")
         #expect(screen.contains("WORKERS") && screen.contains("SPEEDUP"))
         // The speedup rows fill in as the demo adds workers.
         screen = try tmux.waitUntil(timeout: 30) { $0.range(of: #"\n\s+1\s+[\d.]+[GM]/s\s+1\.00×"#, options: .regularExpression) != nil }
@@ -76,7 +76,7 @@ struct DashboardTerminalTests {
         screen = try tmux.waitUntil { $0.contains("WHOLE JOB") && $0.contains("time") && $0.contains("│0s") }
         #expect(screen.contains("█"), "\(screen)")
         // Lesson 2 switches to the timeline by itself and says what it shows.
-        screen = try tmux.waitFor("Lesson 2 of 4", timeout: 150)
+        screen = try tmux.waitFor("Lesson 2 of 5", timeout: 150)
         #expect(screen.contains("WHOLE JOB") && screen.contains("static"))
         try tmux.press("q")
         #expect(try tmux.expectTerminalRestored() == 0)

@@ -23,7 +23,7 @@ struct ScriptCommandTests {
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let objects = try objects(result)
         let results = objects.filter { $0["type"] as? String == "result" }
-        #expect(results.count == 6)
+        #expect(results.count == 9)
         #expect(results.allSatisfy { $0["verified"] as? Bool == true })
         #expect(objects.last?["type"] as? String == "scriptFinished")
         #expect(objects.last?["verified"] as? Bool == true)
@@ -37,6 +37,11 @@ struct ScriptCommandTests {
         #expect(results.contains { ($0["chunksRequeued"] as? Int ?? 0) >= 1 })
         #expect(results.contains { $0["schedule"] as? String == "stealing" && ($0["chunksSplit"] as? Int ?? 0) >= 1 })
         #expect(objects.contains { $0["type"] as? String == "script" && ($0["action"] as? String)?.hasPrefix("caption: Lesson 4") == true })
+        // Lesson 5: the same job with the scalar kernel on one worker and on every core, then
+        // with the vector kernel lessons 1-4 ran.
+        let lesson5 = results.suffix(3)
+        #expect(lesson5.map { $0["kernel"] as? String } == ["scalar", "scalar", results.first?["kernel"] as? String])
+        #expect(Set(lesson5.compactMap { $0["hi"] as? Int }).count == 1)
     }
 
     @Test("a user's script runs headless and ends with a table comparing the jobs")
