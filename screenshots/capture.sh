@@ -106,6 +106,32 @@ SCRIPT
 capture jobs 110 24 "$utf8" "--script $jobs_script" sleep:25
 rm -f "$jobs_script"
 
+# Threads against vectors, as the demo's lesson 5 plays it: one job with the scalar kernel on one
+# worker and on both cores, then with the vector kernel; the jobs view compares them. Captured
+# during the vector job, with PEAK showing each worker against one core's peak.
+kernels_script=$(mktemp --suffix=.script)
+cat > "$kernels_script" <<'SCRIPT'
+workers 1
+kernel scalar
+chunk-size 250_000_000
+caption Threads and vectors: the scalar kernel on one worker.
+submit 1...16_000_000_000
+wait
+workers cores
+caption Threads: the same job on every core.
+submit 1...16_000_000_000
+wait
+kernel auto
+caption Vectors: the same job and workers, each core summing many elements a step.
+submit 1...16_000_000_000
+wait
+view jobs
+caption Threads multiplied by cores, vectors by lanes: the jobs compared.
+SCRIPT
+capture kernels-workers 110 24 "$utf8" "--script $kernels_script" sleep:12
+capture kernels 110 24 "$utf8" "--script $kernels_script" sleep:24
+rm -f "$kernels_script"
+
 # The demo's first lesson on the speedup panel, after one, two and four workers.
 capture speedup 110 28 "$utf8" "--demo" sleep:19.5
 
