@@ -80,18 +80,20 @@ struct EngineState {
                        now: UInt64 = MonotonicClock.nanoseconds()) -> WorkerStep {
         if let finished { complete(worker: i, attempt: finished.attempt, sum: finished.sum, now: now) }
         if isShuttingDown { return .exit }
-        var tasks: [AttemptTask] = []
+        var first: AttemptTask?
         if workers[i].current == nil {
             switch nextStep(worker: i, now: now) {
             case .exit: return .exit
             case .wait: return .wait
-            case .run(let first): tasks = first
+            case .run(let task, _): first = task
             }
         }
-        tasks += refillQueue(worker: i).map {
+        var queued = refillQueue(worker: i).map {
             AttemptTask(attempt: $0.attempt, chunk: $0.chunk, elements: $0.elements, speed: workers[i].speed)
         }
-        return tasks.isEmpty ? .wait : .run(tasks)
+        if let first { return .run(first, then: queued) }
+        guard !queued.isEmpty else { return .wait }
+        return .run(queued.removeFirst(), then: queued)
     }
 
     /// Gives worker `i`, which holds no attempt, a current one if there is work for it.
@@ -128,7 +130,7 @@ struct EngineState {
                                             elements: taken.elements, origin: taken.origin, startNanos: now)
         setPhase(of: i, to: .running)
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
-        return .run([AttemptTask(attempt: attempt, chunk: taken.chunk, elements: taken.elements, speed: workers[i].speed)])
+        return .run(AttemptTask(attempt: attempt, chunk: taken.chunk, elements: taken.elements, speed: workers[i].speed), then: [])
     }
 
     /// Work taken from the running job's pool for one attempt.

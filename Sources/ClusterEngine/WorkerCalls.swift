@@ -4,13 +4,19 @@
 
 /// What a worker does next, after handing in its last attempt.
 public enum WorkerStep: Sendable, Equatable {
-    /// Append these attempts to the worker's queue, in order (the first becomes current if it
-    /// had none). A local thread gets exactly one.
-    case run([AttemptTask])
+    /// Append these attempts to the worker's queue, in order: the one, then `then` (the first
+    /// becomes current if it had none). A local thread gets exactly one and `then` is empty, so
+    /// a step allocates nothing: it runs once per chunk.
+    case run(AttemptTask, then: [AttemptTask])
     /// Nothing to do now; the worker is woken when that changes.
     case wait
     /// The worker is removed or the cluster is shutting down: leave (a remote thread is released).
     case exit
+
+    /// Every attempt a `run` appends, in order; none otherwise.
+    public var tasks: [AttemptTask] {
+        if case let .run(first, then) = self { [first] + then } else { [] }
+    }
 }
 
 /// A chunk attempt handed to a worker.

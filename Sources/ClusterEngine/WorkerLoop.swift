@@ -38,9 +38,8 @@ struct WorkerLoop {
             case .wait:
                 hold.giveBack()
                 cell.wakeup.wait()
-            case .run(let tasks):
+            case .run(let task, _):
                 // A local thread keeps no queue: it is given exactly one attempt.
-                let task = tasks[0]
                 var control = LocalChunkControl(cluster: cluster, cell: cell, index: index, attempt: task.attempt,
                                                 epoch: epoch)
                 switch runner.run(task.elements, speed: task.speed, control: &control, hold: hold) {

@@ -317,8 +317,8 @@ struct RemoteSession {
 
     private mutating func apply(_ step: WorkerStep, to t: Int) {
         switch step {
-        case .run(let tasks):
-            for task in tasks {
+        case .run:
+            for task in step.tasks {
                 threads[t].attempts.append((task.attempt, task.elements))
                 assign(.with {
                     $0.thread = UInt32(t)

@@ -32,7 +32,8 @@ struct RemoteWorkerTests {
 
     /// The attempts a step appends to the thread's queue; a test failure if it gives none.
     func tasks(_ step: WorkerStep) throws -> [AttemptTask] {
-        guard case .run(let tasks) = step, !tasks.isEmpty else {
+        let tasks = step.tasks
+        guard !tasks.isEmpty else {
             Issue.record("expected work, got \(step)")
             throw CancellationError()
         }
@@ -53,7 +54,7 @@ struct RemoteWorkerTests {
         var queue: [AttemptTask] = []
         var done = 0
         while true {
-            if case .run(let tasks) = step { queue += tasks }
+            queue += step.tasks
             guard !queue.isEmpty else { return done }
             let task = queue.removeFirst()
             step = cluster.step(id, finished: (task.attempt, sum(task)))
