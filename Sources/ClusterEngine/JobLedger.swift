@@ -15,8 +15,10 @@ struct JobRun {
     /// Work stealing: chunks split, and queued chunks moved between slices.
     var chunksSplit: Int64 = 0
     var chunksStolen: Int64 = 0
-    /// The kernel variant when the job started; K may switch it while the job runs.
+    /// The kernel variant when the job started, and the switch count then: K may switch it
+    /// while the job runs.
     var kernelAtStart: KernelVariant = .active
+    var kernelSwitchesAtStart = 0
     /// Elements not yet accepted of each chunk that was split; a chunk is done when it reaches 0.
     var splitRemaining: [Int64: Int64] = [:]
     var elementsCompleted: Int64 = 0
@@ -68,12 +70,15 @@ struct JobLedger {
 
     /// If no job runs, starts the first queued one, its chunks shared among `owners` by its
     /// schedule, and returns it.
-    mutating func startNext(owners: [WorkerID], now: UInt64) -> JobRun? {
+    /// `kernel` and `kernelSwitches` are the kernel variant and its switch count now.
+    mutating func startNext(owners: [WorkerID], now: UInt64, kernel: KernelVariant = .active,
+                            kernelSwitches: Int = KernelVariant.switchCount) -> JobRun? {
         guard current == nil, var job = queued.popFirst() else { return nil }
         job.pool = WorkPool(chunkCount: job.spec.chunkCount, policy: job.spec.schedule, workers: owners)
         job.status = .running
         job.startNanos = now
-        job.kernelAtStart = .active
+        job.kernelAtStart = kernel
+        job.kernelSwitchesAtStart = kernelSwitches
         current = job
         return job
     }
@@ -112,7 +117,8 @@ struct JobLedger {
 
     /// Ends the running job: verifies its total against the closed form, keeps its summary and
     /// wakes whoever waits for it. Returns the summary.
-    mutating func finishCurrent(now: UInt64) -> JobSummary? {
+    /// `kernelSwitches`: the kernel's switch count now; if it moved, the job ran more than one.
+    mutating func finishCurrent(now: UInt64, kernelSwitches: Int = KernelVariant.switchCount) -> JobSummary? {
         guard var job = current else { return nil }
         job.endNanos = now
         let verified = !job.overflowed && BigInt(job.total) == job.closedForm
@@ -122,7 +128,7 @@ struct JobLedger {
             verified: verified, elapsed: Double(now - job.startNanos) / 1e9,
             chunksRequeued: job.chunksRequeued, chunksSplit: job.chunksSplit,
             chunksStolen: job.chunksStolen, staleResults: job.staleResults,
-            acceptedChunks: job.acceptedChunks, kernel: job.kernelAtStart == .active ? job.kernelAtStart : nil)
+            acceptedChunks: job.acceptedChunks, kernel: job.kernelSwitchesAtStart == kernelSwitches ? job.kernelAtStart : nil)
         summaries[job.id] = summary
         lastFinished = job
         current = nil

@@ -46,6 +46,7 @@ public enum KernelVariant: String, CaseIterable, Sendable, CustomStringConvertib
     public static let best: KernelVariant = [.avx512, .avx2, .neon, .sse2].first(where: \.isSupported) ?? .scalar
 
     private static let selectedIndex = Atomic<Int>(allCases.firstIndex(of: best)!)
+    private static let switches = Atomic<Int>(0)
 
     /// The variant `SumOfSquaresKernel.sum` runs: `best` unless `--kernel` chose another.
     public static var active: KernelVariant {
@@ -53,8 +54,13 @@ public enum KernelVariant: String, CaseIterable, Sendable, CustomStringConvertib
         set {
             precondition(newValue.isSupported, "\(newValue) is not supported here")
             selectedIndex.store(allCases.firstIndex(of: newValue)!, ordering: .relaxed)
+            switches.add(1, ordering: .relaxed)
         }
     }
+
+    /// How many times `active` was set: a job that saw it change ran more than one variant,
+    /// even if it ended on the one it began with.
+    static var switchCount: Int { switches.load(ordering: .relaxed) }
 
     /// The supported variant after this one, slowest after fastest: the dashboard's K.
     public var next: KernelVariant {

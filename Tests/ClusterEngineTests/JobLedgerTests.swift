@@ -81,4 +81,21 @@ struct JobLedgerTests {
         #expect(unknownChunk == nil)
         #expect(ledger.staleResults == 2 && ledger.current?.staleResults == 2)
     }
+
+    @Test("a job's summary names the kernel it ran, or none if the kernel was switched while it ran")
+    func kernelOfAJob() throws {
+        var ledger = JobLedger(audits: false)
+        func run(switchesAtFinish: Int) throws -> JobSummary? {
+            _ = ledger.submit(try JobSpec(lo: 1, hi: 10, chunkSize: 10))
+            _ = ledger.startNext(owners: [WorkerID(1)], now: 1, kernel: .scalar, kernelSwitches: 3)
+            let accepted = ledger.accept(chunk: 0, elements: 10, sum: 385)
+            #expect(accepted)
+            return ledger.finishCurrent(now: 2, kernelSwitches: switchesAtFinish)
+        }
+        let steady = try #require(try run(switchesAtFinish: 3))
+        #expect(steady.kernel == .scalar && steady.kernelLabel == "scalar" && steady.verified)
+        // Switched away and back (K pressed four times): the same variant at both ends, still mixed.
+        let switched = try #require(try run(switchesAtFinish: 7))
+        #expect(switched.kernel == nil && switched.kernelLabel == "mixed")
+    }
 }
