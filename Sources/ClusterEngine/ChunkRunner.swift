@@ -96,7 +96,7 @@ public struct ChunkRunner: Sendable {
             }
             next = blockLast + 1
             if speed < 1 {
-                throttle.sleep(afterWorking: now - started, speed: speed) { nanoseconds in
+                throttle.sleep(afterWorking: now - started, endingAt: now, speed: speed) { nanoseconds in
                     hold.giveBack()
                     return control.doze(nanoseconds: nanoseconds)
                 }
@@ -107,22 +107,32 @@ public struct ChunkRunner: Sendable {
     }
 }
 
-/// Makes a worker run at a fraction of its speed by sleeping in proportion to the time it works.
-/// Sleeps are batched to at least a millisecond and can be cut short by a control change.
+/// Makes a worker run at a fraction of one core: its work is kept to `speed` of the time that
+/// passes, and every moment it does not work counts as time off, a sleep as much as a wait for a
+/// CPU token or for its thread to be woken. (Counting only its own sleeps, a worker at 25% among
+/// six busy ones on two cores ran at 1% of a core: each short sleep ended in a long wait for a
+/// token that paid nothing.) Sleeps are batched to at least a millisecond and can be cut short
+/// by a control change.
 struct Throttle {
+    /// Time off still owed; negative is credit, capped so that a long wait does not buy a burst.
     private var owedNanos: Int64 = 0
+    /// When the previous sub-block ended: all the time since then, working or not, is counted.
+    private var lastEnd: UInt64?
 
-    /// `doze` sleeps up to the given nanoseconds and says whether news woke it early.
-    mutating func sleep(afterWorking workedNanos: UInt64, speed: Double, doze: (Int) -> Bool) {
-        owedNanos += Int64(Double(workedNanos) * (1 / speed - 1))
+    /// A sub-block took `workedNanos` and ended at `now`. `doze` sleeps up to the given
+    /// nanoseconds and says whether news woke it early.
+    mutating func sleep(afterWorking workedNanos: UInt64, endingAt now: UInt64, speed: Double, doze: (Int) -> Bool) {
+        let elapsed = lastEnd.map { now &- $0 } ?? workedNanos
+        lastEnd = now
+        owedNanos += Int64(Double(workedNanos) / speed) - Int64(min(elapsed, UInt64(Int64.max)))
+        owedNanos = max(owedNanos, -10_000_000)
         guard owedNanos >= 1_000_000 else { return }
-        let start = MonotonicClock.nanoseconds()
-        // News (pause, kill, speed change) ends the sleep early; the look that follows sees why.
+        // The sleep is paid for by the time the next sub-block finds has passed since `now`.
+        // News (pause, kill, speed change) ends it early; the look that follows sees why, and
+        // the count starts again.
         if doze(Int(owedNanos)) {
             owedNanos = 0
-            return
+            lastEnd = nil
         }
-        owedNanos -= Int64(MonotonicClock.nanoseconds() - start)
-        owedNanos = max(owedNanos, -10_000_000)
     }
 }

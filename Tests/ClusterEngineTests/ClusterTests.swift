@@ -179,9 +179,9 @@ struct ClusterTests {
     func throttleOwesSleep(speed: Double) {
         var throttle = Throttle()
         var asked: [Int] = []
-        // 100 µs of work at a time: at speed s that is 100 µs × (1/s − 1) of sleep owed.
-        for _ in 0..<200 {
-            throttle.sleep(afterWorking: 100_000, speed: speed) { nanos in
+        // 100 µs of work at a time, back to back: at speed s that is 100 µs × (1/s − 1) of sleep owed.
+        for step in 1...200 {
+            throttle.sleep(afterWorking: 100_000, endingAt: UInt64(step) * 100_000, speed: speed) { nanos in
                 asked.append(nanos)
                 return true  // woken at once, as news would: the debt is forgiven
             }
@@ -191,6 +191,54 @@ struct ClusterTests {
         #expect(asked.allSatisfy { $0 >= 1_000_000 }, "no sleep under a millisecond")
         #expect(asked.count == Int((200 / stepsPerSleep).rounded(.down)))
         #expect(asked.allSatisfy { Double($0) == owedPerStep * stepsPerSleep })
+    }
+
+    @Test("time spent waiting (for a CPU token, to be woken) counts as the throttle's time off")
+    func throttleCountsWaits() {
+        /// 100 µs sub-blocks with `wait` between them on a simulated clock; a sleep takes as long
+        /// as asked. Returns the sleeps asked for, with the sub-block after which each came.
+        func sleeps(at speed: Double, wait: UInt64, steps: Int = 100, clockStart: UInt64 = 0) -> [(step: Int, nanos: Int)] {
+            var throttle = Throttle()
+            var clock = clockStart
+            var asked: [(step: Int, nanos: Int)] = []
+            for step in 1...steps {
+                clock += wait + 100_000
+                throttle.sleep(afterWorking: 100_000, endingAt: clock, speed: speed) { nanos in
+                    asked.append((step, nanos))
+                    clock += UInt64(nanos)
+                    return false
+                }
+            }
+            return asked
+        }
+        // 300 µs of waiting after each 100 µs: at 25% the waits alone keep it there, no sleep.
+        #expect(sleeps(at: 0.25, wait: 300_000).isEmpty)
+        // At 10% it owes 1 ms per sub-block and the wait pays 0.3 of it: a sleep every other
+        // sub-block, and work stays a tenth of the time that passes.
+        let tenth = sleeps(at: 0.1, wait: 300_000)
+        #expect(tenth.count == 50 && tenth.allSatisfy { $0.nanos >= 1_000_000 })
+        let slept = tenth.reduce(0) { $0 + $1.nanos }
+        let share = 100.0 * 100_000 / Double(100 * 400_000 + slept)
+        #expect(abs(share - 0.1) < 0.005, "worked \(share) of the time")
+    }
+
+    @Test("a long wait buys at most 10 ms of work at full speed before a throttled worker sleeps again")
+    func throttleCreditIsCapped() {
+        var throttle = Throttle()
+        var firstSleep: Int?
+        // One sub-block, then an hour's wait (a paused worker), then back-to-back sub-blocks.
+        throttle.sleep(afterWorking: 100_000, endingAt: 100_000, speed: 0.5) { _ in false }
+        var clock: UInt64 = 3_600_000_000_000
+        for step in 1...200 where firstSleep == nil {
+            clock += 100_000
+            throttle.sleep(afterWorking: 100_000, endingAt: clock, speed: 0.5) { _ in
+                firstSleep = step
+                return false
+            }
+        }
+        // The wait leaves 10 ms of credit (not an hour's), repaid at 100 µs per sub-block; a
+        // millisecond owed after that: the sleep comes 110 sub-blocks after the wait's.
+        #expect(firstSleep == 111)
     }
 
     @Test("a throttled attempt sleeps through the runner, and news cuts the sleep short")
