@@ -59,14 +59,16 @@ public struct ChunkRunner: Sendable {
 
     /// Sums `elements` at `speed` (1 is full speed), answering news through `control`. `hold` is
     /// the thread's token: kept on return, for the next attempt; given back before any wait.
+    /// `throttle` is the thread's too: what it owes outlasts the attempt, or a worker whose
+    /// chunks each take less than a few milliseconds would start every one with a clean slate.
     public func run<Control: ChunkControl>(_ elements: ClosedRange<Int64>, speed initialSpeed: Double,
-                                           control: inout Control, hold: CPUTokens.Hold) -> Outcome {
+                                           control: inout Control, hold: CPUTokens.Hold,
+                                           throttle: inout Throttle) -> Outcome {
         var sum: UInt128 = 0
         var next = elements.lowerBound
         var last = elements.upperBound
         var speed = initialSpeed
         var done: Int64 = 0
-        var throttle = Throttle()
         while true {
             control.beforeSubBlock()
             if control.hasNews() {
@@ -113,11 +115,13 @@ public struct ChunkRunner: Sendable {
 /// six busy ones on two cores ran at 1% of a core: each short sleep ended in a long wait for a
 /// token that paid nothing.) Sleeps are batched to at least a millisecond and can be cut short
 /// by a control change.
-struct Throttle {
+public struct Throttle: Sendable {
     /// Time off still owed; negative is credit, capped so that a long wait does not buy a burst.
     private var owedNanos: Int64 = 0
     /// When the previous sub-block ended: all the time since then, working or not, is counted.
     private var lastEnd: UInt64?
+
+    public init() {}
 
     /// A sub-block took `workedNanos` and ended at `now`. `doze` sleeps up to the given
     /// nanoseconds and says whether news woke it early.

@@ -25,6 +25,7 @@ struct WorkerLoop {
         let hold = CPUTokens.Hold(runner.tokens)
         defer { hold.giveBack() }
         var finished: (attempt: AttemptID, sum: UInt128)?
+        var throttle = Throttle()
         while true {
             // One lock acquisition hands in the previous result and takes the next chunk; the
             // control epoch read under it is the one the attempt starts from.
@@ -42,7 +43,7 @@ struct WorkerLoop {
                 // A local thread keeps no queue: it is given exactly one attempt.
                 var control = LocalChunkControl(cluster: cluster, cell: cell, index: index, attempt: task.attempt,
                                                 epoch: epoch)
-                switch runner.run(task.elements, speed: task.speed, control: &control, hold: hold) {
+                switch runner.run(task.elements, speed: task.speed, control: &control, hold: hold, throttle: &throttle) {
                 case .finished(let sum): finished = (task.attempt, sum)
                 case .dropped, .quit: break  // killed or shut down: the engine knows already
                 }

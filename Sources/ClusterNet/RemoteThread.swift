@@ -164,10 +164,11 @@ final class RemoteThread: Sendable {
         let hold = CPUTokens.Hold(tokens)
         defer { hold.giveBack() }
         var control = RemoteChunkControl(thread: self)
+        var throttle = Throttle()
         while true {
             if !control.queue.isEmpty {
                 let next = control.queue.removeFirst()
-                if !compute(next, control: &control, hold: hold) { return }
+                if !compute(next, control: &control, hold: hold, throttle: &throttle) { return }
                 continue
             }
             // Out of work: nothing may wait behind us, and no token is kept while it waits.
@@ -213,7 +214,8 @@ final class RemoteThread: Sendable {
     }
 
     /// Runs one attempt and sends its result. False when the thread must quit.
-    private func compute(_ task: AssignedAttempt, control: inout RemoteChunkControl, hold: CPUTokens.Hold) -> Bool {
+    private func compute(_ task: AssignedAttempt, control: inout RemoteChunkControl, hold: CPUTokens.Hold,
+                         throttle: inout Throttle) -> Bool {
         attempt.store(task.attempt, ordering: .relaxed)
         done.store(0, ordering: .relaxed)
         defer {
@@ -223,7 +225,7 @@ final class RemoteThread: Sendable {
         control.attempt = task.attempt
         let runner = ChunkRunner(kernel: kernel, subBlock: subBlockSize.load(ordering: .relaxed), tokens: tokens)
         let started = MonotonicClock.nanoseconds()
-        switch runner.run(task.first...task.last, speed: task.speed, control: &control, hold: hold) {
+        switch runner.run(task.first...task.last, speed: task.speed, control: &control, hold: hold, throttle: &throttle) {
         case .finished(let sum):
             let count = max(1, done.load(ordering: .relaxed))
             let nanosPerElement = Double(MonotonicClock.nanoseconds() &- started) / Double(count)

@@ -270,7 +270,8 @@ struct ClusterTests {
         let counts = Counts()
         var control = Recorder(counts: counts)
         let hold = CPUTokens.Hold(runner.tokens)
-        #expect(runner.run(1...30, speed: 0.5, control: &control, hold: hold) == .finished(SumOfSquaresKernel.sum(1, 30)))
+        var throttle = Throttle()
+        #expect(runner.run(1...30, speed: 0.5, control: &control, hold: hold, throttle: &throttle) == .finished(SumOfSquaresKernel.sum(1, 30)))
         #expect(counts.dozes == 1, "one sleep, cut short by news")
         #expect(counts.settles == 1, "the news was answered before the next sub-block")
     }
@@ -350,7 +351,8 @@ struct CPUTokenTests {
             DispatchQueue.global().async(group: group) {
                 var control = Quiet()
                 let hold = CPUTokens.Hold(tokens)
-                #expect(runner.run(1...100, speed: 1, control: &control, hold: hold) == .finished(SumOfSquaresKernel.sum(1, 100)))
+                var throttle = Throttle()
+                #expect(runner.run(1...100, speed: 1, control: &control, hold: hold, throttle: &throttle) == .finished(SumOfSquaresKernel.sum(1, 100)))
                 hold.giveBack()
             }
         }
