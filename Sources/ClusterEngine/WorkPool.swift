@@ -130,7 +130,8 @@ struct WorkPool {
         pieces.prepend(piece)
     }
 
-    /// A piece split off for `thief`: only it takes it, until `releaseReservation(of:)`.
+    /// A piece split off for `thief`: only it takes it, until `releaseReservation(of:)` (which
+    /// `EngineState.setPhase` calls whenever a worker stops taking work).
     mutating func reserve(_ piece: ChunkPiece, for thief: WorkerID) {
         if let earlier = reserved.updateValue(piece, forKey: thief) { pieces.prepend(earlier) }
     }
@@ -168,8 +169,7 @@ struct WorkPool {
     /// Hands a worker's own slice to the shared queue (it crashed or left). True if it had any.
     @discardableResult
     mutating func release(ownedBy worker: WorkerID) -> Bool {
-        let releasedPiece = releaseReservation(of: worker)
-        guard var queue = owned.removeValue(forKey: worker) else { return releasedPiece }
+        guard var queue = owned.removeValue(forKey: worker) else { return false }
         let spans = queue.removeAll()
         for span in spans { shared.append(span) }
         return !spans.isEmpty
