@@ -266,10 +266,10 @@ public enum DashboardView {
         case .speedup:
             // A row per worker count, one for the core rule, room for the "measuring" note, and
             // one for the cores' peak.
-            let peakRow = SpeedupView.peakLine(c) == nil ? 0 : 1
-            let rows = workerRowCount(height: c.height, workers: max(c.input.speedup.points.count + 1, 2) + peakRow,
+            let peakLine = SpeedupView.peakLine(c)
+            let rows = workerRowCount(height: c.height, workers: max(c.input.speedup.points.count + 1, 2) + (peakLine == nil ? 0 : 1),
                                       selectionDetail: false, top: c.tableTop)
-            SpeedupView.draw(&buffer, c, top: c.tableTop, rows: rows)
+            SpeedupView.draw(&buffer, c, top: c.tableTop, rows: rows, peakLine: peakLine)
             return (rows, rows, 0, 0)
         case .jobs:
             let rows = workerRowCount(height: c.height, workers: max(c.input.finishedJobs.count, 2),

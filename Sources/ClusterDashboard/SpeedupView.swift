@@ -4,11 +4,13 @@ import ClusterReporting
 /// The speedup panel: one row per worker count measured, a bar for the throughput and a mark
 /// where the ideal (that many times one worker) would be, so the flattening past the cores shows.
 enum SpeedupView {
-    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows panelRows: Int) {
+    /// `peakLine` (from `peakLine(_:)`, which the layout needed first) takes the last row.
+    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows panelRows: Int,
+                     peakLine: String?) {
         let palette = c.palette
         // The last row: how close the cores run to what they can do, when the peaks were measured.
         var rows = panelRows
-        if let line = peakLine(c), rows >= 2 {
+        if let line = peakLine, rows >= 2 {
             rows -= 1
             buffer.write(Widgets.truncate(line, c.width - 1, glyphs: c.glyphs), x: 0, y: top + panelRows, style: palette.label)
         }
