@@ -16,10 +16,13 @@ public protocol ChunkControl {
     func doze(nanoseconds: Int) -> Bool
     /// Called before every sub-block, news or not (a remote thread sends results it held back).
     mutating func beforeSubBlock()
+    /// The attempt is whole, as of `now` (a local thread holding its result back notes when).
+    mutating func finished(at now: UInt64)
 }
 
 extension ChunkControl {
     public mutating func beforeSubBlock() {}
+    public mutating func finished(at now: UInt64) {}
 }
 
 /// The one sub-block loop every worker runs, local thread or thread of `cluster-top worker`:
@@ -79,7 +82,10 @@ public struct ChunkRunner: Sendable {
                 case .quit: return .quit
                 }
                 // A split may leave nothing after `position`; then the attempt is whole.
-                if last < next { return .finished(sum) }
+                if last < next {
+                    control.finished(at: MonotonicClock.nanoseconds())
+                    return .finished(sum)
+                }
             }
             // News that came while it waited its turn (a pause, a kill, a shutdown) is answered
             // before any more summing: with hundreds of workers the wait is long.
@@ -94,6 +100,7 @@ public struct ChunkRunner: Sendable {
             let now = MonotonicClock.nanoseconds()
             if blockLast == last {
                 hold.giveBackIfSliceUsed(now: now)
+                control.finished(at: now)
                 return .finished(sum)
             }
             next = blockLast + 1

@@ -28,7 +28,8 @@ public final class Cluster: Sendable {
         let cell: WorkerCell? = state.withLock { s in
             guard !s.isShuttingDown, s.workers.count < configuration.maxWorkers else { return nil }
             let cell = WorkerCell(id: WorkerID(s.workers.count + 1))
-            s.workers.append(WorkerRecord(cell: cell, speed: Self.clampedSpeed(speed)))
+            s.workers.append(WorkerRecord(cell: cell, speed: Self.clampedSpeed(speed),
+                                          claimAheadNanos: max(0, configuration.localClaimAheadSeconds) * 1e9))
             s.log(.workerAdded(cell.id))
             return cell
         }

@@ -25,6 +25,12 @@ public struct ClusterConfiguration: Sendable {
     /// process may hold results back a few milliseconds to send several in one message, and a
     /// round trip never leaves a thread without work.
     public var remoteQueueElements: Int64 = 48_000_000
+    /// How much work, in time at its own measured rate, a local thread claims beyond its current
+    /// attempt (at most 32 attempts). With chunks shorter than this it visits the engine, and
+    /// takes its lock, once per batch instead of once per chunk, handing in the batch's results
+    /// together; chunks longer than this are claimed one at a time, as are a worker's first.
+    /// 0 claims one at a time always.
+    public var localClaimAheadSeconds: Double = 100e-6
     /// Upper bound on workers ever created, so a runaway key or script cannot exhaust threads.
     public var maxWorkers = 1024
 

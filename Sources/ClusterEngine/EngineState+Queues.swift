@@ -1,32 +1,60 @@
 /// Attempt queues: every worker holds its current attempt and, behind it, as many queued ones as
-/// its transport needs (none for a local thread, a round trip's worth for a remote one).
+/// its transport needs: a round trip's worth for a remote one; for a local thread, enough tiny
+/// chunks that it need not take the engine lock for each (none for chunks of normal size).
 extension EngineState {
     /// How many attempts worker `i` keeps queued behind its current one, with chunks of
-    /// `chunkSize`: none for a local thread; for a remote one, its queue's elements in chunks, at
-    /// least 1 and at most 64.
+    /// `chunkSize`. A remote one: its queue's elements in chunks, at least 1 and at most 64. A
+    /// local thread: what it gets through in `claimAheadNanos` at its measured pace, at most
+    /// `maxLocalDepth`; none while its pace is unknown or its chunks are longer than that.
     func queueDepth(worker i: Int, chunkSize: Int64) -> Int {
-        let elements = workers[i].queueElements
-        return elements == 0 ? 0 : Int(min(64, max(1, elements / max(1, chunkSize))))
+        let record = workers[i]
+        if record.queueElements > 0 {
+            return Int(min(64, max(1, record.queueElements / max(1, chunkSize))))
+        }
+        guard record.claimAheadNanos > 0, record.nanosPerElement > 0 else { return 0 }
+        let chunkNanos = record.nanosPerElement * Double(max(1, chunkSize))
+        return Int(min(Double(Self.maxLocalDepth), record.claimAheadNanos / chunkNanos))
     }
 
-    /// Tops up worker `i`'s queue behind its current attempt; returns what was added.
-    mutating func refillQueue(worker i: Int) -> [QueuedAttempt] {
+    /// A local thread's claim ahead stops here: enough that the engine lock is taken once per
+    /// 33 tiny chunks, few enough that a kill loses little finished but unreported work.
+    static let maxLocalDepth = 32
+
+    /// Worker `i` finished an attempt of `elements` that took `nanos`: its pace moves a quarter
+    /// of the way to this attempt's.
+    mutating func notePace(worker i: Int, elements: Int64, nanos: UInt64) {
+        guard elements > 0, nanos > 0 else { return }
+        let pace = Double(nanos) / Double(elements)
+        let old = workers[i].nanosPerElement
+        workers[i].nanosPerElement = old == 0 ? pace : old + (pace - old) / 4
+    }
+
+    /// Hands in the results a local thread held back, in the order it finished them. One whose
+    /// attempt was taken away meanwhile (a kill, a shutdown) is stale, as a remote thread's
+    /// result on its way would be: discarded and counted.
+    mutating func handIn(worker i: Int, held: [HeldResult]) {
+        for result in held { complete(worker: i, attempt: result.attempt, sum: result.sum, now: result.finishedNanos) }
+    }
+
+    /// Tops up worker `i`'s queue behind its current attempt, appending what it adds to `tasks`.
+    mutating func refillQueue(worker i: Int, into tasks: inout [AttemptTask]) {
         // Read the job's fields, never copy the job: a copy alive while `takeWork` changes its
         // pool would copy the pool's storage.
-        guard workers[i].queueElements > 0, workers[i].phase == .running,
+        guard workers[i].phase == .running,
               let attempt = workers[i].current, jobs.current?.id == attempt.job,
               let chunkSize = jobs.current?.spec.chunkSize
-        else { return [] }
+        else { return }
         let depth = queueDepth(worker: i, chunkSize: chunkSize)
+        guard workers[i].queue.count < depth else { return }
         let id = workers[i].cell.id
-        var added: [QueuedAttempt] = []
+        let speed = workers[i].speed
+        tasks.reserveCapacity(tasks.count + depth - workers[i].queue.count)
         while workers[i].queue.count < depth, let taken = takeWork(for: id) {
             let queued = QueuedAttempt(job: taken.job, chunk: taken.chunk, attempt: newAttempt(for: taken, to: id),
                                        elements: taken.elements, piece: taken.piece)
             workers[i].queue.append(queued)
-            added.append(queued)
+            tasks.append(AttemptTask(attempt: queued.attempt, chunk: queued.chunk, elements: queued.elements, speed: speed))
         }
-        return added
     }
 
     /// Worker `i` finished its attempt; the first queued one becomes current.
@@ -39,33 +67,36 @@ extension EngineState {
     /// Returns worker `i`'s queued attempts to the pool, untouched; their ids become stale.
     mutating func giveQueueBack(worker i: Int) {
         guard !workers[i].queue.isEmpty else { return }
-        for queued in workers[i].queue { returnToPool(queued) }
+        for queued in workers[i].queue.reversed() { returnToPool(queued, owner: workers[i].cell.id) }
         workers[i].queue.removeAll()
         workers[i].cell.poke()  // its session tells the thread to drop them
         wakeIdleWorkers()
     }
 
     /// An idle worker found nothing: take the last queued attempt of the worker with the longest
-    /// queue back into the pool. True if there was one.
+    /// queue back into the shared pool. True if there was one. Never under the static schedule,
+    /// where each worker keeps to its own slice, queued or not.
     mutating func reclaimQueued() -> Bool {
-        guard let v = workers.indices.filter({ !workers[$0].queue.isEmpty })
+        guard jobs.current?.spec.schedule != .static,
+              let v = workers.indices.filter({ !workers[$0].queue.isEmpty })
             .max(by: { workers[$0].queue.count < workers[$1].queue.count })
         else { return false }
         let queued = workers[v].queue.removeLast()
-        guard returnToPool(queued) else { return false }
+        guard returnToPool(queued, owner: nil) else { return false }
         workers[v].cell.poke()
         return true
     }
 
-    /// Puts a queued attempt's work back at the front of its job's pool, untouched. Its attempt
-    /// id stays known, so a result for it that was already on its way counts as stale. True if
-    /// its job is still the running one.
+    /// Puts a queued attempt's work back at the front of its job's pool, untouched: of `owner`'s
+    /// own slice if it has one (static and stealing), else of the shared queue. Its attempt id
+    /// stays known, so a result for it that was already on its way counts as stale. True if its
+    /// job is still the running one.
     @discardableResult
-    private mutating func returnToPool(_ queued: QueuedAttempt) -> Bool {
+    private mutating func returnToPool(_ queued: QueuedAttempt, owner: WorkerID?) -> Bool {
         jobs.forget(attempt: queued.attempt, of: queued.chunk)
         guard jobs.current?.id == queued.job else { return false }
         jobs.update { job in
-            job.pool?.giveBack(chunk: queued.chunk, piece: queued.piece)
+            job.pool?.giveBack(chunk: queued.chunk, piece: queued.piece, to: owner)
             // Counted when it was taken; it is counted again when it is taken next.
             if queued.piece?.origin.isRedo == true { job.chunksRedone -= 1 }
         }

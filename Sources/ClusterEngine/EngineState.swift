@@ -88,9 +88,8 @@ struct EngineState {
             case .run(let task, _): first = task
             }
         }
-        var queued = refillQueue(worker: i).map {
-            AttemptTask(attempt: $0.attempt, chunk: $0.chunk, elements: $0.elements, speed: workers[i].speed)
-        }
+        var queued: [AttemptTask] = []
+        refillQueue(worker: i, into: &queued)
         if let first { return .run(first, then: queued) }
         guard !queued.isEmpty else { return .wait }
         return .run(queued.removeFirst(), then: queued)
@@ -183,6 +182,7 @@ struct EngineState {
         }
         record(attemptInfo, of: i, outcome: .done, now: now)
         let count = attemptInfo.elements.count64
+        if now > attemptInfo.startNanos { notePace(worker: i, elements: count, nanos: now - attemptInfo.startNanos) }
         workers[i].chunksDone += 1
         workers[i].elementsAccepted += UInt64(count)
         if jobs.accept(chunk: attemptInfo.chunk, elements: count, sum: sum) {

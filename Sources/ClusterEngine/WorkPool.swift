@@ -145,10 +145,17 @@ struct WorkPool {
         return true
     }
 
-    /// Takes back work that was handed out but never started (a remote worker's queue): a whole
-    /// chunk returns to the front of the shared queue, a piece to the front of the pieces.
-    mutating func giveBack(chunk: Int64, piece: ChunkPiece?) {
-        if let piece { pieces.prepend(piece) } else { shared.pushFront(chunk) }
+    /// Takes back work that was handed out but never started (a worker's queue): a piece returns
+    /// to the front of the pieces, a whole chunk to the front of `owner`'s slice if it has one,
+    /// else of the shared queue.
+    mutating func giveBack(chunk: Int64, piece: ChunkPiece?, to owner: WorkerID? = nil) {
+        if let piece {
+            pieces.prepend(piece)
+        } else if let owner, !owned.isEmpty, owned[owner] != nil {
+            owned[owner]!.pushFront(chunk)
+        } else {
+            shared.pushFront(chunk)
+        }
     }
 
     /// Moves the back half (rounded up) of the largest other slice into `thief`'s own slice.

@@ -1,10 +1,12 @@
 import Dispatch
 
-/// The body of one local worker thread: take a chunk, run it through the chunk runner, hand it in.
+/// The body of one local worker thread: claim work, run it through the chunk runner, hand it in.
 ///
 /// Between sub-blocks the thread does one relaxed atomic load to see whether a controller changed
 /// anything; only then does it take the engine lock. That keeps pause and kill within one
 /// sub-block (well under a millisecond at full speed) while the hot loop stays free of shared state.
+/// With tiny chunks it claims several at a visit and hands their results in together at the
+/// next (see `ClusterConfiguration.localClaimAheadSeconds`), so the lock is not taken per chunk.
 struct WorkerLoop {
     let cluster: Cluster
     let cell: WorkerCell
@@ -24,54 +26,121 @@ struct WorkerLoop {
         ComputePriority.lowerCurrentThread()
         let hold = CPUTokens.Hold(runner.tokens)
         defer { hold.giveBack() }
-        var finished: (attempt: AttemptID, sum: UInt128)?
+        var control = LocalChunkControl(cluster: cluster, cell: cell, index: index)
         var throttle = Throttle()
         while true {
-            // One lock acquisition hands in the previous result and takes the next chunk; the
-            // control epoch read under it is the one the attempt starts from.
-            let (step, epoch) = cluster.withState { s in
-                (s.step(worker: index, finished: finished), cell.controlEpoch.load(ordering: .relaxed))
-            }
-            finished = nil
-            switch step {
-            case .exit:
-                return
-            case .wait:
-                hold.giveBack()
-                cell.wakeup.wait()
-            case .run(let task, _):
-                // A local thread keeps no queue: it is given exactly one attempt.
-                var control = LocalChunkControl(cluster: cluster, cell: cell, index: index, attempt: task.attempt,
-                                                epoch: epoch)
-                switch runner.run(task.elements, speed: task.speed, control: &control, hold: hold, throttle: &throttle) {
-                case .finished(let sum): finished = (task.attempt, sum)
-                case .dropped, .quit: break  // killed or shut down: the engine knows already
+            guard let task = control.nextClaimed() else {
+                switch control.visitEngine() {
+                case .exit:
+                    return
+                case .wait:
+                    hold.giveBack()
+                    cell.wakeup.wait()
+                case .run:
+                    break
                 }
+                continue
+            }
+            switch runner.run(task.elements, speed: control.speed, control: &control, hold: hold, throttle: &throttle) {
+            case .finished(let sum): control.hold(task.attempt, sum: sum)
+            case .dropped, .quit: break  // killed or shut down: the engine knows already
             }
         }
     }
 }
 
-/// A local thread's news: its control epoch moved. The engine decides under its lock.
+/// A local thread's side of the engine: the attempts it claimed, the results it has not handed in
+/// yet, and its news (its control epoch moved), about which the engine decides under its lock.
 struct LocalChunkControl: ChunkControl {
     let cluster: Cluster
     let cell: WorkerCell
     let index: Int
-    let attempt: AttemptID
-    var epoch: UInt64
+    /// Claimed at the last visit, in order; those from `nextIndex` on are not started yet.
+    private var claimed: [AttemptTask] = []
+    private var nextIndex = 0
+    /// Finished since the last visit, in order.
+    private var held: [HeldResult] = []
+    /// The attempt being run.
+    private var attempt = AttemptID(0)
+    /// The control epoch as of the last visit.
+    private var epoch: UInt64 = 0
+    /// When the attempt being run was found whole.
+    private var finishedNanos: UInt64 = 0
+    /// The speed the engine last gave.
+    private(set) var speed: Double = 1
+
+    init(cluster: Cluster, cell: WorkerCell, index: Int) {
+        self.cluster = cluster
+        self.cell = cell
+        self.index = index
+    }
+
+    /// The next attempt claimed and not yet started, if any.
+    mutating func nextClaimed() -> AttemptTask? {
+        guard nextIndex < claimed.count else { return nil }
+        let task = claimed[nextIndex]
+        nextIndex += 1
+        attempt = task.attempt
+        return task
+    }
+
+    mutating func finished(at now: UInt64) { finishedNanos = now }
+
+    /// Keeps a finished attempt's result for the next visit, with the time it was found whole.
+    mutating func hold(_ attempt: AttemptID, sum: UInt128) {
+        held.append(HeldResult(attempt: attempt, sum: sum, finishedNanos: finishedNanos))
+    }
+
+    enum Visit { case run, wait, exit }
+
+    /// One lock acquisition hands in the results held and claims what comes next; the control
+    /// epoch read under it is the one the claimed attempts start from.
+    mutating func visitEngine() -> Visit {
+        let results = held
+        let index = index, cell = cell
+        let (step, seen) = cluster.withState { s in
+            let now = MonotonicClock.nanoseconds()
+            if !results.isEmpty { s.handIn(worker: index, held: results) }
+            return (s.step(worker: index, now: now), cell.controlEpoch.load(ordering: .relaxed))
+        }
+        held.removeAll(keepingCapacity: true)
+        claimed.removeAll(keepingCapacity: true)
+        nextIndex = 0
+        epoch = seen
+        switch step {
+        case .exit:
+            return .exit
+        case .wait:
+            return .wait
+        case let .run(first, then):
+            claimed.append(first)
+            claimed.append(contentsOf: then)
+            speed = first.speed
+            return .run
+        }
+    }
 
     func hasNews() -> Bool { cell.controlEpoch.load(ordering: .acquiring) != epoch }
 
-    /// Checks in, as a remote thread does, and waits while held; returns with the new speed and
-    /// last element, or drops the attempt if it is no longer the worker's. `position` and `sum`
-    /// say how far it got, in case a thief splits its chunk.
+    /// Hands in the results held, then checks in, as a remote thread does, and waits while held;
+    /// returns with the new speed and last element, or drops the attempt if it is no longer the
+    /// worker's. `position` and `sum` say how far it got, in case a thief splits its chunk.
     mutating func settle(position: Int64, sum: UInt128, last: inout Int64, speed: inout Double) -> ChunkRunner.Verdict {
         while true {
-            let (answer, seen) = cluster.withState { s in
-                (s.checkIn(worker: index, attempt: attempt, position: position, sum: sum),
-                 cell.controlEpoch.load(ordering: .relaxed))
+            let results = held
+            let (index, cell, attempt) = (index, cell, attempt)
+            let (answer, seen, stillQueued) = cluster.withState { s in
+                if !results.isEmpty { s.handIn(worker: index, held: results) }
+                let answer = s.checkIn(worker: index, attempt: attempt, position: position, sum: sum)
+                return (answer, cell.controlEpoch.load(ordering: .relaxed), s.workers[index].queue.count)
             }
+            held.removeAll(keepingCapacity: true)
             epoch = seen
+            // Claimed attempts the engine took back meanwhile (a pause, a kill, an idle worker's
+            // reclaim, all from the back) are no longer this thread's: the engine's queue is what
+            // is left of them.
+            let notStarted = claimed.count - nextIndex
+            if notStarted > stillQueued { claimed.removeLast(notStarted - stillQueued) }
             switch answer {
             case .abandon:
                 return .drop
@@ -79,6 +148,7 @@ struct LocalChunkControl: ChunkControl {
                 cell.wakeup.wait()
             case let .proceed(newLast, newSpeed):
                 (speed, last) = (newSpeed, newLast)
+                self.speed = newSpeed
                 return .proceed
             }
         }

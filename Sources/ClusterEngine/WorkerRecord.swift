@@ -1,3 +1,5 @@
+import DequeModule
+
 /// A worker's attempt in progress.
 struct CurrentAttempt {
     let job: JobID
@@ -8,6 +10,14 @@ struct CurrentAttempt {
     let origin: AttemptOrigin
     let startNanos: UInt64
     var wasSplit = false
+}
+
+/// A result a local thread held back because it had claimed more attempts: handed in with the
+/// others at its next visit to the engine.
+struct HeldResult {
+    let attempt: AttemptID
+    let sum: UInt128
+    let finishedNanos: UInt64
 }
 
 /// An attempt handed to a worker ahead of time, waiting in its queue.
@@ -34,19 +44,25 @@ struct WorkerRecord {
     var chunksDone = 0
     /// Where a remote worker runs; nil for a local thread.
     let remote: RemoteWorkerInfo?
-    /// Elements' worth of attempts this worker keeps queued behind `current`: none for a local
-    /// thread, which asks the engine for its next chunk directly; enough for a remote one that a
-    /// network round trip never leaves its thread idle.
+    /// Elements' worth of attempts a remote worker keeps queued behind `current`: enough that a
+    /// network round trip never leaves its thread idle. 0 for a local thread.
     let queueElements: Int64
+    /// Work, in nanoseconds at `nanosPerElement`, a local thread claims behind `current` (see
+    /// `ClusterConfiguration.localClaimAheadSeconds`). 0 for a remote worker.
+    let claimAheadNanos: Double
+    /// Its recent pace, from its finished attempts (a moving average); 0 until one finished.
+    var nanosPerElement: Double = 0
     /// Attempts queued behind `current`. Not started, so not in flight: given back untouched
     /// when the worker pauses, leaves or dies, or when an idle worker has nothing else to do.
-    var queue: [QueuedAttempt] = []
+    var queue: Deque<QueuedAttempt> = []
 
-    init(cell: WorkerCell, speed: Double, remote: RemoteWorkerInfo? = nil, queueElements: Int64 = 0) {
+    init(cell: WorkerCell, speed: Double, remote: RemoteWorkerInfo? = nil, queueElements: Int64 = 0,
+         claimAheadNanos: Double = 0) {
         self.cell = cell
         self.speed = speed
         self.remote = remote
         self.queueElements = queueElements
+        self.claimAheadNanos = claimAheadNanos
     }
 
     /// Its attempt is over (done, handed over or taken away): none now, no progress in it.

@@ -57,6 +57,9 @@ public final class KernelGate: Sendable {
         var configuration = ClusterConfiguration()
         configuration.kernel = kernel
         configuration.cpuTokens = .unbounded()  // a worker held here must not keep others from summing
+        // Held at the gate, a worker that had claimed ahead would also hold back the results of
+        // chunks it finished before: what the engine shows would depend on the machine's speed.
+        configuration.localClaimAheadSeconds = 0
         let cluster = Cluster(configuration: configuration)
         for _ in 0..<workers { cluster.addWorker() }
         return cluster

@@ -13,8 +13,10 @@ func makeCluster(workers: Int, subBlock: Int64 = 1 << 12, audit: Bool = true,
     configuration.auditsAcceptedChunks = audit
     if let kernel {
         configuration.kernel = kernel
-        // A kernel that blocks on purpose must not keep the other workers from summing.
+        // A kernel that blocks on purpose must not keep the other workers from summing, nor
+        // hold back results of chunks finished before it (see `KernelGate.cluster`).
         configuration.cpuTokens = .unbounded()
+        configuration.localClaimAheadSeconds = 0
     }
     let cluster = Cluster(configuration: configuration)
     for _ in 0..<workers { cluster.addWorker() }

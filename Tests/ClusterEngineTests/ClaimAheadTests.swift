@@ -1,0 +1,152 @@
+import Testing
+@testable import ClusterEngine
+
+/// A local thread's claim ahead, driven through the engine by hand with a manual clock: how many
+/// tiny chunks it claims at a visit, how their held results are handed in, and what a kill or a
+/// pause does to attempts it claimed but has not started. Exact, whatever the machine's speed.
+@Suite("Local claim ahead")
+struct ClaimAheadTests {
+    /// The manual clock's zero: the job starts on the real clock, just before it.
+    let t0 = MonotonicClock.nanoseconds() + 1_000_000_000
+
+    /// An engine with `workers` local threads that claim 100 µs ahead, running a job of `chunks`
+    /// chunks of 100 elements.
+    func engine(workers: Int = 1, chunks: Int64 = 1000, schedule: SchedulePolicy = .dynamic) throws -> EngineState {
+        var configuration = ClusterConfiguration()
+        configuration.auditsAcceptedChunks = true
+        var s = EngineState(configuration: configuration, startNanos: 0)
+        for w in 1...workers {
+            s.workers.append(WorkerRecord(cell: WorkerCell(id: WorkerID(w)), speed: 1, claimAheadNanos: 100_000))
+        }
+        _ = s.submit(try JobSpec(lo: 1, hi: chunks * 100, chunkSize: 100, schedule: schedule))
+        return s
+    }
+
+    func sum(_ task: AttemptTask) -> UInt128 { SumOfSquaresKernel.sum(task.elements.lowerBound, task.elements.upperBound) }
+
+    /// Worker `i` runs every attempt of `step` in order, each taking `nanosEach` from `now`, and
+    /// holds the results; returns them and the time after the last.
+    func run(_ step: WorkerStep, from now: UInt64, nanosEach: UInt64) -> (held: [HeldResult], now: UInt64) {
+        var now = now
+        var held: [HeldResult] = []
+        for task in step.tasks {
+            now += nanosEach
+            held.append(HeldResult(attempt: task.attempt, sum: sum(task), finishedNanos: now))
+        }
+        return (held, now)
+    }
+
+    @Test("one chunk at a time until the pace is known; then as many as 100 µs holds, at most 32")
+    func depthFollowsPace() throws {
+        var s = try engine()
+        let first = s.step(worker: 0, now: t0)
+        #expect(first.tasks.count == 1, "no pace yet: no claim ahead")
+        // 100 elements in 1 µs: a chunk lasts 1 µs, so 100 would fit in the window; 32 are taken.
+        s.handIn(worker: 0, held: run(first, from: t0, nanosEach: 1_000).held)
+        let batch = s.step(worker: 0, now: t0 + 1_000)
+        #expect(batch.tasks.count == 1 + EngineState.maxLocalDepth)
+        #expect(s.workers[0].queue.count == EngineState.maxLocalDepth)
+        // Slower: 100 elements in 10 µs leaves room for 10 behind the current one.
+        var slow = try engine()
+        let one = slow.step(worker: 0, now: t0)
+        slow.handIn(worker: 0, held: run(one, from: t0, nanosEach: 10_000).held)
+        let slowBatch = slow.step(worker: 0, now: t0 + 10_000)
+        #expect(slowBatch.tasks.count == 11)
+        // Chunks longer than the window are claimed one at a time.
+        var long = try engine()
+        let single = long.step(worker: 0, now: t0)
+        long.handIn(worker: 0, held: run(single, from: t0, nanosEach: 200_000).held)
+        let longStep = long.step(worker: 0, now: t0 + 200_000)
+        #expect(longStep.tasks.count == 1)
+    }
+
+    @Test("held results count in the order finished, each from its own finish time; the total is exact")
+    func heldResultsInOrder() throws {
+        var s = try engine(chunks: 200)
+        var step = s.step(worker: 0, now: t0)
+        var now = t0
+        var visits = 0
+        while !step.tasks.isEmpty {
+            let (held, end) = run(step, from: now, nanosEach: 1_000)
+            s.handIn(worker: 0, held: held)
+            now = end
+            visits += 1
+            step = s.step(worker: 0, now: now)
+        }
+        let summary = try #require(s.jobs.summaries.values.first)
+        #expect(summary.verified)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<200))
+        #expect(visits < 10, "200 chunks in \(visits) visits, not one per chunk")
+        // Back to back on the timeline: each attempt starts when the one before it finished.
+        let entries = Array(s.timeline.entries)
+        #expect(entries.count == 200)
+        for (before, after) in zip(entries, entries.dropFirst()) {
+            #expect(after.attempt.startNanos == before.endNanos)
+        }
+        #expect(entries.last?.endNanos == t0 + 200_000)
+    }
+
+    @Test("a kill: the current attempt is re-queued, the claimed ones go back untouched, held results are stale")
+    func killWithClaims() throws {
+        var s = try engine(workers: 2, chunks: 100)
+        let first = s.step(worker: 0, now: t0)
+        s.handIn(worker: 0, held: run(first, from: t0, nanosEach: 1_000).held)
+        let batch = s.step(worker: 0, now: t0 + 1_000)
+        #expect(batch.tasks.count == 33)
+        // The thread finished 5 of the 33, holds their results, and is killed in the sixth.
+        let (held, _) = run(WorkerStep.run(batch.tasks[0], then: Array(batch.tasks[1..<5])), from: t0 + 1_000, nanosEach: 1_000)
+        let killed = s.kill(worker: 0)
+        #expect(killed)
+        #expect(s.workers[0].queue.isEmpty)
+        s.handIn(worker: 0, held: held)
+        #expect(s.jobs.staleResults == 5)
+        // The other worker does everything left, and the total is exact.
+        var step = s.step(worker: 1, now: t0 + 10_000)
+        var now = t0 + 10_000
+        while !step.tasks.isEmpty {
+            let (results, end) = run(step, from: now, nanosEach: 1_000)
+            s.handIn(worker: 1, held: results)
+            now = end
+            step = s.step(worker: 1, now: now)
+        }
+        let summary = try #require(s.jobs.summaries.values.first)
+        #expect(summary.verified)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<100))
+        #expect(summary.chunksRequeued == 1, "only the attempt in progress was lost; the claimed ones were never started")
+    }
+
+    @Test("static: a paused worker's claims go back to its own slice, and an idle one does not take them")
+    func staticKeepsClaimsInTheSlice() throws {
+        var s = try engine(workers: 2, chunks: 100, schedule: .static)
+        let first = s.step(worker: 0, now: t0)
+        s.handIn(worker: 0, held: run(first, from: t0, nanosEach: 1_000).held)
+        let batch = s.step(worker: 0, now: t0 + 1_000)
+        let current = try #require(batch.tasks.first)
+        let paused = s.pause(worker: 0)
+        #expect(paused)
+        let answer = s.checkIn(worker: 0, attempt: current.attempt, position: current.elements.lowerBound, sum: 0)
+        #expect(answer == .hold)
+        #expect(s.workers[0].queue.isEmpty)
+        // Worker 1 runs its own slice, chunks 50..<100, and then waits: 0..<50 stay worker 0's.
+        var step = s.step(worker: 1, now: t0)
+        var chunks: [Int64] = []
+        var now = t0
+        while !step.tasks.isEmpty {
+            chunks += step.tasks.map(\.chunk)
+            let (results, end) = run(step, from: now, nanosEach: 1_000)
+            s.handIn(worker: 1, held: results)
+            now = end
+            step = s.step(worker: 1, now: now)
+        }
+        #expect(step == .wait)
+        #expect(chunks.sorted() == Array(50..<100))
+        // Resumed, worker 0 takes its slice back in order, from the chunk after its current one.
+        let resumed = s.resume(worker: 0)
+        #expect(resumed)
+        let after = s.checkIn(worker: 0, attempt: current.attempt, position: current.elements.lowerBound, sum: 0)
+        #expect(after == .proceed(last: current.elements.upperBound, speed: 1))
+        s.handIn(worker: 0, held: [HeldResult(attempt: current.attempt, sum: sum(current), finishedNanos: now + 1_000)])
+        let next = s.step(worker: 0, now: now + 1_000)
+        #expect(next.tasks.first?.chunk == current.chunk + 1)
+    }
+}
