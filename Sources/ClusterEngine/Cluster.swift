@@ -29,7 +29,7 @@ public final class Cluster: Sendable {
             guard !s.isShuttingDown, s.workers.count < configuration.maxWorkers else { return nil }
             let cell = WorkerCell(id: WorkerID(s.workers.count + 1))
             s.workers.append(WorkerRecord(cell: cell, speed: Self.clampedSpeed(speed),
-                                          claimAheadNanos: max(0, configuration.localClaimAheadSeconds) * 1e9))
+                                          queueNanos: max(0, configuration.localClaimAheadSeconds) * 1e9))
             s.log(.workerAdded(cell.id))
             return cell
         }

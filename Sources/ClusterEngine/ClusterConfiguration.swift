@@ -20,10 +20,14 @@ public struct ClusterConfiguration: Sendable {
     public var historyLength = 240
     /// Throughput is averaged over about this many seconds.
     public var rateWindow: Double = 1.0
-    /// Elements' worth of attempts a remote worker keeps queued behind its current one (at
-    /// least one attempt, at most 64). About 24 ms of work at 2 G elements/s: enough that its
-    /// process may hold results back a few milliseconds to send several in one message, and a
-    /// round trip never leaves a thread without work.
+    /// Work, in time at its measured pace, a remote worker keeps queued behind its current
+    /// attempt (at least one attempt, at most 1,024): enough that its process may hold results
+    /// back a few milliseconds to send several in one message, and a round trip never leaves a
+    /// thread without work, whether its chunks are tiny or large. 0 sizes queues by
+    /// `remoteQueueElements` always.
+    public var remoteQueueSeconds: Double = 0.025
+    /// Elements' worth of attempts a remote worker keeps queued until its pace is known (at
+    /// least one attempt, at most 1,024).
     public var remoteQueueElements: Int64 = 48_000_000
     /// How much work, in time at its own measured rate, a local thread claims beyond its current
     /// attempt (at most 32 attempts). With chunks shorter than this it visits the engine, and

@@ -3,25 +3,31 @@
 /// chunks that it need not take the engine lock for each (none for chunks of normal size).
 extension EngineState {
     /// How many attempts worker `i` keeps queued behind its current one, with chunks of
-    /// `chunkSize`. A remote one: its queue's elements in chunks, at least 1 and at most 64. A
-    /// local thread: what it gets through in `claimAheadNanos` at its measured pace, at most
-    /// `maxLocalDepth`; none while its pace is unknown or its chunks are longer than that.
+    /// `chunkSize`: what it gets through in `queueNanos` at its measured pace. A remote one keeps
+    /// at least 1 and at most `maxRemoteDepth`, `queueElements`' worth while its pace is unknown.
+    /// A local thread keeps at most `maxLocalDepth`, and none while its pace is unknown or its
+    /// chunks last longer than that.
     func queueDepth(worker i: Int, chunkSize: Int64) -> Int {
         let record = workers[i]
-        if record.queueElements > 0 {
-            return Int(min(64, max(1, record.queueElements / max(1, chunkSize))))
+        let chunk = Double(max(1, chunkSize))
+        if record.remote != nil {
+            let depth = record.queueNanos > 0 && record.nanosPerElement > 0
+                ? record.queueNanos / (record.nanosPerElement * chunk)
+                : Double(record.queueElements) / chunk
+            return Int(min(Double(Self.maxRemoteDepth), max(1, depth)))
         }
-        guard record.claimAheadNanos > 0, record.nanosPerElement > 0 else { return 0 }
-        let chunkNanos = record.nanosPerElement * Double(max(1, chunkSize))
-        return Int(min(Double(Self.maxLocalDepth), record.claimAheadNanos / chunkNanos))
+        guard record.queueNanos > 0, record.nanosPerElement > 0 else { return 0 }
+        return Int(min(Double(Self.maxLocalDepth), record.queueNanos / (record.nanosPerElement * chunk)))
     }
 
     /// A local thread's claim ahead stops here: enough that the engine lock is taken once per
     /// 33 tiny chunks, few enough that a kill loses little finished but unreported work.
     static let maxLocalDepth = 32
+    /// A remote thread's queue stops here: with tiny chunks a round trip's worth would be tens
+    /// of thousands of attempts, each a line in a message and a record here.
+    static let maxRemoteDepth = 1024
 
-    /// Worker `i` finished an attempt of `elements` that took `nanos`: its pace moves a quarter
-    /// of the way to this attempt's.
+    /// Worker `i` did `elements` in `nanos` of work: its pace moves a quarter of the way to that.
     mutating func notePace(worker i: Int, elements: Int64, nanos: UInt64) {
         guard elements > 0, nanos > 0 else { return }
         let pace = Double(nanos) / Double(elements)
@@ -34,6 +40,20 @@ extension EngineState {
     /// result on its way would be: discarded and counted.
     mutating func handIn(worker i: Int, held: [HeldResult]) {
         for result in held { complete(worker: i, attempt: result.attempt, sum: result.sum, now: result.finishedNanos) }
+    }
+
+    /// Hands in a remote thread's results that arrived together at `now`, in the order it
+    /// finished them. Its pace is taken from them all: their elements over the time since the
+    /// first of them began (when the result before it came in, or when it was handed out). Per
+    /// result it would read as one long attempt and then several that took no time.
+    mutating func handIn(worker i: Int, arrived results: [(attempt: AttemptID, sum: UInt128)], now: UInt64) {
+        let began = workers[i].current?.startNanos
+        var elements: Int64 = 0
+        for result in results {
+            if let current = workers[i].current, current.attempt == result.attempt { elements += current.elements.count64 }
+            complete(worker: i, attempt: result.attempt, sum: result.sum, now: now)
+        }
+        if let began, now > began { notePace(worker: i, elements: elements, nanos: now - began) }
     }
 
     /// Tops up worker `i`'s queue behind its current attempt, appending what it adds to `tasks`.

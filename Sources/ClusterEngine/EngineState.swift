@@ -182,7 +182,11 @@ struct EngineState {
         }
         record(attemptInfo, of: i, outcome: .done, now: now)
         let count = attemptInfo.elements.count64
-        if now > attemptInfo.startNanos { notePace(worker: i, elements: count, nanos: now - attemptInfo.startNanos) }
+        // A local thread's attempts carry their own finish times. A remote one's results arrive
+        // several at a time; its pace is taken per message (`Cluster.step(_:finished:processed:)`).
+        if workers[i].remote == nil, now > attemptInfo.startNanos {
+            notePace(worker: i, elements: count, nanos: now - attemptInfo.startNanos)
+        }
         workers[i].chunksDone += 1
         workers[i].elementsAccepted += UInt64(count)
         if jobs.accept(chunk: attemptInfo.chunk, elements: count, sum: sum) {

@@ -50,7 +50,8 @@ extension Cluster {
             guard !s.isShuttingDown, s.workers.count < configuration.maxWorkers else { return nil }
             let cell = WorkerCell(id: WorkerID(s.workers.count + 1), onWake: onWake)
             s.workers.append(WorkerRecord(cell: cell, speed: 1, remote: info,
-                                          queueElements: configuration.remoteQueueElements))
+                                          queueElements: max(1, configuration.remoteQueueElements),
+                                          queueNanos: max(0, configuration.remoteQueueSeconds) * 1e9))
             s.log(.remoteWorkerJoined(cell.id, host: info.host, pid: info.pid, thread: info.thread, kernel: info.kernel))
             return cell.id
         }

@@ -46,6 +46,19 @@ extension Cluster {
         }
     }
 
+    /// Hands in `finished`, in the order worker `id` finished them (a remote thread's results
+    /// arrive several to a message), and says what it does next, in one lock. `processed`, if
+    /// given, is its count of elements ever summed.
+    public func step(_ id: WorkerID, finished: [(attempt: AttemptID, sum: UInt128)], processed: UInt64?) -> WorkerStep {
+        withState { s in
+            guard let i = s.index(of: id) else { return .exit }
+            if let processed { s.workers[i].cell.processed.store(processed, ordering: .relaxed) }
+            let now = MonotonicClock.nanoseconds()
+            s.handIn(worker: i, arrived: finished, now: now)
+            return s.step(worker: i, now: now)
+        }
+    }
+
     /// Worker `id` stopped between sub-blocks of `attempt` at `position`, with `sum` of the
     /// attempt's elements before it: what it does now.
     public func checkIn(_ id: WorkerID, attempt: AttemptID, position: Int64, sum: UInt128) -> CheckInAnswer {

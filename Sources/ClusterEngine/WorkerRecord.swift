@@ -44,12 +44,13 @@ struct WorkerRecord {
     var chunksDone = 0
     /// Where a remote worker runs; nil for a local thread.
     let remote: RemoteWorkerInfo?
-    /// Elements' worth of attempts a remote worker keeps queued behind `current`: enough that a
-    /// network round trip never leaves its thread idle. 0 for a local thread.
+    /// Elements' worth of attempts a remote worker keeps queued behind `current` until its pace
+    /// is known (see `ClusterConfiguration.remoteQueueElements`). 0 for a local thread.
     let queueElements: Int64
-    /// Work, in nanoseconds at `nanosPerElement`, a local thread claims behind `current` (see
-    /// `ClusterConfiguration.localClaimAheadSeconds`). 0 for a remote worker.
-    let claimAheadNanos: Double
+    /// Work, in nanoseconds at `nanosPerElement`, a worker keeps queued behind `current`: a
+    /// round trip's worth for a remote one, a claim ahead for a local one (see
+    /// `ClusterConfiguration.remoteQueueSeconds` and `.localClaimAheadSeconds`).
+    let queueNanos: Double
     /// Its recent pace, from its finished attempts (a moving average); 0 until one finished.
     var nanosPerElement: Double = 0
     /// Attempts queued behind `current`. Not started, so not in flight: given back untouched
@@ -57,12 +58,12 @@ struct WorkerRecord {
     var queue: Deque<QueuedAttempt> = []
 
     init(cell: WorkerCell, speed: Double, remote: RemoteWorkerInfo? = nil, queueElements: Int64 = 0,
-         claimAheadNanos: Double = 0) {
+         queueNanos: Double = 0) {
         self.cell = cell
         self.speed = speed
         self.remote = remote
         self.queueElements = queueElements
-        self.claimAheadNanos = claimAheadNanos
+        self.queueNanos = queueNanos
     }
 
     /// Its attempt is over (done, handed over or taken away): none now, no progress in it.

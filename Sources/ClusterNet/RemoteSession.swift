@@ -165,7 +165,7 @@ struct RemoteSession {
         case .hello(let hello):
             try join(hello)
         case .results(let batch):
-            for result in batch.results { try receive(result) }
+            try receive(batch.results)
             try receive(batch.threads)
         case .checkIn(let checkIn):
             let t = try threadIndex(checkIn.thread)
@@ -198,17 +198,30 @@ struct RemoteSession {
         }
     }
 
-    private mutating func receive(_ result: Clustertop_V1_Result) throws {
-        let t = try threadIndex(result.thread)
-        cluster.remoteProgress(threads[t].id, attempt: nil, done: 0, processed: result.processed)
-        let attempt = AttemptID(result.attempt)
-        guard threads[t].running == attempt else {
-            // Sent before our Abandon reached it: fenced off and counted by the engine.
-            cluster.remoteDiscardResult(threads[t].id, attempt: attempt)
-            return
+    /// Results, in the order each thread finished them: those for the attempt a thread runs
+    /// are handed in together, one engine call per thread, which also tops its queue up.
+    private mutating func receive(_ results: [Clustertop_V1_Result]) throws {
+        var finished: [[(attempt: AttemptID, sum: UInt128)]] = Array(repeating: [], count: threads.count)
+        var processed: [UInt64?] = Array(repeating: nil, count: threads.count)
+        for result in results {
+            let t = try threadIndex(result.thread)
+            processed[t] = result.processed
+            let attempt = AttemptID(result.attempt)
+            guard threads[t].running == attempt else {
+                // Sent before our Abandon reached it: fenced off and counted by the engine.
+                cluster.remoteDiscardResult(threads[t].id, attempt: attempt)
+                continue
+            }
+            threads[t].finishRunning()
+            finished[t].append((attempt, result.sum.value))
         }
-        threads[t].finishRunning()
-        apply(cluster.step(threads[t].id, finished: (attempt, result.sum.value)), to: t)
+        for t in threads.indices {
+            if !finished[t].isEmpty {
+                apply(cluster.step(threads[t].id, finished: finished[t], processed: processed[t]), to: t)
+            } else if let count = processed[t] {
+                cluster.remoteProgress(threads[t].id, attempt: nil, done: 0, processed: count)
+            }
+        }
     }
 
     private mutating func join(_ hello: Clustertop_V1_Hello) throws {

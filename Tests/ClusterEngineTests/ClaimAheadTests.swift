@@ -16,7 +16,7 @@ struct ClaimAheadTests {
         configuration.auditsAcceptedChunks = true
         var s = EngineState(configuration: configuration, startNanos: 0)
         for w in 1...workers {
-            s.workers.append(WorkerRecord(cell: WorkerCell(id: WorkerID(w)), speed: 1, claimAheadNanos: 100_000))
+            s.workers.append(WorkerRecord(cell: WorkerCell(id: WorkerID(w)), speed: 1, queueNanos: 100_000))
         }
         _ = s.submit(try JobSpec(lo: 1, hi: chunks * 100, chunkSize: 100, schedule: schedule))
         return s
@@ -148,5 +148,43 @@ struct ClaimAheadTests {
         s.handIn(worker: 0, held: [HeldResult(attempt: current.attempt, sum: sum(current), finishedNanos: now + 1_000)])
         let next = s.step(worker: 0, now: now + 1_000)
         #expect(next.tasks.first?.chunk == current.chunk + 1)
+    }
+}
+
+/// A remote thread's queue, sized in time at the pace its results show.
+@Suite("Remote queue depth in time")
+struct RemoteQueueDepthTests {
+    let t0 = MonotonicClock.nanoseconds() + 1_000_000_000
+
+    /// An engine with one remote thread that queues 25 ms of work (4 M elements until its pace
+    /// is known), running a job of chunks of `chunkSize`.
+    func engine(chunkSize: Int64, chunks: Int64 = 100_000) throws -> EngineState {
+        var s = EngineState(configuration: ClusterConfiguration(), startNanos: 0)
+        let info = RemoteWorkerInfo(host: "node", pid: 1, thread: 0)
+        s.workers.append(WorkerRecord(cell: WorkerCell(id: WorkerID(1), onWake: {}), speed: 1, remote: info,
+                                      queueElements: 4_000_000, queueNanos: 25_000_000))
+        _ = s.submit(try JobSpec(lo: 1, hi: chunks * chunkSize, chunkSize: chunkSize))
+        return s
+    }
+
+    func sum(_ task: AttemptTask) -> UInt128 { SumOfSquaresKernel.sum(task.elements.lowerBound, task.elements.upperBound) }
+
+    @Test("elements' worth until the pace is known; then 25 ms of it, whatever the chunk size, within 1...1024")
+    func depthInTime() throws {
+        var s = try engine(chunkSize: 100_000)
+        let first = s.step(worker: 0, now: t0)
+        #expect(first.tasks.count == 1 + 40, "4 M elements: the current chunk and 40 queued")
+        // Ten results in one message, 10 ms after the first began: 1 M elements in 10 ms is
+        // 10 ns per element, a chunk lasts 1 ms, so 25 ms of work is 25 chunks.
+        let ten = first.tasks.prefix(10).map { (attempt: $0.attempt, sum: sum($0)) }
+        s.handIn(worker: 0, arrived: ten, now: t0 + 10_000_000)
+        #expect(s.workers[0].nanosPerElement == 10)
+        #expect(s.queueDepth(worker: 0, chunkSize: 100_000) == 25)
+        #expect(s.queueDepth(worker: 0, chunkSize: 1_000) == 1024, "tiny chunks: at most 1,024")
+        #expect(s.queueDepth(worker: 0, chunkSize: 100_000_000) == 1, "huge chunks: at least one")
+        // The next step keeps the queue at that depth: 31 queued already, so nothing is added.
+        let next = s.step(worker: 0, now: t0 + 10_000_000)
+        #expect(next == .wait)
+        #expect(s.workers[0].queue.count == 30)
     }
 }

@@ -20,8 +20,10 @@ struct RemoteWorkerTests {
         var configuration = ClusterConfiguration()
         configuration.auditsAcceptedChunks = true
         configuration.subBlockSize = 1 << 10
-        // Queues of 4 M elements: four chunks of 1 M, all ten chunks of 100 K.
+        // Queues of 4 M elements: four chunks of 1 M, all ten chunks of 100 K; by elements
+        // always, not by the pace the clock would measure between these calls.
         configuration.remoteQueueElements = 4_000_000
+        configuration.remoteQueueSeconds = 0
         cluster = Cluster(configuration: configuration)
     }
 
