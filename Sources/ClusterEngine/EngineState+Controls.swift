@@ -86,6 +86,7 @@ extension EngineState {
     mutating func setSpeed(worker i: Int, to speed: Double) -> Bool {
         guard workers[i].phase != .removed else { return false }
         workers[i].speed = speed
+        workers[i].workingSinceNanos = nil  // its pace changes from here
         workers[i].cell.poke()
         log(.workerThrottled(workers[i].cell.id, speed: speed))
         return true
@@ -96,6 +97,7 @@ extension EngineState {
     /// place a split happens, because only the worker knows exactly how far it got.
     mutating func checkIn(worker i: Int, attempt: AttemptID, position: Int64, sum: UInt128) -> CheckInAnswer {
         guard !isShuttingDown, workers[i].current?.attempt == attempt else { return .abandon }
+        workers[i].workingSinceNanos = nil  // it stopped to check in
         if let thief = workers[i].splitRequestedBy {
             workers[i].splitRequestedBy = nil
             if !split(worker: i, at: position, sum: sum, for: thief) { return .abandon }

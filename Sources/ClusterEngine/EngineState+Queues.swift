@@ -43,17 +43,20 @@ extension EngineState {
     }
 
     /// Hands in a remote thread's results that arrived together at `now`, in the order it
-    /// finished them. Its pace is taken from them all: their elements over the time since the
-    /// first of them began (when the result before it came in, or when it was handed out). Per
-    /// result it would read as one long attempt and then several that took no time.
+    /// finished them. Its pace is taken from them all, their elements over the time since it was
+    /// last known to be working (per result it would read as one long attempt and then several
+    /// that took no time), and only when it cannot have waited meanwhile: a pace that counted a
+    /// pause or a wait for work would shrink its queue, and a short queue makes it wait more.
     mutating func handIn(worker i: Int, arrived results: [(attempt: AttemptID, sum: UInt128)], now: UInt64) {
-        let began = workers[i].current?.startNanos
+        let since = workers[i].workingSinceNanos
         var elements: Int64 = 0
         for result in results {
             if let current = workers[i].current, current.attempt == result.attempt { elements += current.elements.count64 }
             complete(worker: i, attempt: result.attempt, sum: result.sum, now: now)
         }
-        if let began, now > began { notePace(worker: i, elements: elements, nanos: now - began) }
+        if let since, now > since, elements > 0 { notePace(worker: i, elements: elements, nanos: now - since) }
+        // Still busy with an attempt that was queued: it went on to it without waiting.
+        workers[i].workingSinceNanos = workers[i].current != nil ? now : nil
     }
 
     /// Tops up worker `i`'s queue behind its current attempt, appending what it adds to `tasks`.

@@ -7,6 +7,8 @@ extension EngineState {
     /// runs once per chunk, under the lock.
     mutating func setPhase(of i: Int, to phase: WorkerPhase) {
         let wasPaused = workers[i].phase == .paused
+        // Stopped or stopping, it is no longer certainly working (see `workingSinceNanos`).
+        if phase != .running { workers[i].workingSinceNanos = nil }
         workers[i].phase = phase
         if phase != .idle, phase != .running,
            jobs.update({ $0.pool?.releaseReservation(of: workers[i].cell.id) ?? false }) == true {

@@ -53,6 +53,11 @@ struct WorkerRecord {
     let queueNanos: Double
     /// Its recent pace, from its finished attempts (a moving average); 0 until one finished.
     var nanosPerElement: Double = 0
+    /// A remote worker: since when its thread has certainly been summing without a break (its
+    /// last results came in while an attempt was queued behind them, and no control has stopped
+    /// it since). The next message's results over the time since then are its pace. Nil when
+    /// it may have waited: for work, for a round trip, or paused.
+    var workingSinceNanos: UInt64?
     /// Attempts queued behind `current`. Not started, so not in flight: given back untouched
     /// when the worker pauses, leaves or dies, or when an idle worker has nothing else to do.
     var queue: Deque<QueuedAttempt> = []

@@ -174,17 +174,42 @@ struct RemoteQueueDepthTests {
         var s = try engine(chunkSize: 100_000)
         let first = s.step(worker: 0, now: t0)
         #expect(first.tasks.count == 1 + 40, "4 M elements: the current chunk and 40 queued")
-        // Ten results in one message, 10 ms after the first began: 1 M elements in 10 ms is
-        // 10 ns per element, a chunk lasts 1 ms, so 25 ms of work is 25 chunks.
-        let ten = first.tasks.prefix(10).map { (attempt: $0.attempt, sum: sum($0)) }
-        s.handIn(worker: 0, arrived: ten, now: t0 + 10_000_000)
+        func results(_ range: Range<Int>) -> [(attempt: AttemptID, sum: UInt128)] {
+            first.tasks[range].map { (attempt: $0.attempt, sum: sum($0)) }
+        }
+        // The first message says nothing of its pace: the thread may have waited for its first
+        // attempt. It is busy with a queued one now, so the next message counts from here.
+        s.handIn(worker: 0, arrived: results(0..<10), now: t0 + 30_000_000)
+        #expect(s.workers[0].nanosPerElement == 0)
+        // Ten more results 10 ms later: 1 M elements in 10 ms is 10 ns per element, a chunk
+        // lasts 1 ms, so 25 ms of work is 25 chunks.
+        s.handIn(worker: 0, arrived: results(10..<20), now: t0 + 40_000_000)
         #expect(s.workers[0].nanosPerElement == 10)
         #expect(s.queueDepth(worker: 0, chunkSize: 100_000) == 25)
         #expect(s.queueDepth(worker: 0, chunkSize: 1_000) == 1024, "tiny chunks: at most 1,024")
         #expect(s.queueDepth(worker: 0, chunkSize: 100_000_000) == 1, "huge chunks: at least one")
-        // The next step keeps the queue at that depth: 31 queued already, so nothing is added.
-        let next = s.step(worker: 0, now: t0 + 10_000_000)
-        #expect(next == .wait)
-        #expect(s.workers[0].queue.count == 30)
+        // 20 queued already, fewer than 25: the next step tops the queue up to 25.
+        let next = s.step(worker: 0, now: t0 + 40_000_000)
+        #expect(next.tasks.count == 5)
+        #expect(s.workers[0].queue.count == 25)
+    }
+
+    @Test("a pause is not slowness: the message after a thread stopped does not count towards its pace")
+    func pauseIsNotPace() throws {
+        var s = try engine(chunkSize: 100_000)
+        let tasks = s.step(worker: 0, now: t0).tasks
+        s.handIn(worker: 0, arrived: [(tasks[0].attempt, sum(tasks[0]))], now: t0 + 1_000_000)
+        s.handIn(worker: 0, arrived: [(tasks[1].attempt, sum(tasks[1]))], now: t0 + 2_000_000)
+        #expect(s.workers[0].nanosPerElement == 10)
+        // Paused inside its next attempt for a second, then resumed: that attempt's result comes
+        // in a second late, and the pace stays what it was.
+        let paused = s.pause(worker: 0)
+        let stopped = s.checkIn(worker: 0, attempt: tasks[2].attempt, position: tasks[2].elements.lowerBound, sum: 0)
+        let resumed = s.resume(worker: 0)
+        let going = s.checkIn(worker: 0, attempt: tasks[2].attempt, position: tasks[2].elements.lowerBound, sum: 0)
+        #expect(paused && resumed && stopped == .hold)
+        #expect(going == .proceed(last: tasks[2].elements.upperBound, speed: 1))
+        s.handIn(worker: 0, arrived: [(tasks[2].attempt, sum(tasks[2]))], now: t0 + 1_003_000_000)
+        #expect(s.workers[0].nanosPerElement == 10)
     }
 }

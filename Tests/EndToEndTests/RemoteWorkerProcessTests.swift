@@ -234,8 +234,13 @@ struct RemoteWorkerProcessTests {
             #expect(holds, "round \(round): \(remote.output)")
             let done = cluster.snapshot().job?.chunksDone ?? 0
             for id in ids { #expect(cluster.resume(id)) }
-            // Back at work before the next round.
-            #expect(eventually { (cluster.snapshot().job?.chunksDone ?? 0) > done })
+            // Back at work before the next round: every thread holds an attempt again (one
+            // paused between attempts would stop at once, holding none), and chunks are done.
+            #expect(eventually {
+                let snapshot = cluster.snapshot()
+                return snapshot.workers.allSatisfy { $0.state == .running && $0.assignment != nil }
+                    && (snapshot.job?.chunksDone ?? 0) > done
+            })
         }
         let snapshot = cluster.snapshot()
         #expect(snapshot.staleResults == 0, "no finished attempt was thrown away")
