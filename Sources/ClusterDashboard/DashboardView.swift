@@ -251,6 +251,14 @@ public enum DashboardView {
         case .workers:
             let (rows, offset) = drawWorkers(&buffer, c)
             return (rows, rows, offset, c.snapshot.workers.count)
+        case .grid:
+            // As many rows as the grid needs, up to what leaves the log its three lines; two more
+            // for the selected worker and its host.
+            let most = workerRowCount(height: c.height, workers: c.height, selectionDetail: false, top: c.tableTop)
+            let needed = GridView.layout(GridView.groups(c.snapshot), width: c.width, rows: most - 2).lines.count + 2
+            let rows = min(most, max(3, needed))
+            GridView.draw(&buffer, c, top: c.tableTop, rows: rows)
+            return (rows, max(1, rows - 2), 0, 0)
         case .timeline:
             // A lane per worker not removed, one for the removed if any, and the time axis.
             let live = TimelineView.laneWorkers(c.snapshot)
@@ -487,7 +495,9 @@ public enum DashboardView {
         if above + below > 0 {
             let up = c.input.capabilities.unicode ? "↑" : "^", down = c.input.capabilities.unicode ? "↓" : "v"
             let hidden = above + below
-            let note = " \(hidden) more worker\(hidden == 1 ? "" : "s"): \(up) \(above) above, \(down) \(below) below (PgUp/PgDn) "
+            // The grid shows them all: say so where the table runs out.
+            let grid = c.input.state.panel == .workers ? "; v: all in the grid" : ""
+            let note = " \(hidden) more worker\(hidden == 1 ? "" : "s"): \(up) \(above) above, \(down) \(below) below (PgUp/PgDn\(grid)) "
             let x = max(title.count + 1, c.width - note.count - 2)
             buffer.write(Widgets.truncate(note, c.width - x - 1, glyphs: glyphs), x: x, y: top, style: palette.warning)
         }

@@ -67,7 +67,7 @@ public enum KeyMap {
                    description: "Schedule of the next new job: dynamic / static / stealing", action: .cycleSchedule),
         // Tab arrives as Ctrl-I.
         KeyBinding(keys: [.character("v"), .control("i")], keyLabel: "v Tab", footer: "View",
-                   description: "Switch the view: workers / task timeline / speedup / jobs compared", action: .cyclePanel),
+                   description: "Switch the view: workers / cluster grid / task timeline / speedup / jobs compared", action: .cyclePanel),
         KeyBinding(keys: [.character("z")], keyLabel: "z", footer: nil,
                    description: "Timeline: the whole job / its last 10 seconds, exactly", action: .zoomTimeline),
         KeyBinding(keys: [.character("[")], keyLabel: "[ ]", footer: nil,

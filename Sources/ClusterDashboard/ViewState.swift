@@ -4,6 +4,8 @@ import ClusterEngine
 public enum DashboardPanel: String, Sendable, CaseIterable {
     /// One row per worker: state, chunk progress bar, rate.
     case workers
+    /// Every worker as one cell, grouped by host: the whole cluster on one screen.
+    case grid
     /// One lane per worker across time, a segment per chunk attempt.
     case timeline
     /// Throughput against the number of running workers, with the ideal line.

@@ -18,6 +18,8 @@ public struct WorkerOptions: Sendable {
     public var kernel: ChunkRunner.Kernel
     /// As in `ClusterConfiguration.cpuTokens`.
     public var cpuTokens: CPUTokens
+    /// What the coordinator's dashboard calls this machine, and groups its threads under.
+    public var name = ProcessInfo.processInfo.hostName
 
     public init(coordinator: Endpoint, token: String, threads: Int, retryFor: Double = 60, verbose: Bool = false,
                 kernel: @escaping ChunkRunner.Kernel = SumOfSquaresKernel.standard, cpuTokens: CPUTokens = .shared) {
@@ -117,7 +119,7 @@ public final class WorkerProcess: Sendable {
         let hello = WorkerMessage.with {
             $0.hello = .with {
                 $0.protocolVersion = WireProtocol.version
-                $0.host = ProcessInfo.processInfo.hostName
+                $0.host = options.name
                 $0.pid = ProcessInfo.processInfo.processIdentifier
                 $0.threads = UInt32(threads.count)
                 $0.kernel = KernelVariant.active.rawValue

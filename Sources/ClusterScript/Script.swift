@@ -22,7 +22,7 @@ public enum WorkerTarget: Sendable, Equatable {
 
 /// The dashboard panels a script can switch to.
 public enum ScriptView: String, Sendable, CaseIterable {
-    case workers, timeline, speedup, jobs
+    case workers, grid, timeline, speedup, jobs
 }
 
 /// One thing a script does.

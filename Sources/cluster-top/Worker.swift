@@ -37,6 +37,11 @@ struct Worker: ParsableCommand {
         "Give up after this many seconds without reaching the coordinator, 0...86400.", valueName: "SECONDS"))
     var retryFor: Double = 60
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The name the dashboard groups this machine's threads under, up to 64 printable characters. (default: its host name)",
+        valueName: "NAME"))
+    var name: String?
+
     /// `--kernel` is the top command's option (`RunOptions`), which takes it on any command line.
     @ParentCommand var top: ClusterTop
 
@@ -58,8 +63,13 @@ struct Worker: ParsableCommand {
         // A token the coordinator can never have given (a pasted carriage return, say) is a
         // mistake to report now, not a refusal to retry.
         if let problem = AccessToken.validate(secret) { throw InputError("bad token: \(problem)") }
+        if let name, name.isEmpty || name.count > 64 || name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+            throw InputError("--name must be 1 to 64 printable characters (got \(name.debugDescription))")
+        }
         KernelVariant.active = try KernelVariant.parse(top.options.kernel)
-        return WorkerOptions(coordinator: endpoint, token: secret, threads: count, retryFor: retryFor, verbose: verbose)
+        var options = WorkerOptions(coordinator: endpoint, token: secret, threads: count, retryFor: retryFor, verbose: verbose)
+        if let name { options.name = name }
+        return options
     }
 
     func run() throws {

@@ -128,10 +128,12 @@ struct ReducerTests {
         #expect(state.nextSchedule == .dynamic)
     }
 
-    @Test("v and Tab cycle the views: workers, timeline, speedup, jobs, and back")
+    @Test("v and Tab cycle the views: workers, grid, timeline, speedup, jobs, and back")
     func cyclePanels() {
         var state = ViewState()
         #expect(state.panel == .workers)
+        _ = press(.character("v"), state: &state)
+        #expect(state.panel == .grid)
         _ = press(.character("v"), state: &state)
         #expect(state.panel == .timeline)
         _ = press(.control("i"), state: &state)

@@ -53,7 +53,7 @@ struct ScriptFormatTests {
         ("schedule fastest", 1, "static, dynamic, stealing"),
         ("pause worker3", 1, "not a worker"),
         ("workers many", 1, "cores*N"),
-        ("view graph", 1, "workers, timeline, speedup"),
+        ("view graph", 1, "workers, grid, timeline, speedup"),
         ("submit 1...10_000_000_000_000_000", 1, "does not fit in 128 bits"),
         ("# only comments\n", 1, "no actions"),
         ("wait 100%", 1, "as in 'wait 25%'"),

@@ -67,12 +67,14 @@ struct DashboardTerminalTests {
         #expect(screen.contains("WORKERS") && screen.contains("SPEEDUP"))
         // The speedup rows fill in as the demo adds workers.
         screen = try tmux.waitUntil(timeout: 30) { $0.range(of: #"\n\s+1\s+[\d.]+[GM]/s\s+1\.00×"#, options: .regularExpression) != nil }
-        // v goes on to the jobs compared (none finished yet), the worker table, then the timeline
-        // with its lanes and axis.
+        // v goes on to the jobs compared (none finished yet), the worker table, the cluster grid,
+        // then the timeline with its lanes and axis.
         try tmux.press("v")
         screen = try tmux.waitFor("No job has finished yet")
         try tmux.press("v")
         screen = try tmux.waitUntil { $0.contains("STATE") && $0.contains("RATE") }
+        try tmux.press("v")
+        screen = try tmux.waitUntil { $0.contains("CLUSTER") && $0.contains("on 1 host") && $0.contains("local") }
         try tmux.press("v")
         screen = try tmux.waitUntil { $0.contains("WHOLE JOB") && $0.contains("time") && $0.contains("│0s") }
         #expect(screen.contains("█"), "\(screen)")
@@ -185,6 +187,39 @@ struct DashboardTerminalTests {
         #expect(try tmux.expectTerminalRestored() == 0)
         #expect(worker.exitStatus(within: 15) == 0, "\(worker.output)")
         #expect(worker.output.contains("worker 3 released"))
+    }
+
+    @Test("a classroom: 20 worker processes of 2 threads join serve, and the grid shows all 40 under their names at 80×24")
+    func classroomGrid() throws {
+        let tmux = try TmuxSession(width: 80, height: 24)
+        let token = "dashboard-classroom-test"
+        try tmux.type("'\(binary)' serve --listen 127.0.0.1:0 --token \(token) --workers 0 --range \(Self.endlessRange)")
+        let screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --connect 127.0.0.1:") }
+        let match = try #require(screen.firstMatch(of: /--connect 127\.0\.0\.1:(\d+)/), "\(screen)")
+        // Held at the gate, every thread stays running mid-chunk, whatever the kernel's speed.
+        let gate = RemoteWorkerProcessTests.gateFile()
+        defer { try? FileManager.default.removeItem(atPath: gate) }
+        var students: [BackgroundBinary] = []
+        defer { for student in students { student.signal(SIGKILL) } }
+        for n in 1...20 {
+            students.append(try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(match.1)", "--token", token,
+                                                  "--threads", "2", "--name", "student-\(n)"],
+                                                 environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"]))
+        }
+        try tmux.waitFor("40 running", timeout: 120)
+        try tmux.press("v")
+        let grid = try tmux.waitUntil { $0.contains("CLUSTER  40 workers on 20 hosts") && $0.contains("student-20") }
+        for n in 1...20 { #expect(grid.contains("student-\(n) "), "student-\(n) is missing:\n\(grid)") }
+        // Every thread's cell: running glyphs (a chunk held at the gate), two per student.
+        let lines = grid.split(separator: "\n", omittingEmptySubsequences: false)
+        let first = try #require(lines.firstIndex { $0.contains("CLUSTER  40") }) + 1
+        let end = try #require(lines.firstIndex { $0.hasPrefix(" ▶") })
+        let cells = lines[first..<end].joined().filter { "▁▂▃▄▅▆▇█".contains($0) }.count
+        #expect(cells == 40, "\(grid)")
+        try FileManager.default.removeItem(atPath: gate)
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+        for student in students { #expect(student.exitStatus(within: 30) == 0, "\(student.output)") }
     }
 
     @Test("the terminal is restored on Ctrl-C and on every signal that ends the process",

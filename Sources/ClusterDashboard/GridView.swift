@@ -1,0 +1,216 @@
+import ClusterEngine
+import ClusterReporting
+
+/// The whole cluster at a glance: every worker as one small cell, its state by colour and by
+/// glyph and its chunk's progress by the glyph's height, grouped by host under the host's name.
+/// Where the table shows a dozen rows of three hundred workers, this shows all of them.
+enum GridView {
+    /// The workers of one host, in id order; removed ones are only counted.
+    struct Group: Equatable {
+        let name: String
+        /// Indices into the snapshot's workers.
+        var members: [Int] = []
+        var gone = 0
+    }
+
+    /// Local threads first, under "local", then each remote host in the order it joined.
+    static func groups(_ snapshot: ClusterSnapshot) -> [Group] {
+        var groups: [Group] = []
+        var index: [String: Int] = [:]
+        for (i, w) in snapshot.workers.enumerated() {
+            let name = w.remote?.host ?? "local"
+            let g: Int
+            if let known = index[name] {
+                g = known
+            } else {
+                g = groups.count
+                index[name] = g
+                groups.append(Group(name: name))
+            }
+            if w.state == .removed { groups[g].gone += 1 } else { groups[g].members.append(i) }
+        }
+        // A host whose workers have all left keeps no line; its departures show in the counts.
+        return groups.filter { !$0.members.isEmpty }
+    }
+
+    /// One worker's cell: what it is doing, in a glyph that reads without colour.
+    static func glyph(_ w: WorkerSnapshot, glyphs: Glyphs, unicode: Bool) -> Character {
+        if w.isLeaving { return unicode ? "↓" : "v" }
+        switch w.state {
+        case .running, .pausing:
+            // The chunk's progress as the glyph's height, ▁ just taken to █ nearly done; in
+            // ASCII as tenths, 0 to 9 (ASCII's sparkline marks include the idle dot).
+            let done = w.assignment?.fractionDone ?? 0
+            guard unicode else { return Character(String(min(9, max(0, Int(done * 10))))) }
+            let levels = glyphs.spark.count
+            return glyphs.spark[min(levels - 1, max(0, Int(done * Double(levels))))]
+        case .paused: return unicode ? "‖" : "|"
+        case .dead: return unicode ? "✗" : "x"
+        case .idle: return unicode ? "·" : "."
+        case .removed: return " "
+        }
+    }
+
+    static func style(_ w: WorkerSnapshot, palette: Palette) -> CellStyle {
+        palette.state(w.state, leaving: w.isLeaving)
+    }
+
+    /// Where each worker's cell goes: line (from the grid's first) and column.
+    struct Layout {
+        var lines: [[(x: Int, worker: Int)]] = []
+        /// Each group's label: its line, column, text and the room it has.
+        var labels: [(line: Int, x: Int, text: String, width: Int)] = []
+        /// Where each group's throughput goes, when hosts sit side by side with room for it.
+        var rates: [(line: Int, x: Int, group: Int)] = []
+        var cellWidth = 2
+
+        func line(of worker: Int) -> Int? { lines.firstIndex { $0.contains { $0.worker == worker } } }
+    }
+
+    /// Lays the groups out in `width` columns, preferring roomy cells (a glyph and a space) and
+    /// several hosts side by side when each fits on one line; falls back to one cell per column.
+    static func layout(_ groups: [Group], width: Int, rows: Int) -> Layout {
+        let longest = groups.map(\.name.count).max() ?? 0
+        let labelWidth = min(longest, max(8, width / 5)) + 1
+        var best = Layout()
+        for (cellWidth, rates) in [(2, true), (2, false), (1, false)] {
+            let layout = layout(groups, width: width, labelWidth: labelWidth, cellWidth: cellWidth, rates: rates)
+            best = layout
+            if layout.lines.count <= rows { return layout }
+        }
+        return best
+    }
+
+    /// Room for a host's throughput after its cells ("12.1G/s").
+    static let rateWidth = 8
+
+    private static func layout(_ groups: [Group], width: Int, labelWidth: Int, cellWidth: Int, rates: Bool) -> Layout {
+        var layout = Layout()
+        layout.cellWidth = cellWidth
+        let cellsRoom = max(1, (width - 1 - labelWidth) / cellWidth)
+        // Side by side: every group on one line, in columns as wide as the widest.
+        let rateRoom = rates ? rateWidth : 0
+        let widest = (groups.map { $0.members.count }.max() ?? 0) * cellWidth
+        let columnWidth = labelWidth + widest + rateRoom + 2
+        let columns = groups.allSatisfy({ $0.members.count <= cellsRoom }) ? max(1, (width - 1) / columnWidth) : 1
+        if columns > 1, groups.count > 1 {
+            let perColumn = (groups.count + columns - 1) / columns
+            layout.lines = Array(repeating: [], count: perColumn)
+            for (g, group) in groups.enumerated() {
+                let line = g % perColumn, x0 = 1 + (g / perColumn) * columnWidth
+                layout.labels.append((line, x0, group.name, labelWidth - 1))
+                for (k, member) in group.members.enumerated() {
+                    layout.lines[line].append((x0 + labelWidth + k * cellWidth, member))
+                }
+                if rates { layout.rates.append((line, x0 + labelWidth + widest, g)) }
+            }
+            return layout
+        }
+        // Stacked: a group takes as many lines as its cells need, its label on the first.
+        for group in groups {
+            layout.labels.append((layout.lines.count, 1, group.name, labelWidth - 1))
+            for chunk in stride(from: 0, to: group.members.count, by: cellsRoom) {
+                let members = group.members[chunk..<min(group.members.count, chunk + cellsRoom)]
+                layout.lines.append(members.enumerated().map { (1 + labelWidth + $0.offset * cellWidth, $0.element) })
+            }
+        }
+        return layout
+    }
+
+    /// Draws the grid's header row at `top`, the grid under it, and in the last two of `rows` rows
+    /// under the header the selected worker and its host.
+    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows: Int) {
+        let workers = c.snapshot.workers
+        let groups = groups(c.snapshot)
+        let unicode = c.input.capabilities.unicode
+        let palette = c.palette, glyphs = c.glyphs
+        // Header: what is shown, and the legend, so a glance needs no help screen.
+        buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(" ", palette.tableHeader))
+        let live = groups.reduce(0) { $0 + $1.members.count }
+        let gone = workers.count - live
+        var title = " CLUSTER  \(live) worker\(live == 1 ? "" : "s") on \(groups.count) host\(groups.count == 1 ? "" : "s")"
+        if gone > 0 { title += ", \(gone) gone" }
+        var x = buffer.write(title + "  ", x: 0, y: top, style: palette.tableHeader)
+        // Most telling first; what does not fit is left out whole.
+        let legend: [(String, CellStyle)] = [
+            (unicode ? "\(glyphs.spark[0])\(glyphs.spark[3])\(glyphs.spark[7]) running" : "0-9 running", palette.state(.running)),
+            ("\(unicode ? "‖" : "|") paused", palette.state(.paused)),
+            ("\(unicode ? "✗" : "x") dead", palette.state(.dead)),
+            ("\(unicode ? "·" : ".") idle", palette.state(.idle)),
+            ("\(unicode ? "↓" : "v") leaving", palette.state(.running, leaving: true)),
+            ("(height: chunk done)", palette.tableHeader),
+        ]
+        for (text, style) in legend {
+            guard x + text.count + 1 <= c.width else { break }
+            x = buffer.write(text, x: x, y: top, style: style)
+            x = buffer.write("  ", x: x, y: top, style: palette.tableHeader)
+        }
+        let gridRows = max(1, rows - 2)
+        guard !workers.isEmpty else {
+            buffer.write("  no workers: press a to add one", x: 0, y: top + 1, style: palette.warning)
+            return
+        }
+        let layout = layout(groups, width: c.width, rows: gridRows)
+        let selected = Reducer.selectedIndex(c.input.state, in: c.snapshot)
+        // Keep the selected worker's line in view when the grid is taller than the room.
+        let selectedLine = selected.flatMap { layout.line(of: $0) } ?? 0
+        let first = DashboardView.scrollOffset(0, rows: gridRows, count: layout.lines.count, selected: selectedLine)
+        for label in layout.labels where (first..<(first + gridRows)).contains(label.line) {
+            buffer.write(Widgets.truncate(label.text, label.width, glyphs: glyphs), x: label.x, y: top + 1 + label.line - first,
+                         style: palette.label)
+        }
+        for rate in layout.rates where (first..<(first + gridRows)).contains(rate.line) {
+            let members = groups[rate.group].members.map { workers[$0] }
+            let summing = members.filter { $0.state == .running || $0.state == .pausing }
+            let text = summing.isEmpty ? "-" : Format.rate(summing.reduce(0) { $0 + $1.throughput })
+            buffer.write(Widgets.padLeft(text, rateWidth), x: rate.x, y: top + 1 + rate.line - first, style: palette.value)
+        }
+        for (i, line) in layout.lines.enumerated().dropFirst(first).prefix(gridRows) {
+            let y = top + 1 + i - first
+            for (cx, member) in line {
+                var style = style(workers[member], palette: palette)
+                if member == selected {
+                    style.reverse = true
+                    style.bold = true
+                }
+                buffer.write(String(glyph(workers[member], glyphs: glyphs, unicode: unicode)), x: cx, y: y, style: style)
+            }
+        }
+        if layout.lines.count > gridRows {
+            let note = " lines \(first + 1)-\(first + gridRows) of \(layout.lines.count) (PgUp/PgDn) "
+            buffer.write(note, x: max(0, c.width - note.count - 1), y: top, style: palette.warning)
+        }
+        guard let selected else { return }
+        drawSelected(&buffer, c, worker: selected, groups: groups, y: top + 1 + gridRows)
+    }
+
+    /// The selected worker on one line and its host on the next, each cut whole to the width.
+    static func drawSelected(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, worker index: Int,
+                             groups: [Group], y: Int) {
+        let w = c.snapshot.workers[index], glyphs = c.glyphs
+        var text = " \(glyphs.selectionMarker) \(w.id)"
+        if let remote = w.remote { text += " on \(remote.host) (pid \(remote.pid), thread \(remote.thread))" }
+        text += ": \(w.isLeaving ? "leaving" : w.state.rawValue)"
+        if let a = w.assignment, w.state != .dead, w.state != .removed {
+            text += ", chunk #\(a.chunk) \(Format.percent(a.fractionDone))"
+        }
+        if w.state == .running || w.state == .pausing { text += ", \(Format.rate(w.throughput))" }
+        if w.speed < 1 { text += ", throttled to \(Format.fixed(w.speed * 100, decimals: 0))%" }
+        text += ", \(Format.grouped(w.chunksDone)) chunks done"
+        buffer.write(Widgets.truncate(text, c.width - 1, glyphs: glyphs), x: 0, y: y, style: c.palette.value)
+
+        let name = w.remote?.host ?? "local"
+        guard let group = groups.first(where: { $0.name == name }) else { return }
+        let members = group.members.map { c.snapshot.workers[$0] }
+        let counts = WorkerState.allCases.compactMap { state -> String? in
+            let n = members.filter { $0.state == state }.count
+            return n == 0 ? nil : "\(n) \(state.rawValue)"
+        }
+        let summing = members.filter { $0.state == .running || $0.state == .pausing }
+        let rate = summing.reduce(0) { $0 + $1.throughput }
+        var host = "   \(name): \(members.count) thread\(members.count == 1 ? "" : "s") (" + counts.joined(separator: ", ") + ")"
+        host += ", \(Format.rate(rate))"
+        if group.gone > 0 { host += ", \(group.gone) gone" }
+        buffer.write(Widgets.truncate(host, c.width - 1, glyphs: glyphs), x: 0, y: y + 1, style: c.palette.label)
+    }
+}

@@ -1,0 +1,146 @@
+import Testing
+@testable import ClusterEngine
+@testable import ClusterDashboard
+
+/// The cluster grid, read from cell buffers: every worker on the screen, grouped by host, its
+/// state told by glyph as well as colour.
+@Suite("Cluster grid")
+struct GridViewTests {
+    /// `hosts` remote hosts of `threads` threads each after `local` local threads; states cycle
+    /// through running, paused, dead and idle every fourth worker when `mixed`.
+    func cluster(local: Int, hosts: Int = 0, threads: Int = 2, mixed: Bool = false) throws -> ClusterSnapshot {
+        var workers: [WorkerSnapshot] = []
+        let states: [WorkerState] = [.running, .paused, .dead, .idle]
+        for i in 0..<(local + hosts * threads) {
+            let state = mixed ? states[i % 4] : .running
+            var w = Fixtures.worker(i + 1, state, chunk: state == .idle || state == .dead ? nil : Int64(i),
+                                    done: Int64((i * 137) % 1_000))
+            if i >= local {
+                let r = i - local
+                w.remote = RemoteWorkerInfo(host: "student-\(r / threads + 1)", pid: Int32(1000 + r / threads), thread: r % threads)
+            }
+            workers.append(w)
+        }
+        return Fixtures.snapshot(workers: workers, job: try Fixtures.job())
+    }
+
+    func grid(_ snapshot: ClusterSnapshot, width: Int = 80, height: Int = 24, capabilities: Capabilities = .full,
+              selected: Int? = nil) -> CellBuffer {
+        var state = ViewState()
+        state.panel = .grid
+        state.selectedWorker = selected.map { WorkerID($0) }
+        return Fixtures.render(snapshot, state: state, width: width, height: height, capabilities: capabilities).buffer
+    }
+
+    /// Cells of the grid (under its header row, above the selection lines) whose glyph is `glyph`.
+    func count(_ glyph: Character, in buffer: CellBuffer, rows: ClosedRange<Int>) -> Int {
+        rows.reduce(0) { total, y in total + (0..<buffer.width).filter { buffer[$0, y].character == glyph }.count }
+    }
+
+    func gridRows(_ buffer: CellBuffer) -> ClosedRange<Int> {
+        let header = buffer.lines.firstIndex { $0.contains("CLUSTER") }!
+        let selection = buffer.lines.firstIndex { $0.hasPrefix(" ▶ worker") || $0.hasPrefix(" > worker") }!
+        return (header + 1)...(selection - 1)
+    }
+
+    @Test("300 local workers at 80×24: every one has a cell, none is left below the screen")
+    func threeHundredAt80x24() throws {
+        let snapshot = try cluster(local: 300)
+        let buffer = grid(snapshot)
+        let rows = gridRows(buffer)
+        let shown = Glyphs.unicode.spark.reduce(0) { $0 + count($1, in: buffer, rows: rows) }
+        #expect(shown == 300, "\(buffer)")
+        #expect(buffer.lines.contains { $0.contains("300 workers on 1 host") })
+        #expect(!buffer.lines.contains { $0.contains("more worker") }, "no scroll note: all are shown")
+    }
+
+    @Test("40 remote threads from 20 hosts and 2 local at 80×24: one line per host name, all 42 cells")
+    func classroom() throws {
+        let snapshot = try cluster(local: 2, hosts: 20, threads: 2, mixed: true)
+        let buffer = grid(snapshot)
+        let text = buffer.lines.joined(separator: "\n")
+        for h in 1...20 { #expect(text.contains("student-\(h) "), "student-\(h) missing:\(buffer)") }
+        #expect(text.contains("local"))
+        let rows = gridRows(buffer)
+        let glyphs: [Character] = Glyphs.unicode.spark + ["‖", "✗", "·"]
+        #expect(glyphs.reduce(0) { $0 + count($1, in: buffer, rows: rows) } == 42, "\(buffer)")
+        #expect(text.contains("42 workers on 21 hosts"))
+    }
+
+    @Test("each state has its own glyph, so monochrome and ASCII still tell them apart")
+    func statesByGlyph() throws {
+        let snapshot = try cluster(local: 8, mixed: true)
+        for capabilities in [Capabilities.full, Capabilities(unicode: true, color: false), Capabilities.plain] {
+            let buffer = grid(snapshot, capabilities: capabilities)
+            let rows = gridRows(buffer)
+            let paused: Character = capabilities.unicode ? "‖" : "|"
+            let dead: Character = capabilities.unicode ? "✗" : "x"
+            let idle: Character = capabilities.unicode ? "·" : "."
+            #expect(count(paused, in: buffer, rows: rows) == 2, "\(buffer)")
+            #expect(count(dead, in: buffer, rows: rows) == 2, "\(buffer)")
+            #expect(count(idle, in: buffer, rows: rows) == 2, "\(buffer)")
+            let running: [Character] = capabilities.unicode ? Glyphs.unicode.spark : Array("0123456789")
+            #expect(running.reduce(0) { $0 + count($1, in: buffer, rows: rows) } == 2, "\(buffer)")
+            if !capabilities.color {
+                // No colour at all: the glyph is all there is, and it is enough.
+                for y in rows { for x in 0..<buffer.width { #expect(buffer[x, y].style.color == .default) } }
+            }
+        }
+    }
+
+    @Test("a running cell's height is its chunk's progress")
+    func progressByHeight() throws {
+        var workers = [Fixtures.worker(1, done: 0), Fixtures.worker(2, done: 999)]
+        workers[0] = Fixtures.worker(1, done: 0)
+        let buffer = grid(Fixtures.snapshot(workers: workers, job: try Fixtures.job()))
+        let rows = gridRows(buffer)
+        #expect(count("▁", in: buffer, rows: rows) == 1, "\(buffer)")
+        #expect(count("█", in: buffer, rows: rows) == 1, "\(buffer)")
+    }
+
+    @Test("the selected worker is reversed and described, with its host's counts and rate")
+    func selection() throws {
+        let snapshot = try cluster(local: 2, hosts: 3, threads: 4, mixed: true)
+        let buffer = grid(snapshot, width: 100, selected: 7)
+        let rows = gridRows(buffer)
+        let reversed = rows.flatMap { y in (0..<buffer.width).filter { buffer[$0, y].style.reverse }.map { ($0, y) } }
+        #expect(reversed.count == 1, "one cell, the selected one: \(buffer)")
+        let text = buffer.lines.joined(separator: "\n")
+        #expect(text.contains("▶ worker 7 on student-2 (pid 1001, thread 0)"), "\(buffer)")
+        #expect(text.contains("student-2: 4 threads (1 idle, 1 running, 1 paused, 1 dead)"), "\(buffer)")
+    }
+
+    @Test("2,000 workers at 80×24: the selected one stays in view and the header says which lines show")
+    func scrollsToTheSelection() throws {
+        let snapshot = try cluster(local: 2_000)
+        let buffer = grid(snapshot, selected: 1_990)
+        let rows = gridRows(buffer)
+        let reversed = rows.flatMap { y in (0..<buffer.width).filter { buffer[$0, y].style.reverse } }
+        #expect(reversed.count == 1, "\(buffer)")
+        #expect(buffer.lines.contains { $0.contains("(PgUp/PgDn)") && $0.contains("lines") }, "\(buffer)")
+        #expect(buffer.lines.contains { $0.contains("▶ worker 1990") })
+    }
+
+    @Test("removed workers leave no cell; a host all of whose workers left leaves no line")
+    func departedCollapse() throws {
+        var snapshot = try cluster(local: 1, hosts: 2, threads: 2)
+        var workers = snapshot.workers
+        for i in [1, 2] { workers[i] = Fixtures.worker(i + 1, .removed, chunk: nil) }
+        workers[1].remote = RemoteWorkerInfo(host: "student-1", pid: 1000, thread: 0)
+        workers[2].remote = RemoteWorkerInfo(host: "student-1", pid: 1000, thread: 1)
+        snapshot = Fixtures.snapshot(workers: workers, job: try Fixtures.job())
+        let buffer = grid(snapshot)
+        let text = buffer.lines.joined(separator: "\n")
+        #expect(!text.contains("student-1 "), "\(buffer)")
+        #expect(text.contains("3 workers on 2 hosts, 2 gone"), "\(buffer)")
+    }
+
+    @Test("the table offers the grid when it cannot show every worker")
+    func tableOffersGrid() throws {
+        let snapshot = try cluster(local: 40)
+        let frame = Fixtures.render(snapshot, width: 120, height: 24)
+        #expect(frame.buffer.lines.contains { $0.contains("v: all in the grid") }, "\(frame.buffer)")
+        let few = Fixtures.render(try cluster(local: 3), width: 120, height: 24)
+        #expect(!few.buffer.lines.contains { $0.contains("grid") })
+    }
+}
