@@ -144,3 +144,18 @@ capture remote 110 30 "$utf8" "serve --listen 127.0.0.1:7171 --token lecture-hal
     sleep:1 "spawn:worker --connect 127.0.0.1:7171 --token lecture-hall-42 --threads 2 --retry-for 1" \
     "spawn:worker --connect 127.0.0.1:7171 --token lecture-hall-42 --threads 1 --retry-for 1" \
     sleep:3 Down Down Down p sleep:2.5
+
+# The cluster grid: 300 workers on one 80x24 screen, a few paused, one killed, one throttled.
+capture grid 80 24 "$utf8" "--workers 300 --range 1...2_000_000_000_000 --throttle 7:10%" \
+    sleep:3 v sleep:1 Down Down Down p Down Down Down Down Down Down Down Down Down k \
+    Down Down Down Down Down Down Down Down Down Down Down Down Down Down Down Down p sleep:2
+
+# A classroom: twenty laptops of two threads each join a coordinator with none of its own; the
+# grid shows every thread under its laptop's name, on one 80x24 screen. One thread is paused.
+students=(ada alan barbara claude donald edsger frances grace john ken leslie linus margaret niklaus radia robin tim tony vint yukihiro)
+keys=()
+for student in "${students[@]}"; do
+    keys+=("spawn:worker --connect 127.0.0.1:7172 --token lecture-hall-42 --threads 2 --retry-for 1 --name $student")
+done
+capture classroom 80 24 "$utf8" "serve --listen 127.0.0.1:7172 --token lecture-hall-42 --workers 0 --range 1...2_000_000_000_000" \
+    sleep:1 "${keys[@]}" sleep:4 v sleep:1 Down Down Down Down Down Down Down Down Down Down Down Down p sleep:2
