@@ -13,7 +13,8 @@ enum GridView {
         var gone = 0
     }
 
-    /// Local threads first, under "local", then each remote host in the order it joined.
+    /// Local threads first, under "local", then the remote hosts by name (student-2 before
+    /// student-10), so that a person finds a machine where they look for it.
     static func groups(_ snapshot: ClusterSnapshot) -> [Group] {
         var groups: [Group] = []
         var index: [String: Int] = [:]
@@ -30,7 +31,34 @@ enum GridView {
             if w.state == .removed { groups[g].gone += 1 } else { groups[g].members.append(i) }
         }
         // A host whose workers have all left keeps no line; its departures show in the counts.
-        return groups.filter { !$0.members.isEmpty }
+        let shown = groups.filter { !$0.members.isEmpty }
+        let local = shown.filter { $0.name == "local" && snapshot.workers[$0.members[0]].remote == nil }
+        let remote = shown.filter { !local.contains($0) }.sorted { naturallyBefore($0.name, $1.name) }
+        return local + remote
+    }
+
+    /// Name order with runs of digits compared as numbers: "pc-9" before "pc-10".
+    static func naturallyBefore(_ a: String, _ b: String) -> Bool {
+        func parts(_ text: String) -> [(digits: Bool, text: Substring)] {
+            var parts: [(Bool, Substring)] = []
+            var start = text.startIndex
+            while start < text.endIndex {
+                let digits = text[start].isASCII && text[start].isNumber
+                let end = text[start...].firstIndex { ($0.isASCII && $0.isNumber) != digits } ?? text.endIndex
+                parts.append((digits, text[start..<end]))
+                start = end
+            }
+            return parts
+        }
+        for (x, y) in zip(parts(a), parts(b)) where x.text != y.text {
+            if x.digits && y.digits {
+                let (u, v) = (x.text.drop { $0 == "0" }, y.text.drop { $0 == "0" })
+                if u.count != v.count { return u.count < v.count }
+                if u != v { return u < v }
+            }
+            return x.text.lowercased() < y.text.lowercased()
+        }
+        return a.count < b.count
     }
 
     /// One worker's cell: what it is doing, in a glyph that reads without colour.

@@ -34,20 +34,23 @@ public enum Reducer {
         let workers = snapshot.workers
         let index = selectedIndex(state, in: snapshot)
         let selected = index.map { workers[$0] }
+        // The order the arrows move in: the grid's (by host), or the table's.
+        let order = state.panel == .grid ? GridView.groups(snapshot).flatMap(\.members) : Array(workers.indices)
+        let position = index.flatMap { order.firstIndex(of: $0) }
         func select(_ i: Int) {
-            guard !workers.isEmpty else { return }
-            state.selectedWorker = workers[min(max(0, i), workers.count - 1)].id
+            guard !order.isEmpty else { return }
+            state.selectedWorker = workers[order[min(max(0, i), order.count - 1)]].id
         }
         func say(_ text: String, error: Bool = true) {
             state.status = StatusMessage(text: text, isError: error, since: snapshot.time)
         }
         switch action {
-        case .selectPrevious: select((index ?? 0) - 1)
-        case .selectNext: select((index ?? -1) + 1)
-        case .selectPageUp: select((index ?? 0) - pageSize)
-        case .selectPageDown: select((index ?? 0) + pageSize)
+        case .selectPrevious: select((position ?? 0) - 1)
+        case .selectNext: select((position ?? -1) + 1)
+        case .selectPageUp: select((position ?? 0) - pageSize)
+        case .selectPageDown: select((position ?? 0) + pageSize)
         case .selectFirst: select(0)
-        case .selectLast: select(workers.count - 1)
+        case .selectLast: select(order.count - 1)
         case .addWorker:
             return [.addWorker]
         case .removeWorker:

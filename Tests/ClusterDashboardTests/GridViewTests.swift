@@ -67,6 +67,35 @@ struct GridViewTests {
         #expect(text.contains("42 workers on 21 hosts"))
     }
 
+    @Test("hosts in name order, numbers as numbers, local threads first")
+    func hostOrder() throws {
+        // Joined in this order, with a local thread added last.
+        let joined = [10, 2, 12, 1, 3, 11, 4, 9, 5, 8, 6, 7]
+        var workers = joined.enumerated().map { k, n in
+            var w = Fixtures.worker(k + 1)
+            w.remote = RemoteWorkerInfo(host: "student-\(n)", pid: Int32(n), thread: 0)
+            return w
+        }
+        workers.append(Fixtures.worker(13))
+        let snapshot = Fixtures.snapshot(workers: workers, job: try Fixtures.job())
+        let names = GridView.groups(snapshot).map(\.name)
+        #expect(names == ["local"] + (1...12).map { "student-\($0)" })
+        // In the grid the arrows go in its order: local, then student-1, student-2, ...
+        var state = ViewState()
+        state.panel = .grid
+        state.selectedWorker = WorkerID(13)
+        var visited: [WorkerID?] = []
+        for _ in 0..<3 {
+            _ = Reducer.reduce(&state, key: .down, snapshot: snapshot, pageSize: 5)
+            visited.append(state.selectedWorker)
+        }
+        #expect(visited == [WorkerID(4), WorkerID(2), WorkerID(5)])
+        _ = Reducer.reduce(&state, key: .home, snapshot: snapshot, pageSize: 5)
+        #expect(state.selectedWorker == WorkerID(13), "Home: the grid's first cell")
+        #expect(GridView.naturallyBefore("pc-9", "pc-10") && !GridView.naturallyBefore("pc-10", "pc-9"))
+        #expect(GridView.naturallyBefore("Ada", "bob") && GridView.naturallyBefore("lab", "lab-1"))
+    }
+
     @Test("each state has its own glyph, so monochrome and ASCII still tell them apart")
     func statesByGlyph() throws {
         let snapshot = try cluster(local: 8, mixed: true)
