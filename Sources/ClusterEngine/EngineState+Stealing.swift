@@ -64,6 +64,11 @@ extension EngineState {
         }
         log(.chunkSplit(chunk: attempt.chunk, from: id, elements: givenUp))
         wakeIdleWorkers()
+        // A stopping worker that gives up the rest of its attempt gives back its queue as well:
+        // otherwise handing the attempt in would start the next queued one, on a paused thread.
+        if position + keep == attempt.elements.lowerBound || keep == 0, workers[i].phase.isStopping {
+            giveQueueBack(worker: i)
+        }
         if position + keep == attempt.elements.lowerBound {
             record(attempt, of: i, outcome: .handedOver)
             workers[i].clearAttempt()

@@ -129,18 +129,26 @@ struct LocalChunkControl: ChunkControl {
         while true {
             let results = held
             let (index, cell, attempt) = (index, cell, attempt)
-            let (answer, seen, stillQueued) = cluster.withState { s in
+            let notStarted = claimed[nextIndex...]
+            let (answer, seen, stillMine) = cluster.withState { s in
                 if !results.isEmpty { s.handIn(worker: index, held: results) }
                 let answer = s.checkIn(worker: index, attempt: attempt, position: position, sum: sum)
-                return (answer, cell.controlEpoch.load(ordering: .relaxed), s.workers[index].queue.count)
+                // Claimed attempts the engine took back meanwhile (a pause, a kill, an idle
+                // worker's reclaim) are no longer this thread's; what it still holds is its
+                // current attempt (a split may have handed this one over and made the next
+                // current) and its queue.
+                let record = s.workers[index]
+                let kept = notStarted.filter { task in
+                    record.current?.attempt == task.attempt || record.queue.contains { $0.attempt == task.attempt }
+                }
+                return (answer, cell.controlEpoch.load(ordering: .relaxed), kept)
             }
             held.removeAll(keepingCapacity: true)
             epoch = seen
-            // Claimed attempts the engine took back meanwhile (a pause, a kill, an idle worker's
-            // reclaim, all from the back) are no longer this thread's: the engine's queue is what
-            // is left of them.
-            let notStarted = claimed.count - nextIndex
-            if notStarted > stillQueued { claimed.removeLast(notStarted - stillQueued) }
+            if stillMine.count != notStarted.count {
+                claimed.removeSubrange(nextIndex...)
+                claimed.append(contentsOf: stillMine)
+            }
             switch answer {
             case .abandon:
                 return .drop

@@ -11,9 +11,11 @@ struct ClaimAheadTests {
 
     /// An engine with `workers` local threads that claim 100 µs ahead, running a job of `chunks`
     /// chunks of 100 elements.
-    func engine(workers: Int = 1, chunks: Int64 = 1000, schedule: SchedulePolicy = .dynamic) throws -> EngineState {
+    func engine(workers: Int = 1, chunks: Int64 = 1000, schedule: SchedulePolicy = .dynamic,
+                subBlock: Int64 = 1 << 16) throws -> EngineState {
         var configuration = ClusterConfiguration()
         configuration.auditsAcceptedChunks = true
+        configuration.subBlockSize = subBlock
         var s = EngineState(configuration: configuration, startNanos: 0)
         for w in 1...workers {
             s.workers.append(WorkerRecord(cell: WorkerCell(id: WorkerID(w)), speed: 1, queueNanos: 100_000))
@@ -148,6 +150,54 @@ struct ClaimAheadTests {
         s.handIn(worker: 0, held: [HeldResult(attempt: current.attempt, sum: sum(current), finishedNanos: now + 1_000)])
         let next = s.step(worker: 0, now: now + 1_000)
         #expect(next.tasks.first?.chunk == current.chunk + 1)
+    }
+}
+
+extension ClaimAheadTests {
+    @Test("a paused thread split by a thief gives back its claims too, so it never holds an attempt it will not run")
+    func pausedSplitGivesBackClaims() throws {
+        // Stealing: worker 0 owns chunks 0..<50, worker 1 chunks 50..<100; sub-blocks of 2
+        // elements, so a chunk of 100 is worth splitting.
+        var s = try engine(workers: 2, chunks: 100, schedule: .stealing, subBlock: 2)
+        let first = s.step(worker: 0, now: t0)
+        s.handIn(worker: 0, held: run(first, from: t0, nanosEach: 1_000).held)
+        let batch = s.step(worker: 0, now: t0 + 1_000)
+        let current = try #require(batch.tasks.first)
+        #expect(s.workers[0].queue.count == 32)
+        let paused = s.pause(worker: 0)
+        #expect(paused)
+        // Worker 1 does its own slice and steals the rest of worker 0's, until it must ask worker
+        // 0 for a split (a paused worker first) and, meanwhile, takes one of its claims.
+        var now = t0
+        var step = s.step(worker: 1, now: now)
+        while s.workers[0].splitRequestedBy == nil, !step.tasks.isEmpty {
+            let (results, end) = run(step, from: now, nanosEach: 1_000)
+            s.handIn(worker: 1, held: results)
+            now = end
+            step = s.step(worker: 1, now: now)
+        }
+        #expect(s.workers[0].splitRequestedBy == 1)
+        // Worker 0's thread stops half-way through its chunk: it hands in that half, gives the
+        // other to the thief, and gives back what it claimed; it holds nothing.
+        let half = current.elements.lowerBound + 50
+        let answer = s.checkIn(worker: 0, attempt: current.attempt, position: half,
+                               sum: SumOfSquaresKernel.sum(current.elements.lowerBound, half - 1))
+        #expect(answer == .abandon)
+        #expect(s.workers[0].current == nil && s.workers[0].queue.isEmpty)
+        // Resumed, both finish the job between them, exactly (worker 1 first runs what it took).
+        _ = s.resume(worker: 0)
+        var pending = [WorkerStep.wait, step]
+        for _ in 0..<200 where s.jobs.summaries.isEmpty {
+            for w in [0, 1] {
+                let (results, end) = run(pending[w], from: now, nanosEach: 1_000)
+                s.handIn(worker: w, held: results)
+                now = end
+                pending[w] = s.step(worker: w, now: now)
+            }
+        }
+        let summary = try #require(s.jobs.summaries.values.first)
+        #expect(summary.verified)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<100))
     }
 }
 
