@@ -255,9 +255,10 @@ public enum DashboardView {
             // As many rows as the grid needs, up to what leaves the log its three lines; two more
             // for the selected worker and its host.
             let most = workerRowCount(height: c.height, workers: c.height, selectionDetail: false, top: c.tableTop)
-            let needed = GridView.layout(GridView.groups(c.snapshot), width: c.width, rows: most - 2).lines.count + 2
-            let rows = min(most, max(3, needed))
-            GridView.draw(&buffer, c, top: c.tableTop, rows: rows)
+            let groups = GridView.groups(c.snapshot)
+            let layout = GridView.layout(groups, width: c.width, rows: most - 2)
+            let rows = min(most, max(3, layout.lines.count + 2))
+            GridView.draw(&buffer, c, top: c.tableTop, rows: rows, groups: groups, layout: layout)
             return (rows, max(1, rows - 2), 0, 0)
         case .timeline:
             // A lane per worker not removed, one for the removed if any, and the time axis.

@@ -33,33 +33,48 @@ enum GridView {
         // A host whose workers have all left keeps no line; its departures show in the counts.
         let shown = groups.filter { !$0.members.isEmpty }
         let local = shown.filter { $0.name == "local" && snapshot.workers[$0.members[0]].remote == nil }
-        let remote = shown.filter { !local.contains($0) }.sorted { naturallyBefore($0.name, $1.name) }
+        // Each name's sort key once, not once per comparison: hundreds of hosts, every frame.
+        let remote = shown.filter { !local.contains($0) }.map { (key: NameKey($0.name), group: $0) }
+            .sorted { $0.key < $1.key }.map(\.group)
         return local + remote
     }
 
-    /// Name order with runs of digits compared as numbers: "pc-9" before "pc-10".
-    static func naturallyBefore(_ a: String, _ b: String) -> Bool {
-        func parts(_ text: String) -> [(digits: Bool, text: Substring)] {
+    /// A name split into runs of digits, compared as numbers, and of other characters.
+    struct NameKey: Comparable {
+        let parts: [(number: Bool, text: Substring)]
+        let name: String
+
+        init(_ name: String) {
+            self.name = name
             var parts: [(Bool, Substring)] = []
-            var start = text.startIndex
-            while start < text.endIndex {
-                let digits = text[start].isASCII && text[start].isNumber
-                let end = text[start...].firstIndex { ($0.isASCII && $0.isNumber) != digits } ?? text.endIndex
-                parts.append((digits, text[start..<end]))
+            var start = name.startIndex
+            while start < name.endIndex {
+                let digits = name[start].isASCII && name[start].isNumber
+                let end = name[start...].firstIndex { ($0.isASCII && $0.isNumber) != digits } ?? name.endIndex
+                // Leading zeros do not make a number larger.
+                let run = name[start..<end]
+                parts.append((digits, digits ? (run.drop { $0 == "0" }) : run))
                 start = end
             }
-            return parts
+            self.parts = parts
         }
-        for (x, y) in zip(parts(a), parts(b)) where x.text != y.text {
-            if x.digits && y.digits {
-                let (u, v) = (x.text.drop { $0 == "0" }, y.text.drop { $0 == "0" })
-                if u.count != v.count { return u.count < v.count }
-                if u != v { return u < v }
+
+        static func < (a: NameKey, b: NameKey) -> Bool {
+            for (x, y) in zip(a.parts, b.parts) where x.text != y.text {
+                if x.number && y.number {
+                    if x.text.count != y.text.count { return x.text.count < y.text.count }
+                    return x.text < y.text
+                }
+                return x.text.lowercased() < y.text.lowercased()
             }
-            return x.text.lowercased() < y.text.lowercased()
+            return a.parts.count < b.parts.count
         }
-        return a.count < b.count
+
+        static func == (a: NameKey, b: NameKey) -> Bool { a.name == b.name }
     }
+
+    /// Name order with runs of digits compared as numbers: "pc-9" before "pc-10".
+    static func naturallyBefore(_ a: String, _ b: String) -> Bool { NameKey(a) < NameKey(b) }
 
     /// One worker's cell: what it is doing, in a glyph that reads without colour.
     static func glyph(_ w: WorkerSnapshot, glyphs: Glyphs, unicode: Bool) -> Character {
@@ -92,7 +107,10 @@ enum GridView {
         var rates: [(line: Int, x: Int, group: Int)] = []
         var cellWidth = 2
 
-        func line(of worker: Int) -> Int? { lines.firstIndex { $0.contains { $0.worker == worker } } }
+        func line(of worker: Int) -> Int? {
+            for (i, line) in lines.enumerated() where line.contains(where: { $0.worker == worker }) { return i }
+            return nil
+        }
     }
 
     /// Lays the groups out in `width` columns, preferring roomy cells (a glyph and a space) and
@@ -147,9 +165,9 @@ enum GridView {
 
     /// Draws the grid's header row at `top`, the grid under it, and in the last two of `rows` rows
     /// under the header the selected worker and its host.
-    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows: Int) {
+    static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int, rows: Int,
+                     groups: [Group], layout: Layout) {
         let workers = c.snapshot.workers
-        let groups = groups(c.snapshot)
         let unicode = c.input.capabilities.unicode
         let palette = c.palette, glyphs = c.glyphs
         // Header: what is shown, and the legend, so a glance needs no help screen.
@@ -178,7 +196,6 @@ enum GridView {
             buffer.write("  no workers: press a to add one", x: 0, y: top + 1, style: palette.warning)
             return
         }
-        let layout = layout(groups, width: c.width, rows: gridRows)
         let selected = Reducer.selectedIndex(c.input.state, in: c.snapshot)
         // Keep the selected worker's line in view when the grid is taller than the room.
         let selectedLine = selected.flatMap { layout.line(of: $0) } ?? 0

@@ -18,10 +18,10 @@ func value(of option: String) -> String? {
 }
 let quick = arguments.contains("--quick")
 let runs = value(of: "--runs").flatMap(Int.init) ?? (quick ? 3 : 5)
-let only = Set((value(of: "--only") ?? "1,2,3,4,5,6,7,8,9").split(separator: ",").compactMap { Int($0) })
+let only = Set((value(of: "--only") ?? "1,2,3,4,5,6,7,8,9,15").split(separator: ",").compactMap { Int($0) })
 let unknown = arguments.dropFirst().filter { $0.hasPrefix("--") && !["--quick", "--runs", "--only"].contains($0) }
 guard unknown.isEmpty, runs >= 1 else {
-    FileHandle.standardError.write(Data("usage: cluster-bench [--quick] [--runs N] [--only 1,2,3,4,5,6,7,8,9]\n".utf8))
+    FileHandle.standardError.write(Data("usage: cluster-bench [--quick] [--runs N] [--only 1,2,3,4,5,6,7,8,9,15]\n".utf8))
     exit(64)
 }
 
@@ -70,6 +70,7 @@ do {
     if only.contains(7) { try measurements.stragglers() }
     if only.contains(8) { try measurements.remoteThroughput() }
     if only.contains(9) { try measurements.remoteRoundTrips() }
+    if only.contains(15) { try RenderCost(measurements: measurements).run() }
 } catch {
     FileHandle.standardError.write(Data("cluster-bench: \(error)\n".utf8))
     exit(1)
