@@ -34,6 +34,8 @@ sleep 1
 # the background (a remote worker process); spawned processes are stopped after the capture.
 only=("$@")
 spawned=()
+# The xterm's colours: a dark terminal, unless a scenario sets a light one.
+background='#1d1f21' foreground='#d8d8d8'
 capture() {
     local name=$1 cols=$2 rows=$3 env=$4 command=$5
     shift 5
@@ -42,7 +44,7 @@ capture() {
         "env $env $binary $command; sleep 600"
     tmux -L "$socket" set-option -t "$name" status off
     DISPLAY=$display xterm -geometry "${cols}x${rows}+0+0" -fa 'DejaVu Sans Mono' -fs 11 \
-        -bg '#1d1f21' -fg '#d8d8d8' -bc -title "cluster-top" \
+        -bg "$background" -fg "$foreground" -bc -title "cluster-top" \
         -e tmux -L "$socket" attach -t "$name" &
     local xterm_pid=$!
     sleep 2
@@ -159,3 +161,8 @@ for student in "${students[@]}"; do
 done
 capture classroom 80 24 "$utf8" "serve --listen 127.0.0.1:7172 --token lecture-hall-42 --workers 0 --range 1...2_000_000_000_000" \
     sleep:1 "${keys[@]}" sleep:4 v sleep:1 Down Down Down Down Down Down Down Down Down Down Down Down p sleep:2
+
+# The light theme on a white terminal, as on a projector: the busy scene of the first shot.
+background='#ffffff' foreground='#1d1f21'
+capture light 110 32 "$utf8" "--workers 6 --throttle 3:25% --theme light" sleep:4 Down Down p Down k sleep:2
+background='#1d1f21' foreground='#d8d8d8'

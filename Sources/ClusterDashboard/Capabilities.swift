@@ -5,13 +5,32 @@ public struct Capabilities: Equatable, Sendable {
     /// Colors available and wanted (no NO_COLOR, no --no-color).
     public var color: Bool
 
-    public init(unicode: Bool, color: Bool) {
+    /// The terminal's background: colours are chosen to be read on it.
+    public var theme: Theme
+
+    public init(unicode: Bool, color: Bool, theme: Theme = .dark) {
         self.unicode = unicode
         self.color = color
+        self.theme = theme
     }
 
     public static let full = Capabilities(unicode: true, color: true)
     public static let plain = Capabilities(unicode: false, color: false)
+}
+
+/// Dark or light background. On a light one (a white terminal, most projectors) bold colours turn
+/// bright, and bright yellow or green on white can hardly be read: the light theme uses no bold on
+/// colours, and the terminal darker shades where it has 256 colours.
+public enum Theme: String, Sendable, CaseIterable {
+    case dark, light
+
+    /// What the environment says of the background: COLORFGBG ("15;0": light text on black), set
+    /// by rxvt, Konsole and others; dark when it says nothing.
+    public static func fromEnvironment(_ value: String?) -> Theme {
+        guard let value, let background = value.split(separator: ";").last.flatMap({ Int($0) }) else { return .dark }
+        // 7 (light grey) and 15 (white) are light backgrounds; 0-6 and 8 dark.
+        return background == 7 || background == 15 ? .light : .dark
+    }
 }
 
 /// The glyph set for bars, sparklines and separators, per capability.

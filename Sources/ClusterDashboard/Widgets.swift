@@ -52,7 +52,10 @@ struct Palette {
     let capabilities: Capabilities
 
     private func style(_ color: TextColor, bold: Bool = false, reverse: Bool = false, underline: Bool = false) -> CellStyle {
-        CellStyle(capabilities.color ? color : .default, bold: bold, reverse: reverse, underline: underline)
+        let colored = capabilities.color && color != .default
+        // On a light background a bold colour is a bright one: the light theme keeps the colour.
+        let bold = bold && !(colored && capabilities.theme == .light)
+        return CellStyle(capabilities.color ? color : .default, bold: bold, reverse: reverse, underline: underline)
     }
 
     /// A color for marks that have their own glyph, so monochrome needs no attribute.

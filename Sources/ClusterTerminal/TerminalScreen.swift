@@ -31,7 +31,7 @@ public final class TerminalScreen {
     private var isActive = false
 
     /// Takes over the terminal. `forceASCII` and `disableColor` come from the command line.
-    public init(forceASCII: Bool, disableColor: Bool) throws {
+    public init(forceASCII: Bool, disableColor: Bool, theme: Theme = .dark) throws {
         guard isatty(STDOUT_FILENO) == 1, isatty(STDIN_FILENO) == 1 else { throw TerminalError.notATerminal }
         setlocale(LC_ALL, "")
         // Frozen sizes in the environment would stop ncurses from following resizes.
@@ -59,12 +59,13 @@ public final class TerminalScreen {
             start_color()
             use_default_colors()
             // One pair per color, on the terminal's own background.
+            let colors = Int(ct_colors())
             for textColor in TextColor.allCases where textColor != .default {
-                init_pair(Int16(textColor.rawValue), Self.cursesColor(textColor), -1)
+                init_pair(Int16(textColor.rawValue), Self.cursesColor(textColor, theme: theme, colors: colors), -1)
             }
-            color = ct_colors() >= 8
+            color = colors >= 8
         }
-        capabilities = Capabilities(unicode: !forceASCII && ct_locale_is_utf8() != 0, color: color)
+        capabilities = Capabilities(unicode: !forceASCII && ct_locale_is_utf8() != 0, color: color, theme: theme)
     }
 
     deinit { restore() }
@@ -157,7 +158,21 @@ public final class TerminalScreen {
         return (attributes, pair)
     }
 
-    static func cursesColor(_ color: TextColor) -> Int16 {
+    /// The terminal colour for `color`: the basic eight, or on a light background with 256
+    /// colours, shades dark enough to read on white (xterm's 256-colour cube).
+    static func cursesColor(_ color: TextColor, theme: Theme = .dark, colors: Int = 8) -> Int16 {
+        if theme == .light, colors >= 256 {
+            switch color {
+            case .default: return -1
+            case .red: return 160
+            case .green: return 28
+            case .yellow: return 130
+            case .blue: return 25
+            case .magenta: return 127
+            case .cyan: return 30
+            case .white: return 244
+            }
+        }
         switch color {
         case .default: return -1
         case .red: return Int16(COLOR_RED)

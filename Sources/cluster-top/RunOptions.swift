@@ -78,6 +78,11 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .long, help: "Draw the dashboard without colors (NO_COLOR in the environment does the same).")
     var noColor = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Colors for a dark or a light (white, projector) background: dark or light. (default: from COLORFGBG where the terminal sets it, else dark)",
+        valueName: "THEME"))
+    var theme: String?
+
     @Flag(name: .long, help: .hidden)
     var debugWrongKernel = false
 
@@ -136,6 +141,9 @@ struct RunOptions: ParsableArguments {
             }
             if let refresh, !(0.01...60).contains(refresh) {
                 throw InputError("--refresh must be between 0.01 and 60 seconds (got \(refresh))")
+            }
+            if let theme, Theme(rawValue: theme) == nil {
+                throw InputError("--theme must be dark or light (got '\(theme)')")
             }
             if script != nil, range != nil {
                 throw InputError("--range cannot be combined with --demo or --script: the script submits its own jobs")
@@ -230,7 +238,9 @@ struct RunOptions: ParsableArguments {
     private func runDashboard(cluster: Cluster, plan: Plan, caption: String?) -> Int32 {
         let screen: TerminalScreen
         do {
-            screen = try TerminalScreen(forceASCII: ascii, disableColor: noColor)
+            let chosen = theme.flatMap(Theme.init(rawValue:))
+                ?? Theme.fromEnvironment(ProcessInfo.processInfo.environment["COLORFGBG"])
+            screen = try TerminalScreen(forceASCII: ascii, disableColor: noColor, theme: chosen)
         } catch {
             FileHandle.standardError.write(Data("cluster-top: \(error); running headless\n".utf8))
             return runHeadless(cluster: cluster, plan: plan, serve: nil)

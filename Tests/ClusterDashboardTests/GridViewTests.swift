@@ -173,3 +173,41 @@ struct GridViewTests {
         #expect(!few.buffer.lines.contains { $0.contains("grid") })
     }
 }
+
+/// The light theme, for white terminals and projectors, read from cell attributes.
+@Suite("Light theme")
+struct LightThemeTests {
+    @Test("COLORFGBG names the background: 7 and 15 are light, anything else or nothing is dark")
+    func themeFromEnvironment() {
+        #expect(Theme.fromEnvironment("0;15") == .light)
+        #expect(Theme.fromEnvironment("0;default;7") == .light)
+        #expect(Theme.fromEnvironment("15;0") == .dark)
+        #expect(Theme.fromEnvironment(nil) == .dark)
+        #expect(Theme.fromEnvironment("garbage") == .dark)
+    }
+
+    @Test("no coloured text is bold on a light background (bold colours turn bright), and every state keeps its colour and glyph")
+    func noBrightColours() throws {
+        let states: [WorkerState] = [.running, .paused, .dead, .idle, .pausing]
+        let workers = states.enumerated().map { Fixtures.worker($0.offset + 1, $0.element, chunk: $0.element == .dead ? nil : 7) }
+        let snapshot = Fixtures.snapshot(workers: workers, job: try Fixtures.job())
+        for panel in [DashboardPanel.workers, .grid] {
+            var state = ViewState()
+            state.panel = panel
+            let light = Fixtures.render(snapshot, state: state, width: 100, height: 30,
+                                        capabilities: Capabilities(unicode: true, color: true, theme: .light)).buffer
+            let dark = Fixtures.render(snapshot, state: state, width: 100, height: 30, capabilities: .full).buffer
+            var coloured = 0, boldInDark = 0
+            for y in 0..<light.height {
+                for x in 0..<light.width where light[x, y].style.color != .default && !light[x, y].style.reverse {
+                    coloured += 1
+                    #expect(!light[x, y].style.bold, "bold colour at \(x),\(y): \(light)")
+                    // The same cell, the same colour and character as on a dark background.
+                    #expect(light[x, y].character == dark[x, y].character && light[x, y].style.color == dark[x, y].style.color)
+                    if dark[x, y].style.bold { boldInDark += 1 }
+                }
+            }
+            #expect(coloured > 50 && boldInDark > 10, "the dark theme's bold colours are what the light one drops")
+        }
+    }
+}
