@@ -136,17 +136,17 @@ public enum DashboardView {
             case .running, .queued:
                 // Say so when nothing is moving, and why.
                 if snapshot.count(of: .running) > 0 {
-                    status = (" RUNNING ", CellStyle(c.input.capabilities.color ? .green : .default, bold: true, reverse: true))
+                    status = (" RUNNING ", c.palette.badge(.green))
                 } else if snapshot.count(of: .paused) + snapshot.count(of: .pausing) > 0 {
-                    status = (" PAUSED ", CellStyle(c.input.capabilities.color ? .yellow : .default, bold: true, reverse: true))
+                    status = (" PAUSED ", c.palette.badge(.yellow))
                 } else if snapshot.count(of: .idle) > 0 {
                     // A job that has just started, its idle workers not yet woken: not a stall.
-                    status = (" STARTING ", CellStyle(c.input.capabilities.color ? .green : .default, bold: true, reverse: true))
+                    status = (" STARTING ", c.palette.badge(.green))
                 } else {
-                    status = (" STALLED: no live worker ", CellStyle(c.input.capabilities.color ? .red : .default, bold: true, reverse: true))
+                    status = (" STALLED: no live worker ", c.palette.badge(.red))
                 }
-            case .verified: status = (" VERIFIED \(glyphs.check) ", CellStyle(c.input.capabilities.color ? .green : .default, bold: true, reverse: true))
-            case .mismatch: status = (" MISMATCH \(glyphs.cross) ", CellStyle(c.input.capabilities.color ? .red : .default, bold: true, reverse: true))
+            case .verified: status = (" VERIFIED \(glyphs.check) ", c.palette.badge(.green))
+            case .mismatch: status = (" MISMATCH \(glyphs.cross) ", c.palette.badge(.red))
             }
         } else {
             title += "  no job yet: press n to start one"
@@ -238,7 +238,7 @@ public enum DashboardView {
     /// A presenter's caption: one bold line that stands out from everything else.
     static func drawCaption(_ buffer: inout CellBuffer, _ c: RenderContext, _ caption: String) {
         let y = headerRows
-        let style = CellStyle(c.input.capabilities.color ? .yellow : .default, bold: true, reverse: true)
+        let style = c.palette.badge(.yellow)
         buffer.fill(x: 0, y: y, width: c.width, height: 1, with: Cell(" ", style))
         buffer.write(" " + Widgets.truncate(caption, c.width - 2, glyphs: c.glyphs), x: 0, y: y, style: style)
     }

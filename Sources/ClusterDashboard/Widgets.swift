@@ -62,6 +62,8 @@ struct Palette {
     func color(_ color: TextColor, bold: Bool = false) -> CellStyle { style(color, bold: bold) }
 
     var title: CellStyle { style(.default, bold: true, reverse: true) }
+    /// A status in the title bar (RUNNING, PAUSED, VERIFIED ...): reversed, in its colour.
+    func badge(_ color: TextColor) -> CellStyle { style(color, bold: true, reverse: true) }
     var label: CellStyle { style(.cyan) }
     var value: CellStyle { style(.default, bold: true) }
     var good: CellStyle { style(.green, bold: true) }
