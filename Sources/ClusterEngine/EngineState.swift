@@ -183,7 +183,7 @@ struct EngineState {
         record(attemptInfo, of: i, outcome: .done, now: now)
         let count = attemptInfo.elements.count64
         // A local thread's attempts carry their own finish times. A remote one's results arrive
-        // several at a time; its pace is taken per message (`Cluster.step(_:finished:processed:)`).
+        // several at a time; its pace is taken per message (`handIn(worker:arrived:now:)`).
         if workers[i].remote == nil, now > attemptInfo.startNanos {
             notePace(worker: i, elements: count, nanos: now - attemptInfo.startNanos)
         }
