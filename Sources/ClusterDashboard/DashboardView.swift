@@ -427,7 +427,13 @@ public enum DashboardView {
         // A rate only for a worker that is summing: an idle or paused one does nothing now,
         // whatever it did in the last second.
         let summing = w.state == .running || w.state == .pausing
-        x = buffer.write(Widgets.padLeft(summing ? Format.rate(w.throughput) : "-", 8), x: x, y: y)
+        if summing, w.isLagging {
+            // A straggler: marked, so it stands out among hundreds of rows.
+            let mark = c.input.capabilities.unicode ? "▼" : "!"
+            x = buffer.write(Widgets.padLeft(mark + Format.rate(w.throughput), 8), x: x, y: y, style: palette.warning)
+        } else {
+            x = buffer.write(Widgets.padLeft(summing ? Format.rate(w.throughput) : "-", 8), x: x, y: y)
+        }
         if columns.peak {
             // A remote worker's core is another machine's: its peak was not measured here.
             let peak = c.input.kernelPeaks?[c.snapshot.kernel]

@@ -184,6 +184,7 @@ enum GridView {
             ("\(unicode ? "✗" : "x") dead", palette.state(.dead)),
             ("\(unicode ? "·" : ".") idle", palette.state(.idle)),
             ("\(unicode ? "↓" : "v") leaving", palette.state(.running, leaving: true)),
+            ("underlined: lags", CellStyle(underline: true)),
             ("(height: chunk done)", palette.tableHeader),
         ]
         for (text, style) in legend {
@@ -214,6 +215,8 @@ enum GridView {
             let y = top + 1 + i - first
             for (cx, member) in line {
                 var style = style(workers[member], palette: palette)
+                // A straggler's cell is underlined: it reads in colour, monochrome and ASCII alike.
+                if workers[member].isLagging { style.underline = true }
                 if member == selected {
                     style.reverse = true
                     style.bold = true
@@ -240,6 +243,7 @@ enum GridView {
             text += ", chunk #\(a.chunk) \(Format.percent(a.fractionDone))"
         }
         if w.state == .running || w.state == .pausing { text += ", \(Format.rate(w.throughput))" }
+        if w.isLagging { text += " (lags: under half the median rate)" }
         if w.speed < 1 { text += ", throttled to \(Format.fixed(w.speed * 100, decimals: 0))%" }
         text += ", \(Format.grouped(w.chunksDone)) chunks done"
         buffer.write(Widgets.truncate(text, c.width - 1, glyphs: glyphs), x: 0, y: y, style: c.palette.value)

@@ -12,6 +12,7 @@ public final class Cluster: Sendable {
     public let configuration: ClusterConfiguration
     private let state: Mutex<EngineState>
     private let rates: Mutex<RateSampler>
+    private let stragglers = Mutex(StragglerWatch())
     private let threads = DispatchGroup()
 
     public init(configuration: ClusterConfiguration = ClusterConfiguration()) {
@@ -133,12 +134,28 @@ public final class Cluster: Sendable {
             processed = s.workers.map { $0.cell.processed.load(ordering: .relaxed) }
             return PartialSnapshot(state: s, now: now)
         }
-        let (workerRates, total, history) = rates.withLock { r in
-            let (perWorker, total) = r.record(nanos: now, perWorker: processed)
-            return (perWorker, total, r.history)
+        let (workerRates, total, whole, history) = rates.withLock { r in
+            let (perWorker, total, whole) = r.record(nanos: now, perWorker: processed)
+            return (perWorker, total, whole, r.history)
+        }
+        // Stragglers: judged among the workers running now, each on a whole window's rate.
+        let judged = partial.workers.indices.map { i in
+            (id: partial.workers[i].id, judged: partial.workers[i].state == .running && whole[i], rate: workerRates[i])
+        }
+        let (lagging, started, median) = stragglers.withLock { watch in
+            let (started, median) = watch.update(judged)
+            return (watch.lagging, started, median)
+        }
+        if !started.isEmpty {
+            state.withLock { s in
+                for id in started {
+                    guard let i = s.index(of: id) else { continue }
+                    s.log(.workerLagging(id, rate: workerRates[i], median: median), now: now)
+                }
+            }
         }
         return partial.complete(processed: processed, rates: workerRates, throughput: total,
-                                history: history)
+                                history: history, lagging: lagging)
     }
 
     // MARK: Shutdown
@@ -204,7 +221,8 @@ private struct PartialSnapshot {
         lastEvent = s.events.nextSequence - 1
     }
 
-    func complete(processed: [UInt64], rates: [Double], throughput: Double, history: [Double]) -> ClusterSnapshot {
+    func complete(processed: [UInt64], rates: [Double], throughput: Double, history: [Double],
+                  lagging: Set<WorkerID>) -> ClusterSnapshot {
         let workerSnapshots = workers.enumerated().map { i, w in
             WorkerSnapshot(
                 id: w.id, state: w.state, isLeaving: w.isLeaving, speed: w.speed,
@@ -214,7 +232,7 @@ private struct PartialSnapshot {
                                     wasSplit: $0.wasSplit)
                 },
                 elementsProcessed: processed[i], elementsAccepted: w.accepted, chunksDone: w.chunksDone,
-                throughput: rates[i], remote: w.remote, leaseLost: w.leaseLost)
+                throughput: rates[i], remote: w.remote, leaseLost: w.leaseLost, isLagging: lagging.contains(w.id))
         }
         return ClusterSnapshot(time: time, job: job, queuedJobs: queuedJobs, finishedJobs: finishedJobs,
                                workers: workerSnapshots, throughput: throughput, throughputHistory: history,

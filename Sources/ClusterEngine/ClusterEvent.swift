@@ -10,6 +10,8 @@ public enum ClusterEventKind: Sendable, Equatable {
     case workerLeaving(WorkerID)
     case workerRemoved(WorkerID)
     case workerThrottled(WorkerID, speed: Double)
+    /// A running worker's rate fell under half the running workers' median (see `StragglerWatch`).
+    case workerLagging(WorkerID, rate: Double, median: Double)
     /// A chunk went back to the queue because `from` crashed or left it.
     case chunkRequeued(chunk: Int64, from: WorkerID)
     /// A re-queued chunk was picked up again.
@@ -56,6 +58,12 @@ public struct ClusterEvent: Sendable, Equatable {
         case .workerRemoved(let w): return "\(w) removed"
         case .workerThrottled(let w, let speed):
             return "\(w) speed set to \(Int((speed * 100).rounded()))%"
+        case .workerLagging(let w, let rate, let median):
+            func gps(_ rate: Double) -> String {
+                let hundredths = Int((rate / 1e7).rounded())
+                return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)G/s"
+            }
+            return "\(w) lags: \(gps(rate)) against the median \(gps(median)) of the running workers"
         case .chunkRequeued(let chunk, let from): return "chunk \(chunk) re-queued from \(from)"
         case .chunkRedistributed(let chunk, let from, let to):
             return "chunk \(chunk) from \(from) → \(to)"

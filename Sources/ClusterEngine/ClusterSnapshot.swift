@@ -51,6 +51,8 @@ public struct WorkerSnapshot: Sendable, Equatable, Identifiable {
     public var remote: RemoteWorkerInfo? = nil
     /// A remote worker that is dead because nothing was heard from it in time.
     public var leaseLost = false
+    /// Running at under half the running workers' median rate (see `StragglerWatch`).
+    public var isLagging = false
 }
 
 /// The state of a job.

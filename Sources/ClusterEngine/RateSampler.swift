@@ -22,13 +22,19 @@ struct RateSampler {
 
     /// Records the counters at `nanos` and returns each worker's rate and the cluster's rate,
     /// in elements per second, over roughly the last `window`.
-    mutating func record(nanos: UInt64, perWorker: [UInt64]) -> (perWorker: [Double], total: Double) {
+    /// Also says, per worker, whether its rate spans a whole window: it was there, and had summed,
+    /// when the window began.
+    mutating func record(nanos: UInt64, perWorker: [UInt64]) -> (perWorker: [Double], total: Double, whole: [Bool]) {
         // Keep one sample at or beyond the window's start as the baseline.
         while samples.count >= 2, nanos - samples[samples.startIndex + 1].nanos >= window {
             samples.removeFirst()
         }
         let rates: [Double]
+        var whole = Array(repeating: false, count: perWorker.count)
         if let base = samples.first, nanos > base.nanos {
+            if nanos - base.nanos >= window * 9 / 10 {
+                for i in perWorker.indices where i < base.perWorker.count && base.perWorker[i] > 0 { whole[i] = true }
+            }
             let seconds = Double(nanos - base.nanos) / 1e9
             rates = perWorker.indices.map { i in
                 let before = i < base.perWorker.count ? base.perWorker[i] : 0
@@ -47,6 +53,6 @@ struct RateSampler {
             history.append(total)
             if history.count > historyLength { history.removeFirst(history.count - historyLength) }
         }
-        return (rates, total)
+        return (rates, total, whole)
     }
 }

@@ -164,6 +164,21 @@ struct GridViewTests {
         #expect(text.contains("3 workers on 2 hosts, 2 gone"), "\(buffer)")
     }
 
+    @Test("a straggler stands out: ▼ before its rate in the table, its cell underlined in the grid")
+    func stragglerMarked() throws {
+        var workers = [Fixtures.worker(1), Fixtures.worker(2), Fixtures.worker(3, throughput: 0.2e9)]
+        workers[2].isLagging = true
+        let snapshot = Fixtures.snapshot(workers: workers, job: try Fixtures.job())
+        let table = Fixtures.render(snapshot, width: 100, height: 24).buffer
+        let row = try #require(table.lines.first { $0.hasPrefix("     3 running") })
+        #expect(row.contains("▼200M/s"), "\(table)")
+        #expect(!table.lines.contains { $0.hasPrefix("     1 running") && $0.contains("▼") })
+        let buffer = grid(snapshot)
+        let rows = gridRows(buffer)
+        let underlined = rows.flatMap { y in (0..<buffer.width).filter { buffer[$0, y].style.underline && buffer[$0, y].character != " " } }
+        #expect(underlined.count == 1, "\(buffer)")
+    }
+
     @Test("the table offers the grid when it cannot show every worker")
     func tableOffersGrid() throws {
         let snapshot = try cluster(local: 40)
