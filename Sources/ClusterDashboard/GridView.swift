@@ -17,24 +17,27 @@ enum GridView {
     /// student-10), so that a person finds a machine where they look for it.
     static func groups(_ snapshot: ClusterSnapshot) -> [Group] {
         var groups: [Group] = []
-        var index: [String: Int] = [:]
+        // Keyed apart from host names, so a remote machine called "local" is not merged with
+        // this one's threads.
+        var index: [String?: Int] = [:]
         for (i, w) in snapshot.workers.enumerated() {
             let name = w.remote?.host ?? "local"
             let g: Int
-            if let known = index[name] {
+            if let known = index[w.remote?.host] {
                 g = known
             } else {
                 g = groups.count
-                index[name] = g
+                index[w.remote?.host] = g
                 groups.append(Group(name: name))
             }
             if w.state == .removed { groups[g].gone += 1 } else { groups[g].members.append(i) }
         }
         // A host whose workers have all left keeps no line; its departures show in the counts.
         let shown = groups.filter { !$0.members.isEmpty }
-        let local = shown.filter { $0.name == "local" && snapshot.workers[$0.members[0]].remote == nil }
+        let isLocal = { (group: Group) in snapshot.workers[group.members[0]].remote == nil }
+        let local = shown.filter(isLocal)
         // Each name's sort key once, not once per comparison: hundreds of hosts, every frame.
-        let remote = shown.filter { !local.contains($0) }.map { (key: NameKey($0.name), group: $0) }
+        let remote = shown.filter { !isLocal($0) }.map { (key: NameKey($0.name), group: $0) }
             .sorted { $0.key < $1.key }.map(\.group)
         return local + remote
     }
@@ -249,7 +252,7 @@ enum GridView {
         buffer.write(Widgets.truncate(text, c.width - 1, glyphs: glyphs), x: 0, y: y, style: c.palette.value)
 
         let name = w.remote?.host ?? "local"
-        guard let group = groups.first(where: { $0.name == name }) else { return }
+        guard let group = groups.first(where: { $0.members.contains(index) }) else { return }
         let members = group.members.map { c.snapshot.workers[$0] }
         let counts = WorkerState.allCases.compactMap { state -> String? in
             let n = members.filter { $0.state == state }.count

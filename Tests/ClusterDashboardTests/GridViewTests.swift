@@ -77,9 +77,14 @@ struct GridViewTests {
             return w
         }
         workers.append(Fixtures.worker(13))
+        // A remote machine that calls itself "local" is its own group, after this one's threads.
+        var impostor = Fixtures.worker(14)
+        impostor.remote = RemoteWorkerInfo(host: "local", pid: 99, thread: 0)
+        workers.append(impostor)
         let snapshot = Fixtures.snapshot(workers: workers, job: try Fixtures.job())
-        let names = GridView.groups(snapshot).map(\.name)
-        #expect(names == ["local"] + (1...12).map { "student-\($0)" })
+        let groups = GridView.groups(snapshot)
+        #expect(groups.map(\.name) == ["local", "local"] + (1...12).map { "student-\($0)" })
+        #expect(groups[0].members == [12] && groups[1].members == [13])
         // In the grid the arrows go in its order: local, then student-1, student-2, ...
         var state = ViewState()
         state.panel = .grid
@@ -89,7 +94,7 @@ struct GridViewTests {
             _ = Reducer.reduce(&state, key: .down, snapshot: snapshot, pageSize: 5)
             visited.append(state.selectedWorker)
         }
-        #expect(visited == [WorkerID(4), WorkerID(2), WorkerID(5)])
+        #expect(visited == [WorkerID(14), WorkerID(4), WorkerID(2)])
         _ = Reducer.reduce(&state, key: .home, snapshot: snapshot, pageSize: 5)
         #expect(state.selectedWorker == WorkerID(13), "Home: the grid's first cell")
         #expect(GridView.naturallyBefore("pc-9", "pc-10") && !GridView.naturallyBefore("pc-10", "pc-9"))
