@@ -72,13 +72,11 @@ struct EngineState {
 
     // MARK: Handing attempts out and in
 
-    /// Hands in worker `i`'s `finished` attempt, if any, and decides what it does next: the
-    /// attempts to append to its queue (the first becomes current if it had none), nothing new,
-    /// or leave. One call, one lock, for a local thread and a remote one alike. `now` is the time
+    /// Decides what worker `i` does next, its results handed in (`handIn`): the attempts to
+    /// append to its queue (the first becomes current if it had none), nothing new, or leave. For
+    /// a local thread and a remote one alike, in the same lock as the hand-in. `now` is the time
     /// a new attempt starts.
-    mutating func step(worker i: Int, finished: (attempt: AttemptID, sum: UInt128)? = nil,
-                       now: UInt64 = MonotonicClock.nanoseconds()) -> WorkerStep {
-        if let finished { complete(worker: i, attempt: finished.attempt, sum: finished.sum, now: now) }
+    mutating func step(worker i: Int, now: UInt64 = MonotonicClock.nanoseconds()) -> WorkerStep {
         if isShuttingDown { return .exit }
         var first: AttemptTask?
         if workers[i].current == nil {

@@ -40,10 +40,7 @@ public enum CheckInAnswer: Sendable, Equatable {
 extension Cluster {
     /// Hands in `finished`, if any, and says what worker `id` does next, in one lock.
     public func step(_ id: WorkerID, finished: (attempt: AttemptID, sum: UInt128)? = nil) -> WorkerStep {
-        withState { s in
-            guard let i = s.index(of: id) else { return .exit }
-            return s.step(worker: i, finished: finished)
-        }
+        step(id, finished: finished.map { [$0] } ?? [], processed: nil)
     }
 
     /// Hands in `finished`, in the order worker `id` finished them (a remote thread's results
