@@ -374,9 +374,9 @@ public enum DashboardView {
                 let keep = bar ?? c.width..<c.width
                 buffer.restyle(x: 0, y: y, width: keep.lowerBound) { $0.reverse = true; $0.bold = true }
                 buffer.restyle(x: keep.upperBound, y: y, width: c.width - keep.upperBound) { $0.reverse = true; $0.bold = true }
-                // Bold, except a coloured bar on a light background, where bold means bright.
-                let light = c.input.capabilities.theme == .light && c.input.capabilities.color
-                if bar != nil, !light { buffer.restyle(x: keep.lowerBound, y: y, width: keep.count) { $0.bold = true } }
+                if bar != nil, c.palette.boldColoursReadable {
+                    buffer.restyle(x: keep.lowerBound, y: y, width: keep.count) { $0.bold = true }
+                }
             }
         }
         return (rows, offset)
@@ -426,7 +426,7 @@ public enum DashboardView {
         }
         // A rate only for a worker that is summing: an idle or paused one does nothing now,
         // whatever it did in the last second.
-        let summing = w.state == .running || w.state == .pausing
+        let summing = w.isSumming
         if summing, w.isLagging {
             // A straggler: marked, so it stands out among hundreds of rows.
             let mark = c.input.capabilities.unicode ? "▼" : "!"

@@ -6,11 +6,16 @@ import ClusterReporting
 /// Where the table shows a dozen rows of three hundred workers, this shows all of them.
 enum GridView {
     /// The workers of one host, in id order; removed ones are only counted.
-    struct Group: Equatable {
+    struct Group {
         let name: String
         /// Indices into the snapshot's workers.
         var members: [Int] = []
         var gone = 0
+
+        /// The throughput of its workers summing now.
+        func rate(in workers: [WorkerSnapshot]) -> Double {
+            members.reduce(0) { workers[$1].isSumming ? $0 + workers[$1].throughput : $0 }
+        }
     }
 
     /// Local threads first, under "local", then the remote hosts by name (student-2 before
@@ -97,10 +102,6 @@ enum GridView {
         }
     }
 
-    static func style(_ w: WorkerSnapshot, palette: Palette) -> CellStyle {
-        palette.state(w.state, leaving: w.isLeaving)
-    }
-
     /// Where each worker's cell goes: line (from the grid's first) and column.
     struct Layout {
         var lines: [[(x: Int, worker: Int)]] = []
@@ -108,7 +109,6 @@ enum GridView {
         var labels: [(line: Int, x: Int, text: String, width: Int)] = []
         /// Where each group's throughput goes, when hosts sit side by side with room for it.
         var rates: [(line: Int, x: Int, group: Int)] = []
-        var cellWidth = 2
 
         func line(of worker: Int) -> Int? {
             for (i, line) in lines.enumerated() where line.contains(where: { $0.worker == worker }) { return i }
@@ -135,7 +135,6 @@ enum GridView {
 
     private static func layout(_ groups: [Group], width: Int, labelWidth: Int, cellWidth: Int, rates: Bool) -> Layout {
         var layout = Layout()
-        layout.cellWidth = cellWidth
         let cellsRoom = max(1, (width - 1 - labelWidth) / cellWidth)
         // Side by side: every group on one line, in columns as wide as the widest.
         let rateRoom = rates ? rateWidth : 0
@@ -209,15 +208,14 @@ enum GridView {
                          style: palette.label)
         }
         for rate in layout.rates where (first..<(first + gridRows)).contains(rate.line) {
-            let members = groups[rate.group].members.map { workers[$0] }
-            let summing = members.filter { $0.state == .running || $0.state == .pausing }
-            let text = summing.isEmpty ? "-" : Format.rate(summing.reduce(0) { $0 + $1.throughput })
+            let group = groups[rate.group]
+            let text = group.members.contains { workers[$0].isSumming } ? Format.rate(group.rate(in: workers)) : "-"
             buffer.write(Widgets.padLeft(text, rateWidth), x: rate.x, y: top + 1 + rate.line - first, style: palette.value)
         }
         for (i, line) in layout.lines.enumerated().dropFirst(first).prefix(gridRows) {
             let y = top + 1 + i - first
             for (cx, member) in line {
-                var style = style(workers[member], palette: palette)
+                var style = palette.state(workers[member].state, leaving: workers[member].isLeaving)
                 // A straggler's cell is underlined: it reads in colour, monochrome and ASCII alike.
                 if workers[member].isLagging { style.underline = true }
                 if member == selected {
@@ -245,7 +243,7 @@ enum GridView {
         if let a = w.assignment, w.state != .dead, w.state != .removed {
             text += ", chunk #\(a.chunk) \(Format.percent(a.fractionDone))"
         }
-        if w.state == .running || w.state == .pausing { text += ", \(Format.rate(w.throughput))" }
+        if w.isSumming { text += ", \(Format.rate(w.throughput))" }
         if w.isLagging { text += " (lags: under half the median rate)" }
         if w.speed < 1 { text += ", throttled to \(Format.fixed(w.speed * 100, decimals: 0))%" }
         text += ", \(Format.grouped(w.chunksDone)) chunks done"
@@ -258,10 +256,8 @@ enum GridView {
             let n = members.filter { $0.state == state }.count
             return n == 0 ? nil : "\(n) \(state.rawValue)"
         }
-        let summing = members.filter { $0.state == .running || $0.state == .pausing }
-        let rate = summing.reduce(0) { $0 + $1.throughput }
         var host = "   \(name): \(members.count) thread\(members.count == 1 ? "" : "s") (" + counts.joined(separator: ", ") + ")"
-        host += ", \(Format.rate(rate))"
+        host += ", \(Format.rate(group.rate(in: c.snapshot.workers)))"
         if group.gone > 0 { host += ", \(group.gone) gone" }
         buffer.write(Widgets.truncate(host, c.width - 1, glyphs: glyphs), x: 0, y: y + 1, style: c.palette.label)
     }

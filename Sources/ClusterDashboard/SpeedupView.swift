@@ -97,7 +97,7 @@ enum SpeedupView {
         var line = "  One core's peak: \(kernel) \(Format.rate(peak))"
         if kernel != .scalar, let scalar = peaks[.scalar] { line += ", scalar \(Format.rate(scalar))" }
         line += "."
-        let local = c.snapshot.workers.filter { $0.remote == nil && ($0.state == .running || $0.state == .pausing) }
+        let local = c.snapshot.workers.filter { $0.remote == nil && $0.isSumming }
         if !local.isEmpty {
             let rate = local.reduce(0) { $0 + $1.throughput }
             let cores = min(local.count, c.input.cores)

@@ -52,11 +52,13 @@ struct Palette {
     let capabilities: Capabilities
 
     private func style(_ color: TextColor, bold: Bool = false, reverse: Bool = false, underline: Bool = false) -> CellStyle {
-        let colored = capabilities.color && color != .default
-        // On a light background a bold colour is a bright one: the light theme keeps the colour.
-        let bold = bold && !(colored && capabilities.theme == .light)
+        let bold = bold && (color == .default || boldColoursReadable)
         return CellStyle(capabilities.color ? color : .default, bold: bold, reverse: reverse, underline: underline)
     }
+
+    /// Whether coloured text may be bold. On a light background a bold colour is a bright one,
+    /// which cannot be read on white: the light theme keeps the colour and drops the bold.
+    var boldColoursReadable: Bool { !(capabilities.color && capabilities.theme == .light) }
 
     /// A color for marks that have their own glyph, so monochrome needs no attribute.
     func color(_ color: TextColor, bold: Bool = false) -> CellStyle { style(color, bold: bold) }

@@ -53,6 +53,10 @@ public struct WorkerSnapshot: Sendable, Equatable, Identifiable {
     public var leaseLost = false
     /// Running at under half the running workers' median rate (see `StragglerWatch`).
     public var isLagging = false
+
+    /// Summing now (a pausing worker sums until its thread stops): only then does its rate mean
+    /// anything about the present.
+    public var isSumming: Bool { state == .running || state == .pausing }
 }
 
 /// The state of a job.
