@@ -233,7 +233,7 @@ struct RemoteSession {
         guard 1...WireProtocol.threadLimit ~= hello.threads else {
             throw RPCError(code: .invalidArgument, message: "a worker may offer 1 to \(WireProtocol.threadLimit) threads (got \(hello.threads))")
         }
-        let host = Self.printable(hello.host, fallback: peer)
+        let host = WireProtocol.printableHostName(hello.host, fallback: peer)
         // Only a name this program knows is shown: the field is the client's word.
         let kernel = KernelVariant(rawValue: hello.kernel)?.rawValue ?? ""
         let wake = self.wake
@@ -402,9 +402,4 @@ struct RemoteSession {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
-    /// A host name fit for the dashboard: printable, at most 64 characters.
-    static func printable(_ text: String, fallback: String) -> String {
-        let cleaned = String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.prefix(64))
-        return cleaned.isEmpty ? fallback : cleaned
-    }
 }

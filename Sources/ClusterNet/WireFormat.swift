@@ -6,6 +6,13 @@ public enum WireProtocol {
     public static let version: UInt32 = 2
     /// Threads one worker process may offer.
     public static let threadLimit: UInt32 = 256
+
+    /// A host name fit for the dashboard: printable, at most 64 characters. The coordinator
+    /// cleans what a Hello says with it; `worker --name` refuses a name it would change.
+    public static func printableHostName(_ text: String, fallback: String) -> String {
+        let cleaned = String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.prefix(64))
+        return cleaned.isEmpty ? fallback : cleaned
+    }
 }
 
 typealias WorkerMessage = Clustertop_V1_WorkerMessage

@@ -63,7 +63,8 @@ struct Worker: ParsableCommand {
         // A token the coordinator can never have given (a pasted carriage return, say) is a
         // mistake to report now, not a refusal to retry.
         if let problem = AccessToken.validate(secret) { throw InputError("bad token: \(problem)") }
-        if let name, name.isEmpty || name.count > 64 || name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+        // The coordinator would clean the name for its dashboard; one it would change is refused.
+        if let name, name.isEmpty || WireProtocol.printableHostName(name, fallback: "") != name {
             throw InputError("--name must be 1 to 64 printable characters (got \(name.debugDescription))")
         }
         KernelVariant.active = try KernelVariant.parse(top.options.kernel)

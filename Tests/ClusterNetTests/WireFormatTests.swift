@@ -22,9 +22,9 @@ struct WireFormatTests {
 
     @Test("host names are cleaned for the dashboard")
     func printableHost() {
-        #expect(RemoteSession.printable("node-1\u{1b}[2J", fallback: "x") == "node-1[2J")
-        #expect(RemoteSession.printable("", fallback: "10.0.0.5:4444") == "10.0.0.5:4444")
-        #expect(RemoteSession.printable(String(repeating: "h", count: 300), fallback: "x").count == 64)
+        #expect(WireProtocol.printableHostName("node-1\u{1b}[2J", fallback: "x") == "node-1[2J")
+        #expect(WireProtocol.printableHostName("", fallback: "10.0.0.5:4444") == "10.0.0.5:4444")
+        #expect(WireProtocol.printableHostName(String(repeating: "h", count: 300), fallback: "x").count == 64)
     }
 
     @Test("heartbeats come ten times per lease, never faster than every 20 ms")
