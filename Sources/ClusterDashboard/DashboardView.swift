@@ -46,6 +46,8 @@ public struct DashboardFrame: Equatable, Sendable {
     public var scrollOffset: Int
     /// How far back the event log is scrolled, capped to the history kept.
     public var logScroll = 0
+    /// Rows the worker table has room for: hosts start expanded while their threads fit.
+    public var tableCapacity = Int.max
 }
 
 /// The dashboard as a pure function of its input.
@@ -66,7 +68,8 @@ public enum DashboardView {
         }
         let context = RenderContext(input: input, glyphs: glyphs, palette: palette,
                                     columns: Columns(width: input.width, workers: input.snapshot.workers,
-                                                     peaks: input.kernelPeaks?[input.snapshot.kernel] != nil))
+                                                     peaks: input.kernelPeaks?[input.snapshot.kernel] != nil),
+                                    table: WorkerTable(input.snapshot, input.state))
         drawHeader(&buffer, context)
         if let caption = input.state.caption { drawCaption(&buffer, context, caption) }
         let (rows, pageRows, offset, listed) = drawPanel(&buffer, context)
@@ -78,7 +81,10 @@ public enum DashboardView {
         let logScroll = drawEventLog(&buffer, context, top: logTop, workerRows: pageRows, offset: offset, listed: listed)
         drawFooter(&buffer, context)
         if input.state.showHelp { drawHelp(&buffer, context) }
-        return DashboardFrame(buffer: buffer, workerRows: pageRows, scrollOffset: offset, logScroll: logScroll)
+        let capacity = workerRowCount(height: input.height, workers: Int.max / 2, selectionDetail: context.showsSelectionDetail,
+                                      top: context.tableTop)
+        return DashboardFrame(buffer: buffer, workerRows: pageRows, scrollOffset: offset, logScroll: logScroll,
+                              tableCapacity: capacity)
     }
 
     struct RenderContext {
@@ -86,6 +92,8 @@ public enum DashboardView {
         let glyphs: Glyphs
         let palette: Palette
         let columns: Columns
+        /// The table's rows, in the chosen order and filter.
+        let table: WorkerTable
         /// Too narrow for a range column: the selected worker's chunk gets a line of its own.
         var showsSelectionDetail: Bool { !columns.range && input.state.panel == .workers }
         /// The row of the panel's header: under the header block, and under the caption if any.
@@ -250,19 +258,19 @@ public enum DashboardView {
         switch c.input.state.panel {
         case .workers:
             let (rows, offset) = drawWorkers(&buffer, c)
-            return (rows, rows, offset, c.snapshot.workers.count)
+            return (rows, rows, offset, c.table.rows.count)
         case .grid:
             // As many rows as the grid needs, up to what leaves the log its three lines; two more
             // for the selected worker and its host.
             let most = workerRowCount(height: c.height, workers: c.height, selectionDetail: false, top: c.tableTop)
-            let groups = GridView.groups(c.snapshot)
+            let groups = GridView.groups(c.snapshot, filter: c.input.state.filter)
             let layout = GridView.layout(groups, width: c.width, rows: most - 2)
             let rows = min(most, max(3, layout.lines.count + 2))
             GridView.draw(&buffer, c, top: c.tableTop, rows: rows, groups: groups, layout: layout)
             return (rows, max(1, rows - 2), 0, 0)
         case .timeline:
             // A lane per worker not removed, one for the removed if any, and the time axis.
-            let live = TimelineView.laneWorkers(c.snapshot)
+            let live = c.table.ordered.map { c.snapshot.workers[$0] }
             let gone = TimelineView.goneWorkers(c.snapshot, c.input.timeline)
             let goneRow = gone.isEmpty ? 0 : 1
             let rows = workerRowCount(height: c.height, workers: live.count + goneRow + 1, selectionDetail: false,
@@ -286,12 +294,6 @@ public enum DashboardView {
             JobsView.draw(&buffer, c, top: c.tableTop, rows: rows)
             return (rows, rows, 0, 0)
         }
-    }
-
-    /// The first worker shown so the selection stays in view.
-    static func scrollOffset(_ c: RenderContext, rows: Int) -> Int {
-        scrollOffset(c.input.state.scrollOffset, rows: rows, count: c.snapshot.workers.count,
-                     selected: Reducer.selectedIndex(c.input.state, in: c.snapshot))
     }
 
     /// The first of `count` rows to show in `rows`, near `wanted`, keeping `selected` in view.
@@ -339,35 +341,50 @@ public enum DashboardView {
     }
 
     static func drawWorkers(_ buffer: inout CellBuffer, _ c: RenderContext) -> (rows: Int, offset: Int) {
-        let workers = c.snapshot.workers
-        let rows = workerRowCount(height: c.height, workers: workers.count, selectionDetail: c.showsSelectionDetail,
+        let workers = c.snapshot.workers, table = c.table
+        let rows = workerRowCount(height: c.height, workers: table.rows.count, selectionDetail: c.showsSelectionDetail,
                                   top: c.tableTop)
         let columns = c.columns
         let headerY = c.tableTop
-        // Header row.
-        var header = "    ID STATE    "
-        if columns.whereWidth > 0 { header += Widgets.padRight("WHERE", columns.whereWidth) }
+        // Header row; the sorted column is marked (the default, by id, is not).
+        let sort = c.input.state.sort
+        let arrow = c.input.capabilities.unicode ? "▼" : "v"
+        func label(_ text: String) -> String { sort != .id && sort.column == text ? text + arrow : text }
+        var header = "    ID " + Widgets.padRight(label("STATE"), 9)
+        if columns.whereWidth > 0 { header += Widgets.padRight(label("WHERE"), columns.whereWidth) }
         if columns.speed { header += "SPEED " }  // five wide plus a space, as in the rows
         header += Widgets.padRight("CHUNK PROGRESS", columns.bar + 6) + Widgets.padRight("CHUNK", 10)
         if columns.range { header += Widgets.padRight("RANGE", columns.rangeWidth) }
-        header += Widgets.padLeft("RATE", 8)
+        header += Widgets.padLeft(label("RATE"), 8)
         if columns.peak { header += Widgets.padLeft("PEAK", 6) }
-        if columns.chunks { header += Widgets.padLeft("CHUNKS", 7) }
+        if columns.chunks { header += Widgets.padLeft(label("CHUNKS"), 7) }
         if columns.share { header += Widgets.padLeft("SHARE", 7) }
         buffer.fill(x: 0, y: headerY, width: c.width, height: 1, with: Cell(" ", c.palette.tableHeader))
         buffer.write(header, x: 0, y: headerY, style: c.palette.tableHeader)
 
-        let selected = Reducer.selectedIndex(c.input.state, in: c.snapshot)
-        let offset = scrollOffset(c, rows: rows)
+        let selected = table.selectedRow(c.input.state, c.snapshot)
+        let offset = scrollOffset(c.input.state.scrollOffset, rows: rows, count: table.rows.count, selected: selected)
         if workers.isEmpty {
             buffer.write("  no workers: press a to add one", x: 0, y: headerY + 1, style: c.palette.warning)
+        } else if table.rows.isEmpty, let filter = c.input.state.filter {
+            buffer.write("  no worker matches \"\(filter.text)\": / changes the filter, Esc clears it", x: 0, y: headerY + 1,
+                         style: c.palette.warning)
         }
         let totalAccepted = max(1, workers.reduce(UInt64(0)) { $0 + $1.elementsAccepted })
         for row in 0..<rows {
             let index = offset + row
-            guard index < workers.count else { break }
+            guard index < table.rows.count else { break }
             let y = headerY + 1 + row
-            let bar = drawWorkerRow(&buffer, c, workers[index], y: y, totalAccepted: totalAccepted)
+            let bar: Range<Int>?
+            switch table.rows[index] {
+            case .worker(let w): bar = drawWorkerRow(&buffer, c, workers[w], y: y, totalAccepted: totalAccepted)
+            case .host(let g): bar = drawHostRow(&buffer, c, table.groups[g], expanded: table.isExpanded(g), y: y,
+                                                 totalAccepted: totalAccepted)
+            case .departed(let n):
+                let text = "  \(n) removed worker\(n == 1 ? "" : "s"): gone; what \(n == 1 ? "it" : "they") did still counts"
+                buffer.write(Widgets.truncate(text, c.width - 1, glyphs: c.glyphs), x: 0, y: y, style: c.palette.label)
+                bar = nil
+            }
             if index == selected {
                 buffer.write(String(c.glyphs.selectionMarker), x: 1, y: y, style: CellStyle(bold: true))
                 // Highlight the row but not its bar: reversed, a 20% bar would read as 80%.
@@ -380,6 +397,92 @@ public enum DashboardView {
             }
         }
         return (rows, offset)
+    }
+
+    /// A host's row: its threads' states, mean chunk progress, total rate, chunks and share,
+    /// ▾ when its threads are listed under it, ▸ when folded. Returns its bar's columns.
+    @discardableResult
+    static func drawHostRow(_ buffer: inout CellBuffer, _ c: RenderContext, _ group: GridView.Group, expanded: Bool,
+                            y: Int, totalAccepted: UInt64) -> Range<Int>? {
+        let palette = c.palette, glyphs = c.glyphs, columns = c.columns, unicode = c.input.capabilities.unicode
+        let threads = group.members.map { c.snapshot.workers[$0] }
+        let fold = unicode ? (expanded ? "▾" : "▸") : (expanded ? "-" : "+")
+        var x = buffer.write("   " + fold + "   ", x: 0, y: y, style: palette.value)
+        // One word when the threads agree, else "mixed"; the counts follow in the range column
+        // or on the selection line.
+        let words = Set(threads.map { $0.isLeaving ? "leaving" : $0.state.rawValue })
+        let word = words.count == 1 ? words.first! : "mixed"
+        let style = words.count == 1 ? palette.state(threads[0].state, leaving: threads[0].isLeaving) : palette.label
+        x = buffer.write(Widgets.padRight(word, 8) + " ", x: x, y: y, style: style)
+        if columns.whereWidth > 0 {
+            x = buffer.write(Widgets.padRight(Widgets.truncate(group.name, columns.whereWidth - 1, glyphs: glyphs), columns.whereWidth),
+                             x: x, y: y, style: CellStyle(bold: true))
+        }
+        if columns.speed {
+            // The host's speed when its threads share one; throttled threads show on their rows.
+            let speeds = Set(threads.map(\.speed))
+            let text = speeds.count == 1 ? Format.fixed(speeds.first! * 100, decimals: 0) + "%" : "mixed"
+            x = buffer.write(Widgets.padLeft(text, 5) + " ", x: x, y: y, style: speeds.contains { $0 < 1 } ? palette.warning : .plain)
+        }
+        let working = threads.compactMap { w in w.state == .dead || w.state == .removed ? nil : w.assignment?.fractionDone }
+        var bar: Range<Int>?
+        if !working.isEmpty {
+            let mean = working.reduce(0, +) / Double(working.count)
+            let start = x
+            x = buffer.write(Widgets.bar(mean, width: columns.bar, glyphs: glyphs), x: x, y: y, style: palette.good)
+            bar = start..<x
+            x = buffer.write(Widgets.padLeft(Format.fixed(mean * 100, decimals: 0) + "%", 5) + " ", x: x, y: y)
+        } else {
+            x = buffer.write(String(repeating: " ", count: columns.bar + 6), x: x, y: y)
+        }
+        let count = threads.count == 1 ? "1 thread" : "\(threads.count) threads"
+        x = buffer.write(Widgets.padRight(count.count < 10 ? count : "\(threads.count) thr", 10), x: x, y: y, style: palette.label)
+        if columns.range {
+            x = buffer.write(Widgets.padRight(Widgets.truncate(stateCounts(threads), columns.rangeWidth - 1, glyphs: glyphs),
+                                              columns.rangeWidth), x: x, y: y, style: palette.label)
+        }
+        let summing = threads.contains { $0.isSumming }
+        let rate = summing ? Format.rate(group.rate(in: c.snapshot.workers)) : "-"
+        if summing, isLagging(threads) {
+            x = buffer.write(Widgets.padLeft((unicode ? "▼" : "!") + rate, 8), x: x, y: y, style: palette.warning)
+        } else {
+            x = buffer.write(Widgets.padLeft(rate, 8), x: x, y: y, style: palette.value)
+        }
+        if columns.peak { x = buffer.write(Widgets.padLeft("-", 6), x: x, y: y) }
+        if columns.chunks {
+            x = buffer.write(Widgets.padLeft(Format.grouped(threads.reduce(0) { $0 + $1.chunksDone }), 7), x: x, y: y)
+        }
+        if columns.share {
+            let share = Double(threads.reduce(UInt64(0)) { $0 + $1.elementsAccepted }) / Double(totalAccepted)
+            buffer.write(Widgets.padLeft(Format.percent(share), 7), x: x, y: y)
+        }
+        return bar
+    }
+
+    /// "student-3: 2 threads (1 running, 1 paused), 1.2G/s, 1 gone": a host on one line.
+    static func hostSummary(_ group: GridView.Group, _ snapshot: ClusterSnapshot) -> String {
+        let threads = group.members.map { snapshot.workers[$0] }
+        var text = "\(group.name): \(threads.count) thread\(threads.count == 1 ? "" : "s") (\(stateCounts(threads)))"
+        if threads.contains(where: \.isSumming) { text += ", \(Format.rate(group.rate(in: snapshot.workers)))" }
+        if isLagging(threads) { text += " (lags: its threads under half the median rate)" }
+        text += ", \(Format.grouped(threads.reduce(0) { $0 + $1.chunksDone })) chunks done"
+        if group.gone > 0 { text += ", \(group.gone) gone" }
+        return text
+    }
+
+    /// "2 running, 1 paused": a host's threads by state.
+    static func stateCounts(_ threads: [WorkerSnapshot]) -> String {
+        WorkerState.allCases.compactMap { state -> String? in
+            let n = threads.filter { $0.state == state }.count
+            return n == 0 ? nil : "\(n) \(state.rawValue)"
+        }.joined(separator: ", ")
+    }
+
+    /// A host lags when at least half of its summing threads do: a slow machine, not one slow
+    /// thread among many.
+    static func isLagging(_ threads: [WorkerSnapshot]) -> Bool {
+        let summing = threads.filter(\.isSumming)
+        return !summing.isEmpty && summing.filter(\.isLagging).count * 2 >= summing.count
     }
 
     /// Draws one worker's row; returns the columns its progress bar took, if it has one.
@@ -463,6 +566,11 @@ public enum DashboardView {
 
     /// "▶ worker 3: chunk #4593, 47.0% of 19,262,412,801...19,266,607,104, attempt 4601".
     static func drawSelectionDetail(_ buffer: inout CellBuffer, _ c: RenderContext, y: Int) {
+        if let row = c.table.selectedRow(c.input.state, c.snapshot), case .host(let g) = c.table.rows[row] {
+            buffer.write(Widgets.truncate(" \(c.glyphs.selectionMarker) " + hostSummary(c.table.groups[g], c.snapshot), c.width - 1,
+                                          glyphs: c.glyphs), x: 0, y: y, style: c.palette.label)
+            return
+        }
         guard let index = Reducer.selectedIndex(c.input.state, in: c.snapshot) else { return }
         let w = c.snapshot.workers[index]
         var text = " \(c.glyphs.selectionMarker) \(w.id)"
@@ -497,8 +605,15 @@ public enum DashboardView {
         let back = min(c.input.state.logScroll, max(0, lines.count - capacity))
         let older = lines.count - capacity - back > 0
         let scrollNote = back > 0 ? "(\(back) newer below: ] newer, [ older) " : older ? "([ older) " : ""
-        let title = "\(glyphs.horizontal)\(glyphs.horizontal) events " + scrollNote
+        var title = "\(glyphs.horizontal)\(glyphs.horizontal) events " + scrollNote
         buffer.write(title, x: 0, y: top, style: back > 0 ? palette.warning : palette.frame)
+        // A filter hides workers in every view: say so where every view shows it.
+        if let filter = c.input.state.filter {
+            let note = " filter \"\(filter.text)\": \(c.table.matching) of \(c.table.total) workers (Esc clears) "
+            let x = title.count + 1
+            buffer.write(Widgets.truncate(note, max(0, c.width - x - 1), glyphs: glyphs), x: x, y: top, style: palette.warning)
+            title += String(repeating: " ", count: note.count + 1)
+        }
         // Say how many workers are scrolled out of view, and where.
         let above = offset, below = max(0, listed - offset - workerRows)
         if above + below > 0 {
@@ -506,7 +621,8 @@ public enum DashboardView {
             let hidden = above + below
             // The grid shows them all: say so where the table runs out.
             let grid = c.input.state.panel == .workers ? "; v: all in the grid" : ""
-            let note = " \(hidden) more worker\(hidden == 1 ? "" : "s"): \(up) \(above) above, \(down) \(below) below (PgUp/PgDn\(grid)) "
+            let noun = c.input.state.panel == .workers && c.table.isGrouped ? "row" : "worker"
+            let note = " \(hidden) more \(noun)\(hidden == 1 ? "" : "s"): \(up) \(above) above, \(down) \(below) below (PgUp/PgDn\(grid)) "
             let x = max(title.count + 1, c.width - note.count - 2)
             buffer.write(Widgets.truncate(note, c.width - x - 1, glyphs: glyphs), x: x, y: top, style: palette.warning)
         }
@@ -532,10 +648,12 @@ public enum DashboardView {
         let y = c.height - 1
         buffer.fill(x: 0, y: y, width: c.width, height: 1)
         if let prompt = c.input.state.prompt {
-            var x = buffer.write(" New job LO...HI: ", x: 0, y: y, style: c.palette.footerKey)
+            let isFilter = prompt.purpose == .filter
+            var x = buffer.write(isFilter ? " Filter, host or state:" : " New job LO...HI: ", x: 0, y: y, style: c.palette.footerKey)
             x = buffer.write(prompt.text, x: x + 1, y: y, style: c.palette.value)
             x = buffer.write("_", x: x, y: y, style: CellStyle(bold: true, reverse: true))
-            let hint = "  Enter starts, Esc cancels (\(c.input.state.nextSchedule.rawValue), chunk \(Format.grouped(c.input.state.nextChunkSize)))"
+            let hint = isFilter ? "  Enter shows only the matching workers (empty: all), Esc cancels"
+                : "  Enter starts, Esc cancels (\(c.input.state.nextSchedule.rawValue), chunk \(Format.grouped(c.input.state.nextChunkSize)))"
             buffer.write(Widgets.truncate(hint, c.width - x, glyphs: c.glyphs), x: x, y: y, style: .plain)
             return
         }

@@ -7,7 +7,8 @@ import ClusterReporting
 enum GridView {
     /// The workers of one host, in id order; removed ones are only counted.
     struct Group {
-        let name: String
+        let key: HostKey
+        var name: String { key.name }
         /// Indices into the snapshot's workers.
         var members: [Int] = []
         var gone = 0
@@ -20,21 +21,21 @@ enum GridView {
 
     /// Local threads first, under "local", then the remote hosts by name (student-2 before
     /// student-10), so that a person finds a machine where they look for it.
-    static func groups(_ snapshot: ClusterSnapshot) -> [Group] {
+    /// With a filter, only the workers it lets through.
+    static func groups(_ snapshot: ClusterSnapshot, filter: WorkerFilter? = nil) -> [Group] {
         var groups: [Group] = []
-        // Keyed apart from host names, so a remote machine called "local" is not merged with
-        // this one's threads.
-        var index: [String?: Int] = [:]
+        var index: [HostKey: Int] = [:]
         for (i, w) in snapshot.workers.enumerated() {
-            let name = w.remote?.host ?? "local"
+            let key = HostKey(w)
             let g: Int
-            if let known = index[w.remote?.host] {
+            if let known = index[key] {
                 g = known
             } else {
                 g = groups.count
-                index[w.remote?.host] = g
-                groups.append(Group(name: name))
+                index[key] = g
+                groups.append(Group(key: key))
             }
+            if let filter, !filter.matches(w) { continue }
             if w.state == .removed { groups[g].gone += 1 } else { groups[g].members.append(i) }
         }
         // A host whose workers have all left keeps no line; its departures show in the counts.
@@ -175,7 +176,8 @@ enum GridView {
         // Header: what is shown, and the legend, so a glance needs no help screen.
         buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(" ", palette.tableHeader))
         let live = groups.reduce(0) { $0 + $1.members.count }
-        let gone = workers.count - live
+        let filter = c.input.state.filter
+        let gone = workers.filter { $0.state == .removed && (filter?.matches($0) ?? true) }.count
         var title = " CLUSTER  \(live) worker\(live == 1 ? "" : "s") on \(groups.count) host\(groups.count == 1 ? "" : "s")"
         if gone > 0 { title += ", \(gone) gone" }
         var x = buffer.write(title + "  ", x: 0, y: top, style: palette.tableHeader)
@@ -249,16 +251,8 @@ enum GridView {
         text += ", \(Format.grouped(w.chunksDone)) chunks done"
         buffer.write(Widgets.truncate(text, c.width - 1, glyphs: glyphs), x: 0, y: y, style: c.palette.value)
 
-        let name = w.remote?.host ?? "local"
         guard let group = groups.first(where: { $0.members.contains(index) }) else { return }
-        let members = group.members.map { c.snapshot.workers[$0] }
-        let counts = WorkerState.allCases.compactMap { state -> String? in
-            let n = members.filter { $0.state == state }.count
-            return n == 0 ? nil : "\(n) \(state.rawValue)"
-        }
-        var host = "   \(name): \(members.count) thread\(members.count == 1 ? "" : "s") (" + counts.joined(separator: ", ") + ")"
-        host += ", \(Format.rate(group.rate(in: c.snapshot.workers)))"
-        if group.gone > 0 { host += ", \(group.gone) gone" }
+        let host = "   " + DashboardView.hostSummary(group, c.snapshot)
         buffer.write(Widgets.truncate(host, c.width - 1, glyphs: glyphs), x: 0, y: y + 1, style: c.palette.label)
     }
 }

@@ -29,20 +29,59 @@ public enum Reducer {
         return 0
     }
 
+    /// The order the arrows move in, in the panel shown: the table's rows (hosts and workers),
+    /// the grid's cells, or the timeline's lanes.
+    enum Stop: Equatable {
+        case host(HostKey, first: Int)
+        case worker(Int)
+    }
+
+    static func stops(_ state: ViewState, _ snapshot: ClusterSnapshot, table: WorkerTable) -> [Stop] {
+        switch state.panel {
+        case .workers:
+            return table.rows.compactMap { row in
+                switch row {
+                case .host(let g): return .host(table.groups[g].key, first: table.groups[g].members[0])
+                case .worker(let i): return .worker(i)
+                case .departed: return nil
+                }
+            }
+        case .grid: return GridView.groups(snapshot, filter: state.filter).flatMap(\.members).map(Stop.worker)
+        default: return table.ordered.map(Stop.worker)
+        }
+    }
+
     private static func perform(_ action: DashboardAction, on state: inout ViewState,
                                 snapshot: ClusterSnapshot, pageSize: Int) -> [EngineCommand] {
         let workers = snapshot.workers
+        let table = WorkerTable(snapshot, state)
         let index = selectedIndex(state, in: snapshot)
         let selected = index.map { workers[$0] }
-        // The order the arrows move in: the grid's (by host), or the table's.
-        let order = state.panel == .grid ? GridView.groups(snapshot).flatMap(\.members) : Array(workers.indices)
-        let position = index.flatMap { order.firstIndex(of: $0) }
+        // In the table, a host's row may hold the selection: keys then act on all its threads.
+        let selectedRow = state.panel == .workers ? table.selectedRow(state, snapshot) : nil
+        let host: GridView.Group? = selectedRow.flatMap {
+            if case .host(let g) = table.rows[$0] { return table.groups[g] } else { return nil }
+        }
+        let threads = host.map { $0.members.map { workers[$0] } } ?? []
+        let order = stops(state, snapshot, table: table)
+        // The table's stops are its rows, the departed count (always last) left out.
+        let position = state.panel == .workers ? selectedRow : index.flatMap { order.firstIndex(of: .worker($0)) }
         func select(_ i: Int) {
             guard !order.isEmpty else { return }
-            state.selectedWorker = workers[order[min(max(0, i), order.count - 1)]].id
+            switch order[min(max(0, i), order.count - 1)] {
+            case .host(let key, let first):
+                state.selectedHost = key
+                state.selectedWorker = workers[first].id
+            case .worker(let w):
+                state.selectedHost = nil
+                state.selectedWorker = workers[w].id
+            }
         }
         func say(_ text: String, error: Bool = true) {
             state.status = StatusMessage(text: text, isError: error, since: snapshot.time)
+        }
+        if let host, let commands = hostCommands(action, host: host.name, threads: threads, say: say) {
+            return commands
         }
         switch action {
         case .selectPrevious: select((position ?? 0) - 1)
@@ -51,6 +90,28 @@ public enum Reducer {
         case .selectPageDown: select((position ?? 0) + pageSize)
         case .selectFirst: select(0)
         case .selectLast: select(order.count - 1)
+        case .expandHost, .collapseHost, .toggleHost:
+            guard state.panel == .workers, table.isGrouped else { return [] }
+            // On a thread's row, ← folds its host and moves the selection onto the host's row.
+            let group = host ?? index.flatMap { i in table.groups.first { $0.members.contains(i) } }
+            guard let group, let g = table.groups.firstIndex(where: { $0.key == group.key }) else { return [] }
+            let expand = action == .toggleHost ? !table.isExpanded(g) : action == .expandHost
+            if host == nil, expand { return [] }
+            state.hostExpanded[group.key] = expand
+            if !expand {
+                state.selectedHost = group.key
+                state.selectedWorker = workers[group.members[0]].id
+            }
+        case .cycleSort:
+            state.sort = state.sort.next
+            say("sorted by \(state.sort.label)", error: false)
+        case .filter:
+            state.prompt = JobPrompt(text: state.filter?.text ?? "", purpose: .filter)
+        case .clearFilter:
+            if state.filter != nil {
+                state.filter = nil
+                say("filter cleared: every worker shown", error: false)
+            }
         case .addWorker:
             return [.addWorker]
         case .removeWorker:
@@ -123,11 +184,53 @@ public enum Reducer {
         return []
     }
 
+    /// What a key does on a host's row, to all its threads; nil for keys that do not act on
+    /// workers (moving, views, …).
+    private static func hostCommands(_ action: DashboardAction, host: String, threads: [WorkerSnapshot],
+                                     say: (String, Bool) -> Void) -> [EngineCommand]? {
+        func none(_ why: String) -> [EngineCommand] {
+            say("\(host): \(why)", true)
+            return []
+        }
+        switch action {
+        case .removeWorker:
+            let staying = threads.filter { $0.state != .removed && !$0.isLeaving }
+            return staying.isEmpty ? none("every thread is already leaving") : staying.map { .remove($0.id) }
+        case .togglePause:
+            let active = threads.filter { ($0.state == .running || $0.state == .idle) && !$0.isLeaving }
+            if !active.isEmpty { return active.map { .pause($0.id) } }
+            let paused = threads.filter { $0.state == .paused || $0.state == .pausing }
+            return paused.isEmpty ? none("no thread to pause or resume") : paused.map { .resume($0.id) }
+        case .killWorker:
+            let live = threads.filter { $0.state != .dead && $0.state != .removed }
+            return live.isEmpty ? none("every thread is already dead") : live.map { .kill($0.id) }
+        case .restartWorker:
+            let dead = threads.filter { $0.state == .dead }
+            return dead.isEmpty ? none("no dead thread to restart") : dead.map { .restart($0.id) }
+        case .throttleWorker:
+            // One step down from the fastest thread, for all: the host slows as one machine.
+            let fastest = threads.map(\.speed).max() ?? 1
+            let next = throttleSteps.first { $0 < fastest - 1e-9 } ?? throttleSteps[0]
+            return threads.map { .setSpeed($0.id, next) }
+        default:
+            return nil
+        }
+    }
+
     private static func editPrompt(_ state: inout ViewState, key: Key, snapshot: ClusterSnapshot) -> [EngineCommand] {
         guard var prompt = state.prompt else { return [] }
         switch key {
         case .escape:
             state.prompt = nil
+            return []
+        case .enter where prompt.purpose == .filter:
+            state.prompt = nil
+            state.filter = WorkerFilter(prompt.text)
+            let shown = WorkerTable(snapshot, state).matching
+            state.status = StatusMessage(
+                text: state.filter.map { "filter \"\($0.text)\": \(shown) of \(snapshot.workers.count) workers (Esc clears)" }
+                    ?? "filter cleared: every worker shown",
+                isError: state.filter != nil && shown == 0, since: snapshot.time)
             return []
         case .enter:
             do {

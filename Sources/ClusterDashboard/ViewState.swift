@@ -19,15 +19,24 @@ public enum DashboardPanel: String, Sendable, CaseIterable {
     }
 }
 
-/// The new-job prompt while it is open.
+/// The prompt on the footer line while it is open: a new job's range, or a filter.
 public struct JobPrompt: Equatable, Sendable {
+    public enum Purpose: Sendable {
+        /// `n`: LO...HI of a new job.
+        case newJob
+        /// `/`: which hosts or states the table, grid and timeline show.
+        case filter
+    }
+
     public var text: String
     /// Why the last Enter was refused, shown until the text changes.
     public var error: String?
+    public var purpose: Purpose
 
-    public init(text: String = "", error: String? = nil) {
+    public init(text: String = "", error: String? = nil, purpose: Purpose = .newJob) {
         self.text = text
         self.error = error
+        self.purpose = purpose
     }
 }
 
@@ -50,6 +59,15 @@ public struct StatusMessage: Equatable, Sendable {
 /// overlays, the prompt. Changed only by `Reducer`.
 public struct ViewState: Equatable, Sendable {
     public var selectedWorker: WorkerID?
+    /// Set when the table's selection is on a host's row: keys then act on all its threads.
+    public var selectedHost: HostKey?
+    /// Hosts the person expanded (true) or collapsed (false) in the table; the others are
+    /// expanded while every row fits.
+    public var hostExpanded: [HostKey: Bool] = [:]
+    public var sort = WorkerSort.id
+    public var filter: WorkerFilter?
+    /// Rows the table had room for in the last frame: whether hosts start expanded.
+    public var tableCapacity = Int.max
     /// First worker row shown; the view keeps the selection visible whatever this says.
     public var scrollOffset = 0
     public var showHelp = false

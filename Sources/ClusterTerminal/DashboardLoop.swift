@@ -133,6 +133,7 @@ public final class DashboardLoop {
             speedup: speedup, cores: cores, finishedJobs: finishedJobs, kernelPeaks: kernelPeaks))
         state.scrollOffset = frame.scrollOffset
         state.logScroll = frame.logScroll
+        state.tableCapacity = frame.tableCapacity
         screen.draw(frame.buffer, full: state.fullRedrawRequested)
         state.fullRedrawRequested = false
         // A script keeps the frames coming even while nothing runs: its clock must advance.

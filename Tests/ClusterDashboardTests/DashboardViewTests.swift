@@ -30,7 +30,9 @@ struct DashboardViewTests {
         #expect(lines.contains { $0.contains("   2 paused") && $0.contains("25%") })
         #expect(lines.contains { $0.contains("   3 dead") && $0.contains("crashed") })
         #expect(lines.contains { $0.contains("   4 idle") })
-        #expect(lines.contains { $0.contains("   5 removed") })
+        // The removed worker's row collapses into a count.
+        #expect(!lines.contains { $0.contains("   5 removed") })
+        #expect(lines.contains { $0.contains("1 removed worker: gone") })
         #expect(lines.contains { $0.contains("job 1 started: 1...100,000") })
         // The kill and its redistribution are one log line.
         #expect(lines.contains { $0.contains("worker 3 killed; chunk 17 re-queued → worker 1") })
@@ -92,13 +94,17 @@ struct DashboardViewTests {
         let whereX = try #require(header.range(of: "WHERE")).lowerBound.utf16Offset(in: header)
         func row(_ id: Int) throws -> String { try #require(lines.first { $0.contains("   \(id) ") && $0.count > 40 }) }
         // Each row names its place in the WHERE column, aligned under the header.
-        for (id, place) in [(1, "local"), (2, "lab-7:4242/0"), (3, "lab-7:4242/1"), (4, "lab-7:4242/2")] {
+        for (id, place) in [(1, "local"), (2, "lab-7:4242/0"), (3, "lab-7:4242/1")] {
             let line = try row(id)
             #expect(line.range(of: place)?.lowerBound.utf16Offset(in: line) == whereX, "\(line)")
         }
         #expect(try row(2).contains("75%") && row(2).contains("#7"))
         #expect(try row(3).contains("lease lost: no heartbeat"))
-        #expect(try row(4).contains("gone"))
+        // Each host has a row over its threads, its name under WHERE; the departed are a count.
+        let hostRow = try #require(lines.first { $0.contains("lab-7 ") && $0.contains("2 threads") }, "\(frame.buffer)")
+        #expect(hostRow.range(of: "lab-7")?.lowerBound.utf16Offset(in: hostRow) == whereX)
+        #expect(hostRow.contains("mixed") && hostRow.contains("▾"))
+        #expect(lines.contains { $0.contains("1 removed worker: gone") })
         // The selected remote worker's detail line says where it runs, and with which kernel.
         #expect(frame.buffer.contains("▶ worker 2 on lab-7 (pid 4242, thread 0, avx2 kernel): chunk #7"))
         #expect(frame.buffer.contains("worker 2 joined from lab-7 (pid 4242, thread 0, avx2 kernel)"))
