@@ -254,11 +254,12 @@ public enum DashboardView {
     /// The middle of the screen: the worker table, the timeline or the speedup panel. Returns
     /// the rows it used under its header row, the workers per page, the first worker shown, and
     /// how many workers it lists (the timeline leaves out the removed).
-    static func drawPanel(_ buffer: inout CellBuffer, _ c: RenderContext) -> (rows: Int, pageRows: Int, offset: Int, listed: Int) {
+    static func drawPanel(_ buffer: inout CellBuffer, _ c: RenderContext)
+        -> (rows: Int, pageRows: Int, offset: Int, listed: Listed) {
         switch c.input.state.panel {
         case .workers:
             let (rows, offset) = drawWorkers(&buffer, c)
-            return (rows, rows, offset, c.table.rows.count)
+            return (rows, rows, offset, Listed(count: c.table.rows.count, noun: c.table.isGrouped ? "row" : "worker"))
         case .grid:
             // As many rows as the grid needs, up to what leaves the log its three lines; two more
             // for the selected worker and its host.
@@ -267,19 +268,21 @@ public enum DashboardView {
             let layout = GridView.layout(groups, width: c.width, rows: most - 2)
             let rows = min(most, max(3, layout.lines.count + 2))
             GridView.draw(&buffer, c, top: c.tableTop, rows: rows, groups: groups, layout: layout)
-            return (rows, max(1, rows - 2), 0, 0)
+            return (rows, max(1, rows - 2), 0, Listed())
         case .timeline:
-            // A lane per worker not removed, one for the removed if any, and the time axis.
-            let live = c.table.ordered.map { c.snapshot.workers[$0] }
+            // A lane per worker not removed, one for the removed if any, and the time axis. When
+            // the workers' lanes do not fit and they run on several machines, a lane per host.
             let gone = TimelineView.goneWorkers(c.snapshot, c.input.timeline)
             let goneRow = gone.isEmpty ? 0 : 1
-            let rows = workerRowCount(height: c.height, workers: live.count + goneRow + 1, selectionDetail: false,
+            let most = workerRowCount(height: c.height, workers: Int.max / 2, selectionDetail: false, top: c.tableTop) - 1 - goneRow
+            let lanes = TimelineView.lanes(c.table, c.snapshot, room: most)
+            let rows = workerRowCount(height: c.height, workers: lanes.count + goneRow + 1, selectionDetail: false,
                                       top: c.tableTop)
-            let lanes = max(1, rows - 1 - goneRow)
-            let selected = live.firstIndex { $0.id == c.input.state.selectedWorker }
-            let offset = scrollOffset(c.input.state.scrollOffset, rows: lanes, count: live.count, selected: selected)
-            TimelineView.draw(&buffer, c, top: c.tableTop, visible: Array(live.dropFirst(offset).prefix(lanes)), gone: gone)
-            return (rows, lanes, offset, live.count)
+            let shown = max(1, rows - 1 - goneRow)
+            let selected = c.input.state.selectedWorker.flatMap { id in lanes.firstIndex { $0.workers.contains(id) } }
+            let offset = scrollOffset(c.input.state.scrollOffset, rows: shown, count: lanes.count, selected: selected)
+            TimelineView.draw(&buffer, c, top: c.tableTop, visible: Array(lanes.dropFirst(offset).prefix(shown)), gone: gone)
+            return (rows, shown, offset, Listed(count: lanes.count, noun: lanes.first?.isHost == true ? "host" : "worker"))
         case .speedup:
             // A row per worker count, one for the core rule, room for the "measuring" note, and
             // one for the cores' peak.
@@ -287,13 +290,19 @@ public enum DashboardView {
             let rows = workerRowCount(height: c.height, workers: max(c.input.speedup.points.count + 1, 2) + (peakLine == nil ? 0 : 1),
                                       selectionDetail: false, top: c.tableTop)
             SpeedupView.draw(&buffer, c, top: c.tableTop, rows: rows, peakLine: peakLine)
-            return (rows, rows, 0, 0)
+            return (rows, rows, 0, Listed())
         case .jobs:
             let rows = workerRowCount(height: c.height, workers: max(c.input.finishedJobs.count, 2),
                                       selectionDetail: false, top: c.tableTop)
             JobsView.draw(&buffer, c, top: c.tableTop, rows: rows)
-            return (rows, rows, 0, 0)
+            return (rows, rows, 0, Listed())
         }
+    }
+
+    /// What a panel lists, for the "N more … below" note: how many, and what they are.
+    struct Listed {
+        var count = 0
+        var noun = "worker"
     }
 
     /// The first of `count` rows to show in `rows`, near `wanted`, keeping `selected` in view.
@@ -595,7 +604,7 @@ public enum DashboardView {
     /// Draws the event log and the status line; returns how far back the log is scrolled.
     @discardableResult
     static func drawEventLog(_ buffer: inout CellBuffer, _ c: RenderContext, top: Int, workerRows: Int, offset: Int,
-                             listed: Int) -> Int {
+                             listed: Listed) -> Int {
         let glyphs = c.glyphs, palette = c.palette
         let bottom = c.height - 2  // last log row; the footer is below
         buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(glyphs.horizontal, palette.frame))
@@ -615,14 +624,13 @@ public enum DashboardView {
             title += String(repeating: " ", count: note.count + 1)
         }
         // Say how many workers are scrolled out of view, and where.
-        let above = offset, below = max(0, listed - offset - workerRows)
+        let above = offset, below = max(0, listed.count - offset - workerRows)
         if above + below > 0 {
             let up = c.input.capabilities.unicode ? "↑" : "^", down = c.input.capabilities.unicode ? "↓" : "v"
             let hidden = above + below
             // The grid shows them all: say so where the table runs out.
             let grid = c.input.state.panel == .workers ? "; v: all in the grid" : ""
-            let noun = c.input.state.panel == .workers && c.table.isGrouped ? "row" : "worker"
-            let note = " \(hidden) more \(noun)\(hidden == 1 ? "" : "s"): \(up) \(above) above, \(down) \(below) below (PgUp/PgDn\(grid)) "
+            let note = " \(hidden) more \(listed.noun)\(hidden == 1 ? "" : "s"): \(up) \(above) above, \(down) \(below) below (PgUp/PgDn\(grid)) "
             let x = max(title.count + 1, c.width - note.count - 2)
             buffer.write(Widgets.truncate(note, c.width - x - 1, glyphs: glyphs), x: x, y: top, style: palette.warning)
         }

@@ -77,9 +77,21 @@ enum TimelineView {
         return step
     }
 
-    /// The workers that get a lane of their own, in order: all but the removed.
-    static func laneWorkers(_ snapshot: ClusterSnapshot) -> [WorkerSnapshot] {
-        snapshot.workers.filter { $0.state != .removed }
+    /// One lane: a worker's, or a whole host's threads merged.
+    struct Lane: Equatable {
+        let label: String
+        let workers: [WorkerID]
+        let isHost: Bool
+    }
+
+    /// The lanes in the table's order and filter: a lane per live worker, or, when those do not
+    /// fit in `room` rows and the workers run on several machines, a lane per host.
+    static func lanes(_ table: WorkerTable, _ snapshot: ClusterSnapshot, room: Int) -> [Lane] {
+        let workers = snapshot.workers
+        guard table.isGrouped, table.ordered.count > room else {
+            return table.ordered.map { Lane(label: String(workers[$0].id.rawValue), workers: [workers[$0].id], isHost: false) }
+        }
+        return table.groups.map { Lane(label: $0.name, workers: $0.members.map { workers[$0].id }, isHost: true) }
     }
 
     /// The removed workers that did something in the shown job: they share one lane, which is
@@ -92,14 +104,17 @@ enum TimelineView {
     /// Draws the panel from `top`: the legend, a lane for each of `visible` (the lane workers on
     /// screen), one shared lane for `gone` if any, and the axis.
     static func draw(_ buffer: inout CellBuffer, _ c: DashboardView.RenderContext, top: Int,
-                     visible: [WorkerSnapshot], gone: Set<WorkerID>) {
+                     visible: [Lane], gone: Set<WorkerID>) {
         let palette = c.palette, unicode = c.input.capabilities.unicode
         let zoom = c.input.state.timelineZoom
-        let labelWidth = 7
+        // A host's lane is labelled with its name, as long as the longest shown (to a limit).
+        let hosts = visible.contains { $0.isHost }
+        let labelWidth = hosts ? min(16, visible.map(\.label.count).max() ?? 0) + 4 : 7
         let laneWidth = max(1, c.width - labelWidth - 1)
         buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(" ", palette.tableHeader))
-        var x = buffer.write(zoom == .wholeJob ? "    ID  WHOLE JOB " : "    ID  LAST \(Int(Zoom.recentSeconds)) S ",
-                             x: 0, y: top, style: palette.tableHeader)
+        let title = Widgets.padRight(hosts ? "    HOST" : "    ID", labelWidth - 1)
+            + (zoom == .wholeJob ? " WHOLE JOB " : " LAST \(Int(Zoom.recentSeconds)) S ")
+        var x = buffer.write(title, x: 0, y: top, style: palette.tableHeader)
         for (marks, name) in legend where x + marks.count + name.count + 3 < c.width {
             x = buffer.write(" " + String(marks.map { glyph($0, unicode: unicode) }), x: x, y: top, style: style(marks[0], palette))
             x = buffer.write(" " + name, x: x, y: top, style: palette.tableHeader)
@@ -114,7 +129,7 @@ enum TimelineView {
         let from = zoom == .wholeJob ? 0
             : max(0, end - Zoom.recentSeconds, timeline.segmentsCompleteFrom - jobStart)
         let cells = laneCells(timeline, job: job.id, jobStart: jobStart, from: from, to: end, width: laneWidth,
-                              workers: visible.map(\.id), gone: gone, zoom: zoom)
+                              workers: visible.flatMap(\.workers), gone: gone, zoom: zoom)
         let selected = c.input.state.selectedWorker
         var y = top + 1
         func drawLane(_ label: String, _ marks: [TimelineMark], selected: Bool) {
@@ -124,15 +139,21 @@ enum TimelineView {
             }
             y += 1
         }
-        for worker in visible {
-            let isSelected = worker.id == selected
-            drawLane((isSelected ? " \(c.glyphs.selectionMarker)" : "  ") + Widgets.padLeft(String(worker.id.rawValue), 4) + " ",
-                     cells.lanes[worker.id] ?? [], selected: isSelected)
+        let empty = Array(repeating: TimelineMark.empty, count: laneWidth)
+        for lane in visible {
+            let isSelected = selected.map(lane.workers.contains) ?? false
+            let marker = isSelected ? " \(c.glyphs.selectionMarker)" : "  "
+            let label = lane.isHost
+                ? marker + " " + Widgets.padRight(Widgets.truncate(lane.label, labelWidth - 4, glyphs: c.glyphs), labelWidth - 3)
+                : marker + Widgets.padLeft(lane.label, 4) + " "
+            // A host's threads in one lane: a kill or a redo on any of them still shows.
+            let marks = lane.workers.reduce(empty) { zip($0, cells.lanes[$1] ?? empty).map(TimelineMark.merged) }
+            drawLane(label, marks, selected: isSelected)
         }
         if !gone.isEmpty {
             // Every removed worker's lane in one: what they did still counts. How many, where the
             // lane is empty (they have left, so its end usually is).
-            drawLane(Widgets.padLeft("gone", 6) + " ", cells.gone, selected: false)
+            drawLane(Widgets.padLeft("gone", labelWidth - 1) + " ", cells.gone, selected: false)
             let note = " \(gone.count) removed worker\(gone.count == 1 ? "" : "s") "
             if cells.gone.count > note.count, cells.gone.suffix(note.count).allSatisfy({ $0 == .empty }) {
                 buffer.write(note, x: labelWidth + cells.gone.count - note.count, y: y - 1, style: palette.label)

@@ -155,4 +155,32 @@ struct HostTableTests {
         let table = WorkerTable(Fixtures.snapshot(workers: workers, job: try Fixtures.job()), ViewState())
         #expect(!table.isGrouped && table.rows == [.worker(0), .departed(2)])
     }
+
+    @Test("with more threads than lanes fit, the timeline gives each host one lane; a kill on one thread shows on it")
+    func timelineHostLanes() throws {
+        let workers = Self.classroom()
+        let snapshot = Fixtures.snapshot(workers: workers, job: try Fixtures.job())
+        // Every worker sums one chunk for the first 10 s; student-7's first thread (worker 15)
+        // is then killed on its next.
+        var segments = workers.map { Fixtures.segment($0.id.rawValue, chunk: Int64($0.id.rawValue), 0, 10) }
+        segments.append(Fixtures.segment(15, chunk: 100, 10, 12.5, .killed))
+        var state = ViewState()
+        state.panel = .timeline
+        state.selectedWorker = WorkerID(16)
+        let frame = Fixtures.render(snapshot, state: state, timeline: Fixtures.timeline(now: 12.5, segments: segments, jobStart: 0))
+        let lines = frame.buffer.lines
+        #expect(lines.contains { $0.contains("HOST") && $0.contains("WHOLE JOB") }, "\(frame.buffer)")
+        let student7 = try #require(lines.first { $0.contains(" student-7 ") }, "\(frame.buffer)")
+        #expect(student7.contains("▶") && student7.contains("█") && student7.contains("✗"))
+        let student6 = try #require(lines.first { $0.contains(" student-6 ") })
+        #expect(student6.contains("█") && !student6.contains("✗"))
+        // Lanes in name order, local first; the page scrolled to the selected host's lane.
+        #expect(!lines.contains { $0.contains(" student-1 ") } || lines.firstIndex { $0.contains(" student-1 ") }! < lines.firstIndex { $0.contains(" student-7 ") }!)
+        // With room for every thread, a lane each.
+        let tall = Fixtures.render(snapshot, state: state, width: 120, height: 80,
+                                   timeline: Fixtures.timeline(now: 12.5, segments: segments, jobStart: 0))
+        #expect(tall.buffer.lines.contains { $0.contains("ID") && $0.contains("WHOLE JOB") })
+        #expect(!tall.buffer.lines.contains { $0.contains(" student-7 ") })
+        #expect(lines.contains { $0.contains("19 more hosts") })
+    }
 }
