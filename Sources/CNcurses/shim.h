@@ -37,6 +37,32 @@ static inline int ct_draw_run(int y, int x, const wchar_t *text, int count, attr
 /// Reads one key as a wide character; returns OK, KEY_CODE_YES (function key) or ERR.
 static inline int ct_read_key(wint_t *key) { return get_wch(key); }
 
+/// Asks for presses of the first button and the wheel, reported at once (no click timing, which
+/// would hold each press back).
+static inline void ct_enable_mouse(void) {
+    mmask_t wanted = BUTTON1_PRESSED | BUTTON4_PRESSED;
+#ifdef BUTTON5_PRESSED
+    wanted |= BUTTON5_PRESSED;
+#endif
+    mousemask(wanted, NULL);
+    mouseinterval(0);
+}
+
+/// The pending mouse event: 1 for a press of the first button, 4 the wheel up, 5 the wheel
+/// down, 0 anything else, -1 none; its cell in x and y.
+static inline int ct_read_mouse(int *x, int *y) {
+    MEVENT event;
+    if (getmouse(&event) != OK) return -1;
+    *x = event.x;
+    *y = event.y;
+    if (event.bstate & BUTTON1_PRESSED) return 1;
+    if (event.bstate & BUTTON4_PRESSED) return 4;
+#ifdef BUTTON5_PRESSED
+    if (event.bstate & BUTTON5_PRESSED) return 5;
+#endif
+    return 0;
+}
+
 /// True when the locale's character set is UTF-8 (call after setlocale).
 static inline int ct_locale_is_utf8(void) {
     const char *codeset = nl_langinfo(CODESET);

@@ -48,6 +48,8 @@ public struct DashboardFrame: Equatable, Sendable {
     public var logScroll = 0
     /// Rows the worker table has room for: hosts start expanded while their threads fit.
     public var tableCapacity = Int.max
+    /// What a click on each part of the screen reaches.
+    public var clicks = ClickMap()
 }
 
 /// The dashboard as a pure function of its input.
@@ -84,7 +86,7 @@ public enum DashboardView {
         let capacity = workerRowCount(height: input.height, workers: Int.max / 2, selectionDetail: context.showsSelectionDetail,
                                       top: context.tableTop)
         return DashboardFrame(buffer: buffer, workerRows: pageRows, scrollOffset: offset, logScroll: logScroll,
-                              tableCapacity: capacity)
+                              tableCapacity: capacity, clicks: input.state.showHelp ? ClickMap() : context.clicks.map)
     }
 
     struct RenderContext {
@@ -94,6 +96,7 @@ public enum DashboardView {
         let columns: Columns
         /// The table's rows, in the chosen order and filter.
         let table: WorkerTable
+        let clicks = ClickRecorder()
         /// Too narrow for a range column: the selected worker's chunk gets a line of its own.
         var showsSelectionDetail: Bool { !columns.range && input.state.panel == .workers }
         /// The row of the panel's header: under the header block, and under the caption if any.
@@ -386,9 +389,12 @@ public enum DashboardView {
             let y = headerY + 1 + row
             let bar: Range<Int>?
             switch table.rows[index] {
-            case .worker(let w): bar = drawWorkerRow(&buffer, c, workers[w], y: y, totalAccepted: totalAccepted)
-            case .host(let g): bar = drawHostRow(&buffer, c, table.groups[g], expanded: table.isExpanded(g), y: y,
-                                                 totalAccepted: totalAccepted)
+            case .worker(let w):
+                bar = drawWorkerRow(&buffer, c, workers[w], y: y, totalAccepted: totalAccepted)
+                c.clicks.add(.worker(workers[w].id), y: y, x: 0..<c.width)
+            case .host(let g):
+                bar = drawHostRow(&buffer, c, table.groups[g], expanded: table.isExpanded(g), y: y, totalAccepted: totalAccepted)
+                c.clicks.add(.host(table.groups[g].key, first: workers[table.groups[g].members[0]].id), y: y, x: 0..<c.width)
             case .departed(let n):
                 let text = "  \(n) removed worker\(n == 1 ? "" : "s"): gone; what \(n == 1 ? "it" : "they") did still counts"
                 buffer.write(Widgets.truncate(text, c.width - 1, glyphs: c.glyphs), x: 0, y: y, style: c.palette.label)
@@ -634,6 +640,7 @@ public enum DashboardView {
             let x = max(title.count + 1, c.width - note.count - 2)
             buffer.write(Widgets.truncate(note, c.width - x - 1, glyphs: glyphs), x: x, y: top, style: palette.warning)
         }
+        for y in (top + 1)...max(top + 1, bottom) { c.clicks.add(.eventLog, y: y, x: 0..<c.width) }
         let shown = lines.dropLast(back).suffix(capacity)
         for (i, line) in shown.enumerated() {
             let y = top + 1 + i
@@ -673,12 +680,15 @@ public enum DashboardView {
         for entry in entries where entry.label != "Quit" {
             let needed = entry.key.count + entry.label.count + 1
             if x + needed > c.width - quitWidth - 1 { break }
+            let start = x
             x = buffer.write(entry.key, x: x, y: y, style: c.palette.footerKey)
             x = buffer.write(entry.label + " ", x: x, y: y, style: c.palette.footerLabel)
+            c.clicks.add(.action(entry.action), y: y, x: start..<x)
         }
         if let quit {
             let qx = buffer.write(quit.key, x: c.width - quitWidth, y: y, style: c.palette.footerKey)
             buffer.write(quit.label, x: qx, y: y, style: c.palette.footerLabel)
+            c.clicks.add(.action(quit.action), y: y, x: (c.width - quitWidth)..<c.width)
         }
     }
 

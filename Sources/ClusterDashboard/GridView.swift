@@ -225,6 +225,8 @@ enum GridView {
                     style.bold = true
                 }
                 buffer.write(String(glyph(workers[member], glyphs: glyphs, unicode: unicode)), x: cx, y: y, style: style)
+                // Its gap too, where cells have one: the next cell, drawn later, wins its own column.
+                c.clicks.add(.worker(workers[member].id), y: y, x: cx..<(cx + 2))
             }
         }
         if layout.lines.count > gridRows {

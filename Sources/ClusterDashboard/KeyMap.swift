@@ -7,6 +7,21 @@ public enum Key: Hashable, Sendable {
     /// Ctrl plus a letter, lowercased: Ctrl-L is `.control("l")`.
     case control(Character)
     case resize
+    /// A press of the mouse's first button, or a turn of its wheel, on a cell.
+    case mouse(MouseEvent)
+}
+
+/// What the mouse did, and where (0-based cell).
+public struct MouseEvent: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable { case press, wheelUp, wheelDown }
+    public let kind: Kind
+    public let x: Int, y: Int
+
+    public init(_ kind: Kind, x: Int, y: Int) {
+        self.kind = kind
+        self.x = x
+        self.y = y
+    }
 }
 
 /// Everything a key can ask the dashboard to do.
@@ -107,10 +122,10 @@ public enum KeyMap {
         bindings.filter { !$0.description.isEmpty }.map { ($0.keyLabel, $0.description) }
     }
 
-    /// The footer's entries: (first key's label, short label).
-    public static var footerEntries: [(key: String, label: String)] {
+    /// The footer's entries: (first key's label, short label, what a click on it does).
+    public static var footerEntries: [(key: String, label: String, action: DashboardAction)] {
         bindings.compactMap { binding in
-            binding.footer.map { (String(binding.keyLabel.split(separator: " ").first ?? ""), $0) }
+            binding.footer.map { (String(binding.keyLabel.split(separator: " ").first ?? ""), $0, binding.action) }
         }
     }
 }

@@ -22,6 +22,45 @@ public enum Reducer {
         return perform(action, on: &state, snapshot: snapshot, pageSize: max(1, pageSize))
     }
 
+    /// Rows the wheel moves the selection by, per notch.
+    static let wheelStep = 3
+
+    /// A click or a turn of the wheel on `target`, what the last frame drew where it landed.
+    public static func click(_ state: inout ViewState, _ event: MouseEvent, on target: ClickTarget?,
+                             snapshot: ClusterSnapshot, pageSize: Int) -> [EngineCommand] {
+        // A prompt waits for its text; the help overlay closes on a click as on a key.
+        if state.prompt != nil { return [] }
+        if state.showHelp {
+            state.showHelp = false
+            return []
+        }
+        func act(_ action: DashboardAction) -> [EngineCommand] {
+            perform(action, on: &state, snapshot: snapshot, pageSize: max(1, pageSize))
+        }
+        switch event.kind {
+        case .wheelUp, .wheelDown:
+            let up = event.kind == .wheelUp
+            if target == .eventLog { return act(up ? .logOlder : .logNewer) }
+            return (0..<wheelStep).flatMap { _ in act(up ? .selectPrevious : .selectNext) }
+        case .press:
+            switch target {
+            case .worker(let id):
+                state.selectedWorker = id
+                state.selectedHost = nil
+            case .host(let key, let first):
+                // A click on the selected host's row folds or unfolds it.
+                if state.selectedHost == key { return act(.toggleHost) }
+                state.selectedHost = key
+                state.selectedWorker = first
+            case .action(let action):
+                return act(action)
+            case .eventLog, nil:
+                break
+            }
+            return []
+        }
+    }
+
     /// The worker the selection points at: the chosen one, or else the first.
     public static func selectedIndex(_ state: ViewState, in snapshot: ClusterSnapshot) -> Int? {
         guard !snapshot.workers.isEmpty else { return nil }

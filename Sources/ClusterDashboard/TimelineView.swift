@@ -148,6 +148,7 @@ enum TimelineView {
                 : marker + Widgets.padLeft(lane.label, 4) + " "
             // A host's threads in one lane: a kill or a redo on any of them still shows.
             let marks = lane.workers.reduce(empty) { zip($0, cells.lanes[$1] ?? empty).map(TimelineMark.merged) }
+            c.clicks.add(.worker(lane.workers[0]), y: y, x: 0..<c.width)
             drawLane(label, marks, selected: isSelected)
         }
         if !gone.isEmpty {

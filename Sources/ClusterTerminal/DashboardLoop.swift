@@ -21,6 +21,8 @@ public final class DashboardLoop {
     /// Every finished job's summary, oldest first, for the jobs panel.
     var finishedJobs: [JobSummary] = []
     var lastEventSequence: UInt64 = 0
+    /// What the last frame drew where: a click acts on what the person saw.
+    var clicks = ClickMap()
     static let keptEvents = 1_000
     static let idleFrameInterval = 0.5
     /// Testing aid: trap after this many seconds, to check the terminal is restored on a crash.
@@ -71,7 +73,13 @@ public final class DashboardLoop {
                 needsFrame = true
                 continue
             }
-            let commands = Reducer.reduce(&state, key: key, snapshot: cluster.snapshot(), pageSize: pageSize)
+            let commands: [EngineCommand]
+            if case .mouse(let event) = key {
+                commands = Reducer.click(&state, event, on: clicks.target(x: event.x, y: event.y),
+                                         snapshot: cluster.snapshot(), pageSize: pageSize)
+            } else {
+                commands = Reducer.reduce(&state, key: key, snapshot: cluster.snapshot(), pageSize: pageSize)
+            }
             for command in commands where !command.apply(to: cluster) {
                 if command == .addWorker {
                     state.status = StatusMessage(text: "worker limit reached (\(cluster.configuration.maxWorkers))",
@@ -134,6 +142,7 @@ public final class DashboardLoop {
         state.scrollOffset = frame.scrollOffset
         state.logScroll = frame.logScroll
         state.tableCapacity = frame.tableCapacity
+        clicks = frame.clicks
         screen.draw(frame.buffer, full: state.fullRedrawRequested)
         state.fullRedrawRequested = false
         // A script keeps the frames coming even while nothing runs: its clock must advance.

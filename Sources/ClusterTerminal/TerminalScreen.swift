@@ -31,7 +31,7 @@ public final class TerminalScreen {
     private var isActive = false
 
     /// Takes over the terminal. `forceASCII` and `disableColor` come from the command line.
-    public init(forceASCII: Bool, disableColor: Bool, theme: Theme = .dark) throws {
+    public init(forceASCII: Bool, disableColor: Bool, theme: Theme = .dark, mouse: Bool = true) throws {
         guard isatty(STDOUT_FILENO) == 1, isatty(STDIN_FILENO) == 1 else { throw TerminalError.notATerminal }
         setlocale(LC_ALL, "")
         // Frozen sizes in the environment would stop ncurses from following resizes.
@@ -53,6 +53,9 @@ public final class TerminalScreen {
         intrflush(ct_stdscr(), false)
         curs_set(0)
         set_escdelay(25)
+        // Clicks select and press footer keys, the wheel scrolls (htop's way). Where the mouse
+        // is on, the terminal's own selection needs Shift, as in htop.
+        if mouse { ct_enable_mouse() }
         let noColorEnvironment = getenv("NO_COLOR").map { String(cString: $0).isEmpty == false } ?? false
         var color = !disableColor && !noColorEnvironment && has_colors()
         if color {
@@ -144,6 +147,7 @@ public final class TerminalScreen {
         timeout(Int32(max(0, milliseconds)))
         var value: wint_t = 0
         let result = ct_read_key(&value)
+        if result == ct_key_code_yes(), Int32(value) == KEY_MOUSE { return Self.mouseEvent() }
         if result == ct_key_code_yes() { return Self.functionKey(Int32(value)) }
         guard result == OK else { return nil }
         return Self.characterKey(UInt32(value))
@@ -201,6 +205,16 @@ public final class TerminalScreen {
         default:
             for n in 1...12 where code == ct_key_f(Int32(n)) { return .function(n) }
             return nil
+        }
+    }
+
+    static func mouseEvent() -> Key? {
+        var x: Int32 = 0, y: Int32 = 0
+        switch ct_read_mouse(&x, &y) {
+        case 1: return .mouse(MouseEvent(.press, x: Int(x), y: Int(y)))
+        case 4: return .mouse(MouseEvent(.wheelUp, x: Int(x), y: Int(y)))
+        case 5: return .mouse(MouseEvent(.wheelDown, x: Int(x), y: Int(y)))
+        default: return nil
         }
     }
 

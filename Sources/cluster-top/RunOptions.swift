@@ -78,6 +78,9 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .long, help: "Draw the dashboard without colors (NO_COLOR in the environment does the same).")
     var noColor = false
 
+    @Flag(name: .long, help: "Leave the mouse to the terminal: no click to select, no wheel to scroll.")
+    var noMouse = false
+
     @Option(name: .long, help: ArgumentHelp(
         "Colors for a dark or a light (white, projector) background: dark or light. (default: from COLORFGBG where the terminal sets it, else dark)",
         valueName: "THEME"))
@@ -240,7 +243,7 @@ struct RunOptions: ParsableArguments {
         do {
             let chosen = theme.flatMap(Theme.init(rawValue:))
                 ?? Theme.fromEnvironment(ProcessInfo.processInfo.environment["COLORFGBG"])
-            screen = try TerminalScreen(forceASCII: ascii, disableColor: noColor, theme: chosen)
+            screen = try TerminalScreen(forceASCII: ascii, disableColor: noColor, theme: chosen, mouse: !noMouse)
         } catch {
             FileHandle.standardError.write(Data("cluster-top: \(error); running headless\n".utf8))
             return runHeadless(cluster: cluster, plan: plan, serve: nil)

@@ -85,6 +85,39 @@ struct DashboardTerminalTests {
         #expect(try tmux.expectTerminalRestored() == 0)
     }
 
+    @Test("the mouse: a click selects a worker, the wheel moves the selection, a click on a footer key acts; --no-mouse leaves it to the terminal")
+    func mouse() throws {
+        let tmux = try TmuxSession(width: 100, height: 30)
+        try tmux.type(slowJob.replacingOccurrences(of: "--workers 2", with: "--workers 4"))
+        var screen = try tmux.waitUntil { $0.contains("   4 running") }
+        #expect(try tmux.mouseReportingOn())
+        // Click on worker 3's row: its detail line follows.
+        let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+        let y3 = try #require(lines.firstIndex { $0.contains("   3 running") })
+        try tmux.click(x: 30, y: y3)
+        screen = try tmux.waitFor("▶ worker 3:")
+        #expect(try row(of: 3, in: screen).hasPrefix(" ▶"))
+        // The wheel down over the table: three rows on, as far as the last.
+        try tmux.wheel(down: true, x: 30, y: y3)
+        try tmux.waitFor("▶ worker 4:")
+        // A click on the footer's "Pause" pauses the selected worker.
+        let footer = try #require(tmux.screen().split(separator: "\n", omittingEmptySubsequences: false).last { !$0.isEmpty })
+        let pause = try #require(footer.range(of: "pPause")).lowerBound.utf16Offset(in: footer)
+        try tmux.click(x: pause + 2, y: 29)
+        try tmux.waitFor("worker 4 paused")
+        // Quit by clicking Quit: the terminal is back, and no longer reports the mouse.
+        try tmux.click(x: 98, y: 29, release: false)
+        #expect(try tmux.expectTerminalRestored() == 0)
+        #expect(try !tmux.mouseReportingOn())
+
+        // With --no-mouse the dashboard never asks for the mouse.
+        try tmux.type(slowJob + " --no-mouse")
+        try tmux.waitFor("   2 running")
+        #expect(try !tmux.mouseReportingOn())
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
+
     @Test("a job runs to the end verified; n starts another from the prompt")
     func jobVerifies() throws {
         let tmux = try TmuxSession(width: 90, height: 24)

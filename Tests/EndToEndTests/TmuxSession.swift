@@ -43,6 +43,24 @@ final class TmuxSession {
         }
     }
 
+    /// Presses the mouse's first button on cell (x, y), 0-based, and lets it go, as xterm reports
+    /// it in SGR mode (TERM=xterm-256color's kmous). Without `release`, only the press: a
+    /// terminal reports no release once the program it quit stopped asking for the mouse.
+    func click(x: Int, y: Int, release: Bool = true) throws {
+        try Self.tmux(["send-keys", "-t", name, "-l", "\u{1B}[<0;\(x + 1);\(y + 1)M"])
+        if release { try Self.tmux(["send-keys", "-t", name, "-l", "\u{1B}[<0;\(x + 1);\(y + 1)m"]) }
+    }
+
+    /// Turns the mouse wheel one notch down (or up) over cell (x, y).
+    func wheel(down: Bool, x: Int, y: Int) throws {
+        try Self.tmux(["send-keys", "-t", name, "-l", "\u{1B}[<\(down ? 65 : 64);\(x + 1);\(y + 1)M"])
+    }
+
+    /// Whether the program in the pane asked the terminal for mouse reports.
+    func mouseReportingOn() throws -> Bool {
+        try Self.tmux(["display-message", "-p", "-t", name, "#{mouse_any_flag}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+    }
+
     func resize(width: Int, height: Int) throws {
         try Self.tmux(["resize-window", "-t", name, "-x", "\(width)", "-y", "\(height)"])
     }
