@@ -493,11 +493,10 @@ public enum DashboardView {
         }.joined(separator: ", ")
     }
 
-    /// A host lags when at least half of its summing threads do: a slow machine, not one slow
-    /// thread among many.
+    /// A host lags when at least half of its summing threads do (the engine's rule).
     static func isLagging(_ threads: [WorkerSnapshot]) -> Bool {
         let summing = threads.filter(\.isSumming)
-        return !summing.isEmpty && summing.filter(\.isLagging).count * 2 >= summing.count
+        return StragglerWatch.hostLags(threads: summing.count, lagging: summing.filter(\.isLagging).count)
     }
 
     /// Draws one worker's row; returns the columns its progress bar took, if it has one.

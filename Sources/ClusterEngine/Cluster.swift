@@ -142,15 +142,19 @@ public final class Cluster: Sendable {
         let judged = partial.workers.indices.map { i in
             (id: partial.workers[i].id, judged: partial.workers[i].state == .running && whole[i], rate: workerRates[i])
         }
-        let (lagging, started, median) = stragglers.withLock { watch in
+        let hosts = partial.workers.indices.map { (id: judged[$0].id, host: partial.workers[$0].remote?.host, judged: judged[$0].judged) }
+        let (lagging, started, median, hostsStarted) = stragglers.withLock { watch in
             let (started, median) = watch.update(judged)
-            return (watch.lagging, started, median)
+            return (watch.lagging, started, median, watch.updateHosts(hosts))
         }
-        if !started.isEmpty {
+        if !started.isEmpty || !hostsStarted.isEmpty {
             state.withLock { s in
                 for id in started {
                     guard let i = s.index(of: id) else { continue }
                     s.log(.workerLagging(id, rate: workerRates[i], median: median), now: now)
+                }
+                for host in hostsStarted {
+                    s.log(.hostLagging(host: host.host ?? "this machine", lagging: host.lagging, threads: host.threads), now: now)
                 }
             }
         }

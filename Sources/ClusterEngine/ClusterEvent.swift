@@ -12,6 +12,8 @@ public enum ClusterEventKind: Sendable, Equatable {
     case workerThrottled(WorkerID, speed: Double)
     /// A running worker's rate fell under half the running workers' median (see `StragglerWatch`).
     case workerLagging(WorkerID, rate: Double, median: Double)
+    /// At least half of a machine's running threads lag (see `StragglerWatch.hostLags`).
+    case hostLagging(host: String, lagging: Int, threads: Int)
     /// A chunk went back to the queue because `from` crashed or left it.
     case chunkRequeued(chunk: Int64, from: WorkerID)
     /// A re-queued chunk was picked up again.
@@ -64,6 +66,8 @@ public struct ClusterEvent: Sendable, Equatable {
                 return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)G/s"
             }
             return "\(w) lags: \(gps(rate)) against the median \(gps(median)) of the running workers"
+        case .hostLagging(let host, let lagging, let threads):
+            return "host \(host) lags: \(lagging) of its \(threads) running thread\(threads == 1 ? "" : "s") under half the median rate"
         case .chunkRequeued(let chunk, let from): return "chunk \(chunk) re-queued from \(from)"
         case .chunkRedistributed(let chunk, let from, let to):
             return "chunk \(chunk) from \(from) → \(to)"

@@ -2,11 +2,37 @@
 /// under half the running workers' median is a straggler until it is back above 70% of it (the
 /// gap keeps a worker near the line from flapping). A worker is judged only once it has a full
 /// rate window behind it, so one that has just started is not called slow.
-struct StragglerWatch {
+public struct StragglerWatch {
     static let startsBelow = 0.5
     static let endsAbove = 0.7
 
     private(set) var lagging: Set<WorkerID> = []
+    /// Machines that lag, by host name (nil: this one's threads).
+    private(set) var laggingHosts: Set<String?> = []
+
+    /// A machine lags when at least half of its judged threads do: a slow laptop, not one slow
+    /// thread among many.
+    public static func hostLags(threads: Int, lagging: Int) -> Bool { threads > 0 && lagging * 2 >= threads }
+
+    /// After `update`: given each worker's host and whether it was judged, returns the hosts
+    /// that have just started to lag, with how many of their judged threads lag. Needs two
+    /// machines at least: one machine has no other to lag behind.
+    mutating func updateHosts(_ workers: [(id: WorkerID, host: String?, judged: Bool)])
+        -> [(host: String?, lagging: Int, threads: Int)] {
+        var counts: [String?: (lagging: Int, threads: Int)] = [:]
+        for w in workers where w.judged {
+            counts[w.host, default: (0, 0)].threads += 1
+            if lagging.contains(w.id) { counts[w.host, default: (0, 0)].lagging += 1 }
+        }
+        guard counts.count >= 2 else {
+            laggingHosts.removeAll()
+            return []
+        }
+        let now = Set(counts.filter { Self.hostLags(threads: $0.value.threads, lagging: $0.value.lagging) }.keys)
+        let started = now.subtracting(laggingHosts).map { (host: $0, lagging: counts[$0]!.lagging, threads: counts[$0]!.threads) }
+        laggingHosts = now
+        return started.sorted { ($0.host ?? "") < ($1.host ?? "") }
+    }
 
     /// Given each worker's id, whether it is running with a full rate window, and its rate,
     /// returns the workers that have just started to lag, with the median they lag behind.
