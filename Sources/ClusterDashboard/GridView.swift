@@ -123,8 +123,9 @@ enum GridView {
         let longest = groups.map(\.name.count).max() ?? 0
         let labelWidth = min(longest, max(8, width / 5)) + 1
         var best = Layout()
-        for (cellWidth, rates) in [(2, true), (2, false), (1, false)] {
-            let layout = layout(groups, width: width, labelWidth: labelWidth, cellWidth: cellWidth, rates: rates)
+        // Roomiest first; the last packs hosts' columns one space apart.
+        for (cellWidth, rates, gap) in [(2, true, 2), (2, false, 2), (1, false, 2), (1, false, 1)] {
+            let layout = layout(groups, width: width, labelWidth: labelWidth, cellWidth: cellWidth, rates: rates, gap: gap)
             best = layout
             if layout.lines.count <= rows { return layout }
         }
@@ -134,14 +135,15 @@ enum GridView {
     /// Room for a host's throughput after its cells ("12.1G/s").
     static let rateWidth = 8
 
-    private static func layout(_ groups: [Group], width: Int, labelWidth: Int, cellWidth: Int, rates: Bool) -> Layout {
+    private static func layout(_ groups: [Group], width: Int, labelWidth: Int, cellWidth: Int, rates: Bool, gap: Int) -> Layout {
         var layout = Layout()
         let cellsRoom = max(1, (width - 1 - labelWidth) / cellWidth)
         // Side by side: every group on one line, in columns as wide as the widest.
         let rateRoom = rates ? rateWidth : 0
         let widest = (groups.map { $0.members.count }.max() ?? 0) * cellWidth
-        let columnWidth = labelWidth + widest + rateRoom + 2
-        let columns = groups.allSatisfy({ $0.members.count <= cellsRoom }) ? max(1, (width - 1) / columnWidth) : 1
+        let columnWidth = labelWidth + widest + rateRoom + gap
+        // The last column needs no gap after it.
+        let columns = groups.allSatisfy({ $0.members.count <= cellsRoom }) ? max(1, (width - 1 + gap) / columnWidth) : 1
         if columns > 1, groups.count > 1 {
             let perColumn = (groups.count + columns - 1) / columns
             layout.lines = Array(repeating: [], count: perColumn)
@@ -222,7 +224,7 @@ enum GridView {
                 if workers[member].isLagging { style.underline = true }
                 if member == selected {
                     style.reverse = true
-                    style.bold = true
+                    style.bold = palette.boldColoursReadable
                 }
                 buffer.write(String(glyph(workers[member], glyphs: glyphs, unicode: unicode)), x: cx, y: y, style: style)
                 // Its gap too, where cells have one: the next cell, drawn later, wins its own column.

@@ -230,4 +230,55 @@ struct LightThemeTests {
             #expect(coloured > 50 && boldInDark > 10, "the dark theme's bold colours are what the light one drops")
         }
     }
+
+    /// The grid's sizes and modes: 1, 40, 300 and 2,000 workers in hosts of 2 or 8 threads.
+    static let sizes: [(workers: Int, local: Int, hosts: Int, threads: Int)] = [(1, 1, 0, 2), (40, 0, 20, 2), (300, 4, 37, 8), (2_000, 0, 250, 8)]
+    static let modes: [(name: String, capabilities: Capabilities)] = [
+        ("colour", .full), ("monochrome", Capabilities(unicode: true, color: false)), ("ASCII", .plain),
+        ("light", Capabilities(unicode: true, color: true, theme: .light)),
+    ]
+
+    @Test("every size at 80×24 and 200×60, in each mode: each cell drawn is its worker's glyph in its state's style; all fit or the header says which lines show",
+          arguments: [(80, 24), (200, 60)], 0..<4)
+    func matrix(window: (Int, Int), mode: Int) throws {
+        let (name, capabilities) = Self.modes[mode]
+        let palette = Palette(capabilities: capabilities)
+        for size in Self.sizes {
+            let snapshot = try GridViewTests().cluster(local: size.local, hosts: size.hosts, threads: size.threads, mixed: true)
+            let selected = size.workers  // the last: the grid must scroll to it when it does not fit
+            var state = ViewState()
+            state.panel = .grid
+            state.selectedWorker = WorkerID(selected)
+            let frame = Fixtures.render(snapshot, state: state, width: window.0, height: window.1, capabilities: capabilities)
+            let buffer = frame.buffer
+            let what = "\(size.workers) workers, \(window.0)×\(window.1), \(name)"
+            #expect(buffer.lines.allSatisfy { $0.count <= window.0 }, "\(what)")
+            if !capabilities.unicode { #expect(buffer.lines.joined().allSatisfy { $0.isASCII }, "\(what)") }
+            let cells = frame.clicks.regions.filter { if case .worker = $0.target { true } else { false } }
+            let shownIDs = Set(cells.map { if case .worker(let id) = $0.target { id } else { WorkerID(0) } })
+            if cells.count < size.workers {
+                #expect(buffer.lines.contains { $0.contains("lines ") && $0.contains(" of ") }, "\(what): \(buffer)")
+            }
+            #expect(cells.count == shownIDs.count && shownIDs.contains(WorkerID(selected)), "\(what)")
+            if window.0 == 200 || size.workers <= 300 { #expect(cells.count == size.workers, "\(what): all fit") }
+            for cell in cells {
+                guard case .worker(let id) = cell.target else { continue }
+                let w = snapshot.workers[Int(id.rawValue) - 1]
+                let drawn = buffer[cell.x.lowerBound, cell.y]
+                #expect(drawn.character == GridView.glyph(w, glyphs: Glyphs.for(capabilities), unicode: capabilities.unicode), "\(what)")
+                let expected = palette.state(w.state)
+                #expect(drawn.style.color == expected.color, "\(what): worker \(id)")
+                if id != WorkerID(selected) {
+                    #expect(drawn.style.bold == expected.bold && drawn.style.reverse == expected.reverse, "\(what): worker \(id)")
+                } else {
+                    #expect(drawn.style.reverse != expected.reverse, "\(what): the selected cell stands out")
+                }
+                if capabilities.theme == .light, drawn.style.color != .default { #expect(!drawn.style.bold, "\(what)") }
+            }
+            // Grouped by host: every host with a worker shown has its name on screen.
+            if size.hosts > 0, window.0 == 200 {
+                for h in [1, size.hosts] { #expect(buffer.contains("student-\(h)"), "\(what)") }
+            }
+        }
+    }
 }

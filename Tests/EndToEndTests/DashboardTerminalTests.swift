@@ -222,7 +222,7 @@ struct DashboardTerminalTests {
         #expect(worker.output.contains("worker 3 released"))
     }
 
-    @Test("a classroom: 20 worker processes of 2 threads join serve, and the grid shows all 40 under their names at 80×24")
+    @Test("a classroom: 20 worker processes of 2 threads join serve, the grid shows all 40 under their names at 80×24, and a click selects")
     func classroomGrid() throws {
         let tmux = try TmuxSession(width: 80, height: 24)
         let token = "dashboard-classroom-test"
@@ -249,6 +249,17 @@ struct DashboardTerminalTests {
         let end = try #require(lines.firstIndex { $0.hasPrefix(" ▶") })
         let cells = lines[first..<end].joined().filter { "▁▂▃▄▅▆▇█".contains($0) }.count
         #expect(cells == 40, "\(grid)")
+        // A click on student-7's first cell selects that thread: the line under the grid says so.
+        let row7 = try #require(lines.firstIndex { $0.contains("student-7 ") })
+        let label = try #require(lines[row7].range(of: "student-7 "))
+        let cellX = try #require(lines[row7][label.upperBound...].firstIndex { "▁▂▃▄▅▆▇█".contains($0) })
+        try tmux.click(x: lines[row7].distance(from: lines[row7].startIndex, to: cellX), y: row7)
+        let selected = try tmux.waitUntil { $0.contains("on student-7 (pid") }
+        #expect(selected.contains("student-7: 2 threads (2 running)"), "\(selected)")
+        // Back in the table, each laptop is one row: 21 hosts do not fit 80×24 with their threads.
+        try tmux.press("v", "v", "v", "v")
+        let table = try tmux.waitUntil { $0.contains("STATE") && $0.contains("2 threads") }
+        #expect(table.contains("▸") && table.contains("more rows"), "\(table)")
         try FileManager.default.removeItem(atPath: gate)
         try tmux.press("q")
         #expect(try tmux.expectTerminalRestored() == 0)
