@@ -102,6 +102,43 @@ struct DashboardCost {
         return (after - before) / 5
     }
 
+    /// Figure 17: the UI thread with 1,000 workers at 10 frames/s in a 200×60 window, as the
+    /// table and as the grid, while they run.
+    func manyWorkers() throws {
+        guard (try? ChildProcess.run(["tmux", "-V"]))?.exitStatus == 0 else {
+            emit("\n### 17. The UI thread with 1,000 workers\n\nskipped: tmux is not installed")
+            return
+        }
+        _ = try ChildProcess.run(["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "keeper", "sleep 3600"],
+                                 captureOutput: false)
+        defer { _ = try? tmux(["kill-server"]) }
+        var table = Sample(), grid = Sample()
+        for run in 0..<measurements.runs {
+            let name = "many\(run)"
+            let pid = try startDashboard(session: name, arguments: "--range 1...\(Int64(1) << 43) --workers 1000")
+            defer { _ = try? tmux(["kill-session", "-t", name]) }
+            let started = Date()
+            while try !tmux(["capture-pane", "-p", "-t", name]).contains("1000 running") {
+                if Date().timeIntervalSince(started) > 120 { throw BenchError("1,000 workers did not all start") }
+                usleep(500_000)
+            }
+            func measure() -> Double {
+                let before = Self.mainThreadCPU(pid) ?? 0
+                sleep(5)
+                return ((Self.mainThreadCPU(pid) ?? before) - before) / 5
+            }
+            table.add(measure())
+            _ = try tmux(["send-keys", "-t", name, "v"])
+            sleep(1)
+            grid.add(measure())
+            _ = try tmux(["send-keys", "-t", name, "q"])
+        }
+        let result = Table("17. The UI thread with 1,000 workers running, 10 frames/s in a 200×60 tmux window (median of \(measurements.runs) runs of 5 s)",
+                           ["view", "UI thread CPU", "floor", "spread"])
+        result.row("worker table", Format.fixed(table.median * 100, decimals: 2) + "% of a core", "5%", Measurements.spread(table))
+        result.row("cluster grid", Format.fixed(grid.median * 100, decimals: 2) + "% of a core", "5%", Measurements.spread(grid))
+    }
+
     /// The number of seconds written right after `marker`, as in "… in 12.345 s".
     static func seconds(in text: String, after marker: String) -> Double? {
         guard let range = text.range(of: marker) else { return nil }

@@ -18,10 +18,10 @@ func value(of option: String) -> String? {
 }
 let quick = arguments.contains("--quick")
 let runs = value(of: "--runs").flatMap(Int.init) ?? (quick ? 3 : 5)
-let only = Set((value(of: "--only") ?? "1,2,3,4,5,6,7,8,9,15").split(separator: ",").compactMap { Int($0) })
+let only = Set((value(of: "--only") ?? "1,2,3,4,5,6,7,8,9,15,16,17,18").split(separator: ",").compactMap { Int($0) })
 let unknown = arguments.dropFirst().filter { $0.hasPrefix("--") && !["--quick", "--runs", "--only"].contains($0) }
 guard unknown.isEmpty, runs >= 1 else {
-    FileHandle.standardError.write(Data("usage: cluster-bench [--quick] [--runs N] [--only 1,2,3,4,5,6,7,8,9,15]\n".utf8))
+    FileHandle.standardError.write(Data("usage: cluster-bench [--quick] [--runs N] [--only 1,2,3,4,5,6,7,8,9,15,16,17,18]\n".utf8))
     exit(64)
 }
 
@@ -71,6 +71,9 @@ do {
     if only.contains(8) { try measurements.remoteThroughput() }
     if only.contains(9) { try measurements.remoteRoundTrips() }
     if only.contains(15) { try RenderCost(measurements: measurements).run() }
+    if only.contains(16) { try ClusterScale(measurements: measurements).engineCost() }
+    if only.contains(17) { try DashboardCost(measurements: measurements).manyWorkers() }
+    if only.contains(18) { try ClusterScale(measurements: measurements).coordinatorWithManyProcesses() }
 } catch {
     FileHandle.standardError.write(Data("cluster-bench: \(error)\n".utf8))
     exit(1)
