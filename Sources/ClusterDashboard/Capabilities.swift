@@ -26,10 +26,29 @@ public enum Theme: String, Sendable, CaseIterable {
 
     /// What the environment says of the background: COLORFGBG ("15;0": light text on black), set
     /// by rxvt, Konsole and others; dark when it says nothing.
-    public static func fromEnvironment(_ value: String?) -> Theme {
-        guard let value, let background = value.split(separator: ";").last.flatMap({ Int($0) }) else { return .dark }
+    public static func fromEnvironment(_ value: String?) -> Theme { environmentTheme(value) ?? .dark }
+
+    /// COLORFGBG's background, or nil when it is not set or not a number.
+    public static func environmentTheme(_ value: String?) -> Theme? {
+        guard let value, let background = value.split(separator: ";").last.flatMap({ Int($0) }) else { return nil }
         // 7 (light grey) and 15 (white) are light backgrounds; 0-6 and 8 dark.
         return background == 7 || background == 15 ? .light : .dark
+    }
+
+    /// The theme for a terminal's answer to the background colour query (OSC 11), such as
+    /// "\u{1B}]11;rgb:ffff/ffff/ffff\u{1B}\\": light when the colour's luminance is over half.
+    /// Nil when the text holds no such answer.
+    public static func fromBackgroundReply(_ reply: String) -> Theme? {
+        guard let start = reply.range(of: "]11;rgb:") else { return nil }
+        // Each channel is 1 to 4 hex digits, scaled by its own width.
+        let channels = reply[start.upperBound...].prefix { $0.isHexDigit || $0 == "/" }.split(separator: "/").prefix(3)
+        let values = channels.compactMap { channel -> Double? in
+            guard (1...4).contains(channel.count), let value = UInt32(channel, radix: 16) else { return nil }
+            return Double(value) / Double((1 << (4 * channel.count)) - 1)
+        }
+        guard values.count == 3 else { return nil }
+        let luminance = 0.2126 * values[0] + 0.7152 * values[1] + 0.0722 * values[2]
+        return luminance > 0.5 ? .light : .dark
     }
 }
 

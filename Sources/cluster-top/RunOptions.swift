@@ -82,7 +82,7 @@ struct RunOptions: ParsableArguments {
     var noMouse = false
 
     @Option(name: .long, help: ArgumentHelp(
-        "Colors for a dark or a light (white, projector) background: dark or light. (default: from COLORFGBG where the terminal sets it, else dark)",
+        "Colors for a dark or a light (white, projector) background: dark or light. (default: from COLORFGBG, else the background colour the terminal reports, else dark)",
         valueName: "THEME"))
     var theme: String?
 
@@ -241,8 +241,10 @@ struct RunOptions: ParsableArguments {
     private func runDashboard(cluster: Cluster, plan: Plan, caption: String?) -> Int32 {
         let screen: TerminalScreen
         do {
+            // The flag, else what the environment says, else what the terminal answers.
             let chosen = theme.flatMap(Theme.init(rawValue:))
-                ?? Theme.fromEnvironment(ProcessInfo.processInfo.environment["COLORFGBG"])
+                ?? Theme.environmentTheme(ProcessInfo.processInfo.environment["COLORFGBG"])
+                ?? TerminalBackground.query() ?? .dark
             screen = try TerminalScreen(forceASCII: ascii, disableColor: noColor, theme: chosen, mouse: !noMouse)
         } catch {
             FileHandle.standardError.write(Data("cluster-top: \(error); running headless\n".utf8))

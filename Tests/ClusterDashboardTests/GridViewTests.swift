@@ -206,6 +206,17 @@ struct LightThemeTests {
         #expect(Theme.fromEnvironment("garbage") == .dark)
     }
 
+    @Test("the terminal's answer to the background query (OSC 11) names the theme: light above half luminance")
+    func themeFromBackgroundReply() {
+        #expect(Theme.fromBackgroundReply("\u{1B}]11;rgb:ffff/ffff/ffff\u{1B}\\\u{1B}[?1;2c") == .light)
+        #expect(Theme.fromBackgroundReply("\u{1B}]11;rgb:0000/0000/0000\u{07}") == .dark)
+        #expect(Theme.fromBackgroundReply("\u{1B}]11;rgb:fd/f6/e3\u{1B}\\") == .light)  // Solarized light, 2 digits
+        #expect(Theme.fromBackgroundReply("\u{1B}]11;rgb:1e1e/1e1e/2e2e\u{1B}\\") == .dark)
+        #expect(Theme.fromBackgroundReply("\u{1B}[?1;2c") == nil, "only the device attributes: no colour said")
+        #expect(Theme.fromBackgroundReply("\u{1B}]11;rgb:zz/00/00") == nil)
+        #expect(Theme.environmentTheme(nil) == nil && Theme.environmentTheme("0;15") == .light)
+    }
+
     @Test("no coloured text is bold on a light background (bold colours turn bright), and every state keeps its colour and glyph")
     func noBrightColours() throws {
         let states: [WorkerState] = [.running, .paused, .dead, .idle, .pausing]

@@ -118,6 +118,22 @@ struct DashboardTerminalTests {
         #expect(try tmux.expectTerminalRestored() == 0)
     }
 
+    @Test("on a white background the dashboard picks the light theme by asking the terminal (OSC 11); on black the dark one")
+    func themeFromTerminal() throws {
+        // The light theme's green is xterm colour 28; the dark theme's is the basic green (32).
+        let lightGreen = "38;5;28m"
+        for (background, light) in [("colour231", true), ("black", false)] {
+            let tmux = try TmuxSession(width: 100, height: 30)
+            try tmux.setBackground(background)
+            try tmux.type(slowJob)
+            try tmux.waitUntil { $0.contains("   2 running") }
+            let colours = try tmux.screenWithColours()
+            #expect(colours.contains(lightGreen) == light, "background \(background): \(colours.prefix(600))")
+            try tmux.press("q")
+            #expect(try tmux.expectTerminalRestored() == 0)
+        }
+    }
+
     @Test("a job runs to the end verified; n starts another from the prompt")
     func jobVerifies() throws {
         let tmux = try TmuxSession(width: 90, height: 24)

@@ -56,6 +56,14 @@ final class TmuxSession {
         try Self.tmux(["send-keys", "-t", name, "-l", "\u{1B}[<\(down ? 65 : 64);\(x + 1);\(y + 1)M"])
     }
 
+    /// The visible screen with its colours, as escape sequences.
+    func screenWithColours() throws -> String { try Self.tmux(["capture-pane", "-e", "-p", "-t", name]) }
+
+    /// Sets the pane's background colour (tmux then answers the OSC 11 query with it).
+    func setBackground(_ colour: String) throws {
+        try Self.tmux(["set-option", "-t", name, "window-style", "bg=\(colour)"])
+    }
+
     /// Whether the program in the pane asked the terminal for mouse reports.
     func mouseReportingOn() throws -> Bool {
         try Self.tmux(["display-message", "-p", "-t", name, "#{mouse_any_flag}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1"
