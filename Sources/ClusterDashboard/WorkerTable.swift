@@ -180,7 +180,7 @@ struct WorkerTable {
     }
 
     /// The row the selection is on: the selected host's, or the selected worker's (its host's
-    /// when the host is collapsed), or the first row.
+    /// when the host is collapsed), or the first worker's.
     func selectedRow(_ state: ViewState, _ snapshot: ClusterSnapshot) -> Int? {
         if let host = state.selectedHost, let g = groups.firstIndex(where: { $0.key == host }) {
             return rows.firstIndex(of: .host(g))
@@ -189,6 +189,8 @@ struct WorkerTable {
             if let row = rows.firstIndex(of: .worker(i)) { return row }
             if let g = groups.firstIndex(where: { $0.members.contains(i) }) { return rows.firstIndex(of: .host(g)) }
         }
-        return rows.firstIndex { if case .departed = $0 { return false } else { return true } }
+        // Nothing chosen yet: the first worker, as without host rows; its host if folded.
+        return rows.firstIndex { if case .worker = $0 { return true } else { return false } }
+            ?? rows.firstIndex { if case .host = $0 { return true } else { return false } }
     }
 }

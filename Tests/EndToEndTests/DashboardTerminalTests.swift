@@ -211,6 +211,10 @@ struct DashboardTerminalTests {
 
         // Pause and resume remote worker 2: its row and the worker process both say so. Held at
         // the gate, its thread cannot stop yet: "pausing" until the gate opens.
+        // Worker 1 is selected first; under it, the worker process's host row, then worker 2.
+        try tmux.press("Down")
+        screen = try tmux.waitUntil { $0.contains("▶ ▾") }
+        #expect(screen.contains("2 threads"), "\(screen)")
         try tmux.press("Down", "p")
         try tmux.waitFor("   2 pausing")
         try FileManager.default.removeItem(atPath: gate)
