@@ -162,6 +162,16 @@ done
 capture classroom 80 24 "$utf8" "serve --listen 127.0.0.1:7172 --token lecture-hall-42 --workers 0 --range 1...2_000_000_000_000" \
     sleep:1 "${keys[@]}" sleep:4 v sleep:1 Down Down Down Down Down Down Down Down Down Down Down Down p sleep:2
 
+# Hosts as groups in the table: twelve laptops beside this machine's two threads, each laptop one
+# folded row (they would not fit unfolded); one laptop paused as a whole from its row, another
+# unfolded to its threads, sorted by rate.
+keys=()
+for student in "${students[@]:0:12}"; do
+    keys+=("spawn:worker --connect 127.0.0.1:7173 --token lecture-hall-42 --threads 2 --retry-for 1 --name $student")
+done
+capture hosts 110 30 "$utf8" "serve --listen 127.0.0.1:7173 --token lecture-hall-42 --workers 2 --range 1...2_000_000_000_000" \
+    sleep:1 "${keys[@]}" sleep:4 Down Down p Down Down Right o o sleep:3
+
 # The light theme on a white terminal, as on a projector: the busy scene of the first shot.
 background='#ffffff' foreground='#1d1f21'
 capture light 110 32 "$utf8" "--workers 6 --throttle 3:25% --theme light" sleep:4 Down Down p Down k sleep:2
