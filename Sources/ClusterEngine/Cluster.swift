@@ -124,6 +124,9 @@ public final class Cluster: Sendable {
                                 segmentsCompleteFrom: completeFrom.map(seconds) ?? 0)
     }
 
+    /// At most this many workers that start to lag at once get a log line each.
+    static let laggingNamedOneByOne = 3
+
     /// A consistent copy of the cluster's state, cheap enough to take 60 times a second.
     public func snapshot() -> ClusterSnapshot {
         var processed: [UInt64] = []
@@ -149,9 +152,15 @@ public final class Cluster: Sendable {
         }
         if !started.isEmpty || !hostsStarted.isEmpty {
             state.withLock { s in
-                for id in started {
-                    guard let i = s.index(of: id) else { continue }
-                    s.log(.workerLagging(id, rate: workerRates[i], median: median), now: now)
+                // A handful are named one by one; more at once (many threads taking turns on few
+                // cores) are one line, so the log keeps room for the rest.
+                if started.count > Self.laggingNamedOneByOne {
+                    s.log(.workersLagging(count: started.count, median: median), now: now)
+                } else {
+                    for id in started {
+                        guard let i = s.index(of: id) else { continue }
+                        s.log(.workerLagging(id, rate: workerRates[i], median: median), now: now)
+                    }
                 }
                 for host in hostsStarted {
                     s.log(.hostLagging(host: host.host ?? "this machine", lagging: host.lagging, threads: host.threads), now: now)

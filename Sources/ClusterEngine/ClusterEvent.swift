@@ -12,6 +12,8 @@ public enum ClusterEventKind: Sendable, Equatable {
     case workerThrottled(WorkerID, speed: Double)
     /// A running worker's rate fell under half the running workers' median (see `StragglerWatch`).
     case workerLagging(WorkerID, rate: Double, median: Double)
+    /// More workers than `Cluster.laggingNamedOneByOne` started to lag at the same time.
+    case workersLagging(count: Int, median: Double)
     /// At least half of a machine's running threads lag (see `StragglerWatch.hostLags`).
     case hostLagging(host: String, lagging: Int, threads: Int)
     /// A chunk went back to the queue because `from` crashed or left it.
@@ -47,6 +49,13 @@ public struct ClusterEvent: Sendable, Equatable {
     public let seconds: Double
     public let kind: ClusterEventKind
 
+    /// A rate as the table writes it: G/s with two decimals, M/s whole below a billion.
+    static func rate(_ rate: Double) -> String {
+        guard rate >= 0.995e9 else { return "\(Int((rate / 1e6).rounded()))M/s" }
+        let hundredths = Int((rate / 1e7).rounded())
+        return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)G/s"
+    }
+
     /// One human sentence, as the dashboard and headless mode print it.
     public var message: String {
         switch kind {
@@ -61,11 +70,9 @@ public struct ClusterEvent: Sendable, Equatable {
         case .workerThrottled(let w, let speed):
             return "\(w) speed set to \(Int((speed * 100).rounded()))%"
         case .workerLagging(let w, let rate, let median):
-            func gps(_ rate: Double) -> String {
-                let hundredths = Int((rate / 1e7).rounded())
-                return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)G/s"
-            }
-            return "\(w) lags: \(gps(rate)) against the median \(gps(median)) of the running workers"
+            return "\(w) lags: \(Self.rate(rate)) against the median \(Self.rate(median)) of the running workers"
+        case .workersLagging(let count, let median):
+            return "\(count) workers started to lag: under half the median \(Self.rate(median)) of the running workers"
         case .hostLagging(let host, let lagging, let threads):
             return "host \(host) lags: \(lagging) of its \(threads) running thread\(threads == 1 ? "" : "s") under half the median rate"
         case .chunkRequeued(let chunk, let from): return "chunk \(chunk) re-queued from \(from)"

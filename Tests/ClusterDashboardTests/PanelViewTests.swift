@@ -442,6 +442,16 @@ struct SelectedRowTests {
 
 @Suite("Event log lines")
 struct EventLogLineTests {
+    @Test("a straggler's rates read as the table writes them: M/s under a billion; a lagging host says how many of its threads lag")
+    func laggingLines() {
+        let events = Fixtures.events([.workerLagging(WorkerID(3), rate: 1.46e8, median: 1.52e9),
+                                      .hostLagging(host: "leslie", lagging: 2, threads: 2),
+                                      .workersLagging(count: 17, median: 2.04e7)])
+        #expect(events[0].message == "worker 3 lags: 146M/s against the median 1.52G/s of the running workers")
+        #expect(events[1].message == "host leslie lags: 2 of its 2 running threads under half the median rate")
+        #expect(events[2].message == "17 workers started to lag: under half the median 20M/s of the running workers")
+    }
+
     @Test("a lapsed lease and a dropped connection read as one line each, like a kill")
     func oneLinePerLoss() {
         let w = WorkerID(4), to = WorkerID(1)
