@@ -213,8 +213,12 @@ enum GridView {
         }
         for rate in layout.rates where (first..<(first + gridRows)).contains(rate.line) {
             let group = groups[rate.group]
-            let text = group.members.contains { workers[$0].isSumming } ? Format.rate(group.rate(in: workers)) : "-"
-            buffer.write(Widgets.padLeft(text, rateWidth), x: rate.x, y: top + 1 + rate.line - first, style: palette.value)
+            var text = group.members.contains { workers[$0].isSumming } ? Format.rate(group.rate(in: workers)) : "-"
+            // A host that lags, as in the table: ▼ before its rate.
+            let lags = DashboardView.isLagging(group.members.map { workers[$0] })
+            if lags { text = (unicode ? "▼" : "!") + text }
+            buffer.write(Widgets.padLeft(text, rateWidth), x: rate.x, y: top + 1 + rate.line - first,
+                         style: lags ? palette.warning : palette.value)
         }
         for (i, line) in layout.lines.enumerated().dropFirst(first).prefix(gridRows) {
             let y = top + 1 + i - first

@@ -147,6 +147,10 @@ struct HostTableTests {
         let host1 = try #require(lines.first { $0.contains("student-1 ") && $0.contains("2 threads") })
         #expect(!host1.contains("▼"))
         #expect(lines.contains { $0.contains("student-2: 2 threads (2 running), 400M/s (lags") })
+        // In the grid too, where hosts sit side by side with their rates.
+        state.panel = .grid
+        let grid = Fixtures.render(snapshot, state: state, width: 100, height: 30).buffer
+        #expect(grid.contains("▼400M/s") && !grid.contains("▼200M/s"), "\(grid)")
     }
 
     @Test("one machine's threads keep the plain table: no host rows, removed ones counted")
