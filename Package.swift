@@ -15,6 +15,10 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // ncursesw through a system library target: a module map plus a C shim for the
@@ -64,6 +68,11 @@ let package = Package(
                 "ClusterEngine", "ClusterProtocol",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                // TLS: a self-signed certificate made at start, pinned by its fingerprint.
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         .executableTarget(
@@ -89,7 +98,13 @@ let package = Package(
         .testTarget(name: "ClusterScriptTests", dependencies: ["ClusterScript", "ClusterEngine", "ClusterTestSupport"]),
         .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterEngine", "ClusterTestSupport"]),
         // Drives the real binary: headless runs as subprocesses, the dashboard inside tmux.
-        .testTarget(name: "EndToEndTests", dependencies: ["cluster-top", "ProcessSupport", "ClusterEngine", "ClusterNet", "ClusterTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "cluster-top", "ProcessSupport", "ClusterEngine", "ClusterNet", "ClusterTestSupport",
+            // Certificates made by the tests: a CA and what it signs, for --tls-ca.
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ]),
         .testTarget(
             name: "ClusterNetTests",
             dependencies: [

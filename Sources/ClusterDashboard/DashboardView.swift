@@ -101,7 +101,7 @@ public enum DashboardView {
         var showsSelectionDetail: Bool { !columns.range && input.state.panel == .workers }
         /// The row of the panel's header: under the header block, and under the caption if any.
         var tableTop: Int { headerRows + captionRows }
-        var captionRows: Int { input.state.caption == nil ? 0 : 1 }
+        var captionRows: Int { input.state.caption.map { DashboardView.captionLines($0, width: width).count } ?? 0 }
         var width: Int { input.width }
         var height: Int { input.height }
         var snapshot: ClusterSnapshot { input.snapshot }
@@ -248,10 +248,22 @@ public enum DashboardView {
 
     /// A presenter's caption: one bold line that stands out from everything else.
     static func drawCaption(_ buffer: inout CellBuffer, _ c: RenderContext, _ caption: String) {
-        let y = headerRows
         let style = c.palette.badge(.yellow)
-        buffer.fill(x: 0, y: y, width: c.width, height: 1, with: Cell(" ", style))
-        buffer.write(" " + Widgets.truncate(caption, c.width - 2, glyphs: c.glyphs), x: 0, y: y, style: style)
+        for (i, line) in captionLines(caption, width: c.width).enumerated() {
+            let y = headerRows + i
+            buffer.fill(x: 0, y: y, width: c.width, height: 1, with: Cell(" ", style))
+            buffer.write(" " + Widgets.truncate(line, c.width - 2, glyphs: c.glyphs), x: 0, y: y, style: style)
+        }
+    }
+
+    /// A caption on one line, or on two broken at a space when it is longer than the width: a
+    /// join command must be read whole, fingerprint and all.
+    static func captionLines(_ caption: String, width: Int) -> [String] {
+        let room = width - 2
+        guard caption.count > room, room > 0 else { return [caption] }
+        let head = caption.prefix(room + 1)
+        guard let space = head.lastIndex(of: " "), space > caption.startIndex else { return [caption] }
+        return [String(caption[..<space]), String(caption[caption.index(after: space)...])]
     }
 
     /// The middle of the screen: the worker table, the timeline or the speedup panel. Returns

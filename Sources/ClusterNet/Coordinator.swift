@@ -19,14 +19,16 @@ public final class Coordinator: Sendable {
     private let serving = DispatchGroup()
     private let executor = CoordinatorExecutor()
 
-    public init(cluster: Cluster, listen: Endpoint, token: String, timing: RemoteTiming = RemoteTiming()) {
+    /// With an `identity`, over TLS (the command line's default); without, in plain text.
+    public init(cluster: Cluster, listen: Endpoint, token: String, timing: RemoteTiming = RemoteTiming(),
+                identity: ServerIdentity? = nil) {
         self.cluster = cluster
         self.token = token
         self.timing = timing
         let address: GRPCNIOTransportCore.SocketAddress = listen.host.contains(":")
             ? .ipv6(host: listen.host, port: listen.port) : .ipv4(host: listen.host, port: listen.port)
         let service = CoordinatorService(cluster: cluster, token: token, timing: timing, sessions: sessions)
-        server = GRPCServer(transport: .http2NIOPosix(address: address, transportSecurity: .plaintext),
+        server = GRPCServer(transport: .http2NIOPosix(address: address, transportSecurity: identity?.transportSecurity ?? .plaintext),
                             services: [service])
     }
 

@@ -20,6 +20,9 @@ public struct WorkerOptions: Sendable {
     public var cpuTokens: CPUTokens
     /// What the coordinator's dashboard calls this machine, and groups its threads under.
     public var name = ProcessInfo.processInfo.hostName
+    /// How it knows it reached the right coordinator, and whether the connection is encrypted.
+    /// The command line's default is TLS with the fingerprint `serve` printed.
+    public var check = ServerCheck.insecure
 
     public init(coordinator: Endpoint, token: String, threads: Int, retryFor: Double = 60, verbose: Bool = false,
                 kernel: @escaping ChunkRunner.Kernel = SumOfSquaresKernel.standard, cpuTokens: CPUTokens = .shared) {
@@ -79,7 +82,11 @@ public final class WorkerProcess: Sendable {
                 return .refused(reason)
             case .cancelled:
                 return .released
-            case .failed(let reason, let joined):
+            case .failed(var reason, let joined):
+                // A plain-text hello to a TLS listener is closed before HTTP/2 starts.
+                if options.check == .insecure, reason.contains("connection preface") {
+                    reason += " Is the coordinator serving TLS? Unless it was started with --insecure, join with the --fingerprint it printed"
+                }
                 if joined {
                     failingSince = nil
                     delay = 0.1
@@ -130,10 +137,9 @@ public final class WorkerProcess: Sendable {
         if !options.token.isEmpty { metadata.addString(options.token, forKey: AccessToken.metadataKey) }
         var callOptions = CallOptions.defaults
         callOptions.waitForReady = false
+        let rejected = RejectedCertificate()
         do {
-            let transport = try HTTP2ClientTransport.Posix(
-                target: .dns(host: options.coordinator.host, port: options.coordinator.port),
-                transportSecurity: .plaintext)
+            let transport = try Self.transport(to: options.coordinator, security: options.check.transportSecurity(seen: rejected))
             try await withGRPCClient(transport: transport) { client in
                 let coordinator = Clustertop_V1_Coordinator.Client(wrapping: client)
                 try await coordinator.work(metadata: metadata, options: callOptions) { writer in
@@ -157,6 +163,11 @@ public final class WorkerProcess: Sendable {
             return .cancelled
         } catch let error as RPCError {
             if Task.isCancelled { return .cancelled }
+            // Another server answered: not a failure to retry, a refusal to report.
+            if let seen = rejected.fingerprint.withLock({ $0 }), case .pinned(let pinned) = options.check {
+                return .refused("its certificate is \(seen), not the \(pinned) given with --fingerprint: it is not the "
+                    + "coordinator you meant (serve makes a new certificate each time it starts: copy its new join line)")
+            }
             // Every thread released: the session is over, however the stream's end was reported.
             if state.allReleased { return .released }
             switch error.code {
@@ -246,6 +257,21 @@ public final class WorkerProcess: Sendable {
         case nil:
             say("ignored a message of a kind this worker does not know (is the coordinator newer?)")
         }
+    }
+
+    /// A client transport to `endpoint`. An address is dialled as one, not looked up as a name:
+    /// TLS may send a name (SNI) but never an address.
+    static func transport(to endpoint: Endpoint, security: HTTP2ClientTransport.Posix.TransportSecurity) throws
+        -> HTTP2ClientTransport.Posix {
+        let host = endpoint.host, port = endpoint.port
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        if octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }) {
+            return try HTTP2ClientTransport.Posix(target: .ipv4(host: host, port: port), transportSecurity: security)
+        }
+        if host.contains(":") {
+            return try HTTP2ClientTransport.Posix(target: .ipv6(host: host, port: port), transportSecurity: security)
+        }
+        return try HTTP2ClientTransport.Posix(target: .dns(host: host, port: port), transportSecurity: security)
     }
 
     static func reason(_ error: any Error) -> String {

@@ -92,7 +92,9 @@ struct ClusterScale {
         for _ in 0..<measurements.runs {
             let cluster = Cluster()
             let token = AccessToken.generate()
-            let coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0), token: token)
+            // Over TLS, as `serve` runs by default.
+            let identity = try ServerIdentity.selfSigned()
+            let coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0), token: token, identity: identity)
             let port = try coordinator.start().port
             var workers: [Process] = []
             defer {
@@ -105,7 +107,7 @@ struct ClusterScale {
             for n in 0..<processes {
                 let worker = Process()
                 worker.executableURL = URL(fileURLWithPath: measurements.clusterTop)
-                worker.arguments = ["worker", "--connect", "127.0.0.1:\(port)", "--threads", "\(threads)", "--retry-for", "30",
+                worker.arguments = ["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", identity.fingerprint.description, "--threads", "\(threads)", "--retry-for", "30",
                                     "--name", "laptop-\(n + 1)"]
                 worker.environment = ["CLUSTER_TOP_TOKEN": token]
                 worker.standardOutput = FileHandle.nullDevice

@@ -12,7 +12,9 @@ extension Measurements {
     func remoteSeconds(_ spec: JobSpec, processes: Int, threads: Int) throws -> Double {
         let cluster = Cluster()
         let token = AccessToken.generate()
-        let coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0), token: token)
+        // Over TLS, as `serve` runs by default.
+        let identity = try ServerIdentity.selfSigned()
+        let coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0), token: token, identity: identity)
         let port = try coordinator.start().port
         var workers: [Process] = []
         defer {
@@ -24,7 +26,7 @@ extension Measurements {
         for _ in 0..<processes {
             let worker = Process()
             worker.executableURL = URL(fileURLWithPath: clusterTop)
-            worker.arguments = ["worker", "--connect", "127.0.0.1:\(port)", "--threads", "\(threads)", "--retry-for", "10"]
+            worker.arguments = ["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", identity.fingerprint.description, "--threads", "\(threads)", "--retry-for", "10"]
             worker.environment = ["CLUSTER_TOP_TOKEN": token]
             worker.standardOutput = FileHandle.nullDevice
             worker.standardError = FileHandle.nullDevice

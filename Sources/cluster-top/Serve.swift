@@ -39,6 +39,16 @@ struct Serve: ParsableCommand {
         valueName: "N"))
     var awaitWorkers = 0
 
+    @Flag(name: .long, help: "Plain text instead of TLS: the token and the work cross the network unencrypted. Workers need --insecure too.")
+    var insecure = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "A PEM certificate chain to serve instead of a self-signed certificate made at start; needs --tls-key.", valueName: "FILE"))
+    var tlsCert: String?
+
+    @Option(name: .long, help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "FILE"))
+    var tlsKey: String?
+
     @OptionGroup var options: RunOptions
 
     func run() throws {
@@ -63,7 +73,27 @@ struct Serve: ParsableCommand {
         if let problem = AccessToken.validate(secret) { throw InputError(problem) }
         return ServeSetup(listen: endpoint, token: secret, tokenSource: source,
                           timing: RemoteTiming(lease: .milliseconds(Int64((lease * 1000).rounded()))),
-                          awaitWorkers: awaitWorkers)
+                          awaitWorkers: awaitWorkers, identity: try makeIdentity(endpoint))
+    }
+
+    /// TLS unless --insecure: the given certificate, or a self-signed one for this machine.
+    func makeIdentity(_ endpoint: Endpoint) throws(InputError) -> ServerIdentity? {
+        if insecure {
+            if tlsCert != nil || tlsKey != nil { throw InputError("--insecure turns TLS off: it takes no --tls-cert or --tls-key") }
+            return nil
+        }
+        switch (tlsCert, tlsKey) {
+        case let (cert?, key?):
+            do { return try ServerIdentity.load(certificateFile: cert, keyFile: key) } catch { throw InputError(error.description) }
+        case (.some, nil): throw InputError("--tls-cert needs --tls-key, the certificate's private key")
+        case (nil, .some): throw InputError("--tls-key needs --tls-cert, the certificate it belongs to")
+        case (nil, nil):
+            let names = Set(["localhost", "127.0.0.1", ProcessInfo.processInfo.hostName, endpoint.host])
+                .subtracting(["0.0.0.0", "::", "[::]"])
+            do { return try ServerIdentity.selfSigned(names: names.sorted()) } catch {
+                throw InputError("could not make a TLS certificate: \(error)")
+            }
+        }
     }
 }
 
@@ -76,6 +106,8 @@ struct ServeSetup {
     let tokenSource: TokenSource
     let timing: RemoteTiming
     let awaitWorkers: Int
+    /// The TLS certificate and key; nil with --insecure.
+    let identity: ServerIdentity?
 
     /// A coordinator that is listening, and the address it got (the real port when --listen
     /// asked for port 0).
@@ -85,7 +117,7 @@ struct ServeSetup {
     }
 
     func start(_ cluster: Cluster) throws -> Running {
-        let coordinator = Coordinator(cluster: cluster, listen: listen, token: token, timing: timing)
+        let coordinator = Coordinator(cluster: cluster, listen: listen, token: token, timing: timing, identity: identity)
         do {
             return Running(coordinator: coordinator, address: try coordinator.start())
         } catch {
@@ -96,14 +128,16 @@ struct ServeSetup {
     /// How people join, as printed when the coordinator starts.
     func joinInstructions(_ running: Running) -> [String] {
         [
-            "cluster-top: coordinator listening on \(running.address)",
+            "cluster-top: coordinator listening on \(running.address)"
+                + (identity == nil ? " in PLAIN TEXT (--insecure): the token and the work are not encrypted"
+                    : ", TLS certificate \(identity!.fingerprint)"),
             "cluster-top: join with: \(joinCommand(running.address))",
         ]
     }
 
     /// The dashboard's caption: the same command, for the audience to type.
     func caption(_ running: Running) -> String {
-        "Join: " + joinCommand(running.address)
+        (identity == nil ? "Join (plain text, not encrypted): " : "Join: ") + joinCommand(running.address)
     }
 
     private func joinCommand(_ address: Endpoint) -> String {
@@ -116,7 +150,10 @@ struct ServeSetup {
         case .environment: secret = "\"$\(AccessToken.environmentVariable)\""
         case .option: secret = "<the token given to serve>"
         }
-        return "cluster-top worker --connect \(target) --token \(secret)"
+        // The fingerprint proves to the worker that it reached this coordinator, before it sends
+        // the token; --insecure says plainly that nothing is proved or hidden.
+        let check = identity.map { "--fingerprint \($0.fingerprint)" } ?? "--insecure"
+        return "cluster-top worker --connect \(target) \(check) --token \(secret)"
     }
 
     /// Headless: blocks until `awaitWorkers` remote threads have joined, printing the events

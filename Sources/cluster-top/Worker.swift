@@ -17,7 +17,8 @@ struct Worker: ParsableCommand {
             seconds), and reconnects if the connection drops. Its threads run the fastest kernel \
             this CPU supports; cluster-top's own --kernel VARIANT picks another (cluster-top \
             worker --connect HOST:PORT --kernel avx2). Exit status: 0 released by the \
-            coordinator, 64 bad arguments, 69 coordinator unreachable, 77 refused (token), \
+            coordinator, 64 bad arguments, 69 coordinator unreachable, 77 refused (token, or \
+            a certificate other than --fingerprint's), \
             128+N stopped by signal N.
             """)
 
@@ -48,6 +49,42 @@ struct Worker: ParsableCommand {
     @Flag(name: .long, help: "Print a line for every chunk, not only for joins, pauses, kills and releases.")
     var verbose = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The coordinator's certificate fingerprint, as `serve` printed it: any other server is refused before the token is sent. (default: \(Self.fingerprintVariable))",
+        valueName: "sha256:HEX"))
+    var fingerprint: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Trust coordinators whose certificate this PEM CA file signed for the --connect host name, instead of a fingerprint.",
+        valueName: "FILE"))
+    var tlsCa: String?
+
+    @Flag(name: .long, help: "Plain text, for a coordinator started with --insecure: the token and the work are not encrypted.")
+    var insecure = false
+
+    static let fingerprintVariable = "CLUSTER_TOP_FINGERPRINT"
+
+    /// TLS pinned to the fingerprint, or checked against a CA (the system's when neither a
+    /// fingerprint nor --tls-ca is given), or plain text with --insecure.
+    func makeCheck() throws(InputError) -> ServerCheck {
+        let pinned = fingerprint ?? ProcessInfo.processInfo.environment[Self.fingerprintVariable].flatMap { $0.isEmpty ? nil : $0 }
+        if insecure {
+            if pinned != nil || tlsCa != nil { throw InputError("--insecure turns TLS off: it takes no --fingerprint or --tls-ca") }
+            return .insecure
+        }
+        if let pinned {
+            if tlsCa != nil { throw InputError("give --fingerprint or --tls-ca, not both") }
+            guard let value = Fingerprint(pinned) else {
+                throw InputError("--fingerprint must be sha256: and 64 hex digits, as serve printed it (got \(pinned.debugDescription))")
+            }
+            return .pinned(value)
+        }
+        if let tlsCa, !FileManager.default.isReadableFile(atPath: tlsCa) {
+            throw InputError("--tls-ca: cannot read \(tlsCa)")
+        }
+        return .authority(caFile: tlsCa)
+    }
+
     func makeOptions() throws(InputError) -> WorkerOptions {
         let endpoint = try Endpoint.parse(connect, what: "--connect")
         let count = threads ?? ClusterTop.cores
@@ -70,6 +107,7 @@ struct Worker: ParsableCommand {
         KernelVariant.active = try KernelVariant.parse(top.options.kernel)
         var options = WorkerOptions(coordinator: endpoint, token: secret, threads: count, retryFor: retryFor, verbose: verbose)
         if let name { options.name = name }
+        options.check = try makeCheck()
         return options
     }
 
@@ -79,6 +117,7 @@ struct Worker: ParsableCommand {
         let say: @Sendable (String) -> Void = { line in
             FileHandle.standardOutput.write(Data("cluster-top worker: \(line)\n".utf8))
         }
+        if options.check == .insecure { say("plain text (--insecure): the token and the work cross the network unencrypted") }
         let process = WorkerProcess(options: options, say: say)
         let finished = DispatchSemaphore(value: 0)
         let result = OutcomeBox()

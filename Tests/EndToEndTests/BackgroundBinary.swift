@@ -64,6 +64,13 @@ final class BackgroundBinary {
     }
 
     /// The port a `serve` printed it listens on.
+    /// The certificate fingerprint `serve` printed, as `worker --fingerprint` takes it.
+    func fingerprint(timeout: Double = 30) -> String? {
+        guard let text = waitFor("TLS certificate sha256:", timeout: timeout),
+              let match = text.firstMatch(of: /TLS certificate (sha256:[0-9a-f]{64})/) else { return nil }
+        return String(match.1)
+    }
+
     func listeningPort(timeout: Double = 30) -> Int? {
         guard let text = waitFor("listening on ", timeout: timeout),
               let match = text.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/) else { return nil }

@@ -93,7 +93,8 @@ struct DashboardTerminalTests {
         #expect(try tmux.mouseReportingOn())
         // Click on worker 3's row: its detail line follows.
         let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
-        let y3 = try #require(lines.firstIndex { $0.contains("   3 running") })
+        // Worker 3's row, whatever state it shows this instant.
+        let y3 = try #require(lines.firstIndex { $0.range(of: "^ .?\\s+3 ", options: .regularExpression) != nil }, "\(screen)")
         try tmux.click(x: 30, y: y3)
         screen = try tmux.waitFor("▶ worker 3:")
         #expect(try row(of: 3, in: screen).hasPrefix(" ▶"))
@@ -197,7 +198,9 @@ struct DashboardTerminalTests {
         // a kill then certainly finds them mid-chunk, however fast the kernel.
         let gate = RemoteWorkerProcessTests.gateFile()
         defer { try? FileManager.default.removeItem(atPath: gate) }
-        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(match.1)", "--token", token, "--threads", "2"],
+        let fingerprint = try #require(screen.firstMatch(of: /(sha256:[0-9a-f]{64})/), "\(screen)").1
+        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(match.1)", "--fingerprint", String(fingerprint),
+                                           "--token", token, "--threads", "2"],
                                           environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"])
         let rowsShown = ":\(worker.pid)/1"
         screen = try tmux.waitUntil { $0.contains(rowsShown) && $0.contains("   3 running") }
@@ -249,13 +252,15 @@ struct DashboardTerminalTests {
         try tmux.type("'\(binary)' serve --listen 127.0.0.1:0 --token \(token) --workers 0 --range \(Self.endlessRange)")
         let screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --connect 127.0.0.1:") }
         let match = try #require(screen.firstMatch(of: /--connect 127\.0\.0\.1:(\d+)/), "\(screen)")
+        let fingerprint = try #require(screen.firstMatch(of: /(sha256:[0-9a-f]{64})/), "\(screen)").1
         // Held at the gate, every thread stays running mid-chunk, whatever the kernel's speed.
         let gate = RemoteWorkerProcessTests.gateFile()
         defer { try? FileManager.default.removeItem(atPath: gate) }
         var students: [BackgroundBinary] = []
         defer { for student in students { student.signal(SIGKILL) } }
         for n in 1...20 {
-            students.append(try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(match.1)", "--token", token,
+            students.append(try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(match.1)", "--fingerprint", String(fingerprint),
+                                                  "--token", token,
                                                   "--threads", "2", "--name", "student-\(n)"],
                                                  environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"]))
         }

@@ -17,6 +17,8 @@ struct RemoteWorkerProcessTests {
         let cluster: Cluster
         let coordinator: Coordinator
         let port: Int
+        /// Over TLS, as the command line's default, with a certificate made for the test.
+        let identity: ServerIdentity
 
         init(lease: Duration = .seconds(1), queueByElements: Bool = false) throws {
             var configuration = ClusterConfiguration()
@@ -24,14 +26,16 @@ struct RemoteWorkerProcessTests {
             // Queues of a fixed 48 M elements, whatever pace the threads show.
             if queueByElements { configuration.remoteQueueSeconds = 0 }
             cluster = Cluster(configuration: configuration)
+            identity = try ServerIdentity.selfSigned()
             coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0),
-                                      token: RemoteWorkerProcessTests.token, timing: RemoteTiming(lease: lease))
+                                      token: RemoteWorkerProcessTests.token, timing: RemoteTiming(lease: lease), identity: identity)
             port = try coordinator.start().port
         }
 
         func worker(threads: Int = 1, token: String = RemoteWorkerProcessTests.token,
                     environment: [String: String] = [:]) throws -> BackgroundBinary {
-            try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--token", token, "--threads", "\(threads)"],
+            try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", identity.fingerprint.description,
+                                  "--token", token, "--threads", "\(threads)"],
                                  environment: environment)
         }
 
@@ -55,10 +59,12 @@ struct RemoteWorkerProcessTests {
         let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", Self.token, "--workers", "0",
                                           "--headless", "--await-workers", "2", "--range", "1...300_000_000"])
         let port = try #require(serve.listeningPort())
-        // Each picks its kernel on its own machine; one is told to run the scalar one.
+        let fingerprint = try #require(serve.fingerprint(), "\(serve.output)")
+        // Each picks its kernel on its own machine; one is told to run the scalar one. The
+        // fingerprint and token come from the environment, as a batch script gives them.
         let workers = try [["--kernel", "scalar"], []].map { kernel in
             try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--threads", "1"] + kernel,
-                                 environment: ["CLUSTER_TOP_TOKEN": Self.token])
+                                 environment: ["CLUSTER_TOP_TOKEN": Self.token, "CLUSTER_TOP_FINGERPRINT": fingerprint])
         }
         #expect(serve.exitStatus(within: 120) == 0)
         let output = serve.output
@@ -76,14 +82,17 @@ struct RemoteWorkerProcessTests {
         let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", Self.token, "--workers", "0",
                                           "--headless", "--await-workers", "1", "--range", "1...1000"])
         let port = try #require(serve.listeningPort())
-        let wrong = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--token", "not-the-token", "--threads", "1"])
+        let fingerprint = try #require(serve.fingerprint())
+        let wrong = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", fingerprint,
+                                           "--token", "not-the-token", "--threads", "1"])
         #expect(wrong.status == 77)
         #expect(wrong.stderr == "cluster-top: refused by 127.0.0.1:\(port): wrong token: use the token the coordinator printed when it started\n")
         #expect(!wrong.stdout.contains("joined"))
 
         // The command line insists on a token; the library can leave it out, as a stranger would.
-        let stranger = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port), token: "",
-                                                            threads: 1, retryFor: 5), say: { _ in })
+        var strangerOptions = WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port), token: "", threads: 1, retryFor: 5)
+        strangerOptions.check = .pinned(try #require(Fingerprint(fingerprint)))
+        let stranger = WorkerProcess(options: strangerOptions, say: { _ in })
         let outcome = await stranger.run()
         guard case .refused(let reason) = outcome else {
             Issue.record("a worker without a token was not refused: \(outcome)")
@@ -93,7 +102,8 @@ struct RemoteWorkerProcessTests {
 
         #expect(serve.waitFor("refused: no token") != nil)
         #expect(serve.output.contains("refused: wrong token"))
-        let good = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--token", Self.token, "--threads", "1"])
+        let good = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", fingerprint,
+                                          "--token", Self.token, "--threads", "1"])
         #expect(good.status == 0)
         #expect(serve.exitStatus(within: 30) == 0)
         #expect(serve.output.contains("sum of squares over 1...1000 = 333833500"))
@@ -103,9 +113,20 @@ struct RemoteWorkerProcessTests {
     @Test("a worker started before its coordinator retries until it joins; one that never can gives up with exit 69")
     func retriesThenGivesUp() throws {
         let port = try Self.freeLoopbackPort()
-        let early = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--token", Self.token, "--threads", "1", "--retry-for", "60"])
+        // A worker started first must know the certificate in advance: serve is given one
+        // (--tls-cert, --tls-key) instead of making its own.
+        let identity = try ServerIdentity.selfSigned()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-tls-\(getpid())-\(port)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
+        try identity.certificateChainPEM.write(toFile: certificate, atomically: true, encoding: .utf8)
+        try identity.privateKeyPEMText.write(toFile: key, atomically: true, encoding: .utf8)
+        let early = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", identity.fingerprint.description,
+                                          "--token", Self.token, "--threads", "1", "--retry-for", "60"])
         #expect(early.waitFor("retrying in", timeout: 10) != nil, "\(early.output)")
         let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:\(port)", "--token", Self.token, "--workers", "0",
+                                          "--tls-cert", certificate, "--tls-key", key,
                                           "--headless", "--await-workers", "1", "--range", "1...50_000_000"])
         #expect(serve.exitStatus(within: 60) == 0, "\(serve.output)")
         #expect(serve.output.contains("[verified]"))
@@ -273,7 +294,8 @@ struct RemoteWorkerProcessTests {
             for process in busy { kill(process.processIdentifier, SIGKILL) }
             for process in busy { process.waitUntilExit() }
         }
-        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(local.port)", "--token", Self.token,
+        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(local.port)", "--fingerprint",
+                                           local.identity.fingerprint.description, "--token", Self.token,
                                            "--threads", "2"], launcher: ["/usr/bin/nice", "-n", "19"])
         try #require(eventually { local.cluster.snapshot().workers.count == 2 }, "\(worker.output)")
         // The job must keep the worker's threads busy for several lease periods on any machine:

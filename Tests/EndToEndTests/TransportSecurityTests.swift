@@ -1,0 +1,196 @@
+import ClusterNet
+import ClusterTestSupport
+import Crypto
+import Foundation
+import SwiftASN1
+import Testing
+import X509
+
+/// The connection between `serve` and `worker` as an attacker or a mistaken user meets it: TLS by
+/// default, the certificate pinned by its fingerprint, plain text only when both sides say so.
+@Suite("Transport security", .serialized)
+struct TransportSecurityTests {
+    /// CI sets this so a missing tcpdump fails loudly instead of skipping the capture.
+    static var tcpdumpRequired: Bool { ProcessInfo.processInfo.environment["CLUSTER_TOP_REQUIRE_TCPDUMP"] == "1" }
+    static let tcpdump = ["/usr/bin/tcpdump", "/usr/sbin/tcpdump"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Runs a headless `serve` and one worker through a whole job, `insecure` or with the default
+    /// TLS, while tcpdump records the loopback traffic; returns what went over the wire.
+    func capturedJoin(token: String, name: String, insecure: Bool) throws -> Data {
+        let tcpdump = try #require(Self.tcpdump)
+        let port = try RemoteWorkerProcessTests.freeLoopbackPort()
+        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-\(UUID().uuidString).pcap")
+        defer { try? FileManager.default.removeItem(at: capture) }
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-\(UUID().uuidString).tcpdump")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        // Every packet handed over at once (--immediate-mode) and written as it comes (-U), whole,
+        // on this port only.
+        let sniffer = try Self.spawn([tcpdump, "-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w", capture.path, "tcp", "port", "\(port)"],
+                                     errors: log.path)
+        defer { kill(sniffer, SIGKILL); var status: Int32 = 0; waitpid(sniffer, &status, 0) }
+        try #require(eventually { ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("listening on") },
+                     "tcpdump did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        let plain = insecure ? ["--insecure"] : []
+        let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:\(port)", "--token", token, "--workers", "0",
+                                          "--headless", "--await-workers", "1", "--range", "1...1_000_000"] + plain)
+        let check = insecure ? ["--insecure"] : ["--fingerprint", try #require(serve.fingerprint(), "\(serve.output)")]
+        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--token", token, "--threads", "1",
+                                           "--name", name] + check)
+        #expect(serve.exitStatus(within: 60) == 0, "\(serve.output)")
+        #expect(serve.output.contains("[verified]"))
+        #expect(worker.exitStatus(within: 30) == 0, "\(worker.output)")
+        if insecure {
+            #expect(serve.output.contains("in PLAIN TEXT (--insecure)"))
+            #expect(worker.output.contains("plain text (--insecure)"))
+        }
+        // SIGINT: tcpdump writes out what it holds and exits.
+        kill(sniffer, SIGINT)
+        var status: Int32 = 0
+        #expect(eventually { waitpid(sniffer, &status, WNOHANG) == sniffer }, "tcpdump did not stop")
+        return try Data(contentsOf: capture)
+    }
+
+    /// Starts `argv` with every signal unblocked and at its default action (the test runner's
+    /// threads may block some, and a child inherits the mask), stderr to `errors`.
+    static func spawn(_ argv: [String], errors: String) throws -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_APPEND, 0)
+        var pid: pid_t = 0
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { for argument in cArguments { free(argument) } }
+        let result = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environ)
+        try #require(result == 0, "could not start \(argv[0]): \(result)")
+        return pid
+    }
+
+    @Test("a capture of the loopback traffic of a default join holds neither the token nor the Hello; of an --insecure one, the Hello",
+          .enabled(if: tcpdump != nil || tcpdumpRequired, "tcpdump is not installed"))
+    func tokenNotOnTheWire() throws {
+        let token = "wire-secret-\(UInt32.random(in: 0...UInt32.max))"
+        // gRPC sends the token in an HPACK header, Huffman-coded when that is shorter: readable
+        // to anyone on the path, but not as its own bytes. The worker's name travels in the
+        // Hello message's bytes as they are, so it is the witness that a capture sees plain text.
+        let name = "wire-witness-\(UInt32.random(in: 0...UInt32.max))"
+        let encrypted = try capturedJoin(token: token, name: name, insecure: false)
+        #expect(encrypted.count > 2_000, "the capture holds the session (\(encrypted.count) bytes)")
+        #expect(encrypted.range(of: Data(token.utf8)) == nil, "the token crossed loopback in plain text")
+        #expect(encrypted.range(of: Data(name.utf8)) == nil, "the Hello crossed loopback in plain text")
+        // The same capture of a plain-text join finds the Hello: the capture above could have.
+        let plain = try capturedJoin(token: token, name: name, insecure: true)
+        #expect(plain.range(of: Data(name.utf8)) != nil)
+    }
+
+    @Test("a wrong fingerprint is refused in one line before the token is sent; a plain-text worker cannot join a TLS coordinator")
+    func wrongServer() throws {
+        let token = "fingerprint-test-token"
+        let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", token, "--workers", "0",
+                                          "--headless", "--await-workers", "1", "--range", "1...1000"])
+        let port = try #require(serve.listeningPort())
+        let real = try #require(serve.fingerprint())
+        let other = "sha256:" + String(repeating: "ab", count: 32)
+        let refused = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", other,
+                                             "--token", token, "--threads", "1"])
+        #expect(refused.status == 77)
+        let lines = refused.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("its certificate is \(real), not the \(other) given with --fingerprint"),
+                "\(refused.stderr)")
+        // The coordinator never saw a session, so never a token: nothing was refused there.
+        #expect(!serve.output.contains("refused"))
+
+        let plain = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--insecure", "--token", token,
+                                           "--threads", "1", "--retry-for", "1"])
+        #expect(plain.status == 69)
+        #expect(plain.stderr.contains("Is the coordinator serving TLS?"), "\(plain.stderr)")
+        #expect(!serve.output.contains("joined"))
+
+        // Bad settings are usage errors, in one line.
+        for arguments in [["--fingerprint", "sha256:1234"], ["--insecure", "--fingerprint", real], ["--tls-ca", "/nonexistent.pem"]] {
+            let bad = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--token", token] + arguments)
+            #expect(bad.status == 64, "\(arguments): \(bad.stderr)")
+        }
+        let good = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", real, "--token", token,
+                                          "--threads", "1"])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(serve.exitStatus(within: 30) == 0)
+    }
+
+    /// A CA, and a server certificate it signs for `name`, valid from `from` to `until`
+    /// (seconds from now); both written as PEM files in `directory`.
+    static func signedIdentity(in directory: URL, name: String, from: Double = -3600, until: Double = 86_400) throws
+        -> (ca: String, certificate: String, key: String) {
+        let caKey = P256.Signing.PrivateKey(), serverKey = P256.Signing.PrivateKey()
+        let caName = try DistinguishedName { CommonName("cluster-top test CA") }
+        let now = Date()
+        let ca = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(caKey.publicKey),
+            notValidBefore: now.addingTimeInterval(-7200), notValidAfter: now.addingTimeInterval(7 * 86_400),
+            issuer: caName, subject: caName, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                Critical(KeyUsage(keyCertSign: true))
+            },
+            issuerPrivateKey: .init(caKey))
+        let octets = name.split(separator: ".").compactMap { UInt8($0) }
+        let alternative: GeneralName = octets.count == 4 ? .ipAddress(ASN1OctetString(contentBytes: ArraySlice(octets))) : .dnsName(name)
+        let server = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(serverKey.publicKey),
+            notValidBefore: now.addingTimeInterval(from), notValidAfter: now.addingTimeInterval(until),
+            issuer: caName, subject: try DistinguishedName { CommonName(name) }, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                try ExtendedKeyUsage([.serverAuth])
+                SubjectAlternativeNames([alternative])
+            },
+            issuerPrivateKey: .init(caKey))
+        func pem(_ certificate: Certificate) throws -> String {
+            var serializer = DER.Serializer()
+            try serializer.serialize(certificate)
+            return PEMDocument(type: "CERTIFICATE", derBytes: serializer.serializedBytes).pemString + "\n"
+        }
+        let files = (ca: directory.appendingPathComponent("ca.pem").path, certificate: directory.appendingPathComponent("server.pem").path,
+                     key: directory.appendingPathComponent("server.key").path)
+        try pem(ca).write(toFile: files.ca, atomically: true, encoding: .utf8)
+        try pem(server).write(toFile: files.certificate, atomically: true, encoding: .utf8)
+        try serverKey.pemRepresentation.write(toFile: files.key, atomically: true, encoding: .utf8)
+        return files
+    }
+
+    @Test("with --tls-ca, a certificate the CA signed for the address joins; an expired one, or one for another name, is refused",
+          arguments: [("127.0.0.1", -3600.0, 86_400.0, true), ("127.0.0.1", -7200.0, -3600.0, false), ("10.9.8.7", -3600.0, 86_400.0, false)])
+    func certificateAuthority(name: String, from: Double, until: Double, accepted: Bool) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-ca-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = try Self.signedIdentity(in: directory, name: name, from: from, until: until)
+        let token = "ca-test-token-1234"
+        let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", token, "--workers", "0", "--headless",
+                                          "--await-workers", "1", "--range", "1...1000", "--tls-cert", files.certificate,
+                                          "--tls-key", files.key])
+        let port = try #require(serve.listeningPort(), "\(serve.output)")
+        let worker = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--tls-ca", files.ca, "--token", token,
+                                            "--threads", "1", "--retry-for", "1"])
+        if accepted {
+            #expect(worker.status == 0, "\(worker.stderr)")
+            #expect(serve.exitStatus(within: 30) == 0)
+            #expect(serve.output.contains("[verified]"))
+        } else {
+            #expect(worker.status == 69, "\(worker.stderr)")
+            #expect(!serve.output.contains("joined"))
+            serve.signal(SIGTERM)
+        }
+    }
+}
