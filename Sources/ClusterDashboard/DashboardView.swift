@@ -505,7 +505,7 @@ public enum DashboardView {
         }.joined(separator: ", ")
     }
 
-    /// A host lags when at least half of its summing threads do (the engine's rule).
+    /// A host lags when most of its summing threads do (the engine's rule).
     static func isLagging(_ threads: [WorkerSnapshot]) -> Bool {
         let summing = threads.filter(\.isSumming)
         return StragglerWatch.hostLags(threads: summing.count, lagging: summing.filter(\.isLagging).count)

@@ -25,7 +25,7 @@ struct StragglerWatchTests {
         #expect(watch.lagging.isEmpty && started.isEmpty)
     }
 
-    @Test("a machine lags when half its threads or more do, named once when it starts; one machine alone never lags")
+    @Test("a machine lags when most of its threads do, named once when it starts; one machine alone never lags")
     func hosts() {
         var watch = StragglerWatch()
         // This machine's two threads, laptop-1's two, and laptop-2's two of which one is slow.
@@ -35,19 +35,21 @@ struct StragglerWatchTests {
         }
         _ = watch.update(workers([2e9, 2e9, 0.5e9, 0.6e9, 2e9, 0.4e9]))
         var started = watch.updateHosts(placed())
-        #expect(started.map(\.host) == ["laptop-1", "laptop-2"])
+        // laptop-2 has one slow thread of two: not most of them.
+        #expect(started.map(\.host) == ["laptop-1"])
         #expect(started.first?.lagging == 2 && started.first?.threads == 2)
         // Still lagging: not named again.
         _ = watch.update(workers([2e9, 2e9, 0.5e9, 0.6e9, 2e9, 0.4e9]))
-        #expect(watch.updateHosts(placed()).isEmpty && watch.laggingHosts == ["laptop-1", "laptop-2"])
-        // laptop-2's slow thread caught up: laptop-2 no longer lags.
-        _ = watch.update(workers([2e9, 2e9, 0.5e9, 0.6e9, 2e9, 2e9]))
+        #expect(watch.updateHosts(placed()).isEmpty && watch.laggingHosts == ["laptop-1"])
+        // laptop-1's threads caught up: it no longer lags.
+        _ = watch.update(workers([2e9, 2e9, 2e9, 2e9, 2e9, 0.4e9]))
         started = watch.updateHosts(placed())
-        #expect(started.isEmpty && watch.laggingHosts == ["laptop-1"])
+        #expect(started.isEmpty && watch.laggingHosts.isEmpty)
         // Only laptop-1's threads judged: one machine, no one to lag behind.
         _ = watch.update(workers([2e9, 2e9, 0.5e9, 0.6e9, 2e9, 2e9]))
         #expect(watch.updateHosts(placed([3, 4])).isEmpty && watch.laggingHosts.isEmpty)
-        #expect(StragglerWatch.hostLags(threads: 3, lagging: 1) == false && StragglerWatch.hostLags(threads: 4, lagging: 2))
+        #expect(!StragglerWatch.hostLags(threads: 4, lagging: 2) && StragglerWatch.hostLags(threads: 4, lagging: 3)
+                && StragglerWatch.hostLags(threads: 1, lagging: 1))
     }
 
     @Test("only workers with a whole rate window count, and it takes two to have a median")
