@@ -1,4 +1,7 @@
 import ClusterEngine
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A HOST:PORT on the command line: `0.0.0.0:7070`, `node-3.lab:7070`, `[::1]:7070`.
 public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
@@ -36,4 +39,40 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// True for a literal IPv4 or IPv6 address, which needs no name lookup.
+    public var isAddress: Bool {
+        if host.contains(":") { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// The same endpoint with its host name looked up (`localhost:7070` → `127.0.0.1:7070`), as
+    /// a listening socket needs; IPv4 first when the name has both. An address stays as it is.
+    public func resolved(what: String) throws(InputError) -> Endpoint {
+        if isAddress { return self }
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, nil, &hints, &list)
+        guard status == 0, let first = list else {
+            let reason = String(cString: gai_strerror(status))
+            throw InputError("\(what): cannot find the address of '\(host)' (\(reason)); give a name or address of this machine, for example 0.0.0.0:\(port)")
+        }
+        defer { freeaddrinfo(list) }
+        var candidates: [(family: Int32, text: String)] = []
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let current = entry {
+            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(current.pointee.ai_addr, current.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
+                candidates.append((current.pointee.ai_family, String(cString: buffer)))
+            }
+            entry = current.pointee.ai_next
+        }
+        guard let chosen = candidates.first(where: { $0.family == AF_INET }) ?? candidates.first else {
+            throw InputError("\(what): '\(host)' has no usable address")
+        }
+        return Endpoint(host: chosen.text, port: port)
+    }
 }

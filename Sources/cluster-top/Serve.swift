@@ -56,7 +56,8 @@ struct Serve: ParsableCommand {
     }
 
     func makeSetup() throws(InputError) -> ServeSetup {
-        let endpoint = try Endpoint.parse(listen, what: "--listen", allowAnyPort: true)
+        // A host name is looked up here: the listening socket needs an address.
+        let endpoint = try Endpoint.parse(listen, what: "--listen", allowAnyPort: true).resolved(what: "--listen")
         guard (0.1...60).contains(lease) else { throw InputError("--lease must be between 0.1 and 60 seconds (got \(lease))") }
         guard (0...1024).contains(awaitWorkers) else {
             throw InputError("--await-workers must be between 0 and 1024 (got \(awaitWorkers))")

@@ -45,7 +45,24 @@ struct HeadlessCommandTests {
         (["--threads", "-1"], "--threads must be between 1 and 256 (got -1)"),
         (["--token", "abcdefgh1234\r"], "bad token: the token may only contain printable ASCII"),
         (["--kernel", "fastest"], "unknown kernel 'fastest'"),
+        (["--fingerprint", "sha256:abc"], "--fingerprint must be sha256: and 64 hex digits"),
+        (["--insecure", "--tls-ca", "/etc/hostname"], "--insecure turns TLS off"),
     ]
+
+    @Test("serve listens on a host name (localhost) and on IPv6; a name that does not resolve is a usage error in one line")
+    func listenNames() throws {
+        for (listen, shown) in [("localhost:0", "listening on 127.0.0.1:"), ("[::1]:0", "listening on [::1]:")] {
+            let result = try BinaryProcess.run(["serve", "--listen", listen, "--headless", "--workers", "1", "--range", "1...1000",
+                                                "--token", "abcdefgh1234"])
+            #expect(result.status == 0, "\(listen): \(result.stderr)")
+            #expect(result.stdout.contains(shown) && result.stdout.contains("[verified]"), "\(listen): \(result.stdout)")
+        }
+        let bad = try BinaryProcess.run(["serve", "--listen", "no-such-host.invalid:7070", "--headless", "--range", "1...10",
+                                         "--token", "abcdefgh1234"])
+        #expect(bad.status == 64)
+        let lines = bad.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("--listen: cannot find the address of 'no-such-host.invalid'"), "\(bad.stderr)")
+    }
 
     @Test("a worker's bad input: one clear line, usage exit status, before any connection", arguments: badWorkerInputs)
     func badWorkerInput(arguments: [String], expected: String) throws {
