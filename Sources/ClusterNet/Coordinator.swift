@@ -19,16 +19,36 @@ public final class Coordinator: Sendable {
     private let serving = DispatchGroup()
     private let executor = CoordinatorExecutor()
 
-    /// With an `identity`, over TLS (the command line's default); without, in plain text.
+    /// Connections that have not opened a session yet, at most: more are closed at once.
+    public static let silentConnectionLimit = 256
+    let connectionGuard: ConnectionGuard
+    /// Connections waiting for their first session now.
+    public var silentConnections: Int { connectionGuard.waitingCount }
+    /// The largest message a worker may send.
+    public static let messageLimit = 1 << 20
+
+    /// With an `identity`, over TLS (the command line's default); without, in plain text. A
+    /// connection that opens no session within `silentConnectionDeadline` is closed.
     public init(cluster: Cluster, listen: Endpoint, token: String, timing: RemoteTiming = RemoteTiming(),
-                identity: ServerIdentity? = nil) {
+                identity: ServerIdentity? = nil, silentConnectionDeadline: Duration = .seconds(10)) {
         self.cluster = cluster
         self.token = token
         self.timing = timing
         let address: GRPCNIOTransportCore.SocketAddress = listen.host.contains(":")
             ? .ipv6(host: listen.host, port: listen.port) : .ipv4(host: listen.host, port: listen.port)
         let service = CoordinatorService(cluster: cluster, token: token, timing: timing, sessions: sessions)
-        server = GRPCServer(transport: .http2NIOPosix(address: address, transportSecurity: identity?.transportSecurity ?? .plaintext),
+        let guardian = ConnectionGuard(deadline: silentConnectionDeadline, limit: Self.silentConnectionLimit)
+        connectionGuard = guardian
+        let config = HTTP2ServerTransport.Posix.Config.defaults { config in
+            // A connection that opens no session in time is closed (ConnectionGuard).
+            config.channelDebuggingCallbacks.onAcceptTCPConnection = { guardian.accepted($0) }
+            config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { guardian.streamOpened($0) }
+            // Workers send small messages (progress, a batch of results); a huge one is refused
+            // instead of buffered.
+            config.rpc.maxRequestPayloadSize = Self.messageLimit
+        }
+        server = GRPCServer(transport: .http2NIOPosix(address: address, transportSecurity: identity?.transportSecurity ?? .plaintext,
+                                                      config: config),
                             services: [service])
     }
 

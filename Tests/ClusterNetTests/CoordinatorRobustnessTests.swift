@@ -72,6 +72,21 @@ struct CoordinatorRobustnessTests {
         .with { $0.results = .with { $0.results = [.with { $0.thread = thread; $0.attempt = attempt; $0.sum = .init(12345) }] } }
     }
 
+    @Test("a message over the size limit ends its session and is never buffered whole; the coordinator goes on")
+    func oversizedMessage() async throws {
+        // 150,000 thread progress entries: about 2.4 MB, over the 1 MiB limit.
+        let huge = Clustertop_V1_WorkerMessage.with {
+            $0.heartbeat = .with { $0.threads = (0..<150_000).map { n in .with { $0.thread = 0; $0.attempt = UInt64(n); $0.done = 1 } } }
+        }
+        #expect(try (huge.serializedBytes() as [UInt8]).count > Coordinator.messageLimit)
+        let code = await rawSession([Self.hello(), huge])
+        #expect(code != nil, "the oversized message was accepted")
+        // The coordinator still serves: a good session joins, and its thread row is there.
+        let rows = cluster.snapshot().workers.count
+        _ = await rawSession([Self.hello()]) { [cluster] in cluster.snapshot().workers.count > rows }
+        #expect(cluster.snapshot().workers.count > rows)
+    }
+
     @Test("malformed and unexpected messages end only their own session; churn loses nothing; the total stays exact")
     func survivesAbuseAndChurn() async throws {
         let job = cluster.submit(try JobSpec(lo: 1, hi: 400_000_000, chunkSize: 4_000_000))

@@ -1,0 +1,56 @@
+import GRPCNIOTransportHTTP2
+import NIOCore
+import Synchronization
+
+/// Closes connections that open no session: a socket that sends nothing (or never finishes its
+/// TLS handshake) is closed after `deadline`, and at most `limit` such connections wait at once:
+/// a new one past the limit closes the oldest waiting, so a flood of silent sockets cannot keep a
+/// worker out. Without it, silent connections piled up to the open-files limit and the
+/// coordinator spun. A worker opens its session within milliseconds of connecting.
+final class ConnectionGuard: Sendable {
+    let deadline: Duration
+    let limit: Int
+    /// Connections waiting for their first session stream, oldest first, and those that opened
+    /// one; by identity, until they close.
+    private let connections = Mutex<(waiting: [(id: ObjectIdentifier, channel: any Channel)], opened: Set<ObjectIdentifier>)>(([], []))
+
+    init(deadline: Duration, limit: Int) {
+        self.deadline = deadline
+        self.limit = limit
+    }
+
+    var waitingCount: Int { connections.withLock { $0.waiting.count } }
+
+    func accepted(_ channel: any Channel) -> EventLoopFuture<Void> {
+        let id = ObjectIdentifier(channel)
+        let evicted = connections.withLock { c -> (any Channel)? in
+            c.waiting.append((id, channel))
+            return c.waiting.count > limit ? c.waiting.removeFirst().channel : nil
+        }
+        evicted?.close(promise: nil)
+        let (seconds, attoseconds) = deadline.components
+        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
+            [self] in
+            if !self.connections.withLock({ $0.opened.contains(id) }) { channel.close(promise: nil) }
+        }
+        channel.closeFuture.whenComplete { [self] _ in
+            timer.cancel()
+            self.connections.withLock { c in
+                c.waiting.removeAll { $0.id == id }
+                c.opened.remove(id)
+            }
+        }
+        return channel.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func streamOpened(_ stream: any Channel) -> EventLoopFuture<Void> {
+        if let connection = stream.parent {
+            let id = ObjectIdentifier(connection)
+            connections.withLock { c in
+                c.waiting.removeAll { $0.id == id }
+                c.opened.insert(id)
+            }
+        }
+        return stream.eventLoop.makeSucceededVoidFuture()
+    }
+}

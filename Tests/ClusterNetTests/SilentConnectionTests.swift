@@ -1,0 +1,92 @@
+import ClusterEngine
+import ClusterNet
+import ClusterTestSupport
+import Foundation
+import Testing
+
+/// Connections that never open a session: closed after a deadline, capped in number, and a real
+/// worker still joins and finishes a job while they flood in.
+@Suite("Silent connections", .serialized)
+struct SilentConnectionTests {
+    /// A TCP connection to 127.0.0.1:`port` that sends nothing.
+    static func silentSocket(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        try #require(connected, "connect: \(errno)")
+        return fd
+    }
+
+    /// True once the other end has closed `fd` (whatever it sent first is read and dropped).
+    static func closedByPeer(_ fd: Int32) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count == 0 { return true }
+            if count < 0 { return errno == ECONNRESET }
+        }
+    }
+
+    @Test("300 silent connections: the oldest past the limit are closed, and a worker joins through the flood and finishes a job")
+    func silentFlood() async throws {
+        let cluster = Cluster()
+        // A deadline only a hang reaches: what closes connections here is the limit.
+        let coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0), token: "silent-flood-token",
+                                      silentConnectionDeadline: .seconds(600))
+        let port = try coordinator.start().port
+        defer {
+            cluster.shutdown(timeout: 2)
+            coordinator.stop()
+        }
+        let limit = Coordinator.silentConnectionLimit
+        var sockets: [Int32] = []
+        defer { for fd in sockets { close(fd) } }
+        for _ in 0..<(limit + 44) { sockets.append(try Self.silentSocket(port: port)) }
+        #expect(await eventually { coordinator.silentConnections == limit && sockets.filter(Self.closedByPeer).count == 44 },
+                "waiting: \(coordinator.silentConnections)")
+
+        // A real worker joins through the flood (its connection pushes out the oldest silent
+        // one) and finishes a job.
+        let worker = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port),
+                                                          token: "silent-flood-token", threads: 1, retryFor: 30), say: { _ in })
+        let run = Task { await worker.run() }
+        #expect(await eventually { cluster.snapshot().workers.count == 1 })
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000))
+        #expect(await eventually { cluster.summary(of: job)?.verified == true })
+        #expect(coordinator.connectedSessions == 1 && coordinator.silentConnections <= limit)
+        run.cancel()
+        _ = await run.value
+    }
+
+    @Test("a connection that opens no session is closed after the deadline; a worker's is not")
+    func deadline() async throws {
+        let cluster = Cluster()
+        let coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0), token: "silent-deadline-token",
+                                      silentConnectionDeadline: .milliseconds(200))
+        let port = try coordinator.start().port
+        defer {
+            cluster.shutdown(timeout: 2)
+            coordinator.stop()
+        }
+        let worker = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port),
+                                                          token: "silent-deadline-token", threads: 1, retryFor: 30), say: { _ in })
+        let run = Task { await worker.run() }
+        #expect(await eventually { cluster.snapshot().workers.count == 1 })
+        var sockets: [Int32] = []
+        defer { for fd in sockets { close(fd) } }
+        for _ in 0..<10 { sockets.append(try Self.silentSocket(port: port)) }
+        #expect(await eventually { sockets.allSatisfy(Self.closedByPeer) && coordinator.silentConnections == 0 })
+        // The worker, connected before them and since, still works.
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000_000))
+        #expect(await eventually { cluster.summary(of: job)?.verified == true })
+        #expect(coordinator.connectedSessions == 1)
+        run.cancel()
+        _ = await run.value
+    }
+}
