@@ -20,6 +20,9 @@ public struct WorkerOptions: Sendable {
     public var cpuTokens: CPUTokens
     /// What the coordinator's dashboard calls this machine, and groups its threads under.
     public var name = ProcessInfo.processInfo.hostName
+    /// How long a new connection may wait for the coordinator's welcome before it is given up
+    /// (and tried again, within `retryFor`).
+    public var handshakeTimeout = Duration.seconds(10)
     /// How it knows it reached the right coordinator, and whether the connection is encrypted.
     /// The command line's default is TLS with the fingerprint `serve` printed.
     public var check = ServerCheck.insecure
@@ -140,7 +143,10 @@ public final class WorkerProcess: Sendable {
         let rejected = RejectedCertificate()
         do {
             let transport = try Self.transport(to: options.coordinator, security: options.check.transportSecurity(seen: rejected))
-            try await withGRPCClient(transport: transport) { client in
+            // A listener that accepts and then says nothing must not hold the worker for ever:
+            // without a welcome in time, this attempt ends and the usual retries take over.
+            let session = Task {
+                try await withGRPCClient(transport: transport) { client in
                 let coordinator = Clustertop_V1_Coordinator.Client(wrapping: client)
                 try await coordinator.work(metadata: metadata, options: callOptions) { writer in
                     try await writer.write(hello)
@@ -158,7 +164,21 @@ public final class WorkerProcess: Sendable {
                     }
                     self.outbox.finish()
                 }
+                }
             }
+            let watchdog = Task {
+                try await Task.sleep(for: self.options.handshakeTimeout)
+                if !state.joined {
+                    state.timedOut.store(true, ordering: .relaxed)
+                    session.cancel()
+                }
+            }
+            defer { watchdog.cancel() }
+            try await withTaskCancellationHandler { try await session.value } onCancel: { session.cancel() }
+        } catch let error where state.timedOut.load(ordering: .relaxed) && !Task.isCancelled {
+            _ = error
+            let (seconds, attoseconds) = options.handshakeTimeout.components
+            return .failed("no answer within \(Self.seconds(Double(seconds) + Double(attoseconds) / 1e18)) of connecting", joined: false)
         } catch is CancellationError {
             return .cancelled
         } catch let error as RPCError {
@@ -264,8 +284,7 @@ public final class WorkerProcess: Sendable {
     static func transport(to endpoint: Endpoint, security: HTTP2ClientTransport.Posix.TransportSecurity) throws
         -> HTTP2ClientTransport.Posix {
         let host = endpoint.host, port = endpoint.port
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        if octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }) {
+        if endpoint.isAddress, !host.contains(":") {
             return try HTTP2ClientTransport.Posix(target: .ipv4(host: host, port: port), transportSecurity: security)
         }
         if host.contains(":") {
@@ -273,6 +292,7 @@ public final class WorkerProcess: Sendable {
         }
         return try HTTP2ClientTransport.Posix(target: .dns(host: host, port: port), transportSecurity: security)
     }
+
 
     static func reason(_ error: any Error) -> String {
         if let rpc = error as? RPCError {
@@ -307,6 +327,8 @@ private final class SessionState: Sendable {
     private let values = Mutex(Values())
 
     var joined: Bool { values.withLock { $0.joined } }
+    /// Set when no welcome came in time: the session was cancelled for that, not by the user.
+    let timedOut = Atomic<Bool>(false)
     var heartbeat: Duration { values.withLock { $0.heartbeat } }
     var allReleased: Bool { values.withLock { $0.joined && $0.released.count == $0.workerIDs.count } }
 

@@ -2,6 +2,7 @@ import ClusterEngine
 import ClusterNet
 import ClusterTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// Connections that never open a session: closed after a deadline, capped in number, and a real
@@ -64,9 +65,11 @@ struct SilentConnectionTests {
         _ = await run.value
     }
 
-    @Test("a connection that opens no session is closed after the deadline; a worker's is not")
+    @Test("a connection that opens no session is closed after the deadline")
     func deadline() async throws {
         let cluster = Cluster()
+        // Short, so the test sees it pass; the flood test above shows a worker's session is
+        // not touched by the guard.
         let coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0), token: "silent-deadline-token",
                                       silentConnectionDeadline: .milliseconds(200))
         let port = try coordinator.start().port
@@ -74,19 +77,46 @@ struct SilentConnectionTests {
             cluster.shutdown(timeout: 2)
             coordinator.stop()
         }
-        let worker = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port),
-                                                          token: "silent-deadline-token", threads: 1, retryFor: 30), say: { _ in })
-        let run = Task { await worker.run() }
-        #expect(await eventually { cluster.snapshot().workers.count == 1 })
         var sockets: [Int32] = []
         defer { for fd in sockets { close(fd) } }
         for _ in 0..<10 { sockets.append(try Self.silentSocket(port: port)) }
         #expect(await eventually { sockets.allSatisfy(Self.closedByPeer) && coordinator.silentConnections == 0 })
-        // The worker, connected before them and since, still works.
-        let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000_000))
-        #expect(await eventually { cluster.summary(of: job)?.verified == true })
-        #expect(coordinator.connectedSessions == 1)
-        run.cancel()
-        _ = await run.value
     }
+
+    @Test("a worker facing a listener that accepts and never answers gives up after --retry-for, saying why")
+    func silentListener() async throws {
+        // A socket that listens (the kernel accepts connections) but whose owner never reads.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        try #require(listening)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let lines = Lines()
+        var options = WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port), token: "silent-listener", threads: 1, retryFor: 1)
+        options.handshakeTimeout = .milliseconds(500)
+        let worker = WorkerProcess(options: options, say: { lines.append($0) })
+        let outcome = await worker.run()
+        guard case .unreachable(let reason) = outcome else {
+            Issue.record("the worker did not give up: \(outcome)")
+            return
+        }
+        #expect(reason.contains("no answer within 500 ms of connecting"), "\(reason)")
+        #expect(lines.all.contains { $0.contains("no answer within") })
+    }
+}
+
+/// Lines a worker said, collected across threads.
+final class Lines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
 }

@@ -90,7 +90,7 @@ struct RemoteWorkerProcessTests {
         #expect(!wrong.stdout.contains("joined"))
 
         // The command line insists on a token; the library can leave it out, as a stranger would.
-        var strangerOptions = WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port), token: "", threads: 1, retryFor: 5)
+        var strangerOptions = WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port), token: "", threads: 1, retryFor: 60)
         strangerOptions.check = .pinned(try #require(Fingerprint(fingerprint)))
         let stranger = WorkerProcess(options: strangerOptions, say: { _ in })
         let outcome = await stranger.run()
