@@ -71,7 +71,7 @@ public enum DashboardView {
         let context = RenderContext(input: input, glyphs: glyphs, palette: palette,
                                     columns: Columns(width: input.width, workers: input.snapshot.workers,
                                                      peaks: input.kernelPeaks?[input.snapshot.kernel] != nil),
-                                    table: WorkerTable(input.snapshot, input.state))
+                                    lazyTable: LazyWorkerTable(input))
         drawHeader(&buffer, context)
         if let caption = input.state.caption { drawCaption(&buffer, context, caption) }
         let (rows, pageRows, offset, listed) = drawPanel(&buffer, context)
@@ -94,8 +94,10 @@ public enum DashboardView {
         let glyphs: Glyphs
         let palette: Palette
         let columns: Columns
-        /// The table's rows, in the chosen order and filter.
-        let table: WorkerTable
+        let lazyTable: LazyWorkerTable
+        /// The table's rows, in the chosen order and filter: built only by the views that use it
+        /// (the grid, with a thousand workers, would pay for it every frame for nothing).
+        var table: WorkerTable { lazyTable.value }
         let clicks = ClickRecorder()
         /// Too narrow for a range column: the selected worker's chunk gets a line of its own.
         var showsSelectionDetail: Bool { !columns.range && input.state.panel == .workers }
@@ -312,6 +314,13 @@ public enum DashboardView {
             JobsView.draw(&buffer, c, top: c.tableTop, rows: rows)
             return (rows, rows, 0, Listed())
         }
+    }
+
+    /// The worker table, built on first use within one frame.
+    final class LazyWorkerTable {
+        private let input: DashboardInput
+        private(set) lazy var value = WorkerTable(input.snapshot, input.state)
+        init(_ input: DashboardInput) { self.input = input }
     }
 
     /// What a panel lists, for the "N more … below" note: how many, and what they are.

@@ -107,25 +107,29 @@ struct WorkerTable {
         let filter = state.filter
         let passes = { (i: Int) in filter?.matches(workers[i]) ?? true }
         let sort = state.sort
-        let keys = workers.map { (host: GridView.NameKey(HostKey($0).name), isLocal: $0.remote == nil) }
+        // Host names split for natural order only when sorting by host: every frame, every worker.
+        let hostKeys = sort == .host ? workers.map { GridView.NameKey(HostKey($0).name) } : []
+        // Fields read in place: copying two worker snapshots per comparison cost more than the sort.
         func before(_ a: Int, _ b: Int) -> Bool {
-            let x = workers[a], y = workers[b]
             switch sort {
             case .id: break
             case .host:
-                if keys[a].isLocal != keys[b].isLocal { return keys[a].isLocal }
-                if keys[a].host != keys[b].host { return keys[a].host < keys[b].host }
+                let localA = workers[a].remote == nil, localB = workers[b].remote == nil
+                if localA != localB { return localA }
+                if hostKeys[a] != hostKeys[b] { return hostKeys[a] < hostKeys[b] }
             case .rate:
-                let rx = x.isSumming ? x.throughput : -1, ry = y.isSumming ? y.throughput : -1
-                if rx != ry { return rx > ry }
+                let ra = workers[a].isSumming ? workers[a].throughput : -1, rb = workers[b].isSumming ? workers[b].throughput : -1
+                if ra != rb { return ra > rb }
             case .state:
-                let sx = WorkerSort.severity(x), sy = WorkerSort.severity(y)
-                if sx != sy { return sx < sy }
+                let sa = WorkerSort.severity(workers[a]), sb = WorkerSort.severity(workers[b])
+                if sa != sb { return sa < sb }
             case .chunks:
-                if x.chunksDone != y.chunksDone { return x.chunksDone > y.chunksDone }
+                if workers[a].chunksDone != workers[b].chunksDone { return workers[a].chunksDone > workers[b].chunksDone }
             }
-            return x.id < y.id
+            return workers[a].id < workers[b].id
         }
+        // The snapshot lists workers in id order already.
+        func sorted(_ indices: [Int]) -> [Int] { sort == .id ? indices : indices.sorted(by: before) }
         total = workers.count
         matching = workers.indices.filter(passes).count
         let departed = workers.indices.filter { workers[$0].state == .removed && passes($0) }.count
@@ -135,31 +139,28 @@ struct WorkerTable {
         // One machine's threads need no host rows: the table stays as it always was.
         guard allGroups.count > 1 || workers.contains(where: { $0.remote != nil }) else {
             groups = []
-            ordered = workers.indices.filter { workers[$0].state != .removed && passes($0) }.sorted(by: before)
+            ordered = sorted(workers.indices.filter { workers[$0].state != .removed && passes($0) })
             rows = ordered.map(Row.worker) + tail
             return
         }
-        var shown: [(group: GridView.Group, key: (rate: Double, severity: Int, chunks: Int, firstID: WorkerID))] = []
-        for var group in allGroups {
-            group.members = group.members.filter(passes).sorted(by: before)
-            guard !group.members.isEmpty else { continue }
-            let members = group.members.map { workers[$0] }
-            let key = (rate: group.rate(in: workers), severity: members.map(WorkerSort.severity).min() ?? 6,
-                       chunks: members.reduce(0) { $0 + $1.chunksDone }, firstID: members.map(\.id).min()!)
-            shown.append((group, key))
-        }
-        // Hosts in the sort's order; `groups` already puts local first, then names naturally.
-        let position = Dictionary(uniqueKeysWithValues: allGroups.enumerated().map { ($1.key, $0) })
-        shown.sort { a, b in
+        // Each host's sort key, smaller first, then its place in `groups`' order (local first,
+        // then names naturally).
+        var shown: [(group: GridView.Group, key: Double, position: Int)] = []
+        for (position, var group) in allGroups.enumerated() {
+            let members = group.members.filter(passes)
+            guard let first = members.first else { continue }
+            let key: Double
             switch sort {
-            case .id: if a.key.firstID != b.key.firstID { return a.key.firstID < b.key.firstID }
-            case .host: break
-            case .rate: if a.key.rate != b.key.rate { return a.key.rate > b.key.rate }
-            case .state: if a.key.severity != b.key.severity { return a.key.severity < b.key.severity }
-            case .chunks: if a.key.chunks != b.key.chunks { return a.key.chunks > b.key.chunks }
+            case .id: key = Double(workers[first].id.rawValue)
+            case .host: key = 0
+            case .rate: key = -members.reduce(0) { workers[$1].isSumming ? $0 + workers[$1].throughput : $0 }
+            case .state: key = Double(members.map { WorkerSort.severity(workers[$0]) }.min()!)
+            case .chunks: key = -Double(members.reduce(0) { $0 + workers[$1].chunksDone })
             }
-            return position[a.group.key]! < position[b.group.key]!
+            group.members = sorted(members)
+            shown.append((group, key, position))
         }
+        shown.sort { ($0.key, $0.position) < ($1.key, $1.position) }
         groups = shown.map(\.group)
         ordered = groups.flatMap(\.members)
         // Expanded while every thread's row fits, unless the person said otherwise for a host.
