@@ -90,36 +90,10 @@ struct ClusterScale {
         let spec = try JobSpec(lo: 1, hi: count)
         var jobTime = Sample(), control = Sample(), frameTable = Sample(), frameGrid = Sample(), snapshotTime = Sample()
         for _ in 0..<measurements.runs {
-            let cluster = Cluster()
-            let token = AccessToken.generate()
-            // Over TLS, as `serve` runs by default.
-            let identity = try ServerIdentity.selfSigned()
-            let coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0), token: token, identity: identity)
-            let port = try coordinator.start().port
-            var workers: [Process] = []
-            defer {
-                cluster.shutdown()
-                coordinator.stop()
-                for worker in workers where worker.isRunning { worker.terminate() }
-                for worker in workers { worker.waitUntilExit() }
-            }
-            for _ in 0..<local { cluster.addWorker() }
-            for n in 0..<processes {
-                let worker = Process()
-                worker.executableURL = URL(fileURLWithPath: measurements.clusterTop)
-                worker.arguments = ["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", identity.fingerprint.description, "--threads", "\(threads)", "--retry-for", "30",
-                                    "--name", "laptop-\(n + 1)"]
-                worker.environment = ["CLUSTER_TOP_TOKEN": token]
-                worker.standardOutput = FileHandle.nullDevice
-                worker.standardError = FileHandle.nullDevice
-                try worker.run()
-                workers.append(worker)
-            }
-            let deadline = Date().addingTimeInterval(120)
-            while cluster.snapshot().workers.count < local + processes * threads {
-                guard Date() < deadline else { throw BenchError("the 50 worker processes did not join") }
-                usleep(20_000)
-            }
+            let loopback = try LoopbackCluster(clusterTop: measurements.clusterTop, local: local, processes: processes,
+                                               threads: threads, names: { "laptop-\($0 + 1)" }, joinWithin: 120)
+            defer { loopback.stop() }
+            let cluster = loopback.cluster
             // Ten frames a second, as the dashboard draws them, timed; the control threads'
             // CPU over the job.
             let job = cluster.submit(spec)

@@ -10,34 +10,9 @@ extension Measurements {
     /// `processes` real `cluster-top worker` processes of `threads` threads each. The clock is
     /// the job's own: it starts once every thread has joined.
     func remoteSeconds(_ spec: JobSpec, processes: Int, threads: Int) throws -> Double {
-        let cluster = Cluster()
-        let token = AccessToken.generate()
-        // Over TLS, as `serve` runs by default.
-        let identity = try ServerIdentity.selfSigned()
-        let coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0), token: token, identity: identity)
-        let port = try coordinator.start().port
-        var workers: [Process] = []
-        defer {
-            cluster.shutdown()
-            coordinator.stop()
-            for worker in workers where worker.isRunning { worker.terminate() }
-            for worker in workers { worker.waitUntilExit() }
-        }
-        for _ in 0..<processes {
-            let worker = Process()
-            worker.executableURL = URL(fileURLWithPath: clusterTop)
-            worker.arguments = ["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", identity.fingerprint.description, "--threads", "\(threads)", "--retry-for", "10"]
-            worker.environment = ["CLUSTER_TOP_TOKEN": token]
-            worker.standardOutput = FileHandle.nullDevice
-            worker.standardError = FileHandle.nullDevice
-            try worker.run()
-            workers.append(worker)
-        }
-        let deadline = Date().addingTimeInterval(30)
-        while cluster.snapshot().workers.count < processes * threads {
-            guard Date() < deadline else { throw BenchError("the worker processes did not join") }
-            usleep(10_000)
-        }
+        let loopback = try LoopbackCluster(clusterTop: clusterTop, processes: processes, threads: threads, joinWithin: 30)
+        defer { loopback.stop() }
+        let cluster = loopback.cluster
         let job = cluster.submit(spec)
         guard let summary = cluster.waitForJob(job, timeout: 600), summary.verified else {
             throw BenchError("remote job \(spec.lo)...\(spec.hi) did not verify")
@@ -85,5 +60,53 @@ extension Measurements {
         }
         let localRate = Double(chunks) / local.median
         table.row("(\(cores) local threads, no network)", Format.grouped(Int64(localRate)), "", Self.spread(local))
+    }
+}
+
+/// A coordinator in this process on loopback, over TLS as `serve` runs by default, with `local`
+/// threads of its own and `processes` real `cluster-top worker` processes of `threads` threads,
+/// all joined. `stop()` ends it all.
+final class LoopbackCluster {
+    let cluster = Cluster()
+    let coordinator: Coordinator
+    private var workers: [Process] = []
+
+    /// `names` gives each worker process its `--name` (by its index), if any.
+    init(clusterTop: String, local: Int = 0, processes: Int, threads: Int, names: ((Int) -> String)? = nil,
+         joinWithin seconds: Double) throws {
+        let token = AccessToken.generate()
+        let identity = try ServerIdentity.selfSigned()
+        coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0), token: token, identity: identity)
+        do {
+            let port = try coordinator.start().port
+            for _ in 0..<local { cluster.addWorker() }
+            for n in 0..<processes {
+                let worker = Process()
+                worker.executableURL = URL(fileURLWithPath: clusterTop)
+                worker.arguments = ["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", identity.fingerprint.description,
+                                    "--threads", "\(threads)", "--retry-for", "\(Int(seconds))"] + (names.map { ["--name", $0(n)] } ?? [])
+                worker.environment = ["CLUSTER_TOP_TOKEN": token]
+                worker.standardOutput = FileHandle.nullDevice
+                worker.standardError = FileHandle.nullDevice
+                try worker.run()
+                workers.append(worker)
+            }
+            let deadline = Date().addingTimeInterval(seconds)
+            while cluster.snapshot().workers.count < local + processes * threads {
+                guard Date() < deadline else { throw BenchError("the \(processes) worker processes did not join") }
+                usleep(10_000)
+            }
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    func stop() {
+        cluster.shutdown()
+        coordinator.stop()
+        for worker in workers where worker.isRunning { worker.terminate() }
+        for worker in workers { worker.waitUntilExit() }
+        workers = []
     }
 }
