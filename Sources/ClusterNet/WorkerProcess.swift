@@ -175,8 +175,7 @@ public final class WorkerProcess: Sendable {
             }
             defer { watchdog.cancel() }
             try await withTaskCancellationHandler { try await session.value } onCancel: { session.cancel() }
-        } catch let error where state.timedOut.load(ordering: .relaxed) && !Task.isCancelled {
-            _ = error
+        } catch where state.timedOut.load(ordering: .relaxed) && !Task.isCancelled {
             let (seconds, attoseconds) = options.handshakeTimeout.components
             return .failed("no answer within \(Self.seconds(Double(seconds) + Double(attoseconds) / 1e18)) of connecting", joined: false)
         } catch is CancellationError {

@@ -22,14 +22,20 @@ struct DashboardCost {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    func run() throws {
+    /// Starts this figure's tmux server; false (and the figure says it is skipped) without tmux.
+    func startServer(figure: String) throws -> Bool {
         guard (try? ChildProcess.run(["tmux", "-V"]))?.exitStatus == 0 else {
-            emit("\n### 4. Dashboard cost\n\nskipped: tmux is not installed")
-            return
+            emit("\n### \(figure)\n\nskipped: tmux is not installed")
+            return false
         }
         // The server must not inherit our pipe: start it with its output going nowhere.
         _ = try ChildProcess.run(["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "keeper", "sleep 3600"],
                                  captureOutput: false)
+        return true
+    }
+
+    func run() throws {
+        guard try startServer(figure: "4. Dashboard cost") else { return }
         defer { _ = try? tmux(["kill-server"]) }
         _ = try tmux(["set-option", "-g", "remain-on-exit", "on"])
         let count = measurements.elements(3e10)
@@ -105,12 +111,7 @@ struct DashboardCost {
     /// Figure 17: the UI thread with 1,000 workers at 10 frames/s in a 200×60 window, as the
     /// table and as the grid, while they run.
     func manyWorkers() throws {
-        guard (try? ChildProcess.run(["tmux", "-V"]))?.exitStatus == 0 else {
-            emit("\n### 17. The UI thread with 1,000 workers\n\nskipped: tmux is not installed")
-            return
-        }
-        _ = try ChildProcess.run(["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "keeper", "sleep 3600"],
-                                 captureOutput: false)
+        guard try startServer(figure: "17. The UI thread with 1,000 workers") else { return }
         defer { _ = try? tmux(["kill-server"]) }
         var table = Sample(), grid = Sample()
         for run in 0..<measurements.runs {

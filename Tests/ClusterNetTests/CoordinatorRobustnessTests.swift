@@ -130,11 +130,11 @@ struct CoordinatorRobustnessTests {
             let worker = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port),
                                                               token: Self.token, threads: 2, retryFor: 120,
                                                               kernel: gate.kernel, cpuTokens: .unbounded()),
-                                       say: { line in said.lines.withLock { $0.append(line) } })
+                                       say: { said.append($0) })
             churners.append(worker)
             let task = Task { await worker.run() }
             #expect(await eventually { cluster.snapshot().workers.count == rowsBefore + 2 },
-                    "churner \(round) joined: \(said.lines.withLock { $0 })")
+                    "churner \(round) joined: \(said.all)")
             if round % 3 != 0 {
                 #expect(await eventually { gate.held > heldBefore }, "churner \(round) is mid-chunk")
             }
@@ -162,9 +162,4 @@ struct CoordinatorRobustnessTests {
         #expect(churned == 62, "thirty churners and the good worker joined, two threads each")
         _ = churners
     }
-}
-
-/// What a worker process said, kept for a failure message.
-final class SaidLines: Sendable {
-    let lines = Mutex<[String]>([])
 }

@@ -2,7 +2,6 @@ import ClusterEngine
 import ClusterNet
 import ClusterTestSupport
 import Foundation
-import Synchronization
 import Testing
 
 /// Connections that never open a session: closed after a deadline, capped in number, and a real
@@ -86,21 +85,9 @@ struct SilentConnectionTests {
     @Test("a worker facing a listener that accepts and never answers gives up after --retry-for, saying why")
     func silentListener() async throws {
         // A socket that listens (the kernel accepts connections) but whose owner never reads.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0)
+        let (fd, port) = try RemoteWorkerProcessTests.loopbackSocket(listening: true)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        try #require(listening)
-        let port = Int(UInt16(bigEndian: address.sin_port))
-        let lines = Lines()
+        let lines = SaidLines()
         var options = WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port), token: "silent-listener", threads: 1, retryFor: 1)
         options.handshakeTimeout = .milliseconds(500)
         let worker = WorkerProcess(options: options, say: { lines.append($0) })
@@ -112,11 +99,4 @@ struct SilentConnectionTests {
         #expect(reason.contains("no answer within 500 ms of connecting"), "\(reason)")
         #expect(lines.all.contains { $0.contains("no answer within") })
     }
-}
-
-/// Lines a worker said, collected across threads.
-final class Lines: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var all: [String] { lines.withLock { $0 } }
 }
