@@ -7,10 +7,13 @@ public enum WireProtocol {
     /// Threads one worker process may offer.
     public static let threadLimit: UInt32 = 256
 
-    /// A host name fit for the dashboard: printable, at most 64 characters. The coordinator
-    /// cleans what a Hello says with it; `worker --name` refuses a name it would change.
+    /// The longest host name a dashboard shows.
+    public static let hostNameLimit = 64
+
+    /// A host name fit for the dashboard: printable, at most `hostNameLimit` characters. The
+    /// coordinator cleans what a Hello says with it; `worker --name` refuses a name it would change.
     public static func printableHostName(_ text: String, fallback: String) -> String {
-        let cleaned = String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.prefix(64))
+        let cleaned = String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.prefix(hostNameLimit))
         return cleaned.isEmpty ? fallback : cleaned
     }
 }

@@ -19,7 +19,10 @@ public struct WorkerOptions: Sendable {
     /// As in `ClusterConfiguration.cpuTokens`.
     public var cpuTokens: CPUTokens
     /// What the coordinator's dashboard calls this machine, and groups its threads under.
-    public var name = ProcessInfo.processInfo.hostName
+    public var name = WorkerName.automatic(hostName: ProcessInfo.processInfo.hostName,
+                                           environment: ProcessInfo.processInfo.environment)
+    /// Where to say whether the process has joined, for probes (`--status-file`); nil for nowhere.
+    public var statusFile: String?
     /// How long a new connection may wait for the coordinator's welcome before it is given up
     /// (and tried again, within `retryFor`).
     public var handshakeTimeout = Duration.seconds(10)
@@ -56,6 +59,7 @@ public final class WorkerProcess: Sendable {
     private let say: @Sendable (String) -> Void
     private let outbox = Outbox()
     private let threads: [RemoteThread]
+    private let status: WorkerStatusFile?
 
     public init(options: WorkerOptions, say: @escaping @Sendable (String) -> Void) {
         self.options = options
@@ -63,6 +67,7 @@ public final class WorkerProcess: Sendable {
         let outbox = self.outbox
         let threads = (0..<options.threads).map { RemoteThread(index: $0, outbox: outbox, kernel: options.kernel, tokens: options.cpuTokens) }
         self.threads = threads
+        status = options.statusFile.map { WorkerStatusFile(path: $0, coordinator: options.coordinator.description) }
         outbox.reportProgress { threads.map(\.progress) }
     }
 
@@ -70,12 +75,16 @@ public final class WorkerProcess: Sendable {
     /// coordinator then re-queues whatever the threads held).
     public func run() async -> Outcome {
         for thread in threads { thread.start() }
-        defer { for thread in threads { thread.post(.quit) } }
+        defer {
+            for thread in threads { thread.post(.quit) }
+            status?.remove()
+        }
         var delay = 0.1
         var failingSince: ContinuousClock.Instant?
         say("connecting to \(options.coordinator) with \(threads.count) thread\(threads.count == 1 ? "" : "s"), "
             + "\(KernelVariant.active) kernel")
         while !Task.isCancelled {
+            status?.update(.connecting)
             let session = await connect()
             for thread in threads { thread.post(.reset) }
             switch session {
@@ -103,6 +112,7 @@ public final class WorkerProcess: Sendable {
                 if !joined {
                     say("cannot reach \(options.coordinator) (\(reason)); retrying in \(Self.seconds(delay))")
                 }
+                status?.update(.connecting)
                 try? await Task.sleep(for: .seconds(delay))
                 delay = min(delay * 2, 5)
             }
@@ -210,7 +220,11 @@ public final class WorkerProcess: Sendable {
         var processedAtSummary = threads.reduce(UInt64(0)) { $0 + $1.processed.load(ordering: .relaxed) }
         while true {
             try await Task.sleep(for: state.heartbeat)
-            guard state.joined else { continue }
+            guard state.joined else {
+                status?.update(.connecting)
+                continue
+            }
+            status?.update(.joined)
             outbox.send(.with { $0.heartbeat = .with { $0.threads = threads.map(\.progress) } })
             // A summary every ten seconds instead of a line per chunk.
             let elapsed = ContinuousClock.now - lastSummary
@@ -242,6 +256,7 @@ public final class WorkerProcess: Sendable {
         switch message.kind {
         case .welcome(let welcome):
             state.welcome(welcome)
+            status?.update(.joined)
             for thread in threads { thread.setSubBlock(welcome.subBlock) }
             let ids = welcome.workerIds.map(String.init).joined(separator: ", ")
             say("joined \(options.coordinator) as worker\(welcome.workerIds.count == 1 ? "" : "s") \(ids) "

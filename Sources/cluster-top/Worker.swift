@@ -39,7 +39,7 @@ struct Worker: ParsableCommand {
     var retryFor: Double = 60
 
     @Option(name: .long, help: ArgumentHelp(
-        "The name the dashboard groups this machine's threads under, up to 64 printable characters. (default: its host name)",
+        "The name the dashboard groups this machine's threads under, up to 64 printable characters. (default: its host name; under Slurm also the job and task, \"node7 job 4211 task 3\")",
         valueName: "NAME"))
     var name: String?
 
@@ -61,6 +61,11 @@ struct Worker: ParsableCommand {
 
     @Flag(name: .long, help: "Plain text, for a coordinator started with --insecure: the token and the work are not encrypted.")
     var insecure = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Keep a file that says \"joined\" or \"connecting\" on its first line, written again every few seconds and removed on exit: for readiness and liveness probes.",
+        valueName: "PATH"))
+    var statusFile: String?
 
     static let fingerprintVariable = "CLUSTER_TOP_FINGERPRINT"
 
@@ -107,6 +112,10 @@ struct Worker: ParsableCommand {
         KernelVariant.active = try KernelVariant.parse(top.options.kernel)
         var options = WorkerOptions(coordinator: endpoint, token: secret, threads: count, retryFor: retryFor, verbose: verbose)
         if let name { options.name = name }
+        if let statusFile {
+            if let problem = WorkerStatusFile.problem(writing: statusFile) { throw InputError("--status-file: \(problem)") }
+            options.statusFile = statusFile
+        }
         options.check = try makeCheck()
         return options
     }

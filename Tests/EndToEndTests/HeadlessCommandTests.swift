@@ -47,6 +47,7 @@ struct HeadlessCommandTests {
         (["--kernel", "fastest"], "unknown kernel 'fastest'"),
         (["--fingerprint", "sha256:abc"], "--fingerprint must be sha256: and 64 hex digits"),
         (["--insecure", "--tls-ca", "/etc/hostname"], "--insecure turns TLS off"),
+        (["--status-file", "/no/such/folder/status"], "--status-file: the folder /no/such/folder does not exist"),
     ]
 
     @Test("serve listens on a host name (localhost) and on IPv6; a name that does not resolve is a usage error in one line")

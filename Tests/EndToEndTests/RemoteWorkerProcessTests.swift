@@ -323,6 +323,34 @@ struct RemoteWorkerProcessTests {
         }
     }
 
+    @Test("--status-file says connecting while the coordinator is out of reach, joined once in, and is gone on exit")
+    func statusFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-status-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let read = { (name: String) in try? String(contentsOfFile: folder.appendingPathComponent(name).path, encoding: .utf8) }
+
+        let nowhere = try Self.freeLoopbackPort()
+        let waiting = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(nowhere)", "--insecure", "--token", Self.token,
+                                            "--threads", "1", "--status-file", folder.appendingPathComponent("waiting").path])
+        #expect(eventually { read("waiting") == "connecting to 127.0.0.1:\(nowhere)\n" }, "\(waiting.output)")
+
+        let local = try LocalCoordinator()
+        defer { local.stop() }
+        let joined = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(local.port)",
+                                           "--fingerprint", local.identity.fingerprint.description, "--token", Self.token,
+                                           "--threads", "1", "--status-file", folder.appendingPathComponent("joined").path])
+        #expect(eventually { read("joined") == "joined 127.0.0.1:\(local.port)\n" }, "\(joined.output)")
+        #expect(read("waiting") == "connecting to 127.0.0.1:\(nowhere)\n")
+
+        local.stop()
+        #expect(joined.exitStatus(within: 30) == 0)
+        #expect(read("joined") == nil, "a worker that left says nothing")
+        waiting.signal(SIGTERM)
+        #expect(waiting.exitStatus(within: 30) == 143)
+        #expect(read("waiting") == nil)
+    }
+
     @Test("a remote worker is paused, resumed, throttled, killed, restarted and removed from the control API")
     func controlAPI() throws {
         let local = try LocalCoordinator()
