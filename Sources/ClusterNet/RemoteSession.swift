@@ -120,13 +120,28 @@ struct RemoteSession {
                 }
             }
             defer { group.cancelAll() }
+            var releasedAt: ContinuousClock.Instant?
             for await input in inputs {
+                if let releasedAt {
+                    // Released: the worker ends its side once it has read the releases. Until
+                    // then they may still be on the way (a lossy link retransmits them), and a
+                    // coordinator that exits now would reset the connection and lose them.
+                    if case .ended = input { return }
+                    if ContinuousClock.now - releasedAt > Self.releaseGrace { return }
+                    continue
+                }
                 let (messages, done) = try receive(input, now: .now)
                 if !messages.isEmpty { try await writer.write(contentsOf: messages) }
-                if done { return }
+                if done {
+                    if case .ended = input { return }
+                    releasedAt = .now
+                }
             }
         }
     }
+
+    /// How long a released session waits for the worker to end its side.
+    static let releaseGrace = Duration.seconds(2)
 
     /// Handles one input at `now`: the messages to send to the worker, in order, and whether the
     /// session is over. Throws when the worker broke the protocol or the connection failed.
