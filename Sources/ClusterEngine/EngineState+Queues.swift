@@ -4,16 +4,20 @@
 extension EngineState {
     /// How many attempts worker `i` keeps queued behind its current one, with chunks of
     /// `chunkSize`: what it gets through in `queueNanos` at its measured pace. A remote one keeps
-    /// at least 1 and at most `maxRemoteDepth`, `queueElements`' worth while its pace is unknown.
+    /// at least 1 and at most `maxRemoteDepth`, and never less than `queueElements`' worth: over
+    /// a long round trip its results arrive late and its pace reads slow, and a queue sized by
+    /// that pace alone would shrink until the thread waits most of the time (46× the clean job's
+    /// time at 100 ms, against 5.8× with this floor; BENCHMARKS.md, section 21).
     /// A local thread keeps at most `maxLocalDepth`, and none while its pace is unknown or its
     /// chunks last longer than that.
     func queueDepth(worker i: Int, chunkSize: Int64) -> Int {
         let record = workers[i]
         let chunk = Double(max(1, chunkSize))
         if record.remote != nil {
+            let elementsWorth = Double(record.queueElements) / chunk
             let depth = record.queueNanos > 0 && record.nanosPerElement > 0
-                ? record.queueNanos / (record.nanosPerElement * chunk)
-                : Double(record.queueElements) / chunk
+                ? max(elementsWorth, record.queueNanos / (record.nanosPerElement * chunk))
+                : elementsWorth
             return Int(min(Double(Self.maxRemoteDepth), max(1, depth)))
         }
         guard record.queueNanos > 0, record.nanosPerElement > 0 else { return 0 }

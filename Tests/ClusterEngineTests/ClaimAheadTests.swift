@@ -207,40 +207,52 @@ struct RemoteQueueDepthTests {
     let t0 = MonotonicClock.nanoseconds() + 1_000_000_000
 
     /// An engine with one remote thread that queues 25 ms of work (4 M elements until its pace
-    /// is known), running a job of chunks of `chunkSize`.
-    func engine(chunkSize: Int64, chunks: Int64 = 100_000) throws -> EngineState {
+    /// is known, and never less than `floor` elements), running a job of chunks of `chunkSize`.
+    func engine(chunkSize: Int64, chunks: Int64 = 100_000, floor: Int64 = 4_000_000) throws -> EngineState {
         var s = EngineState(configuration: ClusterConfiguration(), startNanos: 0)
         let info = RemoteWorkerInfo(host: "node", pid: 1, thread: 0)
         s.workers.append(WorkerRecord(cell: WorkerCell(id: WorkerID(1), onWake: {}), speed: 1, remote: info,
-                                      queueElements: 4_000_000, queueNanos: 25_000_000))
+                                      queueElements: floor, queueNanos: 25_000_000))
         _ = s.submit(try JobSpec(lo: 1, hi: chunks * chunkSize, chunkSize: chunkSize))
         return s
     }
 
     func sum(_ task: AttemptTask) -> UInt128 { SumOfSquaresKernel.sum(task.elements.lowerBound, task.elements.upperBound) }
 
-    @Test("elements' worth until the pace is known; then 25 ms of it, whatever the chunk size, within 1...1024")
-    func depthInTime() throws {
+    @Test("a pace that reads slow (results that arrive late over a long round trip) never queues less than the elements' worth")
+    func depthFloor() throws {
         var s = try engine(chunkSize: 100_000)
         let first = s.step(worker: 0, now: t0)
-        #expect(first.tasks.count == 1 + 40, "4 M elements: the current chunk and 40 queued")
+        let results = first.tasks[0..<20].map { (attempt: $0.attempt, sum: sum($0)) }
+        s.handIn(worker: 0, arrived: Array(results[0..<10]), now: t0 + 30_000_000)
+        // 1 M elements in a second: a round trip's wait counted as work, 1,000 ns per element.
+        s.handIn(worker: 0, arrived: Array(results[10..<20]), now: t0 + 1_030_000_000)
+        #expect(s.workers[0].nanosPerElement == 1_000)
+        #expect(s.queueDepth(worker: 0, chunkSize: 100_000) == 40, "25 ms at that pace is 0.25 chunks; 4 M elements are 40")
+    }
+
+    @Test("elements' worth until the pace is known; then 25 ms of it, whatever the chunk size, within 1...1024")
+    func depthInTime() throws {
+        var s = try engine(chunkSize: 100_000, floor: 1_000_000)
+        let first = s.step(worker: 0, now: t0)
+        #expect(first.tasks.count == 1 + 10, "1 M elements: the current chunk and 10 queued")
         func results(_ range: Range<Int>) -> [(attempt: AttemptID, sum: UInt128)] {
             first.tasks[range].map { (attempt: $0.attempt, sum: sum($0)) }
         }
         // The first message says nothing of its pace: the thread may have waited for its first
         // attempt. It is busy with a queued one now, so the next message counts from here.
-        s.handIn(worker: 0, arrived: results(0..<10), now: t0 + 30_000_000)
+        s.handIn(worker: 0, arrived: results(0..<5), now: t0 + 30_000_000)
         #expect(s.workers[0].nanosPerElement == 0)
-        // Ten more results 10 ms later: 1 M elements in 10 ms is 10 ns per element, a chunk
+        // Five more results 5 ms later: 0.5 M elements in 5 ms is 10 ns per element, a chunk
         // lasts 1 ms, so 25 ms of work is 25 chunks.
-        s.handIn(worker: 0, arrived: results(10..<20), now: t0 + 40_000_000)
+        s.handIn(worker: 0, arrived: results(5..<10), now: t0 + 35_000_000)
         #expect(s.workers[0].nanosPerElement == 10)
         #expect(s.queueDepth(worker: 0, chunkSize: 100_000) == 25)
         #expect(s.queueDepth(worker: 0, chunkSize: 1_000) == 1024, "tiny chunks: at most 1,024")
         #expect(s.queueDepth(worker: 0, chunkSize: 100_000_000) == 1, "huge chunks: at least one")
-        // 20 queued already, fewer than 25: the next step tops the queue up to 25.
-        let next = s.step(worker: 0, now: t0 + 40_000_000)
-        #expect(next.tasks.count == 5)
+        // 0 queued: the next step tops the queue up to 25.
+        let next = s.step(worker: 0, now: t0 + 35_000_000)
+        #expect(next.tasks.count == 25)
         #expect(s.workers[0].queue.count == 25)
     }
 
