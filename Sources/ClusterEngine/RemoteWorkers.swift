@@ -57,6 +57,18 @@ extension Cluster {
         }
     }
 
+    /// The measured round trip to these workers' process: each keeps queued, besides
+    /// `remoteQueueSeconds` of work, twice the round trip's worth, so that its queue outlasts the
+    /// trip of its results to here and of the next attempts back, with room for jitter.
+    public func remoteRoundTrip(_ ids: [WorkerID], seconds: Double) {
+        withState { s in
+            for id in ids {
+                guard let i = s.index(of: id) else { continue }
+                s.noteRoundTrip(worker: i, seconds: seconds)
+            }
+        }
+    }
+
     /// A result for an attempt the thread had already been told to drop: fenced off and counted.
     public func remoteDiscardResult(_ id: WorkerID, attempt: AttemptID) {
         withState { s in

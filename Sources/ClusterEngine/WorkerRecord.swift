@@ -48,9 +48,11 @@ struct WorkerRecord {
     /// is known (see `ClusterConfiguration.remoteQueueElements`). 0 for a local thread.
     let queueElements: Int64
     /// Work, in nanoseconds at `nanosPerElement`, a worker keeps queued behind `current`: a
-    /// round trip's worth for a remote one, a claim ahead for a local one (see
-    /// `ClusterConfiguration.remoteQueueSeconds` and `.localClaimAheadSeconds`).
-    let queueNanos: Double
+    /// claim ahead for a local one, `baseQueueNanos` and twice the measured round trip for a
+    /// remote one (see `ClusterConfiguration.remoteQueueSeconds` and `.localClaimAheadSeconds`).
+    var queueNanos: Double
+    /// `queueNanos` before any round trip was measured.
+    let baseQueueNanos: Double
     /// Its recent pace, from its finished attempts (a moving average); 0 until one finished.
     var nanosPerElement: Double = 0
     /// A remote worker: since when its thread has certainly been summing without a break (its
@@ -69,6 +71,7 @@ struct WorkerRecord {
         self.remote = remote
         self.queueElements = queueElements
         self.queueNanos = queueNanos
+        baseQueueNanos = queueNanos
     }
 
     /// Its attempt is over (done, handed over or taken away): none now, no progress in it.

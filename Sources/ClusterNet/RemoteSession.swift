@@ -82,6 +82,14 @@ struct RemoteSession {
     private let started: ContinuousClock.Instant
     private var leaseExpired = false
     private var outgoing: [CoordinatorMessage] = []
+    /// The Ping on its way, if any, and when it left.
+    private var ping: (nonce: UInt64, sent: ContinuousClock.Instant)?
+    private var lastPing: ContinuousClock.Instant?
+    private var pings: UInt64 = 0
+    /// The smoothed round trip (as TCP keeps it: each sample moves it an eighth of the way).
+    private(set) var roundTrip: Duration?
+    /// A Ping goes out this often.
+    static let pingInterval = Duration.milliseconds(500)
 
     init(cluster: Cluster, timing: RemoteTiming, peer: String, now: ContinuousClock.Instant = .now,
          wake: (@Sendable (Int) -> Void)? = nil) {
@@ -159,11 +167,15 @@ struct RemoteSession {
                 leaseExpired = false
                 for thread in threads { cluster.remoteHeardFrom(thread.id) }
             }
-            try receive(message)
+            try receive(message, now: now)
+            // The first goes out with the Welcome: the sooner the round trip is known, the
+            // sooner the queues cover it.
+            sendPing(now: now)
         case .wake(let t):
             if threads.indices.contains(t) { service(t) }
         case .tick:
             try checkLease(now: now)
+            sendPing(now: now)
         case .ended(let error):
             if let error, !(error is CancellationError) {
                 throw ProtocolViolation(description: "connection ended: \(error)")
@@ -175,7 +187,7 @@ struct RemoteSession {
 
     // MARK: Messages from the worker
 
-    private mutating func receive(_ message: WorkerMessage) throws {
+    private mutating func receive(_ message: WorkerMessage, now: ContinuousClock.Instant) throws {
         switch message.kind {
         case .hello(let hello):
             try join(hello)
@@ -198,9 +210,36 @@ struct RemoteSession {
             answerCheckIn(t)
         case .heartbeat(let heartbeat):
             try receive(heartbeat.threads)
+        case .pong(let pong):
+            receivePong(pong.nonce, now: now)
         case nil:
             throw ProtocolViolation(description: "a message of a kind this coordinator does not know")
         }
+    }
+
+    // MARK: The round trip
+
+    /// A Ping with the Welcome, then every `pingInterval`, and not while one is on its way (a
+    /// lost one is given up after a lease, as a silent worker is).
+    private mutating func sendPing(now: ContinuousClock.Instant) {
+        guard !threads.isEmpty else { return }
+        if let lastPing, now - lastPing < Self.pingInterval { return }
+        if let ping, now - ping.sent < timing.lease { return }
+        pings += 1
+        ping = (pings, now)
+        lastPing = now
+        outgoing.append(.with { $0.ping = .with { $0.nonce = pings } })
+    }
+
+    /// The answer to our Ping: one sample of the round trip, which sizes the threads' queues.
+    private mutating func receivePong(_ nonce: UInt64, now: ContinuousClock.Instant) {
+        guard let ping, ping.nonce == nonce else { return }  // a late answer to a Ping given up
+        self.ping = nil
+        let sample = now - ping.sent
+        let smoothed = roundTrip.map { $0 + (sample - $0) / 8 } ?? sample
+        roundTrip = smoothed
+        let (seconds, attoseconds) = smoothed.components
+        cluster.remoteRoundTrip(threads.map(\.id), seconds: Double(seconds) + Double(attoseconds) / 1e18)
     }
 
     /// Each thread's progress in the attempt it is on, if that is the one we think it runs.

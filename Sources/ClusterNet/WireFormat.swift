@@ -3,7 +3,8 @@ import ClusterProtocol
 /// The protocol's version; Hello and Welcome must carry it.
 public enum WireProtocol {
     /// 2: results and assignments come in batches (`Results`, `Assignments`).
-    public static let version: UInt32 = 2
+    /// 3: `Ping` and `Pong` measure the round trip, which sizes the threads' queues.
+    public static let version: UInt32 = 3
     /// Threads one worker process may offer.
     public static let threadLimit: UInt32 = 256
 

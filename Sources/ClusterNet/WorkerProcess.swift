@@ -284,6 +284,9 @@ public final class WorkerProcess: Sendable {
             if options.verbose || target.attempt.load(ordering: .relaxed) == abandon.attempt {
                 say("\(state.name(abandon.thread)) dropped attempt \(abandon.attempt): the coordinator took it back")
             }
+        case .ping(let ping):
+            // At once: the coordinator sizes the threads' queues by this round trip.
+            outbox.send(.with { $0.pong = .with { $0.nonce = ping.nonce } })
         case .release(let release):
             guard thread(release.thread) != nil else { return }
             say("\(state.name(release.thread)) released")

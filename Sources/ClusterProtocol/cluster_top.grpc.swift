@@ -29,7 +29,11 @@
 ///      re-queues its chunks and its late results are discarded. A dropped connection re-queues
 ///      them at once.
 ///   6. Release tells a thread it will get no more work. Once every thread is released the
-///      coordinator ends the stream and the worker process exits.
+///      worker ends its side of the stream, then the coordinator ends the call, and the worker
+///      process exits.
+///   7. Every half second the coordinator sends Ping; the worker answers Pong with the same
+///      nonce at once. The round trip sizes each thread's queue: enough work to last while its
+///      results travel to the coordinator and the next attempts travel back.
 ///
 /// Regenerate the Swift code with `Scripts/generate-protocol.sh` (see README.md).
 

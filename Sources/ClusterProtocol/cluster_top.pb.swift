@@ -39,7 +39,11 @@
 ///      re-queues its chunks and its late results are discarded. A dropped connection re-queues
 ///      them at once.
 ///   6. Release tells a thread it will get no more work. Once every thread is released the
-///      coordinator ends the stream and the worker process exits.
+///      worker ends its side of the stream, then the coordinator ends the call, and the worker
+///      process exits.
+///   7. Every half second the coordinator sends Ping; the worker answers Pong with the same
+///      nonce at once. The round trip sizes each thread's queue: enough work to last while its
+///      results travel to the coordinator and the next attempts travel back.
 ///
 /// Regenerate the Swift code with `Scripts/generate-protocol.sh` (see README.md).
 
@@ -109,6 +113,14 @@ public nonisolated struct Clustertop_V1_WorkerMessage: Sendable {
     set {kind = .heartbeat(newValue)}
   }
 
+  public var pong: Clustertop_V1_Pong {
+    get {
+      if case .pong(let v)? = kind {return v}
+      return Clustertop_V1_Pong()
+    }
+    set {kind = .pong(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -116,6 +128,7 @@ public nonisolated struct Clustertop_V1_WorkerMessage: Sendable {
     case results(Clustertop_V1_Results)
     case checkIn(Clustertop_V1_CheckIn)
     case heartbeat(Clustertop_V1_Heartbeat)
+    case pong(Clustertop_V1_Pong)
 
   }
 
@@ -127,7 +140,7 @@ public nonisolated struct Clustertop_V1_Hello: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Must equal the coordinator's protocol_version (2).
+  /// Must equal the coordinator's protocol_version (3).
   public var protocolVersion: UInt32 = 0
 
   public var host: String = String()
@@ -317,6 +330,14 @@ public nonisolated struct Clustertop_V1_CoordinatorMessage: Sendable {
     set {kind = .release(newValue)}
   }
 
+  public var ping: Clustertop_V1_Ping {
+    get {
+      if case .ping(let v)? = kind {return v}
+      return Clustertop_V1_Ping()
+    }
+    set {kind = .ping(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -327,6 +348,7 @@ public nonisolated struct Clustertop_V1_CoordinatorMessage: Sendable {
     case hold(Clustertop_V1_Hold)
     case abandon(Clustertop_V1_Abandon)
     case release(Clustertop_V1_Release)
+    case ping(Clustertop_V1_Ping)
 
   }
 
@@ -466,6 +488,31 @@ public nonisolated struct Clustertop_V1_Release: Sendable {
   public init() {}
 }
 
+/// Answer with Pong at once: the coordinator measures the round trip.
+public nonisolated struct Clustertop_V1_Ping: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var nonce: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Clustertop_V1_Pong: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var nonce: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "clustertop.v1"
@@ -507,7 +554,7 @@ nonisolated extension Clustertop_V1_Sum: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Clustertop_V1_WorkerMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkerMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}results\0\u{3}check_in\0\u{1}heartbeat\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}results\0\u{3}check_in\0\u{1}heartbeat\0\u{1}pong\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -567,6 +614,19 @@ nonisolated extension Clustertop_V1_WorkerMessage: SwiftProtobuf.Message, SwiftP
           self.kind = .heartbeat(v)
         }
       }()
+      case 5: try {
+        var v: Clustertop_V1_Pong?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .pong(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .pong(v)
+        }
+      }()
       default: break
       }
     }
@@ -593,6 +653,10 @@ nonisolated extension Clustertop_V1_WorkerMessage: SwiftProtobuf.Message, SwiftP
     case .heartbeat?: try {
       guard case .heartbeat(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .pong?: try {
+      guard case .pong(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     }()
     case nil: break
     }
@@ -866,7 +930,7 @@ nonisolated extension Clustertop_V1_ThreadProgress: SwiftProtobuf.Message, Swift
 
 nonisolated extension Clustertop_V1_CoordinatorMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CoordinatorMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}welcome\0\u{1}assignments\0\u{1}check\0\u{1}proceed\0\u{1}hold\0\u{1}abandon\0\u{1}release\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}welcome\0\u{1}assignments\0\u{1}check\0\u{1}proceed\0\u{1}hold\0\u{1}abandon\0\u{1}release\0\u{1}ping\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -965,6 +1029,19 @@ nonisolated extension Clustertop_V1_CoordinatorMessage: SwiftProtobuf.Message, S
           self.kind = .release(v)
         }
       }()
+      case 8: try {
+        var v: Clustertop_V1_Ping?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .ping(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .ping(v)
+        }
+      }()
       default: break
       }
     }
@@ -1003,6 +1080,10 @@ nonisolated extension Clustertop_V1_CoordinatorMessage: SwiftProtobuf.Message, S
     case .release?: try {
       guard case .release(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    }()
+    case .ping?: try {
+      guard case .ping(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     }()
     case nil: break
     }
@@ -1326,6 +1407,66 @@ nonisolated extension Clustertop_V1_Release: SwiftProtobuf.Message, SwiftProtobu
 
   public static func ==(lhs: Clustertop_V1_Release, rhs: Clustertop_V1_Release) -> Bool {
     if lhs.thread != rhs.thread {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Clustertop_V1_Ping: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Ping"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}nonce\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.nonce) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.nonce != 0 {
+      try visitor.visitSingularUInt64Field(value: self.nonce, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Clustertop_V1_Ping, rhs: Clustertop_V1_Ping) -> Bool {
+    if lhs.nonce != rhs.nonce {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Clustertop_V1_Pong: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Pong"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}nonce\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.nonce) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.nonce != 0 {
+      try visitor.visitSingularUInt64Field(value: self.nonce, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Clustertop_V1_Pong, rhs: Clustertop_V1_Pong) -> Bool {
+    if lhs.nonce != rhs.nonce {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

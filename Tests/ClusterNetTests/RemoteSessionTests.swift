@@ -143,8 +143,8 @@ final class RemoteSessionTests {
     func leaseExpiry() throws {
         let job = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000, chunkSize: 1_000_000))
         let running = try #require(Self.assigns(try feed(Self.hello(), at: 0)).first)
-        #expect(try ticks(after: 0, through: 0.9).isEmpty)
-        #expect(try feed(.tick, at: 0.95).isEmpty)
+        #expect(Self.withoutPings(try ticks(after: 0, through: 0.9)).isEmpty)
+        #expect(Self.withoutPings(try feed(.tick, at: 0.95)).isEmpty)
         #expect(cluster.snapshot().workers[0].state == .running, "within its lease")
         _ = try feed(.tick, at: 1.05)
         let row = cluster.snapshot().workers[0]
@@ -245,6 +245,36 @@ final class RemoteSessionTests {
         #expect(row.assignment?.attempt == AttemptID(running.attempt))
         #expect(row.assignment?.elementsDone == 10)
         #expect(cluster.snapshot().job?.chunksQueued == 99)
+    }
+
+    static func withoutPings(_ messages: [CoordinatorMessage]) -> [CoordinatorMessage] {
+        messages.filter { if case .ping = $0.kind { false } else { true } }
+    }
+
+    static func pings(_ messages: [CoordinatorMessage]) -> [UInt64] {
+        collect(messages) { if case .ping(let ping)? = $0 { [ping.nonce] } else { [] } }
+    }
+
+    static func pong(_ nonce: UInt64) -> RemoteSession.Input { .message(.with { $0.pong = .with { $0.nonce = nonce } }) }
+
+    @Test("a Ping with the Welcome, then every half second, one at a time; each Pong's round trip is smoothed as TCP does")
+    func roundTrip() throws {
+        #expect(Self.pings(try ticks(after: 0, through: 1)).isEmpty, "no Ping before Hello")
+        let welcome = try feed(Self.hello(threads: 2), at: 1.1)
+        #expect(Self.pings(welcome) == [1], "the first goes out with the Welcome")
+        #expect(Self.pings(try ticks(after: 1.1, through: 1.8)).isEmpty, "not while one is on its way")
+        // The answer, 800 ms later; half a second has passed, so the next Ping goes out at once.
+        #expect(Self.pings(try feed(Self.pong(1), at: 1.9)) == [2])
+        #expect(session.roundTrip == .milliseconds(800))
+        _ = try feed(Self.pong(99), at: 2.05)
+        #expect(session.roundTrip == .milliseconds(800), "an answer to no Ping of ours changes nothing")
+        _ = try feed(Self.pong(2), at: 2.08)
+        #expect(session.roundTrip == .microseconds(722_500), "800 ms moved an eighth of the way to 180 ms")
+
+        // A Ping that gets no answer is given up after a lease, and the next one goes out.
+        #expect(Self.pings(try ticks(after: 2.08, through: 2.58)) == [3])
+        #expect(Self.pings(try ticks(after: 2.58, through: 3.4)).isEmpty)
+        #expect(Self.pings(try feed(Self.pong(1), at: 3.55)) == [4])
     }
 
     @Test("at shutdown every thread is released and the session ends")
