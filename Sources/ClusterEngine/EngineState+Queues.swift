@@ -31,12 +31,31 @@ extension EngineState {
     /// of thousands of attempts, each a line in a message and a record here.
     static let maxRemoteDepth = 1024
 
+    /// Remote worker `i`'s round trip is `seconds`: it keeps queued, besides its base queue
+    /// (`remoteQueueSeconds` of work), twice the round trip's worth, so that its queue outlasts the
+    /// trip of its results to the coordinator and of the next attempts back, with room for jitter.
+    mutating func noteRoundTrip(worker i: Int, seconds: Double) {
+        guard workers[i].remote != nil, seconds.isFinite, seconds >= 0 else { return }
+        workers[i].queueNanos = workers[i].baseQueueNanos + 2 * min(seconds, 10) * 1e9
+    }
+
     /// Worker `i` did `elements` in `nanos` of work: its pace moves a quarter of the way to that.
+    ///
+    /// A remote worker's pace is read from when its results arrive, and a late message (a slow
+    /// round trip, a retransmission) reads as slowness it does not have. Its queue is sized by
+    /// that pace, and a queue sized too small makes it wait and read slower still: so for a
+    /// remote worker a faster reading counts at once and a slower one only a sixteenth.
     mutating func notePace(worker i: Int, elements: Int64, nanos: UInt64) {
         guard elements > 0, nanos > 0 else { return }
         let pace = Double(nanos) / Double(elements)
         let old = workers[i].nanosPerElement
-        workers[i].nanosPerElement = old == 0 ? pace : old + (pace - old) / 4
+        if old == 0 {
+            workers[i].nanosPerElement = pace
+        } else if workers[i].remote != nil {
+            workers[i].nanosPerElement = pace < old ? pace : old + (pace - old) / 16
+        } else {
+            workers[i].nanosPerElement = old + (pace - old) / 4
+        }
     }
 
     /// Hands in the results a local thread held back, in the order it finished them. One whose

@@ -256,6 +256,22 @@ struct RemoteQueueDepthTests {
         #expect(s.workers[0].queue.count == 25)
     }
 
+    @Test("a measured round trip deepens the queue by twice its length in work")
+    func roundTripDepth() throws {
+        var s = try engine(chunkSize: 100_000, floor: 1_000_000)
+        let first = s.step(worker: 0, now: t0)
+        let results = first.tasks[0..<10].map { (attempt: $0.attempt, sum: sum($0)) }
+        s.handIn(worker: 0, arrived: Array(results[0..<5]), now: t0 + 30_000_000)
+        s.handIn(worker: 0, arrived: Array(results[5..<10]), now: t0 + 35_000_000)
+        #expect(s.queueDepth(worker: 0, chunkSize: 100_000) == 25, "25 ms at 1 ms a chunk")
+        s.noteRoundTrip(worker: 0, seconds: 0.1)
+        #expect(s.queueDepth(worker: 0, chunkSize: 100_000) == 225, "25 ms and twice 100 ms")
+        s.noteRoundTrip(worker: 0, seconds: 0.02)
+        #expect(s.queueDepth(worker: 0, chunkSize: 100_000) == 65, "a shorter trip, a shorter queue")
+        s.noteRoundTrip(worker: 0, seconds: 5)
+        #expect(s.queueDepth(worker: 0, chunkSize: 100_000) == 1024, "never more than 1,024")
+    }
+
     @Test("a pause is not slowness: the message after a thread stopped does not count towards its pace")
     func pauseIsNotPace() throws {
         var s = try engine(chunkSize: 100_000)
