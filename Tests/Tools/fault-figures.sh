@@ -8,7 +8,7 @@ rounds=${1:-3}
 range=${2:-1...1_000_000_000}
 binary=.build/release/cluster-top
 token=fault-figures-0123456789
-cases=("clean|" "20 ms RTT|--delay-ms 10" "100 ms RTT ±20 ms|--delay-ms 50 --jitter-ms 10"
+cases=(${FAULT_CASES_OVERRIDE:+"${FAULT_CASES_OVERRIDE}"} "clean|" "20 ms RTT|--delay-ms 10" "100 ms RTT ±20 ms|--delay-ms 50 --jitter-ms 10"
        "10% loss|--loss 0.1" "5% duplicated, 25% reordered|--duplicate 0.05 --reorder 0.25")
 
 # Seconds of one job: serve on side a, two worker processes of one thread on side b.

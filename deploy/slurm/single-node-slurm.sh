@@ -23,6 +23,14 @@ any_alive() {
 }
 
 stop() {
+    # Jobs first, while slurmctld can still cancel them: their tasks must not outlive it.
+    if [ -s "$dir/slurmctld.pid" ] && any_alive "$(cat "$dir/slurmctld.pid")"; then
+        SLURM_CONF=$dir/slurm.conf scancel --quiet --full --user="$(id -un)" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            [ -z "$(SLURM_CONF=$dir/slurm.conf squeue -h 2>/dev/null)" ] && break
+            sleep 0.1
+        done
+    fi
     local pids=()
     for pidfile in slurmd.pid slurmctld.pid munged.pid; do
         [ -s "$dir/$pidfile" ] && pids+=("$(cat "$dir/$pidfile")")
