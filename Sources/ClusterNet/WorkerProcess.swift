@@ -188,6 +188,8 @@ public final class WorkerProcess: Sendable {
         } catch where state.timedOut.load(ordering: .relaxed) && !Task.isCancelled {
             let (seconds, attoseconds) = options.handshakeTimeout.components
             return .failed("no answer within \(Self.seconds(Double(seconds) + Double(attoseconds) / 1e18)) of connecting", joined: false)
+        } catch where state.silent.load(ordering: .relaxed) && !Task.isCancelled {
+            return .failed("the coordinator said nothing for \(Self.seconds(state.silenceLimit)) (stopped, hung, or cut off?)", joined: true)
         } catch is CancellationError {
             return .cancelled
         } catch let error as RPCError {
@@ -211,6 +213,9 @@ public final class WorkerProcess: Sendable {
             return .failed(Self.reason(error), joined: state.joined)
         }
         if Task.isCancelled { return .cancelled }
+        if state.silent.load(ordering: .relaxed) {
+            return .failed("the coordinator said nothing for \(Self.seconds(state.silenceLimit)) (stopped, hung, or cut off?)", joined: true)
+        }
         return state.allReleased ? .released : .failed("the coordinator ended the session", joined: state.joined)
     }
 
@@ -225,6 +230,12 @@ public final class WorkerProcess: Sendable {
                 continue
             }
             status?.update(.joined)
+            // A stopped or hung coordinator (or a link cut for good) says nothing: give the
+            // connection up and try again, within --retry-for, rather than wait for ever.
+            if state.silence > state.silenceLimit {
+                state.silent.store(true, ordering: .relaxed)
+                throw CancellationError()
+            }
             outbox.send(.with { $0.heartbeat = .with { $0.threads = threads.map(\.progress) } })
             // A summary every ten seconds instead of a line per chunk.
             let elapsed = ContinuousClock.now - lastSummary
@@ -246,6 +257,7 @@ public final class WorkerProcess: Sendable {
 
     /// Routes one message from the coordinator to the thread it is for.
     private func dispatch(_ message: CoordinatorMessage, state: SessionState) {
+        state.heard()
         func thread(_ index: UInt32) -> RemoteThread? {
             guard index < threads.count else {
                 say("ignored a message for thread \(index), which does not exist")
@@ -318,6 +330,11 @@ public final class WorkerProcess: Sendable {
         return "\(error)"
     }
 
+    static func seconds(_ value: Duration) -> String {
+        let (seconds, attoseconds) = value.components
+        return Self.seconds(Double(seconds) + Double(attoseconds) / 1e18)
+    }
+
     static func seconds(_ value: Double) -> String {
         value < 1 ? "\(Int((value * 1000).rounded())) ms" : String(format: "%.1f s", value)
     }
@@ -340,12 +357,26 @@ private final class SessionState: Sendable {
         var released: Set<UInt32> = []
         var held: Set<UInt32> = []
         var speeds: [UInt32: Double] = [:]
+        var lease: Duration = .seconds(1)
+        var lastHeard = ContinuousClock.now
     }
     private let values = Mutex(Values())
 
     var joined: Bool { values.withLock { $0.joined } }
     /// Set when no welcome came in time: the session was cancelled for that, not by the user.
     let timedOut = Atomic<Bool>(false)
+    /// Set when the coordinator fell silent after the welcome: the session was ended for that.
+    let silent = Atomic<Bool>(false)
+
+    /// A message came from the coordinator.
+    func heard() { values.withLock { $0.lastHeard = .now } }
+
+    /// How long the coordinator may say nothing before the connection is given up: it pings
+    /// every half second, so five leases, and never under 3 s, is silence, not a busy moment.
+    var silenceLimit: Duration { values.withLock { max(.seconds(3), $0.lease * 5) } }
+
+    /// How long the coordinator has said nothing.
+    var silence: Duration { values.withLock { ContinuousClock.now - $0.lastHeard } }
     var heartbeat: Duration { values.withLock { $0.heartbeat } }
     var allReleased: Bool { values.withLock { $0.joined && $0.released.count == $0.workerIDs.count } }
 
@@ -353,6 +384,7 @@ private final class SessionState: Sendable {
         values.withLock {
             $0.workerIDs = welcome.workerIds
             $0.heartbeat = .milliseconds(max(10, Int(welcome.heartbeatMillis)))
+            $0.lease = .milliseconds(max(100, Int(welcome.leaseMillis)))
             $0.joined = true
         }
     }

@@ -323,6 +323,32 @@ struct RemoteWorkerProcessTests {
         }
     }
 
+    @Test("a coordinator stopped with SIGSTOP after the join: the worker says so, gives the connection up, and rejoins once it runs again")
+    func silentCoordinator() throws {
+        // The worker holds its attempt at a gate file: the job cannot end while the test acts.
+        let gate = Self.gateFile()
+        defer { try? FileManager.default.removeItem(atPath: gate) }
+        let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", Self.token, "--workers", "0",
+                                          "--headless", "--await-workers", "1", "--lease", "0.5", "--range", "1...200_000_000"])
+        let port = try #require(serve.listeningPort())
+        let fingerprint = try #require(serve.fingerprint())
+        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", fingerprint,
+                                           "--token", Self.token, "--threads", "1", "--retry-for", "120"],
+                                          environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"])
+        #expect(serve.waitFor("job 1 started") != nil, "\(serve.output)")
+
+        serve.signal(SIGSTOP)
+        #expect(worker.waitFor("the coordinator said nothing for 3.0 s (stopped, hung, or cut off?)") != nil, "\(worker.output)")
+        serve.signal(SIGCONT)
+        #expect(eventually { worker.output.components(separatedBy: "joined 127.0.0.1:\(port) as worker").count == 3 },
+                "joined again: \(worker.output)")
+
+        try FileManager.default.removeItem(atPath: gate)
+        #expect(serve.exitStatus(within: 120) == 0, "\(serve.output)")
+        #expect(serve.output.contains("[verified]"))
+        #expect(worker.exitStatus(within: 30) == 0, "\(worker.output)")
+    }
+
     @Test("--status-file says connecting while the coordinator is out of reach, joined once in, and is gone on exit")
     func statusFile() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-status-\(UUID().uuidString)")
