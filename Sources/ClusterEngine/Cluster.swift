@@ -23,11 +23,12 @@ public final class Cluster: Sendable {
 
     // MARK: Workers
 
-    /// Starts a new worker thread. Returns nil once `maxWorkers` workers have ever been created.
+    /// Starts a new worker thread. Returns nil while `maxWorkers` workers are alive, or once
+    /// `maxWorkerRecords` have ever been created.
     @discardableResult
     public func addWorker(speed: Double = 1) -> WorkerID? {
         let cell: WorkerCell? = state.withLock { s in
-            guard !s.isShuttingDown, s.workers.count < configuration.maxWorkers else { return nil }
+            guard !s.isShuttingDown, s.canAddWorker(configuration) else { return nil }
             let cell = WorkerCell(id: WorkerID(s.workers.count + 1))
             s.workers.append(WorkerRecord(cell: cell, speed: Self.clampedSpeed(speed),
                                           queueNanos: max(0, configuration.localClaimAheadSeconds) * 1e9))

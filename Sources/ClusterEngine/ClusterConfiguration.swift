@@ -35,8 +35,12 @@ public struct ClusterConfiguration: Sendable {
     /// together; chunks longer than this are claimed one at a time, as are a worker's first.
     /// 0 claims one at a time always.
     public var localClaimAheadSeconds: Double = 100e-6
-    /// Upper bound on workers ever created, so a runaway key or script cannot exhaust threads.
+    /// Upper bound on workers alive at once (removed ones do not count), so a runaway key or
+    /// script cannot exhaust threads, while machines may come and go for as long as they like.
     public var maxWorkers = 1024
+    /// Upper bound on workers ever created, removed ones included: each keeps its row (and id)
+    /// for the record, so this bounds the memory a coordinator's life can take.
+    public var maxWorkerRecords = 65_536
 
     public init() {}
 }

@@ -23,6 +23,18 @@ struct EngineState {
     /// become a storm of ever smaller splits.
     let worthSplitting: Double
 
+    /// Whether another worker may join: fewer than `maxWorkers` alive (removed ones do not
+    /// count: a machine that leaves frees its places) and fewer than `maxWorkerRecords` ever.
+    func canAddWorker(_ configuration: ClusterConfiguration) -> Bool {
+        guard workers.count < configuration.maxWorkerRecords else { return false }
+        var alive = 0
+        for worker in workers where worker.phase != .removed {
+            alive += 1
+            if alive >= configuration.maxWorkers { return false }
+        }
+        return true
+    }
+
     init(configuration: ClusterConfiguration, startNanos: UInt64) {
         jobs = JobLedger(audits: configuration.auditsAcceptedChunks)
         events = EventLog(capacity: configuration.eventCapacity)

@@ -47,7 +47,7 @@ extension Cluster {
     /// lock held, whenever the worker should look for work or at its control state.
     public func addRemoteWorker(_ info: RemoteWorkerInfo, onWake: @escaping @Sendable () -> Void) -> WorkerID? {
         withState { s in
-            guard !s.isShuttingDown, s.workers.count < configuration.maxWorkers else { return nil }
+            guard !s.isShuttingDown, s.canAddWorker(configuration) else { return nil }
             let cell = WorkerCell(id: WorkerID(s.workers.count + 1), onWake: onWake)
             s.workers.append(WorkerRecord(cell: cell, speed: 1, remote: info,
                                           queueElements: max(1, configuration.remoteQueueElements),

@@ -300,6 +300,26 @@ struct RemoteWorkerTests {
         #expect(summary.acceptedChunks?.sorted() == [0, 1, 2, 3])
     }
 
+    @Test("the worker limit counts live workers: machines that leave free their places; a lifetime cap bounds the rows kept")
+    func limitCountsLiveWorkers() throws {
+        var configuration = ClusterConfiguration()
+        configuration.maxWorkers = 3
+        configuration.maxWorkerRecords = 5
+        let small = Cluster(configuration: configuration)
+        defer { small.shutdown() }
+        func join(_ n: Int) -> WorkerID? { small.addRemoteWorker(RemoteWorkerInfo(host: "node", pid: Int32(n), thread: 0), onWake: {}) }
+        let first = try (1...3).map { try #require(join($0)) }
+        #expect(join(4) == nil, "three alive: full")
+        small.remoteLost(first[0], .disconnected)
+        small.remoteLost(first[1], .disconnected)
+        let fourth = try #require(join(4), "two left: two places")
+        #expect(fourth == WorkerID(4), "new ids: the rows of those that left stay for the record")
+        #expect(join(5) == WorkerID(5))
+        #expect(join(6) == nil, "three alive again")
+        small.remoteLost(fourth, .disconnected)
+        #expect(join(6) == nil, "five rows ever: the lifetime cap")
+    }
+
     @Test("shutdown releases remote threads")
     func shutdownReleases() throws {
         let id = try join()

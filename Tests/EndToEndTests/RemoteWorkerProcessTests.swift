@@ -349,6 +349,27 @@ struct RemoteWorkerProcessTests {
         #expect(worker.exitStatus(within: 30) == 0, "\(worker.output)")
     }
 
+    @Test("worker ids are no lifetime budget: 100 restarts of a 64-thread worker process all join (6,400 threads, 1,024 at most alive)")
+    func manyRestarts() throws {
+        let local = try LocalCoordinator()
+        defer { local.stop() }
+        for restart in 0..<100 {
+            let worker = try local.worker(threads: 64)
+            let joined = eventually {
+                local.cluster.snapshot().workers.filter { $0.remote?.pid == worker.pid && $0.state != .removed }.count == 64
+            }
+            #expect(joined, "restart \(restart): \(worker.output)")
+            guard joined else { return }
+            worker.signal(SIGKILL)
+            #expect(worker.exitStatus(within: 30) == 137)
+            // Gone from the engine too before the next one starts: at most 64 alive at a time.
+            #expect(eventually {
+                local.cluster.snapshot().workers.allSatisfy { $0.remote?.pid != worker.pid || $0.state == .removed }
+            })
+        }
+        #expect(local.cluster.snapshot().workers.count == 6_400)
+    }
+
     @Test("--status-file says connecting while the coordinator is out of reach, joined once in, and is gone on exit")
     func statusFile() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-status-\(UUID().uuidString)")
