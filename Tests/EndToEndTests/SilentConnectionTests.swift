@@ -64,6 +64,28 @@ struct SilentConnectionTests {
         #expect(coordinator.connectedSessions == 1 && coordinator.silentConnections <= limit)
     }
 
+    @Test("serve with 1,024 open files at most: 1,050 silent connections, and a real worker still joins and finishes the job",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit"), "prlimit (util-linux) is not installed"))
+    func floodWithinOpenFilesLimit() throws {
+        let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", "flood-token-0123456789", "--workers", "0",
+                                          "--headless", "--await-workers", "1", "--range", "1...100_000_000"],
+                                         launcher: ["/usr/bin/prlimit", "--nofile=1024:1024", "--"])
+        let port = try #require(serve.listeningPort())
+        let fingerprint = try #require(serve.fingerprint())
+        var sockets: [Int32] = []
+        defer { for fd in sockets { close(fd) } }
+        for _ in 0..<1_050 { sockets.append(try Self.silentSocket(port: port)) }
+        // Past the coordinator's limit of waiting connections, the oldest are closed.
+        #expect(eventually { sockets.filter(Self.closedByPeer).count >= 1_050 - Coordinator.silentConnectionLimit },
+                "\(serve.output)")
+
+        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", fingerprint,
+                                           "--token", "flood-token-0123456789", "--threads", "1"])
+        #expect(serve.exitStatus(within: 120) == 0, "serve: \(serve.output) worker: \(worker.output)")
+        #expect(serve.output.contains("[verified]"))
+        #expect(worker.exitStatus(within: 30) == 0, "\(worker.output)")
+    }
+
     @Test("a connection that opens no session is closed after the deadline")
     func deadline() async throws {
         let cluster = Cluster()
