@@ -186,10 +186,9 @@ public final class WorkerProcess: Sendable {
             defer { watchdog.cancel() }
             try await withTaskCancellationHandler { try await session.value } onCancel: { session.cancel() }
         } catch where state.timedOut.load(ordering: .relaxed) && !Task.isCancelled {
-            let (seconds, attoseconds) = options.handshakeTimeout.components
-            return .failed("no answer within \(Self.seconds(Double(seconds) + Double(attoseconds) / 1e18)) of connecting", joined: false)
+            return .failed("no answer within \(Self.seconds(options.handshakeTimeout)) of connecting", joined: false)
         } catch where state.silent.load(ordering: .relaxed) && !Task.isCancelled {
-            return .failed("the coordinator said nothing for \(Self.seconds(state.silenceLimit)) (stopped, hung, or cut off?)", joined: true)
+            return .failed(Self.silenceReason(state), joined: true)
         } catch is CancellationError {
             return .cancelled
         } catch let error as RPCError {
@@ -213,9 +212,7 @@ public final class WorkerProcess: Sendable {
             return .failed(Self.reason(error), joined: state.joined)
         }
         if Task.isCancelled { return .cancelled }
-        if state.silent.load(ordering: .relaxed) {
-            return .failed("the coordinator said nothing for \(Self.seconds(state.silenceLimit)) (stopped, hung, or cut off?)", joined: true)
-        }
+        if state.silent.load(ordering: .relaxed) { return .failed(Self.silenceReason(state), joined: true) }
         return state.allReleased ? .released : .failed("the coordinator ended the session", joined: state.joined)
     }
 
@@ -328,6 +325,10 @@ public final class WorkerProcess: Sendable {
             return rpc.message.isEmpty ? "\(rpc.code)" : rpc.message
         }
         return "\(error)"
+    }
+
+    private static func silenceReason(_ state: SessionState) -> String {
+        "the coordinator said nothing for \(seconds(state.silenceLimit)) (stopped, hung, or cut off?)"
     }
 
     static func seconds(_ value: Duration) -> String {
