@@ -2,6 +2,10 @@ import Foundation
 
 /// Finds and runs the real `cluster-top` binary built next to the test bundle.
 enum BinaryProcess {
+    /// The repository's top folder, for the scripts and manifests tests run or read.
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
     static let url: URL = {
         if let override = ProcessInfo.processInfo.environment["CLUSTER_TOP_BINARY"] {
             return URL(fileURLWithPath: override)

@@ -6,7 +6,7 @@ import Yams
 /// consistent with the binary and with itself where no schema can tell.
 @Suite("Kubernetes manifests")
 struct KubernetesManifestTests {
-    static let folder = SingleNodeSlurm.repository.appendingPathComponent("deploy/kubernetes")
+    static let folder = BinaryProcess.repository.appendingPathComponent("deploy/kubernetes")
     static let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
         .filter { $0.hasSuffix(".yaml") }.sorted().map { folder.appendingPathComponent($0).path }
     /// The validator on PATH (pip puts it there).

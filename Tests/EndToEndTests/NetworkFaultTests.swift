@@ -91,7 +91,7 @@ final class FaultLink {
         var testDescription: String { "\(name): \(arguments.joined(separator: " "))" }
     }
 
-    static let tool = SingleNodeSlurm.repository.appendingPathComponent("Tests/Tools/fault-link.py").path
+    static let tool = BinaryProcess.repository.appendingPathComponent("Tests/Tools/fault-link.py").path
     static let ip = ["/usr/sbin/ip", "/usr/bin/ip", "/sbin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     /// Why namespaces cannot be made here, or nil.

@@ -111,9 +111,8 @@ final class SingleNodeSlurm {
     /// CI sets this so a machine without Slurm fails loudly instead of skipping.
     static var isRequired: Bool { ProcessInfo.processInfo.environment["CLUSTER_TOP_REQUIRE_SLURM"] == "1" }
 
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let batchScript = repository.appendingPathComponent("deploy/slurm/cluster-top-workers.sbatch").path
+    static let batchScript = BinaryProcess.repository.appendingPathComponent("deploy/slurm/cluster-top-workers.sbatch").path
+    static let startScript = BinaryProcess.repository.appendingPathComponent("deploy/slurm/single-node-slurm.sh").path
 
     let folder: URL
     let configuration: String
@@ -121,15 +120,14 @@ final class SingleNodeSlurm {
     init() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-slurm-\(UUID().uuidString)")
         configuration = folder.appendingPathComponent("slurm.conf").path
-        let started = try Self.command(Self.repository.appendingPathComponent("deploy/slurm/single-node-slurm.sh").path,
-                                       ["start", folder.path])
+        let started = try Self.command(Self.startScript, ["start", folder.path])
         guard started.status == 0 else {
             throw SlurmFailure("single-node-slurm.sh start exited \(started.status): \(started.output)")
         }
     }
 
     func stop() {
-        _ = try? Self.command(Self.repository.appendingPathComponent("deploy/slurm/single-node-slurm.sh").path, ["stop", folder.path])
+        _ = try? Self.command(Self.startScript, ["stop", folder.path])
         try? FileManager.default.removeItem(at: folder)
     }
 
