@@ -47,7 +47,7 @@ struct NetworkFaultTests {
         }
         // The faults really happened.
         let counts = link.stop()
-        #expect((counts["forwarded"] ?? 0) > 100)
+        #expect((counts["forwarded"] ?? 0) > 0, "the traffic went through the faulty link")
         switch faults.name {
         case "loss": #expect((counts["dropped"] ?? 0) > 0)
         case "dup-reorder": #expect((counts["duplicated"] ?? 0) > 0 && (counts["reordered"] ?? 0) > 0)
