@@ -358,7 +358,13 @@ public enum DashboardView {
         text += ": "
         if let a = w.assignment, w.state != .dead, w.state != .removed {
             // Most important first: at 80 columns a huge range pushes the attempt off the end.
-            text += "chunk #\(a.chunk)\(a.origin.isRedo ? " (redo)" : ""), \(Format.percent(a.fractionDone)) of "
+            let kind: String
+            switch a.origin {
+            case .redo: kind = " (redo)"
+            case .backup(let of): kind = " (backup of \(of)'s)"
+            case .fresh, .split: kind = ""
+            }
+            text += "chunk #\(a.chunk)\(kind), \(Format.percent(a.fractionDone)) of "
                 + Format.range(a.elements.lowerBound, a.elements.upperBound, grouped: true) + ", \(a.attempt)"
         } else {
             text += w.leaseLost ? "lease lost; back when heard from, or press r"

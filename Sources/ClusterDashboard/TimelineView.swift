@@ -22,6 +22,8 @@ enum TimelineView {
         case .paused: return unicode ? "┄" : "-"
         case .redo: return unicode ? "▓" : "r"
         case .stolen: return unicode ? "░" : "s"
+        case .backup: return unicode ? "▚" : "b"
+        case .superseded: return unicode ? "×" : "f"
         case .killed: return unicode ? "✗" : "x"
         }
     }
@@ -34,6 +36,8 @@ enum TimelineView {
         case .paused: return palette.color(.yellow, bold: true)
         case .redo: return palette.color(.magenta, bold: true)
         case .stolen: return palette.color(.cyan, bold: true)
+        case .backup: return palette.color(.blue, bold: true)
+        case .superseded: return palette.color(.yellow)
         case .killed: return palette.color(.red, bold: true)
         }
     }
@@ -41,7 +45,7 @@ enum TimelineView {
     /// The legend: every glyph, each once (done's two shades together).
     static let legend: [([TimelineMark], String)] = [
         ([.done, .doneAlternate], "done"), ([.inFlight], "running"), ([.paused], "paused"), ([.killed], "killed"),
-        ([.redo], "redone"), ([.stolen], "stolen/split"),
+        ([.redo], "redone"), ([.stolen], "stolen/split"), ([.backup], "backup"), ([.superseded], "fenced off"),
     ]
 
     /// Lanes from exact segments: `width` cells per worker from `start` to `end` (the segments'

@@ -92,6 +92,7 @@ struct Palette {
     func bar(for worker: WorkerSnapshot) -> CellStyle {
         if worker.assignment?.origin.isRedo == true { return style(.magenta) }
         if worker.assignment?.origin.isSplit == true { return style(.cyan) }
+        if worker.assignment?.origin.isBackup == true { return style(.blue) }
         switch worker.state {
         case .paused, .pausing: return style(.yellow)
         case .running: return style(.green)
@@ -104,7 +105,8 @@ struct Palette {
         case .workerKilled, .leaseExpired, .remoteWorkerDisconnected:
             return style(.red, bold: true)
         // Fencing at work, not a failure: the total is safe.
-        case .staleResultDiscarded: return style(.yellow)
+        case .staleResultDiscarded, .backupRaceWon, .backupCarriesOn: return style(.yellow)
+        case .backupStarted, .workerBenched: return style(.blue, bold: true)
         case .remoteWorkerRefused: return style(.yellow, bold: true)
         case .chunkRedistributed, .chunkRequeued: return style(.magenta)
         case .chunkSplit, .chunkStolen, .sliceStolen: return style(.cyan, bold: true)

@@ -207,8 +207,11 @@ extension DashboardView {
             x = buffer.write(Widgets.bar(a.fractionDone, width: columns.bar, glyphs: glyphs), x: x, y: y, style: palette.bar(for: w))
             bar = barStart..<x
             x = buffer.write(Widgets.padLeft(Format.fixed(a.fractionDone * 100, decimals: 0) + "%", 5) + " ", x: x, y: y)
-            let redo = a.origin.isRedo ? (c.input.capabilities.unicode ? "↻" : "r") : ""
-            x = buffer.write(Widgets.padRight("#\(a.chunk)\(redo)", 10), x: x, y: y, style: a.origin.isRedo ? palette.event(.chunkRequeued(chunk: 0, from: w.id)) : .plain)
+            // A redo and a backup are marked after the chunk's number, in their timeline colours.
+            let mark = a.origin.isRedo ? (c.input.capabilities.unicode ? "↻" : "r") : a.origin.isBackup ? "b" : ""
+            let markStyle = a.origin.isRedo ? palette.event(.chunkRequeued(chunk: 0, from: w.id))
+                : a.origin.isBackup ? palette.bar(for: w) : .plain
+            x = buffer.write(Widgets.padRight("#\(a.chunk)\(mark)", 10), x: x, y: y, style: markStyle)
             if columns.range {
                 let range = Format.range(a.elements.lowerBound, a.elements.upperBound, grouped: true)
                 x = buffer.write(Widgets.padRight(Widgets.truncate(range, columns.rangeWidth - 1, glyphs: glyphs), columns.rangeWidth), x: x, y: y)

@@ -7,7 +7,11 @@ public enum AttemptOrigin: Sendable, Equatable, Hashable {
     case redo(lostBy: WorkerID)
     /// The unprocessed part of worker `from`'s chunk, split off by work stealing.
     case split(from: WorkerID)
+    /// A backup of worker `of`'s attempt at the tail of a job, run from scratch alongside it
+    /// (MapReduce's backup tasks): the first of the two to hand in wins, the other is fenced off.
+    case backup(of: WorkerID)
 
     public var isRedo: Bool { if case .redo = self { true } else { false } }
     public var isSplit: Bool { if case .split = self { true } else { false } }
+    public var isBackup: Bool { if case .backup = self { true } else { false } }
 }

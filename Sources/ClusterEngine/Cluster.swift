@@ -14,12 +14,27 @@ public final class Cluster: Sendable {
     private let rates: Mutex<RateSampler>
     private let stragglers = Mutex(StragglerWatch())
     private let threads = DispatchGroup()
+    /// Looks for attempts that deserve a backup (`EngineState.offerBackups`): a stalled attempt
+    /// sends no news, so something must look while nothing happens.
+    /// Dispatch sources are thread-safe; the type is just not marked Sendable.
+    nonisolated(unsafe) private let backupTimer: any DispatchSourceTimer
 
     public init(configuration: ClusterConfiguration = ClusterConfiguration()) {
         self.configuration = configuration
         state = Mutex(EngineState(configuration: configuration, startNanos: MonotonicClock.nanoseconds()))
         rates = Mutex(RateSampler(configuration: configuration))
+        backupTimer = DispatchSource.makeTimerSource(queue: .global(qos: .userInitiated))
+        if configuration.backupWatchSeconds.isFinite, configuration.backupCheckInterval > 0 {
+            let interval = DispatchTimeInterval.milliseconds(max(1, Int(configuration.backupCheckInterval * 1000)))
+            backupTimer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(20))
+            backupTimer.setEventHandler { [weak self] in
+                self?.state.withLock { $0.offerBackups(now: MonotonicClock.nanoseconds()) }
+            }
+        }
+        backupTimer.resume()
     }
+
+    deinit { backupTimer.cancel() }
 
     // MARK: Workers
 
@@ -178,6 +193,7 @@ public final class Cluster: Sendable {
     /// to exit. Work in flight is abandoned. Returns false if a thread did not exit in time.
     @discardableResult
     public func shutdown(timeout: Double = 5) -> Bool {
+        backupTimer.cancel()
         state.withLock { s in
             s.isShuttingDown = true
             for record in s.workers { record.cell.poke() }
@@ -207,16 +223,28 @@ private struct PartialSnapshot {
 
     init(state s: EngineState, now: UInt64) {
         time = s.seconds(now)
-        workers = s.workers.map { r in
+        let workers = s.workers.map { r in
             Worker(id: r.cell.id, state: r.phase.state, isLeaving: r.phase == .leaving, speed: r.speed,
                    current: r.current, progress: r.cell.attemptProgress.load(ordering: .relaxed),
                    accepted: r.elementsAccepted, chunksDone: r.chunksDone, remote: r.remote,
                    leaseLost: r.phase.leaseLost)
         }
-        let inFlight = workers.reduce(Int64(0)) { $0 + ($1.current == nil ? 0 : min($1.progress, $1.current!.elements.count64)) }
-        // Distinct chunks: after a split, two workers can hold pieces of one chunk.
+        self.workers = workers
+        // A backup and its original cover the same elements: only the one further along counts.
+        let inFlight = workers.reduce(Int64(0)) { sum, w in
+            guard let attempt = w.current else { return sum }
+            let done = min(w.progress, attempt.elements.count64)
+            guard let twin = attempt.twin else { return sum + done }
+            let twinDone = min(workers[twin.worker].progress, attempt.elements.count64)
+            // Counted once, by the one further along (the original on a tie).
+            return done > twinDone || (done == twinDone && !attempt.origin.isBackup) ? sum + done : sum
+        }
+        // Distinct chunks: after a split, two workers can hold pieces of one chunk; a backup
+        // pair holds one chunk twice.
         var chunksHeld = workers.compactMap { $0.current?.chunk }
-        if s.jobs.current.map({ !$0.splitRemaining.isEmpty }) ?? false { chunksHeld = Array(Set(chunksHeld)) }
+        if s.jobs.current.map({ !$0.splitRemaining.isEmpty }) ?? false || workers.contains(where: { $0.current?.twin != nil }) {
+            chunksHeld = Array(Set(chunksHeld))
+        }
         let inFlightChunks = Int64(chunksHeld.count)
         job = (s.jobs.current ?? s.jobs.lastFinished).map { j in
             JobSnapshot(

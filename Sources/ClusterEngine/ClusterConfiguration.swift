@@ -41,6 +41,12 @@ public struct ClusterConfiguration: Sendable {
     /// Upper bound on workers ever created, removed ones included: each keeps its row (and id)
     /// for the record, so this bounds the memory a coordinator's life can take.
     public var maxWorkerRecords = 65_536
+    /// Once a worker finds nothing left to take, an attempt that has run this long and made no
+    /// progress, or (except under the static schedule) that is far behind, gets a backup attempt
+    /// on it (see `BackupPolicy`). Infinity: never.
+    public var backupWatchSeconds: Double = 1
+    /// How often the engine looks for attempts that deserve a backup while workers are idle.
+    public var backupCheckInterval: Double = 0.25
 
     public init() {}
 }

@@ -26,6 +26,17 @@ public enum ClusterEventKind: Sendable, Equatable {
     case chunkSplit(chunk: Int64, from: WorkerID, elements: ClosedRange<Int64>)
     /// The part split off `from`'s chunk was taken by `to`.
     case chunkStolen(chunk: Int64, from: WorkerID, to: WorkerID)
+    /// `on` found nothing left to take and runs a copy of `of`'s attempt of `chunk`, which had
+    /// done `done` of its `elements` in `seconds` (see `BackupPolicy`).
+    case backupStarted(chunk: Int64, of: WorkerID, on: WorkerID, done: Int64, elements: Int64, seconds: Double)
+    /// One attempt of a backup pair was accepted; the other, `loser`'s, was fenced off.
+    /// `byBackup`: the backup finished first.
+    case backupRaceWon(chunk: Int64, winner: WorkerID, loser: WorkerID, byBackup: Bool)
+    /// `lostBy`'s attempt of a backup pair was taken away; `worker`'s carries on alone.
+    case backupCarriesOn(chunk: Int64, worker: WorkerID, lostBy: WorkerID)
+    /// A backup finished `chunk` while `worker` had done nothing of it in `seconds`: it gets no
+    /// more work in `job`.
+    case workerBenched(WorkerID, job: JobID, chunk: Int64, seconds: Double)
     /// A result arrived from an attempt that is no longer current; it was not added.
     case staleResultDiscarded(chunk: Int64, attempt: AttemptID, worker: WorkerID)
     /// A worker thread of another process joined over the network.
@@ -63,7 +74,7 @@ public struct ClusterEvent: Sendable, Equatable {
         case .workerPaused(let w): return "\(w) paused"
         case .workerResumed(let w): return "\(w) resumed"
         case .workerKilled(let w, let chunk):
-            return chunk.map { "\(w) killed; chunk \($0) re-queued" } ?? "\(w) killed (it was idle)"
+            return chunk.map { "\(w) killed; chunk \($0) re-queued" } ?? "\(w) killed; no chunk re-queued"
         case .workerRestarted(let w): return "\(w) restarted"
         case .workerLeaving(let w): return "\(w) leaving after its current chunk"
         case .workerRemoved(let w): return "\(w) removed"
@@ -84,6 +95,18 @@ public struct ClusterEvent: Sendable, Equatable {
             return "chunk \(chunk) split: \(from) gives up \(NumberText.range(elements.lowerBound, elements.upperBound))"
         case .chunkStolen(let chunk, let from, let to):
             return "chunk \(chunk) remainder from \(from) → \(to)"
+        case .backupStarted(let chunk, let of, let on, let done, let elements, let seconds):
+            let time = NumberText.fixed(seconds, decimals: 1)
+            let progress = done <= 0 ? "\(of) has done nothing of it in \(time) s"
+                : "\(of) is \(Int((100 * Double(done) / Double(max(1, elements))).rounded(.down)))% through it after \(time) s"
+            return "chunk \(chunk): backup attempt on \(on); \(progress)"
+        case .backupRaceWon(let chunk, let winner, let loser, let byBackup):
+            return byBackup ? "chunk \(chunk): the backup on \(winner) finished first; \(loser)'s attempt fenced off"
+                : "chunk \(chunk): \(winner) finished first; the backup on \(loser) fenced off"
+        case .backupCarriesOn(let chunk, let w, let lostBy):
+            return "chunk \(chunk) goes on in \(w)'s attempt alone; \(lostBy)'s copy is gone"
+        case .workerBenched(let w, let job, let chunk, let seconds):
+            return "\(w) did nothing of chunk \(chunk) in \(NumberText.fixed(seconds, decimals: 1)) s: no more work for it in \(job)"
         case .staleResultDiscarded(let chunk, let attempt, let w):
             return "stale result for chunk \(chunk) (\(attempt)) from \(w) discarded"
         case .remoteWorkerJoined(let w, let host, let pid, let thread, let kernel):

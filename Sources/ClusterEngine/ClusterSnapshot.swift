@@ -143,6 +143,10 @@ public struct JobSummary: Sendable, Equatable {
     public let staleResults: Int
     /// The chunk indices accepted, in acceptance order, when the cluster audits (tests do).
     public let acceptedChunks: [Int64]?
+    /// Backup attempts started at the tail (see `AttemptOrigin.backup`), and how many of them
+    /// finished before the attempt they copied; the other of each pair was fenced off.
+    public var backupsStarted: Int64 = 0
+    public var backupsWon: Int64 = 0
     /// The kernel variant this process's workers ran, or nil if it was switched while the job ran.
     public var kernel: KernelVariant? = .active
     /// The kernel's name, or "mixed" if it was switched while the job ran.

@@ -22,6 +22,8 @@ struct EngineState {
     /// millisecond): splitting it would cost more than it saves, and the tail of a job would
     /// become a storm of ever smaller splits.
     let worthSplitting: Double
+    /// Which attempts get a backup at the tail; nil: none do.
+    let backupPolicy: BackupPolicy?
 
     /// Whether another worker may join: fewer than `maxWorkers` alive (removed ones do not
     /// count: a machine that leaves frees its places) and fewer than `maxWorkerRecords` ever.
@@ -42,6 +44,8 @@ struct EngineState {
         self.startNanos = startNanos
         smallestSplit = max(2, 2 * configuration.subBlockSize)
         worthSplitting = Double(32 * configuration.subBlockSize)
+        let watch = configuration.backupWatchSeconds
+        backupPolicy = watch.isFinite && watch >= 0 ? BackupPolicy(watchNanos: UInt64(watch * 1e9)) : nil
     }
 
     func seconds(_ nanos: UInt64) -> Double { Double(nanos &- startNanos) / 1e9 }
@@ -125,11 +129,17 @@ struct EngineState {
         case .idle, .running:
             break
         }
+        // Its attempt lost to a backup without a single element done: it sits this job out.
+        if let benched = workers[i].benchedInJob, benched == jobs.current?.id {
+            setPhase(of: i, to: .idle)
+            return .wait
+        }
         var taken = takeWork(for: id)
         if taken == nil, jobs.current?.spec.schedule == .stealing {
             taken = stealWork(for: i)
         }
         if taken == nil, reclaimQueued() { taken = takeWork(for: id) }
+        if taken == nil { taken = takeBackup(for: i, now: now) }
         guard let taken else {  // no job, or no chunk for this worker
             setPhase(of: i, to: .idle)
             return .wait
@@ -137,6 +147,7 @@ struct EngineState {
         let attempt = newAttempt(for: taken, to: id)
         workers[i].current = CurrentAttempt(job: taken.job, chunk: taken.chunk, attempt: attempt,
                                             elements: taken.elements, origin: taken.origin, startNanos: now)
+        if let original = taken.backupOf { pairBackup(worker: i, with: original) }
         setPhase(of: i, to: .running)
         workers[i].cell.attemptProgress.store(0, ordering: .relaxed)
         return .run(AttemptTask(attempt: attempt, chunk: taken.chunk, elements: taken.elements, speed: workers[i].speed), then: [])
@@ -148,6 +159,8 @@ struct EngineState {
         let chunk: Int64
         let elements: ClosedRange<Int64>
         let piece: ChunkPiece?
+        /// A backup's original attempt, which keeps running.
+        var backupOf: CurrentAttempt.Twin? = nil
         var origin: AttemptOrigin { piece?.origin ?? .fresh }
     }
 
@@ -168,7 +181,7 @@ struct EngineState {
         switch taken.origin {
         case .redo(let by): log(.chunkRedistributed(chunk: taken.chunk, from: by, to: id))
         case .split(let from): log(.chunkStolen(chunk: taken.chunk, from: from, to: id))
-        case .fresh: break
+        case .fresh, .backup: break  // a backup's start is logged where it is chosen
         }
         return attempt
     }
@@ -191,6 +204,7 @@ struct EngineState {
             wakeIdleWorkers()
         }
         record(attemptInfo, of: i, outcome: .done, now: now)
+        if attemptInfo.twin != nil { fenceTwin(of: attemptInfo, winner: i, now: now) }
         let count = attemptInfo.elements.count64
         // A local thread's attempts carry their own finish times. A remote one's results arrive
         // several at a time; its pace is taken per message (`handIn(worker:arrived:now:)`).

@@ -15,6 +15,9 @@ struct JobRun {
     /// Work stealing: chunks split, and queued chunks moved between slices.
     var chunksSplit: Int64 = 0
     var chunksStolen: Int64 = 0
+    /// Backup attempts started at the tail, and how many of them finished before their original.
+    var backupsStarted: Int64 = 0
+    var backupsWon: Int64 = 0
     /// The kernel variant when the job started, and the switch count then: K may switch it
     /// while the job runs.
     var kernelAtStart: KernelVariant = .active
@@ -128,7 +131,8 @@ struct JobLedger {
             verified: verified, elapsed: Double(now - job.startNanos) / 1e9,
             chunksRequeued: job.chunksRequeued, chunksSplit: job.chunksSplit,
             chunksStolen: job.chunksStolen, staleResults: job.staleResults,
-            acceptedChunks: job.acceptedChunks, kernel: job.kernelSwitchesAtStart == kernelSwitches ? job.kernelAtStart : nil)
+            acceptedChunks: job.acceptedChunks, backupsStarted: job.backupsStarted, backupsWon: job.backupsWon,
+            kernel: job.kernelSwitchesAtStart == kernelSwitches ? job.kernelAtStart : nil)
         summaries[job.id] = summary
         lastFinished = job
         current = nil

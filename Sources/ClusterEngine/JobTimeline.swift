@@ -13,6 +13,10 @@ public enum TimelineMark: UInt8, Sendable, Comparable, CaseIterable {
     case redo
     /// Work stealing: a split-off remainder, an attempt that was split, or one handed over.
     case stolen
+    /// A backup attempt: a copy of an attempt far behind, run at the tail of a job.
+    case backup
+    /// An attempt fenced off because the other of its backup pair finished first.
+    case superseded
     /// A killed worker's lost attempt.
     case killed
 
@@ -32,8 +36,10 @@ public enum TimelineMark: UInt8, Sendable, Comparable, CaseIterable {
         switch outcome {
         case .killed: self = .killed
         case .handedOver: self = .stolen
+        case .superseded: self = .superseded
         case .inFlight, .done:
-            if origin.isSplit || wasSplit { self = .stolen }
+            if origin.isBackup { self = .backup }
+            else if origin.isSplit || wasSplit { self = .stolen }
             else if origin.isRedo { self = .redo }
             else if outcome == .inFlight { self = .inFlight }
             else { self = chunk % 2 == 0 ? .done : .doneAlternate }

@@ -11,6 +11,8 @@ public struct TimelineSegment: Sendable, Equatable {
         case killed
         /// A paused worker gave its whole attempt to a thief before doing any of it.
         case handedOver
+        /// The other attempt of a backup pair finished first; this one was fenced off.
+        case superseded
     }
 
     public let worker: WorkerID

@@ -10,6 +10,14 @@ struct CurrentAttempt {
     let origin: AttemptOrigin
     let startNanos: UInt64
     var wasSplit = false
+    /// The other attempt of the same elements while a backup runs (see `BackupPolicy`): the
+    /// original's backup, or the backup's original. The first of the two to hand in wins.
+    var twin: Twin?
+
+    struct Twin {
+        let worker: Int
+        let attempt: AttemptID
+    }
 }
 
 /// A result a local thread held back because it had claimed more attempts: handed in with the
@@ -60,6 +68,9 @@ struct WorkerRecord {
     /// it since). The next message's results over the time since then are its pace. Nil when
     /// it may have waited: for work, for a round trip, or paused.
     var workingSinceNanos: UInt64?
+    /// Set when a backup finished an attempt of its on which it had done nothing at all: it gets
+    /// no more work in that job (a worker that heartbeats but never sums must not stall it).
+    var benchedInJob: JobID?
     /// Attempts queued behind `current`. Not started, so not in flight: given back untouched
     /// when the worker pauses, leaves or dies, or when an idle worker has nothing else to do.
     var queue: Deque<QueuedAttempt> = []

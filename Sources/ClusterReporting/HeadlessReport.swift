@@ -36,6 +36,10 @@ public enum HeadlessReport {
             lines.append("work stealing: \(summary.chunksSplit) chunk\(summary.chunksSplit == 1 ? "" : "s") split, "
                          + "\(summary.chunksStolen) queued chunk\(summary.chunksStolen == 1 ? "" : "s") stolen")
         }
+        if summary.backupsStarted > 0 {
+            lines.append("backups at the tail: \(summary.backupsStarted) started, \(summary.backupsWon) finished before "
+                         + "their original; the other of each pair was fenced off")
+        }
         return lines
     }
 
