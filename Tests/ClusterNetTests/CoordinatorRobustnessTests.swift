@@ -162,4 +162,72 @@ struct CoordinatorRobustnessTests {
         #expect(churned == 62, "thirty churners and the good worker joined, two threads each")
         _ = churners
     }
+
+    @Test("a client that heartbeats but never hands in cannot stall a job: backups finish its chunks under every schedule; its late result is counted")
+    func heartbeatsButNeverHandsIn() async throws {
+        var configuration = ClusterConfiguration()
+        configuration.auditsAcceptedChunks = true
+        let cluster = Cluster(configuration: configuration)
+        // A long lease: the client keeps it however loaded the machine, so only backups can help.
+        let coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0), token: Self.token,
+                                      timing: RemoteTiming(lease: .seconds(30)))
+        let port = try coordinator.start().port
+        defer {
+            coordinator.stop()
+            cluster.shutdown()
+        }
+        let assigned = Mutex<[UInt64]>([])
+        let stop = Atomic<Bool>(false)
+        // The client: it says hello, then heartbeats every 0.1 s that it has done nothing of its
+        // attempt; told to stop, it sends the result of the first attempt it was given, far too late.
+        let client = Task {
+            let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
+                                                           transportSecurity: .plaintext)
+            try await withGRPCClient(transport: transport) { grpc in
+                var metadata = Metadata()
+                metadata.addString(Self.token, forKey: AccessToken.metadataKey)
+                try await Clustertop_V1_Coordinator.Client(wrapping: grpc).work(metadata: metadata) { writer in
+                    try await writer.write(Self.hello())
+                    while !stop.load(ordering: .relaxed) {
+                        let current = assigned.withLock { $0.last ?? 0 }
+                        try await writer.write(.with {
+                            $0.heartbeat = .with { $0.threads = [.with { $0.thread = 0; $0.attempt = current; $0.done = 0 }] }
+                        })
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                    let stale = cluster.snapshot().staleResults
+                    try await writer.write(Self.result(thread: 0, attempt: assigned.withLock { $0[0] }))
+                    _ = await eventually { cluster.snapshot().staleResults > stale }
+                } onResponse: { response in
+                    for try await message in response.messages {
+                        if case .assignments(let batch) = message.kind {
+                            assigned.withLock { $0 += batch.assigns.map(\.attempt) }
+                        }
+                    }
+                }
+            }
+        }
+        let mallory = WorkerID(1)
+        for schedule in [SchedulePolicy.dynamic, .stealing, .static] {
+            let before = assigned.withLock { $0.count }
+            let job = cluster.submit(try JobSpec(lo: 1, hi: 40_000_000, chunkSize: 4_000_000, schedule: schedule))
+            #expect(await eventually { assigned.withLock { $0.count } > before }, "the client holds chunks of \(job)")
+            // An honest thread joins once the client holds the job's chunks.
+            let honest = try #require(cluster.addWorker())
+            let summary = Mutex<JobSummary?>(nil)
+            await offThePool { summary.withLock { $0 = cluster.waitForJob(job, timeout: 120) } }
+            let finished = try #require(summary.withLock { $0 }, "\(schedule): the job stalled")
+            #expect(finished.verified && finished.acceptedChunks?.sorted() == Array(0..<10), "\(schedule)")
+            #expect(finished.backupsWon >= 1, "\(schedule)")
+            #expect(cluster.events(after: 0).contains { if case .workerBenched(mallory, job, _, _) = $0.kind { true } else { false } },
+                    "\(schedule): the client sat the rest of the job out")
+            cluster.remove(honest)
+            #expect(await eventually { cluster.snapshot().workers[honest.rawValue - 1].state == .removed })
+        }
+        stop.store(true, ordering: .relaxed)
+        _ = await client.result  // how its call ends does not matter here; what it sent does
+        #expect(cluster.events(after: 0).contains {
+            if case .staleResultDiscarded(_, _, mallory) = $0.kind { true } else { false }
+        }, "the late result was fenced off and counted")
+    }
 }
