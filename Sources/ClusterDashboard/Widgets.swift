@@ -112,7 +112,7 @@ struct Palette {
         case .chunkSplit, .chunkStolen, .sliceStolen: return style(.cyan, bold: true)
         case .jobFinished(_, let verified, _, _): return verified ? good : bad
         case .workerPaused, .workerThrottled, .workerLagging, .workersLagging, .hostLagging: return style(.yellow)
-        case .workerAdded, .workerRestarted, .workerResumed, .jobStarted, .remoteWorkerJoined, .remoteWorkerReturned:
+        case .workerAdded, .workerRestarted, .workerResumed, .jobStarted, .remoteWorkerJoined, .remoteWorkerReturned, .remoteWorkerRejoined:
             return style(.green)
         default: return .plain
         }

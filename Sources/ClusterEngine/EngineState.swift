@@ -10,6 +10,8 @@ struct EngineState {
     var workers: [WorkerRecord] = []
     var jobs: JobLedger
     var nextAttempt: UInt64 = 1
+    /// The last network session number given out (see `RemoteWorkerHandle`).
+    var nextRemoteSession: UInt64 = 0
     var events: EventLog
     var timeline: TimelineLog
     /// The running job's whole timeline (or the last finished job's), in bounded memory.
@@ -57,6 +59,12 @@ struct EngineState {
     func index(of id: WorkerID) -> Int? {
         let i = id.rawValue - 1
         return workers.indices.contains(i) ? i : nil
+    }
+
+    /// The remote worker's index, if `worker`'s session still holds its row.
+    func index(of worker: RemoteWorkerHandle) -> Int? {
+        guard let i = index(of: worker.id), workers[i].session == worker.session else { return nil }
+        return i
     }
 
     /// Wakes idle workers because new work may be available.

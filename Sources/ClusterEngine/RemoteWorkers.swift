@@ -13,16 +13,33 @@ public struct RemoteWorkerInfo: Sendable, Equatable {
     public let thread: Int
     /// The kernel variant it runs, as its process reported it; empty if it did not say.
     public let kernel: String
+    /// A random number its process chose when it started and sends on every connection: with
+    /// the host and pid, it tells a process that reconnects from a new one. 0: it did not say.
+    public let instance: UInt64
 
-    public init(host: String, pid: Int32, thread: Int, kernel: String = "") {
+    public init(host: String, pid: Int32, thread: Int, kernel: String = "", instance: UInt64 = 0) {
         self.host = host
         self.pid = pid
         self.thread = thread
         self.kernel = kernel
+        self.instance = instance
+    }
+
+    /// The same thread of the same process, reconnecting.
+    func isSameThread(as other: RemoteWorkerInfo) -> Bool {
+        instance != 0 && instance == other.instance && host == other.host && pid == other.pid && thread == other.thread
     }
 
     /// "host:pid/thread", as the dashboard shows it.
     public var label: String { "\(host):\(pid)/\(thread)" }
+}
+
+/// A remote worker as one network session holds it. A process that reconnects gets its rows
+/// back under a new `session`: every call with the old one then finds nothing, so a session
+/// that lingers on a dead connection cannot touch the rows its successor took over.
+public struct RemoteWorkerHandle: Sendable, Hashable {
+    public let id: WorkerID
+    let session: UInt64
 }
 
 /// How the engine sees a remote worker, for its session to decide what to tell the thread.
@@ -38,50 +55,65 @@ public struct RemoteWorkerStatus: Sendable, Equatable {
 public enum RemoteLoss: Sendable, Equatable {
     /// Nothing was heard from it for `silence` seconds. It is dead until it is heard from again.
     case leaseExpired(silence: Double)
-    /// Its connection ended. It is removed; a process that reconnects gets new worker ids.
+    /// Its connection ended. It is removed; if its process reconnects, it gets this row back.
     case disconnected
 }
 
 extension Cluster {
     /// Adds a worker whose thread runs in another process. `onWake` is called, with the engine
-    /// lock held, whenever the worker should look for work or at its control state.
-    public func addRemoteWorker(_ info: RemoteWorkerInfo, onWake: @escaping @Sendable () -> Void) -> WorkerID? {
-        withState { s in
-            guard !s.isShuttingDown, s.canAddWorker(configuration) else { return nil }
-            let cell = WorkerCell(id: WorkerID(s.workers.count + 1), onWake: onWake)
-            s.workers.append(WorkerRecord(cell: cell, speed: 1, remote: info,
-                                          queueElements: max(1, configuration.remoteQueueElements),
-                                          queueNanos: max(0, configuration.remoteQueueSeconds) * 1e9))
-            s.log(.remoteWorkerJoined(cell.id, host: info.host, pid: info.pid, thread: info.thread, kernel: info.kernel))
-            return cell.id
+    /// lock held, whenever the worker should look for work or at its control state. A thread of
+    /// a process that reconnects gets its row back (the same id, its counts, speed and pause
+    /// kept): its new connection proves the old one dead, even if this side has not noticed yet,
+    /// so whatever the row held goes back to the queue and the old session's handle stops working.
+    public func addRemoteWorker(_ info: RemoteWorkerInfo, onWake: @escaping @Sendable () -> Void) -> RemoteWorkerHandle? {
+        let queueElements = max(1, configuration.remoteQueueElements)
+        let queueNanos = max(0, configuration.remoteQueueSeconds) * 1e9
+        return withState { s in
+            guard !s.isShuttingDown else { return nil }
+            s.nextRemoteSession += 1
+            let session = s.nextRemoteSession
+            let record = { (id: WorkerID) in
+                WorkerRecord(cell: WorkerCell(id: id, onWake: onWake), speed: 1, remote: info,
+                             queueElements: queueElements, queueNanos: queueNanos, session: session)
+            }
+            if let i = s.workers.lastIndex(where: { $0.remote?.isSameThread(as: info) == true }),
+               s.workers[i].phase != .removed || s.canAddWorker(configuration) {
+                s.rejoin(worker: i, as: record(s.workers[i].cell.id))
+                return RemoteWorkerHandle(id: s.workers[i].cell.id, session: session)
+            }
+            guard s.canAddWorker(configuration) else { return nil }
+            let id = WorkerID(s.workers.count + 1)
+            s.workers.append(record(id))
+            s.log(.remoteWorkerJoined(id, host: info.host, pid: info.pid, thread: info.thread, kernel: info.kernel))
+            return RemoteWorkerHandle(id: id, session: session)
         }
     }
 
     /// The measured round trip to these workers' process: each keeps queued, besides
     /// `remoteQueueSeconds` of work, twice the round trip's worth, so that its queue outlasts the
     /// trip of its results to here and of the next attempts back, with room for jitter.
-    public func remoteRoundTrip(_ ids: [WorkerID], seconds: Double) {
+    public func remoteRoundTrip(_ workers: [RemoteWorkerHandle], seconds: Double) {
         withState { s in
-            for id in ids {
-                guard let i = s.index(of: id) else { continue }
+            for worker in workers {
+                guard let i = s.index(of: worker) else { continue }
                 s.noteRoundTrip(worker: i, seconds: seconds)
             }
         }
     }
 
     /// A result for an attempt the thread had already been told to drop: fenced off and counted.
-    public func remoteDiscardResult(_ id: WorkerID, attempt: AttemptID) {
+    public func remoteDiscardResult(_ worker: RemoteWorkerHandle, attempt: AttemptID) {
         withState { s in
-            guard let i = s.index(of: id), s.workers[i].current?.attempt != attempt else { return }
+            guard let i = s.index(of: worker), s.workers[i].current?.attempt != attempt else { return }
             s.discardStale(worker: i, attempt: attempt)
         }
     }
 
     /// Publishes a heartbeat's progress: elements done in `attempt`, and ever summed (nil when
     /// the message did not say).
-    public func remoteProgress(_ id: WorkerID, attempt: AttemptID?, done: Int64, processed: UInt64?) {
+    public func remoteProgress(_ worker: RemoteWorkerHandle, attempt: AttemptID?, done: Int64, processed: UInt64?) {
         withState { s in
-            guard let i = s.index(of: id) else { return }
+            guard let i = s.index(of: worker) else { return }
             let cell = s.workers[i].cell
             if let processed { cell.processed.store(processed, ordering: .relaxed) }
             if let attempt, s.workers[i].current?.attempt == attempt {
@@ -90,9 +122,9 @@ extension Cluster {
         }
     }
 
-    public func remoteStatus(_ id: WorkerID) -> RemoteWorkerStatus? {
+    public func remoteStatus(_ worker: RemoteWorkerHandle) -> RemoteWorkerStatus? {
         withState { s in
-            s.index(of: id).map { i in
+            s.index(of: worker).map { i in
                 RemoteWorkerStatus(state: s.workers[i].phase.state, current: s.workers[i].current?.attempt,
                                    queued: s.workers[i].queue.map(\.attempt), leaseLost: s.workers[i].phase.leaseLost)
             }
@@ -100,9 +132,10 @@ extension Cluster {
     }
 
     /// The worker's lease expired or its connection ended: its chunk is re-queued at once.
-    public func remoteLost(_ id: WorkerID, _ loss: RemoteLoss) {
+    public func remoteLost(_ worker: RemoteWorkerHandle, _ loss: RemoteLoss) {
+        let id = worker.id
         withState { s in
-            guard let i = s.index(of: id) else { return }
+            guard let i = s.index(of: worker) else { return }
             switch loss {
             case .leaseExpired(let silence):
                 guard !s.workers[i].phase.isDead, s.workers[i].phase != .removed else { return }
@@ -123,9 +156,10 @@ extension Cluster {
     /// The worker was heard from again. One whose lease had expired comes back as idle; returns
     /// true if it did.
     @discardableResult
-    public func remoteHeardFrom(_ id: WorkerID) -> Bool {
-        withState { s in
-            guard let i = s.index(of: id), s.workers[i].phase == .dead(.leaseLost) else { return false }
+    public func remoteHeardFrom(_ worker: RemoteWorkerHandle) -> Bool {
+        let id = worker.id
+        return withState { s in
+            guard let i = s.index(of: worker), s.workers[i].phase == .dead(.leaseLost) else { return false }
             s.setPhase(of: i, to: .idle)
             s.log(.remoteWorkerReturned(id))
             s.workers[i].cell.poke()
@@ -133,8 +167,61 @@ extension Cluster {
         }
     }
 
+    /// Hands in `finished`, in the order the thread finished them, and says what it does next:
+    /// `step(_:finished:processed:)` for a remote worker's session. `.exit` if the session no
+    /// longer holds the row.
+    public func step(_ worker: RemoteWorkerHandle, finished: [(attempt: AttemptID, sum: UInt128)] = [],
+                     processed: UInt64? = nil) -> WorkerStep {
+        withState { s in
+            guard let i = s.index(of: worker) else { return .exit }
+            return s.handInAndStep(worker: i, finished: finished, processed: processed)
+        }
+    }
+
+    /// Hands in one result, if any, and says what the thread does next.
+    public func step(_ worker: RemoteWorkerHandle, finished: (attempt: AttemptID, sum: UInt128)?) -> WorkerStep {
+        step(worker, finished: finished.map { [$0] } ?? [])
+    }
+
+    /// `checkIn` for a remote worker's session; `.abandon` if the session no longer holds the row.
+    public func checkIn(_ worker: RemoteWorkerHandle, attempt: AttemptID, position: Int64, sum: UInt128) -> CheckInAnswer {
+        withState { s in
+            guard let i = s.index(of: worker) else { return .abandon }
+            return s.checkIn(worker: i, attempt: attempt, position: position, sum: sum)
+        }
+    }
+
     /// Notes a worker process that was turned away, for the event log.
     public func logRefusedWorker(peer: String, reason: String) {
         withState { $0.log(.remoteWorkerRefused(peer: peer, reason: reason)) }
+    }
+}
+
+extension EngineState {
+    /// A thread of a process that reconnected takes its row `i` back, as `fresh` (held by the new
+    /// session): its counts, speed and pause carry over, so its row reads on where it left off.
+    mutating func rejoin(worker i: Int, as fresh: WorkerRecord) {
+        let id = workers[i].cell.id
+        if workers[i].phase != .removed, !workers[i].phase.isDead {
+            // The old connection is dead, whether or not its session has noticed.
+            let lost = dropAttempt(of: i)
+            log(.remoteWorkerDisconnected(id, chunk: lost))
+            logRequeue(lost, from: i)
+        }
+        let old = workers[i]
+        var record = fresh
+        record.elementsAccepted = old.elementsAccepted
+        record.chunksDone = old.chunksDone
+        record.nanosPerElement = old.nanosPerElement
+        record.speed = old.speed
+        record.cell.processed.store(old.cell.processed.load(ordering: .relaxed), ordering: .relaxed)
+        // A pause and a kill are a person's doing: they stay. A lost lease or a removal does not.
+        let kept: WorkerPhase? = old.phase.isStopping ? .paused : old.phase == .dead(.killed) ? .dead(.killed) : nil
+        setPhase(of: i, to: .idle)  // ends a pause on the timeline; a kept one starts again below
+        workers[i] = record
+        if let kept { setPhase(of: i, to: kept) }
+        if let info = record.remote {
+            log(.remoteWorkerRejoined(record.cell.id, host: info.host, pid: info.pid, thread: info.thread))
+        }
     }
 }

@@ -49,10 +49,7 @@ extension Cluster {
     public func step(_ id: WorkerID, finished: [(attempt: AttemptID, sum: UInt128)], processed: UInt64?) -> WorkerStep {
         withState { s in
             guard let i = s.index(of: id) else { return .exit }
-            if let processed { s.workers[i].cell.processed.store(processed, ordering: .relaxed) }
-            let now = MonotonicClock.nanoseconds()
-            s.handIn(worker: i, arrived: finished, now: now)
-            return s.step(worker: i, now: now)
+            return s.handInAndStep(worker: i, finished: finished, processed: processed)
         }
     }
 
@@ -63,5 +60,15 @@ extension Cluster {
             guard let i = s.index(of: id) else { return .abandon }
             return s.checkIn(worker: i, attempt: attempt, position: position, sum: sum)
         }
+    }
+}
+
+extension EngineState {
+    /// `Cluster.step`, under the lock: hands in what arrived, then says what worker `i` does next.
+    mutating func handInAndStep(worker i: Int, finished: [(attempt: AttemptID, sum: UInt128)], processed: UInt64?) -> WorkerStep {
+        if let processed { workers[i].cell.processed.store(processed, ordering: .relaxed) }
+        let now = MonotonicClock.nanoseconds()
+        handIn(worker: i, arrived: finished, now: now)
+        return step(worker: i, now: now)
     }
 }

@@ -52,6 +52,8 @@ struct WorkerRecord {
     var chunksDone = 0
     /// Where a remote worker runs; nil for a local thread.
     let remote: RemoteWorkerInfo?
+    /// Which network session holds a remote worker (see `RemoteWorkerHandle`); 0 for a local thread.
+    let session: UInt64
     /// Elements' worth of attempts a remote worker keeps queued behind `current` until its pace
     /// is known (see `ClusterConfiguration.remoteQueueElements`). 0 for a local thread.
     let queueElements: Int64
@@ -76,8 +78,9 @@ struct WorkerRecord {
     var queue: Deque<QueuedAttempt> = []
 
     init(cell: WorkerCell, speed: Double, remote: RemoteWorkerInfo? = nil, queueElements: Int64 = 0,
-         queueNanos: Double = 0) {
+         queueNanos: Double = 0, session: UInt64 = 0) {
         self.cell = cell
+        self.session = session
         self.speed = speed
         self.remote = remote
         self.queueElements = queueElements

@@ -36,7 +36,8 @@ struct RemoteSession {
 
     /// What the coordinator knows about one remote thread.
     struct Thread {
-        let id: WorkerID
+        /// Its row in the engine, as this session holds it.
+        let id: RemoteWorkerHandle
         /// The attempts sent to the thread, in the order it runs them: the first is the one it is
         /// working on, the rest wait in its queue.
         var attempts: [(id: AttemptID, elements: ClosedRange<Int64>)] = []
@@ -292,7 +293,7 @@ struct RemoteSession {
         let kernel = KernelVariant(rawValue: hello.kernel)?.rawValue ?? ""
         let wake = self.wake
         for t in 0..<Int(hello.threads) {
-            let info = RemoteWorkerInfo(host: host, pid: hello.pid, thread: t, kernel: kernel)
+            let info = RemoteWorkerInfo(host: host, pid: hello.pid, thread: t, kernel: kernel, instance: hello.instance)
             guard let id = cluster.addRemoteWorker(info, onWake: { wake(t) }) else {
                 throw RPCError(code: .resourceExhausted, message: "the coordinator takes no more workers (it is full or shutting down)")
             }
@@ -301,7 +302,7 @@ struct RemoteSession {
         outgoing.append(.with {
             $0.welcome = .with {
                 $0.protocolVersion = WireProtocol.version
-                $0.workerIds = threads.map { UInt32($0.id.rawValue) }
+                $0.workerIds = threads.map { UInt32($0.id.id.rawValue) }
                 $0.heartbeatMillis = UInt32(Self.milliseconds(timing.heartbeat))
                 $0.leaseMillis = UInt32(Self.milliseconds(timing.lease))
                 $0.subBlock = cluster.configuration.subBlockSize

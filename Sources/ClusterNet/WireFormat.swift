@@ -4,7 +4,8 @@ import ClusterProtocol
 public enum WireProtocol {
     /// 2: results and assignments come in batches (`Results`, `Assignments`).
     /// 3: `Ping` and `Pong` measure the round trip, which sizes the threads' queues.
-    public static let version: UInt32 = 3
+    /// 4: `Hello.instance` names the process, so one that reconnects gets its rows back.
+    public static let version: UInt32 = 4
     /// Threads one worker process may offer.
     public static let threadLimit: UInt32 = 256
 

@@ -60,6 +60,8 @@ public final class WorkerProcess: Sendable {
     private let outbox = Outbox()
     private let threads: [RemoteThread]
     private let status: WorkerStatusFile?
+    /// Sent in every Hello: the coordinator gives a process that reconnects its rows back.
+    let instance = UInt64.random(in: 1...UInt64.max)
 
     public init(options: WorkerOptions, say: @escaping @Sendable (String) -> Void) {
         self.options = options
@@ -143,6 +145,7 @@ public final class WorkerProcess: Sendable {
                 $0.pid = ProcessInfo.processInfo.processIdentifier
                 $0.threads = UInt32(threads.count)
                 $0.kernel = KernelVariant.active.rawValue
+                $0.instance = instance
             }
         }
         var metadata = Metadata()

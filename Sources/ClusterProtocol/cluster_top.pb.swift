@@ -140,7 +140,7 @@ public nonisolated struct Clustertop_V1_Hello: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Must equal the coordinator's protocol_version (3).
+  /// Must equal the coordinator's protocol_version (4).
   public var protocolVersion: UInt32 = 0
 
   public var host: String = String()
@@ -153,6 +153,10 @@ public nonisolated struct Clustertop_V1_Hello: Sendable {
   /// The kernel variant its threads run ("avx512", "scalar", ...), chosen on its own machine.
   /// Empty from workers older than this field, which changed nothing else.
   public var kernel: String = String()
+
+  /// A random number the process chose when it started, the same on each of its connections:
+  /// a process that reconnects (after a cut link, a coordinator gone silent) gets its rows back.
+  public var instance: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -672,7 +676,7 @@ nonisolated extension Clustertop_V1_WorkerMessage: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Hello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}host\0\u{1}pid\0\u{1}threads\0\u{1}kernel\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}host\0\u{1}pid\0\u{1}threads\0\u{1}kernel\0\u{1}instance\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -685,6 +689,7 @@ nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.pid) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.threads) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.kernel) }()
+      case 6: try { try decoder.decodeSingularFixed64Field(value: &self.instance) }()
       default: break
       }
     }
@@ -706,6 +711,9 @@ nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.kernel.isEmpty {
       try visitor.visitSingularStringField(value: self.kernel, fieldNumber: 5)
     }
+    if self.instance != 0 {
+      try visitor.visitSingularFixed64Field(value: self.instance, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -715,6 +723,7 @@ nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.pid != rhs.pid {return false}
     if lhs.threads != rhs.threads {return false}
     if lhs.kernel != rhs.kernel {return false}
+    if lhs.instance != rhs.instance {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -19,7 +19,7 @@ struct RenderCost {
             configuration.maxWorkers = count
             let cluster = Cluster(configuration: configuration)
             defer { cluster.shutdown() }
-            var ids: [WorkerID] = []
+            var ids: [RemoteWorkerHandle] = []
             for i in 0..<count {
                 let info = RemoteWorkerInfo(host: "host-\(i / 4 + 1)", pid: Int32(1000 + i / 4), thread: i % 4, kernel: "avx2")
                 guard let id = cluster.addRemoteWorker(info, onWake: {}) else { throw BenchError("could not add worker \(i)") }
@@ -29,7 +29,7 @@ struct RenderCost {
             for (i, id) in ids.enumerated() {
                 guard case .run(let task, _) = cluster.step(id) else { continue }
                 cluster.remoteProgress(id, attempt: task.attempt, done: Int64(i * 7_919 % 1_000_000), processed: nil)
-                if i % 50 == 7 { cluster.pause(id) }
+                if i % 50 == 7 { cluster.pause(id.id) }
             }
             var snapshotTime = Sample(), tableTime = Sample(), gridTime = Sample()
             let capabilities = Capabilities(unicode: true, color: true)
@@ -40,7 +40,7 @@ struct RenderCost {
                     let snapshot = cluster.snapshot()
                     let t1 = DispatchTime.now().uptimeNanoseconds
                     var state = ViewState()
-                    state.selectedWorker = ids[frame * 37 % ids.count]
+                    state.selectedWorker = ids[frame * 37 % ids.count].id
                     let input = DashboardInput(snapshot: snapshot, events: [], state: state, width: 200, height: 60,
                                                capabilities: capabilities)
                     _ = DashboardView.render(input)

@@ -27,7 +27,7 @@ struct RemoteWorkerTests {
         cluster = Cluster(configuration: configuration)
     }
 
-    func join(_ thread: Int = 0, wakes: WakeCounter = WakeCounter()) throws -> WorkerID {
+    func join(_ thread: Int = 0, wakes: WakeCounter = WakeCounter()) throws -> RemoteWorkerHandle {
         try #require(cluster.addRemoteWorker(RemoteWorkerInfo(host: "node-\(thread)", pid: 4242, thread: thread),
                                              onWake: wakes.wake))
     }
@@ -51,7 +51,7 @@ struct RemoteWorkerTests {
     /// Runs `id`'s queue, in order, until it has nothing more to do; returns the attempts it
     /// completed.
     @discardableResult
-    func drain(_ id: WorkerID, after first: WorkerStep? = nil) throws -> Int {
+    func drain(_ id: RemoteWorkerHandle, after first: WorkerStep? = nil) throws -> Int {
         var step = first ?? cluster.step(id)
         var queue: [AttemptTask] = []
         var done = 0
@@ -75,7 +75,7 @@ struct RemoteWorkerTests {
         let row = try #require(cluster.snapshot().workers.first)
         #expect(row.remote == RemoteWorkerInfo(host: "node-0", pid: 4242, thread: 0))
         #expect(row.chunksDone == 54)
-        #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerJoined(id, host: "node-0", pid: 4242, thread: 0, kernel: "") })
+        #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerJoined(id.id, host: "node-0", pid: 4242, thread: 0, kernel: "") })
     }
 
     @Test("killing a remote worker re-queues its chunk; its late result is discarded and counted")
@@ -85,7 +85,7 @@ struct RemoteWorkerTests {
         let job = cluster.submit(try JobSpec(lo: 1, hi: 10_000, chunkSize: 1_000))
         let held = try task(cluster.step(victim))
         let wakesBefore = wakes.value
-        #expect(cluster.kill(victim))
+        #expect(cluster.kill(victim.id))
         #expect(wakes.value > wakesBefore, "the session must hear of the kill to tell the thread")
         #expect(cluster.remoteStatus(victim)?.current == nil)
         #expect(cluster.remoteStatus(victim)?.state == .dead)
@@ -98,7 +98,7 @@ struct RemoteWorkerTests {
         #expect(summary.staleResults == 1)
         #expect(summary.acceptedChunks?.sorted() == Array(0..<10), "every chunk counted exactly once")
         #expect(cluster.events(after: 0).contains {
-            $0.kind == .chunkRedistributed(chunk: held.chunk, from: victim, to: rescuer)
+            $0.kind == .chunkRedistributed(chunk: held.chunk, from: victim.id, to: rescuer.id)
         })
     }
 
@@ -111,7 +111,7 @@ struct RemoteWorkerTests {
         let status = try #require(cluster.remoteStatus(sleeper))
         #expect(status.state == .dead && status.leaseLost && status.current == nil)
         #expect(cluster.step(sleeper) == .wait, "no work for a worker that lost its lease")
-        #expect(cluster.events(after: 0).contains { $0.kind == .leaseExpired(sleeper, chunk: held.chunk, silence: 1.25) })
+        #expect(cluster.events(after: 0).contains { $0.kind == .leaseExpired(sleeper.id, chunk: held.chunk, silence: 1.25) })
         #expect(cluster.snapshot().workers[0].leaseLost)
 
         // It wakes up (SIGCONT) and its first words are the late result.
@@ -123,16 +123,16 @@ struct RemoteWorkerTests {
         #expect(summary.verified)
         #expect(summary.staleResults == 1)
         #expect(summary.acceptedChunks?.sorted() == Array(0..<8))
-        #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerReturned(sleeper) })
+        #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerReturned(sleeper.id) })
     }
 
     @Test("a user's kill is not undone by the worker being heard from")
     func killedStaysDead() throws {
         let id = try join()
-        #expect(cluster.kill(id))
+        #expect(cluster.kill(id.id))
         #expect(!cluster.remoteHeardFrom(id))
         #expect(cluster.remoteStatus(id)?.state == .dead)
-        #expect(cluster.restart(id))
+        #expect(cluster.restart(id.id))
         #expect(cluster.remoteStatus(id)?.state == .idle)
     }
 
@@ -144,7 +144,7 @@ struct RemoteWorkerTests {
         cluster.remoteLost(gone, .disconnected)
         #expect(cluster.remoteStatus(gone)?.state == .removed)
         #expect(cluster.step(gone) == .exit)
-        #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerDisconnected(gone, chunk: held.chunk) })
+        #expect(cluster.events(after: 0).contains { $0.kind == .remoteWorkerDisconnected(gone.id, chunk: held.chunk) })
         try drain(try join(1))
         #expect(try #require(cluster.summary(of: job)).verified)
     }
@@ -158,14 +158,14 @@ struct RemoteWorkerTests {
         let middle = held.elements.lowerBound + 1_500
         let partial = SumOfSquaresKernel.sum(held.elements.lowerBound, middle - 1)
 
-        #expect(cluster.pause(id))
+        #expect(cluster.pause(id.id))
         #expect(wakes.value >= 1)
         #expect(cluster.checkIn(id, attempt: held.attempt, position: middle, sum: partial) == .hold)
         #expect(cluster.snapshot().workers[0].state == .paused)
-        #expect(cluster.resume(id))
+        #expect(cluster.resume(id.id))
         #expect(cluster.checkIn(id, attempt: held.attempt, position: middle, sum: partial)
                 == .proceed(last: held.elements.upperBound, speed: 1))
-        #expect(cluster.setSpeed(id, to: 0.25))
+        #expect(cluster.setSpeed(id.id, to: 0.25))
         #expect(cluster.checkIn(id, attempt: held.attempt, position: middle, sum: partial)
                 == .proceed(last: held.elements.upperBound, speed: 0.25))
         // A check-in for an attempt that is not current is told to drop it.
@@ -184,7 +184,7 @@ struct RemoteWorkerTests {
         let thiefTask = try task(cluster.step(thief))
         let position = pausedTask.elements.lowerBound + 30_000
         let partial = SumOfSquaresKernel.sum(pausedTask.elements.lowerBound, position - 1)
-        #expect(cluster.pause(paused))
+        #expect(cluster.pause(paused.id))
         #expect(cluster.checkIn(paused, attempt: pausedTask.attempt, position: position, sum: partial) == .hold)
 
         // The thief finishes its own chunk and finds nothing left: it asks the paused one to split.
@@ -209,9 +209,9 @@ struct RemoteWorkerTests {
         let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000, chunkSize: 1_000))
         let held = try task(cluster.step(busy))
         #expect(cluster.step(idle) == .wait)
-        #expect(cluster.remove(idle))
+        #expect(cluster.remove(idle.id))
         #expect(cluster.step(idle) == .exit)
-        #expect(cluster.remove(busy))
+        #expect(cluster.remove(busy.id))
         #expect(cluster.step(busy, finished: (held.attempt, sum(held))) == .exit)
         #expect(try #require(cluster.summary(of: job)).verified)
     }
@@ -226,7 +226,7 @@ struct RemoteWorkerTests {
         #expect(cluster.snapshot().job?.chunksInFlight == 1, "queued attempts are not in flight")
 
         // Its thread may be past what the controller saw: the queue stays until it checks in.
-        #expect(cluster.pause(paused))
+        #expect(cluster.pause(paused.id))
         #expect(cluster.remoteStatus(paused)?.queued == tasks.dropFirst().map(\.attempt))
         // Results it held back while the pause was on its way count, paused or not...
         #expect(cluster.step(paused, finished: (tasks[0].attempt, sum(tasks[0]))) == .wait)
@@ -238,7 +238,7 @@ struct RemoteWorkerTests {
         #expect(cluster.snapshot().workers[0].assignment?.chunk == 2, "the paused row keeps its chunk")
         let other = try join(1)
         #expect(try drain(other) == 7)
-        #expect(cluster.resume(paused))
+        #expect(cluster.resume(paused.id))
         // A result for a queued attempt that was given back is stale.
         _ = cluster.step(paused, finished: (tasks[3].attempt, sum(tasks[3])))
         _ = cluster.step(paused, finished: (tasks[2].attempt, sum(tasks[2])))
@@ -257,20 +257,20 @@ struct RemoteWorkerTests {
         let lost = try task(cluster.step(crashed))
         let initial = try tasks(cluster.step(queuing))
         try #require(initial.count == 5)
-        #expect(cluster.kill(crashed))
+        #expect(cluster.kill(crashed.id))
         // Its next refill queues the lost chunk behind its current one.
         let refill = try tasks(cluster.step(queuing, finished: (initial[0].attempt, sum(initial[0]))))
         #expect(refill.contains { $0.chunk == lost.chunk })
         #expect(cluster.snapshot().job?.chunksRedone == 1)
         // Paused, it gives the queue back when it checks in, and another worker redoes the
         // lost chunk.
-        #expect(cluster.pause(queuing))
+        #expect(cluster.pause(queuing.id))
         #expect(cluster.checkIn(queuing, attempt: initial[1].attempt, position: initial[1].elements.lowerBound, sum: 0) == .hold)
         let rescuer = try join(2)
         try drain(rescuer)
         #expect(cluster.snapshot().job?.chunksRedone == 1, "one lost chunk, redone once")
         #expect(cluster.snapshot().job?.chunksRequeued == 1)
-        #expect(cluster.resume(queuing))
+        #expect(cluster.resume(queuing.id))
         _ = cluster.step(queuing, finished: (initial[1].attempt, sum(initial[1])))
         let summary = try #require(cluster.summary(of: job))
         #expect(summary.verified)
@@ -300,6 +300,54 @@ struct RemoteWorkerTests {
         #expect(summary.acceptedChunks?.sorted() == [0, 1, 2, 3])
     }
 
+    @Test("a process that reconnects gets its rows back, counts, speed and pause kept; the old session's handle is void")
+    func reconnectingProcessGetsItsRowsBack() throws {
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 4_000_000, chunkSize: 1_000_000))
+        func join(_ thread: Int, instance: UInt64) -> RemoteWorkerHandle? {
+            cluster.addRemoteWorker(RemoteWorkerInfo(host: "laptop", pid: 77, thread: thread, instance: instance), onWake: {})
+        }
+        let old = try [0, 1].map { try #require(join($0, instance: 7)) }
+        // Thread 0 finishes a chunk and holds the next; thread 1 is throttled and paused.
+        let sent = try tasks(cluster.step(old[0]))
+        let (first, held) = (sent[0], sent[1])
+        _ = cluster.step(old[0], finished: (first.attempt, sum(first)))
+        #expect(cluster.setSpeed(old[1].id, to: 0.5) && cluster.pause(old[1].id))
+        // Thread 0's connection goes silent; the process reconnects before the old session ends.
+        cluster.remoteLost(old[0], .leaseExpired(silence: 2))
+        let new = try [0, 1].map { try #require(join($0, instance: 7)) }
+        #expect(new.map(\.id) == old.map(\.id), "the same rows")
+        #expect(new != old, "under a new session")
+        let rows = cluster.snapshot().workers
+        #expect(rows.count == 2)
+        #expect(rows[0].state == .idle && rows[0].chunksDone == 1)
+        #expect(rows[1].state == .paused && rows[1].speed == 0.5)
+        let events = cluster.events(after: 0).map(\.kind)
+        #expect(events.contains(.remoteWorkerRejoined(old[0].id, host: "laptop", pid: 77, thread: 0)))
+        #expect(events.contains(.remoteWorkerDisconnected(old[1].id, chunk: nil)), "thread 1's old connection is over")
+
+        // The old session, still running somewhere, can no longer touch the rows.
+        #expect(cluster.remoteStatus(old[0]) == nil)
+        #expect(cluster.step(old[0], finished: (held.attempt, sum(held))) == .exit)
+        #expect(cluster.checkIn(old[0], attempt: held.attempt, position: held.elements.lowerBound, sum: 0) == .abandon)
+        cluster.remoteLost(old[0], .disconnected)
+        #expect(!cluster.remoteHeardFrom(old[0]))
+        #expect(cluster.snapshot().workers[0].state == .idle, "its end did not remove the row")
+        #expect(cluster.snapshot().staleResults == 0, "nothing from the old session was counted at all")
+
+        // Another process on the same host with the same pid (a restart) gets new rows; so does
+        // one that does not say which process it is.
+        #expect(join(0, instance: 8)?.id == WorkerID(3))
+        #expect(join(0, instance: 0)?.id == WorkerID(4))
+
+        // The rows taken back finish the job, the held chunk among them.
+        #expect(cluster.resume(old[1].id))
+        try drain(new[0])
+        try drain(new[1])
+        for extra in [WorkerID(3), WorkerID(4)] { #expect(cluster.remove(extra)) }
+        let summary = try #require(cluster.summary(of: job))
+        #expect(summary.verified && summary.acceptedChunks?.sorted() == [0, 1, 2, 3])
+    }
+
     @Test("the worker limit counts live workers: machines that leave free their places; a lifetime cap bounds the rows kept")
     func limitCountsLiveWorkers() throws {
         var configuration = ClusterConfiguration()
@@ -307,14 +355,14 @@ struct RemoteWorkerTests {
         configuration.maxWorkerRecords = 5
         let small = Cluster(configuration: configuration)
         defer { small.shutdown() }
-        func join(_ n: Int) -> WorkerID? { small.addRemoteWorker(RemoteWorkerInfo(host: "node", pid: Int32(n), thread: 0), onWake: {}) }
+        func join(_ n: Int) -> RemoteWorkerHandle? { small.addRemoteWorker(RemoteWorkerInfo(host: "node", pid: Int32(n), thread: 0), onWake: {}) }
         let first = try (1...3).map { try #require(join($0)) }
         #expect(join(4) == nil, "three alive: full")
         small.remoteLost(first[0], .disconnected)
         small.remoteLost(first[1], .disconnected)
         let fourth = try #require(join(4), "two left: two places")
-        #expect(fourth == WorkerID(4), "new ids: the rows of those that left stay for the record")
-        #expect(join(5) == WorkerID(5))
+        #expect(fourth.id == WorkerID(4), "new ids: the rows of those that left stay for the record")
+        #expect(join(5)?.id == WorkerID(5))
         #expect(join(6) == nil, "three alive again")
         small.remoteLost(fourth, .disconnected)
         #expect(join(6) == nil, "five rows ever: the lifetime cap")

@@ -227,7 +227,7 @@ final class RemoteSessionTests {
         #expect(Self.checks(asked) == [running.attempt])
         #expect(Self.abandons(asked).isEmpty, "nothing is taken back before the thread says where it is")
         #expect(cluster.snapshot().workers[0].state == .pausing)
-        #expect(cluster.remoteStatus(id)?.queued.count == 48)
+        #expect(cluster.remoteStatus(session.threads[0].id)?.queued.count == 48)
 
         let position = running.first + 10
         let answered = try feed(.message(.with {

@@ -323,7 +323,7 @@ struct RemoteWorkerProcessTests {
         }
     }
 
-    @Test("a coordinator stopped with SIGSTOP after the join: the worker says so, gives the connection up, and rejoins once it runs again")
+    @Test("a coordinator stopped with SIGSTOP after the join: the worker says so, gives the connection up, and rejoins once it runs again, as the same row")
     func silentCoordinator() throws {
         // The worker holds its attempt at a gate file: the job cannot end while the test acts.
         let gate = Self.gateFile()
@@ -342,6 +342,8 @@ struct RemoteWorkerProcessTests {
         serve.signal(SIGCONT)
         #expect(eventually { worker.output.components(separatedBy: "joined 127.0.0.1:\(port) as worker").count == 3 },
                 "joined again: \(worker.output)")
+        #expect(worker.output.components(separatedBy: "joined 127.0.0.1:\(port) as worker 1 (").count == 3,
+                "the same process got its row back: \(worker.output)")
 
         try FileManager.default.removeItem(atPath: gate)
         #expect(serve.exitStatus(within: 120) == 0, "\(serve.output)")
