@@ -16,25 +16,37 @@ extension EngineState {
         return x.host == y.host && x.pid == y.pid
     }
 
-    /// The attempt worker `i` should back up now, if one deserves it.
-    func backupChoice(for i: Int, now: UInt64) -> BackupPolicy.Candidate? {
-        guard let policy = backupPolicy, let job = jobs.current?.id, let schedule = jobs.current?.spec.schedule,
-              mayBackUp(i, job: job) else { return nil }
+    /// The attempts of `job` that could be backed up at `now`: running long enough to be judged,
+    /// and not half of a pair already.
+    private func backupCandidates(job: JobID, now: UInt64, watchNanos: UInt64) -> [BackupPolicy.Candidate] {
         var candidates: [BackupPolicy.Candidate] = []
-        for v in workers.indices where v != i {
+        for v in workers.indices {
             let record = workers[v]
             guard let attempt = record.current, attempt.job == job, attempt.twin == nil,
                   record.phase == .running || record.phase == .leaving,
-                  now > attempt.startNanos, !sameRemoteProcess(i, v) else { continue }
+                  now > attempt.startNanos, now - attempt.startNanos >= watchNanos else { continue }
             candidates.append(BackupPolicy.Candidate(
                 index: v, elements: attempt.elements.count64,
                 done: record.cell.attemptProgress.load(ordering: .relaxed), elapsedNanos: now - attempt.startNanos))
         }
+        return candidates
+    }
+
+    /// Worker `i`'s pace for a copy; one that has not finished anything yet is assumed as fast
+    /// as the fastest known.
+    private func backupPace(of i: Int) -> Double {
+        let own = workers[i].nanosPerElement
+        return own > 0 ? own : workers.map(\.nanosPerElement).filter { $0 > 0 }.min() ?? 0
+    }
+
+    /// The attempt worker `i` should back up now, if one deserves it.
+    func backupChoice(for i: Int, now: UInt64) -> BackupPolicy.Candidate? {
+        guard let policy = backupPolicy, let job = jobs.current?.id, let schedule = jobs.current?.spec.schedule,
+              mayBackUp(i, job: job) else { return nil }
+        let candidates = backupCandidates(job: job, now: now, watchNanos: policy.watchNanos)
+            .filter { !sameRemoteProcess(i, $0.index) }
         guard !candidates.isEmpty else { return nil }
-        // A worker that has not finished anything yet is assumed as fast as the fastest known.
-        var pace = workers[i].nanosPerElement
-        if pace == 0 { pace = workers.map(\.nanosPerElement).filter { $0 > 0 }.min() ?? 0 }
-        return policy.choose(among: candidates, thiefNanosPerElement: pace, onlyStalled: schedule == .static)
+        return policy.choose(among: candidates, thiefNanosPerElement: backupPace(of: i), onlyStalled: schedule == .static)
     }
 
     /// Worker `i` found nothing to take: a backup of the attempt that deserves one most.
@@ -102,18 +114,21 @@ extension EngineState {
 
     /// While a job runs: wakes idle workers for which a backup is due, so that one is started
     /// even when nothing else happens (a stalled attempt sends no news). At most as many as
-    /// there are attempts that could be backed up.
+    /// there are attempts that deserve one; each woken worker chooses for itself. One pass over
+    /// the workers, plus one per worker woken, so a tick stays cheap with thousands of them.
     func offerBackups(now: UInt64) {
-        guard let policy = backupPolicy, let job = jobs.current?.id else { return }
-        // Cheap in the common case: no attempt has run long enough to be judged.
-        let open = workers.reduce(0) { count, record in
-            guard let attempt = record.current, attempt.job == job, attempt.twin == nil,
-                  now > attempt.startNanos, now - attempt.startNanos >= policy.watchNanos else { return count }
-            return count + 1
-        }
-        guard open > 0 else { return }
+        guard let policy = backupPolicy, let job = jobs.current?.id, let schedule = jobs.current?.spec.schedule
+        else { return }
+        let candidates = backupCandidates(job: job, now: now, watchNanos: policy.watchNanos)
+        guard !candidates.isEmpty else { return }
+        let thieves = workers.indices.filter { mayBackUp($0, job: job) }
+        let fastest = thieves.map(backupPace(of:)).filter { $0 > 0 }.min() ?? 0
+        let due = candidates.filter {
+            policy.deservesBackup($0, thiefNanosPerElement: fastest, onlyStalled: schedule == .static)
+        }.count
+        // Asking a few more than are due covers thieves that may not copy (same process, slower).
         var woken = 0
-        for i in workers.indices where woken < open && mayBackUp(i, job: job) {
+        for i in thieves.prefix(4 * due + 16) where woken < due {
             guard backupChoice(for: i, now: now) != nil else { continue }
             workers[i].cell.wake()
             woken += 1
