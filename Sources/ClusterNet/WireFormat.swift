@@ -4,7 +4,8 @@ import ClusterProtocol
 public enum WireProtocol {
     /// 2: results and assignments come in batches (`Results`, `Assignments`).
     /// 3: `Ping` and `Pong` measure the round trip, which sizes the threads' queues.
-    /// 4: `Hello.instance` names the process, so one that reconnects gets its rows back.
+    /// 4: `Hello.instance` names the process, so one that reconnects gets its rows back;
+    ///    `Hello.nice` gets a nicer process a longer lease.
     public static let version: UInt32 = 4
     /// Threads one worker process may offer.
     public static let threadLimit: UInt32 = 256

@@ -63,6 +63,19 @@ public final class WorkerProcess: Sendable {
     /// Sent in every Hello: the coordinator gives a process that reconnects its rows back.
     let instance = UInt64.random(in: 1...UInt64.max)
 
+    /// This process's nice value (what `nice -n` set), sent in Hello for a longer lease. Read
+    /// from the main thread: on Linux nice is per thread, and Dispatch moves its own threads'
+    /// by their quality of service.
+    static var niceValue: Int32 {
+        errno = 0  // -1 is a valid answer: only errno tells a failure
+        #if os(Linux)
+        let value = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(getpid()))
+        #else
+        let value = getpriority(PRIO_PROCESS, 0)
+        #endif
+        return errno == 0 ? value : 0
+    }
+
     public init(options: WorkerOptions, say: @escaping @Sendable (String) -> Void) {
         self.options = options
         self.say = say
@@ -146,6 +159,7 @@ public final class WorkerProcess: Sendable {
                 $0.threads = UInt32(threads.count)
                 $0.kernel = KernelVariant.active.rawValue
                 $0.instance = instance
+                $0.nice = Self.niceValue
             }
         }
         var metadata = Metadata()

@@ -158,6 +158,11 @@ public nonisolated struct Clustertop_V1_Hello: Sendable {
   /// a process that reconnects (after a cut link, a coordinator gone silent) gets its rows back.
   public var instance: UInt64 = 0
 
+  /// The process's nice value (0 unless started with nice). A nicer process yields the CPU, its
+  /// heartbeats included, to everything else on its machine: the coordinator grants it a longer
+  /// lease (up to 5.75 times at nice 19) and says so in Welcome's lease_millis.
+  public var nice: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -676,7 +681,7 @@ nonisolated extension Clustertop_V1_WorkerMessage: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Hello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}host\0\u{1}pid\0\u{1}threads\0\u{1}kernel\0\u{1}instance\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}host\0\u{1}pid\0\u{1}threads\0\u{1}kernel\0\u{1}instance\0\u{1}nice\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -690,6 +695,7 @@ nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.threads) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.kernel) }()
       case 6: try { try decoder.decodeSingularFixed64Field(value: &self.instance) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.nice) }()
       default: break
       }
     }
@@ -714,6 +720,9 @@ nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
     if self.instance != 0 {
       try visitor.visitSingularFixed64Field(value: self.instance, fieldNumber: 6)
     }
+    if self.nice != 0 {
+      try visitor.visitSingularInt32Field(value: self.nice, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -724,6 +733,7 @@ nonisolated extension Clustertop_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.threads != rhs.threads {return false}
     if lhs.kernel != rhs.kernel {return false}
     if lhs.instance != rhs.instance {return false}
+    if lhs.nice != rhs.nice {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -60,8 +60,10 @@ final class RemoteSessionTests {
         return sent
     }
 
-    static func hello(threads: UInt32 = 1) -> RemoteSession.Input {
-        .message(.with { $0.hello = .with { $0.protocolVersion = WireProtocol.version; $0.host = "laptop"; $0.pid = 7; $0.threads = threads } })
+    static func hello(threads: UInt32 = 1, nice: Int32 = 0) -> RemoteSession.Input {
+        .message(.with { $0.hello = .with {
+            $0.protocolVersion = WireProtocol.version; $0.host = "laptop"; $0.pid = 7; $0.threads = threads; $0.nice = nice
+        } })
     }
 
     static func result(of assign: Clustertop_V1_Assign) -> RemoteSession.Input {
@@ -171,6 +173,23 @@ final class RemoteSessionTests {
         let summary = try #require(cluster.summary(of: job))
         #expect(summary.verified)
         #expect(summary.acceptedChunks?.sorted() == Array(0..<10))
+    }
+
+    @Test("a worker at nice 19 is granted 5.75 times the lease, told so in its Welcome, and loses it by that clock")
+    func niceWorkerLease() throws {
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000, chunkSize: 1_000_000))
+        let sent = try feed(Self.hello(nice: 19), at: 0)
+        guard case .welcome(let welcome)? = sent.first?.kind else {
+            Issue.record("no Welcome first: \(sent)")
+            return
+        }
+        #expect(welcome.leaseMillis == 5750 && welcome.heartbeatMillis == 100)
+        _ = try ticks(after: 0, through: 5.7)
+        #expect(cluster.snapshot().workers[0].state == .running, "silent 5.7 s: within its lease")
+        _ = try feed(.tick, at: 5.8)
+        #expect(cluster.snapshot().workers[0].leaseLost)
+        #expect(RemoteTiming().lease(forNice: 0) == .seconds(1) && RemoteTiming().lease(forNice: -5) == .seconds(1))
+        #expect(RemoteTiming().lease(forNice: 4) == .seconds(2))
     }
 
     @Test("a zombie that checks in with a Check still pending is told to drop its attempt, and its late work is counted")
