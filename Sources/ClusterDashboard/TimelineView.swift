@@ -48,6 +48,17 @@ enum TimelineView {
         ([.redo], "redone"), ([.stolen], "stolen/split"), ([.backup], "backup"), ([.superseded], "fenced off"),
     ]
 
+    /// The legend's entries that fit in `width` columns: all of them if they fit; else those
+    /// whose marks are on screen (`present`) or common, so no glyph on screen goes unexplained.
+    static func legendEntries(width: Int, present: Set<TimelineMark>) -> [([TimelineMark], String)] {
+        func size(_ entries: [([TimelineMark], String)]) -> Int { entries.reduce(0) { $0 + $1.0.count + $1.1.count + 2 } }
+        if size(legend) < width { return legend }
+        let common: Set<TimelineMark> = [.done, .doneAlternate, .inFlight, .paused]
+        var entries = legend.filter { marks, _ in marks.contains { common.contains($0) || present.contains($0) } }
+        while size(entries) >= width, !entries.isEmpty { entries.removeLast() }
+        return entries
+    }
+
     /// Lanes from exact segments: `width` cells per worker from `start` to `end` (the segments'
     /// clock). Workers in `merged` share the lane of `mergedInto`.
     static func lanes(_ segments: [TimelineSegment], workers: [WorkerID], start: Double, end: Double,
@@ -118,13 +129,17 @@ enum TimelineView {
         buffer.fill(x: 0, y: top, width: c.width, height: 1, with: Cell(" ", palette.tableHeader))
         let title = Widgets.padRight(hosts ? "    HOST" : "    ID", labelWidth - 1)
             + (zoom == .wholeJob ? " WHOLE JOB " : " LAST \(Int(Zoom.recentSeconds)) S ")
-        var x = buffer.write(title, x: 0, y: top, style: palette.tableHeader)
-        for (marks, name) in legend where x + marks.count + name.count + 3 < c.width {
-            x = buffer.write(" " + String(marks.map { glyph($0, unicode: unicode) }), x: x, y: top, style: style(marks[0], palette))
-            x = buffer.write(" " + name, x: x, y: top, style: palette.tableHeader)
+        let titleEnd = buffer.write(title, x: 0, y: top, style: palette.tableHeader)
+        func drawLegend(present: Set<TimelineMark>) {
+            var x = titleEnd
+            for (marks, name) in legendEntries(width: c.width - titleEnd, present: present) {
+                x = buffer.write(" " + String(marks.map { glyph($0, unicode: unicode) }), x: x, y: top, style: style(marks[0], palette))
+                x = buffer.write(" " + name, x: x, y: top, style: palette.tableHeader)
+            }
         }
         guard let timeline = c.input.timeline, let job = c.snapshot.job,
               let jobStart = timeline.jobStart, timeline.whole?.job == job.id else {
+            drawLegend(present: [])
             buffer.write("  no job yet: the timeline shows the current job's chunks", x: 0, y: top + 1, style: palette.warning)
             return
         }
@@ -134,6 +149,7 @@ enum TimelineView {
             : max(0, end - Zoom.recentSeconds, timeline.segmentsCompleteFrom - jobStart)
         let cells = laneCells(timeline, job: job.id, jobStart: jobStart, from: from, to: end, width: laneWidth,
                               workers: visible.flatMap(\.workers), gone: gone, zoom: zoom)
+        drawLegend(present: Set(cells.lanes.values.joined()).union(cells.gone))
         let selected = c.input.state.selectedWorker
         var y = top + 1
         func drawLane(_ label: String, _ marks: [TimelineMark], selected: Bool) {

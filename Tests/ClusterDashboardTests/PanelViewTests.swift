@@ -31,6 +31,29 @@ struct PanelViewTests {
         return Array(line.dropFirst(7))
     }
 
+    @Test("at 80 columns the legend explains every glyph on screen: a backup and the attempt it fenced off")
+    func legendForBackups() throws {
+        var state = ViewState()
+        state.panel = .timeline
+        let segments = [
+            Fixtures.segment(1, chunk: 0, 10, 18, .superseded),
+            Fixtures.segment(2, chunk: 1, 10, 14),
+            Fixtures.segment(2, chunk: 0, 14, 18, origin: .backup(of: WorkerID(1))),
+        ]
+        let snapshot = Fixtures.snapshot(workers: [Fixtures.worker(1), Fixtures.worker(2)], job: try Fixtures.job(), time: 20)
+        for capabilities in [Capabilities.full, Capabilities(unicode: false, color: false)] {
+            let frame = Fixtures.render(snapshot, state: state, width: 80, capabilities: capabilities,
+                                        timeline: Fixtures.timeline(now: 20, segments: segments, jobStart: 10))
+            let header = try #require(frame.buffer.lines.first { $0.contains("WHOLE JOB") })
+            let unicode = capabilities.unicode
+            for word in [unicode ? "▚ backup" : "b backup", unicode ? "× fenced off" : "f fenced off"] {
+                #expect(header.contains(word), "\(header)")
+            }
+            #expect(try lane(frame, worker: 1).contains(unicode ? "×" : "f"))
+            #expect(try lane(frame, worker: 2).contains(unicode ? "▚" : "b"))
+        }
+    }
+
     @Test("a lane per worker: each chunk a segment, shaded by its fate, on a labelled time axis")
     func timelineLanes() throws {
         let frame = try timelineFrame()
