@@ -90,7 +90,7 @@ capture ascii-mono 100 28 "TERM=xterm LANG=C LC_ALL=C" "--workers 4 --no-color" 
 # The whole job's timeline: work stealing with a straggler (worker 1 at 25%), worker 2 paused
 # for a while, worker 3 killed and restarted.
 capture timeline 110 24 "$utf8" "--schedule stealing --workers 3 --throttle 1:25% --range 1...300_000_000_000 --chunk-size 2_000_000_000" \
-    v sleep:3 Down p sleep:2 p sleep:1 Down k sleep:1.5 r sleep:4
+    v v sleep:3 Down p sleep:2 p sleep:1 Down k sleep:1.5 r sleep:4
 
 # Backups at the tail: worker 1 crawls at 2%; once the queue is empty an idle worker copies its
 # chunk, finishes first, and worker 1's attempt is fenced off.
