@@ -157,9 +157,13 @@ public final class Cluster: Sendable {
             let (perWorker, total, whole) = r.record(nanos: now, perWorker: processed)
             return (perWorker, total, whole, r.history)
         }
-        // Stragglers: judged among the workers running now, each on a whole window's rate.
+        // Stragglers: judged among the workers running now, each on a whole window's rate, and
+        // only once it has run that whole window (just resumed, its window holds the pause).
+        let window = UInt64(max(0, configuration.rateWindow) * 1e9)
         let judged = partial.workers.indices.map { i in
-            (id: partial.workers[i].id, judged: partial.workers[i].state == .running && whole[i], rate: workerRates[i])
+            let worker = partial.workers[i]
+            return (id: worker.id, judged: worker.state == .running && whole[i] && now &- worker.runningSince >= window,
+                    rate: workerRates[i])
         }
         let hosts = partial.workers.indices.map { (id: judged[$0].id, host: partial.workers[$0].remote?.host, judged: judged[$0].judged) }
         let (lagging, started, median, hostsStarted) = stragglers.withLock { watch in
@@ -211,7 +215,7 @@ private struct PartialSnapshot {
     struct Worker {
         let id: WorkerID, state: WorkerState, isLeaving: Bool, speed: Double
         let current: CurrentAttempt?, progress: Int64, accepted: UInt64, chunksDone: Int
-        let remote: RemoteWorkerInfo?, leaseLost: Bool
+        let remote: RemoteWorkerInfo?, leaseLost: Bool, runningSince: UInt64
     }
     let time: Double
     let job: JobSnapshot?
@@ -227,7 +231,7 @@ private struct PartialSnapshot {
             Worker(id: r.cell.id, state: r.phase.state, isLeaving: r.phase == .leaving, speed: r.speed,
                    current: r.current, progress: r.cell.attemptProgress.load(ordering: .relaxed),
                    accepted: r.elementsAccepted, chunksDone: r.chunksDone, remote: r.remote,
-                   leaseLost: r.phase.leaseLost)
+                   leaseLost: r.phase.leaseLost, runningSince: r.runningSinceNanos)
         }
         self.workers = workers
         // A backup and its original cover the same elements: only the one further along counts.

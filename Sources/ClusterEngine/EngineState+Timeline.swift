@@ -9,6 +9,9 @@ extension EngineState {
         let wasPaused = workers[i].phase == .paused
         // Stopped or stopping, it is no longer certainly working (see `workingSinceNanos`).
         if phase != .running { workers[i].workingSinceNanos = nil }
+        if phase == .running, workers[i].phase != .running, workers[i].phase != .leaving {
+            workers[i].runningSinceNanos = MonotonicClock.nanoseconds()
+        }
         workers[i].phase = phase
         if phase != .idle, phase != .running,
            jobs.update({ $0.pool?.releaseReservation(of: workers[i].cell.id) ?? false }) == true {

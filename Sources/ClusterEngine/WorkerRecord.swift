@@ -44,6 +44,9 @@ struct WorkerRecord {
     var phase: WorkerPhase = .idle
     /// Since when its thread has been stopped by a pause.
     var pausedSinceNanos: UInt64?
+    /// Since when it has been running without a break (idle, paused or dead before): a rate
+    /// window that reaches back before this is not its pace, so it is not judged a straggler.
+    var runningSinceNanos: UInt64 = 0
     var speed: Double = 1
     var current: CurrentAttempt?
     /// Work stealing: the index of an idle worker waiting for this one to split its chunk.

@@ -75,4 +75,26 @@ struct StragglerWatchTests {
         }
         #expect(named, "\(cluster.events(after: 0).map(\.kind))")
     }
+
+    @Test("a worker just resumed is not called a straggler on a rate window that holds its pause")
+    func resumedIsNotLagging() throws {
+        var configuration = ClusterConfiguration()
+        configuration.rateWindow = 0.1
+        let cluster = Cluster(configuration: configuration)
+        defer { cluster.shutdown() }
+        for _ in 0..<2 { cluster.addWorker() }
+        // A job no test outlives, so both are running at every look but while paused.
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000_000_000, chunkSize: 1 << 20))
+        #expect(eventually { cluster.snapshot().workers.allSatisfy { $0.elementsProcessed > 0 } })
+        #expect(cluster.pause(WorkerID(2)))
+        #expect(eventually { cluster.snapshot().workers[1].state == .paused })
+        // Its whole rate window is the pause now.
+        #expect(eventually { cluster.snapshot().workers[1].throughput == 0 })
+        let before = cluster.snapshot().lastEventSequence
+        #expect(cluster.resume(WorkerID(2)))
+        let resumed = cluster.snapshot().workers[1]
+        #expect(resumed.state == .running)
+        #expect(!resumed.isLagging, "judged on a window that was all pause")
+        #expect(!cluster.events(after: before).contains { if case .workerLagging(WorkerID(2), _, _) = $0.kind { true } else { false } })
+    }
 }
