@@ -86,8 +86,14 @@ struct StragglerWatchTests {
         // A job no test outlives, so both are running at every look but while paused.
         _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000_000_000, chunkSize: 1 << 20))
         #expect(eventually { cluster.snapshot().workers.allSatisfy { $0.elementsProcessed > 0 } })
-        #expect(cluster.pause(WorkerID(2)))
-        #expect(eventually { cluster.snapshot().workers[1].state == .paused })
+        // Paused mid-chunk, so that it runs again the moment it is resumed (a pause that lands
+        // between two chunks leaves it idle after the resume: try again).
+        #expect(eventually {
+            guard cluster.pause(WorkerID(2)), eventually({ cluster.snapshot().workers[1].state == .paused }) else { return false }
+            if cluster.snapshot().workers[1].assignment != nil { return true }
+            cluster.resume(WorkerID(2))
+            return false
+        })
         // Its whole rate window is the pause now.
         #expect(eventually { cluster.snapshot().workers[1].throughput == 0 })
         let before = cluster.snapshot().lastEventSequence
