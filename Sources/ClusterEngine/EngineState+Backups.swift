@@ -4,10 +4,12 @@
 /// stale). A worker whose attempt lost to a backup without a single element done sits the rest
 /// of the job out, so one that heartbeats but never sums cannot hold a job for ever.
 extension EngineState {
-    /// Worker `i` may run a backup: idle, with nothing queued, taking work in this job.
+    /// Worker `i` may run a backup: idle, or running but between attempts (it just handed its
+    /// last one in), with nothing queued, taking work in this job.
     private func mayBackUp(_ i: Int, job: JobID) -> Bool {
         let record = workers[i]
-        return record.phase == .idle && record.current == nil && record.queue.isEmpty && record.benchedInJob != job
+        return (record.phase == .idle || record.phase == .running) && record.current == nil && record.queue.isEmpty
+            && record.benchedInJob != job
     }
 
     /// Two workers of one remote process: a copy there could stall for the same reason.
