@@ -34,11 +34,14 @@ extension EngineState {
         return candidates
     }
 
+    /// The fastest pace any worker has shown; 0 if none has finished anything.
+    private var fastestKnownPace: Double { workers.map(\.nanosPerElement).filter { $0 > 0 }.min() ?? 0 }
+
     /// Worker `i`'s pace for a copy; one that has not finished anything yet is assumed as fast
-    /// as the fastest known.
-    private func backupPace(of i: Int) -> Double {
+    /// as the fastest known (`fastest`).
+    private func backupPace(of i: Int, fastest: Double) -> Double {
         let own = workers[i].nanosPerElement
-        return own > 0 ? own : workers.map(\.nanosPerElement).filter { $0 > 0 }.min() ?? 0
+        return own > 0 ? own : fastest
     }
 
     /// The attempt worker `i` should back up now, if one deserves it.
@@ -48,7 +51,8 @@ extension EngineState {
         let candidates = backupCandidates(job: job, now: now, watchNanos: policy.watchNanos)
             .filter { !sameRemoteProcess(i, $0.index) }
         guard !candidates.isEmpty else { return nil }
-        return policy.choose(among: candidates, thiefNanosPerElement: backupPace(of: i), onlyStalled: schedule == .static)
+        return policy.choose(among: candidates, thiefNanosPerElement: backupPace(of: i, fastest: fastestKnownPace),
+                             onlyStalled: schedule == .static)
     }
 
     /// Worker `i` found nothing to take: a backup of the attempt that deserves one most.
@@ -56,10 +60,7 @@ extension EngineState {
         guard let chosen = backupChoice(for: i, now: now), let original = workers[chosen.index].current else { return nil }
         let owner = workers[chosen.index].cell.id
         // A split asked of the original would change its elements under the copy's feet.
-        if let thief = workers[chosen.index].splitRequestedBy {
-            workers[chosen.index].splitRequestedBy = nil
-            if thief != i { workers[thief].cell.wake() }
-        }
+        withdrawSplitRequest(of: chosen.index, busy: i)
         jobs.update { $0.backupsStarted += 1 }
         log(.backupStarted(chunk: original.chunk, of: owner, on: workers[i].cell.id,
                            done: chosen.done, elements: chosen.elements, seconds: Double(chosen.elapsedNanos) / 1e9),
@@ -97,10 +98,7 @@ extension EngineState {
         record(loser, of: l, outcome: .superseded, now: now)
         log(.backupRaceWon(chunk: won.chunk, winner: workers[i].cell.id, loser: workers[l].cell.id,
                            byBackup: won.origin.isBackup), now: now)
-        if let thief = workers[l].splitRequestedBy {
-            workers[l].splitRequestedBy = nil
-            workers[thief].cell.wake()
-        }
+        withdrawSplitRequest(of: l)
         workers[l].clearAttempt()
         if stalled {
             workers[l].benchedInJob = won.job
@@ -124,7 +122,8 @@ extension EngineState {
         let candidates = backupCandidates(job: job, now: now, watchNanos: policy.watchNanos)
         guard !candidates.isEmpty else { return }
         let thieves = workers.indices.filter { mayBackUp($0, job: job) }
-        let fastest = thieves.map(backupPace(of:)).filter { $0 > 0 }.min() ?? 0
+        let known = fastestKnownPace
+        let fastest = thieves.map { backupPace(of: $0, fastest: known) }.filter { $0 > 0 }.min() ?? 0
         let due = candidates.filter {
             policy.deservesBackup($0, thiefNanosPerElement: fastest, onlyStalled: schedule == .static)
         }.count

@@ -19,17 +19,16 @@ extension EngineState {
     mutating func dropAttempt(of i: Int) -> Int64? {
         let id = workers[i].cell.id
         var lostChunk: Int64?
-        if let attempt = workers[i].current, jobs.current?.id == attempt.job, unpairBackup(attempt, lostBy: i) {
-            // Its backup (or original) carries on: nothing to re-queue.
-            jobs.forget(attempt: attempt.attempt, of: attempt.chunk)
-            record(attempt, of: i, outcome: .killed)
-        } else if let attempt = workers[i].current, jobs.current?.id == attempt.job {
-            jobs.update { job in
-                job.pool?.requeue(ChunkPiece(chunk: attempt.chunk, elements: attempt.elements, origin: .redo(lostBy: id)))
-                job.chunksRequeued += 1
+        if let attempt = workers[i].current, jobs.current?.id == attempt.job {
+            // Unless its backup (or original) carries on, the chunk goes back to the queue.
+            if !unpairBackup(attempt, lostBy: i) {
+                jobs.update { job in
+                    job.pool?.requeue(ChunkPiece(chunk: attempt.chunk, elements: attempt.elements, origin: .redo(lostBy: id)))
+                    job.chunksRequeued += 1
+                }
+                lostChunk = attempt.chunk
             }
             jobs.forget(attempt: attempt.attempt, of: attempt.chunk)
-            lostChunk = attempt.chunk
             record(attempt, of: i, outcome: .killed)
         }
         workers[i].splitRequestedBy = nil

@@ -37,6 +37,15 @@ extension EngineState {
         workers[victim].cell.poke()
     }
 
+    /// Worker `v` will not be split after all (its attempt got a backup, or was fenced off): the
+    /// thief that asked, if any, is woken to look elsewhere, unless it is `busy` (the worker
+    /// taking that backup, already at work).
+    mutating func withdrawSplitRequest(of v: Int, busy: Int? = nil) {
+        guard let thief = workers[v].splitRequestedBy else { return }
+        workers[v].splitRequestedBy = nil
+        if thief != busy { workers[thief].cell.wake() }
+    }
+
     /// Worker `i`, standing at element `position` of its attempt with `sum` of the elements before
     /// it, gives up the unprocessed part: a share in proportion to the thief's speed, so both
     /// finish together, or all of it when paused. The part it gives up becomes a piece only the
