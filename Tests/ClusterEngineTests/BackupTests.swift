@@ -131,8 +131,9 @@ struct BackupTests {
         #expect(cluster.snapshot().workers[0].chunksDone > 0, "benched for one job only")
     }
 
-    @Test("the original finishing first fences its backup off; nobody is benched")
-    func originalWins() throws {
+    /// Worker 1's attempt of chunk 0 and worker 2's backup of it, both held at their gates, for
+    /// `body` to decide the race; the gates are opened and the cluster shut down after.
+    func withBothAttemptsHeld(_ body: (Cluster, JobID, _ original: AttemptGate, _ backup: AttemptGate) throws -> Void) throws {
         let original = AttemptGate(call: 1)
         let backup = AttemptGate(call: 2)
         let cluster = makeCluster([original, backup])
@@ -142,40 +143,39 @@ struct BackupTests {
             cluster.shutdown()
         }
         let job = try startWithWorker1Held(cluster, original)
-        #expect(eventually { backup.held == 1 }, "worker 2 started a backup of chunk 0")
-        #expect(cluster.snapshot().workers[1].assignment?.origin == .backup(of: WorkerID(1)))
-        // Both hold chunk 0: the job counts it once in flight.
-        #expect(cluster.snapshot().job?.chunksInFlight == 1)
-        original.open()
-        let summary = try #require(cluster.waitForJob(job, timeout: 60))
-        #expect(summary.verified && summary.acceptedChunks?.sorted() == [0, 1])
-        #expect(summary.backupsStarted == 1 && summary.backupsWon == 0)
-        let events = kinds(cluster)
-        #expect(events.contains(.backupRaceWon(chunk: 0, winner: WorkerID(1), loser: WorkerID(2), byBackup: false)))
-        #expect(!events.contains { if case .workerBenched = $0 { true } else { false } })
-        #expect(cluster.timeline().segments.filter { $0.outcome == .superseded }.map(\.worker) == [WorkerID(2)])
+        try #require(eventually { backup.held == 1 }, "worker 2 started a backup of chunk 0")
+        try body(cluster, job, original, backup)
+    }
+
+    @Test("the original finishing first fences its backup off; nobody is benched")
+    func originalWins() throws {
+        try withBothAttemptsHeld { cluster, job, original, _ in
+            #expect(cluster.snapshot().workers[1].assignment?.origin == .backup(of: WorkerID(1)))
+            // Both hold chunk 0: the job counts it once in flight.
+            #expect(cluster.snapshot().job?.chunksInFlight == 1)
+            original.open()
+            let summary = try #require(cluster.waitForJob(job, timeout: 60))
+            #expect(summary.verified && summary.acceptedChunks?.sorted() == [0, 1])
+            #expect(summary.backupsStarted == 1 && summary.backupsWon == 0)
+            let events = kinds(cluster)
+            #expect(events.contains(.backupRaceWon(chunk: 0, winner: WorkerID(1), loser: WorkerID(2), byBackup: false)))
+            #expect(!events.contains { if case .workerBenched = $0 { true } else { false } })
+            #expect(cluster.timeline().segments.filter { $0.outcome == .superseded }.map(\.worker) == [WorkerID(2)])
+        }
     }
 
     @Test("killing the original while its backup runs re-queues nothing: the backup carries on and counts")
     func killedOriginalLeavesTheBackup() throws {
-        let original = AttemptGate(call: 1)
-        let backup = AttemptGate(call: 2)
-        let cluster = makeCluster([original, backup])
-        defer {
-            original.open()
+        try withBothAttemptsHeld { cluster, job, _, backup in
+            #expect(cluster.kill(WorkerID(1)))
+            #expect(kinds(cluster).contains(.backupCarriesOn(chunk: 0, worker: WorkerID(2), lostBy: WorkerID(1))))
+            #expect(kinds(cluster).contains(.workerKilled(WorkerID(1), chunk: nil)))
             backup.open()
-            cluster.shutdown()
+            let summary = try #require(cluster.waitForJob(job, timeout: 60))
+            #expect(summary.verified && summary.acceptedChunks?.sorted() == [0, 1])
+            #expect(summary.chunksRequeued == 0)
+            #expect(!kinds(cluster).contains { if case .backupRaceWon = $0 { true } else { false } })
         }
-        let job = try startWithWorker1Held(cluster, original)
-        #expect(eventually { backup.held == 1 })
-        #expect(cluster.kill(WorkerID(1)))
-        #expect(kinds(cluster).contains(.backupCarriesOn(chunk: 0, worker: WorkerID(2), lostBy: WorkerID(1))))
-        #expect(kinds(cluster).contains(.workerKilled(WorkerID(1), chunk: nil)))
-        backup.open()
-        let summary = try #require(cluster.waitForJob(job, timeout: 60))
-        #expect(summary.verified && summary.acceptedChunks?.sorted() == [0, 1])
-        #expect(summary.chunksRequeued == 0)
-        #expect(!kinds(cluster).contains { if case .backupRaceWon = $0 { true } else { false } })
     }
 
     @Test("a paused attempt is the person's choice: it gets no backup, however long it waits")

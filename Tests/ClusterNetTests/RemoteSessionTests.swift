@@ -83,6 +83,15 @@ final class RemoteSessionTests {
         messages.flatMap { pick($0.kind) }
     }
 
+    /// The Welcome, which must be the first message sent; a test failure if it is not.
+    static func welcome(_ messages: [CoordinatorMessage]) throws -> Clustertop_V1_Welcome {
+        guard case .welcome(let welcome)? = messages.first?.kind else {
+            Issue.record("no Welcome first: \(messages)")
+            throw CancellationError()
+        }
+        return welcome
+    }
+
     static func assigns(_ messages: [CoordinatorMessage]) -> [Clustertop_V1_Assign] {
         collect(messages) { kind in
             guard case .assignments(let batch)? = kind else { return [] }
@@ -120,10 +129,7 @@ final class RemoteSessionTests {
     func welcome() throws {
         _ = cluster.submit(try JobSpec(lo: 1, hi: 100_000_000, chunkSize: 1_000_000))
         let sent = try feed(Self.hello(threads: 2), at: 0)
-        guard case .welcome(let welcome)? = sent.first?.kind else {
-            Issue.record("no Welcome first: \(sent)")
-            return
-        }
+        let welcome = try Self.welcome(sent)
         #expect(welcome.workerIds == [1, 2])
         #expect(welcome.leaseMillis == 1000 && welcome.heartbeatMillis == 100)
         let assigns = Self.assigns(sent)
@@ -178,11 +184,7 @@ final class RemoteSessionTests {
     @Test("a worker at nice 19 is granted 5.75 times the lease, told so in its Welcome, and loses it by that clock")
     func niceWorkerLease() throws {
         _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000, chunkSize: 1_000_000))
-        let sent = try feed(Self.hello(nice: 19), at: 0)
-        guard case .welcome(let welcome)? = sent.first?.kind else {
-            Issue.record("no Welcome first: \(sent)")
-            return
-        }
+        let welcome = try Self.welcome(try feed(Self.hello(nice: 19), at: 0))
         #expect(welcome.leaseMillis == 5750 && welcome.heartbeatMillis == 100)
         _ = try ticks(after: 0, through: 5.7)
         #expect(cluster.snapshot().workers[0].state == .running, "silent 5.7 s: within its lease")
