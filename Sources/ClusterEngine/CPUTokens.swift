@@ -36,10 +36,18 @@ public final class CPUTokens: Sendable {
     /// One thread's hold on a token, kept from sub-block to sub-block and from one attempt to the
     /// next for up to a slice, so that a stream of tiny chunks costs no semaphore per chunk. The
     /// thread gives it back before it waits for anything.
+    ///
+    /// The thread sums in the lowest scheduling class (`ComputePriority`): it goes down when it
+    /// takes a token and back up when it gives it back, where the system allows, so that it waits
+    /// and is woken in its normal class.
     public final class Hold {
         public let tokens: CPUTokens
         /// When the token was taken; nil while none is held.
         private var since: UInt64?
+        /// Whether the thread is in the lowest class now.
+        private var lowered = false
+        /// The class to go back to; nil once the system has refused (the thread stays lowered).
+        private var previous: ComputePriority.Previous?
 
         public init(_ tokens: CPUTokens) { self.tokens = tokens }
 
@@ -50,13 +58,24 @@ public final class CPUTokens: Sendable {
             guard since == nil else { return false }
             tokens.acquire()
             since = MonotonicClock.nanoseconds()
+            if !lowered {
+                previous = ComputePriority.lowerCurrentThread()
+                lowered = true
+            }
             return true
         }
 
-        /// Gives the token back, if held.
+        /// Gives the token back, if held, and leaves the lowest class if the system lets it.
         public func giveBack() {
             if since != nil { tokens.release() }
             since = nil
+            if lowered, let previous {
+                if ComputePriority.restoreCurrentThread(previous) {
+                    lowered = false
+                } else {
+                    self.previous = nil
+                }
+            }
         }
 
         /// Gives the token back once it has been held for a slice, so the others get their turn.

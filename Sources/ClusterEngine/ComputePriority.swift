@@ -9,19 +9,51 @@ import Darwin
 /// with hundreds of busy workers, a key press waits seconds for the screen, and a worker at
 /// nice 19 misses its heartbeats because its own compute threads crowd them out. Summing still
 /// uses every idle cycle, so throughput on an otherwise idle machine is unchanged.
+///
+/// A thread is in that class only while it sums (while it holds a CPU token, see
+/// `CPUTokens.Hold`), where the system lets it come back: a thread woken in the lowest class
+/// never preempts the one running on its core (Linux waits for the next tick or a free core), so
+/// a worker woken to take a dead worker's chunk, or a remote worker's next attempt, would start
+/// late. Leaving SCHED_IDLE takes CAP_SYS_NICE or a raised RLIMIT_NICE on Linux; without either
+/// a thread stays in the lowest class once it has summed, and wakes late.
 public enum ComputePriority {
-    /// Puts the calling thread in the lowest scheduling class: SCHED_IDLE on Linux, the utility
-    /// quality of service on Apple platforms. True if the system took it.
-    @discardableResult
-    public static func lowerCurrentThread() -> Bool {
+    /// The scheduling class a thread had before it was lowered, to go back to.
+    public struct Previous: Sendable, Equatable {
         #if os(Linux)
-        // SCHED_IDLE is 5 in Linux's ABI (<linux/sched.h>); Glibc's module does not export it.
-        let schedIdle: Int32 = 5
+        let policy: Int32
+        let priority: Int32
+        #endif
+    }
+
+    /// Puts the calling thread in the lowest scheduling class: SCHED_IDLE on Linux, the utility
+    /// quality of service on Apple platforms. Returns the class it had, or nil if the system
+    /// refused or the class cannot be restored on this platform.
+    @discardableResult
+    public static func lowerCurrentThread() -> Previous? {
+        #if os(Linux)
+        var policy: Int32 = 0
         var parameters = sched_param()
-        parameters.sched_priority = 0
-        return pthread_setschedparam(pthread_self(), schedIdle, &parameters) == 0
+        guard pthread_getschedparam(pthread_self(), &policy, &parameters) == 0 else { return nil }
+        let previous = Previous(policy: policy, priority: parameters.sched_priority)
+        var lowest = sched_param()
+        lowest.sched_priority = 0
+        return pthread_setschedparam(pthread_self(), schedIdle, &lowest) == 0 ? previous : nil
         #elseif canImport(Darwin)
-        return pthread_set_qos_class_self_np(QOS_CLASS_UTILITY, 0) == 0
+        _ = pthread_set_qos_class_self_np(QOS_CLASS_UTILITY, 0)
+        return nil
+        #else
+        return nil
+        #endif
+    }
+
+    /// Puts the calling thread back in the class it had; false if the system refused (no
+    /// privilege to leave the lowest class).
+    public static func restoreCurrentThread(_ previous: Previous) -> Bool {
+        #if os(Linux)
+        guard previous.policy != schedIdle else { return true }
+        var parameters = sched_param()
+        parameters.sched_priority = previous.priority
+        return pthread_setschedparam(pthread_self(), previous.policy, &parameters) == 0
         #else
         return false
         #endif
@@ -32,9 +64,14 @@ public enum ComputePriority {
         #if os(Linux)
         var policy: Int32 = 0
         var parameters = sched_param()
-        return pthread_getschedparam(pthread_self(), &policy, &parameters) == 0 && policy == 5
+        return pthread_getschedparam(pthread_self(), &policy, &parameters) == 0 && policy == schedIdle
         #else
         return false
         #endif
     }
+
+    #if os(Linux)
+    /// SCHED_IDLE is 5 in Linux's ABI (<linux/sched.h>); Glibc's module does not export it.
+    private static let schedIdle: Int32 = 5
+    #endif
 }

@@ -23,7 +23,6 @@ struct WorkerLoop {
     }
 
     func run() {
-        ComputePriority.lowerCurrentThread()
         let hold = CPUTokens.Hold(runner.tokens)
         defer { hold.giveBack() }
         var control = LocalChunkControl(cluster: cluster, cell: cell, index: index)

@@ -162,7 +162,6 @@ final class RemoteThread: Sendable {
     // MARK: The thread
 
     private func run() {
-        ComputePriority.lowerCurrentThread()
         let hold = CPUTokens.Hold(tokens)
         defer { hold.giveBack() }
         var control = RemoteChunkControl(thread: self)

@@ -318,6 +318,43 @@ struct ComputePriorityTests {
         #expect(!ComputePriority.isLoweredForCurrentThread, "the test's own thread keeps its class")
         #endif
     }
+
+    @Test("a thread is in the lowest class only while it holds a token, where the system lets it leave")
+    func lowestOnlyWhileSumming() throws {
+        #if os(Linux)
+        final class Seen: @unchecked Sendable {
+            var mayLeave = false, beforeTake = true, holding = false, afterGiveBack = false
+        }
+        let seen = Seen()
+        // Each probe runs on a fresh thread, so neither this test's thread nor the next probe
+        // inherits a class.
+        func onThread(_ body: @escaping @Sendable () -> Void) {
+            let finished = DispatchSemaphore(value: 0)
+            Thread {
+                body()
+                finished.signal()
+            }.start()
+            finished.wait()
+        }
+        // Whether this process may leave SCHED_IDLE at all (root or CAP_SYS_NICE may).
+        onThread {
+            guard let previous = ComputePriority.lowerCurrentThread() else { return }
+            seen.mayLeave = ComputePriority.restoreCurrentThread(previous)
+        }
+        onThread {
+            let hold = CPUTokens.Hold(CPUTokens(count: 1))
+            seen.beforeTake = ComputePriority.isLoweredForCurrentThread
+            _ = hold.take()
+            seen.holding = ComputePriority.isLoweredForCurrentThread
+            hold.giveBack()
+            seen.afterGiveBack = ComputePriority.isLoweredForCurrentThread
+        }
+        #expect(!seen.beforeTake, "a thread waits for its first token in its own class")
+        #expect(seen.holding, "it sums in the lowest class")
+        // Waking in the normal class is what lets a woken worker start at once (figure 6).
+        #expect(seen.afterGiveBack == !seen.mayLeave)
+        #endif
+    }
 }
 
 @Suite("CPU tokens")
