@@ -37,19 +37,27 @@ public final class CPUTokens: Sendable {
     /// next for up to a slice, so that a stream of tiny chunks costs no semaphore per chunk. The
     /// thread gives it back before it waits for anything.
     ///
-    /// The thread sums in the lowest scheduling class (`ComputePriority`): it goes down when it
-    /// takes a token and back up when it gives it back, where the system allows, so that it waits
-    /// and is woken in its normal class.
+    /// A local worker's thread sums in the lowest scheduling class (`ComputePriority`) and waits
+    /// for work in its normal one, where the system allows (`giveBackToWaitForWork`), so that
+    /// work's arrival wakes it at once; its next token takes it down again. Going up and down at
+    /// every token handed on, or at every wait of a remote worker's thread, was measured to cost
+    /// a worker process's throughput (BENCHMARKS.md, section 23).
     public final class Hold {
         public let tokens: CPUTokens
         /// When the token was taken; nil while none is held.
         private var since: UInt64?
-        /// Whether the thread is in the lowest class now.
-        private var lowered = false
-        /// The class to go back to; nil once the system has refused (the thread stays lowered).
-        private var previous: ComputePriority.Previous?
+        /// The class the thread had before it lowered itself to sum, to wait for work in; nil if
+        /// it may not go back (or the thread's class is not this hold's business).
+        private var normalClass: ComputePriority.Previous?
+        /// Whether the thread waits (or has just waited) for work in its normal class.
+        private var raised = false
 
-        public init(_ tokens: CPUTokens) { self.tokens = tokens }
+        /// `normalClass`: what `ComputePriority.lowerCurrentThread()` returned when the thread
+        /// lowered itself to sum; without it the hold never changes the thread's class.
+        public init(_ tokens: CPUTokens, normalClass: ComputePriority.Previous? = nil) {
+            self.tokens = tokens
+            self.normalClass = normalClass
+        }
 
         public var isHeld: Bool { since != nil }
 
@@ -58,23 +66,29 @@ public final class CPUTokens: Sendable {
             guard since == nil else { return false }
             tokens.acquire()
             since = MonotonicClock.nanoseconds()
-            if !lowered {
-                previous = ComputePriority.lowerCurrentThread()
-                lowered = true
+            if raised {
+                ComputePriority.lowerCurrentThread()
+                raised = false
             }
             return true
         }
 
-        /// Gives the token back, if held, and leaves the lowest class if the system lets it.
+        /// Gives the token back, if held.
         public func giveBack() {
             if since != nil { tokens.release() }
             since = nil
-            if lowered, let previous {
-                if ComputePriority.restoreCurrentThread(previous) {
-                    lowered = false
-                } else {
-                    self.previous = nil
-                }
+        }
+
+        /// Gives the token back before the thread waits for work (it has none at all), and
+        /// returns to its normal class for the wait if the system lets it: a thread woken in the
+        /// lowest class never preempts the one running on its core, so it would start late.
+        public func giveBackToWaitForWork() {
+            giveBack()
+            guard !raised, let normalClass else { return }
+            if ComputePriority.restoreCurrentThread(normalClass) {
+                raised = true
+            } else {
+                self.normalClass = nil  // no privilege: it stays in the lowest class
             }
         }
 

@@ -23,7 +23,7 @@ struct WorkerLoop {
     }
 
     func run() {
-        let hold = CPUTokens.Hold(runner.tokens)
+        let hold = CPUTokens.Hold(runner.tokens, normalClass: ComputePriority.lowerCurrentThread())
         defer { hold.giveBack() }
         var control = LocalChunkControl(cluster: cluster, cell: cell, index: index)
         var throttle = Throttle()
@@ -33,7 +33,7 @@ struct WorkerLoop {
                 case .exit:
                     return
                 case .wait:
-                    hold.giveBack()
+                    hold.giveBackToWaitForWork()
                     cell.wakeup.wait()
                 case .run:
                     break

@@ -162,6 +162,7 @@ final class RemoteThread: Sendable {
     // MARK: The thread
 
     private func run() {
+        ComputePriority.lowerCurrentThread()
         let hold = CPUTokens.Hold(tokens)
         defer { hold.giveBack() }
         var control = RemoteChunkControl(thread: self)
@@ -172,7 +173,10 @@ final class RemoteThread: Sendable {
                 if !compute(next, control: &control, hold: hold, throttle: &throttle) { return }
                 continue
             }
-            // Out of work: nothing may wait behind us, and no token is kept while it waits.
+            // Out of work: nothing may wait behind us, and no token is kept while it waits. The
+            // thread waits in the lowest class: its work comes from its own process's network
+            // thread, and waking in the normal class, preempting that thread, was measured to cost
+            // round trips (BENCHMARKS.md, section 23).
             hold.giveBack()
             outbox.sendHeldResults(always: true)
             switch take() {

@@ -319,15 +319,15 @@ struct ComputePriorityTests {
         #endif
     }
 
-    @Test("a thread is in the lowest class only while it holds a token, where the system lets it leave")
-    func lowestOnlyWhileSumming() throws {
+    @Test("a worker thread waits for work in its own class, where the system lets it leave the lowest")
+    func waitsForWorkInItsOwnClass() throws {
         #if os(Linux)
         final class Seen: @unchecked Sendable {
-            var mayLeave = false, beforeTake = true, holding = false, afterGiveBack = false
+            var mayLeave = false, untouched = true, handedOn = false, waitingForWork = true, summingAgain = false
         }
         let seen = Seen()
-        // Each probe runs on a fresh thread, so neither this test's thread nor the next probe
-        // inherits a class.
+        // Each probe runs on a fresh thread: a thread's class outlives the code that set it, and
+        // threads inherit it.
         func onThread(_ body: @escaping @Sendable () -> Void) {
             let finished = DispatchSemaphore(value: 0)
             Thread {
@@ -341,18 +341,30 @@ struct ComputePriorityTests {
             guard let previous = ComputePriority.lowerCurrentThread() else { return }
             seen.mayLeave = ComputePriority.restoreCurrentThread(previous)
         }
+        // A hold that was given no class leaves the thread's alone (a test's own thread may run
+        // a chunk runner).
         onThread {
             let hold = CPUTokens.Hold(CPUTokens(count: 1))
-            seen.beforeTake = ComputePriority.isLoweredForCurrentThread
             _ = hold.take()
-            seen.holding = ComputePriority.isLoweredForCurrentThread
-            hold.giveBack()
-            seen.afterGiveBack = ComputePriority.isLoweredForCurrentThread
+            hold.giveBackToWaitForWork()
+            _ = hold.take()
+            seen.untouched = !ComputePriority.isLoweredForCurrentThread
         }
-        #expect(!seen.beforeTake, "a thread waits for its first token in its own class")
-        #expect(seen.holding, "it sums in the lowest class")
+        onThread {
+            let hold = CPUTokens.Hold(CPUTokens(count: 1), normalClass: ComputePriority.lowerCurrentThread())
+            _ = hold.take()
+            hold.giveBack()
+            seen.handedOn = ComputePriority.isLoweredForCurrentThread
+            hold.giveBackToWaitForWork()
+            seen.waitingForWork = ComputePriority.isLoweredForCurrentThread
+            _ = hold.take()
+            seen.summingAgain = ComputePriority.isLoweredForCurrentThread
+        }
+        #expect(seen.untouched)
+        #expect(seen.handedOn, "a token handed on for a turn keeps the lowest class")
         // Waking in the normal class is what lets a woken worker start at once (figure 6).
-        #expect(seen.afterGiveBack == !seen.mayLeave)
+        #expect(seen.waitingForWork == !seen.mayLeave)
+        #expect(seen.summingAgain, "the next token takes it down again")
         #endif
     }
 }
