@@ -38,8 +38,8 @@ public final class CPUTokens: Sendable {
     /// thread gives it back before it waits for anything.
     ///
     /// A local worker's thread sums in the lowest scheduling class (`ComputePriority`) and waits
-    /// for work in its normal one, where the system allows (`giveBackToWaitForWork`), so that
-    /// work's arrival wakes it at once; its next token takes it down again. Going up and down at
+    /// for work or a resume in its normal one, where the system allows (`giveBackBeforeWaiting`),
+    /// so that it starts at once when woken; its next token takes it down again. Going up and down at
     /// every token handed on, or at every wait of a remote worker's thread, was measured to cost
     /// a worker process's throughput (BENCHMARKS.md, section 23).
     public final class Hold {
@@ -79,10 +79,11 @@ public final class CPUTokens: Sendable {
             since = nil
         }
 
-        /// Gives the token back before the thread waits for work (it has none at all), and
-        /// returns to its normal class for the wait if the system lets it: a thread woken in the
-        /// lowest class never preempts the one running on its core, so it would start late.
-        public func giveBackToWaitForWork() {
+        /// Gives the token back before the thread waits for something a controller ends (work
+        /// when it has none, a resume when paused), and returns to its normal class for the wait
+        /// if the system lets it: a thread woken in the lowest class never preempts the one
+        /// running on its core, so it would start late.
+        public func giveBackBeforeWaiting() {
             giveBack()
             guard !raised, let normalClass else { return }
             if ComputePriority.restoreCurrentThread(normalClass) {

@@ -75,7 +75,7 @@ public struct ChunkRunner: Sendable {
         while true {
             control.beforeSubBlock()
             if control.hasNews() {
-                hold.giveBack()  // settling may wait (paused, or for the coordinator's answer)
+                hold.giveBackBeforeWaiting()  // settling may wait (paused, or for the coordinator's answer)
                 switch control.settle(position: next, sum: sum, last: &last, speed: &speed) {
                 case .proceed: break
                 case .drop: return .dropped

@@ -33,7 +33,7 @@ struct WorkerLoop {
                 case .exit:
                     return
                 case .wait:
-                    hold.giveBackToWaitForWork()
+                    hold.giveBackBeforeWaiting()
                     cell.wakeup.wait()
                 case .run:
                     break

@@ -346,7 +346,7 @@ struct ComputePriorityTests {
         onThread {
             let hold = CPUTokens.Hold(CPUTokens(count: 1))
             _ = hold.take()
-            hold.giveBackToWaitForWork()
+            hold.giveBackBeforeWaiting()
             _ = hold.take()
             seen.untouched = !ComputePriority.isLoweredForCurrentThread
         }
@@ -355,7 +355,7 @@ struct ComputePriorityTests {
             _ = hold.take()
             hold.giveBack()
             seen.handedOn = ComputePriority.isLoweredForCurrentThread
-            hold.giveBackToWaitForWork()
+            hold.giveBackBeforeWaiting()
             seen.waitingForWork = ComputePriority.isLoweredForCurrentThread
             _ = hold.take()
             seen.summingAgain = ComputePriority.isLoweredForCurrentThread
