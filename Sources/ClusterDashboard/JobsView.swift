@@ -3,7 +3,7 @@ import ClusterReporting
 
 /// The jobs panel: every finished job side by side, the comparison a headless script prints at
 /// its end, in columns that fit 80 wide: how it went first (schedule, kernel, seconds, time against the
-/// fastest run of the same range, rate, splits, re-queues, result), then what it was (chunk,
+/// fastest run of the same range, rate, splits, re-queues, result, backups at the tail), then what it was (chunk,
 /// range), cut with an ellipsis if the window is narrow. The newest jobs show when they do not
 /// all fit.
 enum JobsView {
@@ -16,8 +16,8 @@ enum JobsView {
             buffer.write("  No job has finished yet: each one that does gets a row here.", x: 0, y: top + 1, style: palette.warning)
             return
         }
-        let header = ["JOB", "SCHEDULE", "KERNEL", "SECONDS", "VS BEST", "RATE", "SPLIT", "REDONE", "RESULT", "CHUNK", "RANGE"]
-        let rightAligned: Set = [0, 3, 4, 5, 6, 7, 9]
+        let header = ["JOB", "SCHEDULE", "KERNEL", "SECONDS", "VS BEST", "RATE", "SPLIT", "REDONE", "RESULT", "BACKUP", "CHUNK", "RANGE"]
+        let rightAligned: Set = [0, 3, 4, 5, 6, 7, 9, 10]
         var table = [header]
         for job in jobs {
             // The fastest finished run of the same range is the yardstick.
@@ -26,7 +26,10 @@ enum JobsView {
                 String(job.id.rawValue), job.spec.schedule.label, job.kernelLabel, Format.fixed(job.elapsed, decimals: 3),
                 HeadlessReport.timeAgainstBest(job, among: jobs).map { Format.fixed($0, decimals: 2) + times } ?? "-",
                 Format.rate(job.throughput), String(job.chunksSplit), String(job.chunksRequeued),
-                job.verified ? "verified" : "MISMATCH", Format.si(Double(job.spec.chunkSize), decimals: 0),
+                job.verified ? "verified" : "MISMATCH",
+                // Started, and how many finished before the attempt they copied.
+                job.backupsStarted == 0 ? "0" : "\(job.backupsStarted), \(job.backupsWon) won",
+                Format.si(Double(job.spec.chunkSize), decimals: 0),
                 Format.range(job.spec.lo, job.spec.hi, grouped: true),
             ])
         }

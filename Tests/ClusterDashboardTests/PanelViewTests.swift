@@ -285,13 +285,15 @@ struct PanelViewTests {
         #expect(moved && measurement.wanted == nil)
     }
 
-    @Test("the jobs panel compares every finished job: seconds, against the best run of the range, splits, re-queues")
+    @Test("the jobs panel compares every finished job: seconds, against the best run of the range, splits, re-queues, backups")
     func jobsPanel() throws {
         func summary(_ id: Int, _ schedule: SchedulePolicy, _ seconds: Double, verified: Bool = true, split: Int64 = 0) throws -> JobSummary {
-            // Job 1 ran the scalar kernel; K switched job 4's kernel while it ran.
+            // Job 1 ran the scalar kernel; K switched job 4's kernel while it ran. Job 3 backed
+            // up two attempts at its tail, one of which finished first.
             JobSummary(id: JobID(id), spec: try JobSpec(lo: 1, hi: 12_000_000_000, chunkSize: 100_000_000, schedule: schedule),
                        total: 1, closedForm: "1", verified: verified, elapsed: seconds, chunksRequeued: id == 2 ? 1 : 0,
                        chunksSplit: split, chunksStolen: 0, staleResults: 0, acceptedChunks: nil,
+                       backupsStarted: id == 3 ? 2 : 0, backupsWon: id == 3 ? 1 : 0,
                        kernel: id == 1 ? .scalar : id == 4 ? nil : .avx2)
         }
         var state = ViewState()
@@ -310,6 +312,13 @@ struct PanelViewTests {
         #expect(lines[header].contains("KERNEL") && lines[header + 1].contains("scalar") && lines[header + 2].contains("avx2"))
         #expect(lines[header + 4].contains("MISMATCH") && lines[header + 4].contains("mixed"))
         #expect(frame.buffer[4, header + 4].style.color == .red)
+        // Wider, the backups at the tail show after the result: started, and how many won.
+        let wide = DashboardView.render(DashboardInput(
+            snapshot: Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job()), events: [], state: state,
+            width: 120, height: 24, capabilities: .full, finishedJobs: jobs)).buffer.lines
+        #expect(wide[header].contains("RESULT      BACKUP  CHUNK"), "\(wide[header])")
+        #expect(wide[header + 2].contains("verified         0"), "\(wide[header + 2])")
+        #expect(wide[header + 3].contains("verified  2, 1 won"), "\(wide[header + 3])")
         let empty = Fixtures.render(Fixtures.snapshot(workers: [], job: nil), state: state)
         #expect(empty.buffer.lines.contains { $0.contains("No job has finished yet") })
     }
