@@ -123,12 +123,16 @@ struct BackupTests {
         let fenced = cluster.timeline().segments.filter { $0.outcome == .superseded }
         #expect(fenced.map(\.worker) == [WorkerID(1)] && fenced.map(\.chunk) == [0])
 
-        // Released, worker 1's thread drops its attempt; its next job it takes work again.
+        // Released, worker 1's thread drops its attempt; its next job it takes work again. With
+        // worker 2 removed it must do all of that job (or the job never ends), however fast
+        // worker 2 would have been. (A paused worker 2 would keep its static slice.)
         held.open()
+        #expect(cluster.remove(WorkerID(2)))
+        #expect(eventually { cluster.snapshot().workers[1].state == .removed })
         let next = cluster.submit(try JobSpec(lo: 1, hi: 40 * Self.chunk, chunkSize: Self.chunk, schedule: schedule))
         let again = try #require(cluster.waitForJob(next, timeout: 60))
         #expect(again.verified && again.acceptedChunks?.count == 40)
-        #expect(cluster.snapshot().workers[0].chunksDone > 0, "benched for one job only")
+        #expect(cluster.snapshot().workers[0].chunksDone == 40, "benched for one job only")
     }
 
     /// Worker 1's attempt of chunk 0 and worker 2's backup of it, both held at their gates, for
