@@ -319,6 +319,12 @@ struct PanelViewTests {
         #expect(wide[header].contains("RESULT      BACKUP  CHUNK"), "\(wide[header])")
         #expect(wide[header + 2].contains("verified         0"), "\(wide[header + 2])")
         #expect(wide[header + 3].contains("verified  2, 1 won"), "\(wide[header + 3])")
+        // With no backup in any job, no column for them.
+        let none = Array(jobs.prefix(2))
+        let plain = DashboardView.render(DashboardInput(
+            snapshot: Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job()), events: [], state: state,
+            width: 120, height: 24, capabilities: .full, finishedJobs: none)).buffer.lines
+        #expect(plain[header].contains("RESULT    CHUNK") && !plain[header].contains("BACKUP"), "\(plain[header])")
         let empty = Fixtures.render(Fixtures.snapshot(workers: [], job: nil), state: state)
         #expect(empty.buffer.lines.contains { $0.contains("No job has finished yet") })
     }
