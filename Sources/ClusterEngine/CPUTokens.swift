@@ -39,17 +39,17 @@ public final class CPUTokens: Sendable {
     ///
     /// A local worker's thread sums in the lowest scheduling class (`ComputePriority`) and waits
     /// for work or a resume in its normal one, where the system allows (`giveBackBeforeWaiting`),
-    /// so that it starts at once when woken; its next token takes it down again. Going up and down at
-    /// every token handed on, or at every wait of a remote worker's thread, was measured to cost
-    /// a worker process's throughput (BENCHMARKS.md, section 23).
+    /// so that it starts at once when woken; its next token takes it down again. Going up and
+    /// down at every token handed on, or at every wait of a remote worker's thread, was measured
+    /// to cost a worker process's throughput (BENCHMARKS.md, section 23).
     public final class Hold {
         public let tokens: CPUTokens
         /// When the token was taken; nil while none is held.
         private var since: UInt64?
-        /// The class the thread had before it lowered itself to sum, to wait for work in; nil if
-        /// it may not go back (or the thread's class is not this hold's business).
+        /// The class the thread had before it lowered itself to sum, to wait in; nil if it may
+        /// not go back (or the thread's class is not this hold's business).
         private var normalClass: ComputePriority.Previous?
-        /// Whether the thread waits (or has just waited) for work in its normal class.
+        /// Whether the thread waits (or has just waited) in its normal class.
         private var raised = false
 
         /// `normalClass`: what `ComputePriority.lowerCurrentThread()` returned when the thread

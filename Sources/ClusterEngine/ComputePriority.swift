@@ -10,10 +10,10 @@ import Darwin
 /// nice 19 misses its heartbeats because its own compute threads crowd them out. Summing still
 /// uses every idle cycle, so throughput on an otherwise idle machine is unchanged.
 ///
-/// A local worker's thread comes back up while it waits for work or a resume, where the system lets it (see
-/// `CPUTokens.Hold`): a thread woken in the lowest class never preempts the one running on its
-/// core (Linux waits for the next tick or a free core), so a worker woken to take a killed
-/// worker's chunk would start late. Leaving SCHED_IDLE takes CAP_SYS_NICE or a raised
+/// A local worker's thread comes back up while it waits for work or a resume, where the system
+/// lets it (see `CPUTokens.Hold`): a thread woken in the lowest class never preempts the one
+/// running on its core (Linux waits for the next tick or a free core), so a worker woken to take
+/// a killed worker's chunk would start late. Leaving SCHED_IDLE takes CAP_SYS_NICE or a raised
 /// RLIMIT_NICE on Linux; without either the thread stays in the lowest class, and wakes late.
 public enum ComputePriority {
     /// The scheduling class a thread had before it was lowered, to go back to.

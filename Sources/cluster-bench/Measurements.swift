@@ -243,10 +243,3 @@ struct Measurements {
         return Double(lastChange - start) / 1e9
     }
 }
-
-extension Optional {
-    func unwrapped() throws -> Wrapped {
-        guard let self else { throw BenchError("expected a value") }
-        return self
-    }
-}

@@ -84,7 +84,8 @@ final class LoopbackCluster {
                 let worker = Process()
                 worker.executableURL = URL(fileURLWithPath: clusterTop)
                 worker.arguments = ["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", identity.fingerprint.description,
-                                    "--threads", "\(threads)", "--retry-for", "\(Int(seconds))"] + (names.map { ["--name", $0(n)] } ?? [])
+                                    "--threads", "\(threads)", "--retry-for", "\(Int(seconds))",
+                                    "--kernel", KernelVariant.active.rawValue] + (names.map { ["--name", $0(n)] } ?? [])
                 worker.environment = ["CLUSTER_TOP_TOKEN": token]
                 worker.standardOutput = FileHandle.nullDevice
                 worker.standardError = FileHandle.nullDevice

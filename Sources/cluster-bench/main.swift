@@ -3,8 +3,10 @@ import ClusterEngine
 import Foundation
 
 // cluster-bench: the performance suite. `swift run -c release cluster-bench [--quick] [--runs N]
-// [--only 1,2,...]`. It compiles the C baseline, then prints Markdown tables of medians and
-// spreads, every figure a ratio of two things measured side by side in this one run.
+// [--only 1,2,...] [--kernel VARIANT]`. It compiles the C baseline, then prints Markdown tables
+// of medians and spreads, every figure a ratio of two things measured side by side in this one
+// run. `--kernel` runs the engine's workers, and the worker processes it starts, on one kernel
+// variant (to compare the engine with a build whose kernel ran at that speed).
 
 let arguments = CommandLine.arguments
 if arguments.count == 5, arguments[1] == "seed-port", let lo = Int32(arguments[2]), let hi = Int32(arguments[3]),
@@ -19,10 +21,18 @@ func value(of option: String) -> String? {
 let quick = arguments.contains("--quick")
 let runs = value(of: "--runs").flatMap(Int.init) ?? (quick ? 3 : 5)
 let only = Set((value(of: "--only") ?? "1,2,3,4,5,6,7,8,9,15,16,17,18,22").split(separator: ",").compactMap { Int($0) })
-let unknown = arguments.dropFirst().filter { $0.hasPrefix("--") && !["--quick", "--runs", "--only"].contains($0) }
+let unknown = arguments.dropFirst().filter { $0.hasPrefix("--") && !["--quick", "--runs", "--only", "--kernel"].contains($0) }
 guard unknown.isEmpty, runs >= 1 else {
-    FileHandle.standardError.write(Data("usage: cluster-bench [--quick] [--runs N] [--only 1,2,3,4,5,6,7,8,9,15,16,17,18] (and 20, Slurm: root, slurm-wlm, munge)\n".utf8))
+    FileHandle.standardError.write(Data("usage: cluster-bench [--quick] [--runs N] [--only 1,2,3,4,5,6,7,8,9,15,16,17,18] [--kernel VARIANT] (and 20, Slurm: root, slurm-wlm, munge)\n".utf8))
     exit(64)
+}
+if let kernel = value(of: "--kernel") {
+    do {
+        KernelVariant.active = try KernelVariant.parse(kernel)
+    } catch {
+        FileHandle.standardError.write(Data("cluster-bench: \(error.description)\n".utf8))
+        exit(64)
+    }
 }
 
 let binaryDirectory = URL(fileURLWithPath: arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -57,7 +67,7 @@ defer { try? FileManager.default.removeItem(atPath: splitReference) }
 
 let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
     .split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
-emit("# cluster-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores (\(cpu)), \(runs) runs each\(quick ? ", quick sizes" : "")")
+emit("# cluster-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores (\(cpu)), \(runs) runs each\(quick ? ", quick sizes" : ""), kernel \(KernelVariant.active)")
 let measurements = Measurements(runs: runs, scale: quick ? 0.25 : 1, reference: reference, splitReference: splitReference,
                                 clusterTop: clusterTop)
 do {
