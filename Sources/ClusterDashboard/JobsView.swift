@@ -20,11 +20,9 @@ enum JobsView {
         // the range keeps its room otherwise.
         let showsBackups = jobs.contains { $0.backupsStarted > 0 }
         var header = ["JOB", "SCHEDULE", "KERNEL", "SECONDS", "VS BEST", "RATE", "SPLIT", "REDONE", "RESULT", "CHUNK", "RANGE"]
-        var rightAligned: Set = [0, 3, 4, 5, 6, 7, 9]
-        if showsBackups {
-            header.insert("BACKUP", at: 9)
-            rightAligned = [0, 3, 4, 5, 6, 7, 9, 10]
-        }
+        if showsBackups { header.insert("BACKUP", at: 9) }
+        // Numbers line up on the right, words on the left.
+        let rightAligned: Set = ["JOB", "SECONDS", "VS BEST", "RATE", "SPLIT", "REDONE", "BACKUP", "CHUNK"]
         var table = [header]
         for job in jobs {
             // The fastest finished run of the same range is the yardstick.
@@ -44,7 +42,7 @@ enum JobsView {
         func line(_ cells: [String]) -> String {
             "  " + cells.enumerated().map { i, cell in
                 if i == cells.count - 1 { return cell }  // the range, last: no padding
-                return rightAligned.contains(i) ? Widgets.padLeft(cell, widths[i]) : Widgets.padRight(cell, widths[i])
+                return rightAligned.contains(header[i]) ? Widgets.padLeft(cell, widths[i]) : Widgets.padRight(cell, widths[i])
             }.joined(separator: "  ")
         }
         buffer.write(Widgets.truncate(line(header), c.width, glyphs: c.glyphs), x: 0, y: top, style: palette.tableHeader)
