@@ -193,14 +193,16 @@ struct Measurements {
         defer { cluster.shutdown() }
         for _ in 0..<3 { cluster.addWorker() }
         let job = cluster.submit(try JobSpec(lo: 1, hi: 2 * chunk, chunkSize: chunk))
-        var victim: WorkerID?
-        while victim == nil {
+        let victim: WorkerID
+        while true {
             let snapshot = cluster.snapshot()
-            victim = snapshot.workers.first { ($0.assignment?.elementsDone ?? 0) > 0 }?.id
-            if victim == nil, snapshot.job?.id == job, snapshot.job?.status.isFinished == true { return nil }
-            if victim == nil { usleep(50) }
+            if let busy = snapshot.workers.first(where: { ($0.assignment?.elementsDone ?? 0) > 0 })?.id {
+                victim = busy
+                break
+            }
+            if snapshot.job?.id == job, snapshot.job?.status.isFinished == true { return nil }
+            usleep(50)
         }
-        guard let victim else { return nil }
         cluster.kill(victim)
         let deadline = DispatchTime.now() + 5
         var killed: Double?
@@ -225,8 +227,9 @@ struct Measurements {
         defer { single.shutdown() }
         single.addWorker()
         let job = single.submit(try JobSpec(lo: 1, hi: 4 * chunk, chunkSize: chunk))
-        while (single.snapshot().workers[0].assignment?.elementsDone ?? 0) < 1 << 20 {
+        while true {
             let snapshot = single.snapshot()
+            if (snapshot.workers[0].assignment?.elementsDone ?? 0) >= 1 << 20 { break }
             if snapshot.job?.id == job, snapshot.job?.status.isFinished == true { return nil }
             usleep(50)
         }
