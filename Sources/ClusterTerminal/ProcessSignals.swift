@@ -5,15 +5,19 @@ import Darwin
 #endif
 import Synchronization
 
-/// Turns every signal whose default action ends the process quietly (SIGINT, SIGTERM, SIGHUP,
-/// SIGPIPE, SIGUSR1, SIGALRM, ...) into a flag that the main loop polls, so shutdown (and restoring
-/// the terminal) happens on the main thread, never inside a signal handler. Signals that dump core
-/// (SIGQUIT and the crash signals) restore the terminal in the C crash handler instead.
+/// What each signal means to cluster-top, and what it does about it. A signal that asks the
+/// program to stop (SIGINT, SIGTERM, SIGHUP, ...) becomes a flag that the main loop polls, so
+/// shutdown (and restoring the terminal) happens on the main thread, never inside a signal
+/// handler. A signal that only reports what a call already returns as an error (SIGPIPE: EPIPE,
+/// SIGXFSZ: EFBIG) is ignored, and the call's error is handled where it happens: a peer that
+/// resets its connection is a closed connection, never a reason for a server to stop. Signals
+/// that dump core (SIGQUIT and the crash signals) restore the terminal in the C crash handler.
 public enum ProcessSignals {
     /// The signal that asked us to stop, or 0.
     private static let received = Atomic<Int32>(0)
 
-    /// Installs the handlers. Call once, early, from the main thread.
+    /// Installs the handlers. Call once, first thing in `main`, from the main thread: before any
+    /// socket exists, so no write to a reset connection can ever stop the process.
     public static func installStopHandlers() {
         _ = received.load(ordering: .relaxed)  // initialize the global before any handler can run
         // A launcher may hand us a blocked signal mask (threads of test runners do): a blocked
@@ -25,6 +29,12 @@ public enum ProcessSignals {
             sigaddset(&unblock, signal)
         }
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        for signal in ignoredSignals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = SIG_IGN
+            sigemptyset(&action.sa_mask)
+            sigaction(signal, &action, nil)
+        }
         for signal in stopSignals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
@@ -36,9 +46,19 @@ public enum ProcessSignals {
         }
     }
 
-    /// Signals whose default action ends the process without a core dump.
-    static let stopSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM,
-                                       SIGPROF, SIGXCPU, SIGXFSZ, SIGIO, SIGPWR, SIGSTKFLT]
+    /// Signals that ask the program to stop: a person (SIGINT, SIGTERM), a closed terminal or
+    /// session (SIGHUP), a supervisor or a power supply (SIGPWR), a CPU limit reached (SIGXCPU;
+    /// the hard limit would kill), and the ones cluster-top gives no other meaning, whose default
+    /// ends the program (SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGSTKFLT). Each is a clean stop:
+    /// exit 128+N, the terminal restored, remote workers released.
+    static let stopSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGPWR, SIGXCPU, SIGUSR1, SIGUSR2,
+                                       SIGALRM, SIGVTALRM, SIGSTKFLT]
+
+    /// Signals that would end the program by default but say nothing about whether it should
+    /// stop: SIGPIPE (a write to a reset socket or a closed pipe; the write returns EPIPE),
+    /// SIGXFSZ (a file grew past its limit; the write returns EFBIG), SIGPROF (a profiler's
+    /// timer) and SIGIO (asynchronous I/O, which cluster-top never asks for).
+    static let ignoredSignals: [Int32] = [SIGPIPE, SIGXFSZ, SIGPROF, SIGIO]
 
     /// The signal number received, if any.
     public static var stopSignal: Int32? {
@@ -46,6 +66,47 @@ public enum ProcessSignals {
         return value == 0 ? nil : value
     }
 
+    /// Standard output's reader went away (a closed pipe: `cluster-top --json | head -1`): the
+    /// program stops as the default SIGPIPE would have stopped it, but through the usual path,
+    /// so the terminal is restored and remote workers are released. A stop asked for earlier
+    /// keeps its own signal.
+    public static func readerWentAway() {
+        _ = received.compareExchange(expected: 0, desired: SIGPIPE, ordering: .relaxed)
+    }
+
     /// Exit status for a stop by signal, the shell convention 128 + n.
     public static func exitStatus(for signal: Int32) -> Int32 { 128 + signal }
+}
+
+/// Writes to the standard streams with write(2), whole lines at a time. Foundation's
+/// `FileHandle.write` traps on an error, and with SIGPIPE ignored, a closed pipe is an error.
+public enum StandardStreams {
+    /// Writes `text` to standard output. If its reader went away, the program stops as for
+    /// SIGPIPE (`ProcessSignals.readerWentAway`); later writes are dropped.
+    public static func output(_ text: String) {
+        if !writeAll(text, to: STDOUT_FILENO) { ProcessSignals.readerWentAway() }
+    }
+
+    /// Writes `text` to standard error. Nothing is done about a failure: there is nowhere left
+    /// to report it.
+    public static func error(_ text: String) {
+        _ = writeAll(text, to: STDERR_FILENO)
+    }
+
+    /// False if the descriptor cannot be written any more (EPIPE, EBADF, EIO, ...).
+    private static func writeAll(_ text: String, to descriptor: Int32) -> Bool {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { buffer in
+                write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += written
+        }
+        return true
+    }
 }

@@ -36,17 +36,20 @@ struct ClusterTop: ParsableCommand {
 
     /// Parses and runs; any argument error becomes one line on stderr and exit status 64.
     static func main() {
+        // First, before any socket or pipe exists: a peer that resets its connection must never
+        // stop the program (SIGPIPE is ignored), and Ctrl-C during start-up is a clean stop.
+        ProcessSignals.installStopHandlers()
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch let failure as CommandFailure {
-            FileHandle.standardError.write(Data("cluster-top: \(failure.message)\n".utf8))
+            StandardStreams.error("cluster-top: \(failure.message)\n")
             Foundation.exit(failure.status)
         } catch {
             let code = exitCode(for: error)
             if code == .success || error is ExitCode { exit(withError: error) }
             let message = self.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
-            FileHandle.standardError.write(Data("cluster-top: \(message) (see 'cluster-top --help')\n".utf8))
+            StandardStreams.error("cluster-top: \(message) (see 'cluster-top --help')\n")
             Foundation.exit(code.rawValue)
         }
     }

@@ -212,20 +212,19 @@ struct RunOptions: ParsableArguments {
             cluster.addWorker(speed: plan.speeds[worker] ?? plan.defaultSpeed)
         }
         let running = try serve.map { try $0.start(cluster) }
-        ProcessSignals.installStopHandlers()
         let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
         if !headless, !json, !stdoutIsTerminal {
             // On stderr, so that piped output stays clean.
-            FileHandle.standardError.write(Data("cluster-top: standard output is not a terminal; running headless\n".utf8))
+            StandardStreams.error("cluster-top: standard output is not a terminal; running headless\n")
         }
         let runsHeadless = headless || json || !stdoutIsTerminal
         if let serve, let running {
             // JSON output stays pure: the instructions go to stderr there, and before the dashboard.
             let lines = serve.joinInstructions(running)
             if runsHeadless, !json {
-                for line in lines { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+                for line in lines { StandardStreams.output(line + "\n") }
             } else {
-                for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+                for line in lines { StandardStreams.error(line + "\n") }
             }
         }
         let status = runsHeadless ? runHeadless(cluster: cluster, plan: plan, serve: serve)
@@ -247,7 +246,7 @@ struct RunOptions: ParsableArguments {
                 ?? TerminalBackground.query() ?? .dark
             screen = try TerminalScreen(forceASCII: ascii, disableColor: noColor, theme: chosen, mouse: !noMouse)
         } catch {
-            FileHandle.standardError.write(Data("cluster-top: \(error); running headless\n".utf8))
+            StandardStreams.error("cluster-top: \(error); running headless\n")
             return runHeadless(cluster: cluster, plan: plan, serve: nil)
         }
         if let spec = plan.spec { cluster.submit(spec) }
@@ -263,7 +262,7 @@ struct RunOptions: ParsableArguments {
                 ? "\(job.id) \(job.status.rawValue) in \(Format.fixed(job.elapsed, decimals: 3)) s (\(KernelVariant.active) kernel): "
                     + "total \(job.runningTotal)"
                 : "\(job.id) stopped at \(Format.percent(job.progress)), not finished"
-            print("cluster-top: \(outcome)")
+            StandardStreams.output("cluster-top: \(outcome)\n")
         }
         switch exit {
         case .quit: return 0
@@ -272,7 +271,7 @@ struct RunOptions: ParsableArguments {
     }
 
     private func runHeadless(cluster: Cluster, plan: Plan, serve: ServeSetup?) -> Int32 {
-        let write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+        let write: (String) -> Void = { StandardStreams.output($0 + "\n") }
         let stop = { ProcessSignals.stopSignal != nil }
         var eventsPrinted: UInt64 = 0
         if let serve, serve.awaitWorkers > 0 {
@@ -286,7 +285,8 @@ struct RunOptions: ParsableArguments {
         if let script = plan.script {
             var runner = HeadlessScriptRunner(
                 cluster: cluster, player: ScriptPlayer(script: script, cores: Self.cores),
-                format: json ? .json : .text, interval: refresh ?? 1, write: write, shouldStop: stop)
+                format: json ? .json : .text, interval: refresh ?? 1, write: write,
+                writeError: { StandardStreams.error($0 + "\n") }, shouldStop: stop)
             outcome = runner.run(eventsPrinted: eventsPrinted)
         } else if let spec = plan.spec {
             outcome = HeadlessRunner(cluster: cluster, format: json ? .json : .text, interval: refresh ?? 1,

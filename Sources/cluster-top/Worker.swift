@@ -122,10 +122,7 @@ struct Worker: ParsableCommand {
 
     func run() throws {
         let options = try ValidationError.checking(makeOptions)
-        ProcessSignals.installStopHandlers()
-        let say: @Sendable (String) -> Void = { line in
-            FileHandle.standardOutput.write(Data("cluster-top worker: \(line)\n".utf8))
-        }
+        let say: @Sendable (String) -> Void = { line in StandardStreams.output("cluster-top worker: \(line)\n") }
         if options.check == .insecure { say("plain text (--insecure): the token and the work cross the network unencrypted") }
         let process = WorkerProcess(options: options, say: say)
         let finished = DispatchSemaphore(value: 0)

@@ -25,8 +25,20 @@ enum BinaryProcess {
     /// `whileRunning` may act on the running process (send it a signal, for example).
     static func run(_ arguments: [String], environment: [String: String] = [:],
                     whileRunning: ((Process) -> Void)? = nil) throws -> Result {
+        try run(executable: url, arguments, environment: environment, whileRunning: whileRunning)
+    }
+
+    /// Runs a bash command line in which `$CLUSTER_TOP` is the binary: for pipelines, as a
+    /// person types them.
+    static func runShell(_ command: String) throws -> Result {
+        try run(executable: URL(fileURLWithPath: "/bin/bash"), ["-c", command], environment: ["CLUSTER_TOP": url.path],
+                whileRunning: nil)
+    }
+
+    private static func run(executable: URL, _ arguments: [String], environment: [String: String],
+                            whileRunning: ((Process) -> Void)?) throws -> Result {
         let process = Process()
-        process.executableURL = url
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()

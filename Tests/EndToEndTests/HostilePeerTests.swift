@@ -1,0 +1,117 @@
+import ClusterEngine
+import ClusterNet
+import ClusterTestSupport
+import Foundation
+import Testing
+
+/// The real `serve` against peers that break things the way they were found to: connections
+/// reset mid-handshake by a port scanner, worker processes killed with SIGKILL mid-chunk, a
+/// reader of standard output that goes away. None of them may stop the coordinator or lose its job.
+@Suite("Hostile peers", .serialized)
+struct HostilePeerTests {
+    static let token = "hostile-peer-token-0123"
+
+    /// Runs Tests/Tools/reset-connections.py: `count` connections to `port`, each reset.
+    static func resetConnections(port: Int, count: Int, mode: String) throws -> BinaryProcess.Result {
+        let script = BinaryProcess.repository.appendingPathComponent("Tests/Tools/reset-connections.py").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "127.0.0.1", "\(port)", "\(count)", mode]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return BinaryProcess.Result(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
+    }
+
+    @Test("a peer that resets its connection never stops serve: 1,000 TLS handshakes, or 200 plain-text HTTP/2 prefaces with --insecure; then a worker joins and the job ends verified",
+          arguments: [false, true])
+    func resetConnections(insecure: Bool) throws {
+        let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", Self.token, "--workers", "0",
+                                          "--headless", "--await-workers", "1", "--range", "1...1_000_000"]
+                                         + (insecure ? ["--insecure"] : []))
+        let port = try #require(serve.listeningPort(), "\(serve.output)")
+        let count = insecure ? 200 : 1_000
+        let resets = try Self.resetConnections(port: port, count: count, mode: insecure ? "h2" : "tls")
+        #expect(resets.stdout.contains("reset \(count) connections"), "\(resets.stdout)\n\(serve.output)")
+        #expect(serve.process.isRunning, "serve stopped: \(serve.output)")
+
+        let check = insecure ? ["--insecure"] : ["--fingerprint", try #require(serve.fingerprint())]
+        let worker = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--token", Self.token, "--threads", "1"] + check)
+        #expect(worker.status == 0, "\(worker.stdout)\(worker.stderr)")
+        #expect(serve.exitStatus(within: 60) == 0, "\(serve.output)")
+        #expect(serve.output.contains("[verified]"))
+    }
+
+    @Test("200 worker processes killed with SIGKILL mid-chunk, one in four with unread data, so its kernel resets the connection: serve outlives them all, and its job ends verified")
+    func killedWorkers() throws {
+        // Every victim's sub-blocks wait at the gate file: each is mid-chunk when it is killed,
+        // and none can finish the job, however fast the kernel.
+        let gate = RemoteWorkerProcessTests.gateFile()
+        defer { try? FileManager.default.removeItem(atPath: gate) }
+        let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", Self.token, "--workers", "0",
+                                          "--headless", "--await-workers", "1", "--range", "1...2_000_000_000",
+                                          "--chunk-size", "20_000_000"])
+        let port = try #require(serve.listeningPort(), "\(serve.output)")
+        let fingerprint = try #require(serve.fingerprint())
+        let join = ["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", fingerprint, "--token", Self.token, "--threads", "1"]
+        for round in 1...200 {
+            try? FileManager.default.removeItem(atPath: gate + ".held")
+            let victim = try BackgroundBinary(join, environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"])
+            let midChunk = eventually { FileManager.default.fileExists(atPath: gate + ".held") }
+            #expect(midChunk, "round \(round): \(victim.output)\n\(serve.output.suffix(2_000))")
+            if round % 4 == 0 {
+                // Stopped until the coordinator's next message (a Ping) waits unread in its
+                // socket: killed then, its kernel answers with a reset, and serve's next write
+                // to that connection fails with EPIPE. That is what ended serve with SIGPIPE.
+                victim.signal(SIGSTOP)
+                #expect(eventually { Self.unreadBytes(from: port) > 0 }, "round \(round): nothing arrived")
+            }
+            victim.signal(SIGKILL)
+            #expect(victim.exitStatus(within: 30) == 137)
+            guard midChunk, serve.process.isRunning else {
+                Issue.record("round \(round): serve stopped: \(serve.output.suffix(2_000))")
+                return
+            }
+        }
+        try FileManager.default.removeItem(atPath: gate)
+        let good = try BinaryProcess.run(join.dropLast() + ["2"])
+        #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+        #expect(serve.exitStatus(within: 120) == 0, "\(serve.output.suffix(2_000))")
+        let output = serve.output
+        #expect(output.contains("sum of squares over 1...2000000000 = 2666666668666666667000000000"))
+        #expect(output.contains("[verified]"))
+        #expect(output.components(separatedBy: "disconnected").count - 1 >= 200, "each victim's loss was seen")
+    }
+
+    /// Bytes waiting unread in the established loopback connection to `port` (a worker's side of
+    /// its session), from /proc/net/tcp; 0 if there is none.
+    static func unreadBytes(from port: Int) -> Int {
+        let table = (try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? ""
+        let remote = ":" + String(format: "%04X", port)
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            // sl, local address, remote address, state (01: established), tx_queue:rx_queue, ...
+            guard fields.count > 4, fields[2].hasSuffix(remote), fields[3] == "01",
+                  let queue = fields[4].split(separator: ":").last, let unread = Int(queue, radix: 16) else { continue }
+            return unread
+        }
+        return 0
+    }
+
+    @Test("standard output's reader goes away: a headless run ends quietly with 141, as for SIGPIPE, with nothing on stderr")
+    func readerGoesAway() throws {
+        // A job no test outlives: the run is still printing when `head` has gone.
+        let result = try BinaryProcess.runShell(
+            "\"$CLUSTER_TOP\" --range 1...10_000_000_000_000 --workers 1 --json --refresh 0.05 | head -n 1; "
+            + "echo \"status ${PIPESTATUS[0]}\"")
+        let lines = result.stdoutLines
+        #expect(lines.count == 2, "\(result.stdout)")
+        #expect(lines.first?.hasPrefix("{") == true)
+        #expect(lines.last == "status 141")
+        #expect(result.stderr.isEmpty, "\(result.stderr)")
+    }
+}
