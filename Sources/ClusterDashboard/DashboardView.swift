@@ -368,7 +368,8 @@ public enum DashboardView {
                 + Format.range(a.elements.lowerBound, a.elements.upperBound, grouped: true) + ", \(a.attempt)"
         } else {
             text += w.leaseLost ? "lease lost; back when heard from, or press r"
-                : w.state == .dead ? "dead; press r to restart it" : w.state == .removed ? "removed" : "no chunk"
+                : w.state == .dead ? "dead; press r to restart it" : w.state == .removed ? "removed"
+                : w.benched.map { $0.rowText + "; no more work for it in this job" } ?? "no chunk"
         }
         buffer.write(Widgets.truncate(text, c.width - 1, glyphs: c.glyphs), x: 0, y: y, style: c.palette.label)
     }

@@ -255,6 +255,7 @@ enum GridView {
         }
         if w.isSumming { text += ", \(Format.rate(w.throughput))" }
         if w.isLagging { text += " (lags: under half the median rate)" }
+        if let benched = w.benched { text += " (\(benched.rowText))" }
         if w.speed < 1 { text += ", throttled to \(Format.fixed(w.speed * 100, decimals: 0))%" }
         text += ", \(Format.grouped(w.chunksDone)) chunks done"
         buffer.write(Widgets.truncate(text, c.width - 1, glyphs: glyphs), x: 0, y: y, style: c.palette.value)

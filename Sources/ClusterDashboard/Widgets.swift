@@ -102,7 +102,7 @@ struct Palette {
 
     func event(_ kind: ClusterEventKind) -> CellStyle {
         switch kind {
-        case .workerKilled, .leaseExpired, .remoteWorkerDisconnected:
+        case .workerKilled, .leaseExpired, .remoteWorkerDisconnected, .wrongSumRefused:
             return style(.red, bold: true)
         // Fencing at work, not a failure: the total is safe.
         case .staleResultDiscarded, .backupRaceWon, .backupCarriesOn: return style(.yellow)

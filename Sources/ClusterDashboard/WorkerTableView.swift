@@ -221,11 +221,11 @@ extension DashboardView {
             switch w.state {
             case .dead: idleText = w.leaseLost ? "lease lost: no heartbeat" : "crashed: r restarts it"
             case .removed: idleText = w.remote == nil ? "" : "gone"
-            default: idleText = "waiting for work"
+            default: idleText = w.benched?.rowText ?? "waiting for work"
             }
             let span = columns.bar + 6 + 10 + (columns.range ? columns.rangeWidth : 0)
             x = buffer.write(Widgets.padRight(Widgets.truncate(idleText, span, glyphs: glyphs), span), x: x, y: y,
-                             style: w.state == .dead ? palette.state(.dead) : .plain)
+                             style: w.state == .dead || w.benched != nil ? palette.state(.dead) : .plain)
         }
         // A rate only for a worker that is summing: an idle or paused one does nothing now,
         // whatever it did in the last second.

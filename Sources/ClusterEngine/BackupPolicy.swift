@@ -6,7 +6,9 @@
 /// One that has made no progress in that time has stalled (a worker that heartbeats but never
 /// sums, or is stuck); one that has made some is backed up only if, at the pace it shows, it
 /// would still need more than `slowerBy` times what the copy would take from scratch. Under the
-/// static schedule, whose point is that nobody takes another's work, only a stalled attempt is.
+/// static schedule, whose point is that nobody takes another's work, only an attempt that has
+/// stalled or crawls (`crawlingBy` times slower than the copy: a liar, or a machine that has all
+/// but stopped; never a lesson's straggler at 10% or more) is.
 struct BackupPolicy {
     /// An attempt that might get a backup.
     struct Candidate: Equatable {
@@ -22,6 +24,10 @@ struct BackupPolicy {
     let watchNanos: UInt64
     /// A copy must be expected to finish this many times sooner than the attempt to be worth it.
     static let slowerBy = 2.0
+    /// An attempt whose pace is this many times slower than a copy's crawls: backed up under
+    /// every schedule, and its worker benched once the copy wins. A throttle goes down to 10%,
+    /// ten times slower; a worker reporting fake progress is millions of times slower.
+    static let crawlingBy = 100.0
 
     /// Whether `candidate` has stalled: judged, and nothing of it done.
     func hasStalled(_ candidate: Candidate) -> Bool {
@@ -35,10 +41,21 @@ struct BackupPolicy {
         return Double(left) * Double(candidate.elapsedNanos) / Double(candidate.done)
     }
 
+    /// Whether `candidate` goes `crawlingBy` times slower than a worker summing at
+    /// `nanosPerElement` (0: unknown, so nobody is judged against it).
+    static func isCrawling(done: Int64, elapsedNanos: UInt64, against nanosPerElement: Double) -> Bool {
+        guard done > 0, nanosPerElement > 0 else { return false }
+        return Double(elapsedNanos) / Double(done) > crawlingBy * nanosPerElement
+    }
+
     /// Whether a copy on a worker summing at `nanosPerElement` (0: unknown) is worth starting.
+    /// `onlyStalled`: under the static schedule, only one that has stalled or crawls is.
     func deservesBackup(_ candidate: Candidate, thiefNanosPerElement: Double, onlyStalled: Bool) -> Bool {
         guard candidate.elapsedNanos >= watchNanos else { return false }
         if hasStalled(candidate) { return true }
+        if Self.isCrawling(done: candidate.done, elapsedNanos: candidate.elapsedNanos, against: thiefNanosPerElement) {
+            return true
+        }
         guard !onlyStalled, thiefNanosPerElement > 0 else { return false }
         let copy = Double(candidate.elements) * thiefNanosPerElement
         return remainingNanos(candidate) > Self.slowerBy * copy
@@ -49,5 +66,27 @@ struct BackupPolicy {
         candidates
             .filter { deservesBackup($0, thiefNanosPerElement: thiefNanosPerElement, onlyStalled: onlyStalled) }
             .max { (remainingNanos($0), $0.elapsedNanos) < (remainingNanos($1), $1.elapsedNanos) }
+    }
+}
+
+/// Why a worker gets no more work in a job.
+public enum BenchReason: Sendable, Equatable {
+    /// A backup finished `chunk` while it had done nothing of it.
+    case stalled(chunk: Int64)
+    /// A backup finished `chunk` while it went `BackupPolicy.crawlingBy` times slower, or more:
+    /// a machine that has all but stopped, or one that reports progress it does not make.
+    case crawled(chunk: Int64)
+    /// It handed in a sum for `chunk` that is not the closed form of the chunk's range.
+    case wrongSum(chunk: Int64)
+}
+
+extension BenchReason {
+    /// What a worker's row says while it sits the job out.
+    public var rowText: String {
+        switch self {
+        case .stalled(let chunk): return "benched: did nothing of #\(chunk)"
+        case .crawled(let chunk): return "benched: crawled through #\(chunk)"
+        case .wrongSum(let chunk): return "benched: wrong sum for #\(chunk)"
+        }
     }
 }

@@ -87,6 +87,12 @@ public final class Cluster: Sendable {
         control(id) { $0.setSpeed(worker: $1, to: Self.clampedSpeed(speed)) }
     }
 
+    /// For a lesson: worker `id`, a thread of this process, hands in forged sums from now on (one
+    /// more than the truth), as a lying peer would. Each is caught as it arrives by the check
+    /// every remote result gets, refused and redone elsewhere, and the liar is benched for the
+    /// job. False for a remote worker: what it sends is its own process's doing.
+    @discardableResult public func forgeResults(_ id: WorkerID) -> Bool { control(id) { $0.forgeResults(worker: $1) } }
+
     private func control(_ id: WorkerID, _ change: (inout EngineState, Int) -> Bool) -> Bool {
         state.withLock { s in
             guard !s.isShuttingDown, let i = s.index(of: id) else { return false }
@@ -215,7 +221,7 @@ private struct PartialSnapshot {
     struct Worker {
         let id: WorkerID, state: WorkerState, isLeaving: Bool, speed: Double
         let current: CurrentAttempt?, progress: Int64, accepted: UInt64, chunksDone: Int
-        let remote: RemoteWorkerInfo?, leaseLost: Bool, runningSince: UInt64
+        let remote: RemoteWorkerInfo?, leaseLost: Bool, runningSince: UInt64, benched: BenchReason?
     }
     let time: Double
     let job: JobSnapshot?
@@ -227,11 +233,12 @@ private struct PartialSnapshot {
 
     init(state s: EngineState, now: UInt64) {
         time = s.seconds(now)
+        let running = s.jobs.current?.id
         let workers = s.workers.map { r in
             Worker(id: r.cell.id, state: r.phase.state, isLeaving: r.phase == .leaving, speed: r.speed,
                    current: r.current, progress: r.cell.attemptProgress.load(ordering: .relaxed),
                    accepted: r.elementsAccepted, chunksDone: r.chunksDone, remote: r.remote,
-                   leaseLost: r.phase.leaseLost, runningSince: r.runningSinceNanos)
+                   leaseLost: r.phase.leaseLost, runningSince: r.runningSinceNanos, benched: r.benchReason(in: running))
         }
         self.workers = workers
         // A backup and its original cover the same elements: only the one further along counts.
@@ -259,7 +266,7 @@ private struct PartialSnapshot {
                 elementsCompleted: j.elementsCompleted,
                 elementsInFlight: j.status == .running ? inFlight : 0,
                 runningTotal: j.total, elapsed: Double((j.endNanos ?? now) - j.startNanos) / 1e9,
-                closedForm: j.status.isFinished ? String(j.closedForm) : nil)
+                closedForm: j.status.isFinished ? String(j.closedForm) : nil, wrongSums: j.wrongSums)
         }
         queuedJobs = s.jobs.queued.count
         finishedJobs = s.jobs.summaries.count
@@ -278,7 +285,8 @@ private struct PartialSnapshot {
                                     wasSplit: $0.wasSplit)
                 },
                 elementsProcessed: processed[i], elementsAccepted: w.accepted, chunksDone: w.chunksDone,
-                throughput: rates[i], remote: w.remote, leaseLost: w.leaseLost, isLagging: lagging.contains(w.id))
+                throughput: rates[i], remote: w.remote, leaseLost: w.leaseLost, isLagging: lagging.contains(w.id),
+                benched: w.benched)
         }
         return ClusterSnapshot(time: time, job: job, queuedJobs: queuedJobs, finishedJobs: finishedJobs,
                                workers: workerSnapshots, throughput: throughput, throughputHistory: history,

@@ -10,6 +10,8 @@ public enum ClusterEventKind: Sendable, Equatable {
     case workerLeaving(WorkerID)
     case workerRemoved(WorkerID)
     case workerThrottled(WorkerID, speed: Double)
+    /// For a lesson: a local worker hands in forged sums from now on (`Cluster.forgeResults`).
+    case workerForging(WorkerID)
     /// A running worker's rate fell under half the running workers' median (see `StragglerWatch`).
     case workerLagging(WorkerID, rate: Double, median: Double)
     /// More workers than `Cluster.laggingNamedOneByOne` started to lag at the same time.
@@ -34,9 +36,12 @@ public enum ClusterEventKind: Sendable, Equatable {
     case backupRaceWon(chunk: Int64, winner: WorkerID, loser: WorkerID, byBackup: Bool)
     /// `lostBy`'s attempt of a backup pair was taken away; `worker`'s carries on alone.
     case backupCarriesOn(chunk: Int64, worker: WorkerID, lostBy: WorkerID)
-    /// A backup finished `chunk` while `worker` had done nothing of it in `seconds`: it gets no
-    /// more work in `job`.
-    case workerBenched(WorkerID, job: JobID, chunk: Int64, seconds: Double)
+    /// A backup finished an attempt of `worker`'s that had stalled or crawled for `seconds`
+    /// (`reason`): it gets no more work in `job`.
+    case workerBenched(WorkerID, job: JobID, reason: BenchReason, seconds: Double)
+    /// `worker` (on `host`, if remote) handed in a sum for `chunk` that is not the closed form of
+    /// its range: refused, the chunk redone elsewhere, and no more work for it in `job`.
+    case wrongSumRefused(WorkerID, host: String?, chunk: Int64, job: JobID)
     /// A result arrived from an attempt that is no longer current; it was not added.
     case staleResultDiscarded(chunk: Int64, attempt: AttemptID, worker: WorkerID)
     /// A worker thread of another process joined over the network.
@@ -82,6 +87,7 @@ public struct ClusterEvent: Sendable, Equatable {
         case .workerRemoved(let w): return "\(w) removed"
         case .workerThrottled(let w, let speed):
             return "\(w) speed set to \(Int((speed * 100).rounded()))%"
+        case .workerForging(let w): return "\(w) now hands in forged sums, one more than the truth, as a lying peer would"
         case .workerLagging(let w, let rate, let median):
             return "\(w) lags: \(Self.rate(rate)) against the median \(Self.rate(median)) of the running workers"
         case .workersLagging(let count, let median):
@@ -107,8 +113,16 @@ public struct ClusterEvent: Sendable, Equatable {
                 : "chunk \(chunk): \(winner) finished first; the backup on \(loser) fenced off"
         case .backupCarriesOn(let chunk, let w, let lostBy):
             return "chunk \(chunk) goes on in \(w)'s attempt alone; \(lostBy)'s copy is gone"
-        case .workerBenched(let w, let job, let chunk, let seconds):
-            return "\(w) did nothing of chunk \(chunk) in \(NumberText.fixed(seconds, decimals: 1)) s: no more work for it in \(job)"
+        case .workerBenched(let w, let job, let reason, let seconds):
+            let time = NumberText.fixed(seconds, decimals: 1)
+            switch reason {
+            case .stalled(let chunk): return "\(w) did nothing of chunk \(chunk) in \(time) s: no more work for it in \(job)"
+            case .crawled(let chunk):
+                return "\(w) crawled through chunk \(chunk) for \(time) s, over \(Int(BackupPolicy.crawlingBy)) times slower than its backup: no more work for it in \(job)"
+            case .wrongSum(let chunk): return "\(w) sent a wrong sum for chunk \(chunk): no more work for it in \(job)"
+            }
+        case .wrongSumRefused(let w, let host, let chunk, let job):
+            return "\(w)\(host.map { " on \($0)" } ?? "") sent a wrong sum for chunk \(chunk): refused, the chunk is redone elsewhere, and \(w) gets no more work in \(job)"
         case .staleResultDiscarded(let chunk, let attempt, let w):
             return "stale result for chunk \(chunk) (\(attempt)) from \(w) discarded"
         case .remoteWorkerJoined(let w, let host, let pid, let thread, let kernel):

@@ -53,6 +53,8 @@ public struct WorkerSnapshot: Sendable, Equatable, Identifiable {
     public var leaseLost = false
     /// Running at under half the running workers' median rate (see `StragglerWatch`).
     public var isLagging = false
+    /// Why it gets no more work in the running job, if it is benched.
+    public var benched: BenchReason? = nil
 
     /// Summing now (a pausing worker sums until its thread stops): only then does its rate mean
     /// anything about the present.
@@ -90,6 +92,8 @@ public struct JobSnapshot: Sendable, Equatable {
     public let elapsed: Double
     /// Closed-form value, once the job has finished and been checked.
     public let closedForm: String?
+    /// Results refused because their sum was not the closed form of their range.
+    public var wrongSums: Int64 = 0
 
     public var chunksQueued: Int64 { chunksTotal - chunksDone - chunksInFlight }
     public var elementsTotal: Int64 { spec.elementCount }
@@ -147,6 +151,9 @@ public struct JobSummary: Sendable, Equatable {
     /// finished before the attempt they copied; the other of each pair was fenced off.
     public var backupsStarted: Int64 = 0
     public var backupsWon: Int64 = 0
+    /// Results refused because their sum was not the closed form of their range (a lying or
+    /// broken remote worker), each redone elsewhere.
+    public var wrongSums: Int64 = 0
     /// The kernel variant this process's workers ran, or nil if it was switched while the job ran.
     public var kernel: KernelVariant? = .active
     /// The kernel's name, or "mixed" if it was switched while the job ran.

@@ -9,13 +9,15 @@ extension EngineState {
     private func mayBackUp(_ i: Int, job: JobID) -> Bool {
         let record = workers[i]
         return (record.phase == .idle || record.phase == .running) && record.current == nil && record.queue.isEmpty
-            && record.benchedInJob != job
+            && record.benchReason(in: job) == nil
     }
 
-    /// Two workers of one remote process: a copy there could stall for the same reason.
+    /// Two workers of one remote process: a copy there could stall for the same reason. Known
+    /// by the process's instance, a secret of its sessions, never by a host and pid that anyone
+    /// can read off the dashboard and copy into a Hello of its own.
     private func sameRemoteProcess(_ a: Int, _ b: Int) -> Bool {
         guard let x = workers[a].remote, let y = workers[b].remote else { return false }
-        return x.host == y.host && x.pid == y.pid
+        return x.instance != 0 && x.instance == y.instance
     }
 
     /// The attempts of `job` that could be backed up at `now`: running long enough to be judged,
@@ -88,11 +90,17 @@ extension EngineState {
     }
 
     /// `winner`'s attempt, one of a backup pair, was accepted: its twin is fenced off. If the twin
-    /// was the original and had done nothing at all, its worker sits the rest of the job out.
+    /// was the original and had done nothing at all, or crawled (`BackupPolicy.crawlingBy` times
+    /// slower than the backup that beat it), its worker sits the rest of the job out.
     mutating func fenceTwin(of won: CurrentAttempt, winner i: Int, now: UInt64) {
         guard let twin = won.twin, let loser = workers[twin.worker].current, loser.attempt == twin.attempt else { return }
         let l = twin.worker
-        let stalled = won.origin.isBackup && workers[l].cell.attemptProgress.load(ordering: .relaxed) == 0
+        let done = workers[l].cell.attemptProgress.load(ordering: .relaxed)
+        let backupPace = Double(now &- won.startNanos) / Double(max(1, won.elements.count64))
+        let bench: BenchReason? = !won.origin.isBackup ? nil
+            : done <= 0 ? .stalled(chunk: loser.chunk)
+            : BackupPolicy.isCrawling(done: done, elapsedNanos: now &- loser.startNanos, against: backupPace)
+                ? .crawled(chunk: loser.chunk) : nil
         jobs.forget(attempt: loser.attempt, of: loser.chunk)
         if won.origin.isBackup { jobs.update { $0.backupsWon += 1 } }
         record(loser, of: l, outcome: .superseded, now: now)
@@ -100,11 +108,11 @@ extension EngineState {
                            byBackup: won.origin.isBackup), now: now)
         withdrawSplitRequest(of: l)
         workers[l].clearAttempt()
-        if stalled {
-            workers[l].benchedInJob = won.job
+        if let bench {
+            workers[l].benched = (won.job, bench)
             giveQueueBack(worker: l)
             if jobs.releaseSlice(ownedBy: workers[l].cell.id) { wakeIdleWorkers() }
-            log(.workerBenched(workers[l].cell.id, job: won.job, chunk: loser.chunk,
+            log(.workerBenched(workers[l].cell.id, job: won.job, reason: bench,
                                seconds: Double(now &- loser.startNanos) / 1e9), now: now)
         } else if !workers[l].queue.isEmpty {
             startQueued(worker: l, now: now)

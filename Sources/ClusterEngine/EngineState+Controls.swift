@@ -16,7 +16,8 @@ extension EngineState {
 
     /// Takes worker `i`'s attempt away as a crash does: its partial work is lost, its chunk goes
     /// back to the queue and its own slice is freed. Returns the chunk it held, if any.
-    mutating func dropAttempt(of i: Int) -> Int64? {
+    /// `outcome`: what the timeline says became of the attempt.
+    mutating func dropAttempt(of i: Int, outcome: TimelineSegment.Outcome = .killed) -> Int64? {
         let id = workers[i].cell.id
         var lostChunk: Int64?
         if let attempt = workers[i].current, jobs.current?.id == attempt.job {
@@ -29,7 +30,7 @@ extension EngineState {
                 lostChunk = attempt.chunk
             }
             jobs.forget(attempt: attempt.attempt, of: attempt.chunk)
-            record(attempt, of: i, outcome: .killed)
+            record(attempt, of: i, outcome: outcome)
         }
         workers[i].splitRequestedBy = nil
         giveQueueBack(worker: i)
@@ -83,6 +84,13 @@ extension EngineState {
             log(.workerRemoved(id))
         }
         workers[i].cell.poke()
+        return true
+    }
+
+    mutating func forgeResults(worker i: Int) -> Bool {
+        guard workers[i].remote == nil, workers[i].phase != .removed, !workers[i].forgesResults else { return false }
+        workers[i].forgesResults = true
+        log(.workerForging(workers[i].cell.id))
         return true
     }
 

@@ -137,8 +137,8 @@ struct EngineState {
         case .idle, .running:
             break
         }
-        // Its attempt lost to a backup without a single element done: it sits this job out.
-        if let benched = workers[i].benchedInJob, benched == jobs.current?.id {
+        // It stalled, crawled or lied in this job: it sits the rest of it out.
+        if workers[i].benchReason(in: jobs.current?.id) != nil {
             setPhase(of: i, to: .idle)
             return .wait
         }
@@ -204,6 +204,12 @@ struct EngineState {
             discardStale(worker: i, attempt: attempt)
             return
         }
+        let handedIn = workers[i].forgesResults ? sum &+ 1 : sum  // a lesson's liar lies here
+        if workers[i].checksResults,
+           handedIn != ClosedForm.sumOfSquares128(attemptInfo.elements.lowerBound, attemptInfo.elements.upperBound) {
+            refuseWrongSum(worker: i, attempt: attemptInfo)
+            return
+        }
         workers[i].clearAttempt()
         if !workers[i].queue.isEmpty { startQueued(worker: i, now: now) }
         if workers[i].splitRequestedBy != nil {
@@ -221,12 +227,23 @@ struct EngineState {
         }
         workers[i].chunksDone += 1
         workers[i].elementsAccepted += UInt64(count)
-        if jobs.accept(chunk: attemptInfo.chunk, elements: count, sum: sum) {
+        if jobs.accept(chunk: attemptInfo.chunk, elements: count, sum: handedIn) {
             if let summary = jobs.finishCurrent(now: now) {
                 log(.jobFinished(summary.id, verified: summary.verified, total: summary.total, seconds: summary.elapsed), now: now)
             }
             startNextJob()
         }
+    }
+
+    /// Worker `i` handed in `attempt` with a sum that is not the closed form of its range: the
+    /// sum is refused, the chunk goes back to the queue (unless a backup of it carries on), and
+    /// the worker gets no more work in this job. The log and its row name it.
+    mutating func refuseWrongSum(worker i: Int, attempt: CurrentAttempt) {
+        let lost = dropAttempt(of: i, outcome: .refused)
+        workers[i].benched = (attempt.job, .wrongSum(chunk: attempt.chunk))
+        jobs.update { $0.wrongSums += 1 }
+        log(.wrongSumRefused(workers[i].cell.id, host: workers[i].remote?.host, chunk: attempt.chunk, job: attempt.job))
+        logRequeue(lost, from: i)
     }
 
     /// Counts and logs a result that arrived for an attempt that is no longer current.

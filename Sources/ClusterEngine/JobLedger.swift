@@ -18,6 +18,8 @@ struct JobRun {
     /// Backup attempts started at the tail, and how many of them finished before their original.
     var backupsStarted: Int64 = 0
     var backupsWon: Int64 = 0
+    /// Results refused because their sum was not the closed form of their range.
+    var wrongSums: Int64 = 0
     /// The kernel variant when the job started, and the switch count then: K may switch it
     /// while the job runs.
     var kernelAtStart: KernelVariant = .active
@@ -132,6 +134,7 @@ struct JobLedger {
             chunksRequeued: job.chunksRequeued, chunksSplit: job.chunksSplit,
             chunksStolen: job.chunksStolen, staleResults: job.staleResults,
             acceptedChunks: job.acceptedChunks, backupsStarted: job.backupsStarted, backupsWon: job.backupsWon,
+            wrongSums: job.wrongSums,
             kernel: job.kernelSwitchesAtStart == kernelSwitches ? job.kernelAtStart : nil)
         summaries[job.id] = summary
         lastFinished = job

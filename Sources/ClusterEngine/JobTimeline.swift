@@ -36,7 +36,8 @@ public enum TimelineMark: UInt8, Sendable, Comparable, CaseIterable {
         switch outcome {
         case .killed: self = .killed
         case .handedOver: self = .stolen
-        case .superseded: self = .superseded
+        // Refused or beaten, its sum was never added: fenced off, on the timeline.
+        case .superseded, .refused: self = .superseded
         case .inFlight, .done:
             if origin.isBackup { self = .backup }
             else if origin.isSplit || wasSplit { self = .stolen }

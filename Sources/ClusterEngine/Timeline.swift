@@ -13,6 +13,8 @@ public struct TimelineSegment: Sendable, Equatable {
         case handedOver
         /// The other attempt of a backup pair finished first; this one was fenced off.
         case superseded
+        /// Its sum was not the closed form of its range: refused, and redone elsewhere.
+        case refused
     }
 
     public let worker: WorkerID

@@ -73,9 +73,23 @@ struct WorkerRecord {
     /// it since). The next message's results over the time since then are its pace. Nil when
     /// it may have waited: for work, for a round trip, or paused.
     var workingSinceNanos: UInt64?
-    /// Set when a backup finished an attempt of its on which it had done nothing at all: it gets
-    /// no more work in that job (a worker that heartbeats but never sums must not stall it).
-    var benchedInJob: JobID?
+    /// Set when it gets no more work in a job: a backup finished an attempt of its that it had
+    /// done nothing of, or was doing hundreds of times slower (a worker that heartbeats but never
+    /// sums, or lies about its progress, must not stall a job), or it handed in a wrong sum.
+    var benched: (job: JobID, reason: BenchReason)?
+    /// For a lesson: this local thread hands in forged sums (one more than the truth), as a
+    /// hostile peer would, and is checked as a remote worker is (see `Cluster.forgeResults`).
+    var forgesResults = false
+    /// Whether each of its results is checked against the closed form of its range as it
+    /// arrives: a remote worker's word is a peer's, which may lie. A local thread runs this
+    /// process's own kernel: a wrong sum there is a bug, which the check at the job's end shows.
+    var checksResults: Bool { remote != nil || forgesResults }
+
+    /// The reason it gets no work in `job`, if it is benched there.
+    func benchReason(in job: JobID?) -> BenchReason? {
+        guard let benched, benched.job == job else { return nil }
+        return benched.reason
+    }
     /// Attempts queued behind `current`. Not started, so not in flight: given back untouched
     /// when the worker pauses, leaves or dies, or when an idle worker has nothing else to do.
     var queue: Deque<QueuedAttempt> = []

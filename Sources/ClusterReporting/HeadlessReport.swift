@@ -36,6 +36,10 @@ public enum HeadlessReport {
             lines.append("work stealing: \(summary.chunksSplit) chunk\(summary.chunksSplit == 1 ? "" : "s") split, "
                          + "\(summary.chunksStolen) queued chunk\(summary.chunksStolen == 1 ? "" : "s") stolen")
         }
+        if summary.wrongSums > 0 {
+            lines.append("\(summary.wrongSums) wrong sum\(summary.wrongSums == 1 ? "" : "s") refused as \(summary.wrongSums == 1 ? "it" : "they") arrived "
+                         + "(not the closed form of \(summary.wrongSums == 1 ? "its" : "their") range) and redone elsewhere")
+        }
         if summary.backupsStarted > 0 {
             lines.append("backups at the tail: \(summary.backupsStarted) started, \(summary.backupsWon) finished before "
                          + "their original; the other of each pair was fenced off")

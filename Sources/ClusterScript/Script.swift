@@ -37,6 +37,8 @@ public enum ScriptAction: Sendable, Equatable {
     case kill(WorkerTarget)
     case restart(WorkerTarget)
     case throttle(WorkerTarget, speed: Double)
+    /// For a lesson: the worker hands in forged sums from now on, and is caught at its next one.
+    case forge(WorkerTarget)
     /// Settings for the jobs submitted after it.
     case schedule(SchedulePolicy)
     case chunkSize(Int64)
@@ -98,7 +100,7 @@ public struct Script: Sendable, Equatable {
     public let steps: [ScriptStep]
 
     static let actionNames = ["caption", "workers", "add", "remove", "pause", "resume", "kill", "restart",
-                              "throttle", "schedule", "chunk-size", "submit", "wait", "view", "measure"]
+                              "throttle", "forge", "schedule", "chunk-size", "submit", "wait", "view", "measure"]
 
     /// Parses `text`; `source` names it in error messages (a file name, or "demo").
     public static func parse(_ text: String, source: String) throws(ScriptError) -> Script {
@@ -167,7 +169,7 @@ public struct Script: Sendable, Equatable {
         case "add":
             guard args.count <= 1 else { throw InputError("'add' takes at most one count") }
             return .add(args.isEmpty ? .exactly(1) : try workerCount(args[0], allowZero: false))
-        case "remove", "pause", "resume", "kill", "restart":
+        case "remove", "pause", "resume", "kill", "restart", "forge":
             try expect(1, "one worker number, or all")
             let target = try workerTarget(args[0])
             switch name {
@@ -175,6 +177,7 @@ public struct Script: Sendable, Equatable {
             case "pause": return .pause(target)
             case "resume": return .resume(target)
             case "kill": return .kill(target)
+            case "forge": return .forge(target)
             default: return .restart(target)
             }
         case "throttle":

@@ -180,6 +180,7 @@ public struct ScriptPlayer {
         case .resume(let target): return apply("resume", target, cluster.resume)
         case .kill(let target): return apply("kill", target, cluster.kill)
         case .restart(let target): return apply("restart", target, cluster.restart)
+        case .forge(let target): return apply("forged sums from", target, cluster.forgeResults)
         case let .throttle(target, speed):
             return apply("speed \(Int((speed * 100).rounded()))% for", target) { cluster.setSpeed($0, to: speed) }
         case .schedule(let policy):
