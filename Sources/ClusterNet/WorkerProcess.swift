@@ -51,8 +51,8 @@ public final class WorkerProcess: Sendable {
         case released
         /// The coordinator turned this worker away; the message says why.
         case refused(String)
-        /// It could not be reached for `retryFor` seconds.
-        case unreachable(String)
+        /// It could not be reached for `retryFor` seconds (`seconds`, as measured).
+        case unreachable(String, seconds: Double)
     }
 
     let options: WorkerOptions
@@ -95,12 +95,19 @@ public final class WorkerProcess: Sendable {
             status?.remove()
         }
         var delay = 0.1
-        var failingSince: ContinuousClock.Instant?
+        // Since when the coordinator has been out of reach: from the first attempt, or from the
+        // loss of a session that had joined. `retryFor` counts from there, and no attempt or
+        // wait may run past it, however the transport fails (a listener that never answers
+        // holds an attempt until its handshake times out).
+        var failingSince = ContinuousClock.now
         say("connecting to \(options.coordinator) with \(threads.count) thread\(threads.count == 1 ? "" : "s"), "
             + "\(KernelVariant.active) kernel")
         while !Task.isCancelled {
             status?.update(.connecting)
-            let session = await connect()
+            let deadline = failingSince + .seconds(options.retryFor)
+            // At least a second for one attempt, so --retry-for 0 still tries once.
+            let attemptTime = min(options.handshakeTimeout, max(.seconds(1), deadline - .now))
+            let session = await connect(handshakeTimeout: attemptTime)
             for thread in threads { thread.post(.reset) }
             switch session {
             case .released:
@@ -115,20 +122,20 @@ public final class WorkerProcess: Sendable {
                     reason += " Is the coordinator serving TLS? Unless it was started with --insecure, join with the --fingerprint it printed"
                 }
                 if joined {
-                    failingSince = nil
+                    failingSince = .now
                     delay = 0.1
                     say("lost the connection to \(options.coordinator) (\(reason)); reconnecting")
                 }
-                let since = failingSince ?? .now
-                failingSince = since
-                if ContinuousClock.now - since > .seconds(options.retryFor) {
-                    return .unreachable(reason)
+                let left = failingSince + .seconds(options.retryFor) - .now
+                if left <= .zero {
+                    return .unreachable(reason, seconds: Self.double(ContinuousClock.now - failingSince))
                 }
+                let wait = min(.seconds(delay), left)
                 if !joined {
-                    say("cannot reach \(options.coordinator) (\(reason)); retrying in \(Self.seconds(delay))")
+                    say("cannot reach \(options.coordinator) (\(reason)); retrying in \(Self.seconds(wait))")
                 }
                 status?.update(.connecting)
-                try? await Task.sleep(for: .seconds(delay))
+                try? await Task.sleep(for: wait)
                 delay = min(delay * 2, 5)
             }
         }
@@ -142,8 +149,8 @@ public final class WorkerProcess: Sendable {
         case failed(String, joined: Bool)
     }
 
-    /// One connection, from Hello to its end.
-    private func connect() async -> SessionEnd {
+    /// One connection, from Hello to its end; given up if no Welcome came within `handshakeTimeout`.
+    private func connect(handshakeTimeout: Duration) async -> SessionEnd {
         let state = SessionState()
         let (messages, continuation) = AsyncStream.makeStream(of: WorkerMessage.self)
         outbox.attach(continuation)
@@ -194,7 +201,7 @@ public final class WorkerProcess: Sendable {
                 }
             }
             let watchdog = Task {
-                try await Task.sleep(for: self.options.handshakeTimeout)
+                try await Task.sleep(for: handshakeTimeout)
                 if !state.joined {
                     state.timedOut.store(true, ordering: .relaxed)
                     session.cancel()
@@ -203,7 +210,7 @@ public final class WorkerProcess: Sendable {
             defer { watchdog.cancel() }
             try await withTaskCancellationHandler { try await session.value } onCancel: { session.cancel() }
         } catch where state.timedOut.load(ordering: .relaxed) && !Task.isCancelled {
-            return .failed("no answer within \(Self.seconds(options.handshakeTimeout)) of connecting", joined: false)
+            return .failed("no answer within \(Self.seconds(handshakeTimeout)) of connecting", joined: false)
         } catch where state.silent.load(ordering: .relaxed) && !Task.isCancelled {
             return .failed(Self.silenceReason(state), joined: true)
         } catch is CancellationError {
@@ -348,9 +355,10 @@ public final class WorkerProcess: Sendable {
         "the coordinator said nothing for \(seconds(state.silenceLimit)) (stopped, hung, or cut off?)"
     }
 
-    static func seconds(_ value: Duration) -> String {
-        let (seconds, attoseconds) = value.components
-        return Self.seconds(Double(seconds) + Double(attoseconds) / 1e18)
+    static func seconds(_ value: Duration) -> String { seconds(double(value)) }
+
+    static func double(_ value: Duration) -> Double {
+        Double(value.components.seconds) + Double(value.components.attoseconds) / 1e18
     }
 
     static func seconds(_ value: Double) -> String {

@@ -147,8 +147,9 @@ struct Worker: ParsableCommand {
             throw ExitCode(0)
         case .refused(let reason):
             throw CommandFailure(message: "refused by \(options.coordinator): \(reason)", status: 77)
-        case .unreachable(let reason):
-            throw CommandFailure(message: "gave up on \(options.coordinator) after trying for \(String(format: "%g", options.retryFor)) s (--retry-for): \(reason)", status: 69)
+        case .unreachable(let reason, let seconds):
+            throw CommandFailure(message: "gave up on \(options.coordinator) after trying for \(String(format: "%.1f", seconds)) s "
+                                 + "(--retry-for \(String(format: "%g", options.retryFor))): \(reason)", status: 69)
         }
     }
 }

@@ -115,3 +115,25 @@ struct HostilePeerTests {
         #expect(result.stderr.isEmpty, "\(result.stderr)")
     }
 }
+
+extension HostilePeerTests {
+    @Test("--retry-for 5 against a listener that never answers: exit 69 within a second of it, with TLS and in plain text",
+          arguments: [false, true])
+    func retryForHonoured(insecure: Bool) throws {
+        // The kernel accepts connections on a listening socket whose owner never reads.
+        let (fd, port) = try RemoteWorkerProcessTests.loopbackSocket(listening: true)
+        defer { close(fd) }
+        let check = insecure ? ["--insecure"] : ["--fingerprint", "sha256:" + String(repeating: "ab", count: 32)]
+        let started = ContinuousClock.now
+        let worker = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--token", Self.token,
+                                            "--threads", "1", "--retry-for", "5"] + check)
+        let elapsed = ContinuousClock.now - started
+        #expect(worker.status == 69, "\(worker.stderr)")
+        // It says how long it tried, as it measured: 5 s and less than one more.
+        let tried = try #require(worker.stderr.firstMatch(of: /after trying for ([0-9.]+) s \(--retry-for 5\)/), "\(worker.stderr)")
+        let seconds = try #require(Double(tried.1))
+        #expect(seconds >= 5 && seconds < 6, "\(worker.stderr)")
+        #expect(elapsed < .seconds(60), "only a hang reaches this")
+        #expect(worker.stderr.contains("no answer within"), "\(worker.stderr)")
+    }
+}
