@@ -63,7 +63,7 @@ struct Worker: ParsableCommand {
     var insecure = false
 
     @Option(name: .long, help: ArgumentHelp(
-        "Keep a file that says \"joined\" or \"connecting\" on its first line, written again every few seconds and removed on exit: for readiness and liveness probes.",
+        "Keep a file that says \"joined\" or \"connecting\" on its second line (the first marks it as a status file), written again every few seconds and removed on exit: for readiness and liveness probes. A path that holds anything else is refused.",
         valueName: "PATH"))
     var statusFile: String?
 

@@ -39,14 +39,50 @@ struct WorkerIdentityTests {
         let file = WorkerStatusFile(path: path, coordinator: "coordinator:7070")
         let read = { try? String(contentsOfFile: path, encoding: .utf8) }
         file.update(.connecting)
-        #expect(read() == "connecting to coordinator:7070\n")
+        #expect(read() == "cluster-top worker status\nconnecting to coordinator:7070\n")
         file.update(.joined)
-        #expect(read() == "joined coordinator:7070\n")
+        #expect(read() == "cluster-top worker status\njoined coordinator:7070\n")
         file.update(.connecting)
-        #expect(read() == "connecting to coordinator:7070\n")
+        #expect(read() == "cluster-top worker status\nconnecting to coordinator:7070\n")
         file.remove()
         #expect(read() == nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty, "no temporary file left behind")
+    }
+
+    @Test("a status file is removed on exit only if it is still the file this process wrote")
+    func removesOnlyItsOwn() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("status-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("status").path
+        let file = WorkerStatusFile(path: path, coordinator: "coordinator:7070")
+        file.update(.joined)
+        // Someone puts a file of their own there: it is neither written over nor removed.
+        try FileManager.default.removeItem(atPath: path)
+        try "someone else's\n".write(toFile: path, atomically: true, encoding: .utf8)
+        file.update(.connecting)
+        file.remove()
+        #expect((try? String(contentsOfFile: path, encoding: .utf8)) == "someone else's\n")
+    }
+
+    @Test("a path that holds something else is refused before the worker starts: a file of someone else's, a folder, a link, a device, a pipe; a status file left behind is not")
+    func statusFileRefusesOthers() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("status-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        try "precious\n".write(toFile: path("notes"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: path("empty"), withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: path("link"), withDestinationPath: path("notes"))
+        #expect(mkfifo(path("pipe"), 0o644) == 0)
+        #expect(WorkerStatusFile.problem(writing: path("notes")) == "\(path("notes")) exists and is not a status file: give a path of its own (it is written and removed)")
+        #expect(WorkerStatusFile.problem(writing: path("empty"))?.contains("is a folder, not a status file") == true)
+        #expect(WorkerStatusFile.problem(writing: path("link"))?.contains("is a symbolic link, not a status file") == true)
+        #expect(WorkerStatusFile.problem(writing: path("pipe"))?.contains("is a pipe, not a status file") == true)
+        #expect(WorkerStatusFile.problem(writing: "/dev/full")?.contains("is a device, not a status file") == true)
+        // One this program wrote (its worker killed, say) is written again.
+        try "cluster-top worker status\njoined coordinator:7070\n".write(toFile: path("left"), atomically: true, encoding: .utf8)
+        #expect(WorkerStatusFile.problem(writing: path("left")) == nil)
     }
 
     @Test("a status file in a folder that does not exist is refused before the worker starts")

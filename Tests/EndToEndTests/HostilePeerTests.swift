@@ -137,3 +137,37 @@ extension HostilePeerTests {
         #expect(worker.stderr.contains("no answer within"), "\(worker.stderr)")
     }
 }
+
+extension HostilePeerTests {
+    @Test("--status-file on an existing file, an empty folder or a device: one line, exit 64, and each is left as it was")
+    func statusFileLeavesOthersAlone() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-status-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let notes = folder.appendingPathComponent("notes").path, empty = folder.appendingPathComponent("empty").path
+        try "precious\n".write(toFile: notes, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
+        var targets = [notes, empty]
+        // A device of the test's own (the one /dev/full is), where it may make one: as root.
+        let device = folder.appendingPathComponent("full").path
+        if getuid() == 0, mknod(device, S_IFCHR | 0o666, makedev(1, 7)) == 0 { targets.append(device) }
+        for target in targets {
+            let before = try FileManager.default.attributesOfItem(atPath: target)
+            let worker = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:1", "--insecure", "--token", Self.token,
+                                                "--threads", "1", "--status-file", target])
+            #expect(worker.status == 64, "\(target): \(worker.stderr)")
+            #expect(worker.stderr.split(separator: "\n").count == 1 && worker.stderr.contains("--status-file: \(target) "),
+                    "\(worker.stderr)")
+            let after = try FileManager.default.attributesOfItem(atPath: target)
+            #expect(after[.systemFileNumber] as? Int == before[.systemFileNumber] as? Int, "\(target) was replaced")
+            #expect(after[.type] as? FileAttributeType == before[.type] as? FileAttributeType)
+        }
+        #expect(try String(contentsOfFile: notes, encoding: .utf8) == "precious\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: empty).isEmpty)
+    }
+}
+
+/// `makedev` is a macro in C.
+private func makedev(_ major: UInt32, _ minor: UInt32) -> dev_t {
+    dev_t(((major & 0xfffff000) << 32) | ((major & 0xfff) << 8) | ((minor & 0xffffff00) << 12) | (minor & 0xff))
+}

@@ -384,15 +384,15 @@ struct RemoteWorkerProcessTests {
         let nowhere = try Self.freeLoopbackPort()
         let waiting = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(nowhere)", "--insecure", "--token", Self.token,
                                             "--threads", "1", "--status-file", folder.appendingPathComponent("waiting").path])
-        #expect(eventually { read("waiting") == "connecting to 127.0.0.1:\(nowhere)\n" }, "\(waiting.output)")
+        #expect(eventually { read("waiting") == "cluster-top worker status\nconnecting to 127.0.0.1:\(nowhere)\n" }, "\(waiting.output)")
 
         let local = try LocalCoordinator()
         defer { local.stop() }
         let joined = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(local.port)",
                                            "--fingerprint", local.identity.fingerprint.description, "--token", Self.token,
                                            "--threads", "1", "--status-file", folder.appendingPathComponent("joined").path])
-        #expect(eventually { read("joined") == "joined 127.0.0.1:\(local.port)\n" }, "\(joined.output)")
-        #expect(read("waiting") == "connecting to 127.0.0.1:\(nowhere)\n")
+        #expect(eventually { read("joined") == "cluster-top worker status\njoined 127.0.0.1:\(local.port)\n" }, "\(joined.output)")
+        #expect(read("waiting") == "cluster-top worker status\nconnecting to 127.0.0.1:\(nowhere)\n")
 
         local.stop()
         #expect(joined.exitStatus(within: 30) == 0)
