@@ -91,7 +91,36 @@ public struct ServerIdentity: Sendable {
             throw SecurityError("\(certificateFile) holds a certificate that cannot be read")
         }
         guard keyText.contains("PRIVATE KEY-----") else { throw SecurityError("\(keyFile) holds no PEM private key") }
+        // A key that is not the certificate's would fail every handshake: say so now, not as a
+        // failure to listen.
+        guard let key = try? Certificate.PrivateKey(pemEncoded: keyText) else {
+            throw SecurityError("\(keyFile) holds a private key that cannot be read (an EC, RSA or Ed25519 key in PEM, not encrypted)")
+        }
+        if let leaf = try? Certificate(derEncoded: documents[0].derBytes), leaf.publicKey != key.publicKey {
+            throw SecurityError("the key in \(keyFile) does not belong to the certificate in \(certificateFile): their public keys differ")
+        }
         return ServerIdentity(certificateChain: documents.map(\.derBytes), privateKeyPEM: keyText)
+    }
+
+    /// The certificates of a CA file (`worker --tls-ca`), checked before any network: a file that
+    /// cannot be read or holds no certificate is a mistake to say at once, not at each retry.
+    public static func authorityCertificates(file: String) throws(SecurityError) -> [Certificate] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+            throw SecurityError("--tls-ca: \(file) does not exist")
+        }
+        if isDirectory.boolValue { throw SecurityError("--tls-ca: \(file) is a folder, not a PEM file of CA certificates") }
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw SecurityError("--tls-ca: cannot read \(file): \(Self.reason(error))")
+        }
+        let documents = (try? PEMDocument.parseMultiple(pemString: text)) ?? []
+        let certificates = documents.filter { $0.discriminator == "CERTIFICATE" }.compactMap { try? Certificate(derEncoded: $0.derBytes) }
+        guard certificates.isEmpty else { return certificates }
+        let found = text.isEmpty ? "it is empty"
+            : documents.contains { $0.discriminator.hasSuffix("PRIVATE KEY") } ? "it holds a private key: give the CA's certificate"
+            : documents.contains { $0.discriminator == "CERTIFICATE" } ? "its certificate cannot be read" : "it is not PEM"
+        throw SecurityError("--tls-ca: \(file) holds no PEM certificate (\(found))")
     }
 
     static func reason(_ error: any Error) -> String {
@@ -110,9 +139,10 @@ public struct SecurityError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-/// The certificate a pinned check turned down, so the worker can say whose it was.
+/// Why the server's certificate was turned down, if it was: the worker then refuses to go on,
+/// in one line, instead of retrying as if the network had failed.
 final class RejectedCertificate: Sendable {
-    let fingerprint = Mutex<Fingerprint?>(nil)
+    let reason = Mutex<String?>(nil)
 }
 
 /// How a worker knows it reached the right coordinator.
@@ -125,8 +155,9 @@ public enum ServerCheck: Sendable, Equatable {
     /// PEM file (`--tls-ca`), or the system's roots when nil.
     case authority(caFile: String?)
 
-    /// The transport's settings; `seen` learns the certificate a pinned check turned down.
-    func transportSecurity(seen: RejectedCertificate?) -> HTTP2ClientTransport.Posix.TransportSecurity {
+    /// The transport's settings for a connection to `host`; `rejected` learns why a certificate
+    /// was turned down.
+    func transportSecurity(host: String, rejected: RejectedCertificate?) -> HTTP2ClientTransport.Posix.TransportSecurity {
         switch self {
         case .insecure:
             return .plaintext
@@ -144,16 +175,100 @@ public enum ServerCheck: Sendable, Equatable {
                     if fingerprint == pinned {
                         promise.succeed(.certificateVerified(VerificationMetadata(nil)))
                     } else {
-                        seen?.fingerprint.withLock { $0 = fingerprint }
+                        rejected?.reason.withLock {
+                            $0 = "its certificate is \(fingerprint), not the \(pinned) given with --fingerprint: it is not the "
+                                + "coordinator you meant (serve makes a new certificate each time it starts: copy its new join line)"
+                        }
                         promise.succeed(.failed)
                     }
                 }
             }
         case .authority(let caFile):
+            let roots = caFile.flatMap { try? CertificateStore(ServerIdentity.authorityCertificates(file: $0)) }
+                ?? CertificateStore.systemTrustRoots
+            let trusted = caFile.map { "a CA in \($0)" }
+                ?? "a CA this system trusts (serve's own certificate is checked by its fingerprint: join with the --fingerprint it printed)"
             return .tls { config in
-                config.serverCertificateVerification = .fullVerification
-                if let caFile { config.trustRoots = .certificates([.file(path: caFile, format: .pem)]) }
+                // The checks are ours (below), with swift-certificates, so a refusal can say
+                // which one failed: the name, the dates, or the signature.
+                config.serverCertificateVerification = .noHostnameVerification
+                config.customVerificationCallback = { presented, promise in
+                    let chain = presented.compactMap { try? $0.toDERBytes() }.compactMap { try? Certificate(derEncoded: $0) }
+                    Task {
+                        if let problem = await Self.problem(with: chain, host: host, roots: roots, trusted: trusted) {
+                            rejected?.reason.withLock { $0 = problem }
+                            promise.succeed(.failed)
+                        } else {
+                            promise.succeed(.certificateVerified(VerificationMetadata(nil)))
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// What is wrong with a server's certificate `chain` (leaf first) for `host`, checked against
+    /// `roots`; nil if nothing is. The dates first (they say the most), then who signed it, then
+    /// the name, so a certificate nobody vouches for is never described by its names.
+    static func problem(with chain: [Certificate], host: String, roots: CertificateStore, trusted: String) async -> String? {
+        guard let leaf = chain.first else { return "it presented no certificate that can be read" }
+        let now = Date()
+        if now > leaf.notValidAfter { return "its certificate expired on \(leaf.notValidAfter)" }
+        if now < leaf.notValidBefore { return "its certificate is not valid before \(leaf.notValidBefore)" }
+        var verifier = Verifier(rootCertificates: roots) { RFC5280Policy(validationTime: now) }
+        if case .couldNotValidate = await verifier.validate(leaf: leaf, intermediates: CertificateStore(chain.dropFirst())) {
+            return "its certificate is not signed by \(trusted)"
+        }
+        let names = CertificateNames(leaf)
+        guard names.cover(host) else {
+            return "its certificate is for \(names.description), not \(host): it is not the coordinator you meant, "
+                + "or its certificate was made for another name"
+        }
+        return nil
+    }
+}
+
+/// The names and addresses a certificate is for (its subject alternative names), and whether
+/// one covers a host name or address as a TLS client checks it (RFC 6125: a wildcard stands for
+/// one label, on the left).
+struct CertificateNames: CustomStringConvertible {
+    var dnsNames: [String] = []
+    var addresses: [[UInt8]] = []
+
+    init(_ certificate: Certificate) {
+        guard let alternatives = try? certificate.extensions.subjectAlternativeNames else { return }
+        for name in alternatives {
+            switch name {
+            case .dnsName(let dns): dnsNames.append(dns.lowercased())
+            case .ipAddress(let octets): addresses.append(Array(octets.bytes))
+            default: break
+            }
+        }
+    }
+
+    func cover(_ host: String) -> Bool {
+        if let octets = Self.octets(host) { return addresses.contains(octets) }
+        let wanted = host.lowercased()
+        return dnsNames.contains { name in
+            guard name.hasPrefix("*.") else { return name == wanted }
+            guard let dot = wanted.firstIndex(of: ".") else { return false }
+            return wanted[dot...] == name.dropFirst()
+        }
+    }
+
+    /// An IPv4 or IPv6 address as bytes; nil for a name.
+    static func octets(_ host: String) -> [UInt8]? {
+        var v4 = in_addr(), v6 = in6_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
+        if inet_pton(AF_INET6, host, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+        return nil
+    }
+
+    var description: String {
+        let shown = dnsNames + addresses.map { bytes in
+            bytes.count == 4 ? bytes.map(String.init).joined(separator: ".")
+                : stride(from: 0, to: bytes.count, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }.joined(separator: ":")
+        }
+        return shown.isEmpty ? "no name" : shown.joined(separator: ", ")
     }
 }

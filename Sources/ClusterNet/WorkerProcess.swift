@@ -176,7 +176,7 @@ public final class WorkerProcess: Sendable {
         callOptions.waitForReady = false
         let rejected = RejectedCertificate()
         do {
-            let transport = try Self.transport(to: options.coordinator, security: options.check.transportSecurity(seen: rejected))
+            let transport = try Self.transport(to: options.coordinator, security: options.check.transportSecurity(host: options.coordinator.host, rejected: rejected))
             // A listener that accepts and then says nothing must not hold the worker for ever:
             // without a welcome in time, this attempt ends and the usual retries take over.
             let session = Task {
@@ -218,10 +218,7 @@ public final class WorkerProcess: Sendable {
         } catch let error as RPCError {
             if Task.isCancelled { return .cancelled }
             // Another server answered: not a failure to retry, a refusal to report.
-            if let seen = rejected.fingerprint.withLock({ $0 }), case .pinned(let pinned) = options.check {
-                return .refused("its certificate is \(seen), not the \(pinned) given with --fingerprint: it is not the "
-                    + "coordinator you meant (serve makes a new certificate each time it starts: copy its new join line)")
-            }
+            if let reason = rejected.reason.withLock({ $0 }) { return .refused(reason) }
             // Every thread released: the session is over, however the stream's end was reported.
             if state.allReleased { return .released }
             switch error.code {
@@ -232,6 +229,7 @@ public final class WorkerProcess: Sendable {
             }
         } catch {
             if Task.isCancelled { return .cancelled }
+            if let reason = rejected.reason.withLock({ $0 }) { return .refused(reason) }
             if state.allReleased { return .released }
             return .failed(Self.reason(error), joined: state.joined)
         }

@@ -84,8 +84,8 @@ struct Worker: ParsableCommand {
             }
             return .pinned(value)
         }
-        if let tlsCa, !FileManager.default.isReadableFile(atPath: tlsCa) {
-            throw InputError("--tls-ca: cannot read \(tlsCa)")
+        if let tlsCa {
+            do { _ = try ServerIdentity.authorityCertificates(file: tlsCa) } catch { throw InputError(error.description) }
         }
         return .authority(caFile: tlsCa)
     }

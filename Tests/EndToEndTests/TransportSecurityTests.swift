@@ -161,6 +161,7 @@ struct TransportSecurityTests {
             try serializer.serialize(certificate)
             return PEMDocument(type: "CERTIFICATE", derBytes: serializer.serializedBytes).pemString + "\n"
         }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let files = (ca: directory.appendingPathComponent("ca.pem").path, certificate: directory.appendingPathComponent("server.pem").path,
                      key: directory.appendingPathComponent("server.key").path)
         try pem(ca).write(toFile: files.ca, atomically: true, encoding: .utf8)
@@ -169,28 +170,78 @@ struct TransportSecurityTests {
         return files
     }
 
-    @Test("with --tls-ca, a certificate the CA signed for the address joins; an expired one, or one for another name, is refused",
-          arguments: [("127.0.0.1", -3600.0, 86_400.0, true), ("127.0.0.1", -7200.0, -3600.0, false), ("10.9.8.7", -3600.0, 86_400.0, false)])
-    func certificateAuthority(name: String, from: Double, until: Double, accepted: Bool) throws {
+    @Test("with --tls-ca, a certificate the CA signed for the address joins; an expired one, one for another name, or one another CA signed is refused at once, in one line (77)",
+          arguments: [("127.0.0.1", -3600.0, 86_400.0, nil), ("127.0.0.1", -7200.0, -3600.0, "its certificate expired on"),
+                      ("10.9.8.7", -3600.0, 86_400.0, "its certificate is for 10.9.8.7, not 127.0.0.1"),
+                      ("127.0.0.1", -3600.0, 86_400.0, "its certificate is not signed by a CA in ")] as [(String, Double, Double, String?)])
+    func certificateAuthority(name: String, from: Double, until: Double, refusal: String?) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-ca-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let files = try Self.signedIdentity(in: directory, name: name, from: from, until: until)
+        // The last case: the worker trusts another CA than the one that signed.
+        let trusted = refusal?.contains("not signed by") == true
+            ? try Self.signedIdentity(in: directory.appendingPathComponent("other"), name: name).ca : files.ca
         let token = "ca-test-token-1234"
         let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", token, "--workers", "0", "--headless",
                                           "--await-workers", "1", "--range", "1...1000", "--tls-cert", files.certificate,
                                           "--tls-key", files.key])
         let port = try #require(serve.listeningPort(), "\(serve.output)")
-        let worker = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--tls-ca", files.ca, "--token", token,
-                                            "--threads", "1", "--retry-for", "1"])
-        if accepted {
+        // The default --retry-for (60 s): a refusal must not be retried as if the network failed.
+        let worker = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--tls-ca", trusted, "--token", token,
+                                            "--threads", "1"])
+        if let refusal {
+            #expect(worker.status == 77, "\(worker.stderr)")
+            let lines = worker.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("cluster-top: refused by 127.0.0.1:\(port): \(refusal)"), "\(worker.stderr)")
+            #expect(!worker.stdout.contains("retrying"), "refused at once: \(worker.stdout)")
+            #expect(!serve.output.contains("joined"))
+            serve.signal(SIGTERM)
+        } else {
             #expect(worker.status == 0, "\(worker.stderr)")
             #expect(serve.exitStatus(within: 30) == 0)
             #expect(serve.output.contains("[verified]"))
-        } else {
-            #expect(worker.status == 69, "\(worker.stderr)")
-            #expect(!serve.output.contains("joined"))
-            serve.signal(SIGTERM)
         }
+    }
+}
+
+extension TransportSecurityTests {
+    @Test("TLS mistakes are said at start, before any network, in one line: a --tls-ca that is not a CA file (exit 64), a key that is not the certificate's (64), an address that is not this machine's or a port in use (69)")
+    func mistakesAtStart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = try Self.signedIdentity(in: directory, name: "127.0.0.1")
+        let other = try Self.signedIdentity(in: directory.appendingPathComponent("other"), name: "127.0.0.1")
+        let notPEM = directory.appendingPathComponent("notes.txt").path, empty = directory.appendingPathComponent("empty.pem").path
+        try "not a certificate\n".write(toFile: notPEM, atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: empty, contents: nil)
+        let cases: [(String, String)] = [(notPEM, "it is not PEM"), (empty, "it is empty"), (directory.path, "is a folder"),
+                                          (files.key, "it holds a private key: give the CA's certificate")]
+        for (file, problem) in cases {
+            // Port 1: nothing is reached, and nothing need be: the mistake is said first.
+            let worker = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:1", "--tls-ca", file, "--token", "tls-mistakes-token"])
+            #expect(worker.status == 64, "\(file): \(worker.stderr)")
+            let lines = worker.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].contains("--tls-ca: ") && lines[0].contains(problem), "\(worker.stderr)")
+            #expect(!worker.stdout.contains("connecting"), "no network before the check")
+        }
+
+        let mismatched = try BinaryProcess.run(["serve", "--listen", "127.0.0.1:0", "--headless", "--range", "1...10",
+                                                "--tls-cert", files.certificate, "--tls-key", other.key])
+        #expect(mismatched.status == 64, "\(mismatched.stderr)")
+        #expect(mismatched.stderr.split(separator: "\n").count == 1
+                && mismatched.stderr.contains("does not belong to the certificate in \(files.certificate): their public keys differ"),
+                "\(mismatched.stderr)")
+
+        let elsewhere = try BinaryProcess.run(["serve", "--listen", "10.9.9.9:7070", "--headless", "--range", "1...10"])
+        #expect(elsewhere.status == 69)
+        #expect(elsewhere.stderr == "cluster-top: cannot listen on 10.9.9.9:7070: no such address on this machine (give one of its addresses, or 0.0.0.0 for all of them)\n",
+                "\(elsewhere.stderr)")
+        let (fd, port) = try RemoteWorkerProcessTests.loopbackSocket(listening: true)
+        defer { close(fd) }
+        let taken = try BinaryProcess.run(["serve", "--listen", "127.0.0.1:\(port)", "--headless", "--range", "1...10"])
+        #expect(taken.status == 69)
+        #expect(taken.stderr.hasPrefix("cluster-top: cannot listen on 127.0.0.1:\(port): the port is in use"), "\(taken.stderr)")
     }
 }
