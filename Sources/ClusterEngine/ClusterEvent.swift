@@ -56,6 +56,9 @@ public enum ClusterEventKind: Sendable, Equatable {
     case remoteWorkerDisconnected(WorkerID, chunk: Int64?)
     /// A worker process was turned away before it got any work.
     case remoteWorkerRefused(peer: String, reason: String)
+    /// `count` more calls from `address` were refused for `reason` in the last `seconds`, after
+    /// the one logged; the next answer there waits `wait` seconds (see `RefusalGate`).
+    case refusalsSummarised(count: Int, address: String, reason: String, seconds: Double, wait: Double)
     case jobQueued(JobID, lo: Int64, hi: Int64)
     case jobStarted(JobID, lo: Int64, hi: Int64)
     case jobFinished(JobID, verified: Bool, total: UInt128, seconds: Double)
@@ -136,6 +139,9 @@ public struct ClusterEvent: Sendable, Equatable {
         case .remoteWorkerDisconnected(let w, let chunk):
             return chunk.map { "\(w) disconnected; chunk \($0) re-queued" } ?? "\(w) disconnected"
         case .remoteWorkerRefused(let peer, let reason): return "worker from \(peer) refused: \(reason)"
+        case .refusalsSummarised(let count, let address, let reason, let seconds, let wait):
+            return "\(count) more join\(count == 1 ? "" : "s") from \(address) refused in \(Int(seconds.rounded())) s (\(reason))"
+                + (wait > 0 ? "; each answer there now waits \(NumberText.fixed(wait, decimals: 1)) s" : "")
         case .jobQueued(let job, let lo, let hi): return "\(job) queued: \(NumberText.range(lo, hi))"
         case .jobStarted(let job, let lo, let hi): return "\(job) started: \(NumberText.range(lo, hi))"
         case .jobFinished(let job, let verified, _, let seconds):

@@ -195,6 +195,11 @@ extension Cluster {
     public func logRefusedWorker(peer: String, reason: String) {
         withState { $0.log(.remoteWorkerRefused(peer: peer, reason: reason)) }
     }
+
+    /// Notes how many more were turned away from one address, for the event log.
+    public func logRefusals(count: Int, address: String, reason: String, seconds: Double, wait: Double) {
+        withState { $0.log(.refusalsSummarised(count: count, address: address, reason: reason, seconds: seconds, wait: wait)) }
+    }
 }
 
 extension EngineState {

@@ -11,8 +11,10 @@ final class ConnectionGuard: Sendable {
     let deadline: Duration
     let limit: Int
     /// Connections waiting for their first session stream, oldest first, and those that opened
-    /// one; by identity, until they close.
-    private let connections = Mutex<(waiting: [(id: ObjectIdentifier, channel: any Channel)], opened: Set<ObjectIdentifier>)>(([], []))
+    /// one; by identity, until they close. Every open connection by its peer ("ipv4:HOST:PORT",
+    /// as gRPC names it in a call's context), so a call can close its own.
+    private let connections = Mutex<(waiting: [(id: ObjectIdentifier, channel: any Channel)], opened: Set<ObjectIdentifier>,
+                                     byPeer: [String: any Channel])>(([], [], [:]))
 
     init(deadline: Duration, limit: Int) {
         self.deadline = deadline
@@ -23,7 +25,9 @@ final class ConnectionGuard: Sendable {
 
     func accepted(_ channel: any Channel) -> EventLoopFuture<Void> {
         let id = ObjectIdentifier(channel)
+        let peer = Self.peer(channel.remoteAddress)
         let evicted = connections.withLock { c -> (any Channel)? in
+            c.byPeer[peer] = channel
             c.waiting.append((id, channel))
             return c.waiting.count > limit ? c.waiting.removeFirst().channel : nil
         }
@@ -38,9 +42,36 @@ final class ConnectionGuard: Sendable {
             self.connections.withLock { c in
                 c.waiting.removeAll { $0.id == id }
                 c.opened.remove(id)
+                if let known = c.byPeer[peer], ObjectIdentifier(known) == id { c.byPeer[peer] = nil }
             }
         }
         return channel.eventLoop.makeSucceededVoidFuture()
+    }
+
+    /// Closes the connection of `peer` ("ipv4:HOST:PORT") after `delay`: time for what was
+    /// written to it (a refusal's status) to leave first.
+    func close(peer: String, after delay: Duration = .zero) {
+        guard let channel = connections.withLock({ $0.byPeer[peer] }) else { return }
+        if delay == .zero {
+            channel.close(promise: nil)
+        } else {
+            let (seconds, attoseconds) = delay.components
+            channel.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    /// Connections open now.
+    var openCount: Int { connections.withLock { $0.byPeer.count } }
+
+    /// A peer as gRPC's server transport names it in a call's context.
+    static func peer(_ address: NIOCore.SocketAddress?) -> String {
+        switch address {
+        case .v4(let v4)?: return "ipv4:\(v4.host):\(address!.port ?? 0)"
+        case .v6(let v6)?: return "ipv6:[\(v6.host)]:\(address!.port ?? 0)"
+        default: return "<unknown>"
+        }
     }
 
     func streamOpened(_ stream: any Channel) -> EventLoopFuture<Void> {

@@ -19,6 +19,11 @@ public final class Coordinator: Sendable {
     private let sessions = SessionCount()
     private let serving = DispatchGroup()
     private let executor = CoordinatorExecutor()
+    /// Wrong tokens: slowed down per address, and summed up in the log.
+    let refusals: RefusalGate
+    /// Writes the refusals' summaries to the log every second.
+    /// (A dispatch source is thread-safe; it is not marked Sendable.)
+    nonisolated(unsafe) private let summaries: any DispatchSourceTimer
 
     /// Connections that have not opened a session yet, at most: more are closed at once.
     public static let silentConnectionLimit = 256
@@ -37,9 +42,17 @@ public final class Coordinator: Sendable {
         self.timing = timing
         let address: GRPCNIOTransportCore.SocketAddress = listen.host.contains(":")
             ? .ipv6(host: listen.host, port: listen.port) : .ipv4(host: listen.host, port: listen.port)
-        let service = CoordinatorService(cluster: cluster, token: token, timing: timing, sessions: sessions)
         let guardian = ConnectionGuard(deadline: silentConnectionDeadline, limit: Self.silentConnectionLimit)
         connectionGuard = guardian
+        let refusals = RefusalGate(cluster: cluster)
+        self.refusals = refusals
+        let service = CoordinatorService(cluster: cluster, token: token, timing: timing, sessions: sessions,
+                                         refusals: refusals, connections: guardian)
+        summaries = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "cluster-top.refusal-summaries"))
+        summaries.schedule(deadline: .now() + 1, repeating: 1)
+        summaries.setEventHandler { refusals.summarise() }
+        // Active at once: libdispatch traps on releasing a source that never was.
+        summaries.activate()
         let config = HTTP2ServerTransport.Posix.Config.defaults { config in
             // A connection that opens no session in time is closed (ConnectionGuard).
             config.channelDebuggingCallbacks.onAcceptTCPConnection = { guardian.accepted($0) }
@@ -47,6 +60,9 @@ public final class Coordinator: Sendable {
             // Workers send small messages (progress, a batch of results); a huge one is refused
             // instead of buffered.
             config.rpc.maxRequestPayloadSize = Self.messageLimit
+            // A worker process opens one session per connection: a connection cannot multiply
+            // its sessions, or its refusals, by opening streams side by side.
+            config.http2.maxConcurrentStreams = 1
         }
         server = GRPCServer(transport: .http2NIOPosix(address: address, transportSecurity: identity?.transportSecurity ?? .plaintext,
                                                       config: config),
@@ -107,6 +123,7 @@ public final class Coordinator: Sendable {
         }
         server.beginGracefulShutdown()
         _ = serving.wait(timeout: deadline + 0.5)
+        summaries.cancel()
     }
 
     /// The innermost cause of a transport error, which is the one that says what went wrong, in
@@ -139,19 +156,19 @@ struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
     let token: String
     let timing: RemoteTiming
     let sessions: SessionCount
+    let refusals: RefusalGate
+    let connections: ConnectionGuard
 
     func work(request: StreamingServerRequest<WorkerMessage>,
               context: ServerContext) async throws -> StreamingServerResponse<CoordinatorMessage> {
         let peer = Self.displayPeer(context.remotePeer)
         guard let presented = request.metadata[stringValues: AccessToken.metadataKey].first(where: { _ in true }) else {
-            cluster.logRefusedWorker(peer: peer, reason: "no token")
-            throw RPCError(code: .unauthenticated, message:
-                "no token: give the worker --token TOKEN (or set \(AccessToken.environmentVariable)) with the token the coordinator printed")
+            try await refuse(context, reason: "no token", RPCError(code: .unauthenticated, message:
+                "no token: give the worker --token TOKEN (or set \(AccessToken.environmentVariable)) with the token the coordinator printed"))
         }
         guard AccessToken.matches(presented, token) else {
-            cluster.logRefusedWorker(peer: peer, reason: "wrong token")
-            throw RPCError(code: .permissionDenied, message:
-                "wrong token: use the token the coordinator printed when it started")
+            try await refuse(context, reason: "wrong token", RPCError(code: .permissionDenied, message:
+                "wrong token: use the token the coordinator printed when it started"))
         }
         let (cluster, timing, sessions) = (self.cluster, self.timing, self.sessions)
         return StreamingServerResponse { writer in
@@ -163,10 +180,43 @@ struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
         }
     }
 
+    /// Turns a call without the right token away: after its address's back-off (`RefusalGate`),
+    /// with `error`, and its connection closed, so a guesser pays a new connection each time.
+    private func refuse(_ context: ServerContext, reason: String, _ error: RPCError) async throws -> Never {
+        let address = Self.address(context.remotePeer)
+        switch refusals.refused(address: address, peer: Self.displayPeer(context.remotePeer), reason: reason) {
+        case .answer(let wait):
+            defer { refusals.answered(address: address) }
+            if wait > .zero { try? await Task.sleep(for: wait) }
+            // The status goes out first; then the connection closes.
+            connections.close(peer: context.remotePeer, after: .milliseconds(200))
+            throw error
+        case .cutOff:
+            connections.close(peer: context.remotePeer)
+            throw RPCError(code: .resourceExhausted, message: "too many refused joins from \(address): wait, and use the right token")
+        }
+    }
+
+    static let goneAddress = "peers that hung up first"
+
     /// "ipv4:10.0.0.5:51234" → "10.0.0.5:51234".
     static func displayPeer(_ peer: String) -> String {
+        if peer == "<unknown>" { return "a peer that hung up first" }
         for prefix in ["ipv4:", "ipv6:", "unix:"] where peer.hasPrefix(prefix) { return String(peer.dropFirst(prefix.count)) }
         return peer
+    }
+
+    /// "ipv4:10.0.0.5:51234" → "10.0.0.5"; "ipv6:[::1]:51234" → "::1": the host a peer calls from.
+    /// A peer that hung up before its call was read has no address any more; such calls share
+    /// one name (they cost nothing to refuse: there is nobody left to answer).
+    static func address(_ peer: String) -> String {
+        if peer == "<unknown>" { return goneAddress }
+        let shown = displayPeer(peer)
+        if shown.hasPrefix("["), let close = shown.firstIndex(of: "]") {
+            return String(shown[shown.index(after: shown.startIndex)..<close])
+        }
+        guard let colon = shown.lastIndex(of: ":") else { return shown }
+        return String(shown[..<colon])
     }
 }
 
