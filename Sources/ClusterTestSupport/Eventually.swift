@@ -10,6 +10,12 @@ import Darwin
 /// Polls `condition` until it holds (true) or `seconds` pass (false). The deadline is there only
 /// for a hang: a passing test never comes near it, on a fast machine or a slow one. Polls every
 /// millisecond at first, then less often, so a long wait costs the machine nothing.
+///
+/// Disfavoured, so that `await eventually { … }` in an async test takes the overload below, which
+/// suspends, even though its condition is not async: this one sleeps on its thread, and two
+/// async tests sleeping here held both threads of Swift concurrency's pool on a 2-core machine,
+/// leaving the clients and servers of every other test without one for up to a minute.
+@_disfavoredOverload
 public func eventually(within seconds: Double = 60, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = DispatchTime.now() + seconds
     var pause: UInt32 = 1000
