@@ -103,6 +103,10 @@ let package = Package(
         // Drives the real binary: headless runs as subprocesses, the dashboard inside tmux.
         .testTarget(name: "EndToEndTests", dependencies: [
             "cluster-top", "ProcessSupport", "ClusterEngine", "ClusterNet", "ClusterTestSupport",
+            // Hostile clients written by hand, against the real serve.
+            "ClusterProtocol",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             // Certificates made by the tests: a CA and what it signs, for --tls-ca.
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),

@@ -56,6 +56,8 @@ public enum ClusterEventKind: Sendable, Equatable {
     case remoteWorkerDisconnected(WorkerID, chunk: Int64?)
     /// A worker process was turned away before it got any work.
     case remoteWorkerRefused(peer: String, reason: String)
+    /// The coordinator ended a worker process's session because of what it sent (`reason`).
+    case peerDisconnected(peer: String, host: String?, reason: String)
     /// `count` more calls from `address` were refused for `reason` in the last `seconds`, after
     /// the one logged; the next answer there waits `wait` seconds (see `RefusalGate`).
     case refusalsSummarised(count: Int, address: String, reason: String, seconds: Double, wait: Double)
@@ -139,6 +141,8 @@ public struct ClusterEvent: Sendable, Equatable {
         case .remoteWorkerDisconnected(let w, let chunk):
             return chunk.map { "\(w) disconnected; chunk \($0) re-queued" } ?? "\(w) disconnected"
         case .remoteWorkerRefused(let peer, let reason): return "worker from \(peer) refused: \(reason)"
+        case .peerDisconnected(let peer, let host, let reason):
+            return "disconnected \(peer)\(host.map { " (\($0))" } ?? ""): \(reason)"
         case .refusalsSummarised(let count, let address, let reason, let seconds, let wait):
             return "\(count) more join\(count == 1 ? "" : "s") from \(address) refused in \(Int(seconds.rounded())) s (\(reason))"
                 + (wait > 0 ? "; each answer there now waits \(NumberText.fixed(wait, decimals: 1)) s" : "")

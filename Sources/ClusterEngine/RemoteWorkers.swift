@@ -196,6 +196,11 @@ extension Cluster {
         withState { $0.log(.remoteWorkerRefused(peer: peer, reason: reason)) }
     }
 
+    /// Notes a session the coordinator ended because of what its peer sent, for the event log.
+    public func logPeerDisconnected(peer: String, host: String?, reason: String) {
+        withState { $0.log(.peerDisconnected(peer: peer, host: host, reason: reason)) }
+    }
+
     /// Notes how many more were turned away from one address, for the event log.
     public func logRefusals(count: Int, address: String, reason: String, seconds: Double, wait: Double) {
         withState { $0.log(.refusalsSummarised(count: count, address: address, reason: reason, seconds: seconds, wait: wait)) }

@@ -32,6 +32,11 @@ public final class Coordinator: Sendable {
     public var silentConnections: Int { connectionGuard.waitingCount }
     /// The largest message a worker may send.
     public static let messageLimit = 1 << 20
+    /// Estimated bytes of messages read from all sessions and not yet handled
+    /// (`MessageLimits.estimatedBytes`); a reader past it waits.
+    public static let messagesInFlightBytes = 32 << 20
+    /// The budget of `messagesInFlightBytes`, shared by every session.
+    let messageBudget = MessageBudget(limit: Coordinator.messagesInFlightBytes)
 
     /// With an `identity`, over TLS (the command line's default); without, in plain text. A
     /// connection that opens no session within `silentConnectionDeadline` is closed.
@@ -47,7 +52,7 @@ public final class Coordinator: Sendable {
         let refusals = RefusalGate(cluster: cluster)
         self.refusals = refusals
         let service = CoordinatorService(cluster: cluster, token: token, timing: timing, sessions: sessions,
-                                         refusals: refusals, connections: guardian)
+                                         refusals: refusals, connections: guardian, budget: messageBudget)
         summaries = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "cluster-top.refusal-summaries"))
         summaries.schedule(deadline: .now() + 1, repeating: 1)
         summaries.setEventHandler { refusals.summarise() }
@@ -158,6 +163,7 @@ struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
     let sessions: SessionCount
     let refusals: RefusalGate
     let connections: ConnectionGuard
+    let budget: MessageBudget
 
     func work(request: StreamingServerRequest<WorkerMessage>,
               context: ServerContext) async throws -> StreamingServerResponse<CoordinatorMessage> {
@@ -170,12 +176,18 @@ struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
             try await refuse(context, reason: "wrong token", RPCError(code: .permissionDenied, message:
                 "wrong token: use the token the coordinator printed when it started"))
         }
-        let (cluster, timing, sessions) = (self.cluster, self.timing, self.sessions)
+        let (cluster, timing, sessions, budget) = (self.cluster, self.timing, self.sessions, self.budget)
         return StreamingServerResponse { writer in
             sessions.value.add(1, ordering: .relaxed)
             defer { sessions.value.subtract(1, ordering: .relaxed) }
             var session = RemoteSession(cluster: cluster, timing: timing, peer: peer)
-            try await session.run(messages: request.messages, writer: writer)
+            do {
+                try await session.run(messages: request.messages, writer: writer, budget: budget)
+            } catch let violation as RemoteSession.ProtocolViolation {
+                // Named once, in the log: who it was and what it sent.
+                cluster.logPeerDisconnected(peer: peer, host: session.host, reason: violation.description)
+                throw RPCError(code: .invalidArgument, message: violation.description)
+            }
             return [:]
         }
     }

@@ -1,6 +1,7 @@
 import ClusterEngine
 import ClusterProtocol
 import GRPCCore
+import Synchronization
 
 /// How often a worker process must be heard from, and how long the coordinator waits.
 public struct RemoteTiming: Sendable, Equatable {
@@ -74,10 +75,19 @@ struct RemoteSession {
         }
     }
 
-    /// A message the session cannot accept; the connection ends and its chunks are re-queued.
+    /// A message the session cannot accept; the connection ends, its chunks are re-queued, and
+    /// the log names the peer.
     struct ProtocolViolation: Error, CustomStringConvertible {
         let description: String
     }
+
+    /// The connection failed under the session (a reset, a stream error): nobody's fault to log.
+    struct ConnectionLost: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Messages a session may hold read but not yet handled; more wait in the network.
+    static let messagesInFlight = 16
 
     let cluster: Cluster
     /// `lease` is set at Hello, by the worker's nice value (`RemoteTiming.lease(forNice:)`).
@@ -87,7 +97,10 @@ struct RemoteSession {
     let continuation: AsyncStream<Input>.Continuation
     /// Where the engine's wake-ups for thread `t` go: by default, into `inputs`.
     private let wake: @Sendable (Int) -> Void
+    private let wakeTarget: WakeTarget
     private(set) var threads: [Thread] = []
+    /// The host its Hello named, once it said Hello.
+    private(set) var host: String?
     private var lastHeard: ContinuousClock.Instant
     /// When the lease was last checked; ticks come every heartbeat.
     private var lastTick: ContinuousClock.Instant
@@ -109,8 +122,11 @@ struct RemoteSession {
         self.timing = timing
         self.peer = peer
         (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
-        let continuation = continuation
-        self.wake = wake ?? { continuation.yield(.wake(thread: $0)) }
+        // The engine keeps a removed worker's row, and so its wake-up, for as long as the row
+        // stays: it must not keep this session's inputs, and the messages unread in them, alive.
+        let target = WakeTarget(continuation)
+        wakeTarget = target
+        self.wake = wake ?? { target.wake(thread: $0) }
         started = now
         lastHeard = now
         lastTick = now
@@ -119,15 +135,25 @@ struct RemoteSession {
     /// Runs the session until every thread is released or the connection ends. Throws why it
     /// ended badly, if it did; the server turns that into the RPC's status. Either way, what
     /// the threads held goes back to the queue.
+    /// `budget`: the coordinator's, for messages read but not yet handled by any session; this
+    /// session also holds at most `messagesInFlight` of them. A reader over either waits, and
+    /// TCP's flow control holds its peer back.
     mutating func run(messages: RPCAsyncSequence<WorkerMessage, any Error>,
-                      writer: RPCWriter<CoordinatorMessage>) async throws {
+                      writer: RPCWriter<CoordinatorMessage>, budget: MessageBudget) async throws {
         let continuation = self.continuation
         let heartbeat = timing.heartbeat
-        defer { disconnectAll() }
+        let intake = SessionIntake(shared: budget, own: MessageBudget(limit: Self.messagesInFlight))
+        defer {
+            disconnectAll()
+            intake.giveAllBack()
+        }
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 do {
-                    for try await message in messages { continuation.yield(.message(message)) }
+                    for try await message in messages {
+                        guard await intake.admit(message) else { return }  // cancelled: the session is over
+                        continuation.yield(.message(message))
+                    }
                     continuation.yield(.ended(nil))
                 } catch {
                     continuation.yield(.ended(error))
@@ -150,6 +176,7 @@ struct RemoteSession {
                     if ContinuousClock.now - releasedAt > Self.releaseGrace { return }
                     continue
                 }
+                if case .message(let message) = input { intake.handled(message) }
                 let (messages, done) = try receive(input, now: .now)
                 if !messages.isEmpty { try await writer.write(contentsOf: messages) }
                 if done {
@@ -190,7 +217,7 @@ struct RemoteSession {
             sendPing(now: now)
         case .ended(let error):
             if let error, !(error is CancellationError) {
-                throw ProtocolViolation(description: "connection ended: \(error)")
+                throw ConnectionLost(description: "connection ended: \(error)")
             }
             return true
         }
@@ -200,6 +227,9 @@ struct RemoteSession {
     // MARK: Messages from the worker
 
     private mutating func receive(_ message: WorkerMessage, now: ContinuousClock.Instant) throws {
+        if let excess = MessageLimits.excess(of: message, threads: threads.count) {
+            throw ProtocolViolation(description: excess)
+        }
         switch message.kind {
         case .hello(let hello):
             try join(hello)
@@ -301,6 +331,7 @@ struct RemoteSession {
         }
         timing.lease = timing.lease(forNice: hello.nice)
         let host = WireProtocol.printableHostName(hello.host, fallback: peer)
+        self.host = host
         // Only a name this program knows is shown: the field is the client's word.
         let kernel = KernelVariant(rawValue: hello.kernel)?.rawValue ?? ""
         let wake = self.wake
@@ -460,6 +491,7 @@ struct RemoteSession {
     /// The connection is over: whatever the threads held goes back to the queue now.
     private func disconnectAll() {
         continuation.finish()
+        wakeTarget.close()
         for thread in threads where !thread.released { cluster.remoteLost(thread.id, .disconnected) }
     }
 
@@ -469,4 +501,22 @@ struct RemoteSession {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
+}
+
+/// Where the engine's wake-ups for a session's threads go, until the session is over: then
+/// nowhere, and the session's inputs (with any messages left unread in them) can be freed.
+final class WakeTarget: Sendable {
+    private let continuation: Mutex<AsyncStream<RemoteSession.Input>.Continuation?>
+
+    init(_ continuation: AsyncStream<RemoteSession.Input>.Continuation) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func wake(thread: Int) {
+        _ = continuation.withLock { $0?.yield(.wake(thread: thread)) }
+    }
+
+    func close() {
+        continuation.withLock { $0 = nil }
+    }
 }

@@ -54,7 +54,7 @@ struct LyingPeerTests {
         }
         #expect(await eventually { cluster.snapshot().job?.wrongSums ?? 0 > 0 || cluster.summary(of: job) != nil })
         let liarID = WorkerID(1)
-        let first = liar.assigned.withLock { $0[0] }
+        let first = try #require(liar.assigned.withLock { $0.first })
         #expect(cluster.events(after: 0).map(\.kind).contains(
             .wrongSumRefused(liarID, host: "mallory", chunk: first.chunk, job: job)))
         #expect(cluster.events(after: 0).contains {
@@ -146,3 +146,4 @@ struct LyingPeerTests {
         _ = await session.value
     }
 }
+

@@ -2,6 +2,7 @@ import ClusterEngine
 import ClusterNet
 import ClusterTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// The real `serve` against peers that break things the way they were found to: connections
@@ -171,3 +172,51 @@ extension HostilePeerTests {
 private func makedev(_ major: UInt32, _ minor: UInt32) -> dev_t {
     dev_t(((major & 0xfffff000) << 32) | ((major & 0xfff) << 8) | ((minor & 0xffffff00) << 12) | (minor & 0xff))
 }
+
+extension HostilePeerTests {
+    @Test("20,000 wrong tokens from one address make a few lines of serve's log, and a worker with the right token from that address joins while they go on")
+    func guesser() async throws {
+        let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--insecure", "--token", Self.token, "--workers", "0",
+                                          "--headless", "--await-workers", "1", "--range", "1...1_000_000"])
+        let port = try #require(serve.listeningPort(), "\(serve.output)")
+        let attempts = Counter()
+        let total = 20_000
+        // Sixteen guessers, each a thread with a connection of its own per guess, none waiting
+        // more than a fifth of a second for an answer: an impatient guesser goes as fast as it can.
+        let guessers = DispatchGroup()
+        for _ in 0..<16 {
+            guessers.enter()
+            Thread {
+                defer { guessers.leave() }
+                while attempts.value.add(1, ordering: .relaxed).newValue <= total {
+                    _ = RawHTTP2.call(port: port, token: "guess-\(Int.random(in: 0..<1_000_000))", patience: 0.2)
+                }
+            }.start()
+        }
+        // Once guessing is under way, a worker with the right token, from the same address. It
+        // holds its chunk at a gate, so the job outlasts the guessing and its summary line.
+        try #require(await eventually { attempts.value.load(ordering: .relaxed) > 1_000 })
+        let gate = RemoteWorkerProcessTests.gateFile()
+        defer { try? FileManager.default.removeItem(atPath: gate) }
+        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(port)", "--insecure", "--token", Self.token,
+                                           "--threads", "1"], environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"])
+        #expect(serve.waitFor("worker 1 joined") != nil, "\(serve.output.suffix(2_000))")
+        #expect(attempts.value.load(ordering: .relaxed) < total, "it joined while the guessing went on")
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            guessers.notify(queue: .global()) { done.resume() }
+        }
+        // The guesses since the first line, summed up within the next few seconds.
+        #expect(serve.waitFor("(wrong token); each answer there now waits") != nil, "\(serve.output.suffix(2_000))")
+        try FileManager.default.removeItem(atPath: gate)
+        #expect(serve.exitStatus(within: 60) == 0, "\(serve.output.suffix(2_000))")
+        #expect(worker.exitStatus(within: 30) == 0)
+        let output = serve.output
+        #expect(output.contains("[verified]"))
+        // A first line for each address a guess came from (127.0.0.1, or none: it hung up before
+        // its call was read), then a line for each every 5 s while the guessing lasted.
+        let lines = output.split(separator: "\n").filter { $0.contains("refused") }
+        #expect(lines.count * 100 < total, "\(lines)")
+        #expect(lines.contains { $0.contains("more joins from 127.0.0.1 refused in") }, "\(lines)")
+    }
+}
+
