@@ -109,11 +109,14 @@ enum TimelineView {
         return table.groups.map { Lane(label: $0.name, workers: $0.members.map { workers[$0].id }, isHost: true) }
     }
 
-    /// The removed workers that did something in the shown job: they share one lane, which is
-    /// left out when there are none.
+    /// The removed workers that did something in the shown job, and `JobTimeline.departedLane`
+    /// for those whose rows were freed since: they share one lane, which is left out when there
+    /// are none.
     static func goneWorkers(_ snapshot: ClusterSnapshot, _ timeline: TimelineSnapshot?) -> Set<WorkerID> {
         guard let whole = timeline?.whole, whole.job == snapshot.job?.id else { return [] }
-        return Set(snapshot.workers.filter { $0.state == .removed && whole.lane(of: $0.id) != nil }.map(\.id))
+        var gone = Set(snapshot.workers.filter { $0.state == .removed && whole.lane(of: $0.id) != nil }.map(\.id))
+        if whole.departedCount > 0 { gone.insert(JobTimeline.departedLane) }
+        return gone
     }
 
     /// Draws the panel from `top`: the legend, a lane for each of `visible` (the lane workers on
@@ -175,7 +178,8 @@ enum TimelineView {
             // Every removed worker's lane in one: what they did still counts. How many, where the
             // lane is empty (they have left, so its end usually is).
             drawLane(Widgets.padLeft("gone", labelWidth - 1) + " ", cells.gone, selected: false)
-            let note = " \(gone.count) removed worker\(gone.count == 1 ? "" : "s") "
+            let count = gone.count + (gone.contains(JobTimeline.departedLane) ? (c.input.timeline?.whole?.departedCount ?? 1) - 1 : 0)
+            let note = " \(count) removed worker\(count == 1 ? "" : "s") "
             if cells.gone.count > note.count, cells.gone.suffix(note.count).allSatisfy({ $0 == .empty }) {
                 buffer.write(note, x: labelWidth + cells.gone.count - note.count, y: y - 1, style: palette.label)
             }

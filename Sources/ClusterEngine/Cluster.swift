@@ -38,22 +38,24 @@ public final class Cluster: Sendable {
 
     // MARK: Workers
 
-    /// Starts a new worker thread. Returns nil while `maxWorkers` workers are alive, or once
-    /// `maxWorkerRecords` have ever been created.
+    /// Starts a new worker thread. Returns nil while `maxWorkers` workers are alive, or while
+    /// the table's `maxWorkerRecords` rows are all live or cannot be freed yet.
     @discardableResult
     public func addWorker(speed: Double = 1) -> WorkerID? {
-        let cell: WorkerCell? = state.withLock { s in
+        let added: (cell: WorkerCell, row: Int)? = state.withLock { s in
             guard !s.isShuttingDown, s.canAddWorker(configuration) else { return nil }
-            let cell = WorkerCell(id: WorkerID(s.workers.count + 1))
-            s.workers.append(WorkerRecord(cell: cell, speed: Self.clampedSpeed(speed),
-                                          queueNanos: max(0, configuration.localClaimAheadSeconds) * 1e9))
+            let row = s.addRow({ id in
+                WorkerRecord(cell: WorkerCell(id: id), speed: Self.clampedSpeed(speed),
+                             queueNanos: max(0, configuration.localClaimAheadSeconds) * 1e9)
+            }, maxRows: configuration.maxWorkerRecords)
+            let cell = s.workers[row].cell
             s.log(.workerAdded(cell.id))
-            return cell
+            return (cell, row)
         }
-        guard let cell else { return nil }
+        guard let (cell, row) = added else { return nil }
         threads.enter()
         let thread = Thread { [self] in
-            WorkerLoop(cluster: self, cell: cell, index: cell.id.rawValue - 1).run()
+            WorkerLoop(cluster: self, cell: cell, index: row).run()
             threads.leave()
         }
         thread.name = "cluster-\(cell.id.rawValue)"
@@ -160,7 +162,7 @@ public final class Cluster: Sendable {
             return PartialSnapshot(state: s, now: now)
         }
         let (workerRates, total, whole, history) = rates.withLock { r in
-            let (perWorker, total, whole) = r.record(nanos: now, perWorker: processed)
+            let (perWorker, total, whole) = r.record(nanos: now, ids: partial.workers.map(\.id), perWorker: processed)
             return (perWorker, total, whole, r.history)
         }
         // Stragglers: judged among the workers running now, each on a whole window's rate, and
@@ -288,8 +290,11 @@ private struct PartialSnapshot {
                 throughput: rates[i], remote: w.remote, leaseLost: w.leaseLost, isLagging: lagging.contains(w.id),
                 benched: w.benched)
         }
+        // Rows in id order, as people number them, whichever rows of the table they hold.
+        let ordered = workerSnapshots.indices.dropFirst().allSatisfy { workerSnapshots[$0 - 1].id < workerSnapshots[$0].id }
+            ? workerSnapshots : workerSnapshots.sorted { $0.id < $1.id }
         return ClusterSnapshot(time: time, job: job, queuedJobs: queuedJobs, finishedJobs: finishedJobs,
-                               workers: workerSnapshots, throughput: throughput, throughputHistory: history,
+                               workers: ordered, throughput: throughput, throughputHistory: history,
                                staleResults: staleResults, lastEventSequence: lastEvent)
     }
 }

@@ -38,9 +38,14 @@ public struct ClusterConfiguration: Sendable {
     /// Upper bound on workers alive at once (removed ones do not count), so a runaway key or
     /// script cannot exhaust threads, while machines may come and go for as long as they like.
     public var maxWorkers = 1024
-    /// Upper bound on workers ever created, removed ones included: each keeps its row (and id)
-    /// for the record, so this bounds the memory a coordinator's life can take.
-    public var maxWorkerRecords = 65_536
+    /// Rows in the engine's table at most, live and removed: a removed worker keeps its row (for
+    /// the dashboard and the jobs' shares) until a new worker needs the place; then the row
+    /// removed longest ago is freed, and the newcomer takes it under a new id. Ids grow for as
+    /// long as workers come and go; the table, and the memory it takes, does not.
+    public var maxWorkerRecords = 2_048
+    /// Live remote worker threads one host (one network address) may hold at once: a token
+    /// holder on one machine cannot take every place (`maxWorkers`) from everyone else.
+    public var maxRemoteWorkersPerHost = 256
     /// Once a worker finds nothing left to take, an attempt that has run this long and made no
     /// progress, or (except under the static schedule) that is far behind, gets a backup attempt
     /// on it (see `BackupPolicy`). Infinity: never.

@@ -48,8 +48,9 @@ public enum ClusterEventKind: Sendable, Equatable {
     case remoteWorkerJoined(WorkerID, host: String, pid: Int32, thread: Int, kernel: String)
     /// Nothing was heard from a remote worker for `silence` seconds; `chunk` went back to the queue.
     case leaseExpired(WorkerID, chunk: Int64?, silence: Double)
-    /// A thread of a worker process that reconnected took its old row back.
-    case remoteWorkerRejoined(WorkerID, host: String, pid: Int32, thread: Int)
+    /// A thread of a worker process that reconnected took its old row back. Over plain text
+    /// (`unencryptedFrom`, its address) that proves little: the log says so.
+    case remoteWorkerRejoined(WorkerID, host: String, pid: Int32, thread: Int, unencryptedFrom: String?)
     /// A remote worker whose lease expired was heard from again and takes work again.
     case remoteWorkerReturned(WorkerID)
     /// A remote worker's connection ended; `chunk` went back to the queue.
@@ -136,8 +137,10 @@ public struct ClusterEvent: Sendable, Equatable {
             let silent = "\(w) lease expired: silent for \(Int((silence * 1000).rounded())) ms"
             return chunk.map { "\(silent); chunk \($0) re-queued" } ?? silent
         case .remoteWorkerReturned(let w): return "\(w) heard from again: back to work"
-        case .remoteWorkerRejoined(let w, let host, let pid, let thread):
-            return "\(w) rejoined from \(host) (pid \(pid), thread \(thread)): the same process, reconnected"
+        case .remoteWorkerRejoined(let w, let host, let pid, let thread, let unencryptedFrom):
+            let rejoined = "\(w) rejoined from \(host) (pid \(pid), thread \(thread))"
+            guard let address = unencryptedFrom else { return rejoined + ": the same process, reconnected" }
+            return rejoined + ": taken over by \(address) in plain text (--insecure), where anyone who saw the traffic could claim it"
         case .remoteWorkerDisconnected(let w, let chunk):
             return chunk.map { "\(w) disconnected; chunk \($0) re-queued" } ?? "\(w) disconnected"
         case .remoteWorkerRefused(let peer, let reason): return "worker from \(peer) refused: \(reason)"

@@ -123,10 +123,14 @@ extension EngineState {
     /// queue back into the shared pool. True if there was one. Never under the static schedule,
     /// where each worker keeps to its own slice, queued or not.
     mutating func reclaimQueued() -> Bool {
-        guard jobs.current?.spec.schedule != .static,
-              let v = workers.indices.filter({ !workers[$0].queue.isEmpty })
-            .max(by: { workers[$0].queue.count < workers[$1].queue.count })
-        else { return false }
+        guard jobs.current?.spec.schedule != .static else { return false }
+        // One pass, no copies: an idle worker comes here at every visit, the table may be long.
+        var longest = 0, owner: Int?
+        for i in workers.indices where workers[i].queue.count > longest {
+            longest = workers[i].queue.count
+            owner = i
+        }
+        guard let v = owner else { return false }
         let queued = workers[v].queue.removeLast()
         guard returnToPool(queued, owner: nil) else { return false }
         workers[v].cell.poke()

@@ -12,6 +12,12 @@ extension EngineState {
         if phase == .running, workers[i].phase != .running, workers[i].phase != .leaving {
             workers[i].runningSinceNanos = MonotonicClock.nanoseconds()
         }
+        if phase == .removed, workers[i].phase != .removed {
+            liveWorkers -= 1
+            removedRows.append(i)
+        } else if phase != .removed, workers[i].phase == .removed {
+            liveWorkers += 1  // a process's thread, rejoining
+        }
         workers[i].phase = phase
         if phase != .idle, phase != .running,
            jobs.update({ $0.pool?.releaseReservation(of: workers[i].cell.id) ?? false }) == true {

@@ -1,3 +1,5 @@
+import DequeModule
+
 /// The engine's mutable state, guarded by the engine lock. Every method runs with that lock held,
 /// is short, and does no I/O.
 ///
@@ -7,7 +9,19 @@
 /// worker records, handing attempts out and in, with attempt-id fencing. Attempt queues, work
 /// stealing and the controls live in the files named after them.
 struct EngineState {
+    /// The table of rows, live and removed, in no particular order: a freed row's place is
+    /// taken by the next worker. Indexed by `index(of:)`.
     var workers: [WorkerRecord] = []
+    /// Where each worker's row is in `workers`, by id.
+    private(set) var rowOfID: [Int: Int] = [:]
+    /// The next worker's id: ids are never given twice.
+    private var nextWorkerID = 1
+    /// Workers not removed, kept by `setPhase` and `addRow` (counted per join, it cost a pass
+    /// over the table for every thread of every process).
+    var liveWorkers = 0
+    /// Rows in the order their workers were removed, oldest first: the next to be freed. A row
+    /// brought back since (a process that rejoined) is skipped when its turn comes.
+    var removedRows: Deque<Int> = []
     var jobs: JobLedger
     var nextAttempt: UInt64 = 1
     /// The last network session number given out (see `RemoteWorkerHandle`).
@@ -28,15 +42,36 @@ struct EngineState {
     let backupPolicy: BackupPolicy?
 
     /// Whether another worker may join: fewer than `maxWorkers` alive (removed ones do not
-    /// count: a machine that leaves frees its places) and fewer than `maxWorkerRecords` ever.
+    /// count: a machine that leaves frees its places), and a row for it in the table.
     func canAddWorker(_ configuration: ClusterConfiguration) -> Bool {
-        guard workers.count < configuration.maxWorkerRecords else { return false }
-        var alive = 0
-        for worker in workers where worker.phase != .removed {
-            alive += 1
-            if alive >= configuration.maxWorkers { return false }
+        guard liveWorkers < configuration.maxWorkers else { return false }
+        return workers.count < configuration.maxWorkerRecords || freeableRow() != nil
+    }
+
+    /// Where in `removedRows` the row removed longest ago that may be freed now is, if any.
+    func freeableRow() -> Int? { removedRows.firstIndex { workers[$0].isFreeable } }
+
+    /// Gives a new worker an id and a row (`canAddWorker` said there is one): a new row while
+    /// the table has room, else the row removed longest ago, freed. Returns its index.
+    mutating func addRow(_ makeRecord: (WorkerID) -> WorkerRecord, maxRows: Int) -> Int {
+        let id = WorkerID(nextWorkerID)
+        nextWorkerID += 1
+        let i: Int
+        // Rows brought back to life since their removal are no longer in line to be freed.
+        while let first = removedRows.first, workers[first].phase != .removed { removedRows.removeFirst() }
+        if workers.count < maxRows {
+            i = workers.count
+            workers.append(makeRecord(id))
+        } else {
+            i = removedRows.remove(at: freeableRow()!)
+            let freed = workers[i].cell.id
+            rowOfID[freed.rawValue] = nil
+            jobTimeline?.retire(freed)
+            workers[i] = makeRecord(id)
         }
-        return true
+        rowOfID[id.rawValue] = i
+        liveWorkers += 1
+        return i
     }
 
     init(configuration: ClusterConfiguration, startNanos: UInt64) {
@@ -56,10 +91,7 @@ struct EngineState {
         events.append(kind, at: seconds(now))
     }
 
-    func index(of id: WorkerID) -> Int? {
-        let i = id.rawValue - 1
-        return workers.indices.contains(i) ? i : nil
-    }
+    func index(of id: WorkerID) -> Int? { rowOfID[id.rawValue] }
 
     /// The remote worker's index, if `worker`'s session still holds its row.
     func index(of worker: RemoteWorkerHandle) -> Int? {
@@ -69,7 +101,7 @@ struct EngineState {
 
     /// Wakes idle workers because new work may be available.
     func wakeIdleWorkers() {
-        for record in workers where record.phase == .idle { record.cell.wake() }
+        for i in workers.indices where workers[i].phase == .idle { workers[i].cell.wake() }
     }
 
     // MARK: Jobs
@@ -101,6 +133,13 @@ struct EngineState {
     /// a local thread and a remote one alike, in the same lock as the hand-in. `now` is the time
     /// a new attempt starts.
     mutating func step(worker i: Int, now: UInt64 = MonotonicClock.nanoseconds()) -> WorkerStep {
+        let step = decideStep(worker: i, now: now)
+        // A local thread told to exit never comes back: its row may be freed once removed.
+        if case .exit = step, workers[i].remote == nil { workers[i].threadGone = true }
+        return step
+    }
+
+    private mutating func decideStep(worker i: Int, now: UInt64) -> WorkerStep {
         if isShuttingDown { return .exit }
         var first: AttemptTask?
         if workers[i].current == nil {

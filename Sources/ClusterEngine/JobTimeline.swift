@@ -62,8 +62,15 @@ public struct JobTimeline: Sendable, Equatable {
     public let startNanos: UInt64
     /// How long each cell covers.
     public private(set) var cellNanos: UInt64 = JobTimeline.finestCellNanos
-    /// Indexed by worker index (`WorkerID.rawValue - 1`); a lane exists once its worker did something.
+    /// One per worker that did something in the job, in the order they first did; a freed lane
+    /// (its worker's row given to another) is empty and is taken by the next.
     public private(set) var lanes: [[TimelineMark]] = []
+    /// Each worker's lane in `lanes`.
+    private var laneOfWorker: [WorkerID: Int] = [:]
+    /// What the workers whose rows were freed did, merged into one lane: it still counts.
+    public private(set) var departed: [TimelineMark] = []
+    /// How many workers' lanes were merged into `departed`.
+    public private(set) var departedCount = 0
 
     public init(job: JobID, startNanos: UInt64) {
         self.job = job
@@ -72,15 +79,12 @@ public struct JobTimeline: Sendable, Equatable {
 
     /// Paints `mark` over `from...to` on `worker`'s lane, merging with what is there.
     public mutating func paint(_ mark: TimelineMark, worker: WorkerID, from: UInt64, to: UInt64) {
-        let index = worker.rawValue - 1
-        guard index >= 0, mark != .empty else { return }
+        guard mark != .empty else { return }
         let begin = from &- startNanos, end = max(begin, to &- startNanos)
         // Times before the start (an attempt of a previous job) wrap around: ignore them.
         guard begin < UInt64(Int64.max), end < UInt64(Int64.max) else { return }
         while end / cellNanos >= UInt64(Self.columns) { coarsen() }
-        if lanes.count <= index {
-            lanes += Array(repeating: [], count: index + 1 - lanes.count)
-        }
+        let index = laneIndex(of: worker)
         if lanes[index].isEmpty { lanes[index] = Array(repeating: .empty, count: Self.columns) }
         // The cells the stretch overlaps; its end is exclusive, so a chunk that ends where the
         // next begins does not spill into the next one's cell.
@@ -90,21 +94,46 @@ public struct JobTimeline: Sendable, Equatable {
         }
     }
 
+    /// `worker`'s lane, made (in a freed place, if there is one) if it has none yet.
+    private mutating func laneIndex(of worker: WorkerID) -> Int {
+        if let index = laneOfWorker[worker] { return index }
+        let index = lanes.firstIndex(where: \.isEmpty) ?? lanes.count
+        if index == lanes.count { lanes.append([]) }
+        laneOfWorker[worker] = index
+        return index
+    }
+
+    /// `worker`'s row was freed for another: its lane joins the departed lane and its place is
+    /// free, so the timeline's memory stays bounded however many workers come and go.
+    public mutating func retire(_ worker: WorkerID) {
+        guard let index = laneOfWorker.removeValue(forKey: worker) else { return }
+        if !lanes[index].isEmpty {
+            departed = departed.isEmpty ? lanes[index] : zip(departed, lanes[index]).map(TimelineMark.merged)
+            departedCount += 1
+        }
+        lanes[index] = []
+    }
+
     /// Halves the resolution: cell pairs merge into the first half, the second half is empty.
     private mutating func coarsen() {
         cellNanos *= 2
-        for i in lanes.indices where !lanes[i].isEmpty {
-            for x in 0..<(Self.columns / 2) {
-                lanes[i][x] = TimelineMark.merged(lanes[i][2 * x], lanes[i][2 * x + 1])
-            }
-            for x in (Self.columns / 2)..<Self.columns { lanes[i][x] = .empty }
-        }
+        for i in lanes.indices where !lanes[i].isEmpty { Self.coarsen(&lanes[i]) }
+        if !departed.isEmpty { Self.coarsen(&departed) }
     }
 
-    /// The lane of `worker`, or nil if it never did anything in this job.
+    private static func coarsen(_ lane: inout [TimelineMark]) {
+        for x in 0..<(columns / 2) { lane[x] = TimelineMark.merged(lane[2 * x], lane[2 * x + 1]) }
+        for x in (columns / 2)..<columns { lane[x] = .empty }
+    }
+
+    /// Stands for the departed workers (`departed`) where a worker's id is asked for.
+    public static let departedLane = WorkerID(0)
+
+    /// The lane of `worker` (or the departed ones', for `departedLane`), or nil if it never did
+    /// anything in this job.
     public func lane(of worker: WorkerID) -> [TimelineMark]? {
-        let index = worker.rawValue - 1
-        guard lanes.indices.contains(index), !lanes[index].isEmpty else { return nil }
+        if worker == Self.departedLane { return departed.isEmpty ? nil : departed }
+        guard let index = laneOfWorker[worker], !lanes[index].isEmpty else { return nil }
         return lanes[index]
     }
 

@@ -2,8 +2,10 @@ import DequeModule
 
 /// Turns monotonic "elements processed" counters into recent rates and a throughput history.
 struct RateSampler {
-    private struct Sample {
+    fileprivate struct Sample {
         let nanos: UInt64
+        /// Whose counter each entry is: a row freed and taken by another worker starts afresh.
+        let ids: [WorkerID]
         let perWorker: [UInt64]
     }
 
@@ -24,7 +26,7 @@ struct RateSampler {
     /// in elements per second, over roughly the last `window`.
     /// Also says, per worker, whether its rate spans a whole window: it was there, and had summed,
     /// when the window began.
-    mutating func record(nanos: UInt64, perWorker: [UInt64]) -> (perWorker: [Double], total: Double, whole: [Bool]) {
+    mutating func record(nanos: UInt64, ids: [WorkerID], perWorker: [UInt64]) -> (perWorker: [Double], total: Double, whole: [Bool]) {
         // Keep one sample at or beyond the window's start as the baseline.
         while samples.count >= 2, nanos - samples[samples.startIndex + 1].nanos >= window {
             samples.removeFirst()
@@ -33,11 +35,11 @@ struct RateSampler {
         var whole = Array(repeating: false, count: perWorker.count)
         if let base = samples.first, nanos > base.nanos {
             if nanos - base.nanos >= window * 9 / 10 {
-                for i in perWorker.indices where i < base.perWorker.count && base.perWorker[i] > 0 { whole[i] = true }
+                for i in perWorker.indices where base.holds(ids[i], at: i) && base.perWorker[i] > 0 { whole[i] = true }
             }
             let seconds = Double(nanos - base.nanos) / 1e9
             rates = perWorker.indices.map { i in
-                let before = i < base.perWorker.count ? base.perWorker[i] : 0
+                let before = base.holds(ids[i], at: i) ? base.perWorker[i] : 0
                 return Double(perWorker[i] &- before) / seconds
             }
         } else {
@@ -45,7 +47,7 @@ struct RateSampler {
         }
         // Thin out samples taken in quick succession; 20 per window is plenty.
         if samples.last.map({ nanos - $0.nanos >= window / 20 }) ?? true {
-            samples.append(Sample(nanos: nanos, perWorker: perWorker))
+            samples.append(Sample(nanos: nanos, ids: ids, perWorker: perWorker))
         }
         let total = rates.reduce(0, +)
         if nanos - lastHistoryNanos >= historyInterval {
@@ -55,4 +57,9 @@ struct RateSampler {
         }
         return (rates, total, whole)
     }
+}
+
+extension RateSampler.Sample {
+    /// Whether entry `i` is `id`'s counter.
+    fileprivate func holds(_ id: WorkerID, at i: Int) -> Bool { i < ids.count && ids[i] == id }
 }

@@ -13,16 +13,25 @@ public struct RemoteWorkerInfo: Sendable, Equatable {
     public let thread: Int
     /// The kernel variant it runs, as its process reported it; empty if it did not say.
     public let kernel: String
-    /// A random number its process chose when it started and sends on every connection: with
-    /// the host and pid, it tells a process that reconnects from a new one. 0: it did not say.
+    /// A random number its process chose when it started and sends on every connection, only
+    /// ever over TLS (unless --insecure) and never shown: the one proof that a connection is the
+    /// same process as another, which host and pid are not (anyone can read and copy them).
+    /// 0: it did not say.
     public let instance: UInt64
+    /// The network address it connects from (not a name it chose): what a host's limit counts.
+    public let address: String
+    /// Its connection is plain text (--insecure): its instance crossed the network in the clear.
+    public let unencrypted: Bool
 
-    public init(host: String, pid: Int32, thread: Int, kernel: String = "", instance: UInt64 = 0) {
+    public init(host: String, pid: Int32, thread: Int, kernel: String = "", instance: UInt64 = 0, address: String = "",
+                unencrypted: Bool = false) {
         self.host = host
         self.pid = pid
         self.thread = thread
         self.kernel = kernel
         self.instance = instance
+        self.address = address
+        self.unencrypted = unencrypted
     }
 
     /// The same thread of the same process, reconnecting.
@@ -59,34 +68,77 @@ public enum RemoteLoss: Sendable, Equatable {
     case disconnected
 }
 
+/// Why the threads of a worker process could not join.
+public enum RemoteJoinRefusal: Error, Equatable, Sendable {
+    /// The coordinator is shutting down.
+    case shuttingDown
+    /// `maxWorkers` are alive, or the table has no row to give.
+    case full
+    /// Its address already holds `live` live threads, and the offered ones would pass `limit`.
+    case hostLimit(address: String, live: Int, limit: Int)
+}
+
 extension Cluster {
-    /// Adds a worker whose thread runs in another process. `onWake` is called, with the engine
-    /// lock held, whenever the worker should look for work or at its control state. A thread of
-    /// a process that reconnects gets its row back (the same id, its counts, speed and pause
-    /// kept): its new connection proves the old one dead, even if this side has not noticed yet,
-    /// so whatever the row held goes back to the queue and the old session's handle stops working.
-    public func addRemoteWorker(_ info: RemoteWorkerInfo, onWake: @escaping @Sendable () -> Void) -> RemoteWorkerHandle? {
+    /// Adds the threads of a worker process, all or none, each a worker of this cluster.
+    /// `onWake(t)` is called, with the engine lock held, whenever thread `t` should look for
+    /// work or at its control state. A thread of a process that reconnects gets its row back
+    /// (the same id, its counts, speed and pause kept): its new connection proves the old one
+    /// dead, even if this side has not noticed yet, so whatever the row held goes back to the
+    /// queue and the old session's handle stops working. Threads that are not rejoining count
+    /// against their address's `maxRemoteWorkersPerHost`.
+    public func addRemoteWorkers(_ infos: [RemoteWorkerInfo], onWake: @escaping @Sendable (Int) -> Void)
+        -> Result<[RemoteWorkerHandle], RemoteJoinRefusal> {
         let queueElements = max(1, configuration.remoteQueueElements)
         let queueNanos = max(0, configuration.remoteQueueSeconds) * 1e9
         return withState { s in
-            guard !s.isShuttingDown else { return nil }
+            guard !s.isShuttingDown else { return .failure(.shuttingDown) }
             s.nextRemoteSession += 1
             let session = s.nextRemoteSession
-            let record = { (id: WorkerID) in
-                WorkerRecord(cell: WorkerCell(id: id, onWake: onWake), speed: 1, remote: info,
-                             queueElements: queueElements, queueNanos: queueNanos, session: session)
+            // The rows of this process, if it was here before: one pass over the table.
+            var rowsOfProcess: [Int: Int] = [:]
+            if let instance = infos.first?.instance, instance != 0 {
+                for i in s.workers.indices where s.workers[i].remote?.instance == instance {
+                    rowsOfProcess[s.workers[i].remote!.thread] = i
+                }
             }
-            if let i = s.workers.lastIndex(where: { $0.remote?.isSameThread(as: info) == true }),
-               s.workers[i].phase != .removed || s.canAddWorker(configuration) {
-                s.rejoin(worker: i, as: record(s.workers[i].cell.id))
-                return RemoteWorkerHandle(id: s.workers[i].cell.id, session: session)
+            let rejoining = infos.map { info in rowsOfProcess[info.thread].flatMap { s.workers[$0].remote?.isSameThread(as: info) == true ? $0 : nil } }
+            let newcomers = rejoining.filter { $0 == nil }.count
+            if let address = infos.first?.address, !address.isEmpty, newcomers > 0 {
+                let live = s.workers.filter { $0.phase != .removed && $0.remote?.address == address }.count
+                    - rejoining.compactMap { $0 }.filter { s.workers[$0].phase != .removed }.count
+                if live + newcomers > configuration.maxRemoteWorkersPerHost {
+                    return .failure(.hostLimit(address: address, live: live, limit: configuration.maxRemoteWorkersPerHost))
+                }
             }
-            guard s.canAddWorker(configuration) else { return nil }
-            let id = WorkerID(s.workers.count + 1)
-            s.workers.append(record(id))
-            s.log(.remoteWorkerJoined(id, host: info.host, pid: info.pid, thread: info.thread, kernel: info.kernel))
-            return RemoteWorkerHandle(id: id, session: session)
+            var handles: [RemoteWorkerHandle] = []
+            for (t, info) in infos.enumerated() {
+                let record = { (id: WorkerID) in
+                    WorkerRecord(cell: WorkerCell(id: id, onWake: { onWake(t) }), speed: 1, remote: info,
+                                 queueElements: queueElements, queueNanos: queueNanos, session: session)
+                }
+                if let i = rejoining[t], s.workers[i].remote?.isSameThread(as: info) == true,
+                   s.workers[i].phase != .removed || s.canAddWorker(configuration) {
+                    s.rejoin(worker: i, as: record(s.workers[i].cell.id))
+                    handles.append(RemoteWorkerHandle(id: s.workers[i].cell.id, session: session))
+                    continue
+                }
+                guard s.canAddWorker(configuration) else {
+                    // All or none: the threads added so far leave again, unseen by any session.
+                    for handle in handles { s.dropJoined(handle) }
+                    return .failure(.full)
+                }
+                let i = s.addRow(record, maxRows: configuration.maxWorkerRecords)
+                let id = s.workers[i].cell.id
+                s.log(.remoteWorkerJoined(id, host: info.host, pid: info.pid, thread: info.thread, kernel: info.kernel))
+                handles.append(RemoteWorkerHandle(id: id, session: session))
+            }
+            return .success(handles)
         }
+    }
+
+    /// `addRemoteWorkers` for one thread; nil if it could not join.
+    public func addRemoteWorker(_ info: RemoteWorkerInfo, onWake: @escaping @Sendable () -> Void) -> RemoteWorkerHandle? {
+        try? addRemoteWorkers([info], onWake: { _ in onWake() }).get().first
     }
 
     /// The measured round trip to these workers' process: each keeps queued, besides
@@ -208,6 +260,14 @@ extension Cluster {
 }
 
 extension EngineState {
+    /// A thread just added for a session that will not have it after all: removed at once.
+    mutating func dropJoined(_ handle: RemoteWorkerHandle) {
+        guard let i = index(of: handle) else { return }
+        let lost = dropAttempt(of: i)
+        setPhase(of: i, to: .removed)
+        logRequeue(lost, from: i)
+    }
+
     /// A thread of a process that reconnected takes its row `i` back, as `fresh` (held by the new
     /// session): its counts, speed and pause carry over, so its row reads on where it left off.
     mutating func rejoin(worker i: Int, as fresh: WorkerRecord) {
@@ -231,7 +291,8 @@ extension EngineState {
         workers[i] = record
         if let kept { setPhase(of: i, to: kept) }
         if let info = record.remote {
-            log(.remoteWorkerRejoined(record.cell.id, host: info.host, pid: info.pid, thread: info.thread))
+            log(.remoteWorkerRejoined(record.cell.id, host: info.host, pid: info.pid, thread: info.thread,
+                                      unencryptedFrom: info.unencrypted ? info.address : nil))
         }
     }
 }

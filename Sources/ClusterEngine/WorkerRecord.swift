@@ -93,6 +93,13 @@ struct WorkerRecord {
     /// Attempts queued behind `current`. Not started, so not in flight: given back untouched
     /// when the worker pauses, leaves or dies, or when an idle worker has nothing else to do.
     var queue: Deque<QueuedAttempt> = []
+    /// A local worker's thread has been told to exit and will not touch its row again.
+    var threadGone = false
+
+    /// Its row may be given to a newcomer: removed, and neither its thread (a local one) nor its
+    /// session (a remote one: every call of the session names it by id and session number, which
+    /// then find nothing) can reach it any more.
+    var isFreeable: Bool { phase == .removed && (remote != nil || threadGone) }
 
     init(cell: WorkerCell, speed: Double, remote: RemoteWorkerInfo? = nil, queueElements: Int64 = 0,
          queueNanos: Double = 0, session: UInt64 = 0) {

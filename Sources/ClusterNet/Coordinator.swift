@@ -52,7 +52,8 @@ public final class Coordinator: Sendable {
         let refusals = RefusalGate(cluster: cluster)
         self.refusals = refusals
         let service = CoordinatorService(cluster: cluster, token: token, timing: timing, sessions: sessions,
-                                         refusals: refusals, connections: guardian, budget: messageBudget)
+                                         refusals: refusals, connections: guardian, budget: messageBudget,
+                                         encrypted: identity != nil)
         summaries = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "cluster-top.refusal-summaries"))
         summaries.schedule(deadline: .now() + 1, repeating: 1)
         summaries.setEventHandler { refusals.summarise() }
@@ -164,6 +165,8 @@ struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
     let refusals: RefusalGate
     let connections: ConnectionGuard
     let budget: MessageBudget
+    /// TLS, or plain text (--insecure).
+    let encrypted: Bool
 
     func work(request: StreamingServerRequest<WorkerMessage>,
               context: ServerContext) async throws -> StreamingServerResponse<CoordinatorMessage> {
@@ -177,12 +180,16 @@ struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
                 "wrong token: use the token the coordinator printed when it started"))
         }
         let (cluster, timing, sessions, budget) = (self.cluster, self.timing, self.sessions, self.budget)
+        let (address, encrypted) = (Self.address(context.remotePeer), self.encrypted)
         return StreamingServerResponse { writer in
             sessions.value.add(1, ordering: .relaxed)
             defer { sessions.value.subtract(1, ordering: .relaxed) }
-            var session = RemoteSession(cluster: cluster, timing: timing, peer: peer)
+            var session = RemoteSession(cluster: cluster, timing: timing, peer: peer, address: address, encrypted: encrypted)
             do {
                 try await session.run(messages: request.messages, writer: writer, budget: budget)
+            } catch let refused as RemoteSession.JoinRefused {
+                // Summed up in the log, and slowed down, as wrong tokens are.
+                try await refuse(context, reason: refused.reason, refused.error)
             } catch let violation as RemoteSession.ProtocolViolation {
                 // Named once, in the log: who it was and what it sent.
                 cluster.logPeerDisconnected(peer: peer, host: session.host, reason: violation.description)

@@ -81,6 +81,13 @@ struct RemoteSession {
         let description: String
     }
 
+    /// The coordinator cannot take the threads a Hello offers (`reason`, for the log); `error` is
+    /// what the worker is told.
+    struct JoinRefused: Error {
+        let reason: String
+        let error: RPCError
+    }
+
     /// The connection failed under the session (a reset, a stream error): nobody's fault to log.
     struct ConnectionLost: Error, CustomStringConvertible {
         let description: String
@@ -93,6 +100,10 @@ struct RemoteSession {
     /// `lease` is set at Hello, by the worker's nice value (`RemoteTiming.lease(forNice:)`).
     private(set) var timing: RemoteTiming
     let peer: String
+    /// The network address the peer connects from, which a host's limit counts.
+    let address: String
+    /// Whether the connection is TLS: over plain text a process's instance proves little.
+    let encrypted: Bool
     let inputs: AsyncStream<Input>
     let continuation: AsyncStream<Input>.Continuation
     /// Where the engine's wake-ups for thread `t` go: by default, into `inputs`.
@@ -116,11 +127,13 @@ struct RemoteSession {
     /// A Ping goes out this often.
     static let pingInterval = Duration.milliseconds(500)
 
-    init(cluster: Cluster, timing: RemoteTiming, peer: String, now: ContinuousClock.Instant = .now,
-         wake: (@Sendable (Int) -> Void)? = nil) {
+    init(cluster: Cluster, timing: RemoteTiming, peer: String, address: String = "", encrypted: Bool = true,
+         now: ContinuousClock.Instant = .now, wake: (@Sendable (Int) -> Void)? = nil) {
         self.cluster = cluster
         self.timing = timing
         self.peer = peer
+        self.address = address
+        self.encrypted = encrypted
         (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
         // The engine keeps a removed worker's row, and so its wake-up, for as long as the row
         // stays: it must not keep this session's inputs, and the messages unread in them, alive.
@@ -334,13 +347,20 @@ struct RemoteSession {
         self.host = host
         // Only a name this program knows is shown: the field is the client's word.
         let kernel = KernelVariant(rawValue: hello.kernel)?.rawValue ?? ""
-        let wake = self.wake
-        for t in 0..<Int(hello.threads) {
-            let info = RemoteWorkerInfo(host: host, pid: hello.pid, thread: t, kernel: kernel, instance: hello.instance)
-            guard let id = cluster.addRemoteWorker(info, onWake: { wake(t) }) else {
-                throw RPCError(code: .resourceExhausted, message: "the coordinator takes no more workers (it is full or shutting down)")
-            }
-            threads.append(Thread(id: id))
+        let infos = (0..<Int(hello.threads)).map {
+            RemoteWorkerInfo(host: host, pid: hello.pid, thread: $0, kernel: kernel, instance: hello.instance,
+                             address: address, unencrypted: !encrypted)
+        }
+        switch cluster.addRemoteWorkers(infos, onWake: wake) {
+        case .success(let handles):
+            threads = handles.map { Thread(id: $0) }
+        case .failure(.hostLimit(let address, let live, let limit)):
+            throw JoinRefused(reason: "host limit of \(limit) threads", error: RPCError(code: .resourceExhausted, message:
+                "\(address) already has \(live) worker threads here, and one host may have \(limit) at once "
+                + "(serve --threads-per-host): offer fewer threads, or join from another machine"))
+        case .failure(.full), .failure(.shuttingDown):
+            throw JoinRefused(reason: "full", error: RPCError(code: .resourceExhausted, message:
+                "the coordinator takes no more workers (it is full or shutting down)"))
         }
         outgoing.append(.with {
             $0.welcome = .with {

@@ -202,6 +202,7 @@ struct RunOptions: ParsableArguments {
     func run(serve: ServeSetup?) throws {
         let plan = try makePlan(allowsNoWorkers: serve != nil)
         var configuration = ClusterConfiguration()
+        if let serve { configuration.maxRemoteWorkersPerHost = serve.threadsPerHost }
         if debugWrongKernel {
             // Hidden fault injection so tests can see a failed verification end-to-end.
             let first = plan.spec?.lo ?? 1

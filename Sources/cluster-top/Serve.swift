@@ -39,6 +39,11 @@ struct Serve: ParsableCommand {
         valueName: "N"))
     var awaitWorkers = 0
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Live worker threads one machine (one network address) may hold at once, 1...1024, so no one machine can take every place.",
+        valueName: "N"))
+    var threadsPerHost = ClusterConfiguration().maxRemoteWorkersPerHost
+
     @Flag(name: .long, help: "Plain text instead of TLS: the token and the work cross the network unencrypted. Workers need --insecure too.")
     var insecure = false
 
@@ -62,6 +67,9 @@ struct Serve: ParsableCommand {
         guard (0...1024).contains(awaitWorkers) else {
             throw InputError("--await-workers must be between 0 and 1024 (got \(awaitWorkers))")
         }
+        guard (1...1024).contains(threadsPerHost) else {
+            throw InputError("--threads-per-host must be between 1 and 1024 (got \(threadsPerHost))")
+        }
         let source: ServeSetup.TokenSource
         let secret: String
         if let token {
@@ -74,7 +82,7 @@ struct Serve: ParsableCommand {
         if let problem = AccessToken.validate(secret) { throw InputError(problem) }
         return ServeSetup(listen: endpoint, token: secret, tokenSource: source,
                           timing: RemoteTiming(lease: .milliseconds(Int64((lease * 1000).rounded()))),
-                          awaitWorkers: awaitWorkers, identity: try makeIdentity(endpoint))
+                          awaitWorkers: awaitWorkers, threadsPerHost: threadsPerHost, identity: try makeIdentity(endpoint))
     }
 
     /// TLS unless --insecure: the given certificate, or a self-signed one for this machine.
@@ -107,6 +115,8 @@ struct ServeSetup {
     let tokenSource: TokenSource
     let timing: RemoteTiming
     let awaitWorkers: Int
+    /// Live remote threads one address may hold (`ClusterConfiguration.maxRemoteWorkersPerHost`).
+    let threadsPerHost: Int
     /// The TLS certificate and key; nil with --insecure.
     let identity: ServerIdentity?
 

@@ -122,7 +122,8 @@ struct BackupTests {
         #expect(events.contains { if case .workerBenched(WorkerID(1), job, .stalled(chunk: 0), _) = $0 { true } else { false } })
         // The timeline shows both: the backup on worker 2's lane, the fenced-off original on 1's.
         let whole = try #require(cluster.timeline().whole)
-        #expect(whole.lanes.count == 2 && whole.lanes[0].contains(.superseded) && whole.lanes[1].contains(.backup))
+        #expect(whole.lanes.count == 2 && whole.lane(of: WorkerID(1))?.contains(.superseded) == true
+                && whole.lane(of: WorkerID(2))?.contains(.backup) == true)
         let fenced = cluster.timeline().segments.filter { $0.outcome == .superseded }
         #expect(fenced.map(\.worker) == [WorkerID(1)] && fenced.map(\.chunk) == [0])
 

@@ -26,6 +26,22 @@ struct JobTimelineTests {
         #expect(timeline.lane(of: WorkerID(3)) == nil)
     }
 
+    @Test("workers whose rows are freed join one departed lane: 5,000 of them come and go and the lanes stay at two")
+    func retired() {
+        var timeline = JobTimeline(job: JobID(1), startNanos: 0)
+        timeline.paint(.killed, worker: WorkerID(1), from: 0, to: 1_000_000)
+        for n in 2...5_001 {
+            let from = UInt64(n) * 1_000_000
+            timeline.paint(.done, worker: WorkerID(n), from: from, to: from + 1_000_000)
+            timeline.retire(WorkerID(n - 1))
+        }
+        #expect(timeline.lanes.count == 2, "one place in use, one freed and taken again")
+        #expect(timeline.departedCount == 5_000)
+        #expect(timeline.lane(of: WorkerID(1)) == nil, "its marks are the departed lane's now")
+        #expect(timeline.lane(of: JobTimeline.departedLane)?[0] == .killed, "what a departed worker did still shows")
+        #expect(timeline.lane(of: WorkerID(5_001)) != nil)
+    }
+
     @Test("a stretch that ends where the next begins does not spill into its cell")
     func boundaries() {
         var timeline = JobTimeline(job: JobID(1), startNanos: 0)

@@ -322,7 +322,7 @@ struct RemoteWorkerTests {
         #expect(rows[0].state == .idle && rows[0].chunksDone == 1)
         #expect(rows[1].state == .paused && rows[1].speed == 0.5)
         let events = cluster.events(after: 0).map(\.kind)
-        #expect(events.contains(.remoteWorkerRejoined(old[0].id, host: "laptop", pid: 77, thread: 0)))
+        #expect(events.contains(.remoteWorkerRejoined(old[0].id, host: "laptop", pid: 77, thread: 0, unencryptedFrom: nil)))
         #expect(events.contains(.remoteWorkerDisconnected(old[1].id, chunk: nil)), "thread 1's old connection is over")
 
         // The old session, still running somewhere, can no longer touch the rows.
@@ -348,7 +348,7 @@ struct RemoteWorkerTests {
         #expect(summary.verified && summary.acceptedChunks?.sorted() == [0, 1, 2, 3])
     }
 
-    @Test("the worker limit counts live workers: machines that leave free their places; a lifetime cap bounds the rows kept")
+    @Test("the worker limit counts live workers: machines that leave free their places; the table keeps the removed rows until their place is needed, while ids grow")
     func limitCountsLiveWorkers() throws {
         var configuration = ClusterConfiguration()
         configuration.maxWorkers = 3
@@ -365,7 +365,42 @@ struct RemoteWorkerTests {
         #expect(join(5)?.id == WorkerID(5))
         #expect(join(6) == nil, "three alive again")
         small.remoteLost(fourth, .disconnected)
-        #expect(join(6) == nil, "five rows ever: the lifetime cap")
+        // The table is full (five rows): the row removed longest ago (worker 1's) is freed.
+        let sixth = try #require(join(6), "a machine that left frees its row, for ever")
+        #expect(sixth.id == WorkerID(6))
+        var ids = small.snapshot().workers.map(\.id.rawValue)
+        #expect(ids == [2, 3, 4, 5, 6], "worker 1's row went to worker 6; rows in id order")
+        // Hundreds more come and go: ids grow, the table does not.
+        var last = sixth
+        for n in 7...500 {
+            small.remoteLost(last, .disconnected)
+            last = try #require(join(n), "join \(n)")
+        }
+        ids = small.snapshot().workers.map(\.id.rawValue)
+        #expect(ids.count == 5 && ids.last == 500)
+        #expect(small.snapshot().workers.filter { $0.state != .removed }.map(\.id.rawValue) == [3, 5, 500])
+    }
+
+    @Test("a host may hold so many live threads: past that its processes are refused, other hosts still join, and a rejoining process is no newcomer")
+    func hostLimit() throws {
+        var configuration = ClusterConfiguration()
+        configuration.maxRemoteWorkersPerHost = 4
+        let cluster = Cluster(configuration: configuration)
+        defer { cluster.shutdown() }
+        func infos(_ address: String, pid: Int32, threads: Int, instance: UInt64) -> [RemoteWorkerInfo] {
+            (0..<threads).map { RemoteWorkerInfo(host: "h", pid: pid, thread: $0, instance: instance, address: address) }
+        }
+        let first = try cluster.addRemoteWorkers(infos("10.0.0.7", pid: 1, threads: 3, instance: 11), onWake: { _ in }).get()
+        #expect(cluster.addRemoteWorkers(infos("10.0.0.7", pid: 2, threads: 2, instance: 12), onWake: { _ in })
+                == .failure(.hostLimit(address: "10.0.0.7", live: 3, limit: 4)), "all or none")
+        #expect(cluster.snapshot().workers.count == 3, "nothing of the refused process stays")
+        #expect(try cluster.addRemoteWorkers(infos("10.0.0.8", pid: 3, threads: 4, instance: 13), onWake: { _ in }).get().count == 4)
+        // The first process reconnects: its rows come back, which takes no place of anyone's.
+        let again = try cluster.addRemoteWorkers(infos("10.0.0.7", pid: 1, threads: 3, instance: 11), onWake: { _ in }).get()
+        #expect(again.map(\.id) == first.map(\.id))
+        // It leaves: its places are free again.
+        for handle in again { cluster.remoteLost(handle, .disconnected) }
+        #expect(try cluster.addRemoteWorkers(infos("10.0.0.7", pid: 2, threads: 4, instance: 12), onWake: { _ in }).get().count == 4)
     }
 
     @Test("shutdown releases remote threads")

@@ -116,3 +116,73 @@ struct FloodingPeerTests {
 final class Counter: Sendable {
     let value = Atomic<Int>(0)
 }
+
+extension FloodingPeerTests {
+    /// One session on `port` that offers `threads` threads and, once welcomed, leaves at once, or
+    /// stays until `stay` says stop. Whether it was welcomed.
+    static func join(port: Int, threads: UInt32, stay: (@Sendable () -> Bool)? = nil) async -> Bool {
+        let welcomed = Counter(), ended = Counter()
+        do {
+            let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
+                                                           transportSecurity: .plaintext)
+            try await withGRPCClient(transport: transport) { client in
+                var metadata = Metadata()
+                metadata.addString(Self.token, forKey: AccessToken.metadataKey)
+                var options = CallOptions.defaults
+                options.waitForReady = false
+                try await Clustertop_V1_Coordinator.Client(wrapping: client).work(metadata: metadata, options: options) { writer in
+                    try await writer.write(Self.hello(threads: threads))
+                    _ = await eventually { welcomed.value.load(ordering: .relaxed) != 0 || ended.value.load(ordering: .relaxed) != 0 }
+                    if let stay { _ = await eventually(within: 600) { !stay() || ended.value.load(ordering: .relaxed) != 0 } }
+                } onResponse: { response in
+                    defer { ended.value.store(1, ordering: .relaxed) }
+                    for try await message in response.messages {
+                        if case .welcome = message.kind { welcomed.value.store(1, ordering: .relaxed) }
+                    }
+                }
+            }
+        } catch {}
+        return welcomed.value.load(ordering: .relaxed) != 0
+    }
+
+    @Test("300 sessions of 256 threads come and go, then 300 more try to stay: the table keeps its bound, one host holds at most its share, and a real worker from another host joins at once and finishes the job",
+          .enabled(if: PeerHost.unavailable == nil || FaultLink.isRequired, "network namespaces cannot be made here"))
+    func rowsForEveryone() async throws {
+        let peer = try PeerHost()
+        let serve = try BackgroundBinary(["serve", "--listen", "0.0.0.0:0", "--insecure", "--token", Self.token, "--workers", "0",
+                                          "--headless", "--range", "1...1_000_000_000", "--await-workers", "1"])
+        let text = try #require(serve.waitFor("listening on 0.0.0.0:"))
+        let port = try #require(text.firstMatch(of: /listening on 0\.0\.0\.0:(\d+)/).flatMap { Int($0.1) })
+
+        // 76,800 threads join and leave, one process at a time: more than the 65,536 rows that
+        // used to be a lifetime budget.
+        for round in 1...300 {
+            let joined = await Self.join(port: port, threads: 256)
+            #expect(joined, "round \(round): \(serve.output.suffix(1_000))")
+            guard joined else { return }
+        }
+        // 300 more at once, each meaning to stay: one gets its 256 threads, the host's share;
+        // the others are turned away.
+        let stop = Counter()
+        let stayers = Task {
+            await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<300 { group.addTask { await Self.join(port: port, threads: 256) { stop.value.load(ordering: .relaxed) == 0 } } }
+                var welcomed = 0
+                for await joined in group where joined { welcomed += 1 }
+                return welcomed
+            }
+        }
+        #expect(serve.waitFor("host limit of 256 threads") != nil, "\(serve.output.suffix(1_000))")
+
+        // A student's laptop: another address. It joins while they wait, and finishes the job.
+        let worker = try BackgroundBinary(["worker", "--connect", "\(peer.localAddress):\(port)", "--insecure", "--token", Self.token,
+                                           "--threads", "2", "--name", "student"], launcher: peer.launcher)
+        #expect(serve.waitFor("joined from student") != nil, "\(worker.output)\n\(serve.output.suffix(2_000))")
+        #expect(serve.exitStatus(within: 120) == 0, "\(serve.output.suffix(2_000))")
+        #expect(serve.output.contains("[verified]"))
+        stop.value.store(1, ordering: .relaxed)
+        let welcomed = await stayers.value
+        #expect(welcomed == 1, "one host's share, then no more")
+        #expect(worker.exitStatus(within: 30) == 0, "\(worker.output)")
+    }
+}
