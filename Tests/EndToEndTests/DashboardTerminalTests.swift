@@ -292,13 +292,13 @@ struct DashboardTerminalTests {
     }
 
     @Test("the terminal is restored on Ctrl-C and on every signal that ends the process",
-          arguments: ["C-c", "TERM", "HUP", "PIPE", "USR1", "ALRM", "QUIT"])
+          arguments: ["C-c", "TERM", "HUP", "PWR", "USR1", "ALRM", "QUIT"])
     func restoredOnSignals(how: String) throws {
         let tmux = try TmuxSession(width: 80, height: 24)
         try tmux.type(slowJob)
         try tmux.waitFor("   1 running")
         #expect(try tmux.alternateScreenOn())
-        let signals = ["TERM": SIGTERM, "HUP": SIGHUP, "PIPE": SIGPIPE, "USR1": SIGUSR1, "ALRM": SIGALRM, "QUIT": SIGQUIT]
+        let signals = ["TERM": SIGTERM, "HUP": SIGHUP, "PWR": SIGPWR, "USR1": SIGUSR1, "ALRM": SIGALRM, "QUIT": SIGQUIT]
         if how == "C-c" {
             try tmux.press("C-c")
         } else {
@@ -311,6 +311,25 @@ struct DashboardTerminalTests {
         let screen = try tmux.screen()
         #expect(!screen.contains("Program crashed"), "a crash report drew over the screen:\n\(screen)")
         if how == "QUIT" { #expect(screen.contains("cluster-top quit (SIGQUIT); the terminal has been restored.")) }
+    }
+
+    @Test("serve's dashboard outlives 300 TLS handshakes reset by their peer, and SIGPIPE, SIGXFSZ, SIGPROF and SIGIO: none of them means stop; q still quits")
+    func signalsThatDoNotStop() throws {
+        let tmux = try TmuxSession(width: 100, height: 30)
+        try tmux.type("'\(binary)' serve --listen 127.0.0.1:0 --token dashboard-resets-token --workers 1 "
+                      + "--range \(Self.endlessRange) --throttle 0.2")
+        let screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --connect 127.0.0.1:") && $0.contains("   1 running") }
+        let port = try #require(screen.firstMatch(of: /--connect 127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }, "\(screen)")
+        let resets = try HostilePeerTests.resetConnections(port: port, count: 300, mode: "tls")
+        #expect(resets.stdout.contains("reset 300 connections"), "\(resets.stdout)")
+        let pid = try #require(try tmux.childPID())
+        for signal in [SIGPIPE, SIGXFSZ, SIGPROF, SIGIO] { kill(pid, signal) }
+        // Still drawing: the clock in the header moves on.
+        let before = try tmux.screen()
+        _ = try tmux.waitUntil { $0 != before && $0.contains("   1 running") }
+        #expect(try tmux.alternateScreenOn())
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
     }
 
     @Test("the terminal is restored after a crash")
