@@ -307,3 +307,40 @@ struct ScriptSizingTests {
         #expect(rate > 0 && rate <= 65_536_000)
     }
 }
+
+@Suite("A lying worker in a script")
+struct ForgeScriptTests {
+    @Test("forge W: the worker's next sum is caught as it arrives; the player says so, and the job ends verified")
+    func forge() throws {
+        var configuration = ClusterConfiguration()
+        configuration.auditsAcceptedChunks = true
+        configuration.cpuTokens = .unbounded()
+        let cluster = Cluster(configuration: configuration)
+        defer { cluster.shutdown() }
+        let script = try Script.parse("""
+            workers 1
+            forge 1
+            submit 1...8_000_000
+            wait job
+            """, source: "t")
+        #expect(script.steps.map(\.action).contains(.forge(.worker(1))))
+        var player = ScriptPlayer(script: script, cores: 2)
+        var played: [ScriptPlayer.Played] = []
+        // The liar alone holds the job's first chunk: it must hand it in, and it is caught.
+        #expect(eventually {
+            played += player.advance(now: cluster.snapshot().time, cluster: cluster)
+            return (cluster.snapshot().job?.wrongSums ?? 0) > 0
+        })
+        #expect(played.contains { $0.text == "forged sums from worker 1" }, "\(played.map(\.text))")
+        // An honest worker finishes what the benched liar cannot.
+        cluster.addWorker()
+        #expect(eventually(within: 120) {
+            played += player.advance(now: cluster.snapshot().time, cluster: cluster)
+            return player.isFinished
+        })
+        let summary = try #require(cluster.summary(of: JobID(1)))
+        #expect(summary.verified && summary.wrongSums >= 1)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<2))
+        #expect(cluster.events(after: 0).contains { $0.message.hasPrefix("worker 1 sent a wrong sum for chunk") })
+    }
+}
