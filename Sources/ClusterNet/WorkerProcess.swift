@@ -178,37 +178,50 @@ public final class WorkerProcess: Sendable {
         do {
             let transport = try Self.transport(to: options.coordinator, security: options.check.transportSecurity(host: options.coordinator.host, rejected: rejected))
             // A listener that accepts and then says nothing must not hold the worker for ever:
-            // without a welcome in time, this attempt ends and the usual retries take over.
-            let session = Task {
-                try await withGRPCClient(transport: transport) { client in
-                let coordinator = Clustertop_V1_Coordinator.Client(wrapping: client)
-                try await coordinator.work(metadata: metadata, options: callOptions) { writer in
-                    try await writer.write(hello)
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask {
-                            for await message in messages { try await writer.write(message) }
+            // without a welcome in time, this attempt ends and the usual retries take over. The
+            // session and its watchdog are child tasks, so they run where the caller runs (a
+            // test runs a worker off Swift concurrency's shared pool, which tests may block).
+            let (metadata, callOptions) = (metadata, callOptions)
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    try await withGRPCClient(transport: transport) { client in
+                        let coordinator = Clustertop_V1_Coordinator.Client(wrapping: client)
+                        try await coordinator.work(metadata: metadata, options: callOptions) { writer in
+                            try await writer.write(hello)
+                            try await withThrowingTaskGroup(of: Void.self) { group in
+                                group.addTask {
+                                    for await message in messages { try await writer.write(message) }
+                                }
+                                group.addTask { try await self.sendHeartbeats(state) }
+                                try await group.next()
+                                group.cancelAll()
+                            }
+                        } onResponse: { response in
+                            for try await message in response.messages {
+                                self.dispatch(message, state: state)
+                            }
+                            self.outbox.finish()
                         }
-                        group.addTask { try await self.sendHeartbeats(state) }
-                        try await group.next()
-                        group.cancelAll()
                     }
-                } onResponse: { response in
-                    for try await message in response.messages {
-                        self.dispatch(message, state: state)
-                    }
-                    self.outbox.finish()
+                    return true  // the session is over
                 }
-                }
-            }
-            let watchdog = Task {
-                try await Task.sleep(for: handshakeTimeout)
-                if !state.joined {
+                group.addTask {
+                    try await Task.sleep(for: handshakeTimeout)
+                    guard !state.joined else { return false }
                     state.timedOut.store(true, ordering: .relaxed)
-                    session.cancel()
+                    return true  // no welcome in time: give the connection up
+                }
+                // The first child that ends the session ends the other.
+                while let over = try await group.next() {
+                    if over {
+                        group.cancelAll()
+                        break
+                    }
                 }
             }
-            defer { watchdog.cancel() }
-            try await withTaskCancellationHandler { try await session.value } onCancel: { session.cancel() }
+            if state.timedOut.load(ordering: .relaxed), !Task.isCancelled {
+                return .failed("no answer within \(Self.seconds(handshakeTimeout)) of connecting", joined: false)
+            }
         } catch where state.timedOut.load(ordering: .relaxed) && !Task.isCancelled {
             return .failed("no answer within \(Self.seconds(handshakeTimeout)) of connecting", joined: false)
         } catch where state.silent.load(ordering: .relaxed) && !Task.isCancelled {

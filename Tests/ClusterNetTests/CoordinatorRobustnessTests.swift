@@ -31,6 +31,12 @@ struct CoordinatorRobustnessTests {
     /// code the call ended with (nil for OK).
     func rawSession(_ messages: [Clustertop_V1_WorkerMessage],
                     until settled: @escaping @Sendable () -> Bool = { false }) async -> RPCError.Code? {
+        let port = port
+        return await DedicatedExecutor("raw-session").run { await Self.rawSession(port: port, messages, until: settled) }
+    }
+
+    static func rawSession(port: Int, _ messages: [Clustertop_V1_WorkerMessage],
+                           until settled: @escaping @Sendable () -> Bool) async -> RPCError.Code? {
         let ended = Atomic<Bool>(false)
         do {
             let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
@@ -132,7 +138,7 @@ struct CoordinatorRobustnessTests {
                                                               kernel: gate.kernel, cpuTokens: .unbounded()),
                                        say: { said.append($0) })
             churners.append(worker)
-            let task = Task { await worker.run() }
+            let task = DedicatedExecutor("churner").start { await worker.run() }
             #expect(await eventually { cluster.snapshot().workers.count == rowsBefore + 2 },
                     "churner \(round) joined: \(said.all)")
             if round % 3 != 0 {
@@ -146,7 +152,7 @@ struct CoordinatorRobustnessTests {
         // A good worker finishes the job: exact, and every chunk counted once.
         let good = WorkerProcess(options: WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port),
                                                         token: Self.token, threads: 2), say: { _ in })
-        let goodRun = Task { await good.run() }
+        let goodRun = DedicatedExecutor("good").start { await good.run() }
         #expect(await eventually { cluster.summary(of: job) != nil })
         let summary = try #require(cluster.summary(of: job))
         #expect(summary.verified)
@@ -180,32 +186,34 @@ struct CoordinatorRobustnessTests {
         let stop = Atomic<Bool>(false)
         // The client: it says hello, then heartbeats every 0.1 s that it has done nothing of its
         // attempt; told to stop, it sends the result of the first attempt it was given, far too late.
-        let client = Task {
-            let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
-                                                           transportSecurity: .plaintext)
-            try await withGRPCClient(transport: transport) { grpc in
-                var metadata = Metadata()
-                metadata.addString(Self.token, forKey: AccessToken.metadataKey)
-                try await Clustertop_V1_Coordinator.Client(wrapping: grpc).work(metadata: metadata) { writer in
-                    try await writer.write(Self.hello())
-                    while !stop.load(ordering: .relaxed) {
-                        let current = assigned.withLock { $0.last ?? 0 }
-                        try await writer.write(.with {
-                            $0.heartbeat = .with { $0.threads = [.with { $0.thread = 0; $0.attempt = current; $0.done = 0 }] }
-                        })
-                        try await Task.sleep(for: .milliseconds(100))
-                    }
-                    let stale = cluster.snapshot().staleResults
-                    try await writer.write(Self.result(thread: 0, attempt: assigned.withLock { $0[0] }))
-                    _ = await eventually { cluster.snapshot().staleResults > stale }
-                } onResponse: { response in
-                    for try await message in response.messages {
-                        if case .assignments(let batch) = message.kind {
-                            assigned.withLock { $0 += batch.assigns.map(\.attempt) }
+        let client = DedicatedExecutor("client").start {
+            do {
+                let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
+                                                               transportSecurity: .plaintext)
+                try await withGRPCClient(transport: transport) { grpc in
+                    var metadata = Metadata()
+                    metadata.addString(Self.token, forKey: AccessToken.metadataKey)
+                    try await Clustertop_V1_Coordinator.Client(wrapping: grpc).work(metadata: metadata) { writer in
+                        try await writer.write(Self.hello())
+                        while !stop.load(ordering: .relaxed) {
+                            let current = assigned.withLock { $0.last ?? 0 }
+                            try await writer.write(.with {
+                                $0.heartbeat = .with { $0.threads = [.with { $0.thread = 0; $0.attempt = current; $0.done = 0 }] }
+                            })
+                            try await Task.sleep(for: .milliseconds(100))
+                        }
+                        let stale = cluster.snapshot().staleResults
+                        try await writer.write(Self.result(thread: 0, attempt: assigned.withLock { $0[0] }))
+                        _ = await eventually { cluster.snapshot().staleResults > stale }
+                    } onResponse: { response in
+                        for try await message in response.messages {
+                            if case .assignments(let batch) = message.kind {
+                                assigned.withLock { $0 += batch.assigns.map(\.attempt) }
+                            }
                         }
                     }
                 }
-            }
+            } catch {}  // how its call ends does not matter here; what it sent does
         }
         let mallory = WorkerID(1)
         for schedule in [SchedulePolicy.dynamic, .stealing, .static] {
@@ -225,7 +233,7 @@ struct CoordinatorRobustnessTests {
             #expect(await eventually { cluster.snapshot().workers[honest.rawValue - 1].state == .removed })
         }
         stop.store(true, ordering: .relaxed)
-        _ = await client.result  // how its call ends does not matter here; what it sent does
+        await client.value
         #expect(cluster.events(after: 0).contains {
             if case .staleResultDiscarded(_, _, mallory) = $0.kind { true } else { false }
         }, "the late result was fenced off and counted")

@@ -96,7 +96,7 @@ struct LyingPeerTests {
         var options = WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port), token: Self.token, threads: 1)
         options.name = "bob-laptop"
         let honest = WorkerProcess(options: options, say: { _ in })
-        let honestRun = Task { await honest.run() }
+        let honestRun = DedicatedExecutor("honest").start { await honest.run() }
         try #require(await eventually { cluster.snapshot().workers.count == 2 })
         let rows = cluster.snapshot().workers
         #expect(rows.allSatisfy { $0.remote?.host == "bob-laptop" && $0.remote?.pid == getpid() }, "indistinguishable on screen")

@@ -43,6 +43,11 @@ final class RawPeer: Sendable {
     /// for OK). `behaviour` gets the attempts assigned so far and returns what to send now.
     func run(port: Int, token: String, hello: Clustertop_V1_WorkerMessage, every tick: Duration = .milliseconds(20),
              behaviour: @escaping @Sendable ([Clustertop_V1_Assign]) -> [Clustertop_V1_WorkerMessage]) async -> RPCError.Code? {
+        await DedicatedExecutor("raw-peer").run { await self.session(port: port, token: token, hello: hello, every: tick, behaviour: behaviour) }
+    }
+
+    private func session(port: Int, token: String, hello: Clustertop_V1_WorkerMessage, every tick: Duration,
+                         behaviour: @escaping @Sendable ([Clustertop_V1_Assign]) -> [Clustertop_V1_WorkerMessage]) async -> RPCError.Code? {
         do {
             let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
                                                            transportSecurity: .plaintext)

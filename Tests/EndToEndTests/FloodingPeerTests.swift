@@ -45,6 +45,11 @@ struct FloodingPeerTests {
     /// call ended with (nil for OK).
     static func session(port: Int, hello: Clustertop_V1_WorkerMessage, message: Clustertop_V1_WorkerMessage,
                         count: Int, sent: Counter) async -> RPCError.Code? {
+        await DedicatedExecutor("flooder").run { await sessionHere(port: port, hello: hello, message: message, count: count, sent: sent) }
+    }
+
+    private static func sessionHere(port: Int, hello: Clustertop_V1_WorkerMessage, message: Clustertop_V1_WorkerMessage,
+                                    count: Int, sent: Counter) async -> RPCError.Code? {
         do {
             let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),
                                                            transportSecurity: .plaintext)
@@ -121,6 +126,10 @@ extension FloodingPeerTests {
     /// One session on `port` that offers `threads` threads and, once welcomed, leaves at once, or
     /// stays until `stay` says stop. Whether it was welcomed.
     static func join(port: Int, threads: UInt32, stay: (@Sendable () -> Bool)? = nil) async -> Bool {
+        await DedicatedExecutor("joiner").run { await joinHere(port: port, threads: threads, stay: stay) }
+    }
+
+    private static func joinHere(port: Int, threads: UInt32, stay: (@Sendable () -> Bool)?) async -> Bool {
         let welcomed = Counter(), ended = Counter()
         do {
             let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port),

@@ -93,7 +93,7 @@ struct RemoteWorkerProcessTests {
         var strangerOptions = WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port), token: "", threads: 1, retryFor: 60)
         strangerOptions.check = .pinned(try #require(Fingerprint(fingerprint)))
         let stranger = WorkerProcess(options: strangerOptions, say: { _ in })
-        let outcome = await stranger.run()
+        let outcome = await DedicatedExecutor().run { await stranger.run() }
         guard case .refused(let reason) = outcome else {
             Issue.record("a worker without a token was not refused: \(outcome)")
             return

@@ -113,7 +113,7 @@ struct SilentConnectionTests {
         var options = WorkerOptions(coordinator: Endpoint(host: "127.0.0.1", port: port), token: "silent-listener", threads: 1, retryFor: 1)
         options.handshakeTimeout = .milliseconds(500)
         let worker = WorkerProcess(options: options, say: { lines.append($0) })
-        let outcome = await worker.run()
+        let outcome = await DedicatedExecutor().run { await worker.run() }
         guard case .unreachable(let reason, _) = outcome else {
             Issue.record("the worker did not give up: \(outcome)")
             return
