@@ -125,8 +125,9 @@ final class Counter: Sendable {
 extension FloodingPeerTests {
     /// One session on `port` that offers `threads` threads and, once welcomed, leaves at once, or
     /// stays until `stay` says stop. Whether it was welcomed.
-    static func join(port: Int, threads: UInt32, stay: (@Sendable () -> Bool)? = nil) async -> Bool {
-        await DedicatedExecutor("joiner").run { await joinHere(port: port, threads: threads, stay: stay) }
+    static func join(port: Int, threads: UInt32, on executor: DedicatedExecutor = DedicatedExecutor("joiner"),
+                     stay: (@Sendable () -> Bool)? = nil) async -> Bool {
+        await executor.run { await joinHere(port: port, threads: threads, stay: stay) }
     }
 
     private static func joinHere(port: Int, threads: UInt32, stay: (@Sendable () -> Bool)?) async -> Bool {
@@ -173,9 +174,12 @@ extension FloodingPeerTests {
         // 300 more at once, each meaning to stay: one gets its 256 threads, the host's share;
         // the others are turned away.
         let stop = Counter()
+        let clients = DedicatedExecutor("stayers")  // one queue for all: they mostly wait
         let stayers = Task {
             await withTaskGroup(of: Bool.self) { group in
-                for _ in 0..<300 { group.addTask { await Self.join(port: port, threads: 256) { stop.value.load(ordering: .relaxed) == 0 } } }
+                for _ in 0..<300 {
+                    group.addTask { await Self.join(port: port, threads: 256, on: clients) { stop.value.load(ordering: .relaxed) == 0 } }
+                }
                 var welcomed = 0
                 for await joined in group where joined { welcomed += 1 }
                 return welcomed

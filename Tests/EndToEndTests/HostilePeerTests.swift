@@ -59,7 +59,6 @@ struct HostilePeerTests {
         let port = try #require(serve.listeningPort(), "\(serve.output)")
         let fingerprint = try #require(serve.fingerprint())
         let join = ["worker", "--connect", "127.0.0.1:\(port)", "--fingerprint", fingerprint, "--token", Self.token, "--threads", "1"]
-        var resets = 0
         for round in 1...200 {
             try? FileManager.default.removeItem(atPath: gate + ".held")
             let victim = try BackgroundBinary(join, environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"])
@@ -69,10 +68,8 @@ struct HostilePeerTests {
                 // Stopped until the coordinator's next message (a Ping) waits unread in its
                 // socket: killed then, its kernel answers with a reset, and serve's next write
                 // to that connection fails with EPIPE. That is what ended serve with SIGPIPE.
-                // (Seen once in a few hundred rounds: nothing came for a minute. Such a round is
-                // a plain kill; the count below says how many were resets.)
                 victim.signal(SIGSTOP)
-                if eventually(within: 10, { Self.unreadBytes(from: port) > 0 }) { resets += 1 }
+                #expect(eventually { Self.unreadBytes(from: port) > 0 }, "round \(round): nothing arrived")
             }
             victim.signal(SIGKILL)
             #expect(victim.exitStatus(within: 30) == 137)
@@ -81,7 +78,6 @@ struct HostilePeerTests {
                 return
             }
         }
-        #expect(resets >= 40, "only \(resets) of 50 kills met unread data")
         try FileManager.default.removeItem(atPath: gate)
         let good = try BinaryProcess.run(join.dropLast() + ["2"])
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
@@ -93,9 +89,11 @@ struct HostilePeerTests {
     }
 
     /// Bytes waiting unread in the established loopback connection to `port` (a worker's side of
-    /// its session), from /proc/net/tcp; 0 if there is none.
+    /// its session), from /proc/net/tcp; 0 if there is none. Read to its end: String's reader
+    /// stops after the first page, and with many connections in TIME_WAIT the one wanted is
+    /// further on.
     static func unreadBytes(from port: Int) -> Int {
-        let table = (try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? ""
+        let table = FileHandle(forReadingAtPath: "/proc/net/tcp").map { String(decoding: $0.readDataToEndOfFile(), as: UTF8.self) } ?? ""
         let remote = ":" + String(format: "%04X", port)
         var most = 0
         for line in table.split(separator: "\n").dropFirst() {
