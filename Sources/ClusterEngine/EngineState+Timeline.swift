@@ -27,7 +27,7 @@ extension EngineState {
             workers[i].pausedSinceNanos = MonotonicClock.nanoseconds()
         } else if phase != .paused, wasPaused, let since = workers[i].pausedSinceNanos {
             workers[i].pausedSinceNanos = nil
-            jobTimeline?.paint(.paused, worker: workers[i].cell.id, from: since, to: MonotonicClock.nanoseconds())
+            jobTimeline?.paint(.paused, worker: workers[i].cell.id, lane: i, from: since, to: MonotonicClock.nanoseconds())
         }
     }
 
@@ -38,7 +38,7 @@ extension EngineState {
         timeline.append(TimelineEntry(attempt: attempt, worker: worker, outcome: outcome, endNanos: now))
         if jobTimeline?.job == attempt.job {
             let mark = TimelineMark(outcome: outcome, origin: attempt.origin, wasSplit: attempt.wasSplit, chunk: attempt.chunk)
-            jobTimeline?.paint(mark, worker: worker, from: attempt.startNanos, to: now)
+            jobTimeline?.paint(mark, worker: worker, lane: i, from: attempt.startNanos, to: now)
         }
     }
 
@@ -60,13 +60,13 @@ extension EngineState {
         guard var whole = jobTimeline else { return nil }
         // A finished job's picture ends with it.
         let end = jobs.current?.id == whole.job ? now : (jobs.lastFinished?.endNanos ?? now)
-        for record in workers {
+        for (i, record) in workers.enumerated() {
             if let attempt = record.current, attempt.job == whole.job {
                 let mark = TimelineMark(outcome: .inFlight, origin: attempt.origin, wasSplit: attempt.wasSplit, chunk: attempt.chunk)
-                whole.paint(mark, worker: record.cell.id, from: attempt.startNanos, to: end)
+                whole.paint(mark, worker: record.cell.id, lane: i, from: attempt.startNanos, to: end)
             }
             if let since = record.pausedSinceNanos, since < end {
-                whole.paint(.paused, worker: record.cell.id, from: since, to: end)
+                whole.paint(.paused, worker: record.cell.id, lane: i, from: since, to: end)
             }
         }
         return whole

@@ -91,7 +91,13 @@ struct EngineState {
         events.append(kind, at: seconds(now))
     }
 
-    func index(of id: WorkerID) -> Int? { rowOfID[id.rawValue] }
+    /// Worker `id`'s row. Runs once per chunk: a worker among the table's first `maxWorkerRecords`
+    /// still has the row it was given, found without hashing.
+    func index(of id: WorkerID) -> Int? {
+        let first = id.rawValue - 1
+        if workers.indices.contains(first), workers[first].cell.id == id { return first }
+        return rowOfID[id.rawValue]
+    }
 
     /// The remote worker's index, if `worker`'s session still holds its row.
     func index(of worker: RemoteWorkerHandle) -> Int? {

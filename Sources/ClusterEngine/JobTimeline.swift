@@ -62,10 +62,13 @@ public struct JobTimeline: Sendable, Equatable {
     public let startNanos: UInt64
     /// How long each cell covers.
     public private(set) var cellNanos: UInt64 = JobTimeline.finestCellNanos
-    /// One per worker that did something in the job, in the order they first did; a freed lane
-    /// (its worker's row given to another) is empty and is taken by the next.
+    /// One per worker that did something in the job. The engine paints each worker on its row's
+    /// lane (`paint(_:worker:lane:from:to:)`), found without hashing once per chunk; a lane whose
+    /// worker's row was given to another is empty and is taken by the next.
     public private(set) var lanes: [[TimelineMark]] = []
-    /// Each worker's lane in `lanes`.
+    /// Whose each lane is (`departedLane`: nobody's).
+    private var owners: [WorkerID] = []
+    /// Each worker's lane in `lanes`, for the views.
     private var laneOfWorker: [WorkerID: Int] = [:]
     /// What the workers whose rows were freed did, merged into one lane: it still counts.
     public private(set) var departed: [TimelineMark] = []
@@ -77,14 +80,31 @@ public struct JobTimeline: Sendable, Equatable {
         self.startNanos = startNanos
     }
 
-    /// Paints `mark` over `from...to` on `worker`'s lane, merging with what is there.
+    /// Paints `mark` over `from...to` on `worker`'s lane, merging with what is there; a worker
+    /// without one takes the first free lane.
     public mutating func paint(_ mark: TimelineMark, worker: WorkerID, from: UInt64, to: UInt64) {
-        guard mark != .empty else { return }
+        let lane = laneOfWorker[worker] ?? owners.firstIndex(of: Self.departedLane) ?? owners.count
+        paint(mark, worker: worker, lane: lane, from: from, to: to)
+    }
+
+    /// Paints `mark` over `from...to` on lane `lane`, which is `worker`'s from now on: the
+    /// engine's lanes are its rows, and a row's earlier worker, if it had this lane, is retired.
+    public mutating func paint(_ mark: TimelineMark, worker: WorkerID, lane index: Int, from: UInt64, to: UInt64) {
+        guard mark != .empty, index >= 0 else { return }
         let begin = from &- startNanos, end = max(begin, to &- startNanos)
         // Times before the start (an attempt of a previous job) wrap around: ignore them.
         guard begin < UInt64(Int64.max), end < UInt64(Int64.max) else { return }
         while end / cellNanos >= UInt64(Self.columns) { coarsen() }
-        let index = laneIndex(of: worker)
+        if index >= owners.count {
+            owners += Array(repeating: Self.departedLane, count: index + 1 - owners.count)
+            lanes += Array(repeating: [], count: index + 1 - lanes.count)
+        }
+        if owners[index] != worker {
+            if owners[index] != Self.departedLane { retire(owners[index]) }
+            if let old = laneOfWorker[worker] { retire(worker, from: old) }
+            owners[index] = worker
+            laneOfWorker[worker] = index
+        }
         if lanes[index].isEmpty { lanes[index] = Array(repeating: .empty, count: Self.columns) }
         // The cells the stretch overlaps; its end is exclusive, so a chunk that ends where the
         // next begins does not spill into the next one's cell.
@@ -94,19 +114,16 @@ public struct JobTimeline: Sendable, Equatable {
         }
     }
 
-    /// `worker`'s lane, made (in a freed place, if there is one) if it has none yet.
-    private mutating func laneIndex(of worker: WorkerID) -> Int {
-        if let index = laneOfWorker[worker] { return index }
-        let index = lanes.firstIndex(where: \.isEmpty) ?? lanes.count
-        if index == lanes.count { lanes.append([]) }
-        laneOfWorker[worker] = index
-        return index
-    }
-
     /// `worker`'s row was freed for another: its lane joins the departed lane and its place is
     /// free, so the timeline's memory stays bounded however many workers come and go.
     public mutating func retire(_ worker: WorkerID) {
-        guard let index = laneOfWorker.removeValue(forKey: worker) else { return }
+        guard let index = laneOfWorker[worker] else { return }
+        retire(worker, from: index)
+    }
+
+    private mutating func retire(_ worker: WorkerID, from index: Int) {
+        laneOfWorker[worker] = nil
+        owners[index] = Self.departedLane
         if !lanes[index].isEmpty {
             departed = departed.isEmpty ? lanes[index] : zip(departed, lanes[index]).map(TimelineMark.merged)
             departedCount += 1

@@ -79,11 +79,12 @@ struct WorkerRecord {
     var benched: (job: JobID, reason: BenchReason)?
     /// For a lesson: this local thread hands in forged sums (one more than the truth), as a
     /// hostile peer would, and is checked as a remote worker is (see `Cluster.forgeResults`).
-    var forgesResults = false
+    var forgesResults = false { didSet { checksResults = remote != nil || forgesResults } }
     /// Whether each of its results is checked against the closed form of its range as it
     /// arrives: a remote worker's word is a peer's, which may lie. A local thread runs this
     /// process's own kernel: a wrong sum there is a bug, which the check at the job's end shows.
-    var checksResults: Bool { remote != nil || forgesResults }
+    /// Stored, not computed: read once per chunk, a computed one copied the whole record.
+    private(set) var checksResults: Bool
 
     /// The reason it gets no work in `job`, if it is benched there.
     func benchReason(in job: JobID?) -> BenchReason? {
@@ -107,6 +108,7 @@ struct WorkerRecord {
         self.session = session
         self.speed = speed
         self.remote = remote
+        checksResults = remote != nil
         self.queueElements = queueElements
         self.queueNanos = queueNanos
         baseQueueNanos = queueNanos

@@ -42,6 +42,25 @@ struct JobTimelineTests {
         #expect(timeline.lane(of: WorkerID(5_001)) != nil)
     }
 
+    @Test("painting a row's lane for its new worker retires the one before, whose marks join the departed lane")
+    func laneByRow() {
+        var timeline = JobTimeline(job: JobID(1), startNanos: 0)
+        timeline.paint(.killed, worker: WorkerID(1), lane: 0, from: 0, to: 1_000_000)
+        timeline.paint(.done, worker: WorkerID(2), lane: 3, from: 0, to: 1_000_000)
+        timeline.paint(.done, worker: WorkerID(2_049), lane: 0, from: 2_000_000, to: 3_000_000)
+        #expect(timeline.lane(of: WorkerID(1)) == nil)
+        #expect(timeline.departedCount == 1)
+        #expect(timeline.lane(of: JobTimeline.departedLane)?[0] == .killed)
+        #expect(timeline.lane(of: WorkerID(2_049))?[0] == .empty, "the new worker's lane starts clean")
+        #expect(timeline.lane(of: WorkerID(2_049))?[2] == .done)
+        #expect(timeline.lane(of: WorkerID(2))?[0] == .done, "another row's lane is untouched")
+        // A worker painted without a lane takes the first free one.
+        timeline.retire(WorkerID(2))
+        timeline.paint(.stolen, worker: WorkerID(7), from: 0, to: 1_000_000)
+        #expect(timeline.lanes.count == 4)
+        #expect(timeline.lanes[1].isEmpty == false, "lane 1 was the first without a worker")
+    }
+
     @Test("a stretch that ends where the next begins does not spill into its cell")
     func boundaries() {
         var timeline = JobTimeline(job: JobID(1), startNanos: 0)

@@ -370,6 +370,8 @@ struct RemoteWorkerTests {
         #expect(sixth.id == WorkerID(6))
         var ids = small.snapshot().workers.map(\.id.rawValue)
         #expect(ids == [2, 3, 4, 5, 6], "worker 1's row went to worker 6; rows in id order")
+        #expect(small.step(WorkerID(1)) == .exit, "worker 1's id no longer finds the row it had")
+        #expect(small.step(WorkerID(6)) == .wait, "worker 6 has it, and no job to run")
         // Hundreds more come and go: ids grow, the table does not.
         var last = sixth
         for n in 7...500 {
