@@ -121,7 +121,7 @@ struct HostilePeerTests {
 }
 
 extension HostilePeerTests {
-    @Test("--retry-for 5 against a listener that never answers: exit 69 within a second of it, with TLS and in plain text",
+    @Test("--retry-for 5 against a listener that never answers: exit 69 once the 5 s are past, no attempt running on past them, with TLS and in plain text",
           arguments: [false, true])
     func retryForHonoured(insecure: Bool) throws {
         // The kernel accepts connections on a listening socket whose owner never reads.
@@ -133,10 +133,12 @@ extension HostilePeerTests {
                                             "--threads", "1", "--retry-for", "5"] + check)
         let elapsed = ContinuousClock.now - started
         #expect(worker.status == 69, "\(worker.stderr)")
-        // It says how long it tried, as it measured: 5 s and less than one more.
+        // It says how long it tried, as it measured: at least 5 s, and short of the 10 s a
+        // single attempt used to hold (its time is now cut to what is left of the window; the
+        // margin is for a machine too busy to wake the worker on time, never reached here).
         let tried = try #require(worker.stderr.firstMatch(of: /after trying for ([0-9.]+) s \(--retry-for 5\)/), "\(worker.stderr)")
         let seconds = try #require(Double(tried.1))
-        #expect(seconds >= 5 && seconds < 6, "\(worker.stderr)")
+        #expect(seconds >= 5 && seconds < 9, "\(worker.stderr)")
         #expect(elapsed < .seconds(60), "only a hang reaches this")
         #expect(worker.stderr.contains("no answer within"), "\(worker.stderr)")
     }
