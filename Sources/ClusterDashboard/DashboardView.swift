@@ -83,10 +83,11 @@ public enum DashboardView {
         let logScroll = drawEventLog(&buffer, context, top: logTop, workerRows: pageRows, offset: offset, listed: listed)
         drawFooter(&buffer, context)
         if input.state.showHelp { drawHelp(&buffer, context) }
+        if let confirmation = input.state.confirmingQuit { drawQuitConfirmation(&buffer, context, confirmation) }
         let capacity = workerRowCount(height: input.height, workers: Int.max / 2, selectionDetail: context.showsSelectionDetail,
                                       top: context.tableTop)
         return DashboardFrame(buffer: buffer, workerRows: pageRows, scrollOffset: offset, logScroll: logScroll,
-                              tableCapacity: capacity, clicks: input.state.showHelp ? ClickMap() : context.clicks.map)
+                              tableCapacity: capacity, clicks: input.state.showHelp || input.state.confirmingQuit != nil ? ClickMap() : context.clicks.map)
     }
 
     struct RenderContext {
@@ -343,12 +344,20 @@ public enum DashboardView {
 
     /// "▶ worker 3: chunk #4593, 47.0% of 19,262,412,801...19,266,607,104, attempt 4601".
     static func drawSelectionDetail(_ buffer: inout CellBuffer, _ c: RenderContext, y: Int) {
-        if let row = c.table.selectedRow(c.input.state, c.snapshot), case .host(let g) = c.table.rows[row] {
+        // A host's row holds the selection in the table only: there keys act on all its threads.
+        if c.input.state.panel == .workers, let row = c.table.selectedRow(c.input.state, c.snapshot),
+           case .host(let g) = c.table.rows[row] {
             buffer.write(Widgets.truncate(" \(c.glyphs.selectionMarker) " + hostSummary(c.table.groups[g], c.snapshot), c.width - 1,
                                           glyphs: c.glyphs), x: 0, y: y, style: c.palette.label)
             return
         }
-        guard let index = Reducer.selectedIndex(c.input.state, in: c.snapshot) else { return }
+        guard let index = Reducer.selectedIndex(c.input.state, in: c.snapshot, table: c.table) else {
+            if !c.snapshot.workers.isEmpty {
+                buffer.write(Widgets.truncate(" nothing selected: this view shows no worker", c.width - 1, glyphs: c.glyphs),
+                             x: 0, y: y, style: c.palette.label)
+            }
+            return
+        }
         let w = c.snapshot.workers[index]
         var text = " \(c.glyphs.selectionMarker) \(w.id)"
         if let remote = w.remote {
@@ -462,6 +471,27 @@ public enum DashboardView {
     }
 
     // MARK: Help
+
+    /// A box in the middle of the screen: "Quit? 20 worker processes (40 threads) will be
+    /// released and stop." and what each key does.
+    static func drawQuitConfirmation(_ buffer: inout CellBuffer, _ c: RenderContext, _ confirmation: QuitConfirmation) {
+        let g = c.glyphs, frame = c.palette.frame
+        let lines = [confirmation.question, "y: quit      any other key: stay"]
+        let boxWidth = min(c.width, (lines.map(\.count).max() ?? 0) + 4)
+        let boxHeight = min(c.height, lines.count + 2)
+        let left = (c.width - boxWidth) / 2, top = max(0, (c.height - boxHeight) / 2)
+        buffer.fill(x: left, y: top, width: boxWidth, height: boxHeight)
+        let horizontal = String(repeating: g.horizontal, count: max(0, boxWidth - 2))
+        buffer.write(String(g.corners.0) + horizontal + String(g.corners.1), x: left, y: top, style: frame)
+        buffer.write(String(g.corners.2) + horizontal + String(g.corners.3), x: left, y: top + boxHeight - 1, style: frame)
+        for (i, line) in lines.prefix(max(0, boxHeight - 2)).enumerated() {
+            let y = top + 1 + i
+            buffer.write(String(g.vertical), x: left, y: y, style: frame)
+            buffer.write(String(g.vertical), x: left + boxWidth - 1, y: y, style: frame)
+            buffer.write(Widgets.truncate(line, max(0, boxWidth - 4), glyphs: g), x: left + 2, y: y,
+                         style: i == 0 ? c.palette.warning : c.palette.label)
+        }
+    }
 
     static func drawHelp(_ buffer: inout CellBuffer, _ c: RenderContext) {
         let rows = KeyMap.helpRows

@@ -203,7 +203,7 @@ enum GridView {
             buffer.write("  no workers: press a to add one", x: 0, y: top + 1, style: palette.warning)
             return
         }
-        let selected = Reducer.selectedIndex(c.input.state, in: c.snapshot)
+        let selected = Reducer.selectedIndex(c.input.state, in: c.snapshot, table: c.table)
         // Keep the selected worker's line in view when the grid is taller than the room.
         let selectedLine = selected.flatMap { layout.line(of: $0) } ?? 0
         let first = DashboardView.scrollOffset(0, rows: gridRows, count: layout.lines.count, selected: selectedLine)

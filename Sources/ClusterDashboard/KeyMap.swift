@@ -67,7 +67,7 @@ public enum KeyMap {
         KeyBinding(keys: [.character("p"), .character(" ")], keyLabel: "p Space", footer: "Pause",
                    description: "Pause / resume the selected worker, or a host's threads (they keep their chunks)", action: .togglePause),
         KeyBinding(keys: [.character("P")], keyLabel: "P", footer: "All",
-                   description: "Pause / resume all workers", action: .togglePauseAll),
+                   description: "Resume all paused workers; none paused: pause all", action: .togglePauseAll),
         KeyBinding(keys: [.character("k"), .function(9)], keyLabel: "k F9", footer: "Kill",
                    description: "Kill the selected worker: its chunk is lost and redone by another", action: .killWorker),
         KeyBinding(keys: [.character("r")], keyLabel: "r R", footer: "Restart",
@@ -104,7 +104,7 @@ public enum KeyMap {
         KeyBinding(keys: [.control("l")], keyLabel: "Ctrl-L", footer: nil,
                    description: "Redraw the screen", action: .redraw),
         KeyBinding(keys: [.character("q"), .function(10)], keyLabel: "q F10", footer: "Quit",
-                   description: "Quit (Ctrl-C works too)", action: .quit),
+                   description: "Quit (asks first if other machines are joined)", action: .quit),
     ]
 
     private static let table: [Key: DashboardAction] = {

@@ -14,8 +14,14 @@ public enum Reducer {
         if key == .resize { return [] }
         if state.prompt != nil { return editPrompt(&state, key: key, snapshot: snapshot) }
         let action = KeyMap.action(for: key)
-        if state.showHelp, action != .quit, action != .redraw {
-            state.showHelp = false  // any other key closes the help overlay
+        // An overlay takes every key: it is what the person is looking at.
+        if state.confirmingQuit != nil {
+            state.confirmingQuit = nil
+            if key == .character("y") || key == .character("Y") { state.quitRequested = true }
+            return []
+        }
+        if state.showHelp, action != .redraw {
+            state.showHelp = false  // any key closes the help overlay, q included
             return []
         }
         guard let action else { return [] }
@@ -30,8 +36,9 @@ public enum Reducer {
                              snapshot: ClusterSnapshot, pageSize: Int) -> [EngineCommand] {
         // A prompt waits for its text; the help overlay closes on a click as on a key.
         if state.prompt != nil { return [] }
-        if state.showHelp {
+        if state.showHelp || state.confirmingQuit != nil {
             state.showHelp = false
+            state.confirmingQuit = nil
             return []
         }
         func act(_ action: DashboardAction) -> [EngineCommand] {
@@ -61,11 +68,46 @@ public enum Reducer {
         }
     }
 
-    /// The worker the selection points at: the chosen one, or else the first.
+    /// The worker the selection points at, always one the panel shown shows: the chosen one if
+    /// it is shown, else the shown one nearest it (a filter or a fold hid it), or the panel's
+    /// first when nothing was chosen. Nil when the panel shows no worker: keys that act on a
+    /// worker then say so instead of acting on one out of sight.
     public static func selectedIndex(_ state: ViewState, in snapshot: ClusterSnapshot) -> Int? {
-        guard !snapshot.workers.isEmpty else { return nil }
-        if let id = state.selectedWorker, let i = snapshot.workers.firstIndex(where: { $0.id == id }) { return i }
-        return 0
+        selectedIndex(state, in: snapshot, table: WorkerTable(snapshot, state))
+    }
+
+    static func selectedIndex(_ state: ViewState, in snapshot: ClusterSnapshot, table: WorkerTable) -> Int? {
+        let shown = shownWorkers(state, snapshot, table: table)
+        guard let first = shown.first else { return nil }
+        guard let id = state.selectedWorker, let chosen = snapshot.workers.firstIndex(where: { $0.id == id }) else {
+            return first
+        }
+        if shown.contains(chosen) { return chosen }
+        // The nearest by id (the snapshot is in id order); of two as near, the later one.
+        return shown.min { (abs($0 - chosen), $0 < chosen ? 1 : 0) < (abs($1 - chosen), $1 < chosen ? 1 : 0) }
+    }
+
+    /// The workers the panel shown lets one select, in its order: the table's rows (a folded
+    /// host's row standing for its threads), the grid's cells, the timeline's lanes (which the
+    /// speedup and jobs panels' selection line follows too). The filter applies to all.
+    static func shownWorkers(_ state: ViewState, _ snapshot: ClusterSnapshot, table: WorkerTable) -> [Int] {
+        switch state.panel {
+        case .workers:
+            var shown: [Int] = []
+            for (at, row) in table.rows.enumerated() {
+                switch row {
+                case .host(let g):
+                    // Folded (no thread's row follows): the host's row stands for its threads.
+                    let next = at + 1 < table.rows.count ? table.rows[at + 1] : nil
+                    if case .worker = next {} else { shown += table.groups[g].members }
+                case .worker(let i): shown.append(i)
+                case .departed: break
+                }
+            }
+            return shown
+        case .grid: return GridView.groups(snapshot, filter: state.filter).flatMap(\.members)
+        default: return table.ordered
+        }
     }
 
     /// The order the arrows move in, in the panel shown: the table's rows (hosts and workers),
@@ -94,10 +136,12 @@ public enum Reducer {
                                 snapshot: ClusterSnapshot, pageSize: Int) -> [EngineCommand] {
         let workers = snapshot.workers
         let table = WorkerTable(snapshot, state)
-        let index = selectedIndex(state, in: snapshot)
+        let index = selectedIndex(state, in: snapshot, table: table)
         let selected = index.map { workers[$0] }
         // In the table, a host's row may hold the selection: keys then act on all its threads.
         let selectedRow = state.panel == .workers ? table.selectedRow(state, snapshot) : nil
+        // What keys act on is what the screen shows selected, from now on too.
+        if let selected, state.selectedHost == nil || state.panel != .workers { state.selectedWorker = selected.id }
         let host: GridView.Group? = selectedRow.flatMap {
             if case .host(let g) = table.rows[$0] { return table.groups[g] } else { return nil }
         }
@@ -119,6 +163,9 @@ public enum Reducer {
         func say(_ text: String, error: Bool = true) {
             state.status = StatusMessage(text: text, isError: error, since: snapshot.time)
         }
+        // Keys that act on a worker, when the panel shows none.
+        let nothingSelected = state.filter.map { "nothing selected: no worker shown matches \"\($0.text)\"" }
+            ?? "no worker selected"
         if let host, let commands = hostCommands(action, host: host.name, threads: threads, say: say) {
             return commands
         }
@@ -154,12 +201,12 @@ public enum Reducer {
         case .addWorker:
             return [.addWorker]
         case .removeWorker:
-            guard let w = selected else { say("no worker selected"); return [] }
+            guard let w = selected else { say(nothingSelected); return [] }
             if w.state == .removed { say("\(w.id) is already removed"); return [] }
             if w.isLeaving { say("\(w.id) is already leaving after its chunk"); return [] }
             return [.remove(w.id)]
         case .togglePause:
-            guard let w = selected else { say("no worker selected"); return [] }
+            guard let w = selected else { say(nothingSelected); return [] }
             switch w.state {
             case .paused, .pausing: return [.resume(w.id)]
             case .running, .idle:
@@ -169,15 +216,16 @@ public enum Reducer {
             case .removed: say("\(w.id) is removed"); return []
             }
         case .togglePauseAll:
-            let active = workers.filter { ($0.state == .running || $0.state == .idle) && !$0.isLeaving }
-            if !active.isEmpty { return active.map { .pause($0.id) } }
-            return workers.filter { $0.state == .paused || $0.state == .pausing }.map { .resume($0.id) }
+            // As htop's toggles: any paused means resume them all; else pause every active one.
+            let paused = workers.filter { $0.state == .paused || $0.state == .pausing }
+            if !paused.isEmpty { return paused.map { .resume($0.id) } }
+            return workers.filter { ($0.state == .running || $0.state == .idle) && !$0.isLeaving }.map { .pause($0.id) }
         case .killWorker:
-            guard let w = selected else { say("no worker selected"); return [] }
+            guard let w = selected else { say(nothingSelected); return [] }
             if w.state == .dead || w.state == .removed { say("\(w.id) is already \(w.state.rawValue)"); return [] }
             return [.kill(w.id)]
         case .restartWorker:
-            guard let w = selected else { say("no worker selected"); return [] }
+            guard let w = selected else { say(nothingSelected); return [] }
             guard w.state == .dead else { say("\(w.id) is \(w.state.rawValue), not dead: only dead workers restart"); return [] }
             return [.restart(w.id)]
         case .restartAllDead:
@@ -185,7 +233,7 @@ public enum Reducer {
             if dead.isEmpty { say("no dead workers") }
             return dead.map { .restart($0.id) }
         case .throttleWorker:
-            guard let w = selected, w.state != .removed else { say("no live worker selected"); return [] }
+            guard let w = selected, w.state != .removed else { say(selected == nil ? nothingSelected : "no live worker selected"); return [] }
             let next = throttleSteps.first { $0 < w.speed - 1e-9 } ?? throttleSteps[0]
             return [.setSpeed(w.id, next)]
         case .fullSpeedAll:
@@ -216,7 +264,8 @@ public enum Reducer {
         case .help:
             state.showHelp.toggle()
         case .quit:
-            state.quitRequested = true
+            // Workers of other machines joined: ask first, saying how many would be released.
+            if let confirmation = QuitConfirmation(snapshot) { state.confirmingQuit = confirmation } else { state.quitRequested = true }
         case .redraw:
             state.fullRedrawRequested = true
         }
@@ -236,10 +285,11 @@ public enum Reducer {
             let staying = threads.filter { $0.state != .removed && !$0.isLeaving }
             return staying.isEmpty ? none("every thread is already leaving") : staying.map { .remove($0.id) }
         case .togglePause:
-            let active = threads.filter { ($0.state == .running || $0.state == .idle) && !$0.isLeaving }
-            if !active.isEmpty { return active.map { .pause($0.id) } }
+            // As P does: any thread paused means resume them; else pause the active ones.
             let paused = threads.filter { $0.state == .paused || $0.state == .pausing }
-            return paused.isEmpty ? none("no thread to pause or resume") : paused.map { .resume($0.id) }
+            if !paused.isEmpty { return paused.map { .resume($0.id) } }
+            let active = threads.filter { ($0.state == .running || $0.state == .idle) && !$0.isLeaving }
+            return active.isEmpty ? none("no thread to pause or resume") : active.map { .pause($0.id) }
         case .killWorker:
             let live = threads.filter { $0.state != .dead && $0.state != .removed }
             return live.isEmpty ? none("every thread is already dead") : live.map { .kill($0.id) }

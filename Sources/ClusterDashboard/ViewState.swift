@@ -86,6 +86,9 @@ public struct ViewState: Equatable, Sendable {
     public var prompt: JobPrompt?
     public var status: StatusMessage?
     public var quitRequested = false
+    /// Set by q while workers of other machines are joined: the overlay asks before releasing
+    /// them; y quits, any other key stays.
+    public var confirmingQuit: QuitConfirmation?
     /// Set by Ctrl-L: the backend repaints every cell.
     public var fullRedrawRequested = false
     /// Settings for jobs started with `n`.
@@ -97,6 +100,28 @@ public struct ViewState: Equatable, Sendable {
         self.nextSchedule = nextSchedule
         self.nextChunkSize = nextChunkSize
         self.caption = caption
+    }
+}
+
+/// What quitting would end: the worker processes (laptops) joined, and their threads.
+public struct QuitConfirmation: Equatable, Sendable {
+    public let processes: Int
+    public let threads: Int
+
+    /// Nil when no worker of another machine is joined: then q quits at once.
+    init?(_ snapshot: ClusterSnapshot) {
+        let joined = snapshot.workers.filter { $0.remote != nil && $0.state != .removed }
+        guard !joined.isEmpty else { return nil }
+        struct Process: Hashable { let host: String; let pid: Int32 }
+        processes = Set(joined.compactMap { $0.remote.map { Process(host: $0.host, pid: $0.pid) } }).count
+        threads = joined.count
+    }
+
+    /// "Quit? 20 worker processes (40 threads) will be released."
+    public var question: String {
+        let machines = processes == 1 ? "1 worker process" : "\(processes) worker processes"
+        let threadsText = threads == 1 ? "1 thread" : "\(threads) threads"
+        return "Quit? \(machines) (\(threadsText)) will be released and stop."
     }
 }
 

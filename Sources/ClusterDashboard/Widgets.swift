@@ -111,7 +111,7 @@ struct Palette {
         case .chunkRedistributed, .chunkRequeued: return style(.magenta)
         case .chunkSplit, .chunkStolen, .sliceStolen: return style(.cyan, bold: true)
         case .jobFinished(_, let verified, _, _): return verified ? good : bad
-        case .workerPaused, .workerThrottled, .workerLagging, .workersLagging, .hostLagging: return style(.yellow)
+        case .workerPaused, .workerThrottled, .laggardsChanged, .workersOutnumberCores: return style(.yellow)
         case .workerAdded, .workerRestarted, .workerResumed, .jobStarted, .remoteWorkerJoined, .remoteWorkerReturned, .remoteWorkerRejoined:
             return style(.green)
         default: return .plain

@@ -186,12 +186,13 @@ struct WorkerTable {
         if let host = state.selectedHost, let g = groups.firstIndex(where: { $0.key == host }) {
             return rows.firstIndex(of: .host(g))
         }
-        if let id = state.selectedWorker, let i = snapshot.workers.firstIndex(where: { $0.id == id }) {
-            if let row = rows.firstIndex(of: .worker(i)) { return row }
-            if let g = groups.firstIndex(where: { $0.members.contains(i) }) { return rows.firstIndex(of: .host(g)) }
-        }
-        // Nothing chosen yet: the first worker, as without host rows; its host if folded.
-        return rows.firstIndex { if case .worker = $0 { return true } else { return false } }
-            ?? rows.firstIndex { if case .host = $0 { return true } else { return false } }
+        // The selected worker as the table shows it (the nearest shown one if the filter hides
+        // it): its row, or its folded host's.
+        var table = state
+        table.panel = .workers
+        guard let i = Reducer.selectedIndex(table, in: snapshot, table: self) else { return nil }
+        if let row = rows.firstIndex(of: .worker(i)) { return row }
+        if let g = groups.firstIndex(where: { $0.members.contains(i) }) { return rows.firstIndex(of: .host(g)) }
+        return nil
     }
 }

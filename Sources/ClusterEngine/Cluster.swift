@@ -148,9 +148,6 @@ public final class Cluster: Sendable {
                                 segmentsCompleteFrom: completeFrom.map(seconds) ?? 0)
     }
 
-    /// At most this many workers that start to lag at once get a log line each.
-    static let laggingNamedOneByOne = 3
-
     /// A consistent copy of the cluster's state, cheap enough to take 60 times a second.
     public func snapshot() -> ClusterSnapshot {
         var processed: [UInt64] = []
@@ -167,31 +164,30 @@ public final class Cluster: Sendable {
         }
         // Stragglers: judged among the workers running now, each on a whole window's rate, and
         // only once it has run that whole window (just resumed, its window holds the pause).
+        // This machine's workers are not judged while they outnumber its cores: they take turns.
         let window = UInt64(max(0, configuration.rateWindow) * 1e9)
+        let localRunning = partial.workers.reduce(0) { $0 + ($1.remote == nil && $1.state == .running ? 1 : 0) }
+        let outnumber = localRunning > configuration.cores
         let judged = partial.workers.indices.map { i in
             let worker = partial.workers[i]
-            return (id: worker.id, judged: worker.state == .running && whole[i] && now &- worker.runningSince >= window,
+            return (id: worker.id, judged: worker.state == .running && whole[i] && now &- worker.runningSince >= window
+                        && !(outnumber && worker.remote == nil),
                     rate: workerRates[i])
         }
         let hosts = partial.workers.indices.map { (id: judged[$0].id, host: partial.workers[$0].remote?.host, judged: judged[$0].judged) }
-        let (lagging, started, median, hostsStarted) = stragglers.withLock { watch in
-            let (started, median) = watch.update(judged)
-            return (watch.lagging, started, median, watch.updateHosts(hosts))
+        let (lagging, median, report, startedToOutnumber) = stragglers.withLock { watch in
+            let (_, median) = watch.update(judged)
+            _ = watch.updateHosts(hosts)
+            let laggingNow = watch.lagging
+            let hostOf = Dictionary(uniqueKeysWithValues: hosts.filter { laggingNow.contains($0.id) }.map { ($0.id, $0.host) })
+            return (watch.lagging, median, watch.report(now: now, hostOf: hostOf), watch.noteOutnumbered(outnumber))
         }
-        if !started.isEmpty || !hostsStarted.isEmpty {
+        if report != nil || startedToOutnumber {
+            let running = judged.reduce(0) { $0 + ($1.judged ? 1 : 0) }
             state.withLock { s in
-                // A handful are named one by one; more at once (many threads taking turns on few
-                // cores) are one line, so the log keeps room for the rest.
-                if started.count > Self.laggingNamedOneByOne {
-                    s.log(.workersLagging(count: started.count, median: median), now: now)
-                } else {
-                    for id in started {
-                        guard let i = s.index(of: id) else { continue }
-                        s.log(.workerLagging(id, rate: workerRates[i], median: median), now: now)
-                    }
-                }
-                for host in hostsStarted {
-                    s.log(.hostLagging(host: host.host ?? "this machine", lagging: host.lagging, threads: host.threads), now: now)
+                if startedToOutnumber { s.log(.workersOutnumberCores(workers: localRunning, cores: configuration.cores), now: now) }
+                if let report {
+                    s.log(.laggardsChanged(workers: report.workers, hosts: report.hosts, median: median, running: running), now: now)
                 }
             }
         }

@@ -1,3 +1,4 @@
+import Foundation
 /// Tuning knobs of a `Cluster`. The defaults suit the dashboard; tests shrink them.
 public struct ClusterConfiguration: Sendable {
     /// Elements a worker sums between two looks at its control state. Bounds pause and kill
@@ -20,6 +21,9 @@ public struct ClusterConfiguration: Sendable {
     public var historyLength = 240
     /// Throughput is averaged over about this many seconds.
     public var rateWindow: Double = 1.0
+    /// This machine's cores: while more of its workers run than this, they take turns and none
+    /// is judged a straggler (see `StragglerWatch`).
+    public var cores = ProcessInfo.processInfo.activeProcessorCount
     /// Work, in time at its measured pace, a remote worker keeps queued behind its current
     /// attempt (at least one attempt, at most 1,024): enough that its process may hold results
     /// back a few milliseconds to send several in one message, and a round trip never leaves a

@@ -12,12 +12,13 @@ public enum ClusterEventKind: Sendable, Equatable {
     case workerThrottled(WorkerID, speed: Double)
     /// For a lesson: a local worker hands in forged sums from now on (`Cluster.forgeResults`).
     case workerForging(WorkerID)
-    /// A running worker's rate fell under half the running workers' median (see `StragglerWatch`).
-    case workerLagging(WorkerID, rate: Double, median: Double)
-    /// More workers than `Cluster.laggingNamedOneByOne` started to lag at the same time.
-    case workersLagging(count: Int, median: Double)
-    /// At least half of a machine's running threads lag (see `StragglerWatch.hostLags`).
-    case hostLagging(host: String, lagging: Int, threads: Int)
+    /// Who lags changed (see `StragglerWatch`): the machines most of whose running threads lag
+    /// (nil: this one), and the other workers under half the running workers' median, named;
+    /// both empty when none lags any more. At most one such line per `StragglerWatch.reportInterval`.
+    case laggardsChanged(workers: [WorkerID], hosts: [String?], median: Double, running: Int)
+    /// More of this machine's workers run than it has cores: they take turns, their rates vary
+    /// with who has a core, and none of them is called a straggler while it lasts.
+    case workersOutnumberCores(workers: Int, cores: Int)
     /// A chunk went back to the queue because `from` crashed or left it.
     case chunkRequeued(chunk: Int64, from: WorkerID)
     /// A re-queued chunk was picked up again.
@@ -74,7 +75,22 @@ public struct ClusterEvent: Sendable, Equatable {
     public let kind: ClusterEventKind
 
     /// A rate as the table writes it: G/s with two decimals, M/s whole below a billion.
+    /// "a, b, c and 12 more": at most `limit` named.
+    static func list(_ names: [String], limit: Int = 4) -> String {
+        let shown = names.prefix(names.count > limit ? limit - 1 : limit)
+        let rest = names.count - shown.count
+        guard rest > 0 else {
+            return shown.count <= 1 ? shown.joined() : shown.dropLast().joined(separator: ", ") + " and " + shown.last!
+        }
+        return shown.joined(separator: ", ") + " and \(rest) more"
+    }
+
+    /// "1.52G/s", "146M/s", "2.4M/s", "830k/s", "12/s": never a rounded-away "0M/s".
     static func rate(_ rate: Double) -> String {
+        if rate < 0.995e6 {
+            return rate < 999.5 ? "\(Int(rate.rounded()))/s" : "\(Int((rate / 1e3).rounded()))k/s"
+        }
+        if rate < 9.95e6 { return "\(Double(Int((rate / 1e5).rounded())) / 10)M/s" }
         guard rate >= 0.995e9 else { return "\(Int((rate / 1e6).rounded()))M/s" }
         let hundredths = Int((rate / 1e7).rounded())
         return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)G/s"
@@ -94,12 +110,20 @@ public struct ClusterEvent: Sendable, Equatable {
         case .workerThrottled(let w, let speed):
             return "\(w) speed set to \(Int((speed * 100).rounded()))%"
         case .workerForging(let w): return "\(w) now hands in forged sums, one more than the truth, as a lying peer would"
-        case .workerLagging(let w, let rate, let median):
-            return "\(w) lags: \(Self.rate(rate)) against the median \(Self.rate(median)) of the running workers"
-        case .workersLagging(let count, let median):
-            return "\(count) workers started to lag: under half the median \(Self.rate(median)) of the running workers"
-        case .hostLagging(let host, let lagging, let threads):
-            return "host \(host) lags: \(lagging) of its \(threads) running thread\(threads == 1 ? "" : "s") under half the median rate"
+        case .laggardsChanged(let workers, let hosts, let median, let running):
+            if workers.isEmpty && hosts.isEmpty { return "no worker lags any more" }
+            var who: [String] = []
+            if !hosts.isEmpty {
+                who.append((hosts.count == 1 ? "host " : "hosts ") + Self.list(hosts.map { $0 ?? "this machine" }))
+            }
+            if !workers.isEmpty {
+                who.append((workers.count == 1 ? "worker " : "workers ") + Self.list(workers.map { "\($0.rawValue)" }))
+            }
+            return "lagging now: " + who.joined(separator: " and ")
+                + ", under half the median \(Self.rate(median)) of \(running) running workers"
+        case .workersOutnumberCores(let workers, let cores):
+            return "\(workers) workers take turns on \(cores) core\(cores == 1 ? "" : "s"): their rates vary with who has a core, "
+                + "so none is called a straggler while they outnumber the cores"
         case .chunkRequeued(let chunk, let from): return "chunk \(chunk) re-queued from \(from)"
         case .chunkRedistributed(let chunk, let from, let to):
             return "chunk \(chunk) from \(from) → \(to)"

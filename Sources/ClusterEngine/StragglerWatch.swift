@@ -2,9 +2,22 @@
 /// under half the running workers' median is a straggler until it is back above 70% of it (the
 /// gap keeps a worker near the line from flapping). A worker is judged only once it has a full
 /// rate window behind it, so one that has just started is not called slow.
+///
+/// The log hears of it only when who lags changes, and at most once per `reportInterval`: with
+/// many workers near the line the set changes all the time, and a line per change buried
+/// everything else in the log.
 public struct StragglerWatch {
     static let startsBelow = 0.5
     static let endsAbove = 0.7
+    /// The least time between two lines on who lags.
+    static let reportInterval: UInt64 = 5_000_000_000
+
+    /// Who the log last said lags, and when it said so.
+    private(set) var reportedWorkers: Set<WorkerID> = []
+    private(set) var reportedHosts: Set<String?> = []
+    private var reportedAt: UInt64?
+    /// Whether this machine's workers outnumber its cores (said once each time they start to).
+    private(set) var outnumbered = false
 
     private(set) var lagging: Set<WorkerID> = []
     /// Machines that lag, by host name (nil: this one's threads).
@@ -57,5 +70,26 @@ public struct StragglerWatch {
         }
         lagging = now
         return (started, median)
+    }
+
+    /// After `update` and `updateHosts`: who lags now, for the log, if that changed since the
+    /// log last said (and `reportInterval` has passed since). Machines that lag are named as
+    /// machines; `hostOf` says where each lagging worker runs, so their threads are not named
+    /// again one by one.
+    mutating func report(now: UInt64, hostOf: [WorkerID: String?]) -> (workers: [WorkerID], hosts: [String?])? {
+        guard lagging != reportedWorkers || laggingHosts != reportedHosts else { return nil }
+        if let at = reportedAt, now &- at < Self.reportInterval { return nil }
+        reportedWorkers = lagging
+        reportedHosts = laggingHosts
+        reportedAt = now
+        let workers = lagging.filter { id in hostOf[id].map { !laggingHosts.contains($0) } ?? true }
+        return (workers.sorted { $0.rawValue < $1.rawValue }, laggingHosts.sorted { ($0 ?? "") < ($1 ?? "") })
+    }
+
+    /// Notes whether this machine's running workers outnumber its cores; true when they have
+    /// just started to, for one line in the log.
+    mutating func noteOutnumbered(_ now: Bool) -> Bool {
+        defer { outnumbered = now }
+        return now && !outnumbered
     }
 }

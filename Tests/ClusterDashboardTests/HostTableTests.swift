@@ -64,8 +64,8 @@ struct HostTableTests {
         #expect(Self.press([.character("d")], &state, snapshot) == [.remove(WorkerID(3)), .remove(WorkerID(4))])
         #expect(Self.press([.character("r")], &state, snapshot).isEmpty)
         #expect(state.status?.text == "student-1: no dead thread to restart")
-        // student-2 has one paused thread and one running: p pauses the running one.
-        #expect(Self.press([.down, .character("p")], &state, snapshot) == [.pause(WorkerID(5))])
+        // student-2 has one paused thread and one running: p resumes the paused one, as P does.
+        #expect(Self.press([.down, .character("p")], &state, snapshot) == [.resume(WorkerID(6))])
         // Unfold student-2, step onto its first thread: keys act on that thread alone.
         _ = Self.press([.right], &state, snapshot)
         #expect(state.hostExpanded[.remote("student-2")] == true)

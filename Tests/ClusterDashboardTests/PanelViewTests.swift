@@ -480,14 +480,14 @@ struct SelectedRowTests {
 
 @Suite("Event log lines")
 struct EventLogLineTests {
-    @Test("a straggler's rates read as the table writes them: M/s under a billion; a lagging host says how many of its threads lag")
+    @Test("who lags reads as one line: machines, then workers, and the median as the table writes rates")
     func laggingLines() {
-        let events = Fixtures.events([.workerLagging(WorkerID(3), rate: 1.46e8, median: 1.52e9),
-                                      .hostLagging(host: "leslie", lagging: 2, threads: 2),
-                                      .workersLagging(count: 17, median: 2.04e7)])
-        #expect(events[0].message == "worker 3 lags: 146M/s against the median 1.52G/s of the running workers")
-        #expect(events[1].message == "host leslie lags: 2 of its 2 running threads under half the median rate")
-        #expect(events[2].message == "17 workers started to lag: under half the median 20M/s of the running workers")
+        let events = Fixtures.events([.laggardsChanged(workers: [WorkerID(3)], hosts: [], median: 1.52e9, running: 4),
+                                      .laggardsChanged(workers: [WorkerID(3), WorkerID(9)], hosts: ["leslie", nil], median: 2.04e7, running: 12),
+                                      .workersOutnumberCores(workers: 40, cores: 2)])
+        #expect(events[0].message == "lagging now: worker 3, under half the median 1.52G/s of 4 running workers")
+        #expect(events[1].message == "lagging now: hosts leslie and this machine and workers 3 and 9, under half the median 20M/s of 12 running workers")
+        #expect(events[2].message.hasPrefix("40 workers take turns on 2 cores"))
     }
 
     @Test("a lapsed lease and a dropped connection read as one line each, like a kill")

@@ -55,12 +55,15 @@ struct ReducerTests {
         #expect(state.status?.text.contains("press r to restart") == true)
     }
 
-    @Test("P pauses every active worker, and once none is active resumes the paused ones")
+    @Test("P resumes every paused worker when any is paused (3 paused among 37 idle: resume), and pauses every active one when none is")
     func pauseAll() {
         var state = ViewState()
-        #expect(press(.character("P"), state: &state) == [.pause(WorkerID(1)), .pause(WorkerID(5))])
-        let allPaused = Fixtures.snapshot(workers: [Fixtures.worker(1, .paused), Fixtures.worker(2, .dead, chunk: nil)], job: nil)
-        #expect(Reducer.reduce(&state, key: .character("P"), snapshot: allPaused, pageSize: 1) == [.resume(WorkerID(1))])
+        #expect(press(.character("P"), state: &state) == [.resume(WorkerID(2))], "worker 2 is paused")
+        let mixed = Fixtures.snapshot(workers: (1...40).map { Fixtures.worker($0, $0 <= 3 ? .paused : .idle, chunk: nil) }, job: nil)
+        #expect(Reducer.reduce(&state, key: .character("P"), snapshot: mixed, pageSize: 1) == (1...3).map { .resume(WorkerID($0)) })
+        let nonePaused = Fixtures.snapshot(workers: [Fixtures.worker(1), Fixtures.worker(2, .dead, chunk: nil),
+                                                     Fixtures.worker(3, .idle, chunk: nil)], job: nil)
+        #expect(Reducer.reduce(&state, key: .character("P"), snapshot: nonePaused, pageSize: 1) == [.pause(WorkerID(1)), .pause(WorkerID(3))])
     }
 
     @Test("k and F9 kill the selected worker; r restarts a dead one; R restarts all dead")
@@ -76,13 +79,15 @@ struct ReducerTests {
         #expect(press(.character("R"), state: &state) == [.restart(WorkerID(3))])
     }
 
-    @Test("d and - remove the selected worker, not one already removed")
+    @Test("d and - remove the selected worker; a removed one is never the selection (no row shows it), the nearest shown one is")
     func remove() {
         var state = selecting(1)
         #expect(press(.character("d"), state: &state) == [.remove(WorkerID(1))])
         #expect(press(.character("-"), state: &state) == [.remove(WorkerID(1))])
         state = selecting(4)
-        #expect(press(.character("d"), state: &state).isEmpty)
+        #expect(Reducer.selectedIndex(state, in: snapshot).map { snapshot.workers[$0].id } == WorkerID(5))
+        #expect(press(.character("d"), state: &state) == [.remove(WorkerID(5))])
+        #expect(state.selectedWorker == WorkerID(5), "the selection is what the keys acted on")
     }
 
     @Test("t cycles the selected worker's speed down and back to full; T restores everyone")
@@ -96,7 +101,7 @@ struct ReducerTests {
         #expect(press(.character("T"), state: &state) == [.setSpeed(WorkerID(5), 1)])
     }
 
-    @Test("? h F1 toggle help; any other key closes it without acting; q quits even from help")
+    @Test("? h F1 toggle help; any key closes it without acting, q included")
     func help() {
         var state = ViewState()
         _ = press(.character("?"), state: &state)
@@ -108,7 +113,79 @@ struct ReducerTests {
         _ = press(.character("h"), state: &state)
         #expect(!state.showHelp)
         _ = press(.character("h"), .character("q"), state: &state)
+        #expect(!state.quitRequested && !state.showHelp, "q closes the help, as the help says any key does")
+        _ = press(.character("?"), .function(10), state: &state)
+        #expect(!state.quitRequested && !state.showHelp)
+        _ = press(.character("q"), state: &state)
+        #expect(state.quitRequested, "then q quits")
+    }
+
+    /// Two laptops, one of two threads, beside a local worker.
+    var classroom: ClusterSnapshot {
+        var workers = [Fixtures.worker(1)]
+        for (n, (host, pid, thread)) in [("bob-macbook", 7, 0), ("bob-macbook", 7, 1), ("olivia-laptop", 9, 0)].enumerated() {
+            var w = Fixtures.worker(2 + n)
+            w.remote = RemoteWorkerInfo(host: host, pid: Int32(pid), thread: thread)
+            workers.append(w)
+        }
+        return Fixtures.snapshot(workers: workers, job: nil)
+    }
+
+    @Test("q with workers of other machines joined asks first, saying how many: y quits, any other key (q too) stays")
+    func quitAsks() {
+        var state = ViewState()
+        let snapshot = classroom
+        func key(_ k: Key) -> [EngineCommand] { Reducer.reduce(&state, key: k, snapshot: snapshot, pageSize: 5) }
+        _ = key(.character("q"))
+        #expect(!state.quitRequested)
+        #expect(state.confirmingQuit?.question == "Quit? 2 worker processes (3 threads) will be released and stop.")
+        #expect(key(.character("k")).isEmpty, "the overlay takes the key: nothing is killed")
+        #expect(state.confirmingQuit == nil && !state.quitRequested)
+        _ = key(.character("q"))
+        _ = key(.character("q"))
+        #expect(!state.quitRequested, "q twice is not a yes")
+        _ = key(.function(10))
+        _ = key(.character("y"))
         #expect(state.quitRequested)
+        // Only local workers: q quits at once.
+        var local = ViewState()
+        _ = Reducer.reduce(&local, key: .character("q"), snapshot: self.snapshot, pageSize: 5)
+        #expect(local.quitRequested && local.confirmingQuit == nil)
+    }
+
+    @Test("in the grid with a filter, keys act on a worker the grid shows: the selection moves to the nearest shown one, and with none shown nothing is acted on")
+    func gridFilterSelection() {
+        var state = ViewState()
+        state.panel = .grid
+        let snapshot = classroom
+        func key(_ k: Key) -> [EngineCommand] { Reducer.reduce(&state, key: k, snapshot: snapshot, pageSize: 5) }
+        state.selectedWorker = WorkerID(2)  // on bob-macbook
+        _ = key(.character("/"))
+        for c in "olivia" { _ = key(.character(c)) }
+        _ = key(.enter)
+        #expect(Reducer.selectedIndex(state, in: snapshot).map { snapshot.workers[$0].id } == WorkerID(4))
+        #expect(key(.character("p")) == [.pause(WorkerID(4))], "olivia's thread, the only one shown, not bob's")
+        #expect(state.selectedWorker == WorkerID(4))
+        // A filter nothing matches: no key acts on a worker out of sight.
+        state.filter = WorkerFilter("paused")
+        #expect(Reducer.selectedIndex(state, in: snapshot) == nil)
+        #expect(key(.character("k")).isEmpty)
+        #expect(state.status?.text == "nothing selected: no worker shown matches \"paused\"")
+        // The frame's selection line says the same.
+        let frame = Fixtures.render(snapshot, state: state)
+        #expect(frame.buffer.contains("nothing selected"), "\(frame.buffer.lines.joined(separator: "\n"))")
+    }
+
+    @Test("in the table, a filter that hides the selected worker moves the selection to a shown one, and keys act on it")
+    func tableFilterSelection() {
+        var state = ViewState()
+        let snapshot = classroom
+        state.selectedWorker = WorkerID(1)  // local
+        state.filter = WorkerFilter("bob")
+        let shown = Reducer.selectedIndex(state, in: snapshot).map { snapshot.workers[$0].id }
+        #expect(shown == WorkerID(2) || shown == WorkerID(3))
+        let commands = Reducer.reduce(&state, key: .character("k"), snapshot: snapshot, pageSize: 5)
+        #expect(commands.count == 1 && commands != [.kill(WorkerID(1))], "\(commands)")
     }
 
     @Test("q and F10 quit; Ctrl-L asks for a full redraw; s switches the next job's schedule")

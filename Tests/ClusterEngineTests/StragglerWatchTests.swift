@@ -62,18 +62,90 @@ struct StragglerWatchTests {
         #expect(started.isEmpty && watch.lagging.isEmpty)
     }
 
+    /// Whether `events` hold a line that names `worker` among those lagging now.
+    static func namesLagging(_ worker: WorkerID, in events: [ClusterEvent]) -> Bool {
+        events.contains { if case .laggardsChanged(let workers, _, _, _) = $0.kind { workers.contains(worker) } else { false } }
+    }
+
     @Test("a worker throttled to 5% among full-speed ones is named in the log as lagging, and marked in the snapshot")
     func stragglerNamed() throws {
-        let cluster = makeCluster(workers: 3)
+        var configuration = ClusterConfiguration()
+        configuration.cores = 3  // as many as workers: none takes turns for a core, as far as the watch knows
+        let cluster = Cluster(configuration: configuration)
         defer { cluster.shutdown() }
+        for _ in 0..<3 { cluster.addWorker() }
         #expect(cluster.setSpeed(WorkerID(3), to: 0.05))
         // A job no test outlives, so all three are running at every look.
         _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000_000_000, chunkSize: 1 << 20))
         let named = eventually(within: 60) {
             cluster.snapshot().workers.first { $0.id == WorkerID(3) }?.isLagging == true
-                && cluster.events(after: 0).contains { if case .workerLagging(WorkerID(3), _, _) = $0.kind { true } else { false } }
+                && Self.namesLagging(WorkerID(3), in: cluster.events(after: 0))
         }
         #expect(named, "\(cluster.events(after: 0).map(\.kind))")
+    }
+
+    @Test("who lags is said only when it changes, at most once per 5 s: 300 workers whose rates flap around the line for 20 s of snapshots make at most 5 lines, each naming a new set")
+    func flappingIsNotAFlood() {
+        var watch = StragglerWatch()
+        var generator = SplitMix64(state: 25)
+        var lines: [(workers: [WorkerID], hosts: [String?])] = []
+        // A snapshot every 50 ms of a made-up clock; each worker's rate anywhere in 0.2...1.8 G/s.
+        for step in 0..<400 {
+            let rates = (0..<300).map { _ in 0.2e9 + 1.6e9 * Double(generator.next() % 1_000) / 1_000 }
+            _ = watch.update(workers(rates))
+            _ = watch.updateHosts([])
+            if let line = watch.report(now: UInt64(step) * 50_000_000, hostOf: [:]) { lines.append(line) }
+        }
+        #expect(!lines.isEmpty && lines.count <= 5, "\(lines.count) lines")
+        for (a, b) in zip(lines, lines.dropFirst()) { #expect(a.workers != b.workers) }
+        // The last line said is what lags: once the rates settle, one line says none does.
+        for step in 400..<600 {
+            _ = watch.update(workers(Array(repeating: 1e9, count: 300)))
+            if let line = watch.report(now: UInt64(step) * 50_000_000, hostOf: [:]) { lines.append(line) }
+        }
+        #expect(lines.last.map { $0.workers.isEmpty && $0.hosts.isEmpty } == true)
+        let message = ClusterEvent(sequence: 1, seconds: 0, kind: .laggardsChanged(workers: [], hosts: [], median: 1e9, running: 300)).message
+        #expect(message == "no worker lags any more")
+    }
+
+    @Test("a lagging machine is named as a machine, its threads not again one by one; rates never read 0M/s")
+    func lines() {
+        var watch = StragglerWatch()
+        let hosts: [String?] = [nil, nil, "leslie", "leslie", "bob", "bob"]
+        _ = watch.update(workers([2e9, 2e9, 0.5e9, 0.6e9, 2e9, 0.4e9]))
+        _ = watch.updateHosts(hosts.enumerated().map { (WorkerID($0.offset + 1), $0.element, true) })
+        let hostOf = Dictionary(uniqueKeysWithValues: hosts.enumerated().map { (WorkerID($0.offset + 1), $0.element) })
+        let line = watch.report(now: 0, hostOf: hostOf)
+        #expect(line?.hosts == ["leslie"] && line?.workers == [WorkerID(6)])
+        let event = ClusterEvent(sequence: 1, seconds: 0, kind: .laggardsChanged(workers: [WorkerID(6)], hosts: ["leslie"], median: 2e9, running: 6))
+        #expect(event.message == "lagging now: host leslie and worker 6, under half the median 2.00G/s of 6 running workers")
+        let many = ClusterEvent(sequence: 1, seconds: 0, kind: .laggardsChanged(workers: (1...40).map { WorkerID($0) }, hosts: [],
+                                                                                median: 4.2e5, running: 1_000))
+        #expect(many.message == "lagging now: workers 1, 2, 3 and 37 more, under half the median 420k/s of 1000 running workers")
+        #expect(ClusterEvent.rate(0) == "0/s" && ClusterEvent.rate(3.4e6) == "3.4M/s" && ClusterEvent.rate(1.46e8) == "146M/s")
+    }
+
+    @Test("while this machine's workers outnumber its cores none of them is called a straggler, and the log says why once")
+    func outnumbered() throws {
+        var configuration = ClusterConfiguration()
+        configuration.cores = 1
+        configuration.rateWindow = 0.1
+        let cluster = Cluster(configuration: configuration)
+        defer { cluster.shutdown() }
+        for _ in 0..<3 { cluster.addWorker() }
+        #expect(cluster.setSpeed(WorkerID(3), to: 0.05))
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000_000_000, chunkSize: 1 << 20))
+        // Until worker 3 has summed for several windows at its 5%, under half the others' rate.
+        #expect(eventually(within: 60) {
+            let workers = cluster.snapshot().workers
+            return workers.allSatisfy { $0.state == .running && $0.elementsProcessed > 0 }
+                && workers[2].throughput > 0 && workers[2].throughput * 4 < min(workers[0].throughput, workers[1].throughput)
+        })
+        for _ in 0..<20 { _ = cluster.snapshot() }
+        let events = cluster.events(after: 0)
+        #expect(!Self.namesLagging(WorkerID(3), in: events) && !cluster.snapshot().workers[2].isLagging)
+        let said = events.filter { if case .workersOutnumberCores(3, 1) = $0.kind { true } else { false } }
+        #expect(said.count == 1, "\(events.map(\.kind))")
     }
 
     @Test("a worker just resumed is not called a straggler on a rate window that holds its pause")
@@ -101,6 +173,6 @@ struct StragglerWatchTests {
         let resumed = cluster.snapshot().workers[1]
         #expect(resumed.state == .running)
         #expect(!resumed.isLagging, "judged on a window that was all pause")
-        #expect(!cluster.events(after: before).contains { if case .workerLagging(WorkerID(2), _, _) = $0.kind { true } else { false } })
+        #expect(!Self.namesLagging(WorkerID(2), in: cluster.events(after: before)))
     }
 }

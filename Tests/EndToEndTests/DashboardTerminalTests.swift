@@ -238,8 +238,11 @@ struct DashboardTerminalTests {
         try FileManager.default.removeItem(atPath: gate)
         #expect(worker.waitFor("worker 2 dropped attempt", timeout: 60) != nil, "\(worker.output)")
 
-        // Quit: the terminal is restored and the worker process is released and exits 0.
+        // Quit: asked first, as a worker process is joined; then the terminal is restored and
+        // the worker process is released and exits 0.
         try tmux.press("q")
+        try tmux.waitFor("Quit? 1 worker process (2 threads) will be released and stop.")
+        try tmux.press("y")
         #expect(try tmux.expectTerminalRestored() == 0)
         #expect(worker.exitStatus(within: 15) == 0, "\(worker.output)")
         #expect(worker.output.contains("worker 3 released"))
@@ -281,12 +284,49 @@ struct DashboardTerminalTests {
         try tmux.click(x: lines[row7].distance(from: lines[row7].startIndex, to: cellX), y: row7)
         let selected = try tmux.waitUntil { $0.contains("on student-7 (pid") }
         #expect(selected.contains("student-7: 2 threads (2 running)"), "\(selected)")
+        // A filter in the grid: only student-12's cells show, and the selection (on student-7)
+        // moves to one of them, so p pauses a thread of student-12's, not student-7's.
+        try tmux.press("/")
+        try tmux.type("student-12")
+        let filtered = try tmux.waitUntil { $0.contains("filter \"student-12\": 2 of 40") && $0.contains("on student-12 (pid") }
+        #expect(!filtered.contains("student-7 "), "\(filtered)")
+        try tmux.press("p")
+        // Who is paused (or pausing, held at the gate): only a thread of student-12's.
+        try tmux.press("Escape", "/")
+        try tmux.type("paus")
+        let paused = try tmux.waitUntil { $0.contains("filter \"paus\": 1 of 40") && $0.contains("on student-12 (pid") }
+        // The grid's lines (the event log under it names students as they joined).
+        let pausedLines = paused.split(separator: "\n", omittingEmptySubsequences: false)
+        let gridTop = try #require(pausedLines.firstIndex { $0.contains("CLUSTER") })
+        let gridEnd = try #require(pausedLines.firstIndex { $0.hasPrefix(" ▶") })
+        let shownHosts = pausedLines[gridTop..<gridEnd].joined(separator: "\n").matches(of: #/student-(\d+)/#).map { String($0.1) }
+        #expect(shownHosts == ["12"], "\(paused)")
+        // A filter nothing matches: k kills nothing, and says so.
+        try tmux.press("Escape", "/")
+        try tmux.type("nobody")
+        try tmux.press("k")
+        try tmux.waitFor("nothing selected")
+        try tmux.press("Escape")
         // Back in the table, each laptop is one row: 21 hosts do not fit 80×24 with their threads.
         try tmux.press("v", "v", "v", "v")
         let table = try tmux.waitUntil { $0.contains("STATE") && $0.contains("2 threads") }
         #expect(table.contains("▸") && table.contains("more rows"), "\(table)")
+        #expect(!table.contains("killed"), "\(table)")
         try FileManager.default.removeItem(atPath: gate)
+        // q under the help closes the help; the coordinator and its students carry on.
+        try tmux.press("?")
+        try tmux.waitFor("cluster-top keys")
         try tmux.press("q")
+        try tmux.waitUntil { !$0.contains("cluster-top keys") && $0.contains("STATE") }
+        #expect(students.allSatisfy { $0.exitStatus(within: 0) == nil }, "no student was released")
+        // q asks first, saying how many laptops it would release; any other key stays.
+        try tmux.press("q")
+        try tmux.waitFor("Quit? 20 worker processes (40 threads) will be released and stop.")
+        try tmux.press("n")
+        try tmux.waitUntil { !$0.contains("Quit?") && $0.contains("STATE") }
+        try tmux.press("q")
+        try tmux.waitFor("Quit? 20 worker processes")
+        try tmux.press("y")
         #expect(try tmux.expectTerminalRestored() == 0)
         for student in students { #expect(student.exitStatus(within: 30) == 0, "\(student.output)") }
     }
