@@ -101,7 +101,7 @@ enum SpeedupView {
         if !local.isEmpty {
             let rate = local.reduce(0) { $0 + $1.throughput }
             let cores = min(local.count, c.input.cores)
-            line += " Now \(Format.percentWhole(rate / (peak * Double(cores)))) of \(cores) core\(cores == 1 ? "" : "s")' peak."
+            line += " Now \(Format.percentWhole(rate / (peak * Double(cores)))) of \(cores == 1 ? "1 core's" : "\(cores) cores'") peak."
         }
         return line
     }

@@ -100,7 +100,10 @@ public struct Script: Sendable, Equatable {
     public let steps: [ScriptStep]
 
     static let actionNames = ["caption", "workers", "add", "remove", "pause", "resume", "kill", "restart",
-                              "throttle", "forge", "schedule", "chunk-size", "submit", "wait", "view", "measure"]
+                              "throttle", "forge", "schedule", "chunk-size", "submit", "kernel", "wait", "view", "measure"]
+    /// Units a time may be written with as a word of its own: "at 5 seconds", "+500 ms".
+    static let unitWords: [String: Double] = ["s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+                                              "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001]
 
     /// Parses `text`; `source` names it in error messages (a file name, or "demo").
     public static func parse(_ text: String, source: String) throws(ScriptError) -> Script {
@@ -116,22 +119,30 @@ public struct Script: Sendable, Equatable {
             var words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
             if words.isEmpty { continue }
             var timing = StepTiming.after(0)
+            // A unit may follow the number as a word: "at 5 seconds", "+500 ms".
+            func unitWord(after index: Int) -> Double? {
+                words.count > index + 1 ? unitWords[words[index + 1].lowercased()] : nil
+            }
             if words[0] == "at" {
-                guard words.count >= 2, let t = seconds(words[1]) else {
-                    throw fail("'at' needs a time such as 5s, 1.5s or 500ms")
+                let unit = unitWord(after: 1)
+                guard words.count >= 2, let t = unit.flatMap({ u in Double(words[1]).map { $0 * u } }) ?? seconds(words[1]),
+                      t >= 0, t.isFinite else {
+                    throw fail("'at' needs a time such as 5s, 1.5s, 500ms or 5 seconds")
                 }
                 guard t >= lastAt else {
                     throw fail("'at \(words[1])' is earlier than a step above it; times must not go backwards")
                 }
                 timing = .at(t)
                 lastAt = t
-                words.removeFirst(2)
+                words.removeFirst(unit == nil ? 2 : 3)
             } else if words[0].hasPrefix("+") {
-                guard let t = seconds(String(words[0].dropFirst())) else {
-                    throw fail("'\(words[0])' is not a delay; write it like +2s, +1.5s or +500ms")
+                let unit = unitWord(after: 0)
+                let number = String(words[0].dropFirst())
+                guard let t = unit.flatMap({ u in Double(number).map { $0 * u } }) ?? seconds(number), t >= 0, t.isFinite else {
+                    throw fail("'\(words[0])' is not a delay; write it like +2s, +1.5s, +500ms or +2 seconds")
                 }
                 timing = .after(t)
-                words.removeFirst()
+                words.removeFirst(unit == nil ? 1 : 2)
             }
             guard let name = words.first else { throw fail("a time with no action after it") }
             let arguments = Array(words.dropFirst())

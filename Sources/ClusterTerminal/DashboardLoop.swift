@@ -33,7 +33,8 @@ public final class DashboardLoop {
     /// The kernel the speedup curve was measured with.
     var measuredKernel: KernelVariant?
     let cores: Int
-    let kernelPeaks: KernelPeaks?
+    /// One core's peak per kernel: measured at start, raised whenever a worker here beats it.
+    var kernelPeaks: KernelPeaks?
 
     public init(cluster: Cluster, screen: TerminalScreen, frameInterval: Double, state: ViewState,
                 player: ScriptPlayer? = nil, cores: Int, kernelPeaks: KernelPeaks? = nil, crashAfter: Double? = nil) {
@@ -125,6 +126,7 @@ public final class DashboardLoop {
             speedup.reset()
         }
         speedup.record(snapshot)
+        kernelPeaks = kernelPeaks?.raised(by: snapshot)
         let fresh = cluster.events(after: lastEventSequence)
         if let last = fresh.last {
             lastEventSequence = last.sequence

@@ -366,6 +366,30 @@ struct PanelViewTests {
                 "\(frame.buffer)")
     }
 
+    @Test("one core's peak is raised when a worker here beats it, so PEAK never reads over 100%; remote and stopped workers do not count; 1 core's peak reads so")
+    func peakRaised() throws {
+        var remote = Fixtures.worker(3, throughput: 9e9)
+        remote.remote = RemoteWorkerInfo(host: "big-box", pid: 1, thread: 0)
+        var snapshot = Fixtures.snapshot(workers: [Fixtures.worker(1, throughput: 2.3e9), Fixtures.worker(2, .paused, throughput: 4e9),
+                                                   remote], job: try Fixtures.job())
+        snapshot.kernel = .avx2
+        let measured = KernelPeaks(rates: [.scalar: 1e9, .avx2: 2e9])
+        let raised = measured.raised(by: snapshot)
+        #expect(raised[.avx2] == 2.3e9 && raised[.scalar] == 1e9)
+        #expect(raised.raised(by: Fixtures.snapshot(workers: [Fixtures.worker(1, throughput: 1e9)], job: nil)) == raised, "never lowered")
+        let lines = DashboardView.render(DashboardInput(snapshot: snapshot, events: [], state: ViewState(), width: 100, height: 24,
+                                                        capabilities: .full, cores: 1, kernelPeaks: raised)).buffer.lines
+        let row = try #require(lines.first { $0.contains("2.30G/s") })
+        #expect(row.contains("100%"), "\(row)")
+        var state = ViewState()
+        state.panel = .speedup
+        var alone = Fixtures.snapshot(workers: [Fixtures.worker(1, throughput: 2.3e9)], job: try Fixtures.job())
+        alone.kernel = .avx2
+        let speedup = DashboardView.render(DashboardInput(snapshot: alone, events: [], state: state, width: 100, height: 24,
+                                                          capabilities: .full, cores: 2, kernelPeaks: raised)).buffer
+        #expect(speedup.contains("Now 100% of 1 core's peak."), "\(speedup.lines.joined(separator: "\n"))")
+    }
+
     @Test("the event log scrolls back through what it keeps, and says so")
     func logScrollback() throws {
         let events = Fixtures.events((1...40).map { ClusterEventKind.workerAdded(WorkerID($0)) })

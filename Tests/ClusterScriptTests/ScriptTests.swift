@@ -41,8 +41,19 @@ struct ScriptFormatTests {
         #expect(steps[7].timing == .after(0))
     }
 
+    @Test("a time's unit may be a word of its own: at 5 seconds, +500 ms, at 2 s")
+    func unitWords() throws {
+        let script = try Script.parse("at 5 seconds kill 1\n+500 ms add\nat 7 s add\nat 8 sec pause 1", source: "lesson.txt")
+        #expect(script.steps.map(\.timing) == [.at(5), .after(0.5), .at(7), .at(8)])
+        #expect(script.steps.first?.action == .kill(.worker(1)))
+    }
+
     @Test("a malformed script is refused with its line number and what to do", arguments: [
         ("add\nkil 2", 2, "unknown action 'kil'"),
+        // The list of actions names every one.
+        ("jump", 1, "caption, workers, add, remove, pause, resume, kill, restart, throttle, forge, schedule, chunk-size, submit, kernel, wait, view, measure"),
+        ("at 5 parsecs kill 1", 1, "unknown action 'parsecs'"),
+        ("at -1 seconds add", 1, "'at' needs a time"),
         ("throttle 1 150%", 1, "out of range"),
         // The script's own form, not the command line's WORKER:FACTOR.
         ("throttle 2 fast", 1, "a percentage, like 'throttle 1 25%'"),
