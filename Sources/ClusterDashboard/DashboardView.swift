@@ -156,6 +156,9 @@ public enum DashboardView {
                 } else if snapshot.count(of: .idle) > 0 {
                     // A job that has just started, its idle workers not yet woken: not a stall.
                     status = (" STARTING ", c.palette.badge(.green))
+                } else if job.waitsForWorkers {
+                    // A coordinator before its first laptop joins: nothing is wrong, and no clock runs.
+                    status = (" WAITING FOR WORKERS ", c.palette.badge(.yellow))
                 } else {
                     status = (" STALLED: no live worker ", c.palette.badge(.red))
                 }

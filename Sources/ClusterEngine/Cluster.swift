@@ -256,15 +256,17 @@ private struct PartialSnapshot {
         }
         let inFlightChunks = Int64(chunksHeld.count)
         job = (s.jobs.current ?? s.jobs.lastFinished).map { j in
-            JobSnapshot(
+            let waits = s.jobAwaitsFirstWorker && j.id == s.jobs.current?.id
+            return JobSnapshot(
                 id: j.id, spec: j.spec, status: j.status, chunksTotal: j.spec.chunkCount,
                 chunksDone: j.chunksDone, chunksInFlight: j.status == .running ? inFlightChunks : 0,
                 chunksRequeued: j.chunksRequeued, chunksRedone: j.chunksRedone,
                 chunksSplit: j.chunksSplit, chunksStolen: j.chunksStolen,
                 elementsCompleted: j.elementsCompleted,
                 elementsInFlight: j.status == .running ? inFlight : 0,
-                runningTotal: j.total, elapsed: Double((j.endNanos ?? now) - j.startNanos) / 1e9,
-                closedForm: j.status.isFinished ? String(j.closedForm) : nil, wrongSums: j.wrongSums)
+                runningTotal: j.total, elapsed: waits ? 0 : Double((j.endNanos ?? now) &- j.startNanos) / 1e9,
+                closedForm: j.status.isFinished ? String(j.closedForm) : nil, wrongSums: j.wrongSums,
+                waitsForWorkers: waits)
         }
         queuedJobs = s.jobs.queued.count
         finishedJobs = s.jobs.summaries.count

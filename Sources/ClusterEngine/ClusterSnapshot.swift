@@ -88,12 +88,15 @@ public struct JobSnapshot: Sendable, Equatable {
     public let elementsInFlight: Int64
     /// Σ of the accepted chunk sums so far; exact.
     public let runningTotal: UInt128
-    /// Seconds since the job started (frozen once it finishes).
+    /// Seconds since the job started (frozen once it finishes); 0 while it waits for workers.
     public let elapsed: Double
     /// Closed-form value, once the job has finished and been checked.
     public let closedForm: String?
     /// Results refused because their sum was not the closed form of their range.
     public var wrongSums: Int64 = 0
+    /// Started with no worker to take its work, none has stepped in yet: its clock has not
+    /// started (a coordinator waiting for its first laptop).
+    public var waitsForWorkers = false
 
     public var chunksQueued: Int64 { chunksTotal - chunksDone - chunksInFlight }
     public var elementsTotal: Int64 { spec.elementCount }

@@ -23,6 +23,9 @@ struct EngineState {
     /// brought back since (a process that rejoined) is skipped when its turn comes.
     var removedRows: Deque<Int> = []
     var jobs: JobLedger
+    /// The running job started with no worker to take its work (a coordinator waiting for its
+    /// first laptop): its clock starts when a worker first steps in, not while it waited.
+    var jobAwaitsFirstWorker = false
     var nextAttempt: UInt64 = 1
     /// The last network session number given out (see `RemoteWorkerHandle`).
     var nextRemoteSession: UInt64 = 0
@@ -125,11 +128,18 @@ struct EngineState {
         let owners = workers.filter(\.phase.takesNewWork).map(\.cell.id)
         guard let job = jobs.startNext(owners: owners, now: MonotonicClock.nanoseconds()) else { return false }
         log(.jobStarted(job.id, lo: job.spec.lo, hi: job.spec.hi), now: job.startNanos)
-        jobTimeline = JobTimeline(job: job.id, startNanos: job.startNanos)
-        // Workers paused before the job began show as paused from its start.
-        for i in workers.indices where workers[i].pausedSinceNanos != nil { workers[i].pausedSinceNanos = job.startNanos }
+        jobAwaitsFirstWorker = owners.isEmpty
+        startJobClock(job.id, at: job.startNanos)
         wakeIdleWorkers()
         return true
+    }
+
+    /// The running job's time counts from `now`: its timeline starts there, and workers paused
+    /// before show as paused from then.
+    private mutating func startJobClock(_ job: JobID, at now: UInt64) {
+        jobs.update { $0.startNanos = now }
+        jobTimeline = JobTimeline(job: job, startNanos: now)
+        for i in workers.indices where workers[i].pausedSinceNanos != nil { workers[i].pausedSinceNanos = now }
     }
 
     // MARK: Handing attempts out and in
@@ -139,6 +149,10 @@ struct EngineState {
     /// a local thread and a remote one alike, in the same lock as the hand-in. `now` is the time
     /// a new attempt starts.
     mutating func step(worker i: Int, now: UInt64 = MonotonicClock.nanoseconds()) -> WorkerStep {
+        if jobAwaitsFirstWorker, workers[i].phase == .idle || workers[i].phase == .running, let job = jobs.current?.id {
+            jobAwaitsFirstWorker = false
+            startJobClock(job, at: now)
+        }
         let step = decideStep(worker: i, now: now)
         // A local thread told to exit never comes back: its row may be freed once removed.
         if case .exit = step, workers[i].remote == nil { workers[i].threadGone = true }

@@ -236,6 +236,11 @@ struct DashboardViewTests {
         let starting = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1, .idle, chunk: nil),
                                                                    Fixtures.worker(2, .dead, chunk: nil)], job: try Fixtures.job()))
         #expect(starting.buffer.line(0).contains("STARTING") && !starting.buffer.line(0).contains("STALLED"))
+        // A coordinator before its first laptop: waiting, not stalled.
+        var waiting = try Fixtures.job(done: 0)
+        waiting.waitsForWorkers = true
+        let before = Fixtures.render(Fixtures.snapshot(workers: [], job: waiting))
+        #expect(before.buffer.line(0).contains("WAITING FOR WORKERS") && !before.buffer.line(0).contains("STALLED"))
     }
 
     @Test("verified and mismatch are shown in the header and the total line")

@@ -254,6 +254,9 @@ struct DashboardTerminalTests {
         let token = "dashboard-classroom-test"
         try tmux.type("'\(binary)' serve --listen 127.0.0.1:0 --token \(token) --workers 0 --range \(Self.endlessRange)")
         let screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --connect 127.0.0.1:") }
+        // Before the first student joins: waiting, not stalled, and no clock running.
+        #expect(screen.contains("WAITING FOR WORKERS") && !screen.contains("STALLED"), "\(screen)")
+        #expect(screen.contains("elapsed 0:00"), "\(screen)")
         let match = try #require(screen.firstMatch(of: /--connect 127\.0\.0\.1:(\d+)/), "\(screen)")
         let fingerprint = try #require(screen.firstMatch(of: /(sha256:[0-9a-f]{64})/), "\(screen)").1
         // Held at the gate, every thread stays running mid-chunk, whatever the kernel's speed.
