@@ -51,12 +51,12 @@ capture() {
     for key in "$@"; do
         case $key in
             sleep:*) sleep "${key#sleep:}" ;;
-            # @FINGERPRINT@ becomes the certificate fingerprint serve shows in its caption.
+            # @JOIN@ becomes the join code (HOST:PORT/CODE) serve shows in its caption.
             spawn:*)
-                local fingerprint
-                fingerprint=$(tmux -L "$socket" capture-pane -p -t "$name" | grep -o 'sha256:[0-9a-f]\{64\}' | head -1)
+                local join
+                join=$(tmux -L "$socket" capture-pane -p -t "$name" | grep -o '127\.0\.0\.1:[0-9]*/[0-9a-z-]\{34\}' | head -1)
                 local arguments=${key#spawn:}
-                $binary ${arguments//@FINGERPRINT@/$fingerprint} >/dev/null 2>&1 & spawned+=($!) ;;
+                $binary ${arguments//@JOIN@/$join} >/dev/null 2>&1 & spawned+=($!) ;;
             *) tmux -L "$socket" send-keys -t "$name" "$key"; sleep 0.3 ;;
         esac
     done
@@ -152,9 +152,9 @@ capture demo 110 28 "$utf8" "--demo" sleep:31
 
 # A coordinator with two local threads and three remote ones from two worker processes; the
 # caption says how to join, and remote worker 4 is paused.
-capture remote 110 30 "$utf8" "serve --listen 127.0.0.1:7171 --token lecture-hall-42 --workers 2 --range 1...200_000_000_000" \
-    sleep:1 "spawn:worker --connect 127.0.0.1:7171 --fingerprint @FINGERPRINT@ --token lecture-hall-42 --threads 2 --retry-for 1" \
-    "spawn:worker --connect 127.0.0.1:7171 --fingerprint @FINGERPRINT@ --token lecture-hall-42 --threads 1 --retry-for 1" \
+capture remote 110 30 "$utf8" "serve --listen 127.0.0.1:7171 --token lecture-hall-42 --workers 2 --range 1...2_000_000_000_000" \
+    sleep:1 "spawn:worker --join @JOIN@ --threads 2 --retry-for 1" \
+    "spawn:worker --join @JOIN@ --threads 1 --retry-for 1" \
     sleep:3 Down Down Down p sleep:2.5
 
 # The cluster grid: 300 workers on one 80x24 screen, a few paused, one killed, one throttled.
@@ -162,12 +162,14 @@ capture grid 80 24 "$utf8" "--workers 300 --range 1...2_000_000_000_000 --thrott
     sleep:3 v sleep:1 Down Down Down p Down Down Down Down Down Down Down Down Down k \
     Down Down Down Down Down Down Down Down Down Down Down Down Down Down Down Down p sleep:2
 
-# A classroom: twenty laptops of two threads each join a coordinator with none of its own; the
-# grid shows every thread under its laptop's name, on one 80x24 screen. One thread is paused.
-students=(ada alan barbara claude donald edsger frances grace john ken leslie linus margaret niklaus radia robin tim tony vint yukihiro)
+# A classroom: twenty laptops of two threads each join a coordinator with none of its own (one
+# with a 62-character name), with the join code the caption shows whole; the grid shows every
+# thread under its laptop's name, on one 80x24 screen. One thread is paused.
+students=(ada alan barbara claude donald edsger frances grace john ken leslie linus margaret niklaus radia robin tim tony vint
+          yukihiro-matsumoto-s-laptop-in-the-back-row-of-lecture-hall-42)
 keys=()
 for student in "${students[@]}"; do
-    keys+=("spawn:worker --connect 127.0.0.1:7172 --fingerprint @FINGERPRINT@ --token lecture-hall-42 --threads 2 --retry-for 1 --name $student")
+    keys+=("spawn:worker --join @JOIN@ --threads 2 --retry-for 1 --name $student")
 done
 capture classroom 80 24 "$utf8" "serve --listen 127.0.0.1:7172 --token lecture-hall-42 --workers 0 --range 1...2_000_000_000_000" \
     sleep:1 "${keys[@]}" sleep:4 v sleep:1 Down Down Down Down Down Down Down Down Down Down Down Down p sleep:2
@@ -177,7 +179,7 @@ capture classroom 80 24 "$utf8" "serve --listen 127.0.0.1:7172 --token lecture-h
 # unfolded to its threads, sorted by rate.
 keys=()
 for student in "${students[@]:0:12}"; do
-    keys+=("spawn:worker --connect 127.0.0.1:7173 --fingerprint @FINGERPRINT@ --token lecture-hall-42 --threads 2 --retry-for 1 --name $student")
+    keys+=("spawn:worker --join @JOIN@ --threads 2 --retry-for 1 --name $student")
 done
 capture hosts 110 30 "$utf8" "serve --listen 127.0.0.1:7173 --token lecture-hall-42 --workers 2 --range 1...2_000_000_000_000" \
     sleep:1 "${keys[@]}" sleep:4 Down Down p Down Down Right o o sleep:3

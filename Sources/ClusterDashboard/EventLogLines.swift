@@ -45,6 +45,20 @@ enum EventLogLines {
             if case let .chunkRedistributed(c, from, to) = event.kind {
                 text = "chunk \(c) from \(from) \(glyphs.arrow) \(to)"
             }
+            // A run of stale results from one worker (a queue claimed ahead, handed in after
+            // its job ended) is one line, not one per chunk.
+            if case let .staleResultDiscarded(first, _, worker) = event.kind {
+                var last = first, count = 1
+                for later in events[(i + 1)...] {
+                    // Other workers' stale results in between do not end the run; anything else does.
+                    guard case let .staleResultDiscarded(chunk, _, w) = later.kind else { break }
+                    guard w == worker else { continue }
+                    merged.insert(later.sequence)
+                    last = chunk
+                    count += 1
+                }
+                if count > 1 { text = "\(count) stale results from \(worker) discarded (chunks \(first) to \(last))" }
+            }
             lines.append(Line(time: Format.clock(event.seconds), text: text, kind: event.kind))
         }
         return lines

@@ -160,6 +160,8 @@ public final class Coordinator: Sendable {
 struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
     let cluster: Cluster
     let token: String
+    /// What a worker joining with a join code presents instead of the token.
+    var joinKey: String { JoinCode.key(for: token) }
     let timing: RemoteTiming
     let sessions: SessionCount
     let refusals: RefusalGate
@@ -175,7 +177,8 @@ struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
             try await refuse(context, reason: "no token", RPCError(code: .unauthenticated, message:
                 "no token: give the worker --token TOKEN (or set \(AccessToken.environmentVariable)) with the token the coordinator printed"))
         }
-        guard AccessToken.matches(presented, token) else {
+        // The token, or the join key a join code carries (`JoinCode.key(for:)`).
+        guard AccessToken.matches(presented, token) || AccessToken.matches(presented, joinKey) else {
             try await refuse(context, reason: "wrong token", RPCError(code: .permissionDenied, message:
                 "wrong token: use the token the coordinator printed when it started"))
         }

@@ -151,6 +151,9 @@ public enum ServerCheck: Sendable, Equatable {
     case insecure
     /// TLS, and the server's certificate must have this fingerprint (the default join).
     case pinned(Fingerprint)
+    /// TLS, and the server's certificate fingerprint must begin with the join code's 80 bits
+    /// (`worker --join`).
+    case joinCode(JoinCode)
     /// TLS with a certificate that a CA vouches for, for the host name connected to: the CA's
     /// PEM file (`--tls-ca`), or the system's roots when nil.
     case authority(caFile: String?)
@@ -161,6 +164,25 @@ public enum ServerCheck: Sendable, Equatable {
         switch self {
         case .insecure:
             return .plaintext
+        case .joinCode(let code):
+            return .tls { config in
+                config.serverCertificateVerification = .noHostnameVerification
+                config.customVerificationCallback = { certificates, promise in
+                    guard let leaf = certificates.first, let der = try? leaf.toDERBytes() else {
+                        promise.succeed(.failed)
+                        return
+                    }
+                    if code.matches(Fingerprint(certificateDER: der)) {
+                        promise.succeed(.certificateVerified(VerificationMetadata(nil)))
+                    } else {
+                        rejected?.reason.withLock {
+                            $0 = "its certificate does not match the join code: it is not the coordinator you meant "
+                                + "(serve makes a new certificate each time it starts: copy the join code on its screen again)"
+                        }
+                        promise.succeed(.failed)
+                    }
+                }
+            }
         case .pinned(let pinned):
             return .tls { config in
                 // The pin replaces the usual checks: a self-signed certificate has no authority

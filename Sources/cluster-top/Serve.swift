@@ -136,25 +136,49 @@ struct ServeSetup {
         }
     }
 
-    /// How people join, as printed when the coordinator starts.
+    /// How people join, as printed when the coordinator starts: the short join code at each
+    /// address students can reach, then the long form for scripts.
     func joinInstructions(_ running: Running) -> [String] {
-        [
+        var lines = [
             "cluster-top: coordinator listening on \(running.address)"
                 + (identity == nil ? " in PLAIN TEXT (--insecure): the token and the work are not encrypted"
                     : ", TLS certificate \(identity!.fingerprint)"),
-            "cluster-top: join with: \(joinCommand(running.address))",
         ]
+        let targets = Self.reachable(running.address)
+        if let code = joinCode {
+            for (n, target) in targets.enumerated() {
+                lines.append("cluster-top: \(n == 0 ? "join with" : "or"): cluster-top worker --join \(target)/\(code)")
+            }
+            lines.append("cluster-top: or, in full: \(joinCommand(targets[0]))")
+        } else {
+            for (n, target) in targets.enumerated() {
+                lines.append("cluster-top: \(n == 0 ? "join with" : "or"): \(joinCommand(target))")
+            }
+        }
+        return lines
     }
 
-    /// The dashboard's caption: the same command, for the audience to type.
+    /// The dashboard's caption: the short join, for the audience to type (the long form
+    /// with --insecure, which has no certificate to pin).
     func caption(_ running: Running) -> String {
-        (identity == nil ? "Join (plain text, not encrypted): " : "Join: ") + joinCommand(running.address)
+        let target = Self.reachable(running.address)[0]
+        guard let code = joinCode else { return "Join (plain text, not encrypted): " + joinCommand(target) }
+        return "Join: cluster-top worker --join \(target)/\(code)"
     }
 
-    private func joinCommand(_ address: Endpoint) -> String {
-        // A wildcard address is no use to a worker: name this machine instead.
-        let host = ["0.0.0.0", "::", "[::]"].contains(address.host) ? ProcessInfo.processInfo.hostName : address.host
-        let target = Endpoint(host: host, port: address.port)
+    /// The short code: the certificate's fingerprint, in part, and the join key. None in plain text.
+    var joinCode: JoinCode? { identity.map { JoinCode(fingerprint: $0.fingerprint, token: token) } }
+
+    /// Where workers can reach `address`: itself, or for a wildcard this machine's addresses
+    /// other than loopback (its host name when it has none, which students may not resolve).
+    static func reachable(_ address: Endpoint) -> [Endpoint] {
+        guard ["0.0.0.0", "::", "[::]"].contains(address.host) else { return [address] }
+        let addresses = NetworkInterfaces.externalIPv4Addresses()
+        if addresses.isEmpty { return [Endpoint(host: ProcessInfo.processInfo.hostName, port: address.port)] }
+        return addresses.map { Endpoint(host: $0, port: address.port) }
+    }
+
+    private func joinCommand(_ target: Endpoint) -> String {
         let secret: String
         switch tokenSource {
         case .generated: secret = token

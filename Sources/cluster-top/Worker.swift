@@ -23,7 +23,12 @@ struct Worker: ParsableCommand {
             """)
 
     @Option(name: .long, help: ArgumentHelp("The coordinator's address, as `serve` printed it.", valueName: "HOST:PORT"))
-    var connect: String
+    var connect: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The join code `serve` shows: its address, a slash and 28 letters and digits. It stands for --connect, --fingerprint and --token.",
+        valueName: "HOST:PORT/CODE"))
+    var join: String?
 
     @Option(name: .long, help: ArgumentHelp(
         "The coordinator's token. (default: \(AccessToken.environmentVariable))", valueName: "TOKEN"))
@@ -90,8 +95,30 @@ struct Worker: ParsableCommand {
         return .authority(caFile: tlsCa)
     }
 
+    /// `--join HOST:PORT/CODE`: the address, and the code that pins the certificate and
+    /// carries the join key.
+    func parseJoin(_ text: String) throws(InputError) -> (Endpoint, JoinCode) {
+        if connect != nil || token != nil || fingerprint != nil || tlsCa != nil || insecure {
+            throw InputError("--join stands for --connect, --token and --fingerprint: give it alone, or those three without it")
+        }
+        guard let slash = text.lastIndex(of: "/"), slash != text.startIndex else {
+            throw InputError("--join takes HOST:PORT/CODE as serve shows it, such as 10.0.0.5:7070/k7f3-9mqa-… (got \(text.debugDescription))")
+        }
+        let endpoint = try Endpoint.parse(String(text[..<slash]), what: "--join")
+        switch JoinCode.parse(String(text[text.index(after: slash)...])) {
+        case .success(let code): return (endpoint, code)
+        case .failure(let problem): throw InputError("--join: \(problem)")
+        }
+    }
+
     func makeOptions() throws(InputError) -> WorkerOptions {
-        let endpoint = try Endpoint.parse(connect, what: "--connect")
+        var joined: (endpoint: Endpoint, code: JoinCode)?
+        if let join { joined = try parseJoin(join) }
+        guard let address = connect ?? joined.map({ "\($0.endpoint)" }) else {
+            throw InputError("no coordinator: give --join HOST:PORT/CODE, or --connect HOST:PORT, as serve shows them")
+        }
+        let endpoint: Endpoint
+        if let joined { endpoint = joined.endpoint } else { endpoint = try Endpoint.parse(address, what: "--connect") }
         let count = threads ?? ClusterTop.cores
         guard 1...Int(WireProtocol.threadLimit) ~= count else {
             throw InputError("--threads must be between 1 and \(WireProtocol.threadLimit) (got \(count))")
@@ -99,7 +126,7 @@ struct Worker: ParsableCommand {
         guard (0...86_400).contains(retryFor) else {
             throw InputError("--retry-for must be between 0 and 86400 seconds (got \(retryFor))")
         }
-        guard let secret = token ?? AccessToken.fromEnvironment, !secret.isEmpty else {
+        guard let secret = joined?.code.key ?? token ?? AccessToken.fromEnvironment, !secret.isEmpty else {
             throw InputError("no token: give --token TOKEN or set \(AccessToken.environmentVariable), with the token the coordinator printed")
         }
         // A token the coordinator can never have given (a pasted carriage return, say) is a
@@ -116,7 +143,7 @@ struct Worker: ParsableCommand {
             if let problem = WorkerStatusFile.problem(writing: statusFile) { throw InputError("--status-file: \(problem)") }
             options.statusFile = statusFile
         }
-        options.check = try makeCheck()
+        if let joined { options.check = .joinCode(joined.code) } else { options.check = try makeCheck() }
         return options
     }
 

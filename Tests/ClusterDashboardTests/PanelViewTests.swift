@@ -526,4 +526,20 @@ struct EventLogLineTests {
             #expect(lines.first?.text.hasSuffix("chunk 9 re-queued → worker 1") == true, "\(lines.map(\.text))")
         }
     }
+
+    @Test("stale results handed in after their job ended are one line per worker, not one per chunk")
+    func staleRuns() {
+        let four = WorkerID(4), five = WorkerID(5)
+        var kinds: [ClusterEventKind] = []
+        for chunk in Int64(40)...63 {
+            kinds.append(.staleResultDiscarded(chunk: chunk, attempt: AttemptID(UInt64(chunk) + 1), worker: chunk % 3 == 0 ? four : five))
+        }
+        kinds.append(.jobFinished(JobID(1), verified: true, total: 1, seconds: 2))
+        kinds.append(.staleResultDiscarded(chunk: 70, attempt: AttemptID(71), worker: five))
+        let lines = EventLogLines.lines(from: Fixtures.events(kinds), glyphs: .unicode).map(\.text)
+        #expect(lines.count == 4, "\(lines)")
+        #expect(lines[0] == "16 stale results from worker 5 discarded (chunks 40 to 62)", "\(lines)")
+        #expect(lines[1] == "8 stale results from worker 4 discarded (chunks 42 to 63)", "\(lines)")
+        #expect(lines[3] == "stale result for chunk 70 (attempt 71) from worker 5 discarded", "a single one reads as before")
+    }
 }

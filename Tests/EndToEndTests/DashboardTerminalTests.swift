@@ -191,16 +191,14 @@ struct DashboardTerminalTests {
         try tmux.type("'\(binary)' serve --listen 127.0.0.1:0 --token \(token) --workers 1 "
                       + "--range \(Self.endlessRange) --chunk-size 2_000_000 --throttle 0.2")
         // The caption tells the audience how to join, with the real port.
-        var screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --connect 127.0.0.1:") }
-        let match = try #require(screen.firstMatch(of: /--connect 127\.0\.0\.1:(\d+)/), "\(screen)")
-        #expect(screen.contains("--token <the token given to serve>"))
+        var screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --join 127.0.0.1:") }
+        let join = String(try #require(screen.firstMatch(of: /--join (127\.0\.0\.1:\d+\/[0-9a-z-]{34})/), "\(screen)").1)
+        #expect(!screen.contains(token), "the join code carries a key made from the token, never the token")
         // While the gate file exists the worker's threads wait inside their attempts: a pause or
         // a kill then certainly finds them mid-chunk, however fast the kernel.
         let gate = RemoteWorkerProcessTests.gateFile()
         defer { try? FileManager.default.removeItem(atPath: gate) }
-        let fingerprint = try #require(screen.firstMatch(of: /(sha256:[0-9a-f]{64})/), "\(screen)").1
-        let worker = try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(match.1)", "--fingerprint", String(fingerprint),
-                                           "--token", token, "--threads", "2"],
+        let worker = try BackgroundBinary(["worker", "--join", join, "--threads", "2"],
                                           environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"])
         let rowsShown = ":\(worker.pid)/1"
         screen = try tmux.waitUntil { $0.contains(rowsShown) && $0.contains("   3 running") }
@@ -253,21 +251,19 @@ struct DashboardTerminalTests {
         let tmux = try TmuxSession(width: 80, height: 24)
         let token = "dashboard-classroom-test"
         try tmux.type("'\(binary)' serve --listen 127.0.0.1:0 --token \(token) --workers 0 --range \(Self.endlessRange)")
-        let screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --connect 127.0.0.1:") }
+        // At 80 columns the join takes two lines, whole: a student can copy every character.
+        let screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --join") && $0.contains("127.0.0.1:") }
         // Before the first student joins: waiting, not stalled, and no clock running.
         #expect(screen.contains("WAITING FOR WORKERS") && !screen.contains("STALLED"), "\(screen)")
         #expect(screen.contains("elapsed 0:00"), "\(screen)")
-        let match = try #require(screen.firstMatch(of: /--connect 127\.0\.0\.1:(\d+)/), "\(screen)")
-        let fingerprint = try #require(screen.firstMatch(of: /(sha256:[0-9a-f]{64})/), "\(screen)").1
+        let join = String(try #require(screen.firstMatch(of: /--join\s+(127\.0\.0\.1:\d+\/[0-9a-z-]{34})\s/), "\(screen)").1)
         // Held at the gate, every thread stays running mid-chunk, whatever the kernel's speed.
         let gate = RemoteWorkerProcessTests.gateFile()
         defer { try? FileManager.default.removeItem(atPath: gate) }
         var students: [BackgroundBinary] = []
         defer { for student in students { student.signal(SIGKILL) } }
         for n in 1...20 {
-            students.append(try BackgroundBinary(["worker", "--connect", "127.0.0.1:\(match.1)", "--fingerprint", String(fingerprint),
-                                                  "--token", token,
-                                                  "--threads", "2", "--name", "student-\(n)"],
+            students.append(try BackgroundBinary(["worker", "--join", join, "--threads", "2", "--name", "student-\(n)"],
                                                  environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"]))
         }
         try tmux.waitFor("40 running", timeout: 120)
@@ -361,8 +357,8 @@ struct DashboardTerminalTests {
         let tmux = try TmuxSession(width: 100, height: 30)
         try tmux.type("'\(binary)' serve --listen 127.0.0.1:0 --token dashboard-resets-token --workers 1 "
                       + "--range \(Self.endlessRange) --throttle 0.2")
-        let screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --connect 127.0.0.1:") && $0.contains("   1 running") }
-        let port = try #require(screen.firstMatch(of: /--connect 127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }, "\(screen)")
+        let screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --join 127.0.0.1:") && $0.contains("   1 running") }
+        let port = try #require(screen.firstMatch(of: /--join 127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }, "\(screen)")
         let resets = try HostilePeerTests.resetConnections(port: port, count: 300, mode: "tls")
         #expect(resets.stdout.contains("reset 300 connections"), "\(resets.stdout)")
         let pid = try #require(try tmux.childPID())

@@ -128,6 +128,42 @@ struct TransportSecurityTests {
         #expect(serve.exitStatus(within: 30) == 0)
     }
 
+    @Test("the short join: serve prints and shows a join code that a worker joins with alone; a code for another certificate or another token is refused at once (77), a code mistyped or given with --token is a usage error (64)")
+    func joinCode() throws {
+        let token = "join-code-test-token"
+        let serve = try BackgroundBinary(["serve", "--listen", "127.0.0.1:0", "--token", token, "--workers", "0",
+                                          "--headless", "--await-workers", "1", "--range", "1...1000"])
+        let joinLine = try #require(serve.waitFor("join with: cluster-top worker --join "), "\(serve.output)")
+        let join = String(try #require(joinLine.firstMatch(of: /--join (127\.0\.0\.1:\d+\/[0-9a-z-]+)/), "\(joinLine)").1)
+        #expect(joinLine.contains("or, in full: cluster-top worker --connect 127.0.0.1:"), "the long form stays, for scripts")
+        #expect(!joinLine.contains(token), "the token itself is never printed")
+        let (address, code) = (join.split(separator: "/")[0], String(join.split(separator: "/")[1]))
+        let symbols = Array(code.filter { $0 != "-" })
+        let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz")
+        func changed(at index: Int) -> String {
+            var copy = symbols
+            copy[index] = alphabet[(alphabet.firstIndex(of: copy[index])! + 1) % alphabet.count]
+            return "\(address)/" + String(copy)
+        }
+        // One symbol off in the fingerprint's part: another coordinator, refused before the key is sent.
+        let otherServer = try BinaryProcess.run(["worker", "--join", changed(at: 3), "--threads", "1"])
+        #expect(otherServer.status == 77, "\(otherServer.stderr)")
+        #expect(otherServer.stderr.contains("does not match the join code"), "\(otherServer.stderr)")
+        // One symbol off in the key's part: the right coordinator, the wrong key.
+        let otherKey = try BinaryProcess.run(["worker", "--join", changed(at: 27), "--threads", "1"])
+        #expect(otherKey.status == 77, "\(otherKey.stderr)")
+        #expect(otherKey.stderr.contains("wrong token"), "\(otherKey.stderr)")
+        for arguments in [["--join", "\(address)/abcd"], ["--join", join, "--token", token], ["--join", "no-address-here"]] {
+            let bad = try BinaryProcess.run(["worker"] + arguments)
+            #expect(bad.status == 64 && bad.stderr.split(separator: "\n").count == 1, "\(arguments): \(bad.stderr)")
+        }
+        // Typed from the projector: upper case, spaces for dashes.
+        let typed = "\(address)/" + code.uppercased()
+        let good = try BinaryProcess.run(["worker", "--join", typed, "--threads", "1"])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(serve.exitStatus(within: 30) == 0)
+    }
+
     /// A CA, and a server certificate it signs for `name`, valid from `from` to `until`
     /// (seconds from now); both written as PEM files in `directory`.
     static func signedIdentity(in directory: URL, name: String, from: Double = -3600, until: Double = 86_400) throws
