@@ -66,6 +66,9 @@ public struct Glyphs: Sendable {
     public let corners: (Character, Character, Character, Character)
     public let check: String
     public let cross: String
+    /// Every character drawn must be ASCII: text is spelled out in it (`Widgets.ascii`), and
+    /// whatever is left is replaced cell by cell (`CellBuffer.replaceNonASCII`).
+    public var asciiOnly = false
 
     public static let unicode = Glyphs(
         barEighths: [" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉", "█"], barEmpty: "·",
@@ -75,7 +78,7 @@ public struct Glyphs: Sendable {
     public static let ascii = Glyphs(
         barEighths: [" ", "-", "-", "-", "=", "=", "=", "=", "#"], barEmpty: ".",
         spark: ["_", ".", "-", "~", "=", "+", "*", "#"], selectionMarker: ">", arrow: "->", ellipsis: "~",
-        horizontal: "-", vertical: "|", corners: ("+", "+", "+", "+"), check: "ok", cross: "X")
+        horizontal: "-", vertical: "|", corners: ("+", "+", "+", "+"), check: "ok", cross: "X", asciiOnly: true)
 
     public static func `for`(_ capabilities: Capabilities) -> Glyphs { capabilities.unicode ? .unicode : .ascii }
 }

@@ -81,6 +81,14 @@ public struct CellBuffer: Equatable, Sendable {
         for column in max(0, x)..<min(width, x + w) { change(&cells[y * width + column].style) }
     }
 
+    /// Replaces every character that is not ASCII by one that is (its first letter spelled out
+    /// by `Widgets.asciiSpelling`, or "?"): an ASCII terminal draws every cell as written.
+    public mutating func replaceNonASCII() {
+        for i in cells.indices where !cells[i].character.isASCII {
+            cells[i].character = Widgets.asciiSpelling[cells[i].character]?.first ?? "?"
+        }
+    }
+
     /// The text of one row, trailing spaces removed: what a person would read there.
     public func line(_ y: Int) -> String {
         var text = String(cells[(y * width)..<((y + 1) * width)].map(\.character))

@@ -65,6 +65,7 @@ public enum DashboardView {
         let palette = Palette(capabilities: input.capabilities)
         guard input.width >= minimumWidth, input.height >= minimumHeight else {
             drawTooSmall(&buffer, input: input, palette: palette)
+            if glyphs.asciiOnly { buffer.replaceNonASCII() }
             return DashboardFrame(buffer: buffer, workerRows: 1, scrollOffset: input.state.scrollOffset,
                                   logScroll: input.state.logScroll)
         }
@@ -84,6 +85,7 @@ public enum DashboardView {
         drawFooter(&buffer, context)
         if input.state.showHelp { drawHelp(&buffer, context) }
         if let confirmation = input.state.confirmingQuit { drawQuitConfirmation(&buffer, context, confirmation) }
+        if glyphs.asciiOnly { buffer.replaceNonASCII() }
         let capacity = workerRowCount(height: input.height, workers: Int.max / 2, selectionDetail: context.showsSelectionDetail,
                                       top: context.tableTop)
         return DashboardFrame(buffer: buffer, workerRows: pageRows, scrollOffset: offset, logScroll: logScroll,

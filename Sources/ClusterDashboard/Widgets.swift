@@ -39,8 +39,26 @@ enum Widgets {
         text.count >= width ? String(text.suffix(width)) : String(repeating: " ", count: width - text.count) + text
     }
 
-    /// Cuts `text` to `width`, marking the cut.
+    /// `text` in ASCII: arrows, times signs and ellipses spelled out ("->", "x", "...").
+    static func ascii(_ text: String) -> String {
+        guard !text.allSatisfy(\.isASCII) else { return text }
+        var result = ""
+        for character in text {
+            if character.isASCII { result.append(character); continue }
+            result += asciiSpelling[character] ?? "?"
+        }
+        return result
+    }
+
+    static let asciiSpelling: [Character: String] = [
+        "→": "->", "←": "<-", "×": "x", "…": "...", "·": ".", "✓": "ok", "✗": "X", "▶": ">", "▼": "!",
+        "▾": "v", "▸": ">", "─": "-", "│": "|", "≥": ">=", "≤": "<=", "Σ": "sum", "²": "^2", "–": "-", "—": "-",
+        "’": "'", "‘": "'", "“": "\"", "”": "\"",
+    ]
+
+    /// Cuts `text` to `width`, marking the cut (in ASCII, when the glyphs are).
     static func truncate(_ text: String, _ width: Int, glyphs: Glyphs) -> String {
+        let text = glyphs.asciiOnly ? ascii(text) : text
         guard text.count > width else { return text }
         guard width > glyphs.ellipsis.count else { return String(text.prefix(max(0, width))) }
         return String(text.prefix(width - glyphs.ellipsis.count)) + glyphs.ellipsis

@@ -214,7 +214,23 @@ struct DashboardViewTests {
             #expect(line.prefix(left).allSatisfy { $0 == " " }, "row \(y) shows the dashboard left of the box:\n\(frame.buffer)")
         }
         #expect(!lines.contains { $0.contains("more: enlarge the window") }, "\(frame.buffer)")
-        for row in KeyMap.helpRows { #expect(frame.buffer.contains(String(row.description.prefix(20))), "missing \(row.keys)") }
+        // Every description whole, none cut.
+        for row in KeyMap.helpRows { #expect(frame.buffer.contains(row.description), "cut: \(row.description)") }
+    }
+
+    @Test("ASCII mode is ASCII everywhere: the help's arrows spelled out, a caption's and the log's, nothing left that a C locale drops")
+    func asciiEverywhere() throws {
+        var state = ViewState(caption: "Lesson 5: scalar → sse2 → avx2 → avx512 × 2 cores…")
+        state.showHelp = true
+        let events = Fixtures.events([.chunkRedistributed(chunk: 3, from: WorkerID(2), to: WorkerID(1))])
+        let snapshot = Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job())
+        let help = Fixtures.render(snapshot, events: events, state: state, capabilities: .plain).buffer
+        #expect(help.lines.joined().unicodeScalars.allSatisfy { $0.isASCII }, "\(help)")
+        #expect(help.contains("100% -> 50% -> 25%"), "\(help)")
+        state.showHelp = false
+        let screen = Fixtures.render(snapshot, events: events, state: state, width: 100, capabilities: .plain).buffer
+        #expect(screen.lines.joined().unicodeScalars.allSatisfy { $0.isASCII }, "\(screen)")
+        #expect(screen.contains("scalar -> sse2 -> avx2 -> avx512 x 2 cores..."), "\(screen)")
     }
 
     @Test("text that does not fit is cut with an ellipsis, and the header's note is left out whole")

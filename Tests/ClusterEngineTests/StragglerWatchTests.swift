@@ -144,7 +144,7 @@ struct StragglerWatchTests {
         for _ in 0..<20 { _ = cluster.snapshot() }
         let events = cluster.events(after: 0)
         #expect(!Self.namesLagging(WorkerID(3), in: events) && !cluster.snapshot().workers[2].isLagging)
-        let said = events.filter { if case .workersOutnumberCores(3, 1) = $0.kind { true } else { false } }
+        let said = events.filter { if case .workersOutnumberCores(_, 1) = $0.kind { true } else { false } }
         #expect(said.count == 1, "\(events.map(\.kind))")
     }
 
