@@ -135,6 +135,8 @@ public enum Reducer {
     private static func perform(_ action: DashboardAction, on state: inout ViewState,
                                 snapshot: ClusterSnapshot, pageSize: Int) -> [EngineCommand] {
         let workers = snapshot.workers
+        // P, T and R act on every worker the filter shows (all of them without one).
+        let everyShown = state.filter.map { filter in workers.filter(filter.matches) } ?? workers
         let table = WorkerTable(snapshot, state)
         let index = selectedIndex(state, in: snapshot, table: table)
         let selected = index.map { workers[$0] }
@@ -217,9 +219,9 @@ public enum Reducer {
             }
         case .togglePauseAll:
             // As htop's toggles: any paused means resume them all; else pause every active one.
-            let paused = workers.filter { $0.state == .paused || $0.state == .pausing }
+            let paused = everyShown.filter { $0.state == .paused || $0.state == .pausing }
             if !paused.isEmpty { return paused.map { .resume($0.id) } }
-            return workers.filter { ($0.state == .running || $0.state == .idle) && !$0.isLeaving }.map { .pause($0.id) }
+            return everyShown.filter { ($0.state == .running || $0.state == .idle) && !$0.isLeaving }.map { .pause($0.id) }
         case .killWorker:
             guard let w = selected else { say(nothingSelected); return [] }
             if w.state == .dead || w.state == .removed { say("\(w.id) is already \(w.state.rawValue)"); return [] }
@@ -229,7 +231,7 @@ public enum Reducer {
             guard w.state == .dead else { say("\(w.id) is \(w.state.rawValue), not dead: only dead workers restart"); return [] }
             return [.restart(w.id)]
         case .restartAllDead:
-            let dead = workers.filter { $0.state == .dead }
+            let dead = everyShown.filter { $0.state == .dead }
             if dead.isEmpty { say("no dead workers") }
             return dead.map { .restart($0.id) }
         case .throttleWorker:
@@ -237,7 +239,7 @@ public enum Reducer {
             let next = throttleSteps.first { $0 < w.speed - 1e-9 } ?? throttleSteps[0]
             return [.setSpeed(w.id, next)]
         case .fullSpeedAll:
-            return workers.filter { $0.state != .removed && $0.speed < 1 }.map { .setSpeed($0.id, 1) }
+            return everyShown.filter { $0.state != .removed && $0.speed < 1 }.map { .setSpeed($0.id, 1) }
         case .cycleKernel:
             let next = snapshot.kernel.next
             say("kernel \(next) from the next sub-block on, for this machine's workers", error: false)

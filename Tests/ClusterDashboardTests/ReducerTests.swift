@@ -186,6 +186,8 @@ struct ReducerTests {
         #expect(shown == WorkerID(2) || shown == WorkerID(3))
         let commands = Reducer.reduce(&state, key: .character("k"), snapshot: snapshot, pageSize: 5)
         #expect(commands.count == 1 && commands != [.kill(WorkerID(1))], "\(commands)")
+        // P, T and R act on every worker the filter shows, and on no other.
+        #expect(Reducer.reduce(&state, key: .character("P"), snapshot: snapshot, pageSize: 5) == [.pause(WorkerID(2)), .pause(WorkerID(3))])
     }
 
     @Test("q and F10 quit; Ctrl-L asks for a full redraw; s switches the next job's schedule")
