@@ -18,6 +18,7 @@ enum TimelineView {
         case .empty: return " "
         case .done: return unicode ? "█" : "#"
         case .doneAlternate: return unicode ? "▇" : "="
+        case .slow: return unicode ? "▃" : "_"
         case .inFlight: return unicode ? "▒" : ">"
         case .paused: return unicode ? "┄" : "-"
         case .redo: return unicode ? "▓" : "r"
@@ -32,6 +33,7 @@ enum TimelineView {
         switch mark {
         case .empty: return .plain
         case .done, .doneAlternate: return palette.color(.green)
+        case .slow: return palette.color(.yellow)
         case .inFlight: return palette.color(.default, bold: true)
         case .paused: return palette.color(.yellow, bold: true)
         case .redo: return palette.color(.magenta, bold: true)
@@ -44,7 +46,7 @@ enum TimelineView {
 
     /// The legend: every glyph, each once (done's two shades together).
     static let legend: [([TimelineMark], String)] = [
-        ([.done, .doneAlternate], "done"), ([.inFlight], "running"), ([.paused], "paused"), ([.killed], "killed"),
+        ([.done, .doneAlternate], "done"), ([.slow], "done slowly"), ([.inFlight], "running"), ([.paused], "paused"), ([.killed], "killed"),
         ([.redo], "redone"), ([.stolen], "stolen/split"), ([.backup], "backup"), ([.superseded], "fenced off"),
     ]
 

@@ -48,6 +48,8 @@ extension EngineState {
     mutating func notePace(worker i: Int, elements: Int64, nanos: UInt64) {
         guard elements > 0, nanos > 0 else { return }
         let pace = Double(nanos) / Double(elements)
+        // The job's pace: every worker's samples together, so the many of fast workers weigh most.
+        jobNanosPerElement = jobNanosPerElement == 0 ? pace : jobNanosPerElement + (pace - jobNanosPerElement) / 32
         let old = workers[i].nanosPerElement
         if old == 0 {
             workers[i].nanosPerElement = pace

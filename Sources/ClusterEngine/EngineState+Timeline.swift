@@ -37,7 +37,8 @@ extension EngineState {
         let worker = workers[i].cell.id
         timeline.append(TimelineEntry(attempt: attempt, worker: worker, outcome: outcome, endNanos: now))
         if jobTimeline?.job == attempt.job {
-            let mark = TimelineMark(outcome: outcome, origin: attempt.origin, wasSplit: attempt.wasSplit, chunk: attempt.chunk)
+            var mark = TimelineMark(outcome: outcome, origin: attempt.origin, wasSplit: attempt.wasSplit, chunk: attempt.chunk)
+            if mark.isDone, jobNanosPerElement > 0, workers[i].nanosPerElement > 2 * jobNanosPerElement { mark = .slow }
             jobTimeline?.paint(mark, worker: worker, lane: i, from: attempt.startNanos, to: now)
         }
     }

@@ -26,6 +26,9 @@ struct EngineState {
     /// The running job started with no worker to take its work (a coordinator waiting for its
     /// first laptop): its clock starts when a worker first steps in, not while it waited.
     var jobAwaitsFirstWorker = false
+    /// The running job's pace, nanoseconds per element, smoothed over every worker's samples
+    /// (`notePace`): a worker at under half of it draws its attempts as slow on the timeline.
+    var jobNanosPerElement = 0.0
     var nextAttempt: UInt64 = 1
     /// The last network session number given out (see `RemoteWorkerHandle`).
     var nextRemoteSession: UInt64 = 0
@@ -129,6 +132,7 @@ struct EngineState {
         guard let job = jobs.startNext(owners: owners, now: MonotonicClock.nanoseconds()) else { return false }
         log(.jobStarted(job.id, lo: job.spec.lo, hi: job.spec.hi), now: job.startNanos)
         jobAwaitsFirstWorker = owners.isEmpty
+        jobNanosPerElement = 0
         startJobClock(job.id, at: job.startNanos)
         wakeIdleWorkers()
         return true

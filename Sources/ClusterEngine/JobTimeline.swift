@@ -6,6 +6,9 @@ public enum TimelineMark: UInt8, Sendable, Comparable, CaseIterable {
     /// An accepted attempt; neighbouring chunks alternate between the two, so that boundaries
     /// show where a cell covers one chunk.
     case done, doneAlternate
+    /// An accepted attempt of a worker going at under half the job's pace (a straggler): drawn
+    /// apart, so a slow lane does not look as busy as a fast one.
+    case slow
     case inFlight
     /// The worker was paused (holding its attempt, or idle).
     case paused

@@ -105,4 +105,28 @@ struct JobTimelineTests {
         #expect(lane.contains(.killed), "\(lane.prefix(40))")
         #expect(cluster.timeline().segments.contains { $0.origin.isRedo && $0.worker == WorkerID(1) && $0.outcome == .done })
     }
+
+    @Test("a worker throttled to 10% draws its attempts as slow, a full-speed one does not: the lanes differ")
+    func slowLane() throws {
+        let cluster = makeCluster(workers: 2)
+        defer { cluster.shutdown() }
+        #expect(cluster.setSpeed(WorkerID(2), to: 0.1))
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 100_000_000, chunkSize: 1_000_000))
+        #expect(cluster.waitForJob(job, timeout: 120)?.verified == true)
+        let whole = try #require(cluster.timeline().whole)
+        func slowShare(_ worker: Int) throws -> Double {
+            let lane = try #require(whole.lane(of: WorkerID(worker)))
+            let done = lane.filter { $0.isDone || $0 == .slow }
+            return Double(done.filter { $0 == .slow }.count) / Double(max(1, done.count))
+        }
+        // Its first attempt sets its pace, so not all of it; most of it after that.
+        #expect(try slowShare(2) > 0.5, "\(whole.lane(of: WorkerID(2))?.prefix(80) ?? [])")
+        #expect(try slowShare(1) < 0.5, "\(whole.lane(of: WorkerID(1))?.prefix(80) ?? [])")
+    }
+
+    @Test("a slow stretch outranks done in a merged cell and yields to everything rarer")
+    func slowMerges() {
+        #expect(TimelineMark.merged(.done, .slow) == .slow && TimelineMark.merged(.slow, .doneAlternate) == .slow)
+        #expect(TimelineMark.merged(.slow, .paused) == .paused && TimelineMark.merged(.slow, .killed) == .killed)
+    }
 }
