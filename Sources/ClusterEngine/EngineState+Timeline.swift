@@ -38,7 +38,9 @@ extension EngineState {
         timeline.append(TimelineEntry(attempt: attempt, worker: worker, outcome: outcome, endNanos: now))
         if jobTimeline?.job == attempt.job {
             var mark = TimelineMark(outcome: outcome, origin: attempt.origin, wasSplit: attempt.wasSplit, chunk: attempt.chunk)
-            if mark.isDone, jobNanosPerElement > 0, workers[i].nanosPerElement > 2 * jobNanosPerElement { mark = .slow }
+            // Throttled under half speed, or measured at under half the job's pace.
+            if mark.isDone, workers[i].speed < 0.5
+                || (jobNanosPerElement > 0 && workers[i].nanosPerElement > 2 * jobNanosPerElement) { mark = .slow }
             jobTimeline?.paint(mark, worker: worker, lane: i, from: attempt.startNanos, to: now)
         }
     }

@@ -119,8 +119,8 @@ struct JobTimelineTests {
             let done = lane.filter { $0.isDone || $0 == .slow }
             return Double(done.filter { $0 == .slow }.count) / Double(max(1, done.count))
         }
-        // Its first attempt sets its pace, so not all of it; most of it after that.
-        #expect(try slowShare(2) > 0.5, "\(whole.lane(of: WorkerID(2))?.prefix(80) ?? [])")
+        // Throttled under half speed: slow from its first attempt on.
+        #expect(try slowShare(2) == 1, "\(whole.lane(of: WorkerID(2))?.prefix(80) ?? [])")
         #expect(try slowShare(1) < 0.5, "\(whole.lane(of: WorkerID(1))?.prefix(80) ?? [])")
     }
 
