@@ -122,9 +122,14 @@ enum GridView {
     static func layout(_ groups: [Group], width: Int, rows: Int) -> Layout {
         let longest = groups.map(\.name.count).max() ?? 0
         let labelWidth = min(longest, max(8, width / 5)) + 1
+        // A host's throughput matters more than the end of a long name: before the rates go,
+        // names are cut to 12 characters, then to 9 ("yukihiro-…" still tells laptops apart).
+        let shorter = [labelWidth, min(labelWidth, 13), min(labelWidth, 10)]
+        var candidates = shorter.map { (labelWidth: $0, cellWidth: 2, rates: true, gap: 2) }
+        // Then, roomiest first; the last packs hosts' columns one space apart.
+        candidates += [(labelWidth, 2, false, 2), (labelWidth, 1, false, 2), (labelWidth, 1, false, 1)]
         var best = Layout()
-        // Roomiest first; the last packs hosts' columns one space apart.
-        for (cellWidth, rates, gap) in [(2, true, 2), (2, false, 2), (1, false, 2), (1, false, 1)] {
+        for (labelWidth, cellWidth, rates, gap) in candidates {
             let layout = layout(groups, width: width, labelWidth: labelWidth, cellWidth: cellWidth, rates: rates, gap: gap)
             best = layout
             if layout.lines.count <= rows { return layout }

@@ -54,6 +54,27 @@ struct GridViewTests {
         #expect(!buffer.lines.contains { $0.contains("more worker") }, "no scroll note: all are shown")
     }
 
+    @Test("20 laptops at 80×24 with names of 14 characters and one of 62: every laptop's throughput still shows, names cut before rates go")
+    func longNamesKeepRates() throws {
+        var workers: [WorkerSnapshot] = []
+        for laptop in 0..<20 {
+            let name = laptop == 19 ? "yukihiro-matsumoto-s-laptop-in-the-back-row-of-lecture-hall-42" : "laptop-\(laptop + 10)-abcd"
+            for thread in 0..<2 {
+                var w = Fixtures.worker(workers.count + 1, throughput: 4.2e8)
+                w.remote = RemoteWorkerInfo(host: name, pid: Int32(100 + laptop), thread: thread)
+                workers.append(w)
+            }
+        }
+        // As serve shows it: the join on two lines above the grid.
+        var state = ViewState(caption: "Join: cluster-top worker --join 192.168.100.200:7070/bxrp-x1p9-4th3-xgc9-n5fg-knrs-cqz0")
+        state.panel = .grid
+        let buffer = Fixtures.render(Fixtures.snapshot(workers: workers, job: try Fixtures.job()), state: state).buffer
+        let rows = gridRows(buffer)
+        let rates = rows.reduce(0) { $0 + buffer.line($1).components(separatedBy: "840M/s").count - 1 }
+        #expect(rates == 20, "\(buffer)")
+        #expect(buffer.contains("yukihiro-ma") && buffer.contains("laptop-28-a"), "\(buffer)")
+    }
+
     @Test("40 remote threads from 20 hosts and 2 local at 80×24: one line per host name, all 42 cells")
     func classroom() throws {
         let snapshot = try cluster(local: 2, hosts: 20, threads: 2, mixed: true)
