@@ -76,6 +76,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // TLSUserEvent: a handshake that completed (HandshakeWatcher).
+                .product(name: "NIOTLS", package: "swift-nio"),
             ]
         ),
         .executableTarget(

@@ -1,5 +1,6 @@
 import GRPCNIOTransportHTTP2
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// Closes connections that open no session: a socket that sends nothing (or never finishes its
@@ -16,9 +17,14 @@ final class ConnectionGuard: Sendable {
     private let connections = Mutex<(waiting: [(id: ObjectIdentifier, channel: any Channel)], opened: Set<ObjectIdentifier>,
                                      byPeer: [String: any Channel])>(([], [], [:]))
 
-    init(deadline: Duration, limit: Int) {
+    /// Told of each TLS handshake that failed for a reason worth a line: the peer's
+    /// "ipv4:HOST:PORT" and why (`HandshakeWatcher`).
+    let handshakeFailed: @Sendable (String, HandshakeWatcher.Failure) -> Void
+
+    init(deadline: Duration, limit: Int, handshakeFailed: @escaping @Sendable (String, HandshakeWatcher.Failure) -> Void = { _, _ in }) {
         self.deadline = deadline
         self.limit = limit
+        self.handshakeFailed = handshakeFailed
     }
 
     var waitingCount: Int { connections.withLock { $0.waiting.count } }
@@ -32,6 +38,11 @@ final class ConnectionGuard: Sendable {
             return c.waiting.count > limit ? c.waiting.removeFirst().channel : nil
         }
         evicted?.close(promise: nil)
+        // Over TLS, a watcher right after the TLS handler hears why a handshake failed.
+        if let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
+            let report = handshakeFailed
+            try? channel.pipeline.syncOperations.addHandler(HandshakeWatcher { report(peer, $0) }, position: .after(tls))
+        }
         let (seconds, attoseconds) = deadline.components
         let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
             [self] in

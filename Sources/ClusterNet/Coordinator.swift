@@ -47,10 +47,14 @@ public final class Coordinator: Sendable {
         self.timing = timing
         let address: GRPCNIOTransportCore.SocketAddress = listen.host.contains(":")
             ? .ipv6(host: listen.host, port: listen.port) : .ipv4(host: listen.host, port: listen.port)
-        let guardian = ConnectionGuard(deadline: silentConnectionDeadline, limit: Self.silentConnectionLimit)
-        connectionGuard = guardian
         let refusals = RefusalGate(cluster: cluster)
         self.refusals = refusals
+        // A failed join that never reached a token (a student without the join code) is logged,
+        // and summed up, as a refusal is.
+        let guardian = ConnectionGuard(deadline: silentConnectionDeadline, limit: Self.silentConnectionLimit) { peer, failure in
+            refusals.noted(address: CoordinatorService.address(peer), peer: CoordinatorService.displayPeer(peer), reason: failure.rawValue)
+        }
+        connectionGuard = guardian
         let service = CoordinatorService(cluster: cluster, token: token, timing: timing, sessions: sessions,
                                          refusals: refusals, connections: guardian, budget: messageBudget,
                                          encrypted: identity != nil)

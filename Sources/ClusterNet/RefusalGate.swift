@@ -85,6 +85,20 @@ final class RefusalGate: Sendable {
         return verdict
     }
 
+    /// A join from `peer` failed for `reason` before any token was read (a TLS handshake):
+    /// logged as refusals are, the first at once and the rest summed up, with no back-off (it
+    /// cost the coordinator a handshake, not a token check).
+    func noted(address: String, peer: String, reason: String, now: ContinuousClock.Instant = .now) {
+        let logNow = state.withLock { s -> Bool in
+            var tally = s.tallies[address]?[reason]
+            let first = tally == nil
+            if tally == nil { tally = Tally(loggedAt: now) } else { tally!.count += 1 }
+            s.tallies[address, default: [:]][reason] = tally
+            return first
+        }
+        if logNow { cluster.logRefusedWorker(peer: peer, reason: reason) }
+    }
+
     /// A refusal that waited (`Verdict.answer`) has been answered.
     func answered(address: String) {
         state.withLock { s in

@@ -209,7 +209,7 @@ public enum ServerCheck: Sendable, Equatable {
             let roots = caFile.flatMap { try? CertificateStore(ServerIdentity.authorityCertificates(file: $0)) }
                 ?? CertificateStore.systemTrustRoots
             let trusted = caFile.map { "a CA in \($0)" }
-                ?? "a CA this system trusts (serve's own certificate is checked by its fingerprint: join with the --fingerprint it printed)"
+                ?? "a CA this system trusts (serve's own certificate is checked by its join code or fingerprint: join with the --join code it shows, or its --fingerprint)"
             return .tls { config in
                 // The checks are ours (below), with swift-certificates, so a refusal can say
                 // which one failed: the name, the dates, or the signature.

@@ -119,7 +119,7 @@ public final class WorkerProcess: Sendable {
             case .failed(var reason, let joined):
                 // A plain-text hello to a TLS listener is closed before HTTP/2 starts.
                 if options.check == .insecure, reason.contains("connection preface") {
-                    reason += " Is the coordinator serving TLS? Unless it was started with --insecure, join with the --fingerprint it printed"
+                    reason += " Is the coordinator serving TLS? Unless it was started with --insecure, join with the --join code it shows (or its --fingerprint)"
                 }
                 if joined {
                     failingSince = .now

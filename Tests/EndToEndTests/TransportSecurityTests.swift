@@ -108,14 +108,23 @@ struct TransportSecurityTests {
         let lines = refused.stderr.split(separator: "\n")
         #expect(lines.count == 1 && lines[0].contains("its certificate is \(real), not the \(other) given with --fingerprint"),
                 "\(refused.stderr)")
-        // The coordinator never saw a session, so never a token: nothing was refused there.
-        #expect(!serve.output.contains("refused"))
+        // The coordinator never saw a session, so never a token; its log says why the join
+        // failed, in words the lecturer can pass on.
+        #expect(serve.waitFor("its worker refused this coordinator's certificate: join with the --join code", timeout: 30) != nil,
+                "\(serve.output)")
+        #expect(!serve.output.contains("wrong token"))
 
         let plain = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--insecure", "--token", token,
                                            "--threads", "1", "--retry-for", "1"])
         #expect(plain.status == 69)
         #expect(plain.stderr.contains("Is the coordinator serving TLS?"), "\(plain.stderr)")
         #expect(!serve.output.contains("joined"))
+        #expect(serve.waitFor("it spoke plain text (--insecure) to this TLS coordinator", timeout: 30) != nil, "\(serve.output)")
+        // A student without any of it: refused at once, told what to add, and the lecturer's
+        // log has it (the same cause from the same address again is summed up, not repeated).
+        let bare = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--token", token, "--threads", "1"])
+        #expect(bare.status == 77 && bare.stderr.contains("join with the --join code it shows"), "\(bare.stderr)")
+        #expect(serve.output.components(separatedBy: "refused this coordinator's certificate").count == 2, "\(serve.output)")
 
         // Bad settings are usage errors, in one line.
         for arguments in [["--fingerprint", "sha256:1234"], ["--insecure", "--fingerprint", real], ["--tls-ca", "/nonexistent.pem"]] {
