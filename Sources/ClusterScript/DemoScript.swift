@@ -1,7 +1,7 @@
 import ClusterEngine
 
 /// The scenario `cluster-top --demo` plays: five lessons, about a minute and a half on a two-core
-/// machine. Its job sizes are written for a kernel summing `writtenForRate` elements per second on
+/// machine, each lesson's conclusion held on screen a few seconds before the next begins. Its job sizes are written for a kernel summing `writtenForRate` elements per second on
 /// one core; `script(kernelPeaks:)` sizes each job for the kernel that runs it as measured here,
 /// and `--pace` scales delays and sizes alike.
 public enum DemoScript {
@@ -16,18 +16,17 @@ public enum DemoScript {
         view speedup
         caption Lesson 1 of 5: more workers help, until the cores run out. One worker to start.
         submit 1...90_000_000_000
-        +6s add
-        caption A second worker: throughput nearly doubles (see the speedup panel).
         +6s workers cores
-        caption One worker per core: the ideal line and the measured one still agree.
+        caption One worker per core: throughput grows with the cores (see the speedup panel).
         +6s workers cores*2
         caption Twice as many workers as cores: no faster. The cores are already busy.
         +6s view workers
         caption Every worker now gets a smaller share of the cores; the total stays exact.
         wait
+        caption Lesson 1 done: verified. Workers beyond the cores only take turns.
 
         # Lesson 2: static slices, a shared queue and work stealing, with one straggler.
-        workers cores
+        +4s workers cores
         throttle all 1
         throttle 1 25%
         chunk-size 100_000_000
@@ -46,10 +45,10 @@ public enum DemoScript {
         wait
         view jobs
         caption The three jobs compared: static waited for the straggler; the others did not.
-        throttle all 1
 
         # Lesson 3: a crash costs only the chunk it lost.
         +6s view workers
+        throttle all 1
         schedule dynamic
         chunk-size 2_000_000_000
         caption Lesson 3 of 5: a crash costs only the lost chunk. Worker 2 is about to crash.
@@ -60,9 +59,10 @@ public enum DemoScript {
         +2s restart 2
         caption Worker 2 restarts. Nothing was counted twice: the total will verify.
         wait
+        caption Lesson 3 done: VERIFIED. The crash cost one chunk, redone; nothing counted twice.
 
         # Lesson 4: work stealing rescues a stuck worker.
-        workers 2
+        +4s workers 2
         schedule stealing
         chunk-size 4_000_000_000
         view timeline
@@ -73,6 +73,7 @@ public enum DemoScript {
         caption Worker 2 is paused. When worker 1 runs dry it splits off worker 2's remainder.
         wait
         resume 2
+        caption Lesson 4 done: verified. Worker 1 finished the frozen worker's slice itself.
 
         # Lesson 5: two kinds of parallelism, threads across cores and vectors within one.
         +4s workers 1

@@ -48,7 +48,7 @@ struct RunOptions: ParsableArguments {
         valueName: "SECONDS"))
     var refresh: Double?
 
-    @Flag(name: .long, help: "Play the built-in demo: four lessons on parallelism, with captions (about a minute).")
+    @Flag(name: .long, help: "Play the built-in demo: five lessons on parallelism, with captions (about a minute and a half).")
     var demo = false
 
     @Option(name: .long, help: ArgumentHelp(
@@ -163,6 +163,17 @@ struct RunOptions: ParsableArguments {
         }
     }
 
+    /// The fastest pace at which the demo's lessons keep their meaning: each of lesson 1's
+    /// steps lasts 6 s, and the speedup panel needs a couple of seconds at each worker count.
+    static let meaningfulPace = 2.0
+
+    /// Said in one line when `--pace` plays the demo faster than its lessons can show.
+    var paceWarning: String? {
+        guard demo, pace > Self.meaningfulPace else { return nil }
+        return "--pace \(Format.fixed(pace, decimals: pace.rounded() == pace ? 0 : 1)): lessons faster than the panels can measure "
+            + "(the speedup curve may stay empty); up to \(Int(Self.meaningfulPace)) keeps them meaningful"
+    }
+
     /// The script to play, paced, or nil. A file that cannot be read or parsed is a bad argument.
     func loadScript(kernelPeaks: KernelPeaks? = nil) throws(InputError) -> Script? {
         guard (0.01...1000).contains(pace) else {
@@ -251,9 +262,11 @@ struct RunOptions: ParsableArguments {
             return runHeadless(cluster: cluster, plan: plan, serve: nil)
         }
         if let spec = plan.spec { cluster.submit(spec) }
+        var state = ViewState(nextSchedule: schedule, nextChunkSize: plan.chunkSize, caption: caption)
+        if let warning = paceWarning { state.status = StatusMessage(text: warning, isError: true, since: 0) }
         let loop = DashboardLoop(
             cluster: cluster, screen: screen, frameInterval: refresh ?? 0.1,
-            state: ViewState(nextSchedule: schedule, nextChunkSize: plan.chunkSize, caption: caption),
+            state: state,
             player: plan.script.map { ScriptPlayer(script: $0, cores: Self.cores) }, cores: Self.cores,
             kernelPeaks: plan.kernelPeaks, crashAfter: debugCrashAfter)
         let exit = loop.run()

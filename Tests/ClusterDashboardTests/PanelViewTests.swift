@@ -304,10 +304,18 @@ struct PanelViewTests {
             snapshot: Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job()), events: [], state: state,
             width: 80, height: 24, capabilities: .full, finishedJobs: jobs))
         let lines = frame.buffer.lines
-        let header = try #require(lines.firstIndex { $0.contains("SCHEDULE") && $0.contains("VS BEST") && $0.contains("REDONE") })
+        let header = try #require(lines.firstIndex { $0.contains("SCHEDULE") && $0.contains("VS BEST") && $0.contains("RANGE") }, "\(frame.buffer)")
         #expect(lines[header + 1].contains("static") && lines[header + 1].contains("3.000") && lines[header + 1].contains("2.73×"))
-        #expect(lines[header + 2].contains("dynamic") && lines[header + 2].contains("  1  verified"), "\(frame.buffer)")
-        #expect(lines[header + 3].contains("stealing") && lines[header + 3].contains("1.00×") && lines[header + 3].contains("  4  "))
+        #expect(lines[header + 2].contains("dynamic") && lines[header + 2].contains("verified"), "\(frame.buffer)")
+        #expect(lines[header + 3].contains("stealing") && lines[header + 3].contains("1.00×") && lines[header + 3].contains("12G     4"))
+        // At 80 columns the table is compact, and the chunk and range still read whole.
+        #expect(lines[header].contains("RESULT   CHUNK RANGE   SPLIT"), "\(lines[header])")
+        #expect(lines[header + 1].contains("verified  100M 1...12G "), "\(frame.buffer)")
+        // Wide enough, the full table: splits and re-queues in their place, the range in full.
+        let full = DashboardView.render(DashboardInput(
+            snapshot: Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job()), events: [], state: state,
+            width: 130, height: 24, capabilities: .full, finishedJobs: jobs)).buffer.lines
+        #expect(full[header + 2].contains("  0       1  verified") && full[header + 2].hasSuffix("1...12,000,000,000"), "\(full[header + 2])")
         #expect(lines[header + 3].contains("verified"))
         #expect(lines[header].contains("KERNEL") && lines[header + 1].contains("scalar") && lines[header + 2].contains("avx2"))
         #expect(lines[header + 4].contains("MISMATCH") && lines[header + 4].contains("mixed"))

@@ -96,6 +96,32 @@ struct ScriptFormatTests {
         #expect(scalar < best && actions[best...].contains(.view(.jobs)))
     }
 
+    @Test("each lesson ends on a caption saying what it showed, held at least 3 s before the next lesson's first step; no two steps of lesson 1 coincide on any core count")
+    func demoConclusionsHold() throws {
+        let steps = DemoScript.script().steps
+        var starts: [Int] = []
+        for (i, step) in steps.enumerated() {
+            if case .caption(let text) = step.action, text.hasPrefix("Lesson "), text.contains(" of 5:") { starts.append(i) }
+        }
+        #expect(starts.count == 5)
+        for start in starts.dropFirst() {
+            // Back from the lesson's caption to the previous lesson's last wait: a conclusion
+            // caption after it, and a delay of 3 s or more before anything of the new lesson.
+            let lastWait = try #require(steps[..<start].lastIndex { if case .wait = $0.action { true } else { false } })
+            let between = steps[(lastWait + 1)..<start]
+            let conclusion = try #require(between.firstIndex { if case .caption = $0.action { true } else { false } },
+                                          "nothing said after line \(steps[lastWait].line)")
+            let held = steps[(conclusion + 1)...start].first { if case .caption = $0.action { false } else { true } } ?? steps[start]
+            if case .after(let seconds) = held.timing { #expect(seconds >= 3, "line \(held.line)") } else {
+                Issue.record("line \(held.line) starts the next lesson at once")
+            }
+        }
+        // Lesson 1 goes 1 worker → one per core → twice the cores: no step that is the same
+        // state as the one before on some machine ("a second worker" was "one per core" on 2 cores).
+        let lesson1 = steps[starts[0]..<starts[1]].map(\.action)
+        #expect(!lesson1.contains(.add(.exactly(1))) && lesson1.contains(.workers(.cores(times: 1, plus: 0))))
+    }
+
     @Test("'kernel' chooses a variant this CPU runs; one it cannot run is refused with the ones it can")
     func kernelStep() throws {
         let script = try Script.parse("kernel scalar\nkernel auto", source: "t")
