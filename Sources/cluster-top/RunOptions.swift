@@ -164,8 +164,8 @@ struct RunOptions: ParsableArguments {
     }
 
     /// The fastest pace at which the demo's lessons keep their meaning: each of lesson 1's
-    /// steps lasts 6 s, and the speedup panel needs a couple of seconds at each worker count.
-    static let meaningfulPace = 2.0
+    /// steps lasts 6 s, and the speedup panel needs 1.5 s at each worker count.
+    static let meaningfulPace = 3.0
 
     /// Said in one line when `--pace` plays the demo faster than its lessons can show.
     var paceWarning: String? {
