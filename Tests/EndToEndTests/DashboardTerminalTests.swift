@@ -78,9 +78,20 @@ struct DashboardTerminalTests {
         try tmux.press("v")
         screen = try tmux.waitUntil { $0.contains("WHOLE JOB") && $0.contains("time") && $0.contains("│0s") }
         #expect(screen.contains("█"), "\(screen)")
+        // Lesson 1's conclusion stays on screen with the verified job before lesson 2 begins.
+        screen = try tmux.waitUntil(timeout: 150) { $0.contains("Lesson 1 done: verified") && $0.contains("VERIFIED") }
         // Lesson 2 switches to the timeline by itself and says what it shows.
         screen = try tmux.waitUntil(timeout: 150) { $0.contains("Lesson 2 of 5") && $0.contains("WHOLE JOB") && $0.contains("static") }
         #expect(screen.contains("WHOLE JOB") && screen.contains("static"))
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
+
+    @Test("--pace faster than the panels can measure says so in one line as the demo starts")
+    func paceWarning() throws {
+        let tmux = try TmuxSession(width: 100, height: 30)
+        try tmux.type("'\(binary)' --demo --pace 4")
+        try tmux.waitFor("--pace 4: lessons faster than the panels can measure")
         try tmux.press("q")
         #expect(try tmux.expectTerminalRestored() == 0)
     }
