@@ -145,10 +145,10 @@ capture kernels 110 24 "$utf8" "--script $kernels_script" sleep:24
 rm -f "$kernels_script"
 
 # The demo's first lesson on the speedup panel, after one, two and four workers.
-capture speedup 110 28 "$utf8" "--demo" sleep:19.5
+capture speedup 110 28 "$utf8" "--demo" sleep:14.5
 
 # The demo's second lesson: static slices wait for the straggler, on the timeline.
-capture demo 110 28 "$utf8" "--demo" sleep:31
+capture demo 110 28 "$utf8" "--demo" sleep:35
 
 # A coordinator with two local threads and three remote ones from two worker processes; the
 # caption says how to join, and remote worker 4 is paused.
