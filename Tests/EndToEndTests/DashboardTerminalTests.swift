@@ -87,6 +87,23 @@ struct DashboardTerminalTests {
         #expect(try tmux.expectTerminalRestored() == 0)
     }
 
+    @Test("PEAK never reads over 100% over 20 starts: one core's peak measured at start is raised by any worker that beats it")
+    func peakAtMost100() throws {
+        let tmux = try TmuxSession(width: 120, height: 20)
+        var worst = 0
+        for _ in 0..<20 {
+            try tmux.type("'\(binary)' --range \(Self.endlessRange) --workers 1")
+            // A PEAK figure on worker 1's row: it has summed for a whole rate window.
+            let screen = try tmux.waitUntil { $0.range(of: #"   1 running .* (\d+)%\s+[\d,]+\s+[\d.]+%"#, options: .regularExpression) != nil }
+            let row = try self.row(of: 1, in: screen)
+            let peak = try #require(row.firstMatch(of: /\/s\s+(\d+)%/), "\(row)")
+            worst = max(worst, Int(peak.1)!)
+            try tmux.press("q")
+            #expect(try tmux.expectTerminalRestored() == 0)
+        }
+        #expect(worst <= 100, "PEAK read \(worst)%")
+    }
+
     @Test("--pace faster than the panels can measure says so in one line as the demo starts")
     func paceWarning() throws {
         let tmux = try TmuxSession(width: 100, height: 30)
