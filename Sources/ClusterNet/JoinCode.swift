@@ -36,7 +36,7 @@ public struct JoinCode: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Reads a code as `description` writes it: any case, dashes and spaces anywhere, and the
-    /// look-alikes i, l (for 1) and o (for 0) forgiven. Nil, with what is wrong, otherwise.
+    /// look-alikes i, l (for 1) and o (for 0) forgiven; otherwise what is wrong with it.
     public static func parse(_ text: String) -> Result<JoinCode, JoinCodeError> {
         var symbols: [Int] = []
         for character in text.lowercased() where character != "-" && character != " " {
