@@ -219,7 +219,8 @@ public enum DashboardView {
         buffer.write(shownCounts, x: width - shownCounts.count - 1, y: 2, style: .plain)
 
         // The exact running total, in full digits, and how it compares with the closed form.
-        x = buffer.write(" total ", x: 0, y: 3, style: palette.label)
+        // What is being summed, said where the sum is: Σx², the squares of the range.
+        x = buffer.write(glyphs.asciiOnly ? " sum x^2 total " : " Σx² total ", x: 0, y: 3, style: palette.label)
         x = buffer.write(Format.grouped(job.runningTotal), x: x, y: 3, style: palette.value)
         switch job.status {
         case .verified:

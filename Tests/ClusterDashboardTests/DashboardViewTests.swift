@@ -22,6 +22,7 @@ struct DashboardViewTests {
         #expect(lines[2].contains("throughput 7.50G/s"))  // 5 fixture workers at 1.5G/s
         #expect(lines[2].contains("1 paused") && lines[2].contains("1 dead"))
         #expect(lines[3].contains("total 123,456,789"))
+        #expect(lines[3].hasPrefix(" Σx² total"), "the screen says what is summed: \(lines[3])")
         #expect(lines[4].contains("40/100 done") && lines[4].contains("1 re-queued") && lines[4].contains("2 stale"))
         #expect(lines[5].contains("STATE") && lines[5].contains("RATE") && lines[5].contains("SHARE"))
         // One row per worker with its state in words; the running one has a bar at 50%.

@@ -104,6 +104,37 @@ struct DashboardTerminalTests {
         #expect(worst <= 100, "PEAK read \(worst)%")
     }
 
+    @Test("the timeline shows a straggler: a worker at 10% draws a lane of the slow mark, a full-speed one a lane of full blocks")
+    func slowLaneOnScreen() throws {
+        let tmux = try TmuxSession(width: 100, height: 30)
+        try tmux.type("'\(binary)' --range 1...4_000_000_000 --chunk-size 50_000_000 --workers 2 --throttle 1:10%")
+        try tmux.waitFor("VERIFIED")
+        // Workers, grid, then the timeline.
+        try tmux.press("v", "v")
+        let screen = try tmux.waitUntil { $0.contains("WHOLE JOB") && $0.contains("done slowly") }
+        let lines = screen.split(separator: "\n").map(String.init)
+        let lane1 = try #require(lines.first { $0.range(of: #"^\s*▶?\s*1 "#, options: .regularExpression) != nil }, "\(screen)")
+        let lane2 = try #require(lines.first { $0.range(of: #"^\s*▶?\s*2 "#, options: .regularExpression) != nil }, "\(screen)")
+        #expect(lane1.contains("▃") && !lane1.contains("█"), "worker 1 (10%): \(lane1)")
+        #expect(lane2.contains("█") && !lane2.contains("▃"), "worker 2: \(lane2)")
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
+
+    @Test("the whole demo at 80×24: each lesson's conclusion reaches the screen, the last jobs table keeps CHUNK and RANGE whole")
+    func demoAt80x24() throws {
+        let tmux = try TmuxSession(width: 80, height: 24)
+        try tmux.type("'\(binary)' --demo --pace 3")
+        // Each lesson's last caption, in order (lesson 2's compares its three jobs).
+        for conclusion in ["Lesson 1 done", "The three jobs compared", "Lesson 3 done", "Lesson 4 done"] {
+            try tmux.waitUntil(timeout: 300) { $0.contains(conclusion) }
+        }
+        let end = try tmux.waitUntil(timeout: 300) { $0.contains("Demo over") && $0.contains("RANGE") }
+        #expect(end.contains("CHUNK RANGE") && !end.contains("CH…"), "\(end)")
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
+
     @Test("--pace faster than the panels can measure says so in one line as the demo starts")
     func paceWarning() throws {
         let tmux = try TmuxSession(width: 100, height: 30)

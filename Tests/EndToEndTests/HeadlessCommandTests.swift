@@ -138,4 +138,15 @@ struct HeadlessCommandTests {
         #expect(run.output.contains("interrupted at"))
         #expect(run.errors.isEmpty)
     }
+
+    @Test("300 equal workers on this machine for 20 s of their job: no one is called a straggler, and the log says once that they take turns")
+    func equalWorkersDoNotFlood() throws {
+        let run = try BackgroundBinary(["--range", "1...10_000_000_000_000", "--workers", "300", "--headless"])
+        defer { run.signal(SIGKILL) }
+        // The job's own clock is the window: lines can only add up while it runs, so a machine
+        // of any speed is held to the same bound.
+        let output = try #require(run.waitFor("[0:20] job 1", timeout: 120), "\(run.output)")
+        #expect(output.components(separatedBy: "lagging now").count - 1 == 0, "\(output)")
+        #expect(output.components(separatedBy: "workers take turns on").count - 1 == 1, "\(output)")
+    }
 }
