@@ -55,7 +55,7 @@ public final class Coordinator: Sendable {
             refusals.noted(address: CoordinatorService.address(peer), peer: CoordinatorService.displayPeer(peer), reason: failure.rawValue)
         }
         connectionGuard = guardian
-        let service = CoordinatorService(cluster: cluster, token: token, timing: timing, sessions: sessions,
+        let service = CoordinatorService(cluster: cluster, token: token, joinKey: JoinCode.key(for: token), timing: timing, sessions: sessions,
                                          refusals: refusals, connections: guardian, budget: messageBudget,
                                          encrypted: identity != nil)
         summaries = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "cluster-top.refusal-summaries"))
@@ -164,8 +164,9 @@ public final class Coordinator: Sendable {
 struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
     let cluster: Cluster
     let token: String
-    /// What a worker joining with a join code presents instead of the token.
-    var joinKey: String { JoinCode.key(for: token) }
+    /// What a worker joining with a join code presents instead of the token: made once, not
+    /// an HMAC for every call a guesser makes.
+    let joinKey: String
     let timing: RemoteTiming
     let sessions: SessionCount
     let refusals: RefusalGate

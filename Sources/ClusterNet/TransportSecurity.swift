@@ -158,6 +158,29 @@ public enum ServerCheck: Sendable, Equatable {
     /// PEM file (`--tls-ca`), or the system's roots when nil.
     case authority(caFile: String?)
 
+    /// TLS whose only check is the server certificate's fingerprint: `problem` says why a
+    /// fingerprint is refused, nil when it is the one pinned. The pin replaces the usual checks:
+    /// a self-signed certificate has no authority to vouch for it and often no name the worker
+    /// dialled.
+    private static func pinnedTLS(rejected: RejectedCertificate?, problem: @escaping @Sendable (Fingerprint) -> String?)
+        -> HTTP2ClientTransport.Posix.TransportSecurity {
+        .tls { config in
+            config.serverCertificateVerification = .noHostnameVerification
+            config.customVerificationCallback = { certificates, promise in
+                guard let leaf = certificates.first, let der = try? leaf.toDERBytes() else {
+                    promise.succeed(.failed)
+                    return
+                }
+                if let problem = problem(Fingerprint(certificateDER: der)) {
+                    rejected?.reason.withLock { $0 = problem }
+                    promise.succeed(.failed)
+                } else {
+                    promise.succeed(.certificateVerified(VerificationMetadata(nil)))
+                }
+            }
+        }
+    }
+
     /// The transport's settings for a connection to `host`; `rejected` learns why a certificate
     /// was turned down.
     func transportSecurity(host: String, rejected: RejectedCertificate?) -> HTTP2ClientTransport.Posix.TransportSecurity {
@@ -165,45 +188,16 @@ public enum ServerCheck: Sendable, Equatable {
         case .insecure:
             return .plaintext
         case .joinCode(let code):
-            return .tls { config in
-                config.serverCertificateVerification = .noHostnameVerification
-                config.customVerificationCallback = { certificates, promise in
-                    guard let leaf = certificates.first, let der = try? leaf.toDERBytes() else {
-                        promise.succeed(.failed)
-                        return
-                    }
-                    if code.matches(Fingerprint(certificateDER: der)) {
-                        promise.succeed(.certificateVerified(VerificationMetadata(nil)))
-                    } else {
-                        rejected?.reason.withLock {
-                            $0 = "its certificate does not match the join code: it is not the coordinator you meant "
-                                + "(serve makes a new certificate each time it starts: copy the join code on its screen again)"
-                        }
-                        promise.succeed(.failed)
-                    }
-                }
+            return Self.pinnedTLS(rejected: rejected) { fingerprint in
+                code.matches(fingerprint) ? nil
+                    : "its certificate does not match the join code: it is not the coordinator you meant "
+                        + "(serve makes a new certificate each time it starts: copy the join code on its screen again)"
             }
         case .pinned(let pinned):
-            return .tls { config in
-                // The pin replaces the usual checks: a self-signed certificate has no authority
-                // to vouch for it and often no name the worker dialled.
-                config.serverCertificateVerification = .noHostnameVerification
-                config.customVerificationCallback = { certificates, promise in
-                    guard let leaf = certificates.first, let der = try? leaf.toDERBytes() else {
-                        promise.succeed(.failed)
-                        return
-                    }
-                    let fingerprint = Fingerprint(certificateDER: der)
-                    if fingerprint == pinned {
-                        promise.succeed(.certificateVerified(VerificationMetadata(nil)))
-                    } else {
-                        rejected?.reason.withLock {
-                            $0 = "its certificate is \(fingerprint), not the \(pinned) given with --fingerprint: it is not the "
-                                + "coordinator you meant (serve makes a new certificate each time it starts: copy its new join line)"
-                        }
-                        promise.succeed(.failed)
-                    }
-                }
+            return Self.pinnedTLS(rejected: rejected) { fingerprint in
+                fingerprint == pinned ? nil
+                    : "its certificate is \(fingerprint), not the \(pinned) given with --fingerprint: it is not the "
+                        + "coordinator you meant (serve makes a new certificate each time it starts: copy its new join line)"
             }
         case .authority(let caFile):
             let roots = caFile.flatMap { try? CertificateStore(ServerIdentity.authorityCertificates(file: $0)) }

@@ -10,8 +10,13 @@ import Testing
 struct SilentConnectionTests {
     /// A TCP connection to 127.0.0.1:`port` that sends nothing.
     static func silentSocket(port: Int) throws -> Int32 {
+        try #require(loopbackConnection(port: port), "connect: \(errno)")
+    }
+
+    /// A TCP connection to 127.0.0.1:`port`, or nil if there is none.
+    static func loopbackConnection(port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0)
+        guard fd >= 0 else { return nil }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -19,7 +24,10 @@ struct SilentConnectionTests {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        try #require(connected, "connect: \(errno)")
+        guard connected else {
+            close(fd)
+            return nil
+        }
         return fd
     }
 
