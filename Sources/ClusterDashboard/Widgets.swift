@@ -125,7 +125,7 @@ struct Palette {
         // Fencing at work, not a failure: the total is safe.
         case .staleResultDiscarded, .backupRaceWon, .backupCarriesOn: return style(.yellow)
         case .backupStarted, .workerBenched: return style(.blue, bold: true)
-        case .remoteWorkerRefused, .refusalsSummarised, .peerDisconnected: return style(.yellow, bold: true)
+        case .remoteWorkerRefused, .refusalsSummarised, .failedJoinsCounted, .peerDisconnected: return style(.yellow, bold: true)
         case .chunkRedistributed, .chunkRequeued: return style(.magenta)
         case .chunkSplit, .chunkStolen, .sliceStolen: return style(.cyan, bold: true)
         case .jobFinished(_, let verified, _, _): return verified ? good : bad

@@ -63,6 +63,8 @@ public enum ClusterEventKind: Sendable, Equatable {
     /// `count` more calls from `address` were refused for `reason` in the last `seconds`, after
     /// the one logged; the next answer there waits `wait` seconds (see `RefusalGate`).
     case refusalsSummarised(count: Int, address: String, reason: String, seconds: Double, wait: Double)
+    /// `laptops` addresses in all have failed to join for one `cause`, before any token was read.
+    case failedJoinsCounted(laptops: Int, cause: String)
     case jobQueued(JobID, lo: Int64, hi: Int64)
     case jobStarted(JobID, lo: Int64, hi: Int64)
     case jobFinished(JobID, verified: Bool, total: UInt128, seconds: Double)
@@ -121,8 +123,9 @@ public struct ClusterEvent: Sendable, Equatable {
             }
             return "lagging now: " + who.joined(separator: " and ")
                 + ", under half the median \(Self.rate(median)) of \(running) running workers"
-        case .workersOutnumberCores(let workers, let cores):
-            return "\(workers) workers take turns on \(cores) core\(cores == 1 ? "" : "s"): their rates vary with who has a core, "
+        case .workersOutnumberCores(_, let cores):
+            // No count: workers being added would make it stale within a second.
+            return "more workers than cores take turns on the \(cores) core\(cores == 1 ? "" : "s"): their rates vary with who has a core, "
                 + "so none is called a straggler while they outnumber the cores"
         case .chunkRequeued(let chunk, let from): return "chunk \(chunk) re-queued from \(from)"
         case .chunkRedistributed(let chunk, let from, let to):
@@ -173,6 +176,8 @@ public struct ClusterEvent: Sendable, Equatable {
         case .refusalsSummarised(let count, let address, let reason, let seconds, let wait):
             return "\(count) more join\(count == 1 ? "" : "s") from \(address) refused in \(Int(seconds.rounded())) s (\(reason))"
                 + (wait > 0 ? "; each answer there now waits \(NumberText.fixed(wait, decimals: 1)) s" : "")
+        case .failedJoinsCounted(let laptops, let cause):
+            return "\(laptops) laptop\(laptops == 1 ? "" : "s") tried to join \(cause)"
         case .jobQueued(let job, let lo, let hi): return "\(job) queued: \(NumberText.range(lo, hi))"
         case .jobStarted(let job, let lo, let hi): return "\(job) started: \(NumberText.range(lo, hi))"
         case .jobFinished(let job, let verified, _, let seconds):

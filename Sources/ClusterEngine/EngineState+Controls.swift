@@ -47,14 +47,14 @@ extension EngineState {
 
     /// A worker with an attempt is `pausing` until its thread stops (see `checkIn`); one
     /// without is stopped already. Its queue goes back when it checks in, not now.
-    mutating func pause(worker i: Int) -> Bool {
+    mutating func pause(worker i: Int, now: UInt64? = nil) -> Bool {
         change(worker: i, to: workers[i].phase.afterPause(holdingAttempt: workers[i].current != nil),
-               logging: ClusterEventKind.workerPaused)
+               logging: ClusterEventKind.workerPaused, now: now)
     }
 
-    mutating func resume(worker i: Int) -> Bool {
+    mutating func resume(worker i: Int, now: UInt64? = nil) -> Bool {
         change(worker: i, to: workers[i].phase.afterResume(holdingAttempt: workers[i].current != nil),
-               logging: ClusterEventKind.workerResumed)
+               logging: ClusterEventKind.workerResumed, now: now)
     }
 
     mutating func restart(worker i: Int) -> Bool {
@@ -63,9 +63,10 @@ extension EngineState {
 
     /// Moves worker `i` to `next`, if the control applies (`next` is not nil): it is poked to
     /// look at its new phase, and the log says what happened.
-    private mutating func change(worker i: Int, to next: WorkerPhase?, logging event: (WorkerID) -> ClusterEventKind) -> Bool {
+    private mutating func change(worker i: Int, to next: WorkerPhase?, logging event: (WorkerID) -> ClusterEventKind,
+                                 now: UInt64? = nil) -> Bool {
         guard let next else { return false }
-        setPhase(of: i, to: next)
+        setPhase(of: i, to: next, now: now)
         workers[i].cell.poke()
         log(event(workers[i].cell.id))
         return true
@@ -106,14 +107,14 @@ extension EngineState {
     /// Worker `i` stopped between sub-blocks of `attempt` at element `position`, with `sum` of the
     /// elements before it, because a controller changed something: what it does now. The only
     /// place a split happens, because only the worker knows exactly how far it got.
-    mutating func checkIn(worker i: Int, attempt: AttemptID, position: Int64, sum: UInt128) -> CheckInAnswer {
+    mutating func checkIn(worker i: Int, attempt: AttemptID, position: Int64, sum: UInt128, now: UInt64? = nil) -> CheckInAnswer {
         guard !isShuttingDown, workers[i].current?.attempt == attempt else { return .abandon }
         workers[i].workingSinceNanos = nil  // it stopped to check in
         if let thief = workers[i].splitRequestedBy {
             workers[i].splitRequestedBy = nil
             if !split(worker: i, at: position, sum: sum, for: thief) { return .abandon }
         }
-        setPhase(of: i, to: workers[i].phase.whenThreadStops)
+        setPhase(of: i, to: workers[i].phase.whenThreadStops, now: now)
         let record = workers[i]
         // A remote thread may have finished, and even started, attempts queued behind the one
         // the controller saw (it can hold results back a few milliseconds). Only now, stopped

@@ -4,13 +4,18 @@ extension EngineState {
     /// Moves worker `i` to `phase`. Every phase change goes through here so that the timeline
     /// knows when a worker's thread was stopped by a pause, and so that a piece split off for a
     /// worker that stops taking work goes to the others. Reads the clock only on a pause: this
-    /// runs once per chunk, under the lock.
-    mutating func setPhase(of i: Int, to phase: WorkerPhase) {
+    /// runs once per chunk, under the lock. `now` is read only when needed, unless given.
+    mutating func setPhase(of i: Int, to phase: WorkerPhase, now given: UInt64? = nil) {
+        var clock = given
+        func now() -> UInt64 {
+            if clock == nil { clock = MonotonicClock.nanoseconds() }
+            return clock!
+        }
         let wasPaused = workers[i].phase == .paused
         // Stopped or stopping, it is no longer certainly working (see `workingSinceNanos`).
         if phase != .running { workers[i].workingSinceNanos = nil }
         if phase == .running, workers[i].phase != .running, workers[i].phase != .leaving {
-            workers[i].runningSinceNanos = MonotonicClock.nanoseconds()
+            workers[i].runningSinceNanos = now()
         }
         if phase == .removed, workers[i].phase != .removed {
             liveWorkers -= 1
@@ -24,10 +29,14 @@ extension EngineState {
             wakeIdleWorkers()
         }
         if phase == .paused, !wasPaused {
-            workers[i].pausedSinceNanos = MonotonicClock.nanoseconds()
+            workers[i].pausedSinceNanos = now()
         } else if phase != .paused, wasPaused, let since = workers[i].pausedSinceNanos {
             workers[i].pausedSinceNanos = nil
-            jobTimeline?.paint(.paused, worker: workers[i].cell.id, lane: i, from: since, to: MonotonicClock.nanoseconds())
+            let resumed = now()
+            if let attempt = workers[i].current, resumed > max(since, attempt.startNanos) {
+                workers[i].current!.pausedNanos += resumed - max(since, attempt.startNanos)
+            }
+            jobTimeline?.paint(.paused, worker: workers[i].cell.id, lane: i, from: since, to: resumed)
         }
     }
 

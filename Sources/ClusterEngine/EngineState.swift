@@ -285,8 +285,9 @@ struct EngineState {
         let count = attemptInfo.elements.count64
         // A local thread's attempts carry their own finish times. A remote one's results arrive
         // several at a time; its pace is taken per message (`handIn(worker:arrived:now:)`).
-        if workers[i].remote == nil, now > attemptInfo.startNanos {
-            notePace(worker: i, elements: count, nanos: now - attemptInfo.startNanos)
+        // A pause inside the attempt is no slowness of the worker's: left out of its pace.
+        if workers[i].remote == nil, now > attemptInfo.startNanos + attemptInfo.pausedNanos {
+            notePace(worker: i, elements: count, nanos: now - attemptInfo.startNanos - attemptInfo.pausedNanos)
         }
         workers[i].chunksDone += 1
         workers[i].elementsAccepted += UInt64(count)

@@ -257,6 +257,11 @@ extension Cluster {
     public func logRefusals(count: Int, address: String, reason: String, seconds: Double, wait: Double) {
         withState { $0.log(.refusalsSummarised(count: count, address: address, reason: reason, seconds: seconds, wait: wait)) }
     }
+
+    /// Notes how many laptops have failed to join for one cause, for the event log.
+    public func logFailedJoins(laptops: Int, cause: String) {
+        withState { $0.log(.failedJoinsCounted(laptops: laptops, cause: cause)) }
+    }
 }
 
 extension EngineState {

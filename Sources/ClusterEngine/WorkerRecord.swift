@@ -10,6 +10,8 @@ struct CurrentAttempt {
     let origin: AttemptOrigin
     let startNanos: UInt64
     var wasSplit = false
+    /// Time the worker spent paused since the attempt started: not work, so not in its pace.
+    var pausedNanos: UInt64 = 0
     /// The other attempt of the same elements while a backup runs (see `BackupPolicy`): the
     /// original's backup, or the backup's original. The first of the two to hand in wins.
     var twin: Twin?

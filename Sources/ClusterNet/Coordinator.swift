@@ -50,9 +50,9 @@ public final class Coordinator: Sendable {
         let refusals = RefusalGate(cluster: cluster)
         self.refusals = refusals
         // A failed join that never reached a token (a student without the join code) is logged,
-        // and summed up, as a refusal is.
+        // then the laptops that failed the same way are counted.
         let guardian = ConnectionGuard(deadline: silentConnectionDeadline, limit: Self.silentConnectionLimit) { peer, failure in
-            refusals.noted(address: CoordinatorService.address(peer), peer: CoordinatorService.displayPeer(peer), reason: failure.rawValue)
+            refusals.noted(address: CoordinatorService.address(peer), peer: CoordinatorService.displayPeer(peer), failure: failure)
         }
         connectionGuard = guardian
         let service = CoordinatorService(cluster: cluster, token: token, joinKey: JoinCode.key(for: token), timing: timing, sessions: sessions,

@@ -13,6 +13,17 @@ final class HandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
     enum Failure: String, Sendable {
         case refusedCertificate = "its worker refused this coordinator's certificate: join with the --join code (or the --fingerprint) serve shows"
         case plainText = "it spoke plain text (--insecure) to this TLS coordinator: join with the --join code serve shows"
+
+        /// How the log counts the laptops that failed this way: "3 laptops tried to join …".
+        var cause: String {
+            switch self {
+            case .refusedCertificate:
+                return "without the join code (their workers refused this coordinator's certificate): "
+                    + "join with the --join code (or the --fingerprint) serve shows"
+            case .plainText:
+                return "in plain text (--insecure): join with the --join code serve shows"
+            }
+        }
     }
 
     private let failed: @Sendable (Failure) -> Void

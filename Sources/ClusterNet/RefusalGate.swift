@@ -43,10 +43,22 @@ final class RefusalGate: Sendable {
         var loggedAt: ContinuousClock.Instant
     }
 
+    /// Joins that failed before any token was read, for one cause, across the room: the
+    /// addresses (laptops) seen, and how many of them the log has counted.
+    private struct FailedJoins {
+        var addresses: Set<String> = []
+        var counted = 1
+        var countedAt: ContinuousClock.Instant
+    }
+
     private struct State {
         var addresses: [String: Address] = [:]
         var tallies: [String: [String: Tally]] = [:]
+        var failedJoins: [HandshakeWatcher.Failure: FailedJoins] = [:]
     }
+
+    /// Laptops remembered per cause of a failed join; a room larger than this is counted as this.
+    static let failedJoinAddressLimit = 4_096
 
     let settings: Settings
     private let cluster: Cluster
@@ -85,18 +97,22 @@ final class RefusalGate: Sendable {
         return verdict
     }
 
-    /// A join from `peer` failed for `reason` before any token was read (a TLS handshake):
-    /// logged as refusals are, the first at once and the rest summed up, with no back-off (it
-    /// cost the coordinator a handshake, not a token check).
-    func noted(address: String, peer: String, reason: String, now: ContinuousClock.Instant = .now) {
+    /// A join from `peer` failed for `failure` before any token was read (a TLS handshake), with
+    /// no back-off (it cost the coordinator a handshake, not a token check). The first of each
+    /// cause is logged at once, with its address; after it the log counts the laptops that
+    /// failed the same way ("3 laptops tried to join without the join code"), as the lecturer
+    /// needs it, and never repeats a laptop that keeps retrying.
+    func noted(address: String, peer: String, failure: HandshakeWatcher.Failure, now: ContinuousClock.Instant = .now) {
         let logNow = state.withLock { s -> Bool in
-            var tally = s.tallies[address]?[reason]
-            let first = tally == nil
-            if tally == nil { tally = Tally(loggedAt: now) } else { tally!.count += 1 }
-            s.tallies[address, default: [:]][reason] = tally
-            return first
+            guard var joins = s.failedJoins[failure] else {
+                s.failedJoins[failure] = FailedJoins(addresses: [address], countedAt: now)
+                return true
+            }
+            if joins.addresses.count < Self.failedJoinAddressLimit { joins.addresses.insert(address) }
+            s.failedJoins[failure] = joins
+            return false
         }
-        if logNow { cluster.logRefusedWorker(peer: peer, reason: reason) }
+        if logNow { cluster.logRefusedWorker(peer: peer, reason: failure.rawValue) }
     }
 
     /// A refusal that waited (`Verdict.answer`) has been answered.
@@ -125,6 +141,19 @@ final class RefusalGate: Sendable {
             }
             s.addresses = s.addresses.filter { now - $0.value.lastFailure <= settings.forgetAfter || $0.value.waiting > 0 }
             return lines
+        }
+        let rooms = state.withLock { s -> [(laptops: Int, failure: HandshakeWatcher.Failure)] in
+            var rooms: [(Int, HandshakeWatcher.Failure)] = []
+            for (failure, joins) in s.failedJoins
+            where joins.addresses.count > joins.counted && now - joins.countedAt >= settings.summaryInterval {
+                rooms.append((joins.addresses.count, failure))
+                s.failedJoins[failure]!.counted = joins.addresses.count
+                s.failedJoins[failure]!.countedAt = now
+            }
+            return rooms
+        }
+        for room in rooms.sorted(by: { $0.failure.rawValue < $1.failure.rawValue }) {
+            cluster.logFailedJoins(laptops: room.laptops, cause: room.failure.cause)
         }
         for line in lines.sorted(by: { $0.address < $1.address }) {
             cluster.logRefusals(count: line.count, address: line.address, reason: line.reason, seconds: line.seconds,

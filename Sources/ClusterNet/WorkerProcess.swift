@@ -117,8 +117,13 @@ public final class WorkerProcess: Sendable {
             case .cancelled:
                 return .released
             case .failed(var reason, let joined):
-                // A plain-text hello to a TLS listener is closed before HTTP/2 starts.
+                // A plain-text hello to a TLS listener is closed before HTTP/2 starts. Retrying
+                // cannot help, so when the listener proves to speak TLS the worker stops at once.
                 if options.check == .insecure, reason.contains("connection preface") {
+                    if await Self.speaksTLS(options.coordinator) {
+                        return .refused("it serves TLS and this worker spoke plain text (--insecure): "
+                            + "leave out --insecure and join with the --join code it shows (or its --fingerprint)")
+                    }
                     reason += " Is the coordinator serving TLS? Unless it was started with --insecure, join with the --join code it shows (or its --fingerprint)"
                 }
                 if joined {
@@ -140,6 +145,13 @@ public final class WorkerProcess: Sendable {
             }
         }
         return .released
+    }
+
+    /// The blocking probe runs off Swift concurrency's threads, which must never wait on a socket.
+    private static func speaksTLS(_ endpoint: Endpoint) async -> Bool {
+        await withCheckedContinuation { done in
+            DispatchQueue.global().async { done.resume(returning: TLSListenerProbe.speaksTLS(endpoint)) }
+        }
     }
 
     private enum SessionEnd {

@@ -519,7 +519,7 @@ struct EventLogLineTests {
                                       .workersOutnumberCores(workers: 40, cores: 2)])
         #expect(events[0].message == "lagging now: worker 3, under half the median 1.52G/s of 4 running workers")
         #expect(events[1].message == "lagging now: hosts leslie and this machine and workers 3 and 9, under half the median 20M/s of 12 running workers")
-        #expect(events[2].message.hasPrefix("40 workers take turns on 2 cores"))
+        #expect(events[2].message.hasPrefix("more workers than cores take turns on the 2 cores"))
     }
 
     @Test("a lapsed lease and a dropped connection read as one line each, like a kill")

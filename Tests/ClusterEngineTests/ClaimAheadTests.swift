@@ -26,6 +26,22 @@ struct ClaimAheadTests {
 
     func sum(_ task: AttemptTask) -> UInt128 { SumOfSquaresKernel.sum(task.elements.lowerBound, task.elements.upperBound) }
 
+    @Test("a pause inside a local thread's attempt is not slowness: the attempt's pace leaves the paused second out")
+    func localPauseIsNotPace() throws {
+        var s = try engine()
+        let task = s.step(worker: 0, now: t0).tasks[0]
+        // Stopped half-way through, paused for a second, resumed, and done a microsecond later.
+        let paused = s.pause(worker: 0, now: t0 + 500)
+        let stopped = s.checkIn(worker: 0, attempt: task.attempt, position: task.elements.lowerBound + 50, sum: 0, now: t0 + 500)
+        let resumed = s.resume(worker: 0, now: t0 + 1_000_000_500)
+        let going = s.checkIn(worker: 0, attempt: task.attempt, position: task.elements.lowerBound + 50, sum: 0, now: t0 + 1_000_000_500)
+        #expect(paused && resumed && stopped == .hold)
+        #expect(going == .proceed(last: task.elements.upperBound, speed: 1))
+        s.complete(worker: 0, attempt: task.attempt, sum: sum(task), now: t0 + 1_000_001_000)
+        // 100 elements in 1 µs of work: 10 ns each (the paused second counted would read 10 ms).
+        #expect(s.workers[0].nanosPerElement == 10)
+    }
+
     /// Worker `i` runs every attempt of `step` in order, each taking `nanosEach` from `now`, and
     /// holds the results; returns them and the time after the last.
     func run(_ step: WorkerStep, from now: UInt64, nanosEach: UInt64) -> (held: [HeldResult], now: UInt64) {

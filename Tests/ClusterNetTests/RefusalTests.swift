@@ -15,7 +15,7 @@ struct RefusalGateTests {
     func refusedEvents(_ cluster: Cluster) -> [ClusterEventKind] {
         cluster.events(after: 0).map(\.kind).filter {
             switch $0 {
-            case .remoteWorkerRefused, .refusalsSummarised: return true
+            case .remoteWorkerRefused, .refusalsSummarised, .failedJoinsCounted: return true
             default: return false
             }
         }
@@ -72,6 +72,40 @@ struct RefusalGateTests {
         gate.summarise(now: start + .seconds(70))
         #expect(gate.addressCount == 0)
         #expect(gate.refused(address: "10.0.0.7", peer: "10.0.0.7:6", reason: "wrong token", now: start + .seconds(71)) == .answer(after: .zero))
+    }
+}
+
+extension RefusalGateTests {
+    @Test("failed joins are counted across the room by cause: the first said at once, then how many laptops, never a line per retry")
+    func failedJoinsCounted() {
+        let cluster = Cluster()
+        let gate = RefusalGate(cluster: cluster)
+        // Three laptops without the join code, retrying; one in plain text.
+        for retry in 0..<5 {
+            for laptop in 1...3 {
+                gate.noted(address: "10.0.0.\(laptop)", peer: "10.0.0.\(laptop):\(5000 + retry)", failure: .refusedCertificate,
+                           now: start + .milliseconds(retry * 100))
+            }
+        }
+        gate.noted(address: "10.0.0.9", peer: "10.0.0.9:7", failure: .plainText, now: start)
+        #expect(refusedEvents(cluster) == [
+            .remoteWorkerRefused(peer: "10.0.0.1:5000", reason: HandshakeWatcher.Failure.refusedCertificate.rawValue),
+            .remoteWorkerRefused(peer: "10.0.0.9:7", reason: HandshakeWatcher.Failure.plainText.rawValue),
+        ])
+        gate.summarise(now: start + .seconds(4))
+        #expect(refusedEvents(cluster).count == 2, "not before the interval")
+        gate.summarise(now: start + .seconds(5))
+        #expect(refusedEvents(cluster).last == .failedJoinsCounted(laptops: 3, cause: HandshakeWatcher.Failure.refusedCertificate.cause))
+        #expect(refusedEvents(cluster).count == 3, "one laptop in plain text has been said already")
+        #expect(cluster.events(after: 0).last?.message
+                == "3 laptops tried to join without the join code (their workers refused this coordinator's certificate): join with the --join code (or the --fingerprint) serve shows")
+        // The same laptops again: nothing new. A fourth: counted at the next interval.
+        gate.noted(address: "10.0.0.2", peer: "10.0.0.2:6000", failure: .refusedCertificate, now: start + .seconds(6))
+        gate.summarise(now: start + .seconds(11))
+        #expect(refusedEvents(cluster).count == 3)
+        gate.noted(address: "10.0.0.4", peer: "10.0.0.4:6000", failure: .refusedCertificate, now: start + .seconds(12))
+        gate.summarise(now: start + .seconds(13))
+        #expect(refusedEvents(cluster).last == .failedJoinsCounted(laptops: 4, cause: HandshakeWatcher.Failure.refusedCertificate.cause))
     }
 }
 

@@ -121,13 +121,19 @@ struct DashboardTerminalTests {
         #expect(try tmux.expectTerminalRestored() == 0)
     }
 
-    @Test("the whole demo at 80×24: each lesson's conclusion reaches the screen, the last jobs table keeps CHUNK and RANGE whole")
+    @Test("the whole demo at 80×24: each lesson's conclusion stays on screen at least 3 s, the last jobs table keeps CHUNK and RANGE whole")
     func demoAt80x24() throws {
         let tmux = try TmuxSession(width: 80, height: 24)
-        try tmux.type("'\(binary)' --demo --pace 3")
-        // Each lesson's last caption, in order (lesson 2's compares its three jobs).
+        try tmux.type("'\(binary)' --demo")
+        // Each lesson's last caption, in order (lesson 2's compares its three jobs), from the
+        // first screen that shows it to the first that does not. The hold is the script's timer,
+        // so a faster kernel cannot shorten it; only a screen drawn late could, by a frame.
         for conclusion in ["Lesson 1 done", "The three jobs compared", "Lesson 3 done", "Lesson 4 done"] {
             try tmux.waitUntil(timeout: 300) { $0.contains(conclusion) }
+            let shown = ContinuousClock.now
+            try tmux.waitUntil(timeout: 60) { !$0.contains(conclusion) }
+            let held = ContinuousClock.now - shown
+            #expect(held >= .seconds(3), "\(conclusion): on screen for \(held)")
         }
         let end = try tmux.waitUntil(timeout: 300) { $0.contains("Demo over") && $0.contains("RANGE") }
         #expect(end.contains("CHUNK RANGE") && !end.contains("CH…"), "\(end)")
@@ -389,6 +395,36 @@ struct DashboardTerminalTests {
         for student in students { #expect(student.exitStatus(within: 30) == 0, "\(student.output)") }
     }
 
+    @Test("students who join without the join code, or in plain text, stop at once with the fix in one line; the lecturer's screen counts the laptops by cause",
+          .enabled(if: PeerHost.unavailable == nil || FaultLink.isRequired, "network namespaces cannot be made here"))
+    func failedJoinsOnScreen() throws {
+        // Three laptops: this host and two others, as the coordinator tells them apart (by address).
+        let laptops = [try PeerHost(), try PeerHost()]
+        let tmux = try TmuxSession(width: 80, height: 24)
+        let token = "dashboard-failed-joins"
+        try tmux.type("'\(binary)' serve --listen 0.0.0.0:0 --token \(token) --workers 0 --range \(Self.endlessRange)")
+        let screen = try tmux.waitUntil { $0.contains("Join: cluster-top worker --join") }
+        let port = try #require(screen.firstMatch(of: /--join\s+[0-9.]+:(\d+)\//).flatMap { Int($0.1) }, "\(screen)")
+        // The student who forgot the join code, as the issue found it: no retrying for a minute.
+        let bare = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--token", token, "--threads", "1"])
+        #expect(bare.status == 77 && bare.stderr.split(separator: "\n").count == 1, "\(bare.stderr)")
+        #expect(bare.stderr.contains("join with the --join code it shows"), "\(bare.stderr)")
+        try tmux.waitFor("refused: its worker refused this coordin")  // cut there at 80 columns
+        for laptop in laptops {
+            let student = try BackgroundBinary(["worker", "--connect", "\(laptop.localAddress):\(port)", "--token", token, "--threads", "1"],
+                                               launcher: laptop.launcher)
+            #expect(student.exitStatus(within: 60) == 77, "\(student.output)")
+        }
+        let plain = try BinaryProcess.run(["worker", "--connect", "127.0.0.1:\(port)", "--insecure", "--token", token, "--threads", "1"])
+        #expect(plain.status == 77 && plain.stderr.contains("leave out --insecure"), "\(plain.stderr)")
+        // The lecturer's log: the laptops counted by cause, the retries of one laptop not repeated.
+        let counted = try tmux.waitUntil { $0.contains("3 laptops tried to join without the join code") }
+        #expect(counted.contains("refused: it spoke plain text (--insecure"), "\(counted)")
+        #expect(counted.contains("WAITING FOR WORKERS"), "nobody joined: \(counted)")
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
+
     @Test("the terminal is restored on Ctrl-C and on every signal that ends the process",
           arguments: ["C-c", "TERM", "HUP", "PWR", "USR1", "ALRM", "QUIT"])
     func restoredOnSignals(how: String) throws {
@@ -475,6 +511,18 @@ struct DashboardTerminalTests {
     }
 
     // MARK: Helpers
+
+    @Test("300 equal workers on the dashboard for 20 s of their job: the log says once that they take turns and names no straggler")
+    func equalWorkersOnScreen() throws {
+        let tmux = try TmuxSession(width: 100, height: 30)
+        try tmux.type("'\(binary)' --range \(Self.endlessRange) --workers 300")
+        // The job's own clock is the window, as the lecturer sees it: any machine, the same bound.
+        let screen = try tmux.waitUntil(timeout: 120) { $0.contains("elapsed 0:20") }
+        #expect(screen.components(separatedBy: "more workers than cores take turns on the").count - 1 == 1, "\(screen)")
+        #expect(!screen.contains("lagging") && !screen.contains(" 0M/s"), "\(screen)")
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
 
     @Test("with 300 busy workers on this machine's cores, a key changes the screen at once")
     func responsiveUnderLoad() throws {

@@ -97,20 +97,37 @@ final class TmuxSession {
         return nil
     }
 
-    /// Polls the screen until `predicate` holds or `timeout` passes; returns the last screen.
+    /// Polls the screen until `predicate` holds and returns that screen; throws, with the last
+    /// screen, when `timeout` passes first (a deadline only a hang reaches): what the test waits
+    /// for never came, and every step after it would be meaningless.
     @discardableResult
     func waitUntil(timeout: Double = 60, _ predicate: (String) -> Bool) throws -> String {
         var last = ""
-        _ = try eventually(within: timeout) {
+        let met = try eventually(within: timeout) {
             last = try screen()
             return predicate(last)
         }
+        guard met else { throw ScreenTimeout(seconds: timeout, screen: last) }
         return last
     }
 
     @discardableResult
     func waitFor(_ text: String, timeout: Double = 60) throws -> String {
-        try waitUntil(timeout: timeout) { $0.contains(text) }
+        do {
+            return try waitUntil(timeout: timeout) { $0.contains(text) }
+        } catch let timeout as ScreenTimeout {
+            throw ScreenTimeout(seconds: timeout.seconds, screen: timeout.screen, awaited: text)
+        }
+    }
+
+    struct ScreenTimeout: Error, CustomStringConvertible {
+        let seconds: Double
+        let screen: String
+        var awaited: String?
+
+        var description: String {
+            "the screen did not show \(awaited.map { "\"\($0)\"" } ?? "what was awaited") within \(Int(seconds)) s; it showed:\n\(screen)"
+        }
     }
 
     /// After the program ends: the shell prompt is back, the alternate screen is off, and the
