@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // ncursesw through a system library target: a module map plus a C shim for the
@@ -80,10 +81,16 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
             ]
         ),
+        // --journal: accepted chunks and jobs in an SQLite database (WAL), so a restart resumes.
+        .target(
+            name: "ClusterJournal",
+            dependencies: ["ClusterEngine", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "cluster-top",
             dependencies: [
                 "ClusterEngine", "ClusterReporting", "ClusterDashboard", "ClusterTerminal", "ClusterScript", "ClusterNet",
+                "ClusterJournal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -99,6 +106,8 @@ let package = Package(
             exclude: ["Reference"]
         ),
         .testTarget(name: "ClusterEngineTests", dependencies: ["ClusterEngine", "ClusterTestSupport", .product(name: "BigInt", package: "BigInt")]),
+        .testTarget(name: "ClusterJournalTests", dependencies: ["ClusterJournal", "ClusterEngine", "ClusterTestSupport",
+                                                                .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ClusterReportingTests", dependencies: ["ClusterReporting", "ClusterEngine", "ClusterTestSupport"]),
         .testTarget(name: "ClusterScriptTests", dependencies: ["ClusterScript", "ClusterEngine", "ClusterTestSupport"]),
         .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterEngine", "ClusterTestSupport"]),

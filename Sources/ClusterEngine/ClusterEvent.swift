@@ -65,6 +65,10 @@ public enum ClusterEventKind: Sendable, Equatable {
     case refusalsSummarised(count: Int, address: String, reason: String, seconds: Double, wait: Double)
     /// `laptops` addresses in all have failed to join for one `cause`, before any token was read.
     case failedJoinsCounted(laptops: Int, cause: String)
+    /// A restart went on with `job` from its journal, `chunksAccepted` of `chunkCount` kept.
+    case journalResumed(JobID, chunksAccepted: Int64, chunkCount: Int64, file: String)
+    /// The journal could not be written any more (`reason`); the run goes on without it.
+    case journalStopped(reason: String)
     case jobQueued(JobID, lo: Int64, hi: Int64)
     case jobStarted(JobID, lo: Int64, hi: Int64)
     case jobFinished(JobID, verified: Bool, total: UInt128, seconds: Double)
@@ -178,6 +182,11 @@ public struct ClusterEvent: Sendable, Equatable {
                 + (wait > 0 ? "; each answer there now waits \(NumberText.fixed(wait, decimals: 1)) s" : "")
         case .failedJoinsCounted(let laptops, let cause):
             return "\(laptops) laptop\(laptops == 1 ? "" : "s") tried to join \(cause)"
+        case .journalResumed(let job, let accepted, let count, let file):
+            let percent = NumberText.fixed(100 * Double(accepted) / Double(max(1, count)), decimals: 1)
+            return "resuming \(job) at \(percent)%: \(NumberText.grouped(accepted)) of \(NumberText.grouped(count)) chunks already accepted (journal \(file))"
+        case .journalStopped(let reason):
+            return "the journal stopped: \(reason); the job goes on, but a restart would not resume from here"
         case .jobQueued(let job, let lo, let hi): return "\(job) queued: \(NumberText.range(lo, hi))"
         case .jobStarted(let job, let lo, let hi): return "\(job) started: \(NumberText.range(lo, hi))"
         case .jobFinished(let job, let verified, _, let seconds):

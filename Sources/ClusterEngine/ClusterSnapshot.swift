@@ -161,5 +161,9 @@ public struct JobSummary: Sendable, Equatable {
     public var kernel: KernelVariant? = .active
     /// The kernel's name, or "mixed" if it was switched while the job ran.
     public var kernelLabel: String { kernel?.rawValue ?? "mixed" }
-    public var throughput: Double { elapsed > 0 ? Double(spec.elementCount) / elapsed : 0 }
+    /// Elements a journal had accepted before a restart: summed by an earlier run, not in `elapsed`.
+    public var elementsBeforeRestart: Int64 = 0
+    /// Elements summed in `elapsed`: the job's, less those accepted before a restart.
+    public var elementsThisRun: Int64 { spec.elementCount - elementsBeforeRestart }
+    public var throughput: Double { elapsed > 0 ? Double(elementsThisRun) / elapsed : 0 }
 }

@@ -30,6 +30,8 @@ struct EngineState {
     /// (`notePace`): a worker at under half of it draws its attempts as slow on the timeline.
     var jobNanosPerElement = 0.0
     var nextAttempt: UInt64 = 1
+    /// What a journal (`--journal`) has yet to store; nil without one.
+    var journal: JournalFeed?
     /// The last network session number given out (see `RemoteWorkerHandle`).
     var nextRemoteSession: UInt64 = 0
     var events: EventLog
@@ -120,8 +122,16 @@ struct EngineState {
 
     mutating func submit(_ spec: JobSpec) -> JobID {
         let id = jobs.submit(spec)
+        journal?.pending.jobChanges.append(.submitted(id, spec))
         if !startNextJob() { log(.jobQueued(id, lo: spec.lo, hi: spec.hi)) }
         return id
+    }
+
+    /// Queues jobs a journal kept, the running one first, under their ids; the first starts
+    /// at once if no job runs. Nothing goes back to the journal: it has them.
+    mutating func resume(_ journaled: [JournaledJob]) {
+        for job in journaled { jobs.submit(resuming: job) }
+        startNextJob()
     }
 
     /// Starts the next queued job if none runs, shared among the workers that take new work.
@@ -130,6 +140,7 @@ struct EngineState {
     private mutating func startNextJob() -> Bool {
         let owners = workers.filter(\.phase.takesNewWork).map(\.cell.id)
         guard let job = jobs.startNext(owners: owners, now: MonotonicClock.nanoseconds()) else { return false }
+        journal?.pending.jobChanges.append(.started(job.id))
         log(.jobStarted(job.id, lo: job.spec.lo, hi: job.spec.hi), now: job.startNanos)
         jobAwaitsFirstWorker = owners.isEmpty
         jobNanosPerElement = 0
@@ -247,6 +258,7 @@ struct EngineState {
     /// A fresh attempt id for `taken`, given to worker `id`; the log says where a redo or a
     /// split-off piece came from.
     mutating func newAttempt(for taken: Taken, to id: WorkerID) -> AttemptID {
+        if journal != nil, nextAttempt >= journal!.attemptCeiling { raiseAttemptCeiling() }
         let attempt = AttemptID(nextAttempt)
         nextAttempt += 1
         switch taken.origin {
@@ -255,6 +267,17 @@ struct EngineState {
         case .fresh, .backup: break  // a backup's start is logged where it is chosen
         }
         return attempt
+    }
+
+    /// The journal's writer did not raise the stored ceiling of attempt ids in time (it does,
+    /// long before): stored now, under the lock, or the journal is given up, since ids above
+    /// what it stored could repeat after a restart.
+    private mutating func raiseAttemptCeiling() {
+        if let raised = journal!.raiseCeiling(nextAttempt + AttemptCeiling.step) {
+            journal!.attemptCeiling = raised
+        } else {
+            journal = nil
+        }
     }
 
     /// Hands in a finished attempt's sum. Only the current attempt of its worker counts;
@@ -291,8 +314,16 @@ struct EngineState {
         }
         workers[i].chunksDone += 1
         workers[i].elementsAccepted += UInt64(count)
-        if jobs.accept(chunk: attemptInfo.chunk, elements: count, sum: handedIn) {
+        let acceptance = jobs.accept(chunk: attemptInfo.chunk, elements: count, sum: handedIn)
+        if journal != nil, let (chunk, chunkSum) = acceptance.completed, let spec = jobs.current?.spec {
+            journal!.accepted(AcceptedRange(job: attemptInfo.job, firstChunk: chunk, endChunk: chunk + 1,
+                                            elements: spec.elements(ofChunk: chunk).count64, sum: chunkSum,
+                                            lastAttempt: attemptInfo.attempt, worker: workers[i].cell.id,
+                                            host: workers[i].remote?.host))
+        }
+        if acceptance.jobDone {
             if let summary = jobs.finishCurrent(now: now) {
+                journal?.pending.jobChanges.append(.finished(summary.id, verified: summary.verified, total: summary.total))
                 log(.jobFinished(summary.id, verified: summary.verified, total: summary.total, seconds: summary.elapsed), now: now)
             }
             startNextJob()

@@ -34,6 +34,18 @@ struct JobRun {
     var endNanos: UInt64?
     var staleResults = 0
     var acceptedChunks: [Int64]?
+    /// Sums of the pieces in so far of each split chunk: a chunk goes to the journal whole.
+    var splitSums: [Int64: UInt128] = [:]
+    /// What a journal kept of this job before a restart: those chunks are never handed out.
+    var resumedFrom: JournaledJob?
+}
+
+/// What accepting a result did.
+struct Acceptance {
+    /// The chunk it completed, with the chunk's whole sum; nil while a split chunk has pieces out.
+    var completed: (chunk: Int64, sum: UInt128)?
+    /// It completed the running job.
+    var jobDone = false
 }
 
 /// A semaphore a caller parks on until a job finishes.
@@ -73,13 +85,26 @@ struct JobLedger {
         return id
     }
 
+    /// Queues a job a journal kept, under its id, with its accepted chunks counted already.
+    mutating func submit(resuming journaled: JournaledJob) {
+        nextJob = max(nextJob, journaled.id.rawValue + 1)
+        var job = JobRun(id: journaled.id, spec: journaled.spec, closedForm: journaled.spec.closedFormTotal,
+                         acceptedChunks: audits ? [] : nil)
+        job.resumedFrom = journaled
+        job.chunksDone = journaled.acceptedChunks
+        job.total = journaled.acceptedSum
+        job.elementsCompleted = journaled.acceptedElements
+        queued.append(job)
+    }
+
     /// If no job runs, starts the first queued one, its chunks shared among `owners` by its
     /// schedule, and returns it.
     /// `kernel` and `kernelSwitches` are the kernel variant and its switch count now.
     mutating func startNext(owners: [WorkerID], now: UInt64, kernel: KernelVariant = .active,
                             kernelSwitches: Int = KernelVariant.switchCount) -> JobRun? {
         guard current == nil, var job = queued.popFirst() else { return nil }
-        job.pool = WorkPool(chunkCount: job.spec.chunkCount, policy: job.spec.schedule, workers: owners)
+        job.pool = WorkPool(chunkCount: job.spec.chunkCount, policy: job.spec.schedule, workers: owners,
+                            excluding: job.resumedFrom?.accepted ?? [])
         job.status = .running
         job.startNanos = now
         job.kernelAtStart = kernel
@@ -102,22 +127,25 @@ struct JobLedger {
     /// Adds the sum of an accepted attempt of `chunk` covering `count` elements. A split chunk
     /// is done once all its pieces are in; others arrive in one piece. True when that completed
     /// the running job.
-    mutating func accept(chunk: Int64, elements count: Int64, sum: UInt128) -> Bool {
+    mutating func accept(chunk: Int64, elements count: Int64, sum: UInt128) -> Acceptance {
         update { job in
             let (sumSoFar, overflow) = job.total.addingReportingOverflow(sum)
             job.total = sumSoFar
             job.overflowed = job.overflowed || overflow
             job.elementsCompleted += count
             if !job.splitRemaining.isEmpty, let left = job.splitRemaining[chunk] {
+                let chunkSum = job.splitSums[chunk, default: 0] &+ sum
                 guard left > count else {
                     job.splitRemaining[chunk] = nil
-                    return job.acceptChunk(chunk)
+                    job.splitSums[chunk] = nil
+                    return Acceptance(completed: (chunk, chunkSum), jobDone: job.acceptChunk(chunk))
                 }
                 job.splitRemaining[chunk] = left - count
-                return false
+                job.splitSums[chunk] = chunkSum
+                return Acceptance()
             }
-            return job.acceptChunk(chunk)
-        } ?? false
+            return Acceptance(completed: (chunk, sum), jobDone: job.acceptChunk(chunk))
+        } ?? Acceptance()
     }
 
     /// Ends the running job: verifies its total against the closed form, keeps its summary and
@@ -135,7 +163,8 @@ struct JobLedger {
             chunksStolen: job.chunksStolen, staleResults: job.staleResults,
             acceptedChunks: job.acceptedChunks, backupsStarted: job.backupsStarted, backupsWon: job.backupsWon,
             wrongSums: job.wrongSums,
-            kernel: job.kernelSwitchesAtStart == kernelSwitches ? job.kernelAtStart : nil)
+            kernel: job.kernelSwitchesAtStart == kernelSwitches ? job.kernelAtStart : nil,
+            elementsBeforeRestart: job.resumedFrom?.acceptedElements ?? 0)
         summaries[job.id] = summary
         lastFinished = job
         current = nil

@@ -38,6 +38,21 @@ struct ChunkQueue {
         return chunk
     }
 
+    /// Takes `wanted` chunks (or all there are) off the front, keeping their order.
+    mutating func popFirst(_ wanted: Int64) -> [ChunkSpan] {
+        var taken: [ChunkSpan] = []
+        var left = min(wanted, count)
+        while left > 0, var span = spans.first {
+            let n = min(left, span.count)
+            taken.append(ChunkSpan(first: span.first, end: span.first + n))
+            span.first += n
+            if span.count == 0 { spans.removeFirst() } else { spans[spans.startIndex] = span }
+            count -= n
+            left -= n
+        }
+        return taken
+    }
+
     /// Takes `wanted` chunks (or all there are) off the back, keeping their order.
     mutating func popLast(_ wanted: Int64) -> [ChunkSpan] {
         var taken: [ChunkSpan] = []
@@ -86,21 +101,37 @@ struct WorkPool {
     /// otherwise take back what it just gave up). Released to everyone if the thief stops.
     private var reserved: [WorkerID: ChunkPiece] = [:]
 
-    init(chunkCount: Int64, policy: SchedulePolicy, workers: [WorkerID]) {
-        let all = ChunkSpan(first: 0, end: chunkCount)
+    /// `excluding`: sorted, disjoint spans of chunks accepted before (a journal's), never handed out.
+    init(chunkCount: Int64, policy: SchedulePolicy, workers: [WorkerID], excluding accepted: [Range<Int64>] = []) {
+        let left = Self.spans(of: chunkCount, excluding: accepted)
         guard policy != .dynamic, !workers.isEmpty else {
-            shared = ChunkQueue([all])
+            shared = ChunkQueue(left)
             return
         }
         shared = ChunkQueue()
+        let remaining = left.reduce(Int64(0)) { $0 + $1.count }
+        var queue = ChunkQueue(left)
         let n = Int64(workers.count)
         for (i, worker) in workers.enumerated() {
             let i = Int64(i)
             // Widen before multiplying: chunkCount × n could exceed Int64 for absurd inputs.
-            let first = Int64((Int128(chunkCount) * Int128(i)) / Int128(n))
-            let end = Int64((Int128(chunkCount) * Int128(i + 1)) / Int128(n))
-            owned[worker] = ChunkQueue([ChunkSpan(first: first, end: end)])
+            let first = Int64((Int128(remaining) * Int128(i)) / Int128(n))
+            let end = Int64((Int128(remaining) * Int128(i + 1)) / Int128(n))
+            owned[worker] = ChunkQueue(queue.popFirst(end - first))
         }
+    }
+
+    /// The chunks `0..<chunkCount` that are not in `accepted`, as spans in order.
+    static func spans(of chunkCount: Int64, excluding accepted: [Range<Int64>]) -> [ChunkSpan] {
+        var spans: [ChunkSpan] = []
+        var next: Int64 = 0
+        for done in accepted where done.upperBound > next {
+            if done.lowerBound > next { spans.append(ChunkSpan(first: next, end: min(done.lowerBound, chunkCount))) }
+            next = max(next, done.upperBound)
+            if next >= chunkCount { break }
+        }
+        if next < chunkCount { spans.append(ChunkSpan(first: next, end: chunkCount)) }
+        return spans.filter { $0.count > 0 }
     }
 
     /// Whole chunks and pieces waiting.

@@ -25,10 +25,14 @@ public enum HeadlessReport {
         var lines = [
             "sum of squares over \(Format.range(spec.lo, spec.hi)) = \(summary.total)",
             "closed form F(\(spec.hi)) - F(\(spec.lo - 1)) = \(summary.closedForm)  [\(check)]",
-            "\(Format.grouped(spec.elementCount)) elements in \(Format.fixed(summary.elapsed, decimals: 3)) s"
+            "\(Format.grouped(summary.elementsThisRun)) elements in \(Format.fixed(summary.elapsed, decimals: 3)) s"
                 + " (\(Format.rate(summary.throughput))), \(spec.chunkCount) chunks of \(spec.chunkSize),"
                 + " \(spec.schedule.rawValue) schedule, \(summary.kernel.map { "\($0) kernel" } ?? "kernels switched mid-job")",
         ]
+        if summary.elementsBeforeRestart > 0 {
+            lines.append("resumed from a journal: \(Format.grouped(summary.elementsBeforeRestart)) elements were accepted before the restart, "
+                         + "and kept")
+        }
         if summary.chunksRequeued > 0 || summary.staleResults > 0 {
             lines.append("\(summary.chunksRequeued) chunks re-queued, \(summary.staleResults) stale results discarded")
         }

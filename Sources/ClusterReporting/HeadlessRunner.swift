@@ -26,6 +26,8 @@ public struct HeadlessRunner {
     public let interval: Double
     /// Polled several times a second; returning true stops the run (Ctrl-C, SIGTERM).
     public let shouldStop: () -> Bool
+    /// Runs when the job has finished, before its result is printed (a journal stores it).
+    public var beforeResult: () -> Void = {}
 
     public init(cluster: Cluster, format: OutputFormat, interval: Double,
                 write: @escaping (String) -> Void, shouldStop: @escaping () -> Bool = { false }) {
@@ -38,8 +40,12 @@ public struct HeadlessRunner {
     /// Submits `spec`, reports until it finishes (or the run is stopped), then prints the result.
     /// Events up to `eventsPrinted` were printed already.
     public func run(_ spec: JobSpec, eventsPrinted: UInt64 = 0) -> Outcome {
+        run(job: cluster.submit(spec), eventsPrinted: eventsPrinted)
+    }
+
+    /// Reports on `job`, submitted already, until it finishes (or the run is stopped).
+    public func run(job: JobID, eventsPrinted: UInt64 = 0) -> Outcome {
         var lastEvent = eventsPrinted
-        let job = cluster.submit(spec)
         _ = cluster.snapshot()  // the first sample is the baseline for the first rate
         var nextProgress = DispatchTime.now() + interval
         // Poll in short slices so a stop request is honored quickly even with a long interval.
@@ -48,6 +54,8 @@ public struct HeadlessRunner {
             let summary = cluster.waitForJob(job, timeout: slice)
             lastEvent = printer.flushEvents(from: cluster, after: lastEvent)
             if let summary {
+                beforeResult()
+                lastEvent = printer.flushEvents(from: cluster, after: lastEvent)
                 printer.result(summary, workers: cluster.snapshot().workers)
                 return summary.verified ? .verified : .mismatch
             }

@@ -24,7 +24,7 @@ struct ClusterTop: ParsableCommand {
             `cluster-top serve` does all this as a coordinator that `cluster-top worker` \
             processes on other machines join over the network (see their --help).
             """,
-        subcommands: [Serve.self, Worker.self])
+        subcommands: [Serve.self, Worker.self, JournalCommand.self])
 
     static let cores = ProcessInfo.processInfo.activeProcessorCount
 

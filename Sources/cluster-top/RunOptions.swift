@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClusterDashboard
 import ClusterEngine
+import ClusterJournal
 import ClusterNet
 import ClusterReporting
 import ClusterScript
@@ -85,6 +86,11 @@ struct RunOptions: ParsableArguments {
         "Colors for a dark or a light (white, projector) background: dark or light. (default: from COLORFGBG, else the background colour the terminal reports, else dark)",
         valueName: "THEME"))
     var theme: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Keep the jobs and every accepted chunk in FILE (an SQLite database), so that a restart with the same FILE resumes the job where it was.",
+        valueName: "FILE"))
+    var journal: String?
 
     @Flag(name: .long, help: .hidden)
     var debugWrongKernel = false
@@ -210,8 +216,10 @@ struct RunOptions: ParsableArguments {
 
     /// Runs the cluster in the dashboard or headless; with `serve`, also as a coordinator that
     /// remote workers join.
-    func run(serve: ServeSetup?) throws {
+    func run(serve: ServeSetup?, journal: Journal? = nil) throws {
         let plan = try makePlan(allowsNoWorkers: serve != nil)
+        let journal = try journal ?? openJournal()
+        if let journal { try checkResumable(journal, plan: plan) }
         var configuration = ClusterConfiguration()
         if let serve { configuration.maxRemoteWorkersPerHost = serve.threadsPerHost }
         if debugWrongKernel {
@@ -223,6 +231,8 @@ struct RunOptions: ParsableArguments {
         for worker in stride(from: 1, through: plan.workers, by: 1) {
             cluster.addWorker(speed: plan.speeds[worker] ?? plan.defaultSpeed)
         }
+        // Attached before any job is queued: the journal keeps each one from its submission.
+        journal?.attach(to: cluster)
         let running = try serve.map { try $0.start(cluster) }
         let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
         if !headless, !json, !stdoutIsTerminal {
@@ -239,9 +249,10 @@ struct RunOptions: ParsableArguments {
                 for line in lines { StandardStreams.error(line + "\n") }
             }
         }
-        let status = runsHeadless ? runHeadless(cluster: cluster, plan: plan, serve: serve)
-            : runDashboard(cluster: cluster, plan: plan, caption: serve.flatMap { s in running.map { s.caption($0) } })
+        let status = runsHeadless ? runHeadless(cluster: cluster, plan: plan, serve: serve, journal: journal)
+            : runDashboard(cluster: cluster, plan: plan, caption: serve.flatMap { s in running.map { s.caption($0) } }, journal: journal)
         cluster.shutdown(timeout: 1)
+        journal?.finish()
         // Shutting the cluster down released every remote thread; let the sessions say so.
         running?.coordinator.stop()
         throw ExitCode(status)
@@ -249,7 +260,45 @@ struct RunOptions: ParsableArguments {
 
     /// Opens the dashboard; falls back to headless output with a one-line note when the terminal
     /// cannot be used (unknown TERM, no terminal on stdin).
-    private func runDashboard(cluster: Cluster, plan: Plan, caption: String?) -> Int32 {
+    /// Opens `--journal`, refusing (exit 65, one line) a file that is not a journal of this
+    /// format, is damaged or in use.
+    func openJournal() throws -> Journal? {
+        guard let path = journal else { return nil }
+        if script != nil || demo {
+            throw CommandFailure(message: "--journal keeps one job given with --range, not a script's or the demo's: leave one of them out",
+                                 status: 64)
+        }
+        do {
+            return try Journal(path: path)
+        } catch {
+            throw CommandFailure(message: error.description, status: JournalError.exitStatus)
+        }
+    }
+
+    /// Refuses (exit 65) a journal whose unfinished job is not the one `--range` asks for.
+    func checkResumable(_ journal: Journal, plan: Plan) throws {
+        guard let kept = journal.unfinishedJobs.first, let asked = plan.spec, range != nil,
+              kept.spec.lo != asked.lo || kept.spec.hi != asked.hi || kept.spec.chunkSize != asked.chunkSize else { return }
+        throw CommandFailure(
+            message: "journal \(journal.path) holds \(kept.id) over \(NumberText.range(kept.spec.lo, kept.spec.hi)) "
+                + "in chunks of \(NumberText.grouped(kept.spec.chunkSize)), not \(NumberText.range(asked.lo, asked.hi)) in chunks of "
+                + "\(NumberText.grouped(asked.chunkSize)): give the same --range and --chunk-size to resume it, or another journal",
+            status: JournalError.exitStatus)
+    }
+
+    /// Queues the plan's job, or resumes the jobs the journal kept unfinished; returns the job
+    /// to follow (headless), if any.
+    @discardableResult
+    func startJobs(_ cluster: Cluster, plan: Plan, journal: Journal?) -> JobID? {
+        if let journal, let running = journal.unfinishedJobs.first {
+            cluster.resume(journal.unfinishedJobs)
+            cluster.logJournalResumed(running, file: journal.path)
+            return running.id
+        }
+        return plan.spec.map { cluster.submit($0) }
+    }
+
+    private func runDashboard(cluster: Cluster, plan: Plan, caption: String?, journal: Journal?) -> Int32 {
         let screen: TerminalScreen
         do {
             // The flag, else what the environment says, else what the terminal answers.
@@ -259,9 +308,9 @@ struct RunOptions: ParsableArguments {
             screen = try TerminalScreen(forceASCII: ascii, disableColor: noColor, theme: chosen, mouse: !noMouse)
         } catch {
             StandardStreams.error("cluster-top: \(error); running headless\n")
-            return runHeadless(cluster: cluster, plan: plan, serve: nil)
+            return runHeadless(cluster: cluster, plan: plan, serve: nil, journal: journal)
         }
-        if let spec = plan.spec { cluster.submit(spec) }
+        startJobs(cluster, plan: plan, journal: journal)
         var state = ViewState(nextSchedule: schedule, nextChunkSize: plan.chunkSize, caption: caption)
         if let warning = paceWarning { state.status = StatusMessage(text: warning, isError: true, since: 0) }
         let loop = DashboardLoop(
@@ -284,7 +333,7 @@ struct RunOptions: ParsableArguments {
         }
     }
 
-    private func runHeadless(cluster: Cluster, plan: Plan, serve: ServeSetup?) -> Int32 {
+    private func runHeadless(cluster: Cluster, plan: Plan, serve: ServeSetup?, journal: Journal?) -> Int32 {
         let write: (String) -> Void = { StandardStreams.output($0 + "\n") }
         let stop = { ProcessSignals.stopSignal != nil }
         var eventsPrinted: UInt64 = 0
@@ -302,9 +351,12 @@ struct RunOptions: ParsableArguments {
                 format: json ? .json : .text, interval: refresh ?? 1, write: write,
                 writeError: { StandardStreams.error($0 + "\n") }, shouldStop: stop)
             outcome = runner.run(eventsPrinted: eventsPrinted)
-        } else if let spec = plan.spec {
-            outcome = HeadlessRunner(cluster: cluster, format: json ? .json : .text, interval: refresh ?? 1,
-                                     write: write, shouldStop: stop).run(spec, eventsPrinted: eventsPrinted)
+        } else if let job = startJobs(cluster, plan: plan, journal: journal) {
+            var runner = HeadlessRunner(cluster: cluster, format: json ? .json : .text, interval: refresh ?? 1,
+                                        write: write, shouldStop: stop)
+            // A job is said finished only once its journal has it: a crash after the line resumes nothing.
+            runner.beforeResult = { journal?.flush() }
+            outcome = runner.run(job: job, eventsPrinted: eventsPrinted)
         } else {
             outcome = .verified
         }

@@ -57,10 +57,15 @@ struct Serve: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
-        try options.run(serve: ValidationError.checking(makeSetup))
+        // The journal first: its TLS identity and token live beside it.
+        let journal = try options.openJournal()
+        try options.run(serve: ValidationError.checking { () throws(InputError) in try makeSetup(keptBeside: journal?.path) },
+                        journal: journal)
     }
 
-    func makeSetup() throws(InputError) -> ServeSetup {
+    /// `keptBeside`: a journal's path, beside which a generated certificate, key and token are
+    /// kept (mode 0600) and found again by a restart, so workers still retrying can rejoin.
+    func makeSetup(keptBeside journal: String? = nil) throws(InputError) -> ServeSetup {
         // A host name is looked up here: the listening socket needs an address.
         let endpoint = try Endpoint.parse(listen, what: "--listen", allowAnyPort: true).resolved(what: "--listen")
         guard (0.1...60).contains(lease) else { throw InputError("--lease must be between 0.1 and 60 seconds (got \(lease))") }
@@ -76,17 +81,23 @@ struct Serve: ParsableCommand {
             (secret, source) = (token, .option)
         } else if let fromEnvironment = AccessToken.fromEnvironment {
             (secret, source) = (fromEnvironment, .environment)
+        } else if let journal {
+            do {
+                (secret, source) = (try KeptBeside.text(journal + ".token") { AccessToken.generate() }, .generated)
+            } catch {
+                throw InputError("cannot keep the token beside the journal: \(error)")
+            }
         } else {
             (secret, source) = (AccessToken.generate(), .generated)
         }
         if let problem = AccessToken.validate(secret) { throw InputError(problem) }
         return ServeSetup(listen: endpoint, token: secret, tokenSource: source,
                           timing: RemoteTiming(lease: .milliseconds(Int64((lease * 1000).rounded()))),
-                          awaitWorkers: awaitWorkers, threadsPerHost: threadsPerHost, identity: try makeIdentity(endpoint))
+                          awaitWorkers: awaitWorkers, threadsPerHost: threadsPerHost, identity: try makeIdentity(endpoint, keptBeside: journal))
     }
 
     /// TLS unless --insecure: the given certificate, or a self-signed one for this machine.
-    func makeIdentity(_ endpoint: Endpoint) throws(InputError) -> ServerIdentity? {
+    func makeIdentity(_ endpoint: Endpoint, keptBeside journal: String? = nil) throws(InputError) -> ServerIdentity? {
         if insecure {
             if tlsCert != nil || tlsKey != nil { throw InputError("--insecure turns TLS off: it takes no --tls-cert or --tls-key") }
             return nil
@@ -99,6 +110,20 @@ struct Serve: ParsableCommand {
         case (nil, nil):
             let names = Set(["localhost", "127.0.0.1", ProcessInfo.processInfo.hostName, endpoint.host])
                 .subtracting(["0.0.0.0", "::", "[::]"])
+            if let journal {
+                let (certificate, key) = (journal + ".tls-cert.pem", journal + ".tls-key.pem")
+                do {
+                    if FileManager.default.fileExists(atPath: certificate) || FileManager.default.fileExists(atPath: key) {
+                        return try ServerIdentity.load(certificateFile: certificate, keyFile: key)
+                    }
+                    let made = try ServerIdentity.selfSigned(names: names.sorted())
+                    _ = try KeptBeside.text(key) { made.privateKeyPEMText }
+                    _ = try KeptBeside.text(certificate) { made.certificateChainPEM }
+                    return made
+                } catch {
+                    throw InputError("the TLS certificate kept beside the journal: \(error)")
+                }
+            }
             do { return try ServerIdentity.selfSigned(names: names.sorted()) } catch {
                 throw InputError("could not make a TLS certificate: \(error)")
             }
@@ -206,4 +231,27 @@ struct ServeSetup {
         }
         return nil
     }
+}
+
+/// Files kept beside a journal: read if there, else made, written with mode 0600 and read back.
+enum KeptBeside {
+    static func text(_ path: String, make: () -> String) throws -> String {
+        if let kept = try? String(contentsOfFile: path, encoding: .utf8) {
+            return kept.trimmingCharacters(in: .newlines)
+        }
+        let made = make()
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw KeptBesideError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let bytes = Array((made.hasSuffix("\n") ? made : made + "\n").utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
+            throw KeptBesideError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        return made.trimmingCharacters(in: .newlines)
+    }
+}
+
+struct KeptBesideError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,0 +1,351 @@
+import ClusterEngine
+import Foundation
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--journal FILE`: the coordinator's memory across its own crash. An SQLite database in WAL
+/// mode (through GRDB) holding the jobs, every accepted chunk (consecutive ones as ranges) with
+/// its exact 128-bit sum and who summed it, and the ceiling of attempt ids handed out. A writer
+/// thread stores what the engine gathered (`JournalFeed`) every `commitInterval`, one
+/// transaction a batch (group commit), so the engine never waits for the disk.
+///
+/// Opening validates before it writes anything: a file that is not a journal, of a newer
+/// format, corrupt (SQLite's `quick_check`) or held by another running coordinator is refused
+/// (`JournalError`, exit 65) and left exactly as it was.
+public final class Journal: @unchecked Sendable {
+    /// The format this build writes; a journal with a higher one is refused.
+    public static let formatVersion = 1
+    /// SQLite's `application_id` of a cluster-top journal: "CLTJ".
+    static let applicationID: Int32 = 0x434C_544A
+
+    public let path: String
+    let database: DatabaseQueue
+    /// Open while the journal is ours: an exclusive `flock` that another coordinator's open finds.
+    private let lockDescriptor: Int32
+    /// What the journal held when opened, for the restart to go on from.
+    public let unfinishedJobs: [JournaledJob]
+    /// Every id handed out before this run is below it: this run's ids start here.
+    public let attemptFloor: UInt64
+    private let stopped = NSLock()
+    private var stopReason: String?
+    private var writer: Thread?
+    private let writerDone = DispatchSemaphore(value: 0)
+    private var cluster: Cluster?
+    /// Set to end the writer's loop.
+    private let ending = NSCondition()
+    private var isEnding = false
+
+    public static let commitInterval = 0.02
+
+    /// Opens `path`, creating a journal if there is nothing there.
+    public init(path: String) throws(JournalError) {
+        self.path = path
+        let exists = FileManager.default.fileExists(atPath: path)
+        if exists { try Self.validate(path) }
+        // Held before anything is written: a second coordinator never gets this far.
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw JournalError(path, "cannot be opened for writing (\(String(cString: strerror(errno))))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw JournalError(path, "is in use by another running cluster-top: a journal is written by one coordinator at a time")
+        }
+        lockDescriptor = descriptor
+        do {
+            var configuration = Configuration()
+            configuration.label = "cluster-top journal"
+            configuration.busyMode = .timeout(5)
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            try database.writeWithoutTransaction { db in
+                // WAL: a reader (`cluster-top journal`) never blocks the writer; NORMAL: a commit
+                // survives the process being killed (not a power cut: said in the README).
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            let application = try database.read { try Int.fetchOne($0, sql: "PRAGMA application_id") } ?? 0
+            if !exists || application == 0 { try Self.create(database) }
+            let (jobs, ceiling) = try database.read { db in (try Self.unfinishedJobs(db), try Self.attemptCeiling(db)) }
+            unfinishedJobs = jobs
+            attemptFloor = max(1, ceiling)
+        } catch let error as JournalError {
+            close(descriptor)
+            throw error
+        } catch {
+            close(descriptor)
+            throw JournalError(path, "cannot be used: \(Self.describe(error))")
+        }
+    }
+
+    deinit {
+        flock(lockDescriptor, LOCK_UN)
+        close(lockDescriptor)
+    }
+
+    /// Why the journal stopped writing, once it has.
+    public var stoppedReason: String? { stopped.withLock { stopReason } }
+
+    // MARK: Writing
+
+    /// Starts keeping `cluster`'s accepted chunks and jobs: attempt ids continue above every id
+    /// this journal saw handed out, and a writer thread stores a batch every `commitInterval`.
+    public func attach(to cluster: Cluster) {
+        self.cluster = cluster
+        let firstCeiling = (try? storeCeiling(attemptFloor + AttemptCeiling.step)) ?? attemptFloor
+        cluster.attachJournal(attemptFloor: attemptFloor, attemptCeiling: firstCeiling) { [weak self] wanted in
+            guard let self else { return nil }
+            return try? self.storeCeiling(wanted)
+        }
+        let thread = Thread { [self] in
+            while true {
+                ending.lock()
+                if !isEnding { _ = ending.wait(until: Date(timeIntervalSinceNow: Self.commitInterval)) }
+                let last = isEnding
+                ending.unlock()
+                writeBatch()
+                if last { break }
+            }
+            writerDone.signal()
+        }
+        thread.name = "cluster-top-journal"
+        writer = thread
+        thread.start()
+    }
+
+    /// Stores whatever the engine has gathered, now, and waits for it: before a job is reported
+    /// finished, and at exit.
+    public func flush() { writeBatch() }
+
+    /// Stores the last batch and stops the writer.
+    public func finish() {
+        guard writer != nil else { return }
+        ending.lock()
+        isEnding = true
+        ending.signal()
+        ending.unlock()
+        writerDone.wait()
+        writer = nil
+    }
+
+    private let writing = NSLock()
+
+    /// One transaction: the job changes and accepted ranges since the last, the ceiling raised
+    /// if the engine has used half of what is left below it.
+    private func writeBatch() {
+        writing.withLock {
+            guard stoppedReason == nil, let cluster, let taken = cluster.takeJournalBatch() else { return }
+            let raise = taken.attemptCeiling - min(taken.attemptCeiling, taken.nextAttempt) < AttemptCeiling.step / 2
+            guard !taken.batch.isEmpty || raise else { return }
+            let newCeiling = taken.nextAttempt + AttemptCeiling.step
+            do {
+                try database.write { db in
+                    try Self.store(taken.batch, in: db)
+                    if raise { try Self.setMeta(db, "attempt_ceiling", Int64(bitPattern: newCeiling)) }
+                    try Self.setMeta(db, "last_written", Date().timeIntervalSince1970)
+                }
+                if raise { cluster.journalStoredCeiling(newCeiling) }
+            } catch {
+                stop(because: "writing \(path) failed (\(Self.describe(error)))")
+            }
+        }
+    }
+
+    private func stop(because reason: String) {
+        stopped.withLock { stopReason = reason }
+        cluster?.detachJournal()
+        cluster?.logJournalStopped(reason)
+    }
+
+    /// Stores a higher ceiling of attempt ids at once; returns it.
+    private func storeCeiling(_ ceiling: UInt64) throws -> UInt64 {
+        try database.write { db in try Self.setMeta(db, "attempt_ceiling", Int64(bitPattern: ceiling)) }
+        return ceiling
+    }
+
+    static func store(_ batch: JournalBatch, in db: Database) throws {
+        let now = Date().timeIntervalSince1970
+        for change in batch.jobChanges {
+            switch change {
+            case .submitted(let job, let spec):
+                try db.execute(sql: """
+                    INSERT INTO jobs (id, lo, hi, chunk_size, schedule, state, submitted_at) VALUES (?, ?, ?, ?, ?, 'queued', ?)
+                    ON CONFLICT(id) DO NOTHING
+                    """, arguments: [job.rawValue, spec.lo, spec.hi, spec.chunkSize, spec.schedule.rawValue, now])
+            case .started(let job):
+                try db.execute(sql: "UPDATE jobs SET state = 'running', started_at = coalesce(started_at, ?) WHERE id = ?",
+                               arguments: [now, job.rawValue])
+            case .finished(let job, let verified, let total):
+                try db.execute(sql: "UPDATE jobs SET state = ?, ended_at = ?, total = ? WHERE id = ?",
+                               arguments: [verified ? "verified" : "mismatch", now, String(total), job.rawValue])
+            }
+        }
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO accepted (job, first_chunk, end_chunk, elements, sum_high, sum_low, last_attempt, worker, host, written_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for range in batch.ranges {
+            try insert.execute(arguments: [
+                range.job.rawValue, range.firstChunk, range.endChunk, range.elements,
+                Int64(bitPattern: UInt64(truncatingIfNeeded: range.sum >> 64)), Int64(bitPattern: UInt64(truncatingIfNeeded: range.sum)),
+                Int64(bitPattern: range.lastAttempt.rawValue), range.worker?.rawValue, range.host, now,
+            ])
+        }
+    }
+
+    static func setMeta(_ db: Database, _ key: String, _ value: some DatabaseValueConvertible) throws {
+        try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                       arguments: [key, value])
+    }
+
+    // MARK: The format
+
+    static func create(_ database: DatabaseQueue) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value);
+                CREATE TABLE jobs (
+                    id INTEGER PRIMARY KEY,
+                    lo INTEGER NOT NULL, hi INTEGER NOT NULL, chunk_size INTEGER NOT NULL, schedule TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'verified', 'mismatch')),
+                    submitted_at REAL, started_at REAL, ended_at REAL,
+                    total TEXT
+                );
+                CREATE TABLE accepted (
+                    job INTEGER NOT NULL REFERENCES jobs(id),
+                    first_chunk INTEGER NOT NULL, end_chunk INTEGER NOT NULL CHECK (end_chunk > first_chunk),
+                    elements INTEGER NOT NULL,
+                    sum_high INTEGER NOT NULL, sum_low INTEGER NOT NULL,
+                    last_attempt INTEGER NOT NULL,
+                    worker INTEGER, host TEXT,
+                    written_at REAL NOT NULL,
+                    PRIMARY KEY (job, first_chunk)
+                ) WITHOUT ROWID;
+                """)
+            try setMeta(db, "format", formatVersion)
+            try setMeta(db, "created", Date().timeIntervalSince1970)
+            try setMeta(db, "attempt_ceiling", 1)
+            try db.execute(sql: "PRAGMA user_version = \(formatVersion)")
+            try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+        }
+    }
+
+    static func attemptCeiling(_ db: Database) throws -> UInt64 {
+        UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'attempt_ceiling'") ?? 1)
+    }
+
+    /// The jobs not finished, the running one first, each with its accepted chunks.
+    static func unfinishedJobs(_ db: Database) throws -> [JournaledJob] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT id, lo, hi, chunk_size, schedule FROM jobs WHERE state IN ('queued', 'running')
+            ORDER BY state = 'running' DESC, id
+            """)
+        return try rows.map { row in
+            let id: Int = row["id"]
+            let schedule = SchedulePolicy(rawValue: row["schedule"]) ?? .dynamic
+            let spec = try JobSpec(lo: row["lo"], hi: row["hi"], chunkSize: row["chunk_size"], schedule: schedule)
+            let accepted = try acceptedSpans(db, job: id)
+            return JournaledJob(id: JobID(id), spec: spec, accepted: accepted.spans, acceptedSum: accepted.sum,
+                                acceptedElements: accepted.elements)
+        }
+    }
+
+    /// A job's accepted chunks merged into spans, with their sum and element count.
+    static func acceptedSpans(_ db: Database, job: Int) throws -> (spans: [Range<Int64>], sum: UInt128, elements: Int64) {
+        var spans: [Range<Int64>] = []
+        var sum: UInt128 = 0
+        var elements: Int64 = 0
+        let cursor = try Row.fetchCursor(db, sql: """
+            SELECT first_chunk, end_chunk, elements, sum_high, sum_low FROM accepted WHERE job = ? ORDER BY first_chunk
+            """, arguments: [job])
+        while let row = try cursor.next() {
+            let first: Int64 = row[0], end: Int64 = row[1]
+            let high = UInt128(UInt64(bitPattern: row[3] as Int64)), low = UInt128(UInt64(bitPattern: row[4] as Int64))
+            sum &+= high << 64 | low
+            elements += row[2] as Int64
+            if let last = spans.last, last.upperBound == first {
+                spans[spans.count - 1] = last.lowerBound..<end
+            } else {
+                spans.append(first..<end)
+            }
+        }
+        return (spans, sum, elements)
+    }
+
+    // MARK: Validation, before anything is written
+
+    /// Refuses a file that is not a cluster-top journal of a format this build reads, or is
+    /// damaged, without changing a byte of it.
+    static func validate(_ path: String) throws(JournalError) {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw JournalError(path, "is a folder, not a journal: give a file name (a new one starts a journal)")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw JournalError(path, "cannot be read (\(String(cString: strerror(errno))))")
+        }
+        let header = (try? handle.read(upToCount: 100)) ?? Data()
+        try? handle.close()
+        if header.isEmpty {
+            throw JournalError(path, "is empty, not a journal: remove it, or give another file name")
+        }
+        guard header.count == 100, header.prefix(16) == Data("SQLite format 3\0".utf8) else {
+            throw JournalError(path, "is not a cluster-top journal (not an SQLite database): give another file name")
+        }
+        // SQLite makes a WAL database's -wal and -shm files to read it, even read-only: ones
+        // that were not there before are removed again when the file is refused.
+        let sidecars = [path + "-wal", path + "-shm"].filter { !FileManager.default.fileExists(atPath: $0) }
+        do {
+            try readChecks(path)
+        } catch {
+            for sidecar in sidecars { try? FileManager.default.removeItem(atPath: sidecar) }
+            throw error
+        }
+    }
+
+    private static func readChecks(_ path: String) throws(JournalError) {
+        var configuration = Configuration()
+        configuration.readonly = true
+        do {
+            let reader = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? reader.close() }
+            try reader.read { db in
+                let application = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+                guard application == applicationID else {
+                    throw JournalError(path, "is an SQLite database but not a cluster-top journal: give another file name")
+                }
+                let format = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                guard format <= formatVersion else {
+                    throw JournalError(path, "is a journal of a newer format (\(format)) than this cluster-top reads (\(formatVersion)): "
+                                       + "use the cluster-top that wrote it")
+                }
+                let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
+                guard check == ["ok"] else {
+                    throw JournalError(path, "is damaged (SQLite's quick_check: \(check.prefix(2).joined(separator: "; "))): "
+                                       + "it is left as it is; start a new journal under another name")
+                }
+            }
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(path, "is damaged or not a journal (\(describe(error))): it is left as it is; start a new journal under another name")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
+        return "\(error)"
+    }
+}
+
+/// A journal refused: the file and what is wrong with it, in one line; exit 65 (EX_DATAERR).
+public struct JournalError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public static let exitStatus: Int32 = 65
+
+    public init(_ path: String, _ what: String) { message = "journal \(path) \(what)" }
+    public init(message: String) { self.message = message }
+
+    public var description: String { message }
+}
