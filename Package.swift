@@ -114,6 +114,9 @@ let package = Package(
         // Drives the real binary: headless runs as subprocesses, the dashboard inside tmux.
         .testTarget(name: "EndToEndTests", dependencies: [
             "cluster-top", "ProcessSupport", "ClusterEngine", "ClusterNet", "ClusterTestSupport",
+            // What a journal holds after each kill, read as `cluster-top journal` reads it; SQLite
+            // files that are not journals, made for the refusal tests.
+            "ClusterJournal", .product(name: "GRDB", package: "GRDB.swift"),
             // Hostile clients written by hand, against the real serve.
             "ClusterProtocol",
             .product(name: "GRPCCore", package: "grpc-swift-2"),

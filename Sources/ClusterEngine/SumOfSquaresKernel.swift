@@ -5,6 +5,8 @@ import Darwin
 #endif
 import BigInt
 import CSumKernels
+import Foundation
+import Synchronization
 
 /// The work the cluster demonstrates: Σ x² over an integer range, computed by really visiting
 /// every element. The closed form lives in `ClosedForm` and is only ever used to check results.
@@ -52,9 +54,25 @@ extension SumOfSquaresKernel {
     ///   relies on a job lasting long enough;
     /// - `gate:PATH`: every sub-block waits while the file PATH exists, so a test can hold the
     ///   workers of another process (`cluster-top worker`) mid-chunk, then let them go; a held
-    ///   sub-block creates PATH.held, so the test knows it is there.
+    ///   sub-block creates PATH.held, so the test knows it is there;
+    /// - `limit:PATH`: a sub-block waits until the number in the file PATH is at least its last
+    ///   element, so a test lets a job advance to a point of its choosing and no further, in
+    ///   any process, however fast the machine (a coordinator killed and restarted many times).
     public static let standard: @Sendable (Int64, Int64) -> UInt128 = {
         let setting = getenv("CLUSTER_TOP_TEST_KERNEL").map { String(cString: $0) } ?? ""
+        if setting.hasPrefix("limit:") {
+            let path = String(setting.dropFirst("limit:".count))
+            let known = Atomic<Int64>(Int64.min)
+            return { lo, hi in
+                while known.load(ordering: .relaxed) < hi {
+                    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+                    let limit = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? Int64.min
+                    if limit > known.load(ordering: .relaxed) { known.store(limit, ordering: .relaxed) }
+                    if limit < hi { usleep(2000) }
+                }
+                return sum(lo, hi)
+            }
+        }
         if setting == "closed-form" {
             return { lo, hi in UInt128(truncatingIfNeeded: ClosedForm.sumOfSquares(lo, hi)) }
         }

@@ -39,19 +39,33 @@ public final class Journal: @unchecked Sendable {
 
     public static let commitInterval = 0.02
 
-    /// Opens `path`, creating a journal if there is nothing there.
-    public init(path: String) throws(JournalError) {
+    /// Opens `path`, creating a journal if there is nothing there. `accepts` sees the jobs an
+    /// existing journal holds unfinished, read before anything is written, and may refuse them
+    /// (a journal of another range), leaving the file as it was.
+    public init(path: String, accepts: ([JournaledJob]) throws(JournalError) -> Void = { _ throws(JournalError) in }) throws(JournalError) {
         self.path = path
-        let exists = FileManager.default.fileExists(atPath: path)
-        if exists { try Self.validate(path) }
-        // Held before anything is written: a second coordinator never gets this far.
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+        if exists, isFolder.boolValue {
+            throw JournalError(path, "is a folder, not a journal: give a file name (a new one starts a journal)")
+        }
+        // Held before anything is read or written: a second coordinator never gets further, and
+        // nothing else writes the file while it is checked. Opening it to write changes no byte.
+        let descriptor = open(path, O_RDWR | O_CLOEXEC | (exists ? 0 : O_CREAT | O_EXCL), 0o600)
         guard descriptor >= 0 else {
             throw JournalError(path, "cannot be opened for writing (\(String(cString: strerror(errno))))")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             throw JournalError(path, "is in use by another running cluster-top: a journal is written by one coordinator at a time")
+        }
+        if exists {
+            do {
+                try accepts(try Self.validate(path, removingSidecarsOnRefusal: true))
+            } catch {
+                close(descriptor)
+                throw error
+            }
         }
         lockDescriptor = descriptor
         do {
@@ -127,6 +141,9 @@ public final class Journal: @unchecked Sendable {
         ending.unlock()
         writerDone.wait()
         writer = nil
+        // The last connection closed checkpoints the WAL into the file and removes it: a
+        // journal at rest is one file.
+        try? database.close()
     }
 
     private let writing = NSLock()
@@ -276,8 +293,10 @@ public final class Journal: @unchecked Sendable {
     // MARK: Validation, before anything is written
 
     /// Refuses a file that is not a cluster-top journal of a format this build reads, or is
-    /// damaged, without changing a byte of it.
-    static func validate(_ path: String) throws(JournalError) {
+    /// damaged, without changing a byte of it; returns its unfinished jobs.
+    /// `removingSidecarsOnRefusal`: only for the coordinator that holds the file's lock.
+    @discardableResult
+    static func validate(_ path: String, removingSidecarsOnRefusal: Bool = false) throws(JournalError) -> [JournaledJob] {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
             throw JournalError(path, "is a folder, not a journal: give a file name (a new one starts a journal)")
@@ -294,23 +313,26 @@ public final class Journal: @unchecked Sendable {
             throw JournalError(path, "is not a cluster-top journal (not an SQLite database): give another file name")
         }
         // SQLite makes a WAL database's -wal and -shm files to read it, even read-only: ones
-        // that were not there before are removed again when the file is refused.
+        // that were not there before are removed again when the file is refused (by the holder
+        // of its lock only: another process may be making them for a live journal).
         let sidecars = [path + "-wal", path + "-shm"].filter { !FileManager.default.fileExists(atPath: $0) }
         do {
-            try readChecks(path)
+            return try readChecks(path)
         } catch {
-            for sidecar in sidecars { try? FileManager.default.removeItem(atPath: sidecar) }
+            if removingSidecarsOnRefusal {
+                for sidecar in sidecars { try? FileManager.default.removeItem(atPath: sidecar) }
+            }
             throw error
         }
     }
 
-    private static func readChecks(_ path: String) throws(JournalError) {
+    private static func readChecks(_ path: String) throws(JournalError) -> [JournaledJob] {
         var configuration = Configuration()
         configuration.readonly = true
         do {
             let reader = try DatabaseQueue(path: path, configuration: configuration)
             defer { try? reader.close() }
-            try reader.read { db in
+            return try reader.read { db in
                 let application = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
                 guard application == applicationID else {
                     throw JournalError(path, "is an SQLite database but not a cluster-top journal: give another file name")
@@ -325,6 +347,7 @@ public final class Journal: @unchecked Sendable {
                     throw JournalError(path, "is damaged (SQLite's quick_check: \(check.prefix(2).joined(separator: "; "))): "
                                        + "it is left as it is; start a new journal under another name")
                 }
+                return try unfinishedJobs(db)
             }
         } catch let error as JournalError {
             throw error

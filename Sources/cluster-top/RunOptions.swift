@@ -216,10 +216,10 @@ struct RunOptions: ParsableArguments {
 
     /// Runs the cluster in the dashboard or headless; with `serve`, also as a coordinator that
     /// remote workers join.
-    func run(serve: ServeSetup?, journal: Journal? = nil) throws {
-        let plan = try makePlan(allowsNoWorkers: serve != nil)
-        let journal = try journal ?? openJournal()
-        if let journal { try checkResumable(journal, plan: plan) }
+    /// `plan`: made already (serve makes it first, to check its journal against it).
+    func run(serve: ServeSetup?, journal: Journal? = nil, plan: Plan? = nil) throws {
+        let plan = try plan ?? makePlan(allowsNoWorkers: serve != nil)
+        let journal = try journal ?? openJournal(plan: plan)
         var configuration = ClusterConfiguration()
         if let serve { configuration.maxRemoteWorkersPerHost = serve.threadsPerHost }
         if debugWrongKernel {
@@ -262,28 +262,26 @@ struct RunOptions: ParsableArguments {
     /// cannot be used (unknown TERM, no terminal on stdin).
     /// Opens `--journal`, refusing (exit 65, one line) a file that is not a journal of this
     /// format, is damaged or in use.
-    func openJournal() throws -> Journal? {
+    /// `plan`'s job, when `--range` gave one: an unfinished job the journal holds must be it.
+    func openJournal(plan: Plan?) throws -> Journal? {
         guard let path = journal else { return nil }
         if script != nil || demo {
             throw CommandFailure(message: "--journal keeps one job given with --range, not a script's or the demo's: leave one of them out",
                                  status: 64)
         }
+        let asked = range == nil ? nil : plan?.spec
         do {
-            return try Journal(path: path)
+            return try Journal(path: path) { (kept: [JournaledJob]) throws(JournalError) in
+                guard let kept = kept.first, let asked,
+                      kept.spec.lo != asked.lo || kept.spec.hi != asked.hi || kept.spec.chunkSize != asked.chunkSize else { return }
+                throw JournalError(
+                    path, "holds \(kept.id) over \(NumberText.range(kept.spec.lo, kept.spec.hi)) in chunks of "
+                        + "\(NumberText.grouped(kept.spec.chunkSize)), not \(NumberText.range(asked.lo, asked.hi)) in chunks of "
+                        + "\(NumberText.grouped(asked.chunkSize)): give the same --range and --chunk-size to resume it, or another journal")
+            }
         } catch {
             throw CommandFailure(message: error.description, status: JournalError.exitStatus)
         }
-    }
-
-    /// Refuses (exit 65) a journal whose unfinished job is not the one `--range` asks for.
-    func checkResumable(_ journal: Journal, plan: Plan) throws {
-        guard let kept = journal.unfinishedJobs.first, let asked = plan.spec, range != nil,
-              kept.spec.lo != asked.lo || kept.spec.hi != asked.hi || kept.spec.chunkSize != asked.chunkSize else { return }
-        throw CommandFailure(
-            message: "journal \(journal.path) holds \(kept.id) over \(NumberText.range(kept.spec.lo, kept.spec.hi)) "
-                + "in chunks of \(NumberText.grouped(kept.spec.chunkSize)), not \(NumberText.range(asked.lo, asked.hi)) in chunks of "
-                + "\(NumberText.grouped(asked.chunkSize)): give the same --range and --chunk-size to resume it, or another journal",
-            status: JournalError.exitStatus)
     }
 
     /// Queues the plan's job, or resumes the jobs the journal kept unfinished; returns the job

@@ -58,9 +58,10 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         // The journal first: its TLS identity and token live beside it.
-        let journal = try options.openJournal()
+        let plan = try options.makePlan(allowsNoWorkers: true)
+        let journal = try options.openJournal(plan: plan)
         try options.run(serve: ValidationError.checking { () throws(InputError) in try makeSetup(keptBeside: journal?.path) },
-                        journal: journal)
+                        journal: journal, plan: plan)
     }
 
     /// `keptBeside`: a journal's path, beside which a generated certificate, key and token are

@@ -25,9 +25,9 @@ struct JobLedgerTests {
         var ledger = JobLedger(audits: true)
         let id = ledger.submit(try JobSpec(lo: 1, hi: 10, chunkSize: 5))
         _ = ledger.startNext(owners: [], now: 0)
-        let firstDone = ledger.accept(chunk: 1, elements: 5, sum: SumOfSquaresKernel.sum(6, 10))
+        let firstDone = ledger.accept(chunk: 1, elements: 5, sum: SumOfSquaresKernel.sum(6, 10)).jobDone
         #expect(!firstDone)
-        let lastDone = ledger.accept(chunk: 0, elements: 5, sum: SumOfSquaresKernel.sum(1, 5))
+        let lastDone = ledger.accept(chunk: 0, elements: 5, sum: SumOfSquaresKernel.sum(1, 5)).jobDone
         #expect(lastDone)
         let finished = ledger.finishCurrent(now: 2_000_000_000)
         let summary = try #require(finished)
@@ -43,8 +43,8 @@ struct JobLedgerTests {
         var ledger = JobLedger(audits: false)
         _ = ledger.submit(try JobSpec(lo: 1, hi: 2, chunkSize: 1))
         _ = ledger.startNext(owners: [], now: 0)
-        _ = ledger.accept(chunk: 0, elements: 1, sum: UInt128.max)
-        let jobDone = ledger.accept(chunk: 1, elements: 1, sum: 5)
+        _ = ledger.accept(chunk: 0, elements: 1, sum: UInt128.max).jobDone
+        let jobDone = ledger.accept(chunk: 1, elements: 1, sum: 5).jobDone
         #expect(jobDone)
         let mismatched = ledger.finishCurrent(now: 1)
         #expect(mismatched?.verified == false)
@@ -58,12 +58,14 @@ struct JobLedgerTests {
         _ = ledger.startNext(owners: [], now: 0)
         ledger.update { $0.splitRemaining[0] = 10 }
         let firstPiece = ledger.accept(chunk: 0, elements: 4, sum: SumOfSquaresKernel.sum(1, 4))
-        #expect(!firstPiece)
+        #expect(!firstPiece.jobDone && firstPiece.completed == nil, "a chunk with a piece out is not complete")
         #expect(ledger.current?.chunksDone == 0)
         let lastPiece = ledger.accept(chunk: 0, elements: 6, sum: SumOfSquaresKernel.sum(5, 10))
-        #expect(!lastPiece)
+        #expect(!lastPiece.jobDone)
+        // The journal gets the chunk whole: its pieces' sums added up.
+        #expect(lastPiece.completed?.chunk == 0 && lastPiece.completed?.sum == SumOfSquaresKernel.sum(1, 10))
         #expect(ledger.current?.chunksDone == 1)
-        let allDone = ledger.accept(chunk: 1, elements: 10, sum: SumOfSquaresKernel.sum(11, 20))
+        let allDone = ledger.accept(chunk: 1, elements: 10, sum: SumOfSquaresKernel.sum(11, 20)).jobDone
         #expect(allDone)
         let finished = ledger.finishCurrent(now: 1)
         #expect(finished?.verified == true)
@@ -88,7 +90,7 @@ struct JobLedgerTests {
         func run(switchesAtFinish: Int) throws -> JobSummary? {
             _ = ledger.submit(try JobSpec(lo: 1, hi: 10, chunkSize: 10))
             _ = ledger.startNext(owners: [WorkerID(1)], now: 1, kernel: .scalar, kernelSwitches: 3)
-            let accepted = ledger.accept(chunk: 0, elements: 10, sum: 385)
+            let accepted = ledger.accept(chunk: 0, elements: 10, sum: 385).jobDone
             #expect(accepted)
             return ledger.finishCurrent(now: 2, kernelSwitches: switchesAtFinish)
         }
