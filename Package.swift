@@ -102,7 +102,7 @@ let package = Package(
         // baseline, which the suite compiles itself with clang -O3 -march=native.
         .executableTarget(
             name: "cluster-bench",
-            dependencies: ["ClusterEngine", "ClusterReporting", "ClusterNet", "ClusterDashboard", "ProcessSupport"],
+            dependencies: ["ClusterEngine", "ClusterReporting", "ClusterNet", "ClusterDashboard", "ClusterJournal", "ProcessSupport"],
             exclude: ["Reference"]
         ),
         .testTarget(name: "ClusterEngineTests", dependencies: ["ClusterEngine", "ClusterTestSupport", .product(name: "BigInt", package: "BigInt")]),

@@ -44,6 +44,11 @@ public struct JournalBatch: Sendable {
     public var jobChanges: [JournalJobChange] = []
     public var ranges: [AcceptedRange] = []
     public var isEmpty: Bool { jobChanges.isEmpty && ranges.isEmpty }
+
+    public init(jobChanges: [JournalJobChange] = [], ranges: [AcceptedRange] = []) {
+        self.jobChanges = jobChanges
+        self.ranges = ranges
+    }
 }
 
 /// The engine's side of a journal: what has happened since the last batch was taken.

@@ -23,7 +23,7 @@ public final class Journal: @unchecked Sendable {
     public let path: String
     let database: DatabaseQueue
     /// Open while the journal is ours: an exclusive `flock` that another coordinator's open finds.
-    private let lockDescriptor: Int32
+    private var lockDescriptor: Int32
     /// What the journal held when opened, for the restart to go on from.
     public let unfinishedJobs: [JournaledJob]
     /// Every id handed out before this run is below it: this run's ids start here.
@@ -93,9 +93,13 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
-    deinit {
+    deinit { releaseLock() }
+
+    private func releaseLock() {
+        guard lockDescriptor >= 0 else { return }
         flock(lockDescriptor, LOCK_UN)
         close(lockDescriptor)
+        lockDescriptor = -1
     }
 
     /// Why the journal stopped writing, once it has.
@@ -128,22 +132,30 @@ public final class Journal: @unchecked Sendable {
         thread.start()
     }
 
+    /// Stores `batch` in one transaction, as the writer does: for tools that build a journal
+    /// without running its jobs (the benchmark's journal of a million chunks).
+    public func write(_ batch: JournalBatch) throws {
+        try database.write { db in try Self.store(batch, in: db) }
+    }
+
     /// Stores whatever the engine has gathered, now, and waits for it: before a job is reported
     /// finished, and at exit.
     public func flush() { writeBatch() }
 
     /// Stores the last batch and stops the writer.
     public func finish() {
-        guard writer != nil else { return }
-        ending.lock()
-        isEnding = true
-        ending.signal()
-        ending.unlock()
-        writerDone.wait()
-        writer = nil
+        if writer != nil {
+            ending.lock()
+            isEnding = true
+            ending.signal()
+            ending.unlock()
+            writerDone.wait()
+            writer = nil
+        }
         // The last connection closed checkpoints the WAL into the file and removes it: a
-        // journal at rest is one file.
+        // journal at rest is one file. Then another coordinator may have it.
         try? database.close()
+        releaseLock()
     }
 
     private let writing = NSLock()

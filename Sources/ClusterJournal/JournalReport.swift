@@ -24,6 +24,8 @@ public struct JournalReport: Codable, Sendable, Equatable {
         public let startedAt: Double?
         public let endedAt: Double?
         public let summedBy: [Summer]
+        /// Rows the accepted chunks take (consecutive chunks stored as one range).
+        public let rows: Int
     }
 
     /// One worker's share of a job's accepted chunks; `worker` nil for ranges several workers summed.
@@ -73,7 +75,8 @@ public struct JournalReport: Codable, Sendable, Equatable {
                                     chunksAccepted: accepted.spans.reduce(0) { $0 + Int64($1.count) },
                                     elementsAccepted: accepted.elements, acceptedTotal: String(accepted.sum),
                                     closedForm: String(spec.closedFormTotal), submittedAt: row["submitted_at"],
-                                    startedAt: row["started_at"], endedAt: row["ended_at"], summedBy: summers))
+                                    startedAt: row["started_at"], endedAt: row["ended_at"], summedBy: summers,
+                                    rows: try Int.fetchOne(db, sql: "SELECT count(*) FROM accepted WHERE job = ?", arguments: [id]) ?? 0))
                 }
                 return JournalReport(type: "journal", path: path, format: try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
                                      createdAt: try meta("created").flatMap { Double.fromDatabaseValue($0) },

@@ -173,6 +173,23 @@ struct WorkPoolTests {
         #expect(dynamic.next(for: a)?.chunk == 1)
     }
 
+    @Test("a pool resumed from a journal never hands out the chunks it kept; static slices share what is left evenly")
+    func excludingAccepted() {
+        let kept: [Range<Int64>] = [0..<3, 5..<6, 8..<12]
+        var dynamic = WorkPool(chunkCount: 12, policy: .dynamic, workers: [], excluding: kept)
+        var handed: [Int64] = []
+        while let (chunk, _) = dynamic.next(for: WorkerID(1)) { handed.append(chunk) }
+        #expect(handed == [3, 4, 6, 7])
+        #expect(WorkPool.spans(of: 5, excluding: []) == [ChunkSpan(first: 0, end: 5)])
+        #expect(WorkPool.spans(of: 5, excluding: [0..<5]).isEmpty)
+        let a = WorkerID(1), b = WorkerID(2)
+        var slices = WorkPool(chunkCount: 12, policy: .static, workers: [a, b], excluding: kept)
+        var byA: [Int64] = [], byB: [Int64] = []
+        while let (chunk, _) = slices.next(for: a) { byA.append(chunk) }
+        while let (chunk, _) = slices.next(for: b) { byB.append(chunk) }
+        #expect(byA == [3, 4] && byB == [6, 7])
+    }
+
     @Test("a re-queued piece is handed out next and remembers who lost it")
     func requeue() {
         var pool = WorkPool(chunkCount: 5, policy: .dynamic, workers: [])

@@ -1,1 +1,133 @@
+@testable import ClusterEngine
+import ClusterJournal
+import ClusterTestSupport
+import Foundation
+import GRDB
 import Testing
+
+/// The journal against a real in-process engine and a real SQLite file: what it stores, and what
+/// a restart makes of it. Work is held at a gate, so every state is reached by fact, not by time.
+@Suite("Journal")
+struct JournalTests {
+    static func temporary() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-journal-\(UUID().uuidString)").path
+    }
+
+    static func remove(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    /// Every chunk's range as the journal's rows hold it, with the highest attempt id stored.
+    static func rows(_ path: String) throws -> (spans: [Range<Int64>], lastAttempt: UInt64) {
+        try DatabaseQueue(path: path).read { db in
+            let spans = try Row.fetchAll(db, sql: "SELECT first_chunk, end_chunk FROM accepted ORDER BY first_chunk")
+                .map { ($0[0] as Int64)..<($0[1] as Int64) }
+            let last = try Int64.fetchOne(db, sql: "SELECT max(last_attempt) FROM accepted") ?? 0
+            return (spans, UInt64(last))
+        }
+    }
+
+    @Test("a finished job's journal holds every chunk once, in ranges, the exact total and who summed what")
+    func finishedJob() throws {
+        let path = Self.temporary()
+        defer { Self.remove(path) }
+        let journal = try Journal(path: path)
+        let cluster = Cluster()
+        journal.attach(to: cluster)
+        for _ in 0..<2 { cluster.addWorker() }
+        let spec = try JobSpec(lo: -3_000_000, hi: 7_000_000, chunkSize: 9_999)
+        let job = cluster.submit(spec)
+        let summary = try #require(cluster.waitForJob(job, timeout: 120))
+        journal.flush()
+        _ = cluster.shutdown()
+        journal.finish()
+        #expect(summary.verified)
+        let report = try JournalReport.read(path)
+        let kept = try #require(report.jobs.first)
+        #expect(kept.state == "verified" && kept.chunks == spec.chunkCount && kept.chunksAccepted == spec.chunkCount)
+        #expect(kept.acceptedTotal == kept.closedForm && kept.acceptedTotal == String(summary.total))
+        #expect(kept.elementsAccepted == spec.elementCount)
+        // Disjoint and whole: the rows, in order, tile 0..<chunkCount.
+        let rows = try Self.rows(path).spans
+        #expect(rows.first?.lowerBound == 0 && rows.last?.upperBound == spec.chunkCount)
+        #expect(zip(rows, rows.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        #expect(rows.count < Int(spec.chunkCount) / 4, "consecutive chunks share a row: \(rows.count) rows")
+        #expect(kept.summedBy.reduce(0) { $0 + $1.chunks } == spec.chunkCount)
+    }
+
+    @Test("a restart resumes the job exactly: accepted chunks are never handed out again, ids start above every id handed out before, and a late result from before is fenced off as stale")
+    func restartResumes() throws {
+        let path = Self.temporary()
+        defer { Self.remove(path) }
+        let spec = try JobSpec(lo: 1, hi: 100_000_000, chunkSize: 1_000_000)
+        // The first run: chunks 0...29 pass the gate, the rest are held; then the coordinator is gone.
+        let gate = KernelGate { lo, _ in lo <= 30_000_000 }
+        let first = gate.cluster()
+        let journal = try Journal(path: path)
+        journal.attach(to: first)
+        first.addWorker()
+        first.addWorker()
+        first.submit(spec)
+        #expect(gate.waitUntilHolding(2))
+        #expect(eventually { first.snapshot().job?.chunksDone == 30 })
+        journal.flush()
+        let held = first.snapshot().workers.compactMap { $0.assignment?.attempt.rawValue }
+        let lateAttempt = AttemptID(try #require(held.max()))
+        gate.open()
+        _ = first.shutdown()
+        journal.finish()
+        let before = try Self.rows(path)
+        #expect(before.spans.reduce(0) { $0 + $1.count } == 30 && before.spans.first?.lowerBound == 0
+                && zip(before.spans, before.spans.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(before.spans)")
+
+        // The restart: the 30 chunks are kept, the job goes on from the other 70.
+        let reopened = try Journal(path: path)
+        let kept = try #require(reopened.unfinishedJobs.first)
+        #expect(kept.id == JobID(1) && kept.accepted == [0..<30] && kept.acceptedChunks == 30)
+        #expect(kept.acceptedSum == SumOfSquaresKernel.sum(1, 30_000_000))
+        #expect(reopened.attemptFloor > before.lastAttempt && reopened.attemptFloor > lateAttempt.rawValue)
+        var configuration = ClusterConfiguration()
+        configuration.auditsAcceptedChunks = true
+        let second = Cluster(configuration: configuration)
+        reopened.attach(to: second)
+        second.resume(reopened.unfinishedJobs)
+        // A result of an attempt handed out before the crash, arriving late: fenced off, never added.
+        second.addWorker()
+        #expect(eventually { second.snapshot().workers.first?.assignment != nil })
+        second.withState { s in
+            s.complete(worker: 0, attempt: lateAttempt, sum: 12345)
+        }
+        let summary = try #require(second.waitForJob(JobID(1), timeout: 120))
+        reopened.flush()
+        _ = second.shutdown()
+        reopened.finish()
+        #expect(summary.verified && summary.staleResults == 1)
+        #expect(summary.elementsBeforeRestart == 30_000_000)
+        let accepted = try #require(summary.acceptedChunks)
+        #expect(accepted.count == 70 && Set(accepted) == Set(30..<100), "only the other 70 were summed after the restart")
+        let after = try Self.rows(path)
+        #expect(after.spans.reduce(0) { $0 + $1.count } == 100)
+        #expect(try JournalReport.read(path).jobs.first?.state == "verified")
+    }
+
+    @Test("attempt ids never pass the ceiling the journal stored: the writer raises it ahead, and it survives the process")
+    func attemptCeiling() throws {
+        let path = Self.temporary()
+        defer { Self.remove(path) }
+        let journal = try Journal(path: path)
+        let cluster = Cluster()
+        journal.attach(to: cluster)
+        for _ in 0..<2 { cluster.addWorker() }
+        // More attempts than one step of the ceiling: tiny chunks.
+        let spec = try JobSpec(lo: 1, hi: Int64(AttemptCeiling.step) * 3, chunkSize: 2)
+        let summary = try #require(cluster.waitForJob(cluster.submit(spec), timeout: 300))
+        #expect(summary.verified)
+        let issued = cluster.withState { $0.nextAttempt }
+        journal.flush()
+        _ = cluster.shutdown()
+        journal.finish()
+        #expect(issued > AttemptCeiling.step * 3 / 2)
+        let reopened = try Journal(path: path)
+        #expect(reopened.attemptFloor >= issued, "every id handed out is below the stored ceiling")
+    }
+}
