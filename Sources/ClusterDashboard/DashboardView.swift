@@ -172,9 +172,12 @@ public enum DashboardView {
             status = (" IDLE ", palette.title)
         }
         let queued = snapshot.queuedJobs > 0 ? " +\(snapshot.queuedJobs) queued " : ""
-        let right = queued + status.0
+        // A journal that stopped is said where the job's state is: a restart would not resume.
+        let journal = snapshot.journalStopped ? " JOURNAL STOPPED " : ""
+        let right = queued + journal + status.0
         buffer.write(Widgets.truncate(title, width - right.count - 1, glyphs: glyphs), x: 0, y: 0, style: palette.title)
         buffer.write(queued, x: width - right.count, y: 0, style: palette.title)
+        buffer.write(journal, x: width - journal.count - status.0.count, y: 0, style: palette.badge(.red))
         buffer.write(status.0, x: width - status.0.count, y: 0, style: status.1)
 
         guard let job = snapshot.job else {

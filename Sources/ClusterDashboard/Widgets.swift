@@ -120,7 +120,7 @@ struct Palette {
 
     func event(_ kind: ClusterEventKind) -> CellStyle {
         switch kind {
-        case .workerKilled, .leaseExpired, .remoteWorkerDisconnected, .wrongSumRefused:
+        case .workerKilled, .leaseExpired, .remoteWorkerDisconnected, .wrongSumRefused, .journalStopped:
             return style(.red, bold: true)
         // Fencing at work, not a failure: the total is safe.
         case .staleResultDiscarded, .backupRaceWon, .backupCarriesOn: return style(.yellow)
@@ -130,7 +130,8 @@ struct Palette {
         case .chunkSplit, .chunkStolen, .sliceStolen: return style(.cyan, bold: true)
         case .jobFinished(_, let verified, _, _): return verified ? good : bad
         case .workerPaused, .workerThrottled, .laggardsChanged, .workersOutnumberCores: return style(.yellow)
-        case .workerAdded, .workerRestarted, .workerResumed, .jobStarted, .remoteWorkerJoined, .remoteWorkerReturned, .remoteWorkerRejoined:
+        case .workerAdded, .workerRestarted, .workerResumed, .jobStarted, .remoteWorkerJoined, .remoteWorkerReturned, .remoteWorkerRejoined,
+             .journalResumed:
             return style(.green)
         default: return .plain
         }

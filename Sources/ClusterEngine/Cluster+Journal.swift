@@ -31,7 +31,12 @@ extension Cluster {
     }
 
     /// The journal stopped (a write failed): nothing more is kept for it.
-    public func detachJournal() { withState { $0.journal = nil } }
+    public func detachJournal() {
+        withState { s in
+            if s.journal != nil { s.journalStopped = true }
+            s.journal = nil
+        }
+    }
 
     /// Queues the jobs a journal kept, the running one first, under their ids, with their
     /// accepted chunks counted and never handed out again.

@@ -228,6 +228,7 @@ private struct PartialSnapshot {
     let workers: [Worker]
     let staleResults: Int
     let lastEvent: UInt64
+    let journalStopped: Bool
 
     init(state s: EngineState, now: UInt64) {
         time = s.seconds(now)
@@ -272,6 +273,7 @@ private struct PartialSnapshot {
         finishedJobs = s.jobs.summaries.count
         staleResults = s.jobs.staleResults
         lastEvent = s.events.nextSequence - 1
+        journalStopped = s.journalStopped
     }
 
     func complete(processed: [UInt64], rates: [Double], throughput: Double, history: [Double],
@@ -291,9 +293,11 @@ private struct PartialSnapshot {
         // Rows in id order, as people number them, whichever rows of the table they hold.
         let ordered = workerSnapshots.indices.dropFirst().allSatisfy { workerSnapshots[$0 - 1].id < workerSnapshots[$0].id }
             ? workerSnapshots : workerSnapshots.sorted { $0.id < $1.id }
-        return ClusterSnapshot(time: time, job: job, queuedJobs: queuedJobs, finishedJobs: finishedJobs,
-                               workers: ordered, throughput: throughput, throughputHistory: history,
-                               staleResults: staleResults, lastEventSequence: lastEvent)
+        var snapshot = ClusterSnapshot(time: time, job: job, queuedJobs: queuedJobs, finishedJobs: finishedJobs,
+                                       workers: ordered, throughput: throughput, throughputHistory: history,
+                                       staleResults: staleResults, lastEventSequence: lastEvent)
+        snapshot.journalStopped = journalStopped
+        return snapshot
     }
 }
 

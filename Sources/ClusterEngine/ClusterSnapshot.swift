@@ -125,6 +125,8 @@ public struct ClusterSnapshot: Sendable, Equatable {
     public let lastEventSequence: UInt64
     /// The kernel variant this process's workers run.
     public var kernel: KernelVariant = .active
+    /// A `--journal` could not be written any more: a restart would not resume from here.
+    public var journalStopped = false
 
     /// Seconds left for the current job at the recent throughput, if it can be estimated.
     public var estimatedSecondsRemaining: Double? {

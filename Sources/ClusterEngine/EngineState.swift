@@ -32,6 +32,8 @@ struct EngineState {
     var nextAttempt: UInt64 = 1
     /// What a journal (`--journal`) has yet to store; nil without one.
     var journal: JournalFeed?
+    /// The journal stopped (a write failed, or the ceiling of attempt ids could not be stored).
+    var journalStopped = false
     /// The last network session number given out (see `RemoteWorkerHandle`).
     var nextRemoteSession: UInt64 = 0
     var events: EventLog
@@ -277,6 +279,8 @@ struct EngineState {
             journal!.attemptCeiling = raised
         } else {
             journal = nil
+            journalStopped = true
+            log(.journalStopped(reason: "the ceiling of attempt ids could not be stored"))
         }
     }
 

@@ -425,6 +425,46 @@ struct DashboardTerminalTests {
         #expect(try tmux.expectTerminalRestored() == 0)
     }
 
+    @Test("the dashboard with --journal: killed with SIGKILL mid-job and started again, it says it resumes and ends VERIFIED; a journal that cannot grow shows JOURNAL STOPPED in the header")
+    func journalOnScreen() throws {
+        let journal = JournalCrashTests.temporary("journal"), limit = JournalCrashTests.temporary("limit")
+        defer { for path in [journal, journal + "-wal", journal + "-shm", limit] { try? FileManager.default.removeItem(atPath: path) } }
+        try JournalCrashTests.setLimit(2_000_000_000, in: limit)
+        let command = "CLUSTER_TOP_TEST_KERNEL=limit:\(limit) '\(binary)' --range 1...8_000_000_000 --chunk-size 1_000_000 --workers 2 --journal \(journal)"
+        let first = try TmuxSession(width: 80, height: 24)
+        try first.type(command)
+        #expect(eventually(within: 120) { (JournalCrashTests.accepted(journal)?.chunksAccepted ?? 0) >= 1_000 })
+        // As a crash: no chance to restore the terminal or say goodbye.
+        _ = try BinaryProcess.runShell("pkill -KILL -f -- '--journal \(journal)'")
+        let kept = try #require(JournalCrashTests.accepted(journal))
+        let second = try TmuxSession(width: 80, height: 24)
+        try second.type(command)
+        try second.waitFor("resuming job 1 at")
+        try JournalCrashTests.setLimit(8_000_000_000, in: limit)
+        let done = try second.waitFor("VERIFIED", timeout: 300)
+        #expect(done.contains("resuming job 1 at"), "\(done)")
+        try second.press("q")
+        #expect(try second.expectTerminalRestored() == 0)
+        let finished = try #require(JournalCrashTests.accepted(journal))
+        #expect(finished.state == "verified" && finished.acceptedTotal == finished.closedForm && kept.chunksAccepted >= 1_000)
+
+        // A full disk, as a file-size limit: the header says so, the job goes on.
+        let small = JournalCrashTests.temporary("small")
+        defer { for path in [small, small + "-wal", small + "-shm"] { try? FileManager.default.removeItem(atPath: path) } }
+        try JournalCrashTests.setLimit(1, in: limit)
+        let third = try TmuxSession(width: 80, height: 24)
+        try third.type("CLUSTER_TOP_TEST_KERNEL=limit:\(limit) prlimit --fsize=262144 -- '\(binary)' --range 1...400_000_000 --chunk-size 1_000 --workers 2 --journal \(small)")
+        var step: Int64 = 1
+        let stopped = try third.waitUntil(timeout: 300) { screen in
+            step += 2_000_000
+            try? JournalCrashTests.setLimit(step, in: limit)
+            return screen.contains("JOURNAL STOPPED")
+        }
+        #expect(stopped.contains("the journal stopped"), "\(stopped)")
+        try third.press("q")
+        #expect(try third.expectTerminalRestored() == 0)
+    }
+
     @Test("the terminal is restored on Ctrl-C and on every signal that ends the process",
           arguments: ["C-c", "TERM", "HUP", "PWR", "USR1", "ALRM", "QUIT"])
     func restoredOnSignals(how: String) throws {
