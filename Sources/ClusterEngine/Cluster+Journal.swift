@@ -17,8 +17,7 @@ extension Cluster {
     public func takeJournalBatch() -> (batch: JournalBatch, nextAttempt: UInt64, attemptCeiling: UInt64)? {
         withState { s in
             guard s.journal != nil else { return nil }
-            let batch = s.journal!.pending
-            s.journal!.pending = JournalBatch()
+            let batch = s.journal!.takeBatch()
             return (batch, s.nextAttempt, s.journal!.attemptCeiling)
         }
     }

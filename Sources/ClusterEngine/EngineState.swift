@@ -320,10 +320,13 @@ struct EngineState {
         workers[i].elementsAccepted += UInt64(count)
         let acceptance = jobs.accept(chunk: attemptInfo.chunk, elements: count, sum: handedIn)
         if journal != nil, let (chunk, chunkSum) = acceptance.completed, let spec = jobs.current?.spec {
+            let elements = spec.elements(ofChunk: chunk).count64
             journal!.accepted(AcceptedRange(job: attemptInfo.job, firstChunk: chunk, endChunk: chunk + 1,
-                                            elements: spec.elements(ofChunk: chunk).count64, sum: chunkSum,
+                                            elements: elements, sum: chunkSum,
                                             lastAttempt: attemptInfo.attempt, worker: workers[i].cell.id,
                                             host: workers[i].remote?.host))
+            journal!.credit(row: i, worker: workers[i].cell.id, host: workers[i].remote?.host, job: attemptInfo.job,
+                            elements: elements)
         }
         if acceptance.jobDone {
             if let summary = jobs.finishCurrent(now: now) {

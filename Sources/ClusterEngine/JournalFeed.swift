@@ -39,15 +39,35 @@ public enum JournalJobChange: Sendable, Equatable {
     case finished(JobID, verified: Bool, total: UInt128)
 }
 
+/// The chunks of one job a worker completed since the last batch: who summed what, exactly,
+/// however the ranges merged.
+public struct WorkerShare: Sendable, Equatable {
+    public let job: JobID
+    public let worker: WorkerID
+    public let host: String?
+    public var chunks: Int64
+    public var elements: Int64
+
+    public init(job: JobID, worker: WorkerID, host: String?, chunks: Int64, elements: Int64) {
+        self.job = job
+        self.worker = worker
+        self.host = host
+        self.chunks = chunks
+        self.elements = elements
+    }
+}
+
 /// One batch for the journal's writer.
 public struct JournalBatch: Sendable {
     public var jobChanges: [JournalJobChange] = []
     public var ranges: [AcceptedRange] = []
-    public var isEmpty: Bool { jobChanges.isEmpty && ranges.isEmpty }
+    public var shares: [WorkerShare] = []
+    public var isEmpty: Bool { jobChanges.isEmpty && ranges.isEmpty && shares.isEmpty }
 
-    public init(jobChanges: [JournalJobChange] = [], ranges: [AcceptedRange] = []) {
+    public init(jobChanges: [JournalJobChange] = [], ranges: [AcceptedRange] = [], shares: [WorkerShare] = []) {
         self.jobChanges = jobChanges
         self.ranges = ranges
+        self.shares = shares
     }
 }
 
@@ -60,6 +80,33 @@ struct JournalFeed {
     /// Stores a higher ceiling at once (the engine reached the stored one before the writer
     /// raised it); returns it, or nil if the journal cannot write.
     let raiseCeiling: @Sendable (UInt64) -> UInt64?
+
+    /// Each row's share since the last batch, indexed by row, so crediting a chunk costs no hashing.
+    var shareOfRow: [WorkerShare?] = []
+
+    /// Credits a completed chunk to the worker in row `row`.
+    mutating func credit(row: Int, worker: WorkerID, host: String?, job: JobID, elements: Int64) {
+        while shareOfRow.count <= row { shareOfRow.append(nil) }
+        if let share = shareOfRow[row], share.worker == worker, share.job == job {
+            shareOfRow[row]!.chunks += 1
+            shareOfRow[row]!.elements += elements
+            return
+        }
+        // The row changed hands (a newcomer took a freed row) or jobs: the old share goes first.
+        if let old = shareOfRow[row] { pending.shares.append(old) }
+        shareOfRow[row] = WorkerShare(job: job, worker: worker, host: host, chunks: 1, elements: elements)
+    }
+
+    /// What the writer stores next, shares included; empties the feed.
+    mutating func takeBatch() -> JournalBatch {
+        var batch = pending
+        pending = JournalBatch()
+        for row in shareOfRow.indices {
+            if let share = shareOfRow[row] { batch.shares.append(share) }
+            shareOfRow[row] = nil
+        }
+        return batch
+    }
 
     mutating func accepted(_ range: AcceptedRange) {
         // Chunks are handed out in order, so most accepted chunks extend the range before them.

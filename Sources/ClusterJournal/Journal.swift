@@ -28,6 +28,9 @@ public final class Journal: @unchecked Sendable {
     public let unfinishedJobs: [JournaledJob]
     /// Every id handed out before this run is below it: this run's ids start here.
     public let attemptFloor: UInt64
+    /// How many times a coordinator has opened this journal, this one included: worker ids
+    /// start again at 1 in each run, so who summed what is kept per run.
+    public let run: Int
     private let stopped = NSLock()
     private var stopReason: String?
     private var writer: Thread?
@@ -84,6 +87,11 @@ public final class Journal: @unchecked Sendable {
             let (jobs, ceiling) = try database.read { db in (try Self.unfinishedJobs(db), try Self.attemptCeiling(db)) }
             unfinishedJobs = jobs
             attemptFloor = max(1, ceiling)
+            run = try database.write { db in
+                let run = (try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'runs'") ?? 0) + 1
+                try Self.setMeta(db, "runs", run)
+                return run
+            }
         } catch let error as JournalError {
             close(descriptor)
             throw error
@@ -135,7 +143,7 @@ public final class Journal: @unchecked Sendable {
     /// Stores `batch` in one transaction, as the writer does: for tools that build a journal
     /// without running its jobs (the benchmark's journal of a million chunks).
     public func write(_ batch: JournalBatch) throws {
-        try database.write { db in try Self.store(batch, in: db) }
+        try database.write { db in try Self.store(batch, in: db, run: run) }
     }
 
     /// Stores whatever the engine has gathered, now, and waits for it: before a job is reported
@@ -170,7 +178,7 @@ public final class Journal: @unchecked Sendable {
             let newCeiling = taken.nextAttempt + AttemptCeiling.step
             do {
                 try database.write { db in
-                    try Self.store(taken.batch, in: db)
+                    try Self.store(taken.batch, in: db, run: run)
                     if raise { try Self.setMeta(db, "attempt_ceiling", Int64(bitPattern: newCeiling)) }
                     try Self.setMeta(db, "last_written", Date().timeIntervalSince1970)
                 }
@@ -193,7 +201,7 @@ public final class Journal: @unchecked Sendable {
         return ceiling
     }
 
-    static func store(_ batch: JournalBatch, in db: Database) throws {
+    static func store(_ batch: JournalBatch, in db: Database, run: Int) throws {
         let now = Date().timeIntervalSince1970
         for change in batch.jobChanges {
             switch change {
@@ -214,6 +222,13 @@ public final class Journal: @unchecked Sendable {
             INSERT INTO accepted (job, first_chunk, end_chunk, elements, sum_high, sum_low, last_attempt, worker, host, written_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        let credit = try db.cachedStatement(sql: """
+            INSERT INTO summed (job, run, worker, host, chunks, elements) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(job, run, worker, host) DO UPDATE SET chunks = chunks + excluded.chunks, elements = elements + excluded.elements
+            """)
+        for share in batch.shares {
+            try credit.execute(arguments: [share.job.rawValue, run, share.worker.rawValue, share.host ?? "", share.chunks, share.elements])
+        }
         for range in batch.ranges {
             try insert.execute(arguments: [
                 range.job.rawValue, range.firstChunk, range.endChunk, range.elements,
@@ -250,6 +265,12 @@ public final class Journal: @unchecked Sendable {
                     worker INTEGER, host TEXT,
                     written_at REAL NOT NULL,
                     PRIMARY KEY (job, first_chunk)
+                ) WITHOUT ROWID;
+                CREATE TABLE summed (
+                    job INTEGER NOT NULL REFERENCES jobs(id),
+                    run INTEGER NOT NULL, worker INTEGER NOT NULL, host TEXT NOT NULL,
+                    chunks INTEGER NOT NULL, elements INTEGER NOT NULL,
+                    PRIMARY KEY (job, run, worker, host)
                 ) WITHOUT ROWID;
                 """)
             try setMeta(db, "format", formatVersion)

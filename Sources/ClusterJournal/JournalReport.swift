@@ -28,9 +28,11 @@ public struct JournalReport: Codable, Sendable, Equatable {
         public let rows: Int
     }
 
-    /// One worker's share of a job's accepted chunks; `worker` nil for ranges several workers summed.
+    /// One worker's share of a job's accepted chunks: the chunks it completed, in one run of the
+    /// coordinator (worker ids start again at 1 in each); `host` nil for this machine's threads.
     public struct Summer: Codable, Sendable, Equatable {
-        public let worker: Int?
+        public let run: Int
+        public let worker: Int
         public let host: String?
         public let chunks: Int64
         public let elements: Int64
@@ -67,9 +69,12 @@ public struct JournalReport: Codable, Sendable, Equatable {
                                            schedule: SchedulePolicy(rawValue: row["schedule"]) ?? .dynamic)
                     let accepted = try Journal.acceptedSpans(db, job: id)
                     let summers = try Row.fetchAll(db, sql: """
-                        SELECT worker, host, sum(end_chunk - first_chunk) AS chunks, sum(elements) AS elements
-                        FROM accepted WHERE job = ? GROUP BY worker, host ORDER BY worker IS NULL, worker
-                        """, arguments: [id]).map { Summer(worker: $0["worker"], host: $0["host"], chunks: $0["chunks"], elements: $0["elements"]) }
+                        SELECT run, worker, host, chunks, elements FROM summed WHERE job = ? ORDER BY run, worker, host
+                        """, arguments: [id]).map { row in
+                            let host: String = row["host"]
+                            return Summer(run: row["run"], worker: row["worker"], host: host.isEmpty ? nil : host,
+                                          chunks: row["chunks"], elements: row["elements"])
+                        }
                     jobs.append(Job(id: id, lo: spec.lo, hi: spec.hi, chunkSize: spec.chunkSize, schedule: spec.schedule.rawValue,
                                     state: row["state"], chunks: spec.chunkCount,
                                     chunksAccepted: accepted.spans.reduce(0) { $0 + Int64($1.count) },

@@ -46,10 +46,11 @@ struct JournalCommand: ParsableCommand {
                          + "\(job.state)  \(Format.grouped(job.chunksAccepted)) of \(Format.grouped(job.chunks)) chunks (\(percent)%)")
             let exact = job.acceptedTotal == job.closedForm ? "  = the closed form" : ""
             lines.append("  accepted total \(job.acceptedTotal)\(exact)")
+            let runs = Set(job.summedBy.map(\.run)).count
             for summer in job.summedBy {
-                let who = summer.worker.map { "worker \($0)" + (summer.host.map { " on \($0)" } ?? " (this machine)") }
-                    ?? "several workers (ranges they shared)"
-                lines.append("  \(who): \(Format.grouped(summer.chunks)) chunks, \(Format.grouped(summer.elements)) elements")
+                let who = "worker \(summer.worker)" + (summer.host.map { " on \($0)" } ?? " (the coordinator's machine)")
+                lines.append("  \(runs > 1 ? "run \(summer.run), " : "")\(who): \(Format.grouped(summer.chunks)) chunks, "
+                             + "\(Format.grouped(summer.elements)) elements")
             }
         }
         return lines

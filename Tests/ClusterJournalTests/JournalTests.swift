@@ -107,7 +107,12 @@ struct JournalTests {
         #expect(accepted.count == 70 && Set(accepted) == Set(30..<100), "only the other 70 were summed after the restart")
         let after = try Self.rows(path)
         #expect(after.spans.reduce(0) { $0 + $1.count } == 100)
-        #expect(try JournalReport.read(path).jobs.first?.state == "verified")
+        let report = try #require(try JournalReport.read(path).jobs.first)
+        #expect(report.state == "verified")
+        // Who summed what, per run of the coordinator: the 30 chunks before the crash, the 70 after.
+        #expect(report.summedBy.filter { $0.run == 1 }.reduce(0) { $0 + $1.chunks } == 30)
+        #expect(report.summedBy.filter { $0.run == 2 }.reduce(0) { $0 + $1.chunks } == 70)
+        #expect(report.summedBy.filter { $0.run == 2 }.map(\.worker) == [1])
     }
 
     @Test("attempt ids never pass the ceiling the journal stored: the writer raises it ahead, and it survives the process")
