@@ -20,10 +20,13 @@ enum JobsView {
         // Backups at the tail are rare: their column shows only once a job has started one, so
         // the range keeps its room otherwise.
         let showsBackups = jobs.contains { $0.backupsStarted > 0 }
+        // The share of a job's accepted work a crash of the coordinator lost (lesson 6).
+        let showsLost = jobs.contains { $0.coordinatorCrashes > 0 }
         var header = ["JOB", "SCHEDULE", "KERNEL", "SECONDS", "VS BEST", "RATE", "SPLIT", "REDONE", "RESULT", "CHUNK", "RANGE"]
         if showsBackups { header.insert("BACKUP", at: 9) }
+        if showsLost { header.insert("LOST", at: 5) }
         // Numbers line up on the right, words on the left.
-        let rightAligned: Set = ["JOB", "SECONDS", "VS BEST", "RATE", "SPLIT", "REDONE", "BACKUP", "CHUNK"]
+        let rightAligned: Set = ["JOB", "SECONDS", "VS BEST", "RATE", "SPLIT", "REDONE", "BACKUP", "CHUNK", "LOST"]
         // Compact when the full table is wider than the window (80 columns with the demo's jobs):
         // one space between columns, "stealing" for "work stealing", the range as "1...12G".
         func table(compact: Bool) -> [[String]] {
@@ -41,6 +44,7 @@ enum JobsView {
                 ]
                 // Started, and how many finished before the attempt they copied.
                 if showsBackups { row.insert(job.backupsStarted == 0 ? "0" : "\(job.backupsStarted), \(job.backupsWon) won", at: 9) }
+                if showsLost { row.insert(HeadlessReport.lostText(job), at: 5) }
                 table.append(row)
             }
             return table

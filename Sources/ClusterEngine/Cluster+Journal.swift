@@ -29,6 +29,10 @@ extension Cluster {
         }
     }
 
+    /// The journal went with a crash of the coordinator (the lesson): nothing more is kept for
+    /// it, and what it had not taken is dropped.
+    public func dropJournal() { withState { $0.journal = nil } }
+
     /// The journal stopped (a write failed): nothing more is kept for it.
     public func detachJournal() {
         withState { s in
@@ -50,4 +54,43 @@ extension Cluster {
     public func logJournalStopped(_ reason: String) {
         withState { $0.log(.journalStopped(reason: reason)) }
     }
+
+    /// For the lesson on the coordinator as a single point of failure: the coordinator crashes
+    /// and is rebuilt in this process, as a restart would rebuild it. Its threads stop, every
+    /// attempt in flight and every accepted chunk of the running job is dropped, and the job
+    /// comes back as `rebuilt` makes it (from a journal reopened after the crash, or from
+    /// nothing), under its id; as many threads as ran before start again. Nil, and nothing
+    /// done, when no job runs or remote workers are joined (a real coordinator would lose them).
+    public func crashCoordinator(rebuildingJob rebuilt: @escaping (JobSpec, JobID) -> JournaledJob) -> Int64? {
+        let speeds: [Double]? = withState { s in
+            guard s.jobs.current != nil, !s.workers.contains(where: { $0.remote != nil && $0.phase != .removed }) else { return nil }
+            let speeds = s.workers.filter { $0.phase != .removed && $0.phase != .leaving }.map(\.speed)
+            s.isShuttingDown = true
+            for record in s.workers { record.cell.poke() }
+            return speeds
+        }
+        guard let speeds else { return nil }
+        waitForThreads()
+        let lost = withState { s in
+            s.isShuttingDown = false
+            return s.rebuildAfterCrash(rebuilt)
+        }
+        for speed in speeds { addWorker(speed: speed) }
+        return lost
+    }
+}
+
+/// A journal a script turns on and off, and that a crash of the coordinator leaves behind: the
+/// lesson on the coordinator as a single point of failure (`journal on`, `crash coordinator`).
+/// ClusterJournal's `TemporaryJournal` is the real one, an SQLite file of its own.
+public protocol LessonJournal: AnyObject {
+    var isOn: Bool { get }
+    /// Keeps `cluster`'s jobs from now on, in a new journal.
+    func start(keeping cluster: Cluster) throws
+    /// The coordinator crashes with its journal (what the writer had not stored is lost), the
+    /// file is opened again as a restart opens it, and `cluster` is rebuilt from it and kept by
+    /// it from then on. The accepted elements lost; nil when `cluster` could not crash.
+    func crash(_ cluster: Cluster) throws -> Int64?
+    /// Stops keeping `cluster`'s jobs; the file is gone.
+    func stop(_ cluster: Cluster)
 }

@@ -209,6 +209,10 @@ public final class Cluster: Sendable {
         return threads.wait(timeout: .now() + timeout) == .success
     }
 
+    /// Waits for every worker thread to have left (after `isShuttingDown`): each leaves at its
+    /// next sub-block, and none may touch the rows after they are rebuilt.
+    func waitForThreads() { threads.wait() }
+
     // MARK: For the worker loop
 
     func withState<T>(_ body: (inout EngineState) -> T) -> T { state.withLock { body(&$0) } }

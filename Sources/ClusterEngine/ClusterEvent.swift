@@ -67,6 +67,9 @@ public enum ClusterEventKind: Sendable, Equatable {
     case failedJoinsCounted(laptops: Int, cause: String)
     /// A restart went on with `job` from its journal, `chunksAccepted` of `chunkCount` kept.
     case journalResumed(JobID, chunksAccepted: Int64, chunkCount: Int64, file: String)
+    /// The coordinator crashed and was rebuilt in process (the lesson): `job` lost the
+    /// accepted elements it had beyond what a journal kept (`elementsKept`).
+    case coordinatorCrashed(JobID, elementsLost: Int64, elementsKept: Int64)
     /// The journal could not be written any more (`reason`); the run goes on without it.
     case journalStopped(reason: String)
     case jobQueued(JobID, lo: Int64, hi: Int64)
@@ -185,6 +188,9 @@ public struct ClusterEvent: Sendable, Equatable {
         case .journalResumed(let job, let accepted, let count, let file):
             let percent = NumberText.fixed(100 * Double(accepted) / Double(max(1, count)), decimals: 1)
             return "resuming \(job) at \(percent)%: \(NumberText.grouped(accepted)) of \(NumberText.grouped(count)) chunks already accepted (journal \(file))"
+        case .coordinatorCrashed(let job, let lost, let kept):
+            return "the coordinator crashed: \(job) lost \(NumberText.grouped(lost)) accepted elements"
+                + (kept > 0 ? " and goes on from the \(NumberText.grouped(kept)) its journal kept" : ", all it had: it starts again from nothing")
         case .journalStopped(let reason):
             return "the journal stopped: \(reason); the job goes on, but a restart would not resume from here"
         case .jobQueued(let job, let lo, let hi): return "\(job) queued: \(NumberText.range(lo, hi))"

@@ -165,6 +165,10 @@ public struct JobSummary: Sendable, Equatable {
     public var kernelLabel: String { kernel?.rawValue ?? "mixed" }
     /// Elements a journal had accepted before a restart: summed by an earlier run, not in `elapsed`.
     public var elementsBeforeRestart: Int64 = 0
+    /// Crashes of the coordinator the job lived through in this process (the lesson), and the
+    /// accepted elements they lost, which were summed again.
+    public var coordinatorCrashes = 0
+    public var elementsLostToCrashes: Int64 = 0
     /// Elements summed in `elapsed`: the job's, less those accepted before a restart.
     public var elementsThisRun: Int64 { spec.elementCount - elementsBeforeRestart }
     public var throughput: Double { elapsed > 0 ? Double(elementsThisRun) / elapsed : 0 }

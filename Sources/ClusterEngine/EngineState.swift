@@ -136,15 +136,33 @@ struct EngineState {
         startNextJob()
     }
 
+    /// The coordinator crashed (the lesson), its threads stopped already: every row is dropped
+    /// with its attempts, and the running job replaced by `rebuilt`. Returns the elements lost.
+    mutating func rebuildAfterCrash(_ rebuilt: (JobSpec, JobID) -> JournaledJob) -> Int64? {
+        for i in workers.indices where workers[i].phase != .removed {
+            workers[i].clearAttempt()
+            workers[i].queue.removeAll()
+            setPhase(of: i, to: .removed)
+        }
+        guard let running = jobs.current,
+              let (lost, kept) = jobs.replaceRunning(with: rebuilt(running.spec, running.id)) else { return nil }
+        log(.coordinatorCrashed(running.id, elementsLost: lost, elementsKept: kept))
+        startNextJob()
+        return lost
+    }
+
     /// Starts the next queued job if none runs, shared among the workers that take new work.
     /// True if one started.
     @discardableResult
-    private mutating func startNextJob() -> Bool {
+    mutating func startNextJob() -> Bool {
         let owners = workers.filter(\.phase.takesNewWork).map(\.cell.id)
         guard let job = jobs.startNext(owners: owners, now: MonotonicClock.nanoseconds()) else { return false }
         journal?.pending.jobChanges.append(.started(job.id))
-        log(.jobStarted(job.id, lo: job.spec.lo, hi: job.spec.hi), now: job.startNanos)
-        jobAwaitsFirstWorker = owners.isEmpty
+        // A job rebuilt after a crash of the coordinator (the lesson) started long ago, and its
+        // clock runs on while its threads start again.
+        let rebuilt = job.coordinatorCrashes > 0
+        if !rebuilt { log(.jobStarted(job.id, lo: job.spec.lo, hi: job.spec.hi), now: job.startNanos) }
+        jobAwaitsFirstWorker = owners.isEmpty && !rebuilt
         jobNanosPerElement = 0
         startJobClock(job.id, at: job.startNanos)
         wakeIdleWorkers()

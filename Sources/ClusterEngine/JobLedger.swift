@@ -38,6 +38,10 @@ struct JobRun {
     var splitSums: [Int64: UInt128] = [:]
     /// What a journal kept of this job before a restart: those chunks are never handed out.
     var resumedFrom: JournaledJob?
+    /// Crashes of the coordinator this job lived through in this process (the lesson), and the
+    /// accepted elements they lost: summed again after each.
+    var coordinatorCrashes = 0
+    var elementsLostToCrashes: Int64 = 0
 }
 
 /// What accepting a result did.
@@ -106,11 +110,31 @@ struct JobLedger {
         job.pool = WorkPool(chunkCount: job.spec.chunkCount, policy: job.spec.schedule, workers: owners,
                             excluding: job.resumedFrom?.accepted ?? [])
         job.status = .running
-        job.startNanos = now
+        // A job rebuilt after a crash in this process keeps its first start: its time is the
+        // whole time to finish, crash included.
+        if job.coordinatorCrashes == 0 { job.startNanos = now }
         job.kernelAtStart = kernel
         job.kernelSwitchesAtStart = kernelSwitches
         current = job
         return job
+    }
+
+    /// The coordinator crashed (the lesson): the running job is gone with everything it had
+    /// accepted, and comes back as `rebuilt` (what a journal kept, or nothing) ahead of the
+    /// queue, under its id, its clock still counting from its first start.
+    mutating func replaceRunning(with rebuilt: JournaledJob) -> (lost: Int64, kept: Int64)? {
+        guard let crashed = current else { return nil }
+        current = nil
+        submit(resuming: rebuilt)
+        var job = queued.removeLast()
+        job.coordinatorCrashes = crashed.coordinatorCrashes + 1
+        let lost = crashed.elementsCompleted - rebuilt.acceptedElements
+        job.elementsLostToCrashes = crashed.elementsLostToCrashes + lost
+        job.startNanos = crashed.startNanos
+        job.kernelAtStart = crashed.kernelAtStart
+        job.kernelSwitchesAtStart = crashed.kernelSwitchesAtStart
+        queued.prepend(job)
+        return (lost, rebuilt.acceptedElements)
     }
 
     /// Changes the running job in place; nil when none runs.
@@ -164,7 +188,8 @@ struct JobLedger {
             acceptedChunks: job.acceptedChunks, backupsStarted: job.backupsStarted, backupsWon: job.backupsWon,
             wrongSums: job.wrongSums,
             kernel: job.kernelSwitchesAtStart == kernelSwitches ? job.kernelAtStart : nil,
-            elementsBeforeRestart: job.resumedFrom?.acceptedElements ?? 0)
+            elementsBeforeRestart: job.coordinatorCrashes > 0 ? 0 : job.resumedFrom?.acceptedElements ?? 0,
+            coordinatorCrashes: job.coordinatorCrashes, elementsLostToCrashes: job.elementsLostToCrashes)
         summaries[job.id] = summary
         lastFinished = job
         current = nil

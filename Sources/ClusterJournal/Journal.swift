@@ -1,6 +1,7 @@
 import ClusterEngine
 import Foundation
 import GRDB
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -150,6 +151,17 @@ public final class Journal: @unchecked Sendable {
     /// finished, and at exit.
     public func flush() { writeBatch() }
 
+    /// The coordinator crashed (the lesson): the engine keeps nothing more for the journal, and
+    /// the writer stops without storing what it had not yet stored; the file is closed, as a
+    /// killed process leaves it, and may be opened again.
+    public func abandon() {
+        abandoned.withLock { $0 = true }
+        cluster?.dropJournal()
+        finish()
+    }
+
+    private let abandoned = Mutex(false)
+
     /// Stores the last batch and stops the writer.
     public func finish() {
         if writer != nil {
@@ -172,7 +184,7 @@ public final class Journal: @unchecked Sendable {
     /// if the engine has used half of what is left below it.
     private func writeBatch() {
         writing.withLock {
-            guard stoppedReason == nil, let cluster, let taken = cluster.takeJournalBatch() else { return }
+            guard stoppedReason == nil, !abandoned.withLock({ $0 }), let cluster, let taken = cluster.takeJournalBatch() else { return }
             let raise = taken.attemptCeiling - min(taken.attemptCeiling, taken.nextAttempt) < AttemptCeiling.step / 2
             guard !taken.batch.isEmpty || raise else { return }
             let newCeiling = taken.nextAttempt + AttemptCeiling.step

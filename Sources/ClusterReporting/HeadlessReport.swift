@@ -48,7 +48,19 @@ public enum HeadlessReport {
             lines.append("backups at the tail: \(summary.backupsStarted) started, \(summary.backupsWon) finished before "
                          + "their original; the other of each pair was fenced off")
         }
+        if summary.coordinatorCrashes > 0 {
+            lines.append("the coordinator crashed \(summary.coordinatorCrashes == 1 ? "once" : "\(summary.coordinatorCrashes) times"): "
+                         + "\(Format.grouped(summary.elementsLostToCrashes)) accepted elements lost and summed again; "
+                         + "the time above includes the crash")
+        }
         return lines
+    }
+
+    /// Accepted work a crash of the coordinator lost, as a share of the job: "0", "48%".
+    public static func lostText(_ summary: JobSummary) -> String {
+        guard summary.coordinatorCrashes > 0 else { return "-" }
+        let share = Double(summary.elementsLostToCrashes) / Double(max(1, summary.spec.elementCount))
+        return summary.elementsLostToCrashes == 0 ? "0" : Format.fixed(100 * share, decimals: share < 0.1 ? 1 : 0) + "%"
     }
 
     /// How many times longer `summary` took than the fastest of `summaries` over the same range
@@ -63,22 +75,27 @@ public enum HeadlessReport {
     /// over the same range (how a lesson such as static vs dynamic shows its result).
     public static func comparisonLines(_ summaries: [JobSummary]) -> [String] {
         guard !summaries.isEmpty else { return ["script finished; it submitted no jobs"] }
-        let header = ["job", "range", "schedule", "kernel", "chunk", "seconds", "vs best", "rate", "split", "re-queued", "result"]
+        // Work lost to crashes of the coordinator shows once a job has had one (the lesson).
+        let showsLost = summaries.contains { $0.coordinatorCrashes > 0 }
+        var header = ["job", "range", "schedule", "kernel", "chunk", "seconds", "vs best", "rate", "split", "re-queued", "result"]
+        if showsLost { header.insert("lost to crashes", at: 10) }
         var rows: [[String]] = []
         for s in summaries {
-            rows.append([
+            var row = [
                 String(s.id.rawValue), Format.range(s.spec.lo, s.spec.hi, grouped: true), s.spec.schedule.label,
                 s.kernelLabel, Format.grouped(s.spec.chunkSize), Format.fixed(s.elapsed, decimals: 3),
                 timeAgainstBest(s, among: summaries).map { Format.fixed($0, decimals: 2) + "x" } ?? "-",
                 Format.rate(s.throughput), String(s.chunksSplit), String(s.chunksRequeued),
                 s.verified ? "verified" : "MISMATCH",
-            ])
+            ]
+            if showsLost { row.insert(Self.lostText(s), at: 10) }
+            rows.append(row)
         }
         let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, cell in
                 // Text columns to the left, numbers to the right.
-                [0, 1, 2, 3, 10].contains(i) ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                [0, 1, 2, 3, header.count - 1].contains(i) ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[i] - cell.count) + cell
             }.joined(separator: "  ").replacing(/\ +$/, with: "")
         }
@@ -149,6 +166,12 @@ public enum HeadlessReport {
         /// The kernel variant the local workers ran.
         public let kernel: String
         public let workers: [WorkerStatistics]
+        /// Elements a journal had accepted before this process started, kept and not summed again.
+        public var elementsBeforeRestart: Int64 = 0
+        /// Crashes of the coordinator the job lived through (lesson 6), and the accepted
+        /// elements they lost.
+        public var coordinatorCrashes = 0
+        public var elementsLostToCrashes: Int64 = 0
     }
 
     public struct ScriptStepLine: Codable, Equatable {
@@ -191,7 +214,7 @@ public enum HeadlessReport {
 
     public static func result(_ summary: JobSummary, workers: [WorkerSnapshot]) -> Result {
         let elements = Double(summary.spec.elementCount)
-        return Result(
+        var result = Result(
             job: summary.id.rawValue, lo: summary.spec.lo, hi: summary.spec.hi, chunkSize: summary.spec.chunkSize,
             schedule: summary.spec.schedule.rawValue, total: String(summary.total),
             closedForm: summary.closedForm, verified: summary.verified, elapsedSeconds: summary.elapsed,
@@ -204,6 +227,10 @@ public enum HeadlessReport {
                                  share: Double($0.elementsAccepted) / elements,
                                  throughput: summary.elapsed > 0 ? Double($0.elementsProcessed) / summary.elapsed : 0)
             })
+        result.elementsBeforeRestart = summary.elementsBeforeRestart
+        result.coordinatorCrashes = summary.coordinatorCrashes
+        result.elementsLostToCrashes = summary.elementsLostToCrashes
+        return result
     }
 
     /// One line of compact JSON.

@@ -1,6 +1,6 @@
 import ClusterEngine
 
-/// The scenario `cluster-top --demo` plays: five lessons, about a minute and a half on a two-core
+/// The scenario `cluster-top --demo` plays: six lessons, about two minutes on a two-core
 /// machine, each lesson's conclusion held on screen a few seconds before the next begins. Its job sizes are written for a kernel summing `writtenForRate` elements per second on
 /// one core; `script(kernelPeaks:)` sizes each job for the kernel that runs it as measured here,
 /// and `--pace` scales delays and sizes alike.
@@ -14,7 +14,7 @@ public enum DemoScript {
         schedule dynamic
         chunk-size 500_000_000
         view speedup
-        caption Lesson 1 of 5: more workers help, until the cores run out. One worker to start.
+        caption Lesson 1 of 6: more workers help, until the cores run out. One worker to start.
         submit 1...90_000_000_000
         +6s workers cores
         caption One worker per core: throughput grows with the cores (see the speedup panel).
@@ -32,7 +32,7 @@ public enum DemoScript {
         chunk-size 100_000_000
         schedule static
         view timeline
-        caption Lesson 2 of 5: worker 1 runs at 25%. Static slices: everyone waits for it.
+        caption Lesson 2 of 6: worker 1 runs at 25%. Static slices: everyone waits for it.
         submit 1...12_000_000_000
         wait
         schedule dynamic
@@ -51,7 +51,7 @@ public enum DemoScript {
         throttle all 1
         schedule dynamic
         chunk-size 2_000_000_000
-        caption Lesson 3 of 5: a crash costs only the lost chunk. Worker 2 is about to crash.
+        caption Lesson 3 of 6: a crash costs only the lost chunk. Worker 2 is about to crash.
         submit 1...20_000_000_000
         wait 40%
         kill 2
@@ -66,7 +66,7 @@ public enum DemoScript {
         schedule stealing
         chunk-size 4_000_000_000
         view timeline
-        caption Lesson 4 of 5: work stealing. Worker 2 freezes halfway through its slice.
+        caption Lesson 4 of 6: work stealing. Worker 2 freezes halfway through its slice.
         submit 1...8_000_000_000
         wait 25%
         pause 2
@@ -81,7 +81,7 @@ public enum DemoScript {
         schedule dynamic
         chunk-size 250_000_000
         view workers
-        caption Lesson 5 of 5: threads and vectors. The scalar kernel on one worker.
+        caption Lesson 5 of 6: threads and vectors. The scalar kernel on one worker.
         submit 1...16_000_000_000
         wait
         workers cores
@@ -92,8 +92,28 @@ public enum DemoScript {
         caption Vectors: the same job and workers, each core summing many elements a step.
         submit 1...16_000_000_000
         wait
+        caption Lesson 5 done: threads multiply by cores, vectors by lanes; both at once here.
+
+        # Lesson 6: the coordinator is a single point of failure, unless it keeps a journal.
+        +4s workers cores
+        chunk-size 250_000_000
+        view workers
+        caption Lesson 6 of 6: the coordinator itself crashes half-way. First without a journal.
+        submit 1...24_000_000_000
+        wait 50%
+        crash coordinator
+        caption The coordinator crashed: every accepted chunk was lost. The job starts again.
+        wait
+        journal on
+        caption The same job with a journal: each accepted chunk is kept on disk as it goes.
+        submit 1...24_000_000_000
+        wait 50%
+        crash coordinator
+        caption Crashed again, rebuilt from its journal: the job goes on from where it was.
+        wait
+        journal off
         view jobs
-        caption Demo over. Threads multiplied by cores, vectors by lanes: the jobs compared.
+        caption Demo over. LOST: what each crash cost. Cores, vectors, and a journal: compared.
         """
 
     /// The demo with each job sized for the kernel that runs it, at one core's rate in

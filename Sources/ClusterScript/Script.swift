@@ -52,6 +52,10 @@ public enum ScriptAction: Sendable, Equatable {
     case measureSpeedup(upTo: WorkerCount)
     /// The kernel variant this machine's workers run from their next sub-block on.
     case kernel(KernelVariant)
+    /// Keeps the jobs in a journal from now on (a file of the lesson's own), or stops.
+    case journal(Bool)
+    /// The coordinator crashes and is rebuilt in process, from its journal if one is on.
+    case crashCoordinator
 
     /// Holds the script until a fact holds, not until a time.
     var isWait: Bool {
@@ -100,7 +104,8 @@ public struct Script: Sendable, Equatable {
     public let steps: [ScriptStep]
 
     static let actionNames = ["caption", "workers", "add", "remove", "pause", "resume", "kill", "restart",
-                              "throttle", "forge", "schedule", "chunk-size", "submit", "kernel", "wait", "view", "measure"]
+                              "throttle", "forge", "schedule", "chunk-size", "submit", "kernel", "wait", "view", "measure",
+                              "journal", "crash"]
     /// Units a time may be written with as a word of its own: "at 5 seconds", "+500 ms".
     static let unitWords: [String: Double] = ["s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
                                               "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001]
@@ -237,6 +242,16 @@ public struct Script: Sendable, Equatable {
                                  + "'measure speedup' (1 to cores*2 workers) or 'measure speedup 4'")
             }
             return .measureSpeedup(upTo: args.count == 2 ? try workerCount(args[1], allowZero: false) : .cores(times: 2, plus: 0))
+        case "journal":
+            guard args.count == 1, args[0] == "on" || args[0] == "off" else {
+                throw InputError("'journal' takes on or off, as in 'journal on'")
+            }
+            return .journal(args[0] == "on")
+        case "crash":
+            guard args == ["coordinator"] else {
+                throw InputError("'crash' takes 'coordinator', as in 'crash coordinator' (to crash a worker: 'kill 2')")
+            }
+            return .crashCoordinator
         case "view":
             try expect(1, "one of: " + ScriptView.allCases.map(\.rawValue).joined(separator: ", "))
             guard let view = ScriptView(rawValue: args[0]) else {

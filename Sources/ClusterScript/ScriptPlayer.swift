@@ -39,6 +39,9 @@ public struct ScriptPlayer {
     }
     /// Set when a measurement starts, for the dashboard to forget the points it had; consumed there.
     public var requestedSpeedupReset = false
+    /// What `journal on` keeps the jobs in, and `crash coordinator` rebuilds from; without one,
+    /// `journal on` is an error and a crash loses everything.
+    public var journal: LessonJournal?
 
     public init(script: Script, cores: Int) {
         self.script = script
@@ -209,6 +212,30 @@ public struct ScriptPlayer {
         case .kernel(let variant):
             KernelVariant.active = variant
             return StepResult(text: "kernel: \(variant)")
+        case .journal(let on):
+            guard let journal else { return StepResult(text: "journal: this run has no journal to keep", isError: true) }
+            guard on else {
+                journal.stop(cluster)
+                return StepResult(text: "journal off")
+            }
+            do {
+                try journal.start(keeping: cluster)
+            } catch {
+                return StepResult(text: "journal on: \(error)", isError: true)
+            }
+            return StepResult(text: "journal on: every accepted chunk is kept")
+        case .crashCoordinator:
+            let lost: Int64?
+            do {
+                lost = try journal.flatMap { $0.isOn ? $0 : nil }.map { try $0.crash(cluster) }
+                    ?? cluster.crashCoordinator { spec, id in JournaledJob(id: id, spec: spec) }
+            } catch {
+                return StepResult(text: "crash coordinator: the journal could not be opened again: \(error)", isError: true)
+            }
+            guard let lost else {
+                return StepResult(text: "crash coordinator: nothing to crash (no job runs, or remote workers have joined)", isError: true)
+            }
+            return StepResult(text: "the coordinator crashed: \(NumberText.grouped(lost)) accepted elements lost")
         }
     }
 }

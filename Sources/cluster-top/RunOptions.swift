@@ -49,7 +49,7 @@ struct RunOptions: ParsableArguments {
         valueName: "SECONDS"))
     var refresh: Double?
 
-    @Flag(name: .long, help: "Play the built-in demo: five lessons on parallelism, with captions (about a minute and a half).")
+    @Flag(name: .long, help: "Play the built-in demo: six lessons on parallelism and failure, with captions (about two minutes).")
     var demo = false
 
     @Option(name: .long, help: ArgumentHelp(
@@ -296,6 +296,13 @@ struct RunOptions: ParsableArguments {
         return plan.spec.map { cluster.submit($0) }
     }
 
+    /// A script's player, with the journal that `journal on` and `crash coordinator` use.
+    static func player(for script: Script) -> ScriptPlayer {
+        var player = ScriptPlayer(script: script, cores: cores)
+        player.journal = TemporaryJournal()
+        return player
+    }
+
     private func runDashboard(cluster: Cluster, plan: Plan, caption: String?, journal: Journal?) -> Int32 {
         let screen: TerminalScreen
         do {
@@ -314,7 +321,7 @@ struct RunOptions: ParsableArguments {
         let loop = DashboardLoop(
             cluster: cluster, screen: screen, frameInterval: refresh ?? 0.1,
             state: state,
-            player: plan.script.map { ScriptPlayer(script: $0, cores: Self.cores) }, cores: Self.cores,
+            player: plan.script.map { Self.player(for: $0) }, cores: Self.cores,
             kernelPeaks: plan.kernelPeaks, crashAfter: debugCrashAfter)
         let exit = loop.run()
         screen.restore()
@@ -345,7 +352,7 @@ struct RunOptions: ParsableArguments {
         let outcome: HeadlessRunner.Outcome
         if let script = plan.script {
             var runner = HeadlessScriptRunner(
-                cluster: cluster, player: ScriptPlayer(script: script, cores: Self.cores),
+                cluster: cluster, player: Self.player(for: script),
                 format: json ? .json : .text, interval: refresh ?? 1, write: write,
                 writeError: { StandardStreams.error($0 + "\n") }, shouldStop: stop)
             outcome = runner.run(eventsPrinted: eventsPrinted)

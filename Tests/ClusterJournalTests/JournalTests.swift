@@ -136,3 +136,59 @@ struct JournalTests {
         #expect(reopened.attemptFloor >= issued, "every id handed out is below the stored ceiling")
     }
 }
+
+@Suite("Lesson 6: the coordinator crashes")
+struct CoordinatorCrashTests {
+    /// Half the chunks pass the gate, the rest are held: the crash lands half-way on any machine.
+    func halfWay(journaled: Bool) throws -> (summary: JobSummary, lost: Int64, accepted: [Int64]) {
+        let spec = try JobSpec(lo: 1, hi: 40_000_000, chunkSize: 1_000_000)
+        let gate = KernelGate { lo, _ in lo <= 20_000_000 }
+        var configuration = ClusterConfiguration()
+        configuration.kernel = gate.kernel
+        configuration.auditsAcceptedChunks = true
+        // As `KernelGate.cluster` sets them: held at the gate, a worker must hold back no result.
+        configuration.cpuTokens = .unbounded()
+        configuration.localClaimAheadSeconds = 0
+        let cluster = Cluster(configuration: configuration)
+        defer { _ = cluster.shutdown() }
+        let lesson = TemporaryJournal()
+        if journaled { try lesson.start(keeping: cluster) }
+        cluster.addWorker()
+        cluster.addWorker()
+        let job = cluster.submit(spec)
+        #expect(eventually { cluster.snapshot().job?.chunksDone == 20 })
+        if journaled {
+            // The journal has the 20 chunks: a fact its file shows.
+            let path = try #require(lesson.path)
+            #expect(eventually { (try? JournalReport.read(path))?.jobs.first?.chunksAccepted == 20 })
+        }
+        // The crash stops every thread at its next sub-block: the held ones go once it has begun,
+        // and leave before they can finish a chunk (a chunk is 16 sub-blocks).
+        let opener = Thread {
+            _ = eventually { cluster.withState { $0.isShuttingDown } }
+            gate.open()
+        }
+        opener.start()
+        let lost = try #require(try journaled ? lesson.crash(cluster) : cluster.crashCoordinator { JournaledJob(id: $1, spec: $0) })
+        #expect(cluster.snapshot().workers.filter { $0.state != .removed }.count == 2, "as many threads as before")
+        let summary = try #require(cluster.waitForJob(job, timeout: 120))
+        if journaled { lesson.stop(cluster) }
+        return (summary, lost, try #require(summary.acceptedChunks))
+    }
+
+    @Test("without a journal, a crash half-way loses every accepted chunk: the job starts again from nothing and still ends verified")
+    func withoutJournal() throws {
+        let (summary, lost, accepted) = try halfWay(journaled: false)
+        #expect(lost == 20_000_000 && summary.elementsLostToCrashes == 20_000_000 && summary.coordinatorCrashes == 1)
+        // The audit of the rebuilt job: every chunk summed after the crash, the first half again.
+        #expect(summary.verified && accepted.count == 40 && Set(accepted) == Set(0..<40))
+    }
+
+    @Test("with a journal, the engine rebuilt from the journal's file loses nothing it had stored: only the other half is summed after the crash")
+    func withJournal() throws {
+        let (summary, lost, accepted) = try halfWay(journaled: true)
+        #expect(lost == 0 && summary.elementsLostToCrashes == 0 && summary.coordinatorCrashes == 1)
+        // After the crash only the other half was summed: the journal's half never again.
+        #expect(summary.verified && accepted.count == 20 && Set(accepted) == Set(20..<40), "\(accepted)")
+    }
+}

@@ -63,7 +63,7 @@ struct DashboardTerminalTests {
         try tmux.type("'\(binary)' --demo --pace 3")
         // Lesson 1 opens on the speedup panel with its caption.
         // Whole frames throughout: a capture can fall while the screen is being drawn.
-        var screen = try tmux.waitUntil { $0.contains("Lesson 1 of 5") && $0.contains("WORKERS") && $0.contains("SPEEDUP") }
+        var screen = try tmux.waitUntil { $0.contains("Lesson 1 of 6") && $0.contains("WORKERS") && $0.contains("SPEEDUP") }
         #expect(screen.contains("WORKERS") && screen.contains("SPEEDUP"))
         // The speedup rows fill in as the demo adds workers.
         screen = try tmux.waitUntil(timeout: 30) { $0.range(of: #"\n\s+1\s+[\d.]+[GM]/s\s+1\.00×"#, options: .regularExpression) != nil }
@@ -81,7 +81,7 @@ struct DashboardTerminalTests {
         // Lesson 1's conclusion stays on screen with the verified job before lesson 2 begins.
         screen = try tmux.waitUntil(timeout: 150) { $0.contains("Lesson 1 done: verified") && $0.contains("VERIFIED") }
         // Lesson 2 switches to the timeline by itself and says what it shows.
-        screen = try tmux.waitUntil(timeout: 150) { $0.contains("Lesson 2 of 5") && $0.contains("WHOLE JOB") && $0.contains("static") }
+        screen = try tmux.waitUntil(timeout: 150) { $0.contains("Lesson 2 of 6") && $0.contains("WHOLE JOB") && $0.contains("static") }
         #expect(screen.contains("WHOLE JOB") && screen.contains("static"))
         try tmux.press("q")
         #expect(try tmux.expectTerminalRestored() == 0)
@@ -121,14 +121,14 @@ struct DashboardTerminalTests {
         #expect(try tmux.expectTerminalRestored() == 0)
     }
 
-    @Test("the whole demo at 80×24: each lesson's conclusion stays on screen at least 3 s, the last jobs table keeps CHUNK and RANGE whole")
+    @Test("the whole demo at 80×24: each lesson's conclusion stays on screen at least 3 s, the last jobs table keeps CHUNK and RANGE whole and shows what each crash lost")
     func demoAt80x24() throws {
         let tmux = try TmuxSession(width: 80, height: 24)
         try tmux.type("'\(binary)' --demo")
         // Each lesson's last caption, in order (lesson 2's compares its three jobs), from the
         // first screen that shows it to the first that does not. The hold is the script's timer,
         // so a faster kernel cannot shorten it; only a screen drawn late could, by a frame.
-        for conclusion in ["Lesson 1 done", "The three jobs compared", "Lesson 3 done", "Lesson 4 done"] {
+        for conclusion in ["Lesson 1 done", "The three jobs compared", "Lesson 3 done", "Lesson 4 done", "Lesson 5 done"] {
             try tmux.waitUntil(timeout: 300) { $0.contains(conclusion) }
             let shown = ContinuousClock.now
             try tmux.waitUntil(timeout: 60) { !$0.contains(conclusion) }
@@ -137,6 +137,8 @@ struct DashboardTerminalTests {
         }
         let end = try tmux.waitUntil(timeout: 300) { $0.contains("Demo over") && $0.contains("RANGE") }
         #expect(end.contains("CHUNK RANGE") && !end.contains("CH…"), "\(end)")
+        // Lesson 6's two crashed jobs: the work each crash lost, in its own column.
+        #expect(end.contains("LOST"), "\(end)")
         try tmux.press("q")
         #expect(try tmux.expectTerminalRestored() == 0)
     }

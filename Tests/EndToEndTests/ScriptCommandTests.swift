@@ -23,7 +23,7 @@ struct ScriptCommandTests {
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let objects = try objects(result)
         let results = objects.filter { $0["type"] as? String == "result" }
-        #expect(results.count == 9)
+        #expect(results.count == 11)
         #expect(results.allSatisfy { $0["verified"] as? Bool == true })
         #expect(objects.last?["type"] as? String == "scriptFinished")
         #expect(objects.last?["verified"] as? Bool == true)
@@ -39,9 +39,17 @@ struct ScriptCommandTests {
         #expect(objects.contains { $0["type"] as? String == "script" && ($0["action"] as? String)?.hasPrefix("caption: Lesson 4") == true })
         // Lesson 5: the same job with the scalar kernel on one worker and on every core, then
         // with the vector kernel lessons 1-4 ran.
-        let lesson5 = results.suffix(3)
+        let lesson5 = results.dropLast(2).suffix(3)
         #expect(lesson5.map { $0["kernel"] as? String } == ["scalar", "scalar", results.first?["kernel"] as? String])
         #expect(Set(lesson5.compactMap { $0["hi"] as? Int }).count == 1)
+        // Lesson 6: the same job crashed half-way, without and then with a journal; both end
+        // verified. Without, what was accepted by half-way is lost (the crash waits for 50%, of
+        // which at most the chunks in flight were not accepted yet).
+        let lesson6 = Array(results.suffix(2))
+        #expect(lesson6.map { $0["coordinatorCrashes"] as? Int } == [1, 1])
+        #expect(Set(lesson6.compactMap { $0["hi"] as? Int }).count == 1)
+        let lost = try #require(lesson6[0]["elementsLostToCrashes"] as? Int), size = try #require(lesson6[0]["hi"] as? Int)
+        #expect(Double(lost) >= 0.4 * Double(size), "\(lost) of \(size)")
     }
 
     @Test("a user's script runs headless and ends with a table comparing the jobs")
