@@ -92,20 +92,20 @@ public enum DemoScript {
         caption Vectors: the same job and workers, each core summing many elements a step.
         submit 1...16_000_000_000
         wait
-        caption Lesson 5 done: threads multiply by cores, vectors by lanes; both at once here.
+        caption Lesson 5 done: threads multiply by cores, vectors by lanes, both at once.
 
         # Lesson 6: the coordinator is a single point of failure, unless it keeps a journal.
         +4s workers cores
         chunk-size 250_000_000
         view workers
-        caption Lesson 6 of 6: the coordinator itself crashes half-way. First without a journal.
+        caption Lesson 6 of 6: the coordinator crashes half-way. First, without a journal.
         submit 1...24_000_000_000
         wait 50%
         crash coordinator
-        caption The coordinator crashed: every accepted chunk was lost. The job starts again.
+        caption The coordinator crashed: every accepted chunk is lost. The job starts over.
         wait
         journal on
-        caption The same job with a journal: each accepted chunk is kept on disk as it goes.
+        caption Now the same job with a journal: each accepted chunk is kept on disk.
         submit 1...24_000_000_000
         wait 50%
         crash coordinator
@@ -113,7 +113,7 @@ public enum DemoScript {
         wait
         journal off
         view jobs
-        caption Demo over. LOST: what each crash cost. Cores, vectors, and a journal: compared.
+        caption Demo over. LOST: what each crash cost; with a journal, almost nothing.
         """
 
     /// The demo with each job sized for the kernel that runs it, at one core's rate in
