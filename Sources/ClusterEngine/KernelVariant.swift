@@ -13,6 +13,9 @@ public enum KernelVariant: String, CaseIterable, Sendable, CustomStringConvertib
     case avx2
     /// 512-bit AVX-512 vectors.
     case avx512
+    /// AVX-512 IFMA: a 52-bit multiply-add squares eight elements in one instruction, whole
+    /// (Ice Lake and later Intel, AMD Zen 4 and later).
+    case ifma
     /// arm64's 128-bit NEON vectors.
     case neon
 
@@ -24,6 +27,7 @@ public enum KernelVariant: String, CaseIterable, Sendable, CustomStringConvertib
         case .sse2, .neon: CT_KERNEL_BASELINE
         case .avx2: CT_KERNEL_AVX2
         case .avx512: CT_KERNEL_AVX512
+        case .ifma: CT_KERNEL_IFMA
         }
     }
 
@@ -43,7 +47,7 @@ public enum KernelVariant: String, CaseIterable, Sendable, CustomStringConvertib
     public static var supported: [KernelVariant] { allCases.filter(\.isSupported) }
 
     /// The fastest variant this machine supports.
-    public static let best: KernelVariant = [.avx512, .avx2, .neon, .sse2].first(where: \.isSupported) ?? .scalar
+    public static let best: KernelVariant = [.ifma, .avx512, .avx2, .neon, .sse2].first(where: \.isSupported) ?? .scalar
 
     private static let selectedIndex = Atomic<Int>(allCases.firstIndex(of: best)!)
     private static let switches = Atomic<Int>(0)

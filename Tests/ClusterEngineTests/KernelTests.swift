@@ -95,6 +95,30 @@ struct KernelTests {
         }
     }
 
+    /// The IFMA variant's own boundaries: its 2²⁶ windows, its 32-element steps and the lane
+    /// flush after 4,096 steps (131,072 elements).
+    static let ifmaCases: [(UInt64, UInt64)] = [
+        ((1 << 26) - 3_000, (1 << 26) + 5_000), ((5 << 26) - 131_072 - 33, (5 << 26) + 131_072 + 31),
+        (0, 3 * 131_072 + 95), ((1 << 44) - (1 << 26) - 100, (1 << 44) - (1 << 26) + 262_244),
+        (UInt64(JobSpec.largestAcceptedMagnitude) - 300_000, UInt64(JobSpec.largestAcceptedMagnitude)),
+    ]
+
+    @Test("the IFMA variant's windows (2²⁶), steps (32) and lane flushes (every 131,072 elements) are exact, with every length around them",
+          .enabled(if: KernelVariant.ifma.isSupported, "this CPU has no AVX-512 IFMA"), arguments: ifmaCases)
+    func ifmaBoundaries(first: UInt64, last: UInt64) {
+        let expected = bigIntLoop(Int64(first), Int64(last))
+        for flush: UInt64 in [1, 31, 32, 33, 131_071, 131_072, 131_073, 1 << 30] {
+            #expect(BigInt(SumOfSquaresKernel.sumOfSquaredMagnitudes(first, last, variant: .ifma, flushInterval: flush))
+                    == expected, "flushing every \(flush)")
+        }
+        // Every length from 1 to 200 from the start, and lengths around the flush.
+        for length: UInt64 in Array(1...200) + [131_040, 131_071, 131_072, 131_073, 131_104] where first + length - 1 <= last {
+            let end = first + length - 1
+            #expect(BigInt(SumOfSquaresKernel.sumOfSquaredMagnitudes(first, end, variant: .ifma, flushInterval: 1 << 30))
+                    == bigIntLoop(Int64(first), Int64(end)), "\(first)...\(end)")
+        }
+    }
+
     @Test("the seed's example: 1...100 is 338350")
     func seedExample() {
         #expect(SumOfSquaresKernel.sum(1, 100) == 338_350)

@@ -14,6 +14,8 @@ typedef enum {
     CT_KERNEL_AVX2 = 2,
     /// x86-64 with AVX-512 F, BW, DQ and VL (512-bit vectors).
     CT_KERNEL_AVX512 = 3,
+    /// x86-64 with AVX-512 IFMA: a 52-bit multiply-add squares eight low words at once.
+    CT_KERNEL_IFMA = 4,
 } ct_kernel_variant;
 
 /// Whether this CPU can run `variant`.
