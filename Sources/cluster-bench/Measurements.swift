@@ -19,8 +19,10 @@ struct Measurements {
 
     /// Seconds for a C reference (the plain loop, or with `split` the kernel's algorithm) on
     /// `threads` threads; its total's low 64 bits are checked against the kernel's.
-    func referenceSeconds(_ lo: Int64, _ hi: Int64, threads: Int, split: Bool = false) throws -> Double {
-        let result = try ChildProcess.run([split ? splitReference : reference, "\(lo)", "\(hi)", "\(threads)"])
+    /// With `ifma`, the IFMA variant's algorithm in C (the fastest exact reference, where the CPU has it).
+    func referenceSeconds(_ lo: Int64, _ hi: Int64, threads: Int, split: Bool = false, ifma: Bool = false) throws -> Double {
+        let result = try ChildProcess.run([split || ifma ? splitReference : reference, "\(lo)", "\(hi)", "\(threads)"]
+                                          + (ifma ? ["ifma"] : []))
         let fields = result.output.split(separator: " ")
         guard result.exitStatus == 0, fields.count == 2, let seconds = Double(fields[0]) else {
             throw BenchError("the C reference failed: \(result.output)")
@@ -54,29 +56,47 @@ struct Measurements {
     // MARK: 1. Kernel against the C loop, one core
 
     func kernel() throws {
+        let hasIFMA = KernelVariant.ifma.isSupported
         let table = Table("1. Kernel vs C, one core (median of \(runs) runs; the kernel's variants side by side)",
                           ["range", "kernel variant", "kernel", "C, same algorithm, -march=native", "ratio",
-                           "C, plain 128-bit loop", "ratio", "spread (kernel / C same / C plain)"])
+                           "C, fastest exact (\(hasIFMA ? "IFMA" : "the same"))", "ratio",
+                           "C, plain 128-bit loop", "ratio", "spread (kernel / C same / C fastest / C plain)"])
         for (lo, count) in [(Int64(1), elements(2e9)), (Int64(100_000_000_000), elements(2e9))] {
             let hi = lo + count - 1
             for variant in KernelVariant.supported.reversed() {
-                var kernel = Sample(), same = Sample(), plain = Sample()
+                var kernel = Sample(), same = Sample(), fastest = Sample(), plain = Sample()
                 for _ in 0..<runs {
                     let start = DispatchTime.now().uptimeNanoseconds
                     let total = SumOfSquaresKernel.sum(lo, hi, variant: variant)
                     kernel.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
                     precondition(total > 0)
-                    same.add(try referenceSeconds(lo, hi, threads: 1, split: true))
+                    // Its own algorithm compiled for this CPU alone: the IFMA one for ifma.
+                    same.add(try referenceSeconds(lo, hi, threads: 1, split: true, ifma: variant == .ifma))
+                    fastest.add(try referenceSeconds(lo, hi, threads: 1, split: true, ifma: hasIFMA))
                     plain.add(try referenceSeconds(lo, hi, threads: 1))
                 }
-                // A loop that runs faster than ~40 elements per nanosecond per core was not a loop.
-                if [kernel, same, plain].contains(where: { Double(count) / $0.median > 4e10 }) {
+                // A loop that runs faster than ~60 elements per nanosecond per core was not a loop.
+                if [kernel, same, fastest, plain].contains(where: { Double(count) / $0.median > 6e10 }) {
                     emit("WARNING: implausible rate: a loop was replaced by a closed form")
                 }
                 table.row("\(Format.grouped(lo))...\(Format.grouped(hi))", variant.rawValue + (variant == .best ? " (auto)" : ""),
                           Self.rate(count, kernel.median), Self.rate(count, same.median), Self.ratio(same.median / kernel.median),
-                          Self.rate(count, plain.median), Self.ratio(plain.median / kernel.median), Self.spread(kernel, same, plain))
+                          Self.rate(count, fastest.median), Self.ratio(fastest.median / kernel.median),
+                          Self.rate(count, plain.median), Self.ratio(plain.median / kernel.median), Self.spread(kernel, same, fastest, plain))
             }
+        }
+        if hasIFMA {
+            // Two threads: the engine's two workers against the fastest reference on two threads.
+            let count = elements(8e9)
+            var engine = Sample(), reference = Sample()
+            for _ in 0..<runs {
+                engine.add(try engineSeconds(try JobSpec(lo: 1, hi: count), workers: cores))
+                reference.add(try referenceSeconds(1, count, threads: cores, ifma: true))
+            }
+            let both = Table("1b. \(cores) workers (ifma, default chunks) against the IFMA reference on \(cores) threads, 1...\(Format.grouped(count)) (median of \(runs) runs)",
+                             ["engine", "C reference", "engine / reference", "spread (engine / C)"])
+            both.row(Self.rate(count, engine.median), Self.rate(count, reference.median), Self.ratio(reference.median / engine.median),
+                     Self.spread(engine, reference))
         }
     }
 

@@ -73,8 +73,14 @@ struct JournalTests {
         journal.flush()
         let held = first.snapshot().workers.compactMap { $0.assignment?.attempt.rawValue }
         let lateAttempt = AttemptID(try #require(held.max()))
-        gate.open()
-        _ = first.shutdown()
+        // The coordinator goes: its threads stop at their next sub-block, so the held ones are
+        // let go only once the shutdown has begun, and leave before they can finish a chunk.
+        let opener = Thread {
+            _ = eventually { first.withState { $0.isShuttingDown } }
+            gate.open()
+        }
+        opener.start()
+        _ = first.shutdown(timeout: 120)
         journal.finish()
         let before = try Self.rows(path)
         #expect(before.spans.reduce(0) { $0 + $1.count } == 30 && before.spans.first?.lowerBound == 0
