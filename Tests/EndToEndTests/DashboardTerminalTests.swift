@@ -116,7 +116,10 @@ struct DashboardTerminalTests {
         let lane1 = try #require(lines.first { $0.range(of: #"^\s*▶?\s*1 "#, options: .regularExpression) != nil }, "\(screen)")
         let lane2 = try #require(lines.first { $0.range(of: #"^\s*▶?\s*2 "#, options: .regularExpression) != nil }, "\(screen)")
         #expect(lane1.contains("▃") && !lane1.contains("█"), "worker 1 (10%): \(lane1)")
-        #expect(lane2.contains("█") && !lane2.contains("▃"), "worker 2: \(lane2)")
+        // Worker 2 is mostly full blocks: on a loaded machine a stretch where it was starved of
+        // its core may show as slow, which is what it was then.
+        let (full, slow) = (lane2.filter { $0 == "█" }.count, lane2.filter { $0 == "▃" }.count)
+        #expect(full > 2 * slow, "worker 2: \(lane2)")
         try tmux.press("q")
         #expect(try tmux.expectTerminalRestored() == 0)
     }
