@@ -440,9 +440,11 @@ struct DashboardTerminalTests {
         try first.type(command)
         #expect(eventually(within: 120) { (JournalCrashTests.accepted(journal)?.chunksAccepted ?? 0) >= 1_000 })
         // As a crash: no chance to restore the terminal or say goodbye.
-        _ = try BinaryProcess.runShell("pkill -KILL -f -- '--journal \(journal)'")
+        // "[-]-journal": a pattern that matches the dashboard's command line and not the shell's.
+        let pattern = "'[-]-journal \(journal)'"
+        _ = try BinaryProcess.runShell("pkill -KILL -f -- \(pattern)")
         // Gone for good (its lock on the journal with it) before the restart.
-        #expect(eventually { (try? BinaryProcess.runShell("pgrep -f -- '--journal \(journal)'"))?.status == 1 })
+        #expect(eventually { (try? BinaryProcess.runShell("pgrep -f -- \(pattern)"))?.status == 1 })
         let kept = try #require(JournalCrashTests.accepted(journal))
         let second = try TmuxSession(width: 80, height: 24)
         try second.type(command)
