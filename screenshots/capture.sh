@@ -150,6 +150,10 @@ capture speedup 110 28 "$utf8" "--demo" sleep:14.5
 # The demo's second lesson: static slices wait for the straggler, on the timeline.
 capture demo 110 28 "$utf8" "--demo" sleep:35
 
+# The end of the demo at --pace 3: lesson 6's two crashes of the coordinator, without and with a
+# journal, in the jobs view beside the other lessons' jobs (the demo stays open when it ends).
+capture journal 110 28 "$utf8" "--demo --pace 3" sleep:60
+
 # A coordinator with two local threads and three remote ones from two worker processes; the
 # caption says how to join, and remote worker 4 is paused.
 capture remote 110 30 "$utf8" "serve --listen 127.0.0.1:7171 --token lecture-hall-42 --workers 2 --range 1...2_000_000_000_000" \
