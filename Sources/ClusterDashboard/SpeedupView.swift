@@ -89,19 +89,26 @@ enum SpeedupView {
     }
 
     /// "One core's peak: avx512 6.02G/s, scalar 1.98G/s. Now 97% of 2 cores' peak.": the rate of
-    /// the kernel running now on one core, measured at start, the scalar one's beside it, and the
-    /// local workers' rate as a share of all cores at that peak (more workers than cores share them).
+    /// the kernel running now on one core, measured at start, then every other variant's from
+    /// the fastest down (so the class sees scalar → … → IFMA beside 1 → 2 cores; a narrow
+    /// window cuts the slowest), and the local workers' rate as a share of all cores at that
+    /// peak (more workers than cores share them).
     static func peakLine(_ c: DashboardView.RenderContext) -> String? {
         let kernel = c.snapshot.kernel
         guard let peaks = c.input.kernelPeaks, let peak = peaks[kernel], peak > 0 else { return nil }
         var line = "  One core's peak: \(kernel) \(Format.rate(peak))"
-        if kernel != .scalar, let scalar = peaks[.scalar] { line += ", scalar \(Format.rate(scalar))" }
+        let others = peaks.rates.filter { $0.key != kernel }.sorted { $0.value > $1.value }
+        if !others.isEmpty {
+            line += "; " + others.map { "\($0.key) \(Format.rate($0.value).replacing("/s", with: ""))" }.joined(separator: ", ")
+        }
         line += "."
         let local = c.snapshot.workers.filter { $0.remote == nil && $0.isSumming }
         if !local.isEmpty {
             let rate = local.reduce(0) { $0 + $1.throughput }
             let cores = min(local.count, c.input.cores)
-            line += " Now \(Format.percentWhole(rate / (peak * Double(cores)))) of \(cores == 1 ? "1 core's" : "\(cores) cores'") peak."
+            // First, so that a narrow window cuts the slow variants' peaks, not this.
+            line = "  Now \(Format.percentWhole(rate / (peak * Double(cores)))) of \(cores == 1 ? "1 core's" : "\(cores) cores'") peak."
+                + line.dropFirst(1)
         }
         return line
     }

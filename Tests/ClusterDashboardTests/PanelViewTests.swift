@@ -369,9 +369,11 @@ struct PanelViewTests {
         state.panel = .speedup
         let frame = DashboardView.render(DashboardInput(
             snapshot: snapshot, events: [], state: state, width: 100, height: 24, capabilities: .full, cores: 2,
-            kernelPeaks: KernelPeaks(rates: [.scalar: 1e9, .avx2: 2e9])))
-        #expect(frame.buffer.lines.contains { $0.contains("One core's peak: avx2 2.00G/s, scalar 1.00G/s. Now 75% of 2 cores' peak.") },
-                "\(frame.buffer)")
+            kernelPeaks: KernelPeaks(rates: [.scalar: 1e9, .avx2: 2e9, .sse2: 1.5e9, .avx512: 4e9])))
+        // The running kernel's peak, then every other variant's from the fastest down.
+        #expect(frame.buffer.lines.contains {
+            $0.contains("Now 75% of 2 cores' peak. One core's peak: avx2 2.00G/s; avx512 4.00G, sse2 1.50G, scalar 1.00G.")
+        }, "\(frame.buffer)")
     }
 
     @Test("one core's peak is raised when a worker here beats it, so PEAK never reads over 100%; remote and stopped workers do not count; 1 core's peak reads so")
