@@ -371,13 +371,18 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
-    private static func readChecks(_ path: String) throws(JournalError) -> [JournaledJob] {
+    /// Runs `body` on a read-only connection to `path`, closed after.
+    static func reading<T>(_ path: String, _ body: (Database) throws -> T) throws -> T {
         var configuration = Configuration()
         configuration.readonly = true
+        let reader = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? reader.close() }
+        return try reader.read(body)
+    }
+
+    private static func readChecks(_ path: String) throws(JournalError) -> [JournaledJob] {
         do {
-            let reader = try DatabaseQueue(path: path, configuration: configuration)
-            defer { try? reader.close() }
-            return try reader.read { db in
+            return try reading(path) { db in
                 let application = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
                 guard application == applicationID else {
                     throw JournalError(path, "is an SQLite database but not a cluster-top journal: give another file name")

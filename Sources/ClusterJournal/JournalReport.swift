@@ -53,12 +53,8 @@ public struct JournalReport: Codable, Sendable, Equatable {
             throw JournalError(path, "does not exist: give the file a coordinator was started with (--journal FILE)")
         }
         try Journal.validate(path)
-        var configuration = Configuration()
-        configuration.readonly = true
         do {
-            let reader = try DatabaseQueue(path: path, configuration: configuration)
-            defer { try? reader.close() }
-            return try reader.read { db in
+            return try Journal.reading(path) { db in
                 func meta(_ key: String) throws -> DatabaseValue? {
                     try DatabaseValue.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
                 }

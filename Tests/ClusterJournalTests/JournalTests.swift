@@ -27,14 +27,20 @@ struct JournalTests {
         }
     }
 
-    @Test("a finished job's journal holds every chunk once, in ranges, the exact total and who summed what")
-    func finishedJob() throws {
-        let path = Self.temporary()
-        defer { Self.remove(path) }
+    /// A cluster of two workers whose jobs a new journal at `path` keeps.
+    static func journaledCluster(_ path: String) throws -> (Journal, Cluster) {
         let journal = try Journal(path: path)
         let cluster = Cluster()
         journal.attach(to: cluster)
         for _ in 0..<2 { cluster.addWorker() }
+        return (journal, cluster)
+    }
+
+    @Test("a finished job's journal holds every chunk once, in ranges, the exact total and who summed what")
+    func finishedJob() throws {
+        let path = Self.temporary()
+        defer { Self.remove(path) }
+        let (journal, cluster) = try Self.journaledCluster(path)
         let spec = try JobSpec(lo: -3_000_000, hi: 7_000_000, chunkSize: 9_999)
         let job = cluster.submit(spec)
         let summary = try #require(cluster.waitForJob(job, timeout: 120))
@@ -125,19 +131,17 @@ struct JournalTests {
     func attemptCeiling() throws {
         let path = Self.temporary()
         defer { Self.remove(path) }
-        let journal = try Journal(path: path)
-        let cluster = Cluster()
-        journal.attach(to: cluster)
-        for _ in 0..<2 { cluster.addWorker() }
-        // More attempts than one step of the ceiling: tiny chunks.
-        let spec = try JobSpec(lo: 1, hi: Int64(AttemptCeiling.step) * 3, chunkSize: 2)
+        let (journal, cluster) = try Self.journaledCluster(path)
+        // One attempt per element, more than the first ceiling stored (one step above 1): the
+        // job can only end if the ceiling was raised, and every id stays below the stored one.
+        let spec = try JobSpec(lo: 1, hi: Int64(AttemptCeiling.step + AttemptCeiling.step / 4), chunkSize: 1)
         let summary = try #require(cluster.waitForJob(cluster.submit(spec), timeout: 300))
         #expect(summary.verified)
         let issued = cluster.withState { $0.nextAttempt }
         journal.flush()
         _ = cluster.shutdown()
         journal.finish()
-        #expect(issued > AttemptCeiling.step * 3 / 2)
+        #expect(issued > AttemptCeiling.step + 1, "past the first ceiling")
         let reopened = try Journal(path: path)
         #expect(reopened.attemptFloor >= issued, "every id handed out is below the stored ceiling")
     }
