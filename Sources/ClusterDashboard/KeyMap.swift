@@ -77,7 +77,7 @@ public enum KeyMap {
                    description: "Throttle: 100% → 50% → 25% → 10% → 2% → 100% (T: all to 100%)", action: .throttleWorker),
         KeyBinding(keys: [.character("T")], keyLabel: "", footer: nil, description: "", action: .fullSpeedAll),
         KeyBinding(keys: [.character("K")], keyLabel: "K", footer: nil,
-                   description: "This machine's kernel, live: scalar → sse2 → avx2 → avx512",
+                   description: "Kernel here, live: scalar → sse2 → avx2 → avx512 → ifma",
                    action: .cycleKernel),
         KeyBinding(keys: [.character("s")], keyLabel: "s", footer: nil,
                    description: "Schedule of the next new job: dynamic / static / stealing", action: .cycleSchedule),
