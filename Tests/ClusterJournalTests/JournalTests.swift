@@ -98,17 +98,23 @@ struct JournalTests {
         #expect(kept.id == JobID(1) && kept.accepted == [0..<30] && kept.acceptedChunks == 30)
         #expect(kept.acceptedSum == SumOfSquaresKernel.sum(1, 30_000_000))
         #expect(reopened.attemptFloor > before.lastAttempt && reopened.attemptFloor > lateAttempt.rawValue)
+        // The restarted coordinator's worker is held at a gate of its own while a result of an
+        // attempt handed out before the crash arrives late: fenced off, never added.
+        let restartGate = KernelGate()
         var configuration = ClusterConfiguration()
+        configuration.kernel = restartGate.kernel
+        configuration.cpuTokens = .unbounded()
+        configuration.localClaimAheadSeconds = 0
         configuration.auditsAcceptedChunks = true
         let second = Cluster(configuration: configuration)
         reopened.attach(to: second)
         second.resume(reopened.unfinishedJobs)
-        // A result of an attempt handed out before the crash, arriving late: fenced off, never added.
         second.addWorker()
-        #expect(eventually { second.snapshot().workers.first?.assignment != nil })
+        #expect(restartGate.waitUntilHolding(1))
         second.withState { s in
             s.complete(worker: 0, attempt: lateAttempt, sum: 12345)
         }
+        restartGate.open()
         let summary = try #require(second.waitForJob(JobID(1), timeout: 120))
         reopened.flush()
         _ = second.shutdown()

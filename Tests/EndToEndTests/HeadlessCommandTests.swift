@@ -38,7 +38,7 @@ struct HeadlessCommandTests {
         (["--throttle", "7"], "out of range"),
         (["--refresh", "0"], "between 0.01 and 60"),
         (["--bogus"], "Unknown option"),
-        (["--kernel", "avx1024"], "unknown kernel 'avx1024'; use auto or one of: scalar, sse2, avx2, avx512, neon"),
+        (["--kernel", "avx1024"], "unknown kernel 'avx1024'; use auto or one of: scalar, sse2, avx2, avx512, ifma, neon"),
     ]
 
     static let badWorkerInputs: [([String], String)] = [
