@@ -247,22 +247,24 @@ struct RemoteWorkerProcessTests {
         // is one no test outlives, so the threads are busy at every pause on any machine.
         _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000_000_000, chunkSize: 1_000_000))
         try #require(eventually(within: 30) { (cluster.snapshot().job?.chunksDone ?? 0) >= 20 })
+        // Deadlines for a hang only: compute threads run in SCHED_IDLE, and beside the suite's
+        // heaviest tests (300 sessions of 256 threads) they waited over a minute for a core.
         for round in 1...3 {
             for id in ids { #expect(cluster.pause(id)) }
             // Each thread stops inside the attempt it is on and keeps it.
-            let stopped = eventually {
+            let stopped = eventually(within: 600) {
                 cluster.snapshot().workers.allSatisfy { $0.state == .paused && $0.assignment != nil }
                     && cluster.events(after: 0).filter { $0.kind == .workerPaused(ids[0]) }.count == round
             }
             #expect(stopped, "round \(round): \(cluster.snapshot().workers)")
             // Its process heard Hold for each thread: stopped where the coordinator knows.
-            let holds = eventually { ids.allSatisfy { remote.output.components(separatedBy: "worker \($0.rawValue) paused").count - 1 == round } }
+            let holds = eventually(within: 600) { ids.allSatisfy { remote.output.components(separatedBy: "worker \($0.rawValue) paused").count - 1 == round } }
             #expect(holds, "round \(round): \(remote.output)")
             let done = cluster.snapshot().job?.chunksDone ?? 0
             for id in ids { #expect(cluster.resume(id)) }
             // Back at work before the next round: every thread holds an attempt again (one
             // paused between attempts would stop at once, holding none), and chunks are done.
-            #expect(eventually {
+            #expect(eventually(within: 600) {
                 let snapshot = cluster.snapshot()
                 return snapshot.workers.allSatisfy { $0.state == .running && $0.assignment != nil }
                     && (snapshot.job?.chunksDone ?? 0) > done
