@@ -28,8 +28,6 @@ public struct AcceptedRange: Sendable, Equatable {
         self.worker = worker
         self.host = host
     }
-
-    public var chunkCount: Int64 { endChunk - firstChunk }
 }
 
 /// A change of a job's state, in the order it happened.

@@ -50,9 +50,7 @@ public final class Journal: @unchecked Sendable {
         self.path = path
         var isFolder: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
-        if exists, isFolder.boolValue {
-            throw JournalError(path, "is a folder, not a journal: give a file name (a new one starts a journal)")
-        }
+        if exists, isFolder.boolValue { throw Self.folderRefusal(path) }
         // Held before anything is read or written: a second coordinator never gets further, and
         // nothing else writes the file while it is checked. Opening it to write changes no byte.
         let descriptor = open(path, O_RDWR | O_CLOEXEC | (exists ? 0 : O_CREAT | O_EXCL), 0o600)
@@ -344,7 +342,7 @@ public final class Journal: @unchecked Sendable {
     static func validate(_ path: String, removingSidecarsOnRefusal: Bool = false) throws(JournalError) -> [JournaledJob] {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-            throw JournalError(path, "is a folder, not a journal: give a file name (a new one starts a journal)")
+            throw folderRefusal(path)
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw JournalError(path, "cannot be read (\(String(cString: strerror(errno))))")
@@ -369,6 +367,16 @@ public final class Journal: @unchecked Sendable {
             }
             throw error
         }
+    }
+
+    /// A journal is its file and, while written or after a crash, SQLite's -wal and -shm beside
+    /// it: removes all three (what is not there is no matter).
+    public static func removeFiles(at path: String) {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    static func folderRefusal(_ path: String) -> JournalError {
+        JournalError(path, "is a folder, not a journal: give a file name (a new one starts a journal)")
     }
 
     /// Runs `body` on a read-only connection to `path`, closed after.

@@ -14,7 +14,7 @@ public final class TemporaryJournal: LessonJournal {
 
     deinit {
         journal?.finish()
-        if let path { Self.remove(path) }
+        if let path { Journal.removeFiles(at: path) }
     }
 
     public var isOn: Bool { journal != nil }
@@ -46,11 +46,7 @@ public final class TemporaryJournal: LessonJournal {
         cluster.dropJournal()
         journal?.finish()
         journal = nil
-        if let path { Self.remove(path) }
+        if let path { Journal.removeFiles(at: path) }
         path = nil
-    }
-
-    static func remove(_ path: String) {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 }

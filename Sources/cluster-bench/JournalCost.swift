@@ -23,7 +23,7 @@ struct JournalCost {
             for _ in 0..<measurements.runs {
                 without.add(try seconds(spec, workers: workers, journal: nil).seconds)
                 let path = Self.temporary()
-                defer { Self.remove(path) }
+                defer { Journal.removeFiles(at: path) }
                 let measured = try seconds(spec, workers: workers, journal: path)
                 with.add(measured.seconds)
                 bytes = measured.bytes
@@ -62,7 +62,7 @@ struct JournalCost {
         let table = Table("25b. Restart from a journal of 1,000,000 accepted chunks, a row each (median of \(measurements.runs) runs)",
                           ["journal size", "open and read", "to the first chunk handed out", "spread"])
         let pristine = Self.temporary(), path = Self.temporary()
-        defer { Self.remove(pristine); Self.remove(path) }
+        defer { Journal.removeFiles(at: pristine); Journal.removeFiles(at: path) }
         let spec = try JobSpec(lo: 1, hi: 2_000_000 * 1_000, chunkSize: 1_000)
         do {
             let journal = try Journal(path: pristine)
@@ -85,7 +85,7 @@ struct JournalCost {
         var opened = Sample(), first = Sample()
         for _ in 0..<measurements.runs {
             // The same million each time: the run below accepts a few more.
-            Self.remove(path)
+            Journal.removeFiles(at: path)
             try FileManager.default.copyItem(atPath: pristine, toPath: path)
             let start = ContinuousClock.now
             let journal = try Journal(path: path)
@@ -114,9 +114,6 @@ struct JournalCost {
         FileManager.default.temporaryDirectory.appendingPathComponent("cluster-bench-journal-\(UUID().uuidString)").path
     }
 
-    static func remove(_ path: String) {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-    }
 
     static func size(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0

@@ -13,9 +13,6 @@ struct JournalTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-journal-\(UUID().uuidString)").path
     }
 
-    static func remove(_ path: String) {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-    }
 
     /// Every chunk's range as the journal's rows hold it, with the highest attempt id stored.
     static func rows(_ path: String) throws -> (spans: [Range<Int64>], lastAttempt: UInt64) {
@@ -39,7 +36,7 @@ struct JournalTests {
     @Test("a finished job's journal holds every chunk once, in ranges, the exact total and who summed what")
     func finishedJob() throws {
         let path = Self.temporary()
-        defer { Self.remove(path) }
+        defer { Journal.removeFiles(at: path) }
         let (journal, cluster) = try Self.journaledCluster(path)
         let spec = try JobSpec(lo: -3_000_000, hi: 7_000_000, chunkSize: 9_999)
         let job = cluster.submit(spec)
@@ -64,7 +61,7 @@ struct JournalTests {
     @Test("a restart resumes the job exactly: accepted chunks are never handed out again, ids start above every id handed out before, and a late result from before is fenced off as stale")
     func restartResumes() throws {
         let path = Self.temporary()
-        defer { Self.remove(path) }
+        defer { Journal.removeFiles(at: path) }
         let spec = try JobSpec(lo: 1, hi: 100_000_000, chunkSize: 1_000_000)
         // The first run: chunks 0...29 pass the gate, the rest are held; then the coordinator is gone.
         let gate = KernelGate { lo, _ in lo <= 30_000_000 }
@@ -136,7 +133,7 @@ struct JournalTests {
     @Test("attempt ids never pass the ceiling the journal stored: the writer raises it ahead, and it survives the process")
     func attemptCeiling() throws {
         let path = Self.temporary()
-        defer { Self.remove(path) }
+        defer { Journal.removeFiles(at: path) }
         let (journal, cluster) = try Self.journaledCluster(path)
         // One attempt per element, more than the first ceiling stored (one step above 1): the
         // job can only end if the ceiling was raised, and every id stays below the stored one.

@@ -1,3 +1,4 @@
+import ClusterJournal
 import ClusterTestSupport
 import Foundation
 import Testing
@@ -433,7 +434,10 @@ struct DashboardTerminalTests {
     @Test("the dashboard with --journal: killed with SIGKILL mid-job and started again, it says it resumes and ends VERIFIED; a journal that cannot grow shows JOURNAL STOPPED in the header")
     func journalOnScreen() throws {
         let journal = JournalCrashTests.temporary("journal"), limit = JournalCrashTests.temporary("limit")
-        defer { for path in [journal, journal + "-wal", journal + "-shm", limit] { try? FileManager.default.removeItem(atPath: path) } }
+        defer {
+            Journal.removeFiles(at: journal)
+            try? FileManager.default.removeItem(atPath: limit)
+        }
         try JournalCrashTests.setLimit(2_000_000_000, in: limit)
         let command = "CLUSTER_TOP_TEST_KERNEL=limit:\(limit) '\(binary)' --range 1...8_000_000_000 --chunk-size 1_000_000 --workers 2 --journal \(journal)"
         let first = try TmuxSession(width: 80, height: 24)
@@ -459,7 +463,7 @@ struct DashboardTerminalTests {
 
         // A full disk, as a file-size limit: the header says so, the job goes on.
         let small = JournalCrashTests.temporary("small")
-        defer { for path in [small, small + "-wal", small + "-shm"] { try? FileManager.default.removeItem(atPath: path) } }
+        defer { Journal.removeFiles(at: small) }
         try JournalCrashTests.setLimit(1, in: limit)
         let third = try TmuxSession(width: 80, height: 24)
         try third.type("CLUSTER_TOP_TEST_KERNEL=limit:\(limit) prlimit --fsize=262144 -- '\(binary)' --range 1...400_000_000 --chunk-size 1_000 --workers 2 --journal \(small)")

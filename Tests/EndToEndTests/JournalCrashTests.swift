@@ -40,8 +40,10 @@ struct JournalCrashTests {
     func killTenTimes(coordinator: Coordinator) throws {
         let journal = Self.temporary("journal"), limitFile = Self.temporary("limit")
         defer {
-            for path in [journal, journal + "-wal", journal + "-shm", journal + ".token", journal + ".tls-cert.pem",
-                         journal + ".tls-key.pem", limitFile] { try? FileManager.default.removeItem(atPath: path) }
+            Journal.removeFiles(at: journal)
+            for path in [journal + ".token", journal + ".tls-cert.pem", journal + ".tls-key.pem", limitFile] {
+                try? FileManager.default.removeItem(atPath: path)
+            }
         }
         let environment = ["CLUSTER_TOP_TEST_KERNEL": "limit:\(limitFile)"]
         let job = ["--range", "\(Self.range.lo)...\(Self.range.hi)", "--chunk-size", "\(Self.chunkSize)", "--headless",
@@ -119,9 +121,8 @@ struct JournalCrashTests {
         let journal = Self.temporary("journal"), limitFile = Self.temporary("limit")
         var copies: [String] = []
         defer {
-            for path in [journal, limitFile] + copies {
-                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-            }
+            for path in [journal] + copies { Journal.removeFiles(at: path) }
+            try? FileManager.default.removeItem(atPath: limitFile)
         }
         let job = ["--range", "\(Self.range.lo)...\(Self.range.hi)", "--chunk-size", "\(Self.chunkSize)", "--headless"]
         try Self.setLimit(Self.range.lo, in: limitFile)

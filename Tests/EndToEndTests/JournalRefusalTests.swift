@@ -11,17 +11,9 @@ import Testing
 struct JournalRefusalTests {
     static let job = ["--range", "1...20_000_000", "--chunk-size", "100_000", "--headless", "--workers", "2"]
 
-    static func temporary(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("cluster-top-\(name)-\(UUID().uuidString)").path
-    }
-
-    static func remove(_ path: String) {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-    }
-
     /// A whole journal of a finished job, closed: one file.
     static func finishedJournal() throws -> String {
-        let path = temporary("journal")
+        let path = JournalCrashTests.temporary("journal")
         let run = try BinaryProcess.run(job + ["--journal", path])
         try #require(run.status == 0, "\(run.stderr)")
         try #require(!FileManager.default.fileExists(atPath: path + "-wal"), "a journal at rest is one file")
@@ -45,20 +37,20 @@ struct JournalRefusalTests {
 
     @Test("a file that is not a journal: text, empty, a folder, another SQLite database")
     func notAJournal() throws {
-        let text = Self.temporary("text")
+        let text = JournalCrashTests.temporary("text")
         try "job 1: 1...100\n".write(toFile: text, atomically: true, encoding: .utf8)
         try expectRefused(text, saying: "is not a cluster-top journal (not an SQLite database)")
-        let empty = Self.temporary("empty")
+        let empty = JournalCrashTests.temporary("empty")
         FileManager.default.createFile(atPath: empty, contents: Data())
         try expectRefused(empty, saying: "is empty, not a journal")
-        let folder = Self.temporary("folder")
+        let folder = JournalCrashTests.temporary("folder")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         let run = try BinaryProcess.run(Self.job + ["--journal", folder])
         #expect(run.status == 65 && run.stderr.contains("is a folder, not a journal"), "\(run.stderr)")
-        let other = Self.temporary("other.sqlite")
+        let other = JournalCrashTests.temporary("other.sqlite")
         try DatabaseQueue(path: other).write { try $0.execute(sql: "CREATE TABLE jobs (id INTEGER PRIMARY KEY)") }
         try expectRefused(other, saying: "is an SQLite database but not a cluster-top journal")
-        for path in [text, empty, folder, other] { Self.remove(path) }
+        for path in [text, empty, folder, other] { Journal.removeFiles(at: path) }
     }
 
     @Test("a journal of a newer format, a truncated one, a damaged one (quick_check)")
@@ -78,13 +70,13 @@ struct JournalRefusalTests {
         for i in 4_096..<bytes.count { bytes[i] = UInt8.random(in: 0...255) }
         try bytes.write(to: URL(fileURLWithPath: damaged))
         try expectRefused(damaged, saying: "damaged")
-        for path in [newer, truncated, damaged] { Self.remove(path) }
+        for path in [newer, truncated, damaged] { Journal.removeFiles(at: path) }
     }
 
     @Test("a journal whose unfinished job is another range, and one a running coordinator holds")
     func otherRangeOrInUse() throws {
-        let path = Self.temporary("journal"), limit = Self.temporary("limit")
-        defer { Self.remove(path); try? FileManager.default.removeItem(atPath: limit) }
+        let path = JournalCrashTests.temporary("journal"), limit = JournalCrashTests.temporary("limit")
+        defer { Journal.removeFiles(at: path); try? FileManager.default.removeItem(atPath: limit) }
         // Held at element 1,000,000: the job stays unfinished, whatever the machine's speed.
         try "1000000\n".write(toFile: limit, atomically: true, encoding: .utf8)
         let running = try BackgroundBinary(Self.job + ["--journal", path, "--refresh", "0.1"],
@@ -111,8 +103,8 @@ struct JournalRefusalTests {
     @Test("a journal that cannot grow (a file-size limit, as on a full disk) stops, says so in one log line, and the job still ends verified",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit"), "prlimit (util-linux) is not installed"))
     func fullDisk() throws {
-        let path = Self.temporary("journal"), limit = Self.temporary("limit")
-        defer { Self.remove(path); try? FileManager.default.removeItem(atPath: limit) }
+        let path = JournalCrashTests.temporary("journal"), limit = JournalCrashTests.temporary("limit")
+        defer { Journal.removeFiles(at: path); try? FileManager.default.removeItem(atPath: limit) }
         try "1\n".write(toFile: limit, atomically: true, encoding: .utf8)
         // 256 KiB: a few hundred commits of small chunks; the job is held until the journal stopped.
         let run = try BackgroundBinary(["--range", "1...400_000_000", "--chunk-size", "1_000", "--headless", "--workers", "2",
