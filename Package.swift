@@ -117,6 +117,8 @@ let package = Package(
             // What a journal holds after each kill, read as `cluster-top journal` reads it; SQLite
             // files that are not journals, made for the refusal tests.
             "ClusterJournal", .product(name: "GRDB", package: "GRDB.swift"),
+            // The last run's result line (--json), compared with the journal.
+            "ClusterReporting",
             // Hostile clients written by hand, against the real serve.
             "ClusterProtocol",
             .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -57,12 +57,16 @@ extension SumOfSquaresKernel {
     ///   sub-block creates PATH.held, so the test knows it is there;
     /// - `limit:PATH`: a sub-block waits until the number in the file PATH is at least its last
     ///   element, so a test lets a job advance to a point of its choosing and no further, in
-    ///   any process, however fast the machine (a coordinator killed and restarted many times).
+    ///   any process, however fast the machine (a coordinator killed and restarted many times);
+    ///   each sub-block summed is then appended to PATH.summed as "pid lo hi", one write per line,
+    ///   so the test sees the work every process really did.
     public static let standard: @Sendable (Int64, Int64) -> UInt128 = {
         let setting = getenv("CLUSTER_TOP_TEST_KERNEL").map { String(cString: $0) } ?? ""
         if setting.hasPrefix("limit:") {
             let path = String(setting.dropFirst("limit:".count))
             let known = Atomic<Int64>(Int64.min)
+            let summedLog = open(path + ".summed", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            let pid = getpid()
             return { lo, hi in
                 while known.load(ordering: .relaxed) < hi {
                     let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
@@ -70,7 +74,11 @@ extension SumOfSquaresKernel {
                     if limit > known.load(ordering: .relaxed) { known.store(limit, ordering: .relaxed) }
                     if limit < hi { usleep(2000) }
                 }
-                return sum(lo, hi)
+                let total = sum(lo, hi)
+                // O_APPEND: lines from every thread and process stay whole.
+                var line = "\(pid) \(lo) \(hi)\n"
+                line.withUTF8 { _ = write(summedLog, $0.baseAddress, $0.count) }
+                return total
             }
         }
         if setting == "closed-form" {

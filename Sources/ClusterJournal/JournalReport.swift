@@ -15,6 +15,8 @@ public struct JournalReport: Codable, Sendable, Equatable {
         public let state: String
         public let chunks: Int64
         public let chunksAccepted: Int64
+        /// The accepted chunks as spans of chunk indices, each [first, end), in order.
+        public let acceptedChunkSpans: [[Int64]]
         public let elementsAccepted: Int64
         /// The sum of the accepted chunks, exact, in decimal.
         public let acceptedTotal: String
@@ -74,6 +76,7 @@ public struct JournalReport: Codable, Sendable, Equatable {
                     jobs.append(Job(id: id, lo: spec.lo, hi: spec.hi, chunkSize: spec.chunkSize, schedule: spec.schedule.rawValue,
                                     state: row["state"], chunks: spec.chunkCount,
                                     chunksAccepted: accepted.spans.reduce(0) { $0 + Int64($1.count) },
+                                    acceptedChunkSpans: accepted.spans.map { [$0.lowerBound, $0.upperBound] },
                                     elementsAccepted: accepted.elements, acceptedTotal: String(accepted.sum),
                                     closedForm: String(spec.closedFormTotal), submittedAt: row["submitted_at"],
                                     startedAt: row["started_at"], endedAt: row["ended_at"], summedBy: summers,
