@@ -34,7 +34,7 @@ public struct ClusterConfiguration: Sendable {
     /// least one attempt, at most 1,024).
     public var remoteQueueElements: Int64 = 48_000_000
     /// How much work, in time at its own measured rate, a local thread claims beyond its current
-    /// attempt (at most 32 attempts). With chunks shorter than this it visits the engine, and
+    /// attempt (at most 256 attempts). With chunks shorter than this it visits the engine, and
     /// takes its lock, once per batch instead of once per chunk, handing in the batch's results
     /// together; chunks longer than this are claimed one at a time, as are a worker's first.
     /// 0 claims one at a time always.

@@ -41,7 +41,7 @@ struct WorkerLoop {
                 continue
             }
             switch runner.run(task.elements, speed: control.speed, control: &control, hold: hold, throttle: &throttle) {
-            case .finished(let sum): control.hold(task.attempt, sum: sum)
+            case .finished(let sum): control.hold(task.attempt, sum: sum, elements: task.elements.count64)
             case .dropped, .quit: break  // killed or shut down: the engine knows already
             }
         }
@@ -57,14 +57,18 @@ struct LocalChunkControl: ChunkControl {
     /// Claimed at the last visit, in order; those from `nextIndex` on are not started yet.
     private var claimed: [AttemptTask] = []
     private var nextIndex = 0
-    /// Finished since the last visit, in order.
+    /// Finished since the last visit, in order, and their element counts.
     private var held: [HeldResult] = []
+    private var heldElements: [Int64] = []
     /// The attempt being run.
     private var attempt = AttemptID(0)
     /// The control epoch as of the last visit.
     private var epoch: UInt64 = 0
-    /// When the attempt being run was found whole.
+    /// When the attempt being run was found whole; 0 until it is stamped (`stampHeld`).
     private var finishedNanos: UInt64 = 0
+    /// The last moment a held result's finish time is measured from: the visit that claimed
+    /// the batch, or the last stamped result.
+    private var batchStartNanos: UInt64 = 0
     /// The speed the engine last gave.
     private(set) var speed: Double = 1
 
@@ -85,9 +89,47 @@ struct LocalChunkControl: ChunkControl {
 
     mutating func finished(at now: UInt64) { finishedNanos = now }
 
+    /// Unstamped while more claimed attempts follow in this batch: the batch's last attempt, or
+    /// the next hand-in, reads the clock, and the ones before are stamped in between.
+    mutating func finishedUnstamped() -> Bool {
+        guard nextIndex < claimed.count else { return false }
+        finishedNanos = 0
+        return true
+    }
+
+    /// Gives the held results found whole without a clock read their finish times: spread
+    /// between the stamps around them in proportion to their elements (a batch lasts at most
+    /// `localClaimAheadSeconds`, so none is off by more than that). `now` closes a run of them
+    /// that no stamp follows.
+    private mutating func stampHeld(now: UInt64) {
+        var runStart = 0, from = batchStartNanos
+        for index in held.indices {
+            guard held[index].finishedNanos != 0 else { continue }
+            spread(held.indices[runStart..<index], from: from, to: held[index].finishedNanos, including: index)
+            from = held[index].finishedNanos
+            runStart = index + 1
+        }
+        if runStart < held.count { spread(held.indices[runStart..<held.count], from: from, to: now, including: nil) }
+        batchStartNanos = now
+    }
+
+    /// Stamps `run`, unstamped, between `from` and `to`; the stamped result at `end` (if any)
+    /// finished at `to`, so it takes its own share of the elements.
+    private mutating func spread(_ run: Range<Int>, from: UInt64, to: UInt64, including end: Int?) {
+        guard !run.isEmpty else { return }
+        let shares = run.map { heldElements[$0] }
+        let total = shares.reduce(0, +) + (end.map { heldElements[$0] } ?? 0)
+        let span = to > from ? to - from : 0
+        var elements: Int64 = 0
+        for (index, share) in zip(run, shares) {
+            elements += share
+            held[index].finishedNanos = from + UInt64(Double(span) * Double(elements) / Double(max(1, total)))
+        }
+    }
     /// Keeps a finished attempt's result for the next visit, with the time it was found whole.
-    mutating func hold(_ attempt: AttemptID, sum: UInt128) {
+    mutating func hold(_ attempt: AttemptID, sum: UInt128, elements: Int64) {
         held.append(HeldResult(attempt: attempt, sum: sum, finishedNanos: finishedNanos))
+        heldElements.append(elements)
     }
 
     enum Visit { case run, wait, exit }
@@ -95,14 +137,17 @@ struct LocalChunkControl: ChunkControl {
     /// One lock acquisition hands in the results held and claims what comes next; the control
     /// epoch read under it is the one the claimed attempts start from.
     mutating func visitEngine() -> Visit {
+        if !held.isEmpty { stampHeld(now: MonotonicClock.nanoseconds()) }
         let results = held
         let index = index, cell = cell
-        let (step, seen) = cluster.withState { s in
+        let (step, seen, now) = cluster.withState { s in
             let now = MonotonicClock.nanoseconds()
             if !results.isEmpty { s.handIn(worker: index, held: results) }
-            return (s.step(worker: index, now: now), cell.controlEpoch.load(ordering: .relaxed))
+            return (s.step(worker: index, now: now), cell.controlEpoch.load(ordering: .relaxed), now)
         }
+        batchStartNanos = now
         held.removeAll(keepingCapacity: true)
+        heldElements.removeAll(keepingCapacity: true)
         claimed.removeAll(keepingCapacity: true)
         nextIndex = 0
         epoch = seen
@@ -125,6 +170,8 @@ struct LocalChunkControl: ChunkControl {
     /// returns with the new speed and last element, or drops the attempt if it is no longer the
     /// worker's. `position` and `sum` say how far it got, in case a thief splits its chunk.
     mutating func settle(position: Int64, sum: UInt128, last: inout Int64, speed: inout Double) -> ChunkRunner.Verdict {
+        if !held.isEmpty { stampHeld(now: MonotonicClock.nanoseconds()) }
+        defer { batchStartNanos = MonotonicClock.nanoseconds() }  // a pause is no attempt's time
         while true {
             let results = held
             let (index, cell, attempt) = (index, cell, attempt)
@@ -143,6 +190,7 @@ struct LocalChunkControl: ChunkControl {
                 return (answer, cell.controlEpoch.load(ordering: .relaxed), kept)
             }
             held.removeAll(keepingCapacity: true)
+            heldElements.removeAll(keepingCapacity: true)
             epoch = seen
             if stillMine.count != notStarted.count {
                 claimed.removeSubrange(nextIndex...)

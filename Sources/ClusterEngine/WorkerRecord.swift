@@ -27,7 +27,7 @@ struct CurrentAttempt {
 struct HeldResult {
     let attempt: AttemptID
     let sum: UInt128
-    let finishedNanos: UInt64
+    var finishedNanos: UInt64
 }
 
 /// An attempt handed to a worker ahead of time, waiting in its queue.

@@ -133,7 +133,11 @@ struct Measurements {
     // MARK: 3. Scheduling overhead
 
     func overhead() throws {
-        let count = elements(2e9)
+        // About 1 s of work on every core at the running kernel's measured speed: with a fixed
+        // 2 G elements the IFMA kernel's run lasted 35 ms, and the start (threads, the first
+        // chunks claimed one at a time until a pace is known) weighed in every ratio.
+        let rate = KernelPeaks.measure()[KernelVariant.active] ?? 6e9
+        let count = elements(max(2e9, rate * Double(cores)))
         let sizes: [Int64] = [4 << 10, 64 << 10, 1 << 20, 16 << 20]
         var samples: [Int64: Sample] = [:]
         for _ in 0..<runs {

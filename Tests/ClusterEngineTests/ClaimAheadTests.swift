@@ -54,16 +54,23 @@ struct ClaimAheadTests {
         return (held, now)
     }
 
-    @Test("one chunk at a time until the pace is known; then as many as 100 µs holds, at most 32")
+    @Test("one chunk at a time until the pace is known; then as many as 100 µs holds, at most maxLocalDepth")
     func depthFollowsPace() throws {
         var s = try engine()
         let first = s.step(worker: 0, now: t0)
         #expect(first.tasks.count == 1, "no pace yet: no claim ahead")
-        // 100 elements in 1 µs: a chunk lasts 1 µs, so 100 would fit in the window; 32 are taken.
+        // 100 elements in 1 µs: a chunk lasts 1 µs, so 100 fit in the window behind the current one.
         s.handIn(worker: 0, held: run(first, from: t0, nanosEach: 1_000).held)
         let batch = s.step(worker: 0, now: t0 + 1_000)
-        #expect(batch.tasks.count == 1 + EngineState.maxLocalDepth)
-        #expect(s.workers[0].queue.count == EngineState.maxLocalDepth)
+        #expect(batch.tasks.count == 101)
+        #expect(s.workers[0].queue.count == 100)
+        // 100 elements in 100 ns: 1,000 would fit; the depth stops them at maxLocalDepth.
+        var fast = try engine(chunks: 2_000)
+        let start = fast.step(worker: 0, now: t0)
+        fast.handIn(worker: 0, held: run(start, from: t0, nanosEach: 100).held)
+        let fastBatch = fast.step(worker: 0, now: t0 + 100)
+        #expect(fastBatch.tasks.count == 1 + EngineState.maxLocalDepth)
+        #expect(fast.workers[0].queue.count == EngineState.maxLocalDepth)
         // Slower: 100 elements in 10 µs leaves room for 10 behind the current one.
         var slow = try engine()
         let one = slow.step(worker: 0, now: t0)
@@ -110,8 +117,8 @@ struct ClaimAheadTests {
         let first = s.step(worker: 0, now: t0)
         s.handIn(worker: 0, held: run(first, from: t0, nanosEach: 1_000).held)
         let batch = s.step(worker: 0, now: t0 + 1_000)
-        #expect(batch.tasks.count == 33)
-        // The thread finished 5 of the 33, holds their results, and is killed in the sixth.
+        #expect(batch.tasks.count == 99, "all 99 chunks left: fewer than 100 µs' worth")
+        // The thread finished 5 of the 99, holds their results, and is killed in the sixth.
         let (held, _) = run(WorkerStep.run(batch.tasks[0], then: Array(batch.tasks[1..<5])), from: t0 + 1_000, nanosEach: 1_000)
         let killed = s.kill(worker: 0)
         #expect(killed)
@@ -179,7 +186,7 @@ extension ClaimAheadTests {
         s.handIn(worker: 0, held: run(first, from: t0, nanosEach: 1_000).held)
         let batch = s.step(worker: 0, now: t0 + 1_000)
         let current = try #require(batch.tasks.first)
-        #expect(s.workers[0].queue.count == 32)
+        #expect(s.workers[0].queue.count == 48, "the rest of its slice of 50, behind the current chunk")
         let paused = s.pause(worker: 0)
         #expect(paused)
         // Worker 1 does its own slice and steals the rest of worker 0's, until it must ask worker
@@ -305,5 +312,33 @@ struct RemoteQueueDepthTests {
         #expect(going == .proceed(last: tasks[2].elements.upperBound, speed: 1))
         s.handIn(worker: 0, arrived: [(tasks[2].attempt, sum(tasks[2]))], now: t0 + 1_003_000_000)
         #expect(s.workers[0].nanosPerElement == 10)
+    }
+}
+
+extension ClaimAheadTests {
+    @Test("real threads on tiny chunks, most finished without a clock read: every attempt on the timeline ends after it starts, in order on its lane, inside the job")
+    func unstampedFinishesStayInOrder() throws {
+        var configuration = ClusterConfiguration()
+        configuration.timelineCapacity = 100_000
+        let cluster = Cluster(configuration: configuration)
+        defer { _ = cluster.shutdown() }
+        for _ in 0..<2 { cluster.addWorker() }
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 4_096 * 20_000, chunkSize: 4_096))
+        let summary = try #require(cluster.waitForJob(job, timeout: 600))
+        #expect(summary.verified)
+        let timeline = cluster.timeline()
+        let done = timeline.segments.filter { $0.outcome == .done && $0.job == job }
+        #expect(done.count == 20_000)
+        let start = try #require(timeline.jobStart)
+        for lane in Dictionary(grouping: done, by: \.worker).values {
+            let ordered = lane.sorted { $0.attempt < $1.attempt }
+            for (before, after) in zip(ordered, ordered.dropFirst()) {
+                let (end, nextEnd) = (try #require(before.end), try #require(after.end))
+                #expect(end <= after.start + 1e-9 && nextEnd >= after.start, "\(before) then \(after)")
+            }
+            for segment in ordered {
+                #expect(segment.start >= start - 1e-9 && (segment.end ?? .infinity) <= start + summary.elapsed + 1e-3)
+            }
+        }
     }
 }
