@@ -89,7 +89,7 @@ extension EngineState {
     }
 
     mutating func forgeResults(worker i: Int) -> Bool {
-        guard workers[i].remote == nil, workers[i].phase != .removed, !workers[i].forgesResults else { return false }
+        guard !workers[i].isRemote, workers[i].phase != .removed, !workers[i].forgesResults else { return false }
         workers[i].forgesResults = true
         log(.workerForging(workers[i].cell.id))
         return true

@@ -11,17 +11,18 @@ extension EngineState {
     /// A local thread keeps at most `maxLocalDepth`, and none while its pace is unknown or its
     /// chunks last longer than that.
     func queueDepth(worker i: Int, chunkSize: Int64) -> Int {
-        let record = workers[i]
+        // Field by field: a copy of the whole record, once per visit, showed with tiny chunks.
         let chunk = Double(max(1, chunkSize))
-        if record.remote != nil {
-            let elementsWorth = Double(record.queueElements) / chunk
-            let depth = record.queueNanos > 0 && record.nanosPerElement > 0
-                ? max(elementsWorth, record.queueNanos / (record.nanosPerElement * chunk))
+        let queueNanos = workers[i].queueNanos, nanosPerElement = workers[i].nanosPerElement
+        if workers[i].isRemote {
+            let elementsWorth = Double(workers[i].queueElements) / chunk
+            let depth = queueNanos > 0 && nanosPerElement > 0
+                ? max(elementsWorth, queueNanos / (nanosPerElement * chunk))
                 : elementsWorth
             return Int(min(Double(Self.maxRemoteDepth), max(1, depth)))
         }
-        guard record.queueNanos > 0, record.nanosPerElement > 0 else { return 0 }
-        return Int(min(Double(Self.maxLocalDepth), record.queueNanos / (record.nanosPerElement * chunk)))
+        guard queueNanos > 0, nanosPerElement > 0 else { return 0 }
+        return Int(min(Double(Self.maxLocalDepth), queueNanos / (nanosPerElement * chunk)))
     }
 
     /// A local thread's claim ahead stops here: enough that the engine lock is taken once per
@@ -37,7 +38,7 @@ extension EngineState {
     /// (`remoteQueueSeconds` of work), twice the round trip's worth, so that its queue outlasts the
     /// trip of its results to the coordinator and of the next attempts back, with room for jitter.
     mutating func noteRoundTrip(worker i: Int, seconds: Double) {
-        guard workers[i].remote != nil, seconds.isFinite, seconds >= 0 else { return }
+        guard workers[i].isRemote, seconds.isFinite, seconds >= 0 else { return }
         workers[i].queueNanos = workers[i].baseQueueNanos + 2 * min(seconds, 10) * 1e9
     }
 
@@ -55,7 +56,7 @@ extension EngineState {
         let old = workers[i].nanosPerElement
         if old == 0 {
             workers[i].nanosPerElement = pace
-        } else if workers[i].remote != nil {
+        } else if workers[i].isRemote {
             workers[i].nanosPerElement = pace < old ? pace : old + (pace - old) / 16
         } else {
             workers[i].nanosPerElement = old + (pace - old) / 4

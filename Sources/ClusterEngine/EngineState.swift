@@ -190,7 +190,7 @@ struct EngineState {
         }
         let step = decideStep(worker: i, now: now)
         // A local thread told to exit never comes back: its row may be freed once removed.
-        if case .exit = step, workers[i].remote == nil { workers[i].threadGone = true }
+        if case .exit = step, !workers[i].isRemote { workers[i].threadGone = true }
         return step
     }
 
@@ -331,7 +331,7 @@ struct EngineState {
         // A local thread's attempts carry their own finish times. A remote one's results arrive
         // several at a time; its pace is taken per message (`handIn(worker:arrived:now:)`).
         // A pause inside the attempt is no slowness of the worker's: left out of its pace.
-        if workers[i].remote == nil, now > attemptInfo.startNanos + attemptInfo.pausedNanos {
+        if !workers[i].isRemote, now > attemptInfo.startNanos + attemptInfo.pausedNanos {
             notePace(worker: i, elements: count, nanos: now - attemptInfo.startNanos - attemptInfo.pausedNanos)
         }
         workers[i].chunksDone += 1

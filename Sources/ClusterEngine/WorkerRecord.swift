@@ -57,6 +57,8 @@ struct WorkerRecord {
     var chunksDone = 0
     /// Where a remote worker runs; nil for a local thread.
     let remote: RemoteWorkerInfo?
+    /// `remote != nil`, stored: read per chunk, the comparison copied the whole `RemoteWorkerInfo`.
+    let isRemote: Bool
     /// Which network session holds a remote worker (see `RemoteWorkerHandle`); 0 for a local thread.
     let session: UInt64
     /// Elements' worth of attempts a remote worker keeps queued behind `current` until its pace
@@ -110,6 +112,7 @@ struct WorkerRecord {
         self.session = session
         self.speed = speed
         self.remote = remote
+        isRemote = remote != nil
         checksResults = remote != nil
         self.queueElements = queueElements
         self.queueNanos = queueNanos
