@@ -4,6 +4,12 @@ public struct ClusterConfiguration: Sendable {
     /// Elements a worker sums between two looks at its control state. Bounds pause and kill
     /// latency (64 Ki elements take well under a millisecond at full speed).
     public var subBlockSize: Int64 = 1 << 16
+    /// The same for a remote worker's threads, told at its welcome. Larger: a remote thread
+    /// also looks for results to send between sub-blocks, which at the IFMA kernel's speed (a
+    /// sub-block of 64 Ki in 2 µs) was 4% of its time; it answers a pause or a kill after a
+    /// network round trip anyway, to which 256 Ki (8 µs, or 110 µs at the scalar kernel's
+    /// speed) adds little.
+    public var remoteSubBlockSize: Int64 = 1 << 18
     /// The function that sums one sub-block. Tests substitute it to inject faults or to hold a
     /// worker at a precise point; everything else uses the real kernel.
     public var kernel: @Sendable (Int64, Int64) -> UInt128 = SumOfSquaresKernel.standard

@@ -368,7 +368,7 @@ struct RemoteSession {
                 $0.workerIds = threads.map { UInt32($0.id.id.rawValue) }
                 $0.heartbeatMillis = UInt32(Self.milliseconds(timing.heartbeat))
                 $0.leaseMillis = UInt32(Self.milliseconds(timing.lease))
-                $0.subBlock = cluster.configuration.subBlockSize
+                $0.subBlock = cluster.configuration.remoteSubBlockSize
             }
         })
         for t in threads.indices { service(t) }
