@@ -8,7 +8,31 @@ public enum DemoScript {
     /// The one-core kernel speed the job sizes below are written for.
     public static let writtenForRate = 2e9
 
-    public static let text = """
+    /// The demo as written for the kernel variants this CPU runs (lesson 5 steps through each).
+    public static var text: String { text(variants: KernelVariant.supported) }
+
+    /// What lesson 5 says as each vector kernel takes over.
+    static func vectorCaption(_ variant: KernelVariant) -> String? {
+        switch variant {
+        case .scalar: nil
+        case .sse2: "SSE2: the same job and workers, each core now squaring 2 elements a step."
+        case .neon: "NEON: the same job and workers, each core now squaring 2 elements a step."
+        case .avx2: "AVX2: 4 elements a step on each core."
+        case .avx512: "AVX-512: 8 elements a step on each core."
+        case .ifma: "AVX-512 IFMA: 8 a step, each square added in one 52-bit multiply-add."
+        }
+    }
+
+    /// The demo, lesson 5 stepping from the scalar kernel through each of `variants`, slowest to
+    /// fastest, on every core.
+    public static func text(variants: [KernelVariant]) -> String {
+        let vectors = variants.compactMap { variant in
+            vectorCaption(variant).map { "kernel \(variant)\ncaption \($0)\nsubmit 1...14_000_000_000\nwait\n" }
+        }.joined()
+        return written.replacingOccurrences(of: "{vectors}", with: vectors)
+    }
+
+    private static let written = """
         # Lesson 1: more workers help until the cores run out.
         workers 1
         schedule dynamic
@@ -82,17 +106,14 @@ public enum DemoScript {
         chunk-size 250_000_000
         view workers
         caption Lesson 5 of 6: threads and vectors. The scalar kernel on one worker.
-        submit 1...16_000_000_000
+        submit 1...14_000_000_000
         wait
         workers cores
         caption Threads: the same job on every core. PEAK: each worker's share of a core.
-        submit 1...16_000_000_000
+        submit 1...14_000_000_000
         wait
-        kernel auto
-        caption Vectors: the same job and workers, each core summing many elements a step.
-        submit 1...16_000_000_000
-        wait
-        caption Lesson 5 done: threads multiply by cores, vectors by lanes, both at once.
+        view jobs
+        {vectors}caption Lesson 5 done: threads multiply by cores, vectors by lanes, both at once.
 
         # Lesson 6: the coordinator is a single point of failure, unless it keeps a journal.
         +4s workers cores

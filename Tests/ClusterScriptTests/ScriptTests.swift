@@ -90,10 +90,21 @@ struct ScriptFormatTests {
         #expect(actions.contains(.workers(.cores(times: 2, plus: 0))))
         #expect(actions.contains { if case .throttle(_, let speed) = $0 { speed < 1 } else { false } })
         #expect(actions.contains(.view(.timeline)) && actions.contains(.view(.speedup)))
-        // Lesson 5: scalar first, then the best kernel, the jobs view at the end.
+        // Lesson 5: scalar first, then every variant this CPU runs, slowest to fastest, the
+        // best last, each with a job of its own; the jobs view compares them.
+        let kernels = actions.compactMap { if case .kernel(let variant) = $0 { variant } else { nil } }
+        #expect(kernels == KernelVariant.supported && kernels.last == KernelVariant.best)
         let scalar = try #require(actions.firstIndex(of: .kernel(.scalar)))
-        let best = try #require(actions.firstIndex(of: .kernel(KernelVariant.best)))
-        #expect(scalar < best && actions[best...].contains(.view(.jobs)))
+        let best = try #require(actions.lastIndex(of: .kernel(KernelVariant.best)))
+        #expect(actions[scalar..<best].contains(.view(.jobs)))
+        for variant in KernelVariant.supported.dropFirst() {
+            let step = try #require(actions.firstIndex(of: .kernel(variant)))
+            #expect(actions[step...].prefix(4).contains(.submit(lo: 1, hi: 14_000_000_000)), "\(variant)")
+        }
+        // On a CPU of fewer variants (one without AVX-512), the lesson steps through those.
+        let older = try Script.parse(DemoScript.text(variants: [.scalar, .sse2, .avx2]), source: "demo").steps.map(\.action)
+        let olderKernels = older.compactMap { action -> KernelVariant? in if case .kernel(let variant) = action { variant } else { nil } }
+        #expect(olderKernels == [.scalar, .sse2, .avx2])
     }
 
     @Test("each lesson ends on a caption saying what it showed, held at least 3 s before the next lesson's first step; no two steps of lesson 1 coincide on any core count")
@@ -317,11 +328,12 @@ struct ScriptSizingTests {
         #expect(jobSizes(written).first == 90_000_000_000)
         let scaled = zip(jobSizes(written), jobSizes(measured)).map { Double($1) / Double($0) }
         // Lessons 1-4 run the active kernel (3×); lesson 5 runs one job with the scalar kernel
-        // (½×), then the same job with the vector one: sized for the slower, so that it lasts as
-        // written at first and the vector kernel's gain shows as time saved. Lesson 6's two jobs
-        // run the active kernel again.
-        #expect(scaled.dropLast(5).allSatisfy { abs($0 - 3) < 1e-6 })
-        #expect(scaled.dropLast(2).suffix(3).allSatisfy { abs($0 - 0.5) < 1e-6 }, "\(scaled)")
+        // (½×) on one worker and on every core, then the same job with each vector kernel: sized
+        // for the slowest, so that it lasts as written at first and each vector kernel's gain
+        // shows as time saved. Lesson 6's two jobs run the active kernel again.
+        let lesson5 = 1 + KernelVariant.supported.count
+        #expect(scaled.dropLast(2 + lesson5).allSatisfy { abs($0 - 3) < 1e-6 })
+        #expect(scaled.dropLast(2).suffix(lesson5).allSatisfy { abs($0 - 0.5) < 1e-6 }, "\(scaled)")
         #expect(scaled.suffix(2).allSatisfy { abs($0 - 3) < 1e-6 }, "\(scaled)")
         #expect(measured.steps.map(\.timing) == written.steps.map(\.timing), "the lessons keep their timing")
     }
