@@ -16,9 +16,20 @@ struct RunOptions: ParsableArguments {
     /// The job with no --range: about a minute of work for this machine's cores, with the kernel
     /// as it runs here (one core's `rate`), rounded to two significant digits.
     static func defaultRange(rate: Double) -> (lo: Int64, hi: Int64) {
-        let wanted = min(Double(JobSpec.largestAcceptedMagnitude), max(1e6, rate * Double(cores) * 60))
-        let scale = pow(10, (log10(wanted) - 1).rounded(.down))
-        return (1, Int64((wanted / scale).rounded() * scale))
+        (1, twoSignificantDigits(min(Double(JobSpec.largestAcceptedMagnitude), max(1e6, rate * Double(cores) * 60))))
+    }
+
+    /// The default job's chunks: about half a second of one core's work (120 a core over its
+    /// minute), never below the usual default. At the IFMA kernel's 33 G/s a chunk of 4 Mi
+    /// lasted 127 µs: every bar on the screen was a blur, and a kill lost nothing one could see.
+    static func defaultChunkSize(forDefaultRange range: (lo: Int64, hi: Int64)) -> Int64 {
+        let elements = Double(range.hi - range.lo + 1)
+        return max(JobSpec.defaultChunkSize, twoSignificantDigits(elements / Double(cores * 120)))
+    }
+
+    private static func twoSignificantDigits(_ value: Double) -> Int64 {
+        let scale = pow(10, (log10(max(1, value)) - 1).rounded(.down))
+        return Int64((value / scale).rounded() * scale)
     }
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
@@ -31,8 +42,10 @@ struct RunOptions: ParsableArguments {
         valueName: "N"))
     var workers: Int?
 
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Elements per chunk.", valueName: "N"))
-    var chunkSize: String = String(JobSpec.defaultChunkSize)
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
+        "Elements per chunk. (default: \(NumberText.grouped(JobSpec.defaultChunkSize)); for the job with no --range, about half a second of one core's work, so that each bar is seen filling)",
+        valueName: "N"))
+    var chunkSize: String?
 
     @Option(name: .long, help: ArgumentHelp(
         "How chunks reach workers: dynamic (one shared queue), static (one fixed slice per worker, as in the seed) or stealing (own slices; idle workers steal and split others' work).",
@@ -127,7 +140,8 @@ struct RunOptions: ParsableArguments {
             let script = try loadScript(kernelPeaks: peaks)
             let bounds: (lo: Int64, hi: Int64) = try range.map(InputParsing.range)
                 ?? (script == nil ? Self.defaultRange(rate: activeRate ?? DemoScript.writtenForRate) : (1, 1))
-            let chunk = try InputParsing.integer(chunkSize, what: "chunk size")
+            let chunk = try chunkSize.map { try InputParsing.integer($0, what: "chunk size") }
+                ?? (range == nil && script == nil ? Self.defaultChunkSize(forDefaultRange: bounds) : JobSpec.defaultChunkSize)
             // A script starts from an empty cluster unless told otherwise: it adds its own workers,
             // so the worker numbers it names are the ones it created.
             let count = workers ?? (script == nil ? Self.cores : 0)
