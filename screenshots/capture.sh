@@ -119,8 +119,9 @@ capture jobs 110 24 "$utf8" "--script $jobs_script" sleep:25
 rm -f "$jobs_script"
 
 # Threads against vectors, as the demo's lesson 5 plays it: one job with the scalar kernel on one
-# worker and on both cores, then with the vector kernel; the jobs view compares them. Captured
-# during the vector job, with PEAK showing each worker against one core's peak.
+# worker and on both cores, then with each vector kernel (this machine's: SSE2, AVX2, AVX-512,
+# and auto, the fastest); the jobs view compares them. kernels-workers is captured during one
+# of the vector jobs, with PEAK showing each worker against one core's peak.
 kernels_script=$(mktemp --suffix=.script)
 cat > "$kernels_script" <<'SCRIPT'
 workers 1
@@ -133,8 +134,20 @@ workers cores
 caption Threads: the same job on every core.
 submit 1...16_000_000_000
 wait
+kernel sse2
+caption Vectors: the same job and workers, each core summing 2 elements a step (SSE2).
+submit 1...16_000_000_000
+wait
+kernel avx2
+caption AVX2: 4 elements a step.
+submit 1...16_000_000_000
+wait
+kernel avx512
+caption AVX-512: 8 elements a step.
+submit 1...16_000_000_000
+wait
 kernel auto
-caption Vectors: the same job and workers, each core summing many elements a step.
+caption The fastest kernel this CPU runs.
 submit 1...16_000_000_000
 wait
 view jobs
