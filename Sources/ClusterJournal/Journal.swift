@@ -77,7 +77,7 @@ public final class Journal: @unchecked Sendable {
             database = try DatabaseQueue(path: path, configuration: configuration)
             try database.writeWithoutTransaction { db in
                 // WAL: a reader (`cluster-top journal`) never blocks the writer; NORMAL: a commit
-                // survives the process being killed (not a power cut: said in the README).
+                // survives the process being killed (not a power cut: said in docs/cluster.md).
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }

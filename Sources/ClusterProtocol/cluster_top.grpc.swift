@@ -35,7 +35,7 @@
 ///      nonce at once. The round trip sizes each thread's queue: enough work to last while its
 ///      results travel to the coordinator and the next attempts travel back.
 ///
-/// Regenerate the Swift code with `Scripts/generate-protocol.sh` (see README.md).
+/// Regenerate the Swift code with `Scripts/generate-protocol.sh` (see docs/cluster.md).
 
 // DO NOT EDIT.
 // swift-format-ignore-file

@@ -99,7 +99,7 @@ public struct ScriptError: Error, Equatable, CustomStringConvertible {
 }
 
 /// A timed sequence of actions, as written in a script file or built into `--demo`.
-/// The format is documented in README.md ("Scripts").
+/// The format is documented in docs/lessons.md ("Script format").
 public struct Script: Sendable, Equatable {
     public let steps: [ScriptStep]
 
@@ -161,7 +161,7 @@ public struct Script: Sendable, Equatable {
             steps.append(ScriptStep(line: number, timing: timing, action: action))
         }
         guard !steps.isEmpty else {
-            throw ScriptError(source: source, line: 1, message: "the script has no actions; see 'Scripts' in README.md")
+            throw ScriptError(source: source, line: 1, message: "the script has no actions; see 'Script format' in docs/lessons.md")
         }
         return Script(steps: steps)
     }

@@ -18,7 +18,7 @@ struct ClusterTop: ParsableCommand {
             In a terminal this opens the dashboard (press ? there for every key). With --headless, \
             --json, or when standard output is not a terminal, it prints progress lines and the \
             verified result instead. --demo plays six lessons on parallelism and failure with captions; \
-            --script FILE plays your own (the format is in README.md). Exit status: 0 verified, \
+            --script FILE plays your own (the format is in docs/lessons.md). Exit status: 0 verified, \
             1 mismatch, 64 bad arguments or script, 65 a --journal refused, 128+N stopped by signal N.
 
             `cluster-top serve` does all this as a coordinator that `cluster-top worker` \

@@ -66,7 +66,7 @@ struct RunOptions: ParsableArguments {
     var demo = false
 
     @Option(name: .long, help: ArgumentHelp(
-        "Play a script of timed actions (format in README.md). Headless, it prints each job's figures at the end.",
+        "Play a script of timed actions (format in docs/lessons.md). Headless, it prints each job's figures at the end.",
         valueName: "FILE"))
     var script: String?
 
