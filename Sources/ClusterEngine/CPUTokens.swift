@@ -11,19 +11,22 @@ import Foundation
 /// in turn, so every worker gets its share, as the kernel's scheduler would give it.
 public final class CPUTokens: Sendable {
     /// The process's tokens, one per active core.
-    public static let shared = CPUTokens(count: ProcessInfo.processInfo.activeProcessorCount)
+    public static let shared = CPUTokens(count: ProcessInfo.processInfo.activeProcessorCount, clock: .live)
 
     /// Tokens that never run out, for threads whose kernel blocks on purpose (tests).
-    public static func unbounded() -> CPUTokens { CPUTokens(count: 1 << 30) }
+    public static func unbounded() -> CPUTokens { CPUTokens(count: 1 << 30, clock: .live) }
 
     /// How long a thread may keep a token while others may be waiting.
     public static let slice: UInt64 = 2_000_000
 
     public let count: Int
+    /// What a slice is measured by.
+    public let clock: EngineClock
     private let semaphore: DispatchSemaphore
 
-    public init(count: Int) {
+    public init(count: Int, clock: EngineClock) {
         self.count = max(1, count)
+        self.clock = clock
         semaphore = DispatchSemaphore(value: self.count)
     }
 
@@ -65,7 +68,7 @@ public final class CPUTokens: Sendable {
         public func take() -> Bool {
             guard since == nil else { return false }
             tokens.acquire()
-            since = MonotonicClock.nanoseconds()
+            since = tokens.clock.now()
             if raised {
                 ComputePriority.lowerCurrentThread()
                 raised = false

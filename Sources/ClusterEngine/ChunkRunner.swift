@@ -40,8 +40,8 @@ public struct ChunkRunner: Sendable {
     public enum Verdict: Sendable, Equatable {
         /// Go on (with the last element and speed it may have changed).
         case proceed
-        /// The attempt is no longer this worker's: stop without a result.
-        case drop
+        /// The attempt is no longer this worker's: abandon it, without a result.
+        case abandon
         /// The worker must end.
         case quit
     }
@@ -49,17 +49,20 @@ public struct ChunkRunner: Sendable {
     /// How an attempt ended.
     public enum Outcome: Sendable, Equatable {
         case finished(UInt128)
-        case dropped
+        case abandoned
         case quit
     }
 
     public let kernel: Kernel
     public let subBlock: Int64
+    /// The clock finish times and throttle sleeps are measured by.
+    public let clock: EngineClock
     /// Sums only while holding one of these (see `CPUTokens`).
     public let tokens: CPUTokens
 
-    public init(kernel: @escaping Kernel, subBlock: Int64, tokens: CPUTokens = .shared) {
+    public init(kernel: @escaping Kernel, subBlock: Int64, clock: EngineClock, tokens: CPUTokens = .shared) {
         self.kernel = kernel
+        self.clock = clock
         self.subBlock = max(1, subBlock)
         self.tokens = tokens
     }
@@ -82,12 +85,12 @@ public struct ChunkRunner: Sendable {
                 hold.giveBackBeforeWaiting()  // settling may wait (paused, or for the coordinator's answer)
                 switch control.settle(position: next, sum: sum, last: &last, speed: &speed) {
                 case .proceed: break
-                case .drop: return .dropped
+                case .abandon: return .abandoned
                 case .quit: return .quit
                 }
                 // A split may leave nothing after `position`; then the attempt is whole.
                 if last < next {
-                    control.finished(at: MonotonicClock.nanoseconds())
+                    control.finished(at: clock.now())
                     return .finished(sum)
                 }
             }
@@ -96,7 +99,7 @@ public struct ChunkRunner: Sendable {
             if hold.take(), control.hasNews() { continue }
             let blockLast = last - next < subBlock ? last : next + subBlock - 1
             // The clock is read once per sub-block at full speed; a throttle needs the start too.
-            let started = speed < 1 ? MonotonicClock.nanoseconds() : 0
+            let started = speed < 1 ? clock.now() : 0
             sum &+= kernel(next, blockLast)
             let count = blockLast - next + 1
             done += count
@@ -104,7 +107,7 @@ public struct ChunkRunner: Sendable {
             // With chunks of a few hundred nanoseconds a clock read each (about 25 ns here) is
             // a tenth of the work: a local thread stamps its batch's chunks at its next visit.
             if blockLast == last, speed >= 1, control.finishedUnstamped() { return .finished(sum) }
-            let now = MonotonicClock.nanoseconds()
+            let now = clock.now()
             if blockLast == last {
                 hold.giveBackIfSliceUsed(now: now)
                 control.finished(at: now)

@@ -21,14 +21,14 @@ public final class Cluster: Sendable {
 
     public init(configuration: ClusterConfiguration = ClusterConfiguration()) {
         self.configuration = configuration
-        state = Mutex(EngineState(configuration: configuration, startNanos: MonotonicClock.nanoseconds()))
+        state = Mutex(EngineState(configuration: configuration, startNanos: configuration.clock.now()))
         rates = Mutex(RateSampler(configuration: configuration))
         backupTimer = DispatchSource.makeTimerSource(queue: .global(qos: .userInitiated))
         if configuration.backupWatchSeconds.isFinite, configuration.backupCheckInterval > 0 {
             let interval = DispatchTimeInterval.milliseconds(max(1, Int(configuration.backupCheckInterval * 1000)))
             backupTimer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(20))
             backupTimer.setEventHandler { [weak self] in
-                self?.state.withLock { $0.offerBackups(now: MonotonicClock.nanoseconds()) }
+                self?.state.withLock { $0.offerBackups(now: configuration.clock.now()) }
             }
         }
         backupTimer.resume()
@@ -139,7 +139,7 @@ public final class Cluster: Sendable {
     /// to `timelineCapacity` segments: take it only while the timeline is shown.
     public func timeline() -> TimelineSnapshot {
         let (entries, whole, completeFrom, start, now) = state.withLock { s in
-            let now = MonotonicClock.nanoseconds()
+            let now = configuration.clock.now()
             return (s.timelineEntries(), s.jobTimeline(now: now), s.timeline.completeFromNanos, s.startNanos, now)
         }
         func seconds(_ nanos: UInt64) -> Double { Double(nanos &- start) / 1e9 }
@@ -154,7 +154,7 @@ public final class Cluster: Sendable {
         var now: UInt64 = 0
         let partial = state.withLock { s -> PartialSnapshot in
             // Read the clock under the lock so no job can appear to start after "now".
-            now = MonotonicClock.nanoseconds()
+            now = configuration.clock.now()
             processed = s.workers.map { $0.cell.processed.load(ordering: .relaxed) }
             return PartialSnapshot(state: s, now: now)
         }

@@ -4,6 +4,8 @@ public struct ClusterConfiguration: Sendable {
     /// Elements a worker sums between two looks at its control state. Bounds pause and kill
     /// latency (64 Ki elements take well under a millisecond at full speed).
     public var subBlockSize: Int64 = 1 << 16
+    /// The clock the engine, its worker threads and their tokens read (tests give a manual one).
+    public var clock: EngineClock = .live
     /// The same for a remote worker's threads, told at its welcome. Larger: a remote thread
     /// also looks for results to send between sub-blocks, which at the IFMA kernel's speed (a
     /// sub-block of 64 Ki in 2 µs) was 4% of its time; it answers a pause or a kill after a

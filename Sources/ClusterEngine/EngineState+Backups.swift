@@ -117,7 +117,7 @@ extension EngineState {
         } else if !workers[l].queue.isEmpty {
             startQueued(worker: l, now: now)
         }
-        workers[l].cell.poke()  // its thread drops the attempt at its next sub-block
+        workers[l].cell.poke()  // its thread abandons the attempt at its next sub-block
     }
 
     /// While a job runs: wakes idle workers for which a backup is due, so that one is started

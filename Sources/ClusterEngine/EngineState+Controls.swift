@@ -6,7 +6,7 @@ extension EngineState {
     /// A simulated crash: the attempt's partial work is lost and its chunk is re-queued.
     mutating func kill(worker i: Int) -> Bool {
         guard let next = workers[i].phase.afterKill else { return false }
-        let lostChunk = dropAttempt(of: i)
+        let lostChunk = abandonAttempt(of: i, outcome: .killed)
         setPhase(of: i, to: next)
         workers[i].cell.poke()
         log(.workerKilled(workers[i].cell.id, chunk: lostChunk))
@@ -17,7 +17,7 @@ extension EngineState {
     /// Takes worker `i`'s attempt away as a crash does: its partial work is lost, its chunk goes
     /// back to the queue and its own slice is freed. Returns the chunk it held, if any.
     /// `outcome`: what the timeline says became of the attempt.
-    mutating func dropAttempt(of i: Int, outcome: TimelineSegment.Outcome = .killed) -> Int64? {
+    mutating func abandonAttempt(of i: Int, outcome: TimelineSegment.Outcome) -> Int64? {
         let id = workers[i].cell.id
         var lostChunk: Int64?
         if let attempt = workers[i].current, jobs.current?.id == attempt.job {
@@ -30,7 +30,7 @@ extension EngineState {
                 lostChunk = attempt.chunk
             }
             jobs.forget(attempt: attempt.attempt, of: attempt.chunk)
-            record(attempt, of: i, outcome: outcome)
+            record(attempt, of: i, outcome: outcome, now: clock.now())
         }
         workers[i].splitRequestedBy = nil
         giveQueueBack(worker: i)

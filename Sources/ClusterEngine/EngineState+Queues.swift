@@ -120,7 +120,7 @@ extension EngineState {
         guard !workers[i].queue.isEmpty else { return }
         for queued in workers[i].queue.reversed() { returnToPool(queued, owner: workers[i].cell.id) }
         workers[i].queue.removeAll()
-        workers[i].cell.poke()  // its session tells the thread to drop them
+        workers[i].cell.poke()  // its session tells the thread to abandon them
         wakeIdleWorkers()
     }
 

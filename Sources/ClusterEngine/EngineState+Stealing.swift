@@ -80,7 +80,7 @@ extension EngineState {
             giveQueueBack(worker: i)
         }
         if position + keep == attempt.elements.lowerBound {
-            record(attempt, of: i, outcome: .handedOver)
+            record(attempt, of: i, outcome: .handedOver, now: clock.now())
             workers[i].clearAttempt()
             return false
         }
@@ -88,7 +88,7 @@ extension EngineState {
         attempt.wasSplit = true
         workers[i].current = attempt
         guard keep == 0 else { return true }
-        complete(worker: i, attempt: attempt.attempt, sum: sum)
+        complete(worker: i, attempt: attempt.attempt, sum: sum, now: clock.now())
         return false
     }
 }

@@ -6,10 +6,10 @@ extension EngineState {
     /// worker that stops taking work goes to the others. Reads the clock only on a pause: this
     /// runs once per chunk, under the lock. `now` is read only when needed, unless given.
     mutating func setPhase(of i: Int, to phase: WorkerPhase, now given: UInt64? = nil) {
-        var clock = given
+        var read = given
         func now() -> UInt64 {
-            if clock == nil { clock = MonotonicClock.nanoseconds() }
-            return clock!
+            if read == nil { read = clock.now() }
+            return read!
         }
         let wasPaused = workers[i].phase == .paused
         // Stopped or stopping, it is no longer certainly working (see `workingSinceNanos`).
@@ -42,7 +42,7 @@ extension EngineState {
 
     /// Adds a finished attempt to the task timeline.
     mutating func record(_ attempt: CurrentAttempt, of i: Int, outcome: TimelineSegment.Outcome,
-                         now: UInt64 = MonotonicClock.nanoseconds()) {
+                         now: UInt64) {
         let worker = workers[i].cell.id
         timeline.append(TimelineEntry(attempt: attempt, worker: worker, outcome: outcome, endNanos: now))
         if jobTimeline?.job == attempt.job {

@@ -42,6 +42,8 @@ struct EngineState {
     var jobTimeline: JobTimeline?
     var isShuttingDown = false
     let startNanos: UInt64
+    /// The clock the engine reads (`ClusterConfiguration.clock`).
+    let clock: EngineClock
     /// Work stealing leaves alone a chunk with less than this much left to do.
     let smallestSplit: Int64
     /// ...and a running worker's chunk with less than this much left at full speed (about a
@@ -85,6 +87,7 @@ struct EngineState {
     }
 
     init(configuration: ClusterConfiguration, startNanos: UInt64) {
+        clock = configuration.clock
         jobs = JobLedger(audits: configuration.auditsAcceptedChunks)
         events = EventLog(capacity: configuration.eventCapacity)
         timeline = TimelineLog(capacity: configuration.timelineCapacity)
@@ -97,8 +100,8 @@ struct EngineState {
 
     func seconds(_ nanos: UInt64) -> Double { Double(nanos &- startNanos) / 1e9 }
 
-    mutating func log(_ kind: ClusterEventKind, now: UInt64 = MonotonicClock.nanoseconds()) {
-        events.append(kind, at: seconds(now))
+    mutating func log(_ kind: ClusterEventKind, now: UInt64? = nil) {
+        events.append(kind, at: seconds(now ?? clock.now()))
     }
 
     /// Worker `id`'s row. Runs once per chunk: a worker among the table's first `maxWorkerRecords`
@@ -156,7 +159,7 @@ struct EngineState {
     @discardableResult
     mutating func startNextJob() -> Bool {
         let owners = workers.filter(\.phase.takesNewWork).map(\.cell.id)
-        guard let job = jobs.startNext(owners: owners, now: MonotonicClock.nanoseconds()) else { return false }
+        guard let job = jobs.startNext(owners: owners, now: clock.now()) else { return false }
         journal?.pending.jobChanges.append(.started(job.id))
         // A job rebuilt after a crash of the coordinator (the lesson) started long ago, and its
         // clock runs on while its threads start again.
@@ -183,7 +186,7 @@ struct EngineState {
     /// append to its queue (the first becomes current if it had none), nothing new, or leave. For
     /// a local thread and a remote one alike, in the same lock as the hand-in. `now` is the time
     /// a new attempt starts.
-    mutating func step(worker i: Int, now: UInt64 = MonotonicClock.nanoseconds()) -> WorkerStep {
+    mutating func step(worker i: Int, now: UInt64) -> WorkerStep {
         if jobAwaitsFirstWorker, workers[i].phase == .idle || workers[i].phase == .running, let job = jobs.current?.id {
             jobAwaitsFirstWorker = false
             startJobClock(job, at: now)
@@ -305,7 +308,7 @@ struct EngineState {
     /// Hands in a finished attempt's sum. Only the current attempt of its worker counts;
     /// anything else was killed or superseded and is discarded and counted.
     mutating func complete(worker i: Int, attempt: AttemptID, sum: UInt128,
-                           now: UInt64 = MonotonicClock.nanoseconds()) {
+                           now: UInt64) {
         guard let attemptInfo = workers[i].current, attemptInfo.attempt == attempt,
               jobs.current?.id == attemptInfo.job
         else {
@@ -359,7 +362,7 @@ struct EngineState {
     /// sum is refused, the chunk goes back to the queue (unless a backup of it carries on), and
     /// the worker gets no more work in this job. The log and its row name it.
     mutating func refuseWrongSum(worker i: Int, attempt: CurrentAttempt) {
-        let lost = dropAttempt(of: i, outcome: .refused)
+        let lost = abandonAttempt(of: i, outcome: .refused)
         workers[i].benched = (attempt.job, .wrongSum(chunk: attempt.chunk))
         jobs.update { $0.wrongSums += 1 }
         log(.wrongSumRefused(workers[i].cell.id, host: workers[i].remote?.host, chunk: attempt.chunk, job: attempt.job))

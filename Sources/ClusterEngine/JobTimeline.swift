@@ -37,7 +37,8 @@ public enum TimelineMark: UInt8, Sendable, Comparable, CaseIterable {
     /// How a finished or running attempt shows.
     public init(outcome: TimelineSegment.Outcome, origin: AttemptOrigin, wasSplit: Bool, chunk: Int64) {
         switch outcome {
-        case .killed: self = .killed
+        // Lost with its worker, however it was lost: ✗ on the timeline.
+        case .killed, .leaseLost, .disconnected: self = .killed
         case .handedOver: self = .stolen
         // Refused or beaten, its sum was never added: fenced off, on the timeline.
         case .superseded, .refused: self = .superseded

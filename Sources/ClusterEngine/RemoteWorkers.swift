@@ -153,7 +153,7 @@ extension Cluster {
         }
     }
 
-    /// A result for an attempt the thread had already been told to drop: fenced off and counted.
+    /// A result for an attempt the thread had already been told to abandon: fenced off and counted.
     public func remoteDiscardResult(_ worker: RemoteWorkerHandle, attempt: AttemptID) {
         withState { s in
             guard let i = s.index(of: worker), s.workers[i].current?.attempt != attempt else { return }
@@ -191,13 +191,13 @@ extension Cluster {
             switch loss {
             case .leaseExpired(let silence):
                 guard !s.workers[i].phase.isDead, s.workers[i].phase != .removed else { return }
-                let lost = s.dropAttempt(of: i)
+                let lost = s.abandonAttempt(of: i, outcome: .leaseLost)
                 s.setPhase(of: i, to: .dead(.leaseLost))
                 s.log(.leaseExpired(id, chunk: lost, silence: silence))
                 s.logRequeue(lost, from: i)
             case .disconnected:
                 guard s.workers[i].phase != .removed else { return }
-                let lost = s.dropAttempt(of: i)
+                let lost = s.abandonAttempt(of: i, outcome: .disconnected)
                 s.setPhase(of: i, to: .removed)
                 s.log(.remoteWorkerDisconnected(id, chunk: lost))
                 s.logRequeue(lost, from: i)
@@ -268,7 +268,7 @@ extension EngineState {
     /// A thread just added for a session that will not have it after all: removed at once.
     mutating func dropJoined(_ handle: RemoteWorkerHandle) {
         guard let i = index(of: handle) else { return }
-        let lost = dropAttempt(of: i)
+        let lost = abandonAttempt(of: i, outcome: .disconnected)
         setPhase(of: i, to: .removed)
         logRequeue(lost, from: i)
     }
@@ -279,7 +279,7 @@ extension EngineState {
         let id = workers[i].cell.id
         if workers[i].phase != .removed, !workers[i].phase.isDead {
             // The old connection is dead, whether or not its session has noticed.
-            let lost = dropAttempt(of: i)
+            let lost = abandonAttempt(of: i, outcome: .disconnected)
             log(.remoteWorkerDisconnected(id, chunk: lost))
             logRequeue(lost, from: i)
         }

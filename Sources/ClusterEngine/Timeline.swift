@@ -9,6 +9,10 @@ public struct TimelineSegment: Sendable, Equatable {
         case done
         /// Its worker was killed; the work was lost and redone elsewhere.
         case killed
+        /// Its remote worker's lease lapsed (it fell silent): the work was lost and redone elsewhere.
+        case leaseLost
+        /// Its remote worker's connection ended: the work was lost and redone elsewhere.
+        case disconnected
         /// A paused worker gave its whole attempt to a thief before doing any of it.
         case handedOver
         /// The other attempt of a backup pair finished first; this one was fenced off.

@@ -33,7 +33,7 @@ public enum CheckInAnswer: Sendable, Equatable {
     case proceed(last: Int64, speed: Double)
     /// Paused: stay stopped where you are.
     case hold
-    /// The attempt is no longer yours: drop it without a result.
+    /// The attempt is no longer yours: abandon it, without a result.
     case abandon
 }
 
@@ -67,7 +67,7 @@ extension EngineState {
     /// `Cluster.step`, under the lock: hands in what arrived, then says what worker `i` does next.
     mutating func handInAndStep(worker i: Int, finished: [(attempt: AttemptID, sum: UInt128)], processed: UInt64?) -> WorkerStep {
         if let processed { workers[i].cell.processed.store(processed, ordering: .relaxed) }
-        let now = MonotonicClock.nanoseconds()
+        let now = clock.now()
         handIn(worker: i, arrived: finished, now: now)
         return step(worker: i, now: now)
     }

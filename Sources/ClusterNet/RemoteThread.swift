@@ -228,7 +228,7 @@ final class RemoteThread: Sendable {
             done.store(0, ordering: .relaxed)
         }
         control.attempt = task.attempt
-        let runner = ChunkRunner(kernel: kernel, subBlock: subBlockSize.load(ordering: .relaxed), tokens: tokens)
+        let runner = ChunkRunner(kernel: kernel, subBlock: subBlockSize.load(ordering: .relaxed), clock: .live, tokens: tokens)
         let started = MonotonicClock.nanoseconds()
         switch runner.run(task.first...task.last, speed: task.speed, control: &control, hold: hold, throttle: &throttle) {
         case .finished(let sum):
@@ -238,7 +238,7 @@ final class RemoteThread: Sendable {
             if urgent { control.queue.refillAsked = true }
             sendResult(task.attempt, sum: sum, urgent: urgent)
             return true
-        case .dropped:
+        case .abandoned:
             return true
         case .quit:
             return false
@@ -357,11 +357,11 @@ struct RemoteChunkControl: ChunkControl {
                 if last < position { return .proceed }
                 stopped = false
             case .abandon(let attempt):
-                if attempt == id { return .drop }
+                if attempt == id { return .abandon }
                 queue.remove(attempt: attempt)
             case .reset:
                 queue.reset()
-                return .drop
+                return .abandon
             case .quit:
                 return .quit
             case .check, .proceed, .hold:

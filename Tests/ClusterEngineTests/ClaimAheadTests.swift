@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import ClusterEngine
 
@@ -316,7 +317,7 @@ struct RemoteQueueDepthTests {
 }
 
 extension ClaimAheadTests {
-    @Test("real threads on tiny chunks, most finished without a clock read: every attempt on the timeline ends after it starts, in order on its lane, inside the job")
+    @Test("real threads on tiny chunks, most finished without a clock read: every attempt on the timeline ends after it starts, in order on its lane, between the job's start and the moment the timeline was read")
     func unstampedFinishesStayInOrder() throws {
         var configuration = ClusterConfiguration()
         configuration.timelineCapacity = 100_000
@@ -336,9 +337,36 @@ extension ClaimAheadTests {
                 let (end, nextEnd) = (try #require(before.end), try #require(after.end))
                 #expect(end <= after.start + 1e-9 && nextEnd >= after.start, "\(before) then \(after)")
             }
+            // No stamp from the future: a finish time spread over a batch is never later than
+            // the clock read that closed the batch.
             for segment in ordered {
-                #expect(segment.start >= start - 1e-9 && (segment.end ?? .infinity) <= start + summary.elapsed + 1e-3)
+                #expect(segment.start >= start - 1e-9 && (segment.end ?? .infinity) <= timeline.now)
             }
         }
+    }
+}
+
+extension ClaimAheadTests {
+    @Test("the engine reads only the clock it is given: with a test's clock, the job starts, its events are stamped and a worker's first pace is measured at the test's times")
+    func engineReadsItsGivenClock() throws {
+        let manual = Atomic<UInt64>(1_000_000_000_000)
+        var configuration = ClusterConfiguration()
+        configuration.clock = EngineClock { manual.load(ordering: .relaxed) }
+        configuration.backupWatchSeconds = .infinity
+        let cluster = Cluster(configuration: configuration)
+        defer { _ = cluster.shutdown() }
+        manual.store(1_007_000_000_000, ordering: .relaxed)  // 7 s after the cluster started
+        let job = cluster.submit(try JobSpec(lo: 1, hi: 1_000, chunkSize: 100))
+        let started = try #require(cluster.events(after: 0).first { if case .jobStarted = $0.kind { true } else { false } })
+        #expect(started.seconds == 7)
+        manual.store(1_009_500_000_000, ordering: .relaxed)
+        cluster.addWorker()
+        let summary = try #require(cluster.waitForJob(job, timeout: 600))
+        #expect(summary.verified)
+        // The whole job ran while the test's clock stood still at 9.5 s: every event after the
+        // start is stamped then, and the job, waiting for its first worker since 7 s, took no time.
+        let later = cluster.events(after: started.sequence)
+        #expect(!later.isEmpty && later.allSatisfy { $0.seconds == 9.5 }, "\(later)")
+        #expect(summary.elapsed == 0)
     }
 }

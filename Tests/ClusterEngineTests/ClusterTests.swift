@@ -268,7 +268,7 @@ struct ClusterTests {
             let until = MonotonicClock.nanoseconds() + 1_000_000
             while MonotonicClock.nanoseconds() < until {}
             return SumOfSquaresKernel.sum(lo, hi)
-        }, subBlock: 10)
+        }, subBlock: 10, clock: .live)
         let counts = Counts()
         var control = Recorder(counts: counts)
         let hold = CPUTokens.Hold(runner.tokens)
@@ -344,14 +344,14 @@ struct ComputePriorityTests {
         // A hold that was given no class leaves the thread's alone (a test's own thread may run
         // a chunk runner).
         onThread {
-            let hold = CPUTokens.Hold(CPUTokens(count: 1))
+            let hold = CPUTokens.Hold(CPUTokens(count: 1, clock: .live))
             _ = hold.take()
             hold.giveBackBeforeWaiting()
             _ = hold.take()
             seen.untouched = !ComputePriority.isLoweredForCurrentThread
         }
         onThread {
-            let hold = CPUTokens.Hold(CPUTokens(count: 1), normalClass: ComputePriority.lowerCurrentThread())
+            let hold = CPUTokens.Hold(CPUTokens(count: 1, clock: .live), normalClass: ComputePriority.lowerCurrentThread())
             _ = hold.take()
             hold.giveBack()
             seen.handedOn = ComputePriority.isLoweredForCurrentThread
@@ -378,7 +378,7 @@ struct CPUTokenTests {
             var now = 0, most = 0, blocks: [Int: Int] = [:]
         }
         let overlap = Overlap()
-        let tokens = CPUTokens(count: 2)
+        let tokens = CPUTokens(count: 2, clock: .live)
         struct Quiet: ChunkControl {
             func hasNews() -> Bool { false }
             func settle(position: Int64, sum: UInt128, last: inout Int64, speed: inout Double) -> ChunkRunner.Verdict { .proceed }
@@ -398,7 +398,7 @@ struct CPUTokenTests {
                 while MonotonicClock.nanoseconds() < until {}
                 overlap.lock.withLock { overlap.now -= 1 }
                 return SumOfSquaresKernel.sum(lo, hi)
-            }, subBlock: 10, tokens: tokens)
+            }, subBlock: 10, clock: .live, tokens: tokens)
             DispatchQueue.global().async(group: group) {
                 var control = Quiet()
                 let hold = CPUTokens.Hold(tokens)

@@ -109,7 +109,7 @@ struct JournalTests {
         second.addWorker()
         #expect(restartGate.waitUntilHolding(1))
         second.withState { s in
-            s.complete(worker: 0, attempt: lateAttempt, sum: 12345)
+            s.complete(worker: 0, attempt: lateAttempt, sum: 12345, now: s.clock.now())
         }
         restartGate.open()
         let summary = try #require(second.waitForJob(JobID(1), timeout: 120))
