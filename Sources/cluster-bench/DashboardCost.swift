@@ -42,8 +42,7 @@ struct DashboardCost {
         // About 5 s of work on every core at the running kernel's measured speed (30 G elements
         // were 5 s for the AVX-512 kernel; at the IFMA kernel's speed they were half a second,
         // and the dashboard's start-up weighed in the ratio).
-        let rate = KernelPeaks.measure()[KernelVariant.active] ?? 6e9
-        let count = measurements.elements(max(3e10, rate * Double(measurements.cores) * 5))
+        let count = measurements.elements(lasting: 5, atLeast: 3e10)
         let arguments = "--range 1...\(count) --workers 64"
         var headless = Sample(), dashboard = Sample(), uiRunning = Sample()
         for run in 0..<measurements.runs {

@@ -14,8 +14,17 @@ struct Measurements {
     let splitReference: String  // the kernel's own algorithm in C, -march=native
     let clusterTop: String  // the real binary, for whole-process figures
     let cores = ProcessInfo.processInfo.activeProcessorCount
+    /// One core's rate of the running kernel, measured once at start.
+    let kernelRate: Double
 
     func elements(_ full: Double) -> Int64 { Int64(full * scale) }
+
+    /// A job of about `seconds` of work on every core at the running kernel's measured rate, and
+    /// never fewer than `full` elements: figures that compare runs of a fixed size last a tenth
+    /// as long on a kernel ten times faster, until the start of a run weighs in every ratio.
+    func elements(lasting seconds: Double, atLeast full: Double) -> Int64 {
+        elements(max(full, kernelRate * Double(cores) * seconds))
+    }
 
     /// Seconds for a C reference (the plain loop, or with `split` the kernel's algorithm) on
     /// `threads` threads; its total's low 64 bits are checked against the kernel's.
@@ -133,11 +142,9 @@ struct Measurements {
     // MARK: 3. Scheduling overhead
 
     func overhead() throws {
-        // About 1 s of work on every core at the running kernel's measured speed: with a fixed
-        // 2 G elements the IFMA kernel's run lasted 35 ms, and the start (threads, the first
-        // chunks claimed one at a time until a pace is known) weighed in every ratio.
-        let rate = KernelPeaks.measure()[KernelVariant.active] ?? 6e9
-        let count = elements(max(2e9, rate * Double(cores)))
+        // With a fixed 2 G elements the IFMA kernel's run lasted 35 ms, and the start (threads,
+        // the first chunks claimed one at a time until a pace is known) weighed in every ratio.
+        let count = elements(lasting: 1, atLeast: 2e9)
         let sizes: [Int64] = [4 << 10, 64 << 10, 1 << 20, 16 << 20]
         var samples: [Int64: Sample] = [:]
         for _ in 0..<runs {

@@ -22,10 +22,9 @@ extension Measurements {
 
     /// Figure 8: remote threads against the same number of local threads, default chunk size.
     func remoteThroughput() throws {
-        // About 2 s of work on every core at the kernel's measured speed: at the IFMA kernel's,
-        // 20 G elements were a third of a second, and the join's ramp weighed in the ratio.
-        let rate = KernelPeaks.measure()[KernelVariant.active] ?? 6e9
-        let count = elements(max(2e10, rate * Double(cores) * 2))
+        // At the IFMA kernel's speed 20 G elements were a third of a second, and the join's
+        // ramp weighed in the ratio.
+        let count = elements(lasting: 2, atLeast: 2e10)
         let spec = try JobSpec(lo: 1, hi: count)
         let table = Table("8. Remote workers over loopback against local threads: \(cores) threads, default chunks (median of \(runs) runs)",
                           ["job", "local threads", "one worker process", "remote / local", "spread (local / remote)"])

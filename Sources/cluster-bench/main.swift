@@ -69,7 +69,7 @@ let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
     .split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
 emit("# cluster-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores (\(cpu)), \(runs) runs each\(quick ? ", quick sizes" : ""), kernel \(KernelVariant.active)")
 let measurements = Measurements(runs: runs, scale: quick ? 0.25 : 1, reference: reference, splitReference: splitReference,
-                                clusterTop: clusterTop)
+                                clusterTop: clusterTop, kernelRate: KernelPeaks.measure()[KernelVariant.active] ?? 6e9)
 do {
     if only.contains(1) { try measurements.kernel() }
     if only.contains(2) { try measurements.scaling() }
