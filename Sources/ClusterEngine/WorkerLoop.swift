@@ -58,9 +58,8 @@ struct LocalChunkControl: ChunkControl {
     /// Claimed at the last visit, in order; those from `nextIndex` on are not started yet.
     private var claimed: [AttemptTask] = []
     private var nextIndex = 0
-    /// Finished since the last visit, in order, and their element counts.
+    /// Finished since the last visit, in order.
     private var held: [HeldResult] = []
-    private var heldElements: [Int64] = []
     /// The attempt being run.
     private var attempt = AttemptID(0)
     /// The control epoch as of the last visit.
@@ -100,37 +99,34 @@ struct LocalChunkControl: ChunkControl {
 
     /// Gives the held results found whole without a clock read their finish times: spread
     /// between the stamps around them in proportion to their elements (a batch lasts at most
-    /// `localClaimAheadSeconds`, so none is off by more than that). `now` closes a run of them
-    /// that no stamp follows.
-    private mutating func stampHeld(now: UInt64) {
+    /// `localClaimAheadSeconds`, so none is off by more than that). The clock is read only to
+    /// close a run of them that no stamp follows (the batch's last attempt was abandoned, or
+    /// news came first); the batch's last attempt is stamped otherwise.
+    private mutating func stampHeld() {
         var runStart = 0, from = batchStartNanos
-        for index in held.indices {
-            guard held[index].finishedNanos != 0 else { continue }
-            spread(held.indices[runStart..<index], from: from, to: held[index].finishedNanos, including: index)
+        for index in held.indices where held[index].finishedNanos != 0 {
+            spread(runStart..<index, from: from, to: held[index].finishedNanos, including: index)
             from = held[index].finishedNanos
             runStart = index + 1
         }
-        if runStart < held.count { spread(held.indices[runStart..<held.count], from: from, to: now, including: nil) }
-        batchStartNanos = now
+        if runStart < held.count { spread(runStart..<held.count, from: from, to: cluster.configuration.clock.now(), including: nil) }
     }
 
     /// Stamps `run`, unstamped, between `from` and `to`; the stamped result at `end` (if any)
     /// finished at `to`, so it takes its own share of the elements.
     private mutating func spread(_ run: Range<Int>, from: UInt64, to: UInt64, including end: Int?) {
         guard !run.isEmpty else { return }
-        let shares = run.map { heldElements[$0] }
-        let total = shares.reduce(0, +) + (end.map { heldElements[$0] } ?? 0)
+        let total = held[run].reduce(0) { $0 + $1.elements } + (end.map { held[$0].elements } ?? 0)
         let span = to > from ? to - from : 0
         var elements: Int64 = 0
-        for (index, share) in zip(run, shares) {
-            elements += share
+        for index in run {
+            elements += held[index].elements
             held[index].finishedNanos = from + UInt64(Double(span) * Double(elements) / Double(max(1, total)))
         }
     }
     /// Keeps a finished attempt's result for the next visit, with the time it was found whole.
     mutating func hold(_ attempt: AttemptID, sum: UInt128, elements: Int64) {
-        held.append(HeldResult(attempt: attempt, sum: sum, finishedNanos: finishedNanos))
-        heldElements.append(elements)
+        held.append(HeldResult(attempt: attempt, sum: sum, finishedNanos: finishedNanos, elements: elements))
     }
 
     enum Visit { case run, wait, exit }
@@ -138,7 +134,7 @@ struct LocalChunkControl: ChunkControl {
     /// One lock acquisition hands in the results held and claims what comes next; the control
     /// epoch read under it is the one the claimed attempts start from.
     mutating func visitEngine() -> Visit {
-        if !held.isEmpty { stampHeld(now: cluster.configuration.clock.now()) }
+        stampHeld()
         let results = held
         let index = index, cell = cell
         let (step, seen, now) = cluster.withState { s in
@@ -148,7 +144,6 @@ struct LocalChunkControl: ChunkControl {
         }
         batchStartNanos = now
         held.removeAll(keepingCapacity: true)
-        heldElements.removeAll(keepingCapacity: true)
         claimed.removeAll(keepingCapacity: true)
         nextIndex = 0
         epoch = seen
@@ -171,7 +166,7 @@ struct LocalChunkControl: ChunkControl {
     /// returns with the new speed and last element, or abandons the attempt if it is no longer the
     /// worker's. `position` and `sum` say how far it got, in case a thief splits its chunk.
     mutating func settle(position: Int64, sum: UInt128, last: inout Int64, speed: inout Double) -> ChunkRunner.Verdict {
-        if !held.isEmpty { stampHeld(now: cluster.configuration.clock.now()) }
+        stampHeld()
         defer { batchStartNanos = cluster.configuration.clock.now() }  // a pause is no attempt's time
         while true {
             let results = held
@@ -193,7 +188,6 @@ struct LocalChunkControl: ChunkControl {
                 return (answer, cell.controlEpoch.load(ordering: .relaxed), kept)
             }
             held.removeAll(keepingCapacity: true)
-            heldElements.removeAll(keepingCapacity: true)
             epoch = seen
             if stillMine.count != notStarted.count {
                 claimed.removeSubrange(nextIndex...)

@@ -27,7 +27,10 @@ struct CurrentAttempt {
 struct HeldResult {
     let attempt: AttemptID
     let sum: UInt128
+    /// 0 while the thread has not stamped it yet (`LocalChunkControl.finishedUnstamped`).
     var finishedNanos: UInt64
+    /// Its attempt's elements: an unstamped result's share of the time between two stamps.
+    let elements: Int64
 }
 
 /// An attempt handed to a worker ahead of time, waiting in its queue.

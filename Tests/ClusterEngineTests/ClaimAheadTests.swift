@@ -50,7 +50,7 @@ struct ClaimAheadTests {
         var held: [HeldResult] = []
         for task in step.tasks {
             now += nanosEach
-            held.append(HeldResult(attempt: task.attempt, sum: sum(task), finishedNanos: now))
+            held.append(HeldResult(attempt: task.attempt, sum: sum(task), finishedNanos: now, elements: task.elements.count64))
         }
         return (held, now)
     }
@@ -171,7 +171,7 @@ struct ClaimAheadTests {
         #expect(resumed)
         let after = s.checkIn(worker: 0, attempt: current.attempt, position: current.elements.lowerBound, sum: 0)
         #expect(after == .proceed(last: current.elements.upperBound, speed: 1))
-        s.handIn(worker: 0, held: [HeldResult(attempt: current.attempt, sum: sum(current), finishedNanos: now + 1_000)])
+        s.handIn(worker: 0, held: [HeldResult(attempt: current.attempt, sum: sum(current), finishedNanos: now + 1_000, elements: current.elements.count64)])
         let next = s.step(worker: 0, now: now + 1_000)
         #expect(next.tasks.first?.chunk == current.chunk + 1)
     }
