@@ -305,7 +305,7 @@ struct DashboardTerminalTests {
         screen = try tmux.waitUntil { $0.range(of: #"worker 2 killed; chunk \d+ re-queued → worker [13]"#, options: .regularExpression) != nil }
         #expect(try row(of: 2, in: screen).contains("dead"))
         try FileManager.default.removeItem(atPath: gate)
-        #expect(worker.waitFor("worker 2 dropped attempt", timeout: 60) != nil, "\(worker.output)")
+        #expect(worker.waitFor("worker 2 abandoned attempt", timeout: 60) != nil, "\(worker.output)")
 
         // Quit: asked first, as a worker process is joined; then the terminal is restored and
         // the worker process is released and exits 0.

@@ -446,7 +446,7 @@ struct RemoteWorkerProcessTests {
         #expect(eventually { local.row(id).state == .paused })
         let heldAtKill = try #require(local.row(id).assignment)
         #expect(cluster.kill(id))
-        #expect(remote.waitFor("dropped attempt \(heldAtKill.attempt.rawValue)") != nil)
+        #expect(remote.waitFor("abandoned attempt \(heldAtKill.attempt.rawValue)") != nil)
         #expect(local.row(id).state == .dead)
         #expect(cluster.events(after: 0).contains { $0.kind == .workerKilled(id, chunk: heldAtKill.chunk) })
 
