@@ -37,8 +37,7 @@ extension DashboardView {
 
     static func drawWorkers(_ buffer: inout CellBuffer, _ c: RenderContext) -> (rows: Int, offset: Int) {
         let workers = c.snapshot.workers, table = c.table
-        let rows = workerRowCount(height: c.height, workers: table.rows.count, selectionDetail: c.showsSelectionDetail,
-                                  top: c.tableTop)
+        let rows = c.panelRows(needed: table.rows.count)
         let columns = c.columns
         let headerY = c.tableTop
         // Header row; the sorted column is marked (the default, by id, is not).
