@@ -94,11 +94,14 @@ static block_sums block_avx512(uint64_t first, uint64_t count) {
 /// Σl² (exact, 128-bit) and Σl of `count` low words from `first` (all below 2²⁶).
 __attribute__((target("avx512f,avx512ifma"), min_vector_width(512)))
 static void block_ifma(uint64_t first, uint64_t count, u128 *squares, uint64_t *words) {
-    u128 total = 0;
-    uint64_t word_total = 0;
     uint64_t l = first, left = count;
     const __m512i step = _mm512_set1_epi64(IFMA_STEP);
     const __m512i offsets = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i low_half = _mm512_set1_epi64(0xffffffff);
+    // Each flush's lane sums, split into 32-bit halves and added up in vectors: per flush a
+    // lane half is below 2³⁴, so these hold any number of flushes a window can have, and the
+    // 128-bit total is formed once, not lane by lane (that tail was a tenth of a 4 Ki chunk).
+    __m512i low_halves = _mm512_setzero_si512(), high_halves = low_halves, word_sums = low_halves;
     while (left >= IFMA_STEP) {
         uint64_t steps = left / IFMA_STEP;
         if (steps > IFMA_STEPS_PER_FLUSH) steps = IFMA_STEPS_PER_FLUSH;
@@ -120,17 +123,22 @@ static void block_ifma(uint64_t first, uint64_t count, u128 *squares, uint64_t *
             v2 = _mm512_add_epi64(v2, step);
             v3 = _mm512_add_epi64(v3, step);
         }
-        // Each lane below 2⁶⁴: added up as 128-bit numbers.
-        uint64_t lanes[IFMA_LANES * IFMA_ACCUMULATORS];
-        _mm512_storeu_si512(lanes, a0);
-        _mm512_storeu_si512(lanes + 8, a1);
-        _mm512_storeu_si512(lanes + 16, a2);
-        _mm512_storeu_si512(lanes + 24, a3);
-        for (int j = 0; j < IFMA_LANES * IFMA_ACCUMULATORS; j++) total += lanes[j];
-        word_total += (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(w0, w1));
+        // Each lane below 2⁶⁴; its halves below 2³², four of them below 2³⁴.
+        low_halves = _mm512_add_epi64(low_halves, _mm512_add_epi64(
+            _mm512_add_epi64(_mm512_and_si512(a0, low_half), _mm512_and_si512(a1, low_half)),
+            _mm512_add_epi64(_mm512_and_si512(a2, low_half), _mm512_and_si512(a3, low_half))));
+        high_halves = _mm512_add_epi64(high_halves, _mm512_add_epi64(
+            _mm512_add_epi64(_mm512_srli_epi64(a0, 32), _mm512_srli_epi64(a1, 32)),
+            _mm512_add_epi64(_mm512_srli_epi64(a2, 32), _mm512_srli_epi64(a3, 32))));
+        word_sums = _mm512_add_epi64(word_sums, _mm512_add_epi64(w0, w1));
         l += steps * IFMA_STEP;
         left -= steps * IFMA_STEP;
     }
+    // A window holds at most 2²⁶ elements, 2⁹ flushes of 2¹⁷: each lane half stays below 2⁴³
+    // and the eight lanes' sum below 2⁴⁶ (Σl below 2⁵²).
+    u128 total = (u128)(uint64_t)_mm512_reduce_add_epi64(low_halves)
+        + ((u128)(uint64_t)_mm512_reduce_add_epi64(high_halves) << 32);
+    uint64_t word_total = (uint64_t)_mm512_reduce_add_epi64(word_sums);
     for (; left > 0; left--, l++) {
         total += (u128)(l * l);
         word_total += l;
