@@ -66,8 +66,16 @@ extension EngineState {
     /// Hands in the results a local thread held back, in the order it finished them. One whose
     /// attempt was taken away meanwhile (a kill, a shutdown) is stale, as a remote thread's
     /// result on its way would be: discarded and counted.
+    /// Their pace is noted once, over the batch: per result it cost two divisions under the
+    /// lock every 124 ns at the IFMA kernel's speed on 4 Ki chunks.
     mutating func handIn(worker i: Int, held: [HeldResult]) {
-        for result in held { complete(worker: i, attempt: result.attempt, sum: result.sum, now: result.finishedNanos) }
+        var batch = PaceSample(elements: 0, nanos: 0)
+        for result in held {
+            guard let sample = complete(worker: i, attempt: result.attempt, sum: result.sum, now: result.finishedNanos) else { continue }
+            batch.elements += sample.elements
+            batch.nanos += sample.nanos
+        }
+        notePace(worker: i, elements: batch.elements, nanos: batch.nanos)
     }
 
     /// Hands in a remote thread's results that arrived together at `now`, in the order it

@@ -88,7 +88,9 @@ extension EngineState {
         attempt.wasSplit = true
         workers[i].current = attempt
         guard keep == 0 else { return true }
-        complete(worker: i, attempt: attempt.attempt, sum: sum, now: clock.now())
+        if let pace = complete(worker: i, attempt: attempt.attempt, sum: sum, now: clock.now()) {
+            notePace(worker: i, elements: pace.elements, nanos: pace.nanos)
+        }
         return false
     }
 }

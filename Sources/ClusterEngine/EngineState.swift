@@ -307,19 +307,22 @@ struct EngineState {
 
     /// Hands in a finished attempt's sum. Only the current attempt of its worker counts;
     /// anything else was killed or superseded and is discarded and counted.
+    /// Returns a local worker's pace sample (its elements, and the time it worked on them) for
+    /// the caller to note: a thread that hands in a batch notes the batch's once.
+    @discardableResult
     mutating func complete(worker i: Int, attempt: AttemptID, sum: UInt128,
-                           now: UInt64) {
+                           now: UInt64) -> PaceSample? {
         guard let attemptInfo = workers[i].current, attemptInfo.attempt == attempt,
               jobs.current?.id == attemptInfo.job
         else {
             discardStale(worker: i, attempt: attempt)
-            return
+            return nil
         }
         let handedIn = workers[i].forgesResults ? sum &+ 1 : sum  // a lesson's liar lies here
         if workers[i].checksResults,
            handedIn != ClosedForm.sumOfSquares128(attemptInfo.elements.lowerBound, attemptInfo.elements.upperBound) {
             refuseWrongSum(worker: i, attempt: attemptInfo)
-            return
+            return nil
         }
         workers[i].clearAttempt()
         if !workers[i].queue.isEmpty { startQueued(worker: i, now: now) }
@@ -334,8 +337,9 @@ struct EngineState {
         // A local thread's attempts carry their own finish times. A remote one's results arrive
         // several at a time; its pace is taken per message (`handIn(worker:arrived:now:)`).
         // A pause inside the attempt is no slowness of the worker's: left out of its pace.
+        var pace: PaceSample?
         if !workers[i].isRemote, now > attemptInfo.startNanos + attemptInfo.pausedNanos {
-            notePace(worker: i, elements: count, nanos: now - attemptInfo.startNanos - attemptInfo.pausedNanos)
+            pace = PaceSample(elements: count, nanos: now - attemptInfo.startNanos - attemptInfo.pausedNanos)
         }
         workers[i].chunksDone += 1
         workers[i].elementsAccepted += UInt64(count)
@@ -356,6 +360,7 @@ struct EngineState {
             }
             startNextJob()
         }
+        return pace
     }
 
     /// Worker `i` handed in `attempt` with a sum that is not the closed form of its range: the

@@ -22,6 +22,12 @@ struct CurrentAttempt {
     }
 }
 
+/// Elements a local worker summed and the time it worked on them: one reading of its pace.
+struct PaceSample {
+    var elements: Int64
+    var nanos: UInt64
+}
+
 /// A result a local thread held back because it had claimed more attempts: handed in with the
 /// others at its next visit to the engine.
 struct HeldResult {
