@@ -10,20 +10,24 @@ import Synchronization
 /// Call `shutdown()` when done; worker threads keep the cluster alive until then.
 public final class Cluster: Sendable {
     public let configuration: ClusterConfiguration
-    private let state: Mutex<EngineState>
-    private let rates: Mutex<RateSampler>
-    private let stragglers = Mutex(StragglerWatch())
+    let state: Mutex<EngineState>
+    let rates: Mutex<RateSampler>
+    let stragglers = Mutex(StragglerWatch())
     private let threads = DispatchGroup()
     /// Looks for attempts that deserve a backup (`EngineState.offerBackups`): a stalled attempt
     /// sends no news, so something must look while nothing happens.
     /// Dispatch sources are thread-safe; the type is just not marked Sendable.
     nonisolated(unsafe) private let backupTimer: any DispatchSourceTimer
+    /// Samples the workers' counters for their rates, the throughput history and the stragglers
+    /// (`sample()`), 20 times per rate window, whether anyone looks or not.
+    nonisolated(unsafe) private let samplingTimer: any DispatchSourceTimer
 
     public init(configuration: ClusterConfiguration = ClusterConfiguration()) {
         self.configuration = configuration
         state = Mutex(EngineState(configuration: configuration, startNanos: configuration.clock.now()))
         rates = Mutex(RateSampler(configuration: configuration))
         backupTimer = DispatchSource.makeTimerSource(queue: .global(qos: .userInitiated))
+        samplingTimer = DispatchSource.makeTimerSource(queue: .global(qos: .userInitiated))
         if configuration.backupWatchSeconds.isFinite, configuration.backupCheckInterval > 0 {
             let interval = DispatchTimeInterval.milliseconds(max(1, Int(configuration.backupCheckInterval * 1000)))
             backupTimer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(20))
@@ -32,9 +36,19 @@ public final class Cluster: Sendable {
             }
         }
         backupTimer.resume()
+        let samplingSeconds = configuration.samplingInterval ?? configuration.rateWindow / 20
+        if samplingSeconds.isFinite {
+            let every = DispatchTimeInterval.milliseconds(max(1, Int(samplingSeconds * 1000)))
+            samplingTimer.schedule(deadline: .now(), repeating: every, leeway: .milliseconds(5))
+            samplingTimer.setEventHandler { [weak self] in self?.sample() }
+        }
+        samplingTimer.resume()
     }
 
-    deinit { backupTimer.cancel() }
+    deinit {
+        backupTimer.cancel()
+        samplingTimer.cancel()
+    }
 
     // MARK: Workers
 
@@ -148,7 +162,9 @@ public final class Cluster: Sendable {
                                 segmentsCompleteFrom: completeFrom.map(seconds) ?? 0)
     }
 
-    /// A consistent copy of the cluster's state, cheap enough to take 60 times a second.
+    /// A consistent copy of the cluster's state, cheap enough to take 60 times a second. Taking
+    /// it changes nothing: rates are read from the samples the engine's sampler keeps
+    /// (`sample()`), so a snapshot says the same whoever takes it, and however often.
     public func snapshot() -> ClusterSnapshot {
         var processed: [UInt64] = []
         var now: UInt64 = 0
@@ -158,39 +174,11 @@ public final class Cluster: Sendable {
             processed = s.workers.map { $0.cell.processed.load(ordering: .relaxed) }
             return PartialSnapshot(state: s, now: now)
         }
-        let (workerRates, total, whole, history) = rates.withLock { r in
-            let (perWorker, total, whole) = r.record(nanos: now, ids: partial.workers.map(\.id), perWorker: processed)
-            return (perWorker, total, whole, r.history)
+        let (workerRates, total, history) = rates.withLock { r in
+            let (perWorker, total, _) = r.rates(nanos: now, ids: partial.workers.map(\.id), perWorker: processed)
+            return (perWorker, total, r.history)
         }
-        // Stragglers: judged among the workers running now, each on a whole window's rate, and
-        // only once it has run that whole window (just resumed, its window holds the pause).
-        // This machine's workers are not judged while they outnumber its cores: they take turns.
-        let window = UInt64(max(0, configuration.rateWindow) * 1e9)
-        let localRunning = partial.workers.reduce(0) { $0 + ($1.remote == nil && $1.state == .running ? 1 : 0) }
-        let outnumber = localRunning > configuration.cores
-        let judged = partial.workers.indices.map { i in
-            let worker = partial.workers[i]
-            return (id: worker.id, judged: worker.state == .running && whole[i] && now &- worker.runningSince >= window
-                        && !(outnumber && worker.remote == nil),
-                    rate: workerRates[i])
-        }
-        let hosts = partial.workers.indices.map { (id: judged[$0].id, host: partial.workers[$0].remote?.host, judged: judged[$0].judged) }
-        let (lagging, median, report, startedToOutnumber) = stragglers.withLock { watch in
-            let (_, median) = watch.update(judged)
-            _ = watch.updateHosts(hosts)
-            let laggingNow = watch.lagging
-            let hostOf = Dictionary(uniqueKeysWithValues: hosts.filter { laggingNow.contains($0.id) }.map { ($0.id, $0.host) })
-            return (watch.lagging, median, watch.report(now: now, hostOf: hostOf), watch.noteOutnumbered(outnumber))
-        }
-        if report != nil || startedToOutnumber {
-            let running = judged.reduce(0) { $0 + ($1.judged ? 1 : 0) }
-            state.withLock { s in
-                if startedToOutnumber { s.log(.workersOutnumberCores(workers: localRunning, cores: configuration.cores), now: now) }
-                if let report {
-                    s.log(.laggardsChanged(workers: report.workers, hosts: report.hosts, median: median, running: running), now: now)
-                }
-            }
-        }
+        let lagging = stragglers.withLock { $0.lagging }
         return partial.complete(processed: processed, rates: workerRates, throughput: total,
                                 history: history, lagging: lagging)
     }
@@ -202,6 +190,7 @@ public final class Cluster: Sendable {
     @discardableResult
     public func shutdown(timeout: Double = 5) -> Bool {
         backupTimer.cancel()
+        samplingTimer.cancel()
         state.withLock { s in
             s.isShuttingDown = true
             for record in s.workers { record.cell.poke() }

@@ -29,6 +29,9 @@ public struct ClusterConfiguration: Sendable {
     public var historyLength = 240
     /// Throughput is averaged over about this many seconds.
     public var rateWindow: Double = 1.0
+    /// Seconds between the sampler's readings of the workers' counters (`Cluster.sample()`):
+    /// nil for 20 per rate window; infinity for none but the ones a test asks for.
+    public var samplingInterval: Double?
     /// This machine's cores: while more of its workers run than this, they take turns and none
     /// is judged a straggler (see `StragglerWatch`).
     public var cores = ProcessInfo.processInfo.activeProcessorCount

@@ -38,7 +38,8 @@ struct ClaimAheadTests {
         let going = s.checkIn(worker: 0, attempt: task.attempt, position: task.elements.lowerBound + 50, sum: 0, now: t0 + 1_000_000_500)
         #expect(paused && resumed && stopped == .hold)
         #expect(going == .proceed(last: task.elements.upperBound, speed: 1))
-        s.complete(worker: 0, attempt: task.attempt, sum: sum(task), now: t0 + 1_000_001_000)
+        s.handIn(worker: 0, held: [HeldResult(attempt: task.attempt, sum: sum(task), finishedNanos: t0 + 1_000_001_000,
+                                              elements: task.elements.count64)])
         // 100 elements in 1 µs of work: 10 ns each (the paused second counted would read 10 ms).
         #expect(s.workers[0].nanosPerElement == 10)
     }
