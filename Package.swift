@@ -36,11 +36,17 @@ let package = Package(
         // chosen at run time. Always optimized: a debug build's kernel must still vectorize, or
         // every variant would run at the same speed.
         .target(name: "CSumKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        // The compute cluster: jobs, chunks, scheduling, workers, snapshots, events. No UI, no I/O.
+        // What the cluster says, as values: snapshots, events, job specs, timelines, ids, the
+        // kernel variants and number formats. Runs nothing: the dashboard sees only this.
+        .target(
+            name: "ClusterModel",
+            dependencies: ["CSumKernels", .product(name: "BigInt", package: "BigInt")]
+        ),
+        // The compute cluster: jobs, chunks, scheduling, workers, the sampler. No UI, no I/O.
         .target(
             name: "ClusterEngine",
             dependencies: [
-                "CSumKernels",
+                "CSumKernels", "ClusterModel",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
@@ -50,7 +56,8 @@ let package = Package(
         // Number formatting and the headless reporter (progress lines, JSON lines).
         .target(name: "ClusterReporting", dependencies: ["ClusterEngine", "ClusterScript"]),
         // The dashboard as pure functions: view state, key table, reducer, layout into a cell buffer.
-        .target(name: "ClusterDashboard", dependencies: ["ClusterEngine", "ClusterReporting", "ClusterScript"]),
+        // It sees the model only: what it asks of the engine it returns as commands.
+        .target(name: "ClusterDashboard", dependencies: ["ClusterModel"]),
         // The only code that talks to ncurses: setup/teardown, colors, input, signals, the UI loop.
         .target(name: "ClusterTerminal", dependencies: ["CNcurses", "CTerminalSupport", "ClusterDashboard", "ClusterEngine", "ClusterScript"]),
         // The wire protocol of remote workers: cluster_top.proto and the Swift code protoc generated
@@ -105,12 +112,12 @@ let package = Package(
             dependencies: ["ClusterEngine", "ClusterReporting", "ClusterNet", "ClusterDashboard", "ClusterJournal", "ProcessSupport"],
             exclude: ["Reference"]
         ),
-        .testTarget(name: "ClusterEngineTests", dependencies: ["ClusterEngine", "ClusterTestSupport", .product(name: "BigInt", package: "BigInt")]),
+        .testTarget(name: "ClusterEngineTests", dependencies: ["ClusterEngine", "ClusterModel", "ClusterTestSupport", .product(name: "BigInt", package: "BigInt")]),
         .testTarget(name: "ClusterJournalTests", dependencies: ["ClusterJournal", "ClusterEngine", "ClusterTestSupport",
                                                                 .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ClusterReportingTests", dependencies: ["ClusterReporting", "ClusterEngine", "ClusterTestSupport"]),
+        .testTarget(name: "ClusterReportingTests", dependencies: ["ClusterReporting", "ClusterModel", "ClusterEngine", "ClusterTestSupport"]),
         .testTarget(name: "ClusterScriptTests", dependencies: ["ClusterScript", "ClusterEngine", "ClusterTestSupport"]),
-        .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterEngine", "ClusterTestSupport"]),
+        .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterModel", "ClusterEngine", "ClusterTerminal", "ClusterTestSupport"]),
         // Drives the real binary: headless runs as subprocesses, the dashboard inside tmux.
         .testTarget(name: "EndToEndTests", dependencies: [
             "cluster-top", "ProcessSupport", "ClusterEngine", "ClusterNet", "ClusterTestSupport",

@@ -1,4 +1,4 @@
-import ClusterEngine
+import ClusterModel
 
 /// What a click on a cell of the screen reaches.
 public enum ClickTarget: Equatable, Sendable {

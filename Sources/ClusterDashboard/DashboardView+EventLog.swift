@@ -1,5 +1,4 @@
-import ClusterEngine
-import ClusterReporting
+import ClusterModel
 
 /// The bottom of the frame: the event log with its status line, and the footer of keys.
 extension DashboardView {

@@ -1,5 +1,4 @@
-import ClusterEngine
-import ClusterReporting
+import ClusterModel
 
 /// The header block: title, job, totals, throughput; and the presenter's caption under it.
 extension DashboardView {

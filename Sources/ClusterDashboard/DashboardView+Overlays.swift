@@ -1,4 +1,4 @@
-import ClusterEngine
+import ClusterModel
 
 /// What covers the frame: the help, the question before quitting, and the note that the
 /// terminal is too small.

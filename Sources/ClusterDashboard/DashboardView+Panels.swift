@@ -1,5 +1,4 @@
-import ClusterEngine
-import ClusterReporting
+import ClusterModel
 
 /// The middle of the frame: the panel shown, and the selected worker's line under it.
 extension DashboardView {

@@ -1,5 +1,4 @@
-import ClusterEngine
-import ClusterReporting
+import ClusterModel
 
 /// Everything the view needs for one frame.
 public struct DashboardInput: Sendable {

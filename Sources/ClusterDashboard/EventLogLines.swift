@@ -1,5 +1,4 @@
-import ClusterEngine
-import ClusterReporting
+import ClusterModel
 
 /// Turns raw events into the log's lines. A lost chunk (a kill, a lapsed lease, a dropped
 /// connection) and its way back to work become one line, "worker 3 killed; chunk 17 re-queued →

@@ -1,5 +1,4 @@
-import ClusterEngine
-import ClusterReporting
+import ClusterModel
 
 /// The whole cluster at a glance: every worker as one small cell, its state by colour and by
 /// glyph and its chunk's progress by the glyph's height, grouped by host under the host's name.

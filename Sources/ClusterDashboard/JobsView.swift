@@ -1,5 +1,4 @@
-import ClusterEngine
-import ClusterReporting
+import ClusterModel
 
 /// The jobs panel: every finished job side by side, the comparison a headless script prints at
 /// its end: how it went first (schedule, kernel, seconds, time against the fastest run of the
@@ -38,13 +37,13 @@ enum JobsView {
                 var row = [
                     String(job.id.rawValue), compact ? job.spec.schedule.rawValue : job.spec.schedule.label, job.kernelLabel,
                     Format.fixed(job.elapsed, decimals: 3),
-                    HeadlessReport.timeAgainstBest(job, among: jobs).map { Format.fixed($0, decimals: 2) + times } ?? "-",
+                    JobComparison.timeAgainstBest(job, among: jobs).map { Format.fixed($0, decimals: 2) + times } ?? "-",
                     Format.rate(job.throughput), String(job.chunksSplit), String(job.chunksRequeued),
                     job.verified ? "verified" : "MISMATCH", Format.si(Double(job.spec.chunkSize), decimals: 0), range,
                 ]
                 // Started, and how many finished before the attempt they copied.
                 if showsBackups { row.insert(job.backupsStarted == 0 ? "0" : "\(job.backupsStarted), \(job.backupsWon) won", at: 9) }
-                if showsLost { row.insert(HeadlessReport.lostText(job), at: 5) }
+                if showsLost { row.insert(JobComparison.lostText(job), at: 5) }
                 table.append(row)
             }
             return table

@@ -1,5 +1,4 @@
-import ClusterEngine
-import ClusterReporting
+import ClusterModel
 
 /// The speedup panel: one row per worker count measured, a bar for the throughput and a mark
 /// where the ideal (that many times one worker) would be, so the flattening past the cores shows.

@@ -1,5 +1,4 @@
-import ClusterEngine
-import ClusterReporting
+import ClusterModel
 
 /// The task timeline: one lane per worker across the shown job's time, each chunk attempt a
 /// stretch shaded by its fate, and an axis in seconds since the job started. It shows the whole

@@ -1,4 +1,4 @@
-import ClusterEngine
+import ClusterModel
 
 /// What fills the middle of the dashboard, between the header and the event log.
 public enum DashboardPanel: String, Sendable, CaseIterable {
@@ -56,7 +56,8 @@ public struct StatusMessage: Equatable, Sendable {
 }
 
 /// Everything about the dashboard that is not the cluster's state: selection, scrolling,
-/// overlays, the prompt. Changed only by `Reducer`.
+/// overlays, the prompt. Changed only by `Reducer`: by keys and clicks (`reduce`, `click`) and
+/// by messages (`receive`).
 public struct ViewState: Equatable, Sendable {
     public var selectedWorker: WorkerID?
     /// Set when the table's selection is on a host's row: keys then act on all its threads.
@@ -135,7 +136,8 @@ public struct SpeedupProgress: Equatable, Sendable {
     }
 }
 
-/// What the dashboard asks of the engine. Produced by the reducer, carried out by `apply(to:)`.
+/// What the dashboard asks of the engine: the reducer returns these as values, and the loop
+/// that owns the cluster carries them out (`EngineCommand.apply(to:)` in ClusterTerminal).
 public enum EngineCommand: Equatable, Sendable {
     case addWorker
     case remove(WorkerID)
@@ -147,21 +149,4 @@ public enum EngineCommand: Equatable, Sendable {
     case submit(JobSpec)
     /// The kernel variant this process's workers run, from their next sub-block.
     case setKernel(KernelVariant)
-
-    /// Carries the command out. Returns false if the engine refused (for example, the worker
-    /// limit was reached).
-    @discardableResult
-    public func apply(to cluster: Cluster) -> Bool {
-        switch self {
-        case .addWorker: return cluster.addWorker() != nil
-        case .remove(let id): return cluster.remove(id)
-        case .pause(let id): return cluster.pause(id)
-        case .resume(let id): return cluster.resume(id)
-        case .kill(let id): return cluster.kill(id)
-        case .restart(let id): return cluster.restart(id)
-        case .setSpeed(let id, let speed): return cluster.setSpeed(id, to: speed)
-        case .submit(let spec): cluster.submit(spec); return true
-        case .setKernel(let variant): KernelVariant.active = variant; return true
-        }
-    }
 }

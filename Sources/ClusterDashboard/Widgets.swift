@@ -1,4 +1,4 @@
-import ClusterEngine
+import ClusterModel
 
 /// Small rendering helpers: each turns a value into text of an exact width.
 enum Widgets {

@@ -1,4 +1,4 @@
-import ClusterEngine
+import ClusterModel
 
 /// The machine a worker runs on: this one, or a remote one by the name it gave. Keyed apart from
 /// host names, so a remote machine called "local" is not merged with this one's threads.

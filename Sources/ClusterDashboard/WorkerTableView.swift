@@ -1,5 +1,4 @@
-import ClusterEngine
-import ClusterReporting
+import ClusterModel
 
 /// The worker table: its columns, a row per worker, a row per host over its threads.
 extension DashboardView {
@@ -178,7 +177,7 @@ extension DashboardView {
     /// A host lags when most of its summing threads do (the engine's rule).
     static func isLagging(_ threads: [WorkerSnapshot]) -> Bool {
         let summing = threads.filter(\.isSumming)
-        return StragglerWatch.hostLags(threads: summing.count, lagging: summing.filter(\.isLagging).count)
+        return HostLag.lags(threads: summing.count, lagging: summing.filter(\.isLagging).count)
     }
 
     /// Draws one worker's row; returns the columns its progress bar took, if it has one.

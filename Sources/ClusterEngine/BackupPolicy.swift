@@ -27,7 +27,7 @@ struct BackupPolicy {
     /// An attempt whose pace is this many times slower than a copy's crawls: backed up under
     /// every schedule, and its worker benched once the copy wins. A throttle goes down to 10%,
     /// ten times slower; a worker reporting fake progress is millions of times slower.
-    static let crawlingBy = 100.0
+    static let crawlingBy = BenchReason.crawlingBy
 
     /// Whether `candidate` has stalled: judged, and nothing of it done.
     func hasStalled(_ candidate: Candidate) -> Bool {
@@ -66,27 +66,5 @@ struct BackupPolicy {
         candidates
             .filter { deservesBackup($0, thiefNanosPerElement: thiefNanosPerElement, onlyStalled: onlyStalled) }
             .max { (remainingNanos($0), $0.elapsedNanos) < (remainingNanos($1), $1.elapsedNanos) }
-    }
-}
-
-/// Why a worker gets no more work in a job.
-public enum BenchReason: Sendable, Equatable {
-    /// A backup finished `chunk` while it had done nothing of it.
-    case stalled(chunk: Int64)
-    /// A backup finished `chunk` while it went `BackupPolicy.crawlingBy` times slower, or more:
-    /// a machine that has all but stopped, or one that reports progress it does not make.
-    case crawled(chunk: Int64)
-    /// It handed in a sum for `chunk` that is not the closed form of the chunk's range.
-    case wrongSum(chunk: Int64)
-}
-
-extension BenchReason {
-    /// What a worker's row says while it sits the job out.
-    public var rowText: String {
-        switch self {
-        case .stalled(let chunk): return "benched: did nothing of #\(chunk)"
-        case .crawled(let chunk): return "benched: crawled through #\(chunk)"
-        case .wrongSum(let chunk): return "benched: wrong sum for #\(chunk)"
-        }
     }
 }

@@ -288,7 +288,7 @@ private struct PartialSnapshot {
             ? workerSnapshots : workerSnapshots.sorted { $0.id < $1.id }
         var snapshot = ClusterSnapshot(time: time, job: job, queuedJobs: queuedJobs, finishedJobs: finishedJobs,
                                        workers: ordered, throughput: throughput, throughputHistory: history,
-                                       staleResults: staleResults, lastEventSequence: lastEvent)
+                                       staleResults: staleResults, lastEventSequence: lastEvent, kernel: KernelVariant.active)
         snapshot.journalStopped = journalStopped
         return snapshot
     }

@@ -23,9 +23,8 @@ public struct StragglerWatch {
     /// Machines that lag, by host name (nil: this one's threads).
     private(set) var laggingHosts: Set<String?> = []
 
-    /// A machine lags when most of its judged threads do: a slow laptop, not one slow thread
-    /// (one of a laptop's two threads lags whenever the machine runs something else for a moment).
-    public static func hostLags(threads: Int, lagging: Int) -> Bool { threads > 0 && lagging * 2 > threads }
+    /// A machine lags when most of its judged threads do (`HostLag.lags`).
+    public static func hostLags(threads: Int, lagging: Int) -> Bool { HostLag.lags(threads: threads, lagging: lagging) }
 
     /// After `update`: given each worker's host and whether it was judged, returns the hosts
     /// that have just started to lag, with how many of their judged threads lag. Needs two

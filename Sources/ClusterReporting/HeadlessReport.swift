@@ -56,21 +56,6 @@ public enum HeadlessReport {
         return lines
     }
 
-    /// Accepted work a crash of the coordinator lost, as a share of the job: "0", "48%".
-    public static func lostText(_ summary: JobSummary) -> String {
-        guard summary.coordinatorCrashes > 0 else { return "-" }
-        let share = Double(summary.elementsLostToCrashes) / Double(max(1, summary.spec.elementCount))
-        return summary.elementsLostToCrashes == 0 ? "0" : Format.fixed(100 * share, decimals: share < 0.1 ? 1 : 0) + "%"
-    }
-
-    /// How many times longer `summary` took than the fastest of `summaries` over the same range
-    /// (1 for the fastest); nil when that time is 0.
-    public static func timeAgainstBest(_ summary: JobSummary, among summaries: [JobSummary]) -> Double? {
-        let best = summaries.filter { $0.spec.lo == summary.spec.lo && $0.spec.hi == summary.spec.hi }
-            .map(\.elapsed).min() ?? summary.elapsed
-        return best > 0 ? summary.elapsed / best : nil
-    }
-
     /// The end of a script run: one row per job, with each finish time against the fastest job
     /// over the same range (how a lesson such as static vs dynamic shows its result).
     public static func comparisonLines(_ summaries: [JobSummary]) -> [String] {
@@ -84,11 +69,11 @@ public enum HeadlessReport {
             var row = [
                 String(s.id.rawValue), Format.range(s.spec.lo, s.spec.hi, grouped: true), s.spec.schedule.label,
                 s.kernelLabel, Format.grouped(s.spec.chunkSize), Format.fixed(s.elapsed, decimals: 3),
-                timeAgainstBest(s, among: summaries).map { Format.fixed($0, decimals: 2) + "x" } ?? "-",
+                JobComparison.timeAgainstBest(s, among: summaries).map { Format.fixed($0, decimals: 2) + "x" } ?? "-",
                 Format.rate(s.throughput), String(s.chunksSplit), String(s.chunksRequeued),
                 s.verified ? "verified" : "MISMATCH",
             ]
-            if showsLost { row.insert(Self.lostText(s), at: 10) }
+            if showsLost { row.insert(JobComparison.lostText(s), at: 10) }
             rows.append(row)
         }
         let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }

@@ -83,12 +83,12 @@ public final class DashboardLoop {
             }
             for command in commands where !command.apply(to: cluster) {
                 if command == .addWorker {
-                    state.status = StatusMessage(text: "worker limit reached (\(cluster.configuration.maxWorkers))",
-                                                 isError: true, since: cluster.snapshot().time)
+                    Reducer.receive(&state, .say("worker limit reached (\(cluster.configuration.maxWorkers))", isError: true),
+                                    at: cluster.snapshot().time)
                 }
             }
             if state.speedupMeasureRequested {
-                state.speedupMeasureRequested = false
+                Reducer.receive(&state, .speedupMeasureHandled, at: cluster.snapshot().time)
                 startSpeedupMeasurement()
             }
             if state.quitRequested { return .quit }
@@ -106,7 +106,7 @@ public final class DashboardLoop {
             "measuring needs a running job: press n to start one long enough"
         } else { nil }
         if let refusal {
-            state.status = StatusMessage(text: refusal, isError: true, since: snapshot.time)
+            Reducer.receive(&state, .say(refusal, isError: true), at: snapshot.time)
             return
         }
         let live = snapshot.workers.filter { $0.state != .removed && !$0.isLeaving }.count
@@ -141,12 +141,10 @@ public final class DashboardLoop {
             snapshot: snapshot, events: events, state: state, width: size.width, height: size.height,
             capabilities: screen.capabilities, timeline: state.panel == .timeline ? cluster.timeline() : nil,
             speedup: speedup, cores: cores, finishedJobs: finishedJobs, kernelPeaks: kernelPeaks))
-        state.scrollOffset = frame.scrollOffset
-        state.logScroll = frame.logScroll
-        state.tableCapacity = frame.tableCapacity
         clicks = frame.clicks
         screen.draw(frame.buffer, full: state.fullRedrawRequested)
-        state.fullRedrawRequested = false
+        Reducer.receive(&state, .drawn(scrollOffset: frame.scrollOffset, logScroll: frame.logScroll,
+                                       tableCapacity: frame.tableCapacity), at: snapshot.time)
         // A script keeps the frames coming even while nothing runs: its clock must advance.
         let scriptPending = player.map { !$0.isFinished } ?? false
         return (frame.workerRows, scriptPending || snapshot.workers.contains { $0.state == .running })
@@ -158,21 +156,20 @@ public final class DashboardLoop {
         let now = cluster.snapshot().time
         for step in player.advance(now: now, cluster: cluster) {
             if step.isError {
-                state.status = StatusMessage(text: "script line \(step.line): \(step.text)", isError: true, since: now)
+                Reducer.receive(&state, .say("script line \(step.line): \(step.text)", isError: true), at: now)
             } else if step.isFinding {
-                state.status = StatusMessage(text: step.text, isError: false, since: now)
+                Reducer.receive(&state, .say(step.text, isError: false), at: now)
             }
         }
         if player.requestedSpeedupReset {
             player.requestedSpeedupReset = false
             speedup.reset()
         }
-        state.speedupMeasuring = player.measuring.map { SpeedupProgress(workers: $0.workers, upTo: $0.upTo) }
-        if let caption = player.caption { state.caption = caption }
-        if let view = player.requestedView {
-            state.panel = DashboardPanel(rawValue: view.rawValue) ?? state.panel
-            player.requestedView = nil
-        }
+        Reducer.receive(&state, .script(caption: player.caption,
+                                        view: player.requestedView.flatMap { DashboardPanel(rawValue: $0.rawValue) },
+                                        measuring: player.measuring.map { SpeedupProgress(workers: $0.workers, upTo: $0.upTo) }),
+                        at: now)
+        player.requestedView = nil
         self.player = player
     }
 }

@@ -331,7 +331,7 @@ struct RunOptions: ParsableArguments {
         }
         startJobs(cluster, plan: plan, journal: journal)
         var state = ViewState(nextSchedule: schedule, nextChunkSize: plan.chunkSize, caption: caption)
-        if let warning = paceWarning { state.status = StatusMessage(text: warning, isError: true, since: 0) }
+        if let warning = paceWarning { Reducer.receive(&state, .say(warning, isError: true), at: 0) }
         let loop = DashboardLoop(
             cluster: cluster, screen: screen, frameInterval: refresh ?? 0.1,
             state: state,

@@ -91,3 +91,24 @@ struct KeyMapWalkTests {
         }
     }
 }
+
+@Suite("Every message, through the reducer")
+struct ViewMessageTests {
+    @Test("what the loop learns reaches the view state only as messages: a refusal, a script's caption and view, a drawn frame")
+    func messages() {
+        var state = ViewState()
+        state.fullRedrawRequested = true
+        state.speedupMeasureRequested = true
+        Reducer.receive(&state, .say("worker limit reached (1024)", isError: true), at: 12)
+        #expect(state.status == StatusMessage(text: "worker limit reached (1024)", isError: true, since: 12))
+        Reducer.receive(&state, .script(caption: "Lesson 2", view: .timeline, measuring: SpeedupProgress(workers: 2, upTo: 4)), at: 13)
+        #expect(state.caption == "Lesson 2" && state.panel == .timeline && state.speedupMeasuring?.workers == 2)
+        // A script step without a caption or a view leaves them; its measurement is over.
+        Reducer.receive(&state, .script(caption: nil, view: nil, measuring: nil), at: 14)
+        #expect(state.caption == "Lesson 2" && state.panel == .timeline && state.speedupMeasuring == nil)
+        Reducer.receive(&state, .speedupMeasureHandled, at: 15)
+        #expect(!state.speedupMeasureRequested)
+        Reducer.receive(&state, .drawn(scrollOffset: 7, logScroll: 2, tableCapacity: 11), at: 16)
+        #expect(state.scrollOffset == 7 && state.logScroll == 2 && state.tableCapacity == 11 && !state.fullRedrawRequested)
+    }
+}

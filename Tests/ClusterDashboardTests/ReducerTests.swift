@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import ClusterTestSupport
 @testable import ClusterDashboard
+import ClusterTerminal
 @testable import ClusterEngine
 
 @Suite("Key handling")

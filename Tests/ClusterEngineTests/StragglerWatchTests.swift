@@ -1,6 +1,7 @@
 import ClusterTestSupport
 import Testing
 @testable import ClusterEngine
+@testable import ClusterModel
 
 /// Stragglers: who lags behind the running workers' median, with a gap so no one flaps.
 @Suite("Straggler watch")

@@ -1,5 +1,6 @@
 import Testing
 @testable import ClusterReporting
+import ClusterModel
 
 @Suite("Formatting")
 struct FormatTests {

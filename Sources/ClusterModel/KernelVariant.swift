@@ -1,5 +1,4 @@
 import CSumKernels
-import Synchronization
 
 /// The kernel's instruction-set variants: the same algorithm compiled for each vector width
 /// (`CSumKernels`). The best one this CPU supports is chosen at start, so one binary runs at the
@@ -21,7 +20,7 @@ public enum KernelVariant: String, CaseIterable, Sendable, CustomStringConvertib
 
     public var description: String { rawValue }
 
-    var cVariant: ct_kernel_variant {
+    package var cVariant: ct_kernel_variant {
         switch self {
         case .scalar: CT_KERNEL_SCALAR
         case .sse2, .neon: CT_KERNEL_BASELINE
@@ -48,23 +47,6 @@ public enum KernelVariant: String, CaseIterable, Sendable, CustomStringConvertib
 
     /// The fastest variant this machine supports.
     public static let best: KernelVariant = [.ifma, .avx512, .avx2, .neon, .sse2].first(where: \.isSupported) ?? .scalar
-
-    private static let selectedIndex = Atomic<Int>(allCases.firstIndex(of: best)!)
-    private static let switches = Atomic<Int>(0)
-
-    /// The variant `SumOfSquaresKernel.sum` runs: `best` unless `--kernel` chose another.
-    public static var active: KernelVariant {
-        get { allCases[selectedIndex.load(ordering: .relaxed)] }
-        set {
-            precondition(newValue.isSupported, "\(newValue) is not supported here")
-            selectedIndex.store(allCases.firstIndex(of: newValue)!, ordering: .relaxed)
-            switches.add(1, ordering: .relaxed)
-        }
-    }
-
-    /// How many times `active` was set: a job that saw it change ran more than one variant,
-    /// even if it ended on the one it began with.
-    static var switchCount: Int { switches.load(ordering: .relaxed) }
 
     /// The supported variant after this one, slowest after fastest: the dashboard's K.
     public var next: KernelVariant {

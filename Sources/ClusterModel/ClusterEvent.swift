@@ -30,7 +30,7 @@ public enum ClusterEventKind: Sendable, Equatable {
     /// The part split off `from`'s chunk was taken by `to`.
     case chunkStolen(chunk: Int64, from: WorkerID, to: WorkerID)
     /// `on` found nothing left to take and runs a copy of `of`'s attempt of `chunk`, which had
-    /// done `done` of its `elements` in `seconds` (see `BackupPolicy`).
+    /// done `done` of its `elements` in `seconds` (see the engine's `BackupPolicy`).
     case backupStarted(chunk: Int64, of: WorkerID, on: WorkerID, done: Int64, elements: Int64, seconds: Double)
     /// One attempt of a backup pair was accepted; the other, `loser`'s, was fenced off.
     /// `byBackup`: the backup finished first.
@@ -82,6 +82,12 @@ public struct ClusterEvent: Sendable, Equatable {
     public let sequence: UInt64
     public let seconds: Double
     public let kind: ClusterEventKind
+
+    public init(sequence: UInt64, seconds: Double, kind: ClusterEventKind) {
+        self.sequence = sequence
+        self.seconds = seconds
+        self.kind = kind
+    }
 
     /// A rate as the table writes it: G/s with two decimals, M/s whole below a billion.
     /// "a, b, c and 12 more": at most `limit` named.
@@ -158,7 +164,7 @@ public struct ClusterEvent: Sendable, Equatable {
             switch reason {
             case .stalled(let chunk): return "\(w) did nothing of chunk \(chunk) in \(time) s: no more work for it in \(job)"
             case .crawled(let chunk):
-                return "\(w) crawled through chunk \(chunk) for \(time) s, over \(Int(BackupPolicy.crawlingBy)) times slower than its backup: no more work for it in \(job)"
+                return "\(w) crawled through chunk \(chunk) for \(time) s, over \(Int(BenchReason.crawlingBy)) times slower than its backup: no more work for it in \(job)"
             case .wrongSum(let chunk): return "\(w) sent a wrong sum for chunk \(chunk): no more work for it in \(job)"
             }
         case .wrongSumRefused(let w, let host, let chunk, let job):
@@ -199,26 +205,5 @@ public struct ClusterEvent: Sendable, Equatable {
             let took = "\(job) finished in \(NumberText.fixed(seconds, decimals: 3)) s"
             return verified ? "\(took): verified against the closed form" : "\(took): MISMATCH with the closed form"
         }
-    }
-}
-
-/// A bounded log of recent events; old ones fall off the front.
-struct EventLog {
-    private(set) var events: [ClusterEvent] = []
-    private(set) var nextSequence: UInt64 = 1
-    let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    mutating func append(_ kind: ClusterEventKind, at seconds: Double) {
-        if events.count == capacity { events.removeFirst(capacity / 4) }
-        events.append(ClusterEvent(sequence: nextSequence, seconds: seconds, kind: kind))
-        nextSequence += 1
-    }
-
-    func events(after sequence: UInt64) -> ArraySlice<ClusterEvent> {
-        guard let first = events.first else { return [] }
-        let start = sequence < first.sequence ? 0 : Int(sequence - first.sequence + 1)
-        return start >= events.count ? [] : events[start...]
     }
 }

@@ -1,4 +1,4 @@
-import ClusterEngine
+import ClusterModel
 
 /// Number and time formatting shared by the headless reports and the dashboard.
 public enum Format {

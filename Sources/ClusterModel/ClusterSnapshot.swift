@@ -29,6 +29,22 @@ public struct ChunkAssignment: Sendable, Equatable {
 
     public var elementCount: Int64 { elements.upperBound - elements.lowerBound + 1 }
     public var fractionDone: Double { Double(elementsDone) / Double(elementCount) }
+
+    public init(job: JobID,
+                chunk: Int64,
+                attempt: AttemptID,
+                elements: ClosedRange<Int64>,
+                elementsDone: Int64,
+                origin: AttemptOrigin,
+                wasSplit: Bool) {
+        self.job = job
+        self.chunk = chunk
+        self.attempt = attempt
+        self.elements = elements
+        self.elementsDone = elementsDone
+        self.origin = origin
+        self.wasSplit = wasSplit
+    }
 }
 
 /// One worker at one instant.
@@ -59,6 +75,34 @@ public struct WorkerSnapshot: Sendable, Equatable, Identifiable {
     /// Summing now (a pausing worker sums until its thread stops): only then does its rate mean
     /// anything about the present.
     public var isSumming: Bool { state == .running || state == .pausing }
+
+    public init(id: WorkerID,
+                state: WorkerState,
+                isLeaving: Bool,
+                speed: Double,
+                assignment: ChunkAssignment?,
+                elementsProcessed: UInt64,
+                elementsAccepted: UInt64,
+                chunksDone: Int,
+                throughput: Double,
+                remote: RemoteWorkerInfo? = nil,
+                leaseLost: Bool = false,
+                isLagging: Bool = false,
+                benched: BenchReason? = nil) {
+        self.id = id
+        self.state = state
+        self.isLeaving = isLeaving
+        self.speed = speed
+        self.assignment = assignment
+        self.elementsProcessed = elementsProcessed
+        self.elementsAccepted = elementsAccepted
+        self.chunksDone = chunksDone
+        self.throughput = throughput
+        self.remote = remote
+        self.leaseLost = leaseLost
+        self.isLagging = isLagging
+        self.benched = benched
+    }
 }
 
 /// The state of a job.
@@ -104,6 +148,42 @@ public struct JobSnapshot: Sendable, Equatable {
     public var progress: Double {
         status.isFinished ? 1 : Double(elementsCompleted + elementsInFlight) / Double(elementsTotal)
     }
+
+    public init(id: JobID,
+                spec: JobSpec,
+                status: JobStatus,
+                chunksTotal: Int64,
+                chunksDone: Int64,
+                chunksInFlight: Int64,
+                chunksRequeued: Int64,
+                chunksRedone: Int64,
+                chunksSplit: Int64,
+                chunksStolen: Int64,
+                elementsCompleted: Int64,
+                elementsInFlight: Int64,
+                runningTotal: UInt128,
+                elapsed: Double,
+                closedForm: String?,
+                wrongSums: Int64 = 0,
+                waitsForWorkers: Bool = false) {
+        self.id = id
+        self.spec = spec
+        self.status = status
+        self.chunksTotal = chunksTotal
+        self.chunksDone = chunksDone
+        self.chunksInFlight = chunksInFlight
+        self.chunksRequeued = chunksRequeued
+        self.chunksRedone = chunksRedone
+        self.chunksSplit = chunksSplit
+        self.chunksStolen = chunksStolen
+        self.elementsCompleted = elementsCompleted
+        self.elementsInFlight = elementsInFlight
+        self.runningTotal = runningTotal
+        self.elapsed = elapsed
+        self.closedForm = closedForm
+        self.wrongSums = wrongSums
+        self.waitsForWorkers = waitsForWorkers
+    }
 }
 
 /// A consistent, cheap copy of the whole cluster for a UI or a report.
@@ -124,7 +204,8 @@ public struct ClusterSnapshot: Sendable, Equatable {
     /// Sequence number of the newest event; pass it to `events(after:)`.
     public let lastEventSequence: UInt64
     /// The kernel variant this process's workers run.
-    public var kernel: KernelVariant = .active
+    /// Set by the engine to the one it runs (`KernelVariant.active`).
+    public var kernel: KernelVariant = .best
     /// A `--journal` could not be written any more: a restart would not resume from here.
     public var journalStopped = false
 
@@ -136,6 +217,30 @@ public struct ClusterSnapshot: Sendable, Equatable {
     }
 
     public func count(of state: WorkerState) -> Int { workers.reduce(0) { $0 + ($1.state == state ? 1 : 0) } }
+
+    public init(time: Double,
+                job: JobSnapshot?,
+                queuedJobs: Int,
+                finishedJobs: Int,
+                workers: [WorkerSnapshot],
+                throughput: Double,
+                throughputHistory: [Double],
+                staleResults: Int,
+                lastEventSequence: UInt64,
+                kernel: KernelVariant = .best,
+                journalStopped: Bool = false) {
+        self.time = time
+        self.job = job
+        self.queuedJobs = queuedJobs
+        self.finishedJobs = finishedJobs
+        self.workers = workers
+        self.throughput = throughput
+        self.throughputHistory = throughputHistory
+        self.staleResults = staleResults
+        self.lastEventSequence = lastEventSequence
+        self.kernel = kernel
+        self.journalStopped = journalStopped
+    }
 }
 
 /// The result of a finished job, kept for scripts and reports.
@@ -160,7 +265,8 @@ public struct JobSummary: Sendable, Equatable {
     /// broken remote worker), each redone elsewhere.
     public var wrongSums: Int64 = 0
     /// The kernel variant this process's workers ran, or nil if it was switched while the job ran.
-    public var kernel: KernelVariant? = .active
+    /// Set by the engine (`KernelVariant.active`, nil if it changed).
+    public var kernel: KernelVariant? = .best
     /// The kernel's name, or "mixed" if it was switched while the job ran.
     public var kernelLabel: String { kernel?.rawValue ?? "mixed" }
     /// Elements a journal had accepted before a restart: summed by an earlier run, not in `elapsed`.
@@ -172,4 +278,42 @@ public struct JobSummary: Sendable, Equatable {
     /// Elements summed in `elapsed`: the job's, less those accepted before a restart.
     public var elementsThisRun: Int64 { spec.elementCount - elementsBeforeRestart }
     public var throughput: Double { elapsed > 0 ? Double(elementsThisRun) / elapsed : 0 }
+
+    public init(id: JobID,
+                spec: JobSpec,
+                total: UInt128,
+                closedForm: String,
+                verified: Bool,
+                elapsed: Double,
+                chunksRequeued: Int64,
+                chunksSplit: Int64,
+                chunksStolen: Int64,
+                staleResults: Int,
+                acceptedChunks: [Int64]?,
+                backupsStarted: Int64 = 0,
+                backupsWon: Int64 = 0,
+                wrongSums: Int64 = 0,
+                kernel: KernelVariant? = .best,
+                elementsBeforeRestart: Int64 = 0,
+                coordinatorCrashes: Int = 0,
+                elementsLostToCrashes: Int64 = 0) {
+        self.id = id
+        self.spec = spec
+        self.total = total
+        self.closedForm = closedForm
+        self.verified = verified
+        self.elapsed = elapsed
+        self.chunksRequeued = chunksRequeued
+        self.chunksSplit = chunksSplit
+        self.chunksStolen = chunksStolen
+        self.staleResults = staleResults
+        self.acceptedChunks = acceptedChunks
+        self.backupsStarted = backupsStarted
+        self.backupsWon = backupsWon
+        self.wrongSums = wrongSums
+        self.kernel = kernel
+        self.elementsBeforeRestart = elementsBeforeRestart
+        self.coordinatorCrashes = coordinatorCrashes
+        self.elementsLostToCrashes = elementsLostToCrashes
+    }
 }

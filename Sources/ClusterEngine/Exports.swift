@@ -1,0 +1,2 @@
+// Everyone who uses the engine speaks its model: snapshots, events, specs, ids.
+@_exported import ClusterModel
