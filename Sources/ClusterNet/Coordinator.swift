@@ -192,15 +192,15 @@ struct CoordinatorService: Clustertop_V1_Coordinator.StreamingServiceProtocol {
         return StreamingServerResponse { writer in
             sessions.value.add(1, ordering: .relaxed)
             defer { sessions.value.subtract(1, ordering: .relaxed) }
-            var session = RemoteSession(cluster: cluster, timing: timing, peer: peer, address: address, encrypted: encrypted)
+            var driver = RemoteSessionDriver(cluster: cluster, timing: timing, peer: peer, address: address, encrypted: encrypted)
             do {
-                try await session.run(messages: request.messages, writer: writer, budget: budget)
+                try await driver.run(messages: request.messages, writer: writer, budget: budget)
             } catch let refused as RemoteSession.JoinRefused {
                 // Summed up in the log, and slowed down, as wrong tokens are.
                 try await refuse(context, reason: refused.reason, refused.error)
             } catch let violation as RemoteSession.ProtocolViolation {
                 // Named once, in the log: who it was and what it sent.
-                cluster.logPeerDisconnected(peer: peer, host: session.host, reason: violation.description)
+                cluster.logPeerDisconnected(peer: peer, host: driver.session.host, reason: violation.description)
                 throw RPCError(code: .invalidArgument, message: violation.description)
             }
             return [:]

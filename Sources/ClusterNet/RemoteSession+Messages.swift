@@ -18,62 +18,50 @@ extension RemoteSession {
             let t = try threadIndex(checkIn.thread)
             // A check-in for an attempt we already took back crossed our Abandon: ignore it.
             guard threads[t].running == AttemptID(checkIn.attempt) else { return }
-            let elements = threads[t].attempts[0].elements
+            let attempts = threads[t].attempts
+            let elements = attempts[0].elements
             guard elements.lowerBound...(elements.upperBound + 1) ~= checkIn.position else {
                 throw ProtocolViolation(description: "check-in at \(checkIn.position), outside its attempt \(elements)")
             }
-            threads[t].checkSent = false
-            threads[t].parked = (checkIn.position, checkIn.sum.value)
+            let (held, lapsed): (Bool, Bool) = switch threads[t] {
+            case .parked(_, _, _, let held, let lapsed): (held, lapsed)
+            case .lapsed: (false, true)
+            default: (false, false)
+            }
+            threads[t] = .parked(attempts, position: checkIn.position, sum: checkIn.sum.value, held: held, lapsed: lapsed)
             // Exact progress where it stopped, so a paused row shows where it holds.
-            cluster.remoteProgress(threads[t].id, attempt: threads[t].running,
-                                   done: checkIn.position - elements.lowerBound, processed: nil)
+            tell(.progress(handles[t], attempt: attempts[0].id, done: checkIn.position - elements.lowerBound, processed: nil))
             answerCheckIn(t)
         case .heartbeat(let heartbeat):
             try receive(heartbeat.threads)
         case .pong(let pong):
-            receivePong(pong.nonce, now: now)
+            if let smoothed = roundTrip.pong(pong.nonce, at: now) {
+                let (seconds, attoseconds) = smoothed.components
+                tell(.roundTrip(handles, seconds: Double(seconds) + Double(attoseconds) / 1e18))
+            }
         case nil:
             throw ProtocolViolation(description: "a message of a kind this coordinator does not know")
         }
     }
 
-    // MARK: The round trip
-
-    /// A Ping with the Welcome, then every `pingInterval`, and not while one is on its way (a
-    /// lost one is given up after a lease, as a silent worker is).
+    /// A Ping with the Welcome, then every `pingInterval` (`RoundTripEstimator`).
     mutating func sendPing(now: ContinuousClock.Instant) {
-        guard !threads.isEmpty else { return }
-        if let lastPing, now - lastPing < Self.pingInterval { return }
-        if let ping, now - ping.sent < timing.lease { return }
-        pings += 1
-        ping = (pings, now)
-        lastPing = now
-        outgoing.append(.with { $0.ping = .with { $0.nonce = pings } })
-    }
-
-    /// The answer to our Ping: one sample of the round trip, which sizes the threads' queues.
-    mutating func receivePong(_ nonce: UInt64, now: ContinuousClock.Instant) {
-        guard let ping, ping.nonce == nonce else { return }  // a late answer to a Ping given up
-        self.ping = nil
-        let sample = now - ping.sent
-        let smoothed = roundTrip.map { $0 + (sample - $0) / 8 } ?? sample
-        roundTrip = smoothed
-        let (seconds, attoseconds) = smoothed.components
-        cluster.remoteRoundTrip(threads.map(\.id), seconds: Double(seconds) + Double(attoseconds) / 1e18)
+        guard !threads.isEmpty, let nonce = roundTrip.pingDue(at: now) else { return }
+        send(.ping(.with { $0.nonce = nonce }))
     }
 
     /// Each thread's progress in the attempt it is on, if that is the one we think it runs.
-    func receive(_ progress: [Clustertop_V1_ThreadProgress]) throws {
+    mutating func receive(_ progress: [Clustertop_V1_ThreadProgress]) throws {
         for progress in progress {
             let t = try threadIndex(progress.thread)
             let attempt = progress.attempt == 0 ? nil : AttemptID(progress.attempt)
-            cluster.remoteProgress(threads[t].id, attempt: attempt == threads[t].running ? attempt : nil,
-                                   done: progress.done, processed: progress.processed)
+            tell(.progress(handles[t], attempt: attempt == threads[t].running ? attempt : nil,
+                           done: progress.done, processed: progress.processed))
         }
     }
 
     /// Results, in the order each thread finished them: those for the attempt a thread runs
-    /// are handed in together, one engine call per thread, which also tops its queue up.
+    /// are handed in together, one engine step per thread, which also tops its queue up.
     mutating func receive(_ results: [Clustertop_V1_Result]) throws {
         var finished: [[(attempt: AttemptID, sum: UInt128)]] = Array(repeating: [], count: threads.count)
         var processed: [UInt64?] = Array(repeating: nil, count: threads.count)
@@ -83,7 +71,7 @@ extension RemoteSession {
             let attempt = AttemptID(result.attempt)
             guard threads[t].running == attempt else {
                 // Sent before our Abandon reached it: fenced off and counted by the engine.
-                cluster.remoteDiscardResult(threads[t].id, attempt: attempt)
+                tell(.discard(handles[t], attempt: attempt))
                 continue
             }
             threads[t].finishRunning()
@@ -91,15 +79,15 @@ extension RemoteSession {
         }
         for t in threads.indices {
             if !finished[t].isEmpty {
-                apply(cluster.step(threads[t].id, finished: finished[t], processed: processed[t]), to: t)
+                ask(.step(thread: t, handles[t], finished: finished[t], processed: processed[t]))
             } else if let count = processed[t] {
-                cluster.remoteProgress(threads[t].id, attempt: nil, done: 0, processed: count)
+                tell(.progress(handles[t], attempt: nil, done: 0, processed: count))
             }
         }
     }
 
     mutating func join(_ hello: Clustertop_V1_Hello) throws {
-        guard threads.isEmpty else { throw ProtocolViolation(description: "a second Hello") }
+        guard threads.isEmpty, !joining else { throw ProtocolViolation(description: "a second Hello") }
         guard hello.protocolVersion == WireProtocol.version else {
             throw RPCError(code: .failedPrecondition, message:
                 "protocol version \(hello.protocolVersion) is not supported; this coordinator speaks version \(WireProtocol.version): use the same cluster-top release on both sides")
@@ -108,6 +96,7 @@ extension RemoteSession {
             throw RPCError(code: .invalidArgument, message: "a worker may offer 1 to \(WireProtocol.threadLimit) threads (got \(hello.threads))")
         }
         timing.lease = timing.lease(forNice: hello.nice)
+        roundTrip.giveUpAfter = timing.lease
         let host = WireProtocol.printableHostName(hello.host, fallback: peer)
         self.host = host
         // Only a name this program knows is shown: the field is the client's word.
@@ -116,9 +105,17 @@ extension RemoteSession {
             RemoteWorkerInfo(host: host, pid: hello.pid, thread: $0, kernel: kernel, instance: hello.instance,
                              address: address, unencrypted: !encrypted)
         }
-        switch cluster.addRemoteWorkers(infos, onWake: wake) {
-        case .success(let handles):
-            threads = handles.map { Thread(id: $0) }
+        joining = true
+        ask(.join(infos))
+    }
+
+    /// The engine's answer to a Hello: the threads' rows and the Welcome, or a refusal.
+    mutating func joined(_ result: Result<[RemoteWorkerHandle], RemoteJoinRefusal>) throws {
+        joining = false
+        switch result {
+        case .success(let joined):
+            handles = joined
+            threads = Array(repeating: .idle, count: joined.count)
         case .failure(.hostLimit(let address, let live, let limit)):
             throw JoinRefused(reason: "host limit of \(limit) threads", error: RPCError(code: .resourceExhausted, message:
                 "\(address) already has \(live) worker threads here, and one host may have \(limit) at once "
@@ -127,16 +124,17 @@ extension RemoteSession {
             throw JoinRefused(reason: "full", error: RPCError(code: .resourceExhausted, message:
                 "the coordinator takes no more workers (it is full or shutting down)"))
         }
-        outgoing.append(.with {
-            $0.welcome = .with {
-                $0.protocolVersion = WireProtocol.version
-                $0.workerIds = threads.map { UInt32($0.id.id.rawValue) }
-                $0.heartbeatMillis = UInt32(Self.milliseconds(timing.heartbeat))
-                $0.leaseMillis = UInt32(Self.milliseconds(timing.lease))
-                $0.subBlock = cluster.configuration.remoteSubBlockSize
-            }
-        })
+        send(.welcome(.with {
+            $0.protocolVersion = WireProtocol.version
+            $0.workerIds = handles.map { UInt32($0.id.rawValue) }
+            $0.heartbeatMillis = UInt32(Self.milliseconds(timing.heartbeat))
+            $0.leaseMillis = UInt32(Self.milliseconds(timing.lease))
+            $0.subBlock = subBlock
+        }))
         for t in threads.indices { service(t) }
+        // The first Ping goes out with the Welcome: the sooner the round trip is known, the
+        // sooner the queues cover it.
+        sendPing(now: now)
     }
 
     func threadIndex(_ thread: UInt32) throws -> Int {

@@ -1,53 +1,24 @@
 import ClusterEngine
 import ClusterProtocol
 import GRPCCore
-import Synchronization
 
-
-/// One worker process's connection, driven by one loop: its messages, wake-ups from the engine
-/// for each of its threads, and a lease clock all arrive as inputs, in order, so no state here
-/// needs a lock. The engine decides everything (what to run, pause, kill, split, fence); the
-/// session only translates between the engine's calls and the wire.
+/// The coordinator's side of one worker process's connection, as a state machine. Its inputs
+/// arrive one at a time, in order (the worker's messages, the engine's wake-ups for a thread, a
+/// lease tick, the connection's end, the engine's answers), each with the time it happens; for
+/// each it returns what to do: messages to send, notices for the engine, and questions the
+/// driver asks the engine and answers at once. The engine decides everything (what to run,
+/// pause, kill, split, fence); the session translates between it and the wire.
 ///
-/// It does no I/O and reads no clock: `receive(_:now:)` takes one input and the time, and returns
-/// the messages to send. `run` is the driver that feeds it from the network and the real clock;
-/// tests feed it by hand, with a manual clock.
+/// It does no I/O, reads no clock and calls no engine: `RemoteSessionDriver` does, and tests
+/// feed it by hand.
 struct RemoteSession {
-    enum Input: Sendable {
+    enum Input {
         case message(WorkerMessage)
         case wake(thread: Int)
         case tick
         case ended((any Error)?)
-    }
-
-    /// What the coordinator knows about one remote thread.
-    struct Thread {
-        /// Its row in the engine, as this session holds it.
-        let id: RemoteWorkerHandle
-        /// The attempts sent to the thread, in the order it runs them: the first is the one it is
-        /// working on, the rest wait in its queue.
-        var attempts: [(id: AttemptID, elements: ClosedRange<Int64>)] = []
-        /// A Check is on its way; don't send another.
-        var checkSent = false
-        /// The thread was told to hold (paused) and has not been told otherwise since.
-        var held = false
-        /// The thread stopped here and waits for Proceed or Abandon.
-        var parked: (position: Int64, sum: UInt128)?
-        /// It held an attempt when its lease expired: let it finish, so its late result is
-        /// fenced off and counted rather than silently dropped.
-        var zombie = false
-        var released = false
-
-        var running: AttemptID? { attempts.first?.id }
-
-        /// The running attempt is over; the next queued one (if any) runs now.
-        mutating func finishRunning() {
-            if !attempts.isEmpty { attempts.removeFirst() }
-            parked = nil
-            checkSent = false
-            held = false
-            zombie = false
-        }
+        /// The engine's answer to the question the session asked last.
+        case answer(EngineAnswer)
     }
 
     /// A message the session cannot accept; the connection ends, its chunks are re-queued, and
@@ -68,10 +39,6 @@ struct RemoteSession {
         let description: String
     }
 
-    /// Messages a session may hold read but not yet handled; more wait in the network.
-    static let messagesInFlight = 16
-
-    let cluster: Cluster
     /// `lease` is set at Hello, by the worker's nice value (`RemoteTiming.lease(forNice:)`).
     var timing: RemoteTiming
     let peer: String
@@ -79,12 +46,11 @@ struct RemoteSession {
     let address: String
     /// Whether the connection is TLS: over plain text a process's instance proves little.
     let encrypted: Bool
-    let inputs: AsyncStream<Input>
-    let continuation: AsyncStream<Input>.Continuation
-    /// Where the engine's wake-ups for thread `t` go: by default, into `inputs`.
-    let wake: @Sendable (Int) -> Void
-    let wakeTarget: WakeTarget
-    var threads: [Thread] = []
+    /// Elements a remote thread sums between two looks at its inbox (the Welcome says it).
+    let subBlock: Int64
+    /// Each thread's row in the engine, as this session holds it, and what it is doing.
+    var handles: [RemoteWorkerHandle] = []
+    var threads: [RemoteThreadState] = []
     /// The host its Hello named, once it said Hello.
     var host: String?
     var lastHeard: ContinuousClock.Instant
@@ -92,49 +58,46 @@ struct RemoteSession {
     var lastTick: ContinuousClock.Instant
     let started: ContinuousClock.Instant
     var leaseExpired = false
-    var outgoing: [CoordinatorMessage] = []
-    /// The Ping on its way, if any, and when it left.
-    var ping: (nonce: UInt64, sent: ContinuousClock.Instant)?
-    var lastPing: ContinuousClock.Instant?
-    var pings: UInt64 = 0
-    /// The smoothed round trip (as TCP keeps it: each sample moves it an eighth of the way).
-    var roundTrip: Duration?
+    /// Between a Hello and the engine's answer to it.
+    var joining = false
+    var ended = false
+    /// When the input being handled happened.
+    var now: ContinuousClock.Instant
+    var roundTrip: RoundTripEstimator
+    /// What the input being handled makes the session do, in order.
+    var actions: [SessionAction] = []
+
     /// A Ping goes out this often.
     static let pingInterval = Duration.milliseconds(500)
 
-    init(cluster: Cluster, timing: RemoteTiming, peer: String, address: String = "", encrypted: Bool = true,
-         now: ContinuousClock.Instant = .now, wake: (@Sendable (Int) -> Void)? = nil) {
-        self.cluster = cluster
+    init(timing: RemoteTiming, peer: String, address: String = "", encrypted: Bool = true, subBlock: Int64,
+         now: ContinuousClock.Instant) {
         self.timing = timing
         self.peer = peer
         self.address = address
         self.encrypted = encrypted
-        (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
-        // The engine keeps a removed worker's row, and so its wake-up, for as long as the row
-        // stays: it must not keep this session's inputs, and the messages unread in them, alive.
-        let target = WakeTarget(continuation)
-        wakeTarget = target
-        self.wake = wake ?? { target.wake(thread: $0) }
+        self.subBlock = subBlock
         started = now
+        self.now = now
         lastHeard = now
         lastTick = now
+        roundTrip = RoundTripEstimator(interval: Self.pingInterval, giveUpAfter: timing.lease)
     }
 
-    /// Handles one input at `now`: the messages to send to the worker, in order, and whether the
-    /// session is over. Throws when the worker broke the protocol or the connection failed.
-    mutating func receive(_ input: Input, now: ContinuousClock.Instant) throws -> (messages: [CoordinatorMessage], done: Bool) {
-        defer { outgoing.removeAll(keepingCapacity: true) }
-        let done = try handle(input, now: now)
-        return (outgoing, done)
-    }
+    /// Every thread released, or the connection over: the driver stops feeding it.
+    var isOver: Bool { ended || (!threads.isEmpty && threads.allSatisfy(\.isReleased)) }
 
-    mutating func handle(_ input: Input, now: ContinuousClock.Instant) throws -> Bool {
+    /// Handles one input at `now`: what to do, in order. Throws when the worker broke the
+    /// protocol, the coordinator cannot take it, or the connection failed.
+    mutating func receive(_ input: Input, now: ContinuousClock.Instant) throws -> [SessionAction] {
+        defer { actions.removeAll(keepingCapacity: true) }
+        self.now = now
         switch input {
         case .message(let message):
             lastHeard = now
             if leaseExpired {
                 leaseExpired = false
-                for thread in threads { cluster.remoteHeardFrom(thread.id) }
+                for handle in handles { tell(.heardFrom(handle)) }
             }
             try receive(message, now: now)
             // The first goes out with the Welcome: the sooner the round trip is known, the
@@ -149,32 +112,25 @@ struct RemoteSession {
             if let error, !(error is CancellationError) {
                 throw ConnectionLost(description: "connection ended: \(error)")
             }
-            return true
+            ended = true
+        case .answer(let answer):
+            try receive(answer)
         }
-        return !threads.isEmpty && threads.allSatisfy(\.released)
+        return actions
     }
 
-    // MARK: Helpers
+    /// The connection is over: what the threads still held goes back to the queue.
+    func disconnect() -> [EngineNotice] {
+        threads.indices.filter { !threads[$0].isReleased }.map { .lost(handles[$0], .disconnected) }
+    }
+
+    // MARK: Actions
+
+    mutating func send(_ kind: CoordinatorMessage.OneOf_Kind) { actions.append(.send(.with { $0.kind = kind })) }
+    mutating func tell(_ notice: EngineNotice) { actions.append(.tell(notice)) }
+    mutating func ask(_ question: EngineQuestion) { actions.append(.ask(question)) }
 
     static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-    }
-}
-
-/// Where the engine's wake-ups for a session's threads go, until the session is over: then
-/// nowhere, and the session's inputs (with any messages left unread in them) can be freed.
-final class WakeTarget: Sendable {
-    private let continuation: Mutex<AsyncStream<RemoteSession.Input>.Continuation?>
-
-    init(_ continuation: AsyncStream<RemoteSession.Input>.Continuation) {
-        self.continuation = Mutex(continuation)
-    }
-
-    func wake(thread: Int) {
-        _ = continuation.withLock { $0?.yield(.wake(thread: thread)) }
-    }
-
-    func close() {
-        continuation.withLock { $0 = nil }
     }
 }

@@ -5,9 +5,9 @@ import GRPCCore
 import Synchronization
 import Testing
 
-/// The coordinator's side of one worker process's connection, driven by hand: no network, no
-/// real clock. Each input goes in with the time it happens; what comes out is what the session
-/// would send to the worker.
+/// The coordinator's side of one worker process's connection, through its driver and a real
+/// engine, by hand: no network, no real clock. Each input goes in with the time it happens;
+/// what comes out is what the session would send to the worker.
 @Suite("Remote session, by hand")
 final class RemoteSessionTests {
     /// Wake-ups the engine sends a session's threads, kept until the test delivers them.
@@ -26,14 +26,14 @@ final class RemoteSessionTests {
     let cluster: Cluster
     let wakes = Wakes()
     let start = ContinuousClock.now
-    var session: RemoteSession
+    var session: RemoteSessionDriver
 
     init(lease: Duration = .seconds(1)) {
         var configuration = ClusterConfiguration()
         configuration.auditsAcceptedChunks = true
         cluster = Cluster(configuration: configuration)
         let wakes = wakes
-        session = RemoteSession(cluster: cluster, timing: RemoteTiming(lease: lease), peer: "test", now: start,
+        session = RemoteSessionDriver(cluster: cluster, timing: RemoteTiming(lease: lease), peer: "test", now: start,
                                 wake: { wakes.append($0) })
     }
 
@@ -41,9 +41,9 @@ final class RemoteSessionTests {
     /// that went out.
     func feed(_ input: RemoteSession.Input, at seconds: Double) throws -> [CoordinatorMessage] {
         let now = start + .milliseconds(Int(seconds * 1000))
-        var sent = try session.receive(input, now: now).messages
+        var sent = try session.handle(input, now: now).messages
         while case let woken = wakes.take(), !woken.isEmpty {
-            for thread in woken { sent += try session.receive(.wake(thread: thread), now: now).messages }
+            for thread in woken { sent += try session.handle(.wake(thread: thread), now: now).messages }
         }
         return sent
     }
@@ -248,7 +248,7 @@ final class RemoteSessionTests {
         #expect(Self.checks(asked) == [running.attempt])
         #expect(Self.abandons(asked).isEmpty, "nothing is taken back before the thread says where it is")
         #expect(cluster.snapshot().workers[0].state == .pausing)
-        #expect(cluster.remoteStatus(session.threads[0].id)?.queued.count == 48)
+        #expect(cluster.remoteStatus(session.session.handles[0])?.queued.count == 48)
 
         let position = running.first + 10
         let answered = try feed(.message(.with {
@@ -286,11 +286,11 @@ final class RemoteSessionTests {
         #expect(Self.pings(try ticks(after: 1.1, through: 1.8)).isEmpty, "not while one is on its way")
         // The answer, 800 ms later; half a second has passed, so the next Ping goes out at once.
         #expect(Self.pings(try feed(Self.pong(1), at: 1.9)) == [2])
-        #expect(session.roundTrip == .milliseconds(800))
+        #expect(session.session.roundTrip.smoothed == .milliseconds(800))
         _ = try feed(Self.pong(99), at: 2.05)
-        #expect(session.roundTrip == .milliseconds(800), "an answer to no Ping of ours changes nothing")
+        #expect(session.session.roundTrip.smoothed == .milliseconds(800), "an answer to no Ping of ours changes nothing")
         _ = try feed(Self.pong(2), at: 2.08)
-        #expect(session.roundTrip == .microseconds(722_500), "800 ms moved an eighth of the way to 180 ms")
+        #expect(session.session.roundTrip.smoothed == .microseconds(722_500), "800 ms moved an eighth of the way to 180 ms")
 
         // A Ping that gets no answer is given up after a lease, and the next one goes out.
         #expect(Self.pings(try ticks(after: 2.08, through: 2.58)) == [3])
@@ -305,6 +305,6 @@ final class RemoteSessionTests {
         #expect(cluster.shutdown(timeout: 1))
         let sent = try feed(.tick, at: 0.1)
         #expect(Self.releases(sent).sorted() == [0, 1])
-        #expect(session.threads.allSatisfy { $0.released })
+        #expect(session.session.threads.allSatisfy { $0.isReleased })
     }
 }
