@@ -91,18 +91,36 @@ public enum HeadlessReport {
 
     // MARK: JSON lines
 
+    /// The version of the JSON lines `--json` writes (docs/json.md, docs/json-schema.json):
+    /// every object says it. A field added keeps the version; one removed or changed raises it.
+    public static let formatVersion = 1
+
     public struct WorkerProgress: Codable, Equatable {
         public let id: Int
         public let state: WorkerState
+        /// The chunk it works on and how far it is, or null with none.
         public let chunk: Int64?
         public let chunkProgress: Double?
         public let chunksDone: Int
         public let throughput: Double
         public let speed: Double
+
+        // Unknown values are written as null, never left out.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(state, forKey: .state)
+            try c.encode(chunk, forKey: .chunk)
+            try c.encode(chunkProgress, forKey: .chunkProgress)
+            try c.encode(chunksDone, forKey: .chunksDone)
+            try c.encode(throughput, forKey: .throughput)
+            try c.encode(speed, forKey: .speed)
+        }
     }
 
     public struct Progress: Codable, Equatable {
         public var type = "progress"
+        public var version = HeadlessReport.formatVersion
         public let seconds: Double
         public let job: Int
         public let progress: Double
@@ -114,8 +132,28 @@ public enum HeadlessReport {
         public let chunksQueued: Int64
         public let runningTotal: String
         public let throughput: Double
+        /// Null while it cannot be estimated (no throughput yet).
         public let etaSeconds: Double?
         public let workers: [WorkerProgress]
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(type, forKey: .type)
+            try c.encode(version, forKey: .version)
+            try c.encode(seconds, forKey: .seconds)
+            try c.encode(job, forKey: .job)
+            try c.encode(progress, forKey: .progress)
+            try c.encode(elementsDone, forKey: .elementsDone)
+            try c.encode(elementsTotal, forKey: .elementsTotal)
+            try c.encode(chunksDone, forKey: .chunksDone)
+            try c.encode(chunksTotal, forKey: .chunksTotal)
+            try c.encode(chunksInFlight, forKey: .chunksInFlight)
+            try c.encode(chunksQueued, forKey: .chunksQueued)
+            try c.encode(runningTotal, forKey: .runningTotal)
+            try c.encode(throughput, forKey: .throughput)
+            try c.encode(etaSeconds, forKey: .etaSeconds)
+            try c.encode(workers, forKey: .workers)
+        }
     }
 
     public struct WorkerStatistics: Codable, Equatable {
@@ -132,6 +170,10 @@ public enum HeadlessReport {
 
     public struct Result: Codable, Equatable {
         public var type = "result"
+        public var version = HeadlessReport.formatVersion
+        /// The run was stopped (Ctrl-C, SIGTERM) before the job ended: `total` is the partial
+        /// sum accepted so far, and `verified` is false.
+        public var interrupted = false
         public let job: Int
         public let lo: Int64
         public let hi: Int64
@@ -161,25 +203,21 @@ public enum HeadlessReport {
 
     public struct ScriptStepLine: Codable, Equatable {
         public var type = "script"
+        public var version = HeadlessReport.formatVersion
         public let seconds: Double
         public let line: Int
         public let action: String
-        /// True when the step could not do what it says; absent otherwise.
-        public var error: Bool?
+        /// True when the step could not do what it says.
+        public var error = false
     }
 
     public struct ScriptFinished: Codable, Equatable {
         public var type = "scriptFinished"
+        public var version = HeadlessReport.formatVersion
         public let jobs: Int
         public let verified: Bool
         /// Steps that could not do what they say.
         public var stepErrors = 0
-    }
-
-    public struct Event: Codable, Equatable {
-        public var type = "event"
-        public let seconds: Double
-        public let message: String
     }
 
     public static func progress(_ snapshot: ClusterSnapshot) -> Progress? {
@@ -215,6 +253,28 @@ public enum HeadlessReport {
         result.elementsBeforeRestart = summary.elementsBeforeRestart
         result.coordinatorCrashes = summary.coordinatorCrashes
         result.elementsLostToCrashes = summary.elementsLostToCrashes
+        return result
+    }
+
+    /// What a run stopped before its job ended had done: the partial total, marked interrupted.
+    public static func interruptedResult(_ snapshot: ClusterSnapshot, workers: [WorkerSnapshot]) -> Result? {
+        guard let job = snapshot.job else { return nil }
+        let elements = Double(job.spec.elementCount)
+        let done = Double(job.elementsCompleted)
+        var result = Result(
+            job: job.id.rawValue, lo: job.spec.lo, hi: job.spec.hi, chunkSize: job.spec.chunkSize,
+            schedule: job.spec.schedule.rawValue, total: String(job.runningTotal),
+            closedForm: String(job.spec.closedFormTotal), verified: false, elapsedSeconds: job.elapsed,
+            throughput: job.elapsed > 0 ? done / job.elapsed : 0, chunks: job.spec.chunkCount,
+            chunksRequeued: job.chunksRequeued, chunksSplit: job.chunksSplit, chunksStolen: job.chunksStolen,
+            staleResults: snapshot.staleResults, kernel: snapshot.kernel.rawValue,
+            workers: workers.map {
+                WorkerStatistics(id: $0.id.rawValue, state: $0.state, chunksDone: $0.chunksDone,
+                                 elementsProcessed: $0.elementsProcessed, elementsAccepted: $0.elementsAccepted,
+                                 share: Double($0.elementsAccepted) / elements,
+                                 throughput: job.elapsed > 0 ? Double($0.elementsProcessed) / job.elapsed : 0)
+            })
+        result.interrupted = true
         return result
     }
 

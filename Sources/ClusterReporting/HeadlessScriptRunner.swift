@@ -42,7 +42,7 @@ public struct HeadlessScriptRunner {
                                   + (step.isError ? "error: " : "") + step.text)
                 case .json:
                     printer.write(HeadlessReport.jsonLine(HeadlessReport.ScriptStepLine(
-                        seconds: now, line: step.line, action: step.text, error: step.isError ? true : nil)))
+                        seconds: now, line: step.line, action: step.text, error: step.isError)))
                 }
                 // The script goes on (a lesson should not stop mid-way); stderr and the exit
                 // status say it did not do everything it says.

@@ -90,3 +90,32 @@ struct HeadlessReportTests {
         #expect(lines.last?.hasPrefix("interrupted at") == true)
     }
 }
+
+@Suite("Events as JSON")
+struct EventJSONTests {
+    func fields(_ kind: ClusterEventKind) throws -> [String: Any] {
+        let line = HeadlessReport.jsonLine(EventJSON.object(ClusterEvent(sequence: 7, seconds: 1.5, kind: kind)))
+        return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+
+    @Test("each event carries its kind and its fields by name beside the sentence; unknown values are null")
+    func kindsAndFields() throws {
+        let killed = try fields(.workerKilled(WorkerID(3), chunk: 17))
+        #expect(killed["type"] as? String == "event" && killed["version"] as? Int == 1 && killed["sequence"] as? Int == 7)
+        #expect(killed["kind"] as? String == "workerKilled" && killed["worker"] as? Int == 3 && killed["chunk"] as? Int == 17)
+        #expect(killed["outcome"] as? String == "killed" && (killed["message"] as? String)?.isEmpty == false)
+        let idle = try fields(.workerKilled(WorkerID(3), chunk: nil))
+        #expect(idle.keys.contains("chunk") && idle["chunk"] is NSNull && idle["outcome"] == nil)
+        let stopped = try fields(.journalStopped(reason: "disk full"))
+        #expect(stopped["kind"] as? String == "journalStopped" && stopped["reason"] as? String == "disk full")
+        let added = try fields(.workerAdded(WorkerID(9)))
+        #expect(added["worker"] as? Int == 9)
+        let split = try fields(.chunkSplit(chunk: 4, from: WorkerID(2), elements: 501...1_000))
+        #expect(split["elements"] as? [Int] == [501, 1_000] && split["from"] as? Int == 2 && split["outcome"] as? String == "split")
+        let finished = try fields(.jobFinished(JobID(2), verified: true, total: UInt128(1) << 100, seconds: 3.25))
+        #expect(finished["job"] as? Int == 2 && finished["total"] as? String == String(UInt128(1) << 100))
+        #expect(finished["seconds"] as? Double == 1.5 && finished["duration"] as? Double == 3.25, "the event's time is not its duration")
+        let lagging = try fields(.laggardsChanged(workers: [WorkerID(4)], hosts: ["bob", nil], median: 2e9, running: 6))
+        #expect(lagging["workers"] as? [Int] == [4] && (lagging["hosts"] as? [Any])?.count == 2)
+    }
+}
