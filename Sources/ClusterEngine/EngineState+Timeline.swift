@@ -44,7 +44,9 @@ extension EngineState {
     mutating func record(_ attempt: CurrentAttempt, of i: Int, outcome: TimelineSegment.Outcome,
                          now: UInt64) {
         let worker = workers[i].cell.id
-        timeline.append(TimelineEntry(attempt: attempt, worker: worker, outcome: outcome, endNanos: now))
+        let entry = TimelineEntry(attempt: attempt, worker: worker, outcome: outcome, endNanos: now)
+        timeline.append(entry)
+        if traced != nil { traced!.append(TimelineEntryWithHost(entry: entry, host: workers[i].remote?.host)) }
         if jobTimeline?.job == attempt.job {
             var mark = TimelineMark(outcome: outcome, origin: attempt.origin, wasSplit: attempt.wasSplit, chunk: attempt.chunk)
             // Throttled under half speed, or measured at under half the job's pace.

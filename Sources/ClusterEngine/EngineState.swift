@@ -39,6 +39,8 @@ struct EngineState {
     var nextRemoteSession: UInt64 = 0
     var events: EventLog
     var timeline: TimelineLog
+    /// Every attempt that ended since a trace's writer last took them; nil while not tracing.
+    var traced: [TimelineEntryWithHost]?
     /// The running job's whole timeline (or the last finished job's), in bounded memory.
     var jobTimeline: JobTimeline?
     var isShuttingDown = false

@@ -105,6 +105,11 @@ struct RunOptions: ParsableArguments {
         valueName: "FILE"))
     var journal: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Write the run as a Chrome Trace Event file that Perfetto (ui.perfetto.dev) and chrome://tracing open: a track per worker, a slice per chunk attempt, kills and splits as marks, an arrow from each lost attempt to its redo. Exit status 73 if FILE cannot be written.",
+        valueName: "FILE"))
+    var trace: String?
+
     @Flag(name: .long, help: .hidden)
     var debugWrongKernel = false
 
@@ -234,6 +239,12 @@ struct RunOptions: ParsableArguments {
     func run(serve: ServeSetup?, journal: Journal? = nil, plan: Plan? = nil) throws {
         let plan = try plan ?? makePlan(allowsNoWorkers: serve != nil)
         let journal = try journal ?? openJournal(plan: plan)
+        let traceWriter: TraceWriter?
+        do throws(TraceError) {
+            traceWriter = try trace.map { path throws(TraceError) in try TraceWriter(path: path) }
+        } catch {
+            throw CommandFailure(message: error.description, status: 73)
+        }
         var configuration = ClusterConfiguration()
         if let serve { configuration.maxRemoteWorkersPerHost = serve.threadsPerHost }
         if debugWrongKernel {
@@ -247,6 +258,7 @@ struct RunOptions: ParsableArguments {
         }
         // Attached before any job is queued: the journal keeps each one from its submission.
         journal?.attach(to: cluster)
+        traceWriter?.start(tracing: cluster)
         let running = try serve.map { try $0.start(cluster) }
         let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
         if !headless, !json, !stdoutIsTerminal {
@@ -267,6 +279,7 @@ struct RunOptions: ParsableArguments {
             : runDashboard(cluster: cluster, plan: plan, caption: serve.flatMap { s in running.map { s.caption($0) } }, journal: journal)
         cluster.shutdown(timeout: 1)
         journal?.finish()
+        traceWriter?.finish()
         // Shutting the cluster down released every remote thread; let the sessions say so.
         running?.coordinator.stop()
         throw ExitCode(status)

@@ -1,13 +1,13 @@
 import Foundation
 import Testing
 
-/// `--json` as a documented interface: the real binary's output, from runs with a kill, a backup,
-/// a split and an interruption, validated line by line against docs/json-schema.json by a real
-/// JSON Schema validator (Python's `jsonschema`). Every moment that matters is held at the limit
-/// kernel's line until the test has seen what it waits for, so no step depends on a machine's
-/// speed.
-@Suite("The --json interface")
-struct JSONInterfaceTests {
+/// Runs kept as files: `--json` as a documented interface, validated line by line against
+/// docs/json-schema.json by a real JSON Schema validator (Python's `jsonschema`), and `--trace`
+/// as a Chrome Trace Event file, from runs with a kill, a backup, a split and an interruption.
+/// Every moment that matters is held at the limit kernel's line until the test has seen what it
+/// waits for, so no step depends on a machine's speed.
+@Suite("Runs kept: --json and --trace")
+struct KeptRunTests {
     static let schema = BinaryProcess.repository.appendingPathComponent("docs/json-schema.json").path
 
     /// Validates every line of `output` against the schema; what the validator said when one
@@ -48,10 +48,11 @@ struct JSONInterfaceTests {
         }
     }
 
-    @Test("a script with a kill, a backup and a split: every line validates, and the events carry their kind and fields")
+    @Test("a script with a kill, a backup and a split: every --json line validates, the events carry their kind and fields, and the trace has every accepted attempt once and an arrow from each lost attempt to its redo")
     func killBackupSplit() throws {
         let limit = JournalCrashTests.temporary("limit"), script = JournalCrashTests.temporary("script")
-        defer { for path in [limit, limit + ".summed", script] { try? FileManager.default.removeItem(atPath: path) } }
+        let trace = JournalCrashTests.temporary("trace") + ".json"
+        defer { for path in [limit, limit + ".summed", script, trace] { try? FileManager.default.removeItem(atPath: path) } }
         // Job 1 (dynamic, chunks of 1 M): worker 2 is killed while both are held at 10 M; then the
         // last chunk is held at its first sub-block until the idle worker copies it (a backup).
         // Job 2 (stealing, two slices of two 10 M chunks): worker 2 is paused while held at the
@@ -73,7 +74,7 @@ struct JSONInterfaceTests {
             resume 2
             """.write(toFile: script, atomically: true, encoding: .utf8)
         try JournalCrashTests.setLimit(10_000_100, in: limit)
-        let run = try BackgroundBinary(["--script", script, "--headless", "--json", "--refresh", "0.2"],
+        let run = try BackgroundBinary(["--script", script, "--headless", "--json", "--refresh", "0.2", "--trace", trace],
                                        environment: ["CLUSTER_TOP_TEST_KERNEL": "limit:\(limit)"], separateErrors: true)
         #expect(run.waitFor(#""kind":"workerKilled""#, timeout: 600) != nil, "\(run.output)\(run.errors)")
         try JournalCrashTests.setLimit(39_000_100, in: limit)
@@ -111,6 +112,47 @@ struct JSONInterfaceTests {
         let progress = objects.filter { $0["type"] as? String == "progress" }
         #expect(!progress.isEmpty && progress.allSatisfy { $0.keys.contains("etaSeconds") })
         #expect(progress.flatMap { ($0["workers"] as? [[String: Any]]) ?? [] }.allSatisfy { $0.keys.contains("chunk") })
+
+        try Self.checkTrace(trace, elements: 80_000_000, requeued: events.filter { $0["kind"] as? String == "chunkRequeued" })
+    }
+
+    /// The trace parses; every accepted attempt is one slice and their elements make the jobs;
+    /// each re-queued chunk has an arrow from its lost attempt to the attempt that redid it.
+    static func checkTrace(_ path: String, elements: Int, requeued: [[String: Any]]) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let trace = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]], "not a JSON array")
+        func args(_ event: [String: Any]) -> [String: Any] { event["args"] as? [String: Any] ?? [:] }
+        let slices = trace.filter { $0["ph"] as? String == "X" }
+        let accepted = slices.filter { $0["cat"] as? String == "done" }
+        let attempts = accepted.compactMap { args($0)["attempt"] as? Int }
+        #expect(attempts.count == accepted.count && Set(attempts).count == attempts.count, "each accepted attempt once")
+        #expect(accepted.reduce(0) { $0 + (args($1)["count"] as? Int ?? 0) } == elements)
+        #expect(slices.contains { args($0)["origin"] as? String == "backup" })
+        #expect(slices.contains { $0["cat"] as? String == "superseded" })
+        #expect(slices.contains { args($0)["origin"] as? String == "split" || args($0)["wasSplit"] as? Bool == true })
+        // No two slices overlap on one track: Perfetto nests slices on a track.
+        let byTrack = Dictionary(grouping: slices) { "\($0["pid"] ?? 0)/\($0["tid"] ?? 0)" }
+        for (track, list) in byTrack {
+            let ordered = list.sorted { ($0["ts"] as? Double ?? 0) < ($1["ts"] as? Double ?? 0) }
+            for (a, b) in zip(ordered, ordered.dropFirst()) {
+                let end = (a["ts"] as? Double ?? 0) + (a["dur"] as? Double ?? 0)
+                #expect(end <= (b["ts"] as? Double ?? 0) + 1e-3, "overlap on \(track)")
+            }
+        }
+        let starts = trace.filter { $0["ph"] as? String == "s" }, finishes = trace.filter { $0["ph"] as? String == "f" }
+        #expect(!requeued.isEmpty)
+        for event in requeued {
+            let chunk = try #require(event["chunk"] as? Int)
+            let lost = slices.filter { args($0)["chunk"] as? Int == chunk && ["killed", "leaseLost", "disconnected"].contains($0["cat"] as? String ?? "") }
+            let start = starts.first { flow in lost.contains { args($0)["attempt"] as? Int == flow["id"] as? Int } }
+            let flowStart = try #require(start, "no arrow from chunk \(chunk)'s lost attempt")
+            let finish = try #require(finishes.first { $0["id"] as? Int == flowStart["id"] as? Int }, "the arrow from chunk \(chunk) ends nowhere")
+            #expect(slices.contains { args($0)["chunk"] as? Int == chunk && args($0)["origin"] as? String == "redo"
+                && $0["ts"] as? Double == finish["ts"] as? Double && $0["tid"] as? Int == finish["tid"] as? Int })
+        }
+        #expect(trace.contains { $0["ph"] as? String == "i" && $0["name"] as? String == "workerKilled" })
+        #expect(trace.contains { $0["ph"] as? String == "C" && $0["name"] as? String == "throughput" })
+        #expect(trace.contains { $0["ph"] as? String == "M" && $0["name"] as? String == "thread_name" })
     }
 
     @Test("a run stopped by SIGINT ends with a result marked interrupted, with the partial total, and validates")
