@@ -7,9 +7,10 @@ import ClusterTestSupport
 @testable import ClusterEngine
 
 func makeCluster(workers: Int, subBlock: Int64 = 1 << 12, audit: Bool = true,
-                 kernel: (@Sendable (Int64, Int64) -> UInt128)? = nil) -> Cluster {
+                 kernel: (@Sendable (Int64, Int64) -> UInt128)? = nil, backups: Bool = true) -> Cluster {
     var configuration = ClusterConfiguration()
     configuration.subBlockSize = subBlock
+    if !backups { configuration.backupWatchSeconds = .infinity }
     configuration.auditsAcceptedChunks = audit
     if let kernel {
         configuration.kernel = kernel
