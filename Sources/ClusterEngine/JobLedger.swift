@@ -182,7 +182,9 @@ struct JobLedger {
         job.status = verified ? .verified : .mismatch
         let summary = JobSummary(
             id: job.id, spec: job.spec, total: job.total, closedForm: String(job.closedForm),
-            verified: verified, elapsed: Double(now - job.startNanos) / 1e9,
+            // Never below its start: a result stamped a moment before (it cannot be) would
+            // otherwise read as a negative time, and wrap.
+            verified: verified, elapsed: Double(now > job.startNanos ? now - job.startNanos : 0) / 1e9,
             chunksRequeued: job.chunksRequeued, chunksSplit: job.chunksSplit,
             chunksStolen: job.chunksStolen, staleResults: job.staleResults,
             acceptedChunks: job.acceptedChunks, backupsStarted: job.backupsStarted, backupsWon: job.backupsWon,

@@ -69,6 +69,8 @@ extension EngineState {
         if let processed { workers[i].cell.processed.store(processed, ordering: .relaxed) }
         let now = clock.now()
         handIn(worker: i, arrived: finished, now: now)
-        return step(worker: i, now: now)
+        // The hand-in may have started the next job (at a clock read of its own, later): what
+        // the worker is given of it starts no earlier than it.
+        return step(worker: i, now: max(now, jobs.current?.startNanos ?? now))
     }
 }

@@ -138,8 +138,10 @@ struct LocalChunkControl: ChunkControl {
         let results = held
         let index = index, cell = cell
         let (step, seen, now) = cluster.withState { s in
-            let now = cluster.configuration.clock.now()
             if !results.isEmpty { s.handIn(worker: index, held: results) }
+            // Read after the hand-in: it may have finished a job and started the next, and what
+            // this visit claims of it must not start (nor its results be stamped) before it did.
+            let now = cluster.configuration.clock.now()
             return (s.step(worker: index, now: now), cell.controlEpoch.load(ordering: .relaxed), now)
         }
         batchStartNanos = now
