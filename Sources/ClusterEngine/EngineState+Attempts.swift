@@ -164,6 +164,8 @@ extension EngineState {
         }
         workers[i].chunksDone += 1
         workers[i].elementsAccepted += UInt64(count)
+        workers[i].jobChunksDone += 1
+        workers[i].jobElementsAccepted += UInt64(count)
         let acceptance = jobs.accept(chunk: attemptInfo.chunk, elements: count, sum: handedIn)
         if journal != nil, let (chunk, chunkSum) = acceptance.completed, let spec = jobs.current?.spec {
             let elements = spec.elements(ofChunk: chunk).count64
@@ -175,7 +177,10 @@ extension EngineState {
                             elements: elements)
         }
         if acceptance.jobDone {
-            if let summary = jobs.finishCurrent(now: now) {
+            let shares = workers.filter { $0.jobChunksDone > 0 }
+                .map { WorkerJobShare(worker: $0.cell.id, chunks: $0.jobChunksDone, elements: $0.jobElementsAccepted) }
+                .sorted { $0.worker < $1.worker }
+            if let summary = jobs.finishCurrent(now: now, shares: shares) {
                 journal?.pending.jobChanges.append(.finished(summary.id, verified: summary.verified, total: summary.total))
                 log(.jobFinished(summary.id, verified: summary.verified, total: summary.total, seconds: summary.elapsed), now: now)
             }

@@ -37,6 +37,10 @@ extension EngineState {
     mutating func startNextJob() -> Bool {
         let owners = workers.filter(\.phase.takesNewWork).map(\.cell.id)
         guard let job = jobs.startNext(owners: owners, now: clock.now()) else { return false }
+        for i in workers.indices {
+            workers[i].jobChunksDone = 0
+            workers[i].jobElementsAccepted = 0
+        }
         journal?.pending.jobChanges.append(.started(job.id))
         // A job rebuilt after a crash of the coordinator (the lesson) started long ago, and its
         // clock runs on while its threads start again.

@@ -175,12 +175,14 @@ struct JobLedger {
     /// Ends the running job: verifies its total against the closed form, keeps its summary and
     /// wakes whoever waits for it. Returns the summary.
     /// `kernelSwitches`: the kernel's switch count now; if it moved, the job ran more than one.
-    mutating func finishCurrent(now: UInt64, kernelSwitches: Int = KernelVariant.switchCount) -> JobSummary? {
+    /// `shares`: each worker's accepted work in the job.
+    mutating func finishCurrent(now: UInt64, kernelSwitches: Int = KernelVariant.switchCount,
+                                shares: [WorkerJobShare] = []) -> JobSummary? {
         guard var job = current else { return nil }
         job.endNanos = now
         let verified = !job.overflowed && BigInt(job.total) == job.closedForm
         job.status = verified ? .verified : .mismatch
-        let summary = JobSummary(
+        var summary = JobSummary(
             id: job.id, spec: job.spec, total: job.total, closedForm: String(job.closedForm),
             // Never below its start: a result stamped a moment before (it cannot be) would
             // otherwise read as a negative time, and wrap.
@@ -192,6 +194,7 @@ struct JobLedger {
             kernel: job.kernelSwitchesAtStart == kernelSwitches ? job.kernelAtStart : nil,
             elementsBeforeRestart: job.coordinatorCrashes > 0 ? 0 : job.resumedFrom?.acceptedElements ?? 0,
             coordinatorCrashes: job.coordinatorCrashes, elementsLostToCrashes: job.elementsLostToCrashes)
+        summary.workerShares = shares
         summaries[job.id] = summary
         lastFinished = job
         current = nil

@@ -64,6 +64,9 @@ struct WorkerRecord {
     var splitRequestedBy: Int?
     var elementsAccepted: UInt64 = 0
     var chunksDone = 0
+    /// The same, in the running job only: its summary's share of each worker.
+    var jobElementsAccepted: UInt64 = 0
+    var jobChunksDone = 0
     /// Where a remote worker runs; nil for a local thread.
     let remote: RemoteWorkerInfo?
     /// `remote != nil`, stored: read per chunk, the comparison copied the whole `RemoteWorkerInfo`.

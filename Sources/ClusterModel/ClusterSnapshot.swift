@@ -243,6 +243,19 @@ public struct ClusterSnapshot: Sendable, Equatable {
     }
 }
 
+/// What one worker's accepted attempts covered of one job.
+public struct WorkerJobShare: Sendable, Equatable {
+    public let worker: WorkerID
+    public let chunks: Int
+    public let elements: UInt64
+
+    public init(worker: WorkerID, chunks: Int, elements: UInt64) {
+        self.worker = worker
+        self.chunks = chunks
+        self.elements = elements
+    }
+}
+
 /// The result of a finished job, kept for scripts and reports.
 public struct JobSummary: Sendable, Equatable {
     public let id: JobID
@@ -264,6 +277,8 @@ public struct JobSummary: Sendable, Equatable {
     /// Results refused because their sum was not the closed form of their range (a lying or
     /// broken remote worker), each redone elsewhere.
     public var wrongSums: Int64 = 0
+    /// Each worker's accepted work in this job, in worker order: only workers that had some.
+    public var workerShares: [WorkerJobShare] = []
     /// The kernel variant this process's workers ran, or nil if it was switched while the job ran.
     /// Set by the engine (`KernelVariant.active`, nil if it changed).
     public var kernel: KernelVariant? = .best

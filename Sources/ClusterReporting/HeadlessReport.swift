@@ -235,8 +235,11 @@ public enum HeadlessReport {
             })
     }
 
+    /// `workers`: their counts since the last result (what they processed); what each had
+    /// accepted of this job comes from the job's own account (`JobSummary.workerShares`).
     public static func result(_ summary: JobSummary, workers: [WorkerSnapshot]) -> Result {
         let elements = Double(summary.spec.elementCount)
+        let shares = Dictionary(summary.workerShares.map { ($0.worker, $0) }, uniquingKeysWith: { a, _ in a })
         var result = Result(
             job: summary.id.rawValue, lo: summary.spec.lo, hi: summary.spec.hi, chunkSize: summary.spec.chunkSize,
             schedule: summary.spec.schedule.rawValue, total: String(summary.total),
@@ -245,10 +248,11 @@ public enum HeadlessReport {
             chunksRequeued: summary.chunksRequeued, chunksSplit: summary.chunksSplit,
             chunksStolen: summary.chunksStolen, staleResults: summary.staleResults, kernel: summary.kernelLabel,
             workers: workers.map {
-                WorkerStatistics(id: $0.id.rawValue, state: $0.state, chunksDone: $0.chunksDone,
-                                 elementsProcessed: $0.elementsProcessed, elementsAccepted: $0.elementsAccepted,
-                                 share: Double($0.elementsAccepted) / elements,
-                                 throughput: summary.elapsed > 0 ? Double($0.elementsProcessed) / summary.elapsed : 0)
+                let share = shares[$0.id]
+                return WorkerStatistics(id: $0.id.rawValue, state: $0.state, chunksDone: share?.chunks ?? 0,
+                                        elementsProcessed: $0.elementsProcessed, elementsAccepted: share?.elements ?? 0,
+                                        share: Double(share?.elements ?? 0) / elements,
+                                        throughput: summary.elapsed > 0 ? Double($0.elementsProcessed) / summary.elapsed : 0)
             })
         result.elementsBeforeRestart = summary.elementsBeforeRestart
         result.coordinatorCrashes = summary.coordinatorCrashes
