@@ -1,3 +1,4 @@
+import ClusterTestSupport
 import Foundation
 import Testing
 
@@ -73,10 +74,24 @@ struct KeptRunTests {
             wait
             resume 2
             """.write(toFile: script, atomically: true, encoding: .utf8)
-        try JournalCrashTests.setLimit(10_000_100, in: limit)
+        // Held at 0 until both workers hold a chunk of job 1 (a progress line says so): then the
+        // kill finds worker 2 with one, however late its thread first ran.
+        try JournalCrashTests.setLimit(0, in: limit)
         let run = try BackgroundBinary(["--script", script, "--headless", "--json", "--refresh", "0.2", "--trace", trace],
                                        environment: ["CLUSTER_TOP_TEST_KERNEL": "limit:\(limit)"], separateErrors: true)
+        func bothHoldChunks(ofJob job: Int) -> Bool {
+            Self.objects(run.output).contains {
+                $0["type"] as? String == "progress" && $0["job"] as? Int == job
+                    && (($0["workers"] as? [[String: Any]]).map { $0.count == 2 && $0.allSatisfy { $0["chunk"] is Int } } ?? false)
+            }
+        }
+        #expect(eventually(within: 600) { bothHoldChunks(ofJob: 1) }, "\(run.output)\(run.errors)")
+        try JournalCrashTests.setLimit(10_000_100, in: limit)
         #expect(run.waitFor(#""kind":"workerKilled""#, timeout: 600) != nil, "\(run.output)\(run.errors)")
+        // Job 1 ends; job 2 is held at its start until both hold a chunk of it, so worker 2 is
+        // paused holding one.
+        try JournalCrashTests.setLimit(40_000_000, in: limit)
+        #expect(eventually(within: 600) { bothHoldChunks(ofJob: 2) }, "\(run.output)\(run.errors)")
         try JournalCrashTests.setLimit(60_000_100, in: limit)
         #expect(run.waitFor(#""kind":"workerPaused""#, timeout: 600) != nil, "\(run.output)\(run.errors)")
         try JournalCrashTests.setLimit(Int64.max, in: limit)
