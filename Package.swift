@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // ncursesw through a system library target: a module map plus a C shim for the
@@ -93,11 +94,22 @@ let package = Package(
             name: "ClusterJournal",
             dependencies: ["ClusterEngine", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // --metrics: Prometheus' text exposition (swift-prometheus' registry) over SwiftNIO's HTTP/1.1.
+        .target(
+            name: "ClusterMetrics",
+            dependencies: [
+                "ClusterEngine",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "cluster-top",
             dependencies: [
                 "ClusterEngine", "ClusterReporting", "ClusterDashboard", "ClusterTerminal", "ClusterScript", "ClusterNet",
-                "ClusterJournal",
+                "ClusterJournal", "ClusterMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -109,13 +121,14 @@ let package = Package(
         // baseline, which the suite compiles itself with clang -O3 -march=native.
         .executableTarget(
             name: "cluster-bench",
-            dependencies: ["ClusterEngine", "ClusterReporting", "ClusterNet", "ClusterDashboard", "ClusterJournal", "ProcessSupport"],
+            dependencies: ["ClusterEngine", "ClusterReporting", "ClusterNet", "ClusterDashboard", "ClusterJournal", "ClusterMetrics", "ProcessSupport"],
             exclude: ["Reference"]
         ),
         .testTarget(name: "ClusterEngineTests", dependencies: ["ClusterEngine", "ClusterModel", "ClusterTestSupport", .product(name: "BigInt", package: "BigInt")]),
         .testTarget(name: "ClusterJournalTests", dependencies: ["ClusterJournal", "ClusterEngine", "ClusterTestSupport",
                                                                 .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ClusterReportingTests", dependencies: ["ClusterReporting", "ClusterModel", "ClusterEngine", "ClusterTestSupport"]),
+        .testTarget(name: "ClusterMetricsTests", dependencies: ["ClusterMetrics", "ClusterEngine", "ClusterTestSupport"]),
         .testTarget(name: "ClusterScriptTests", dependencies: ["ClusterScript", "ClusterEngine", "ClusterTestSupport"]),
         .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterModel", "ClusterEngine", "ClusterTerminal", "ClusterTestSupport"]),
         // Drives the real binary: headless runs as subprocesses, the dashboard inside tmux.

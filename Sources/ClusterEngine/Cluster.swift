@@ -13,6 +13,8 @@ public final class Cluster: Sendable {
     let state: Mutex<EngineState>
     let rates: Mutex<RateSampler>
     let stragglers = Mutex(StragglerWatch())
+    /// Whoever observes round trips (`observeRoundTrips`).
+    let roundTripObserver = Mutex<(@Sendable (Double) -> Void)?>(nil)
     private let threads = DispatchGroup()
     /// Looks for attempts that deserve a backup (`EngineState.offerBackups`): a stalled attempt
     /// sends no news, so something must look while nothing happens.
@@ -149,6 +151,11 @@ public final class Cluster: Sendable {
         state.withLock { Array($0.events.events(after: sequence)) }
     }
 
+    /// Logs where `--metrics` serves, for the event log.
+    public func logMetricsServed(url: String) {
+        withState { $0.log(.metricsServed(url: url)) }
+    }
+
     /// The task timeline: the shown job's whole history, and the recent chunk attempts. Copies up
     /// to `timelineCapacity` segments: take it only while the timeline is shown.
     public func timeline() -> TimelineSnapshot {
@@ -222,6 +229,7 @@ private struct PartialSnapshot {
     let staleResults: Int
     let lastEvent: UInt64
     let journalStopped: Bool
+    let totals: ClusterTotals
 
     init(state s: EngineState, now: UInt64) {
         time = s.seconds(now)
@@ -267,6 +275,7 @@ private struct PartialSnapshot {
         staleResults = s.jobs.staleResults
         lastEvent = s.events.nextSequence - 1
         journalStopped = s.journalStopped
+        totals = s.jobs.totals
     }
 
     func complete(processed: [UInt64], rates: [Double], throughput: Double, history: [Double],
@@ -290,6 +299,7 @@ private struct PartialSnapshot {
                                        workers: ordered, throughput: throughput, throughputHistory: history,
                                        staleResults: staleResults, lastEventSequence: lastEvent, kernel: KernelVariant.active)
         snapshot.journalStopped = journalStopped
+        snapshot.totals = totals
         return snapshot
     }
 }

@@ -42,6 +42,22 @@ struct JobRun {
     /// accepted elements they lost: summed again after each.
     var coordinatorCrashes = 0
     var elementsLostToCrashes: Int64 = 0
+
+    /// This job's part of the cluster's totals.
+    var totals: ClusterTotals {
+        var t = ClusterTotals()
+        t.elementsDone = elementsCompleted
+        t.chunksDone = chunksDone
+        t.chunksRequeued = chunksRequeued
+        t.chunksSplit = chunksSplit
+        t.chunksStolen = chunksStolen
+        t.backupsStarted = backupsStarted
+        t.backupsWon = backupsWon
+        t.wrongSums = wrongSums
+        t.jobsFinished = status.isFinished ? 1 : 0
+        t.jobsVerified = status == .verified ? 1 : 0
+        return t
+    }
 }
 
 /// What accepting a result did.
@@ -68,6 +84,10 @@ struct JobLedger {
     /// The job that finished last, for the snapshot once no job runs.
     private(set) var lastFinished: JobRun?
     private(set) var summaries: [JobID: JobSummary] = [:]
+    /// The totals of the jobs finished so far.
+    private var finishedTotals = ClusterTotals()
+    /// What the cluster has done since it started: the finished jobs and the running one.
+    var totals: ClusterTotals { current.map { finishedTotals + $0.totals } ?? finishedTotals }
     /// Callers parked until a job finishes.
     var waiters: [JobID: [DispatchSemaphoreBox]] = [:]
     private var nextJob = 1
@@ -196,6 +216,7 @@ struct JobLedger {
             coordinatorCrashes: job.coordinatorCrashes, elementsLostToCrashes: job.elementsLostToCrashes)
         summary.workerShares = shares
         summaries[job.id] = summary
+        finishedTotals = finishedTotals + job.totals
         lastFinished = job
         current = nil
         for waiter in waiters.removeValue(forKey: job.id) ?? [] { waiter.semaphore.signal() }

@@ -106,13 +106,21 @@ extension Cluster {
     /// The measured round trip to these workers' process: each keeps queued, besides
     /// `remoteQueueSeconds` of work, twice the round trip's worth, so that its queue outlasts the
     /// trip of its results to here and of the next attempts back, with room for jitter.
-    public func remoteRoundTrip(_ workers: [RemoteWorkerHandle], seconds: Double) {
+    /// `seconds`: smoothed; `sample`: this answer's own, for whoever observes round trips.
+    public func remoteRoundTrip(_ workers: [RemoteWorkerHandle], seconds: Double, sample: Double? = nil) {
         withState { s in
             for worker in workers {
                 guard let i = s.index(of: worker) else { continue }
                 s.noteRoundTrip(worker: i, seconds: seconds)
             }
         }
+        if let sample, let observer = roundTripObserver.withLock({ $0 }) { observer(sample) }
+    }
+
+    /// Calls `observer` with each round trip measured from now on (seconds, unsmoothed), on the
+    /// session's thread: `--metrics` keeps them as a histogram.
+    public func observeRoundTrips(_ observer: @escaping @Sendable (Double) -> Void) {
+        roundTripObserver.withLock { $0 = observer }
     }
 
     /// A result for an attempt the thread had already been told to abandon: fenced off and counted.

@@ -1,6 +1,6 @@
 /// How an attempt's work came to its worker: the one word for it from the work pool to the
 /// timeline and the dashboard.
-public enum AttemptOrigin: Sendable, Equatable, Hashable {
+public enum AttemptOrigin: Sendable, Equatable, Hashable, Codable {
     /// A chunk taken from the queue for the first time.
     case fresh
     /// A redo of work lost when worker `lostBy` crashed, was killed or went silent.

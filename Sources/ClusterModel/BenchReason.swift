@@ -1,5 +1,5 @@
 /// Why a worker gets no more work in a job.
-public enum BenchReason: Sendable, Equatable {
+public enum BenchReason: Sendable, Equatable, Codable {
     /// How many times slower than its backup a worker must go to be benched for crawling.
     public static let crawlingBy = 100.0
     /// A backup finished `chunk` while it had done nothing of it.

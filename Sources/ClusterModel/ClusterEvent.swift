@@ -1,5 +1,5 @@
 /// Something that happened in the cluster, for the event log and for scripts.
-public enum ClusterEventKind: Sendable, Equatable {
+public enum ClusterEventKind: Sendable, Equatable, Codable {
     case workerAdded(WorkerID)
     case workerPaused(WorkerID)
     case workerResumed(WorkerID)
@@ -72,13 +72,15 @@ public enum ClusterEventKind: Sendable, Equatable {
     case coordinatorCrashed(JobID, elementsLost: Int64, elementsKept: Int64)
     /// The journal could not be written any more (`reason`); the run goes on without it.
     case journalStopped(reason: String)
+    /// `--metrics` serves Prometheus' text exposition at `url`.
+    case metricsServed(url: String)
     case jobQueued(JobID, lo: Int64, hi: Int64)
     case jobStarted(JobID, lo: Int64, hi: Int64)
     case jobFinished(JobID, verified: Bool, total: UInt128, seconds: Double)
 }
 
 /// An event with its place in the log and its time since the cluster started.
-public struct ClusterEvent: Sendable, Equatable {
+public struct ClusterEvent: Sendable, Equatable, Codable {
     public let sequence: UInt64
     public let seconds: Double
     public let kind: ClusterEventKind
@@ -199,6 +201,7 @@ public struct ClusterEvent: Sendable, Equatable {
                 + (kept > 0 ? " and goes on from the \(NumberText.grouped(kept)) its journal kept" : ", all it had: it starts again from nothing")
         case .journalStopped(let reason):
             return "the journal stopped: \(reason); the job goes on, but a restart would not resume from here"
+        case .metricsServed(let url): return "Prometheus metrics at \(url)"
         case .jobQueued(let job, let lo, let hi): return "\(job) queued: \(NumberText.range(lo, hi))"
         case .jobStarted(let job, let lo, let hi): return "\(job) started: \(NumberText.range(lo, hi))"
         case .jobFinished(let job, let verified, _, let seconds):

@@ -15,7 +15,7 @@ public enum WorkerState: String, Sendable, Codable, CaseIterable {
 }
 
 /// A worker's current chunk attempt.
-public struct ChunkAssignment: Sendable, Equatable {
+public struct ChunkAssignment: Sendable, Equatable, Codable {
     public let job: JobID
     public let chunk: Int64
     public let attempt: AttemptID
@@ -48,7 +48,7 @@ public struct ChunkAssignment: Sendable, Equatable {
 }
 
 /// One worker at one instant.
-public struct WorkerSnapshot: Sendable, Equatable, Identifiable {
+public struct WorkerSnapshot: Sendable, Equatable, Identifiable, Codable {
     public let id: WorkerID
     public let state: WorkerState
     /// Removal was asked for; the worker leaves once its chunk is done.
@@ -112,7 +112,7 @@ public enum JobStatus: String, Sendable, Codable {
 }
 
 /// One job at one instant.
-public struct JobSnapshot: Sendable, Equatable {
+public struct JobSnapshot: Sendable, Equatable, Codable {
     public let id: JobID
     public let spec: JobSpec
     public let status: JobStatus
@@ -187,7 +187,7 @@ public struct JobSnapshot: Sendable, Equatable {
 }
 
 /// A consistent, cheap copy of the whole cluster for a UI or a report.
-public struct ClusterSnapshot: Sendable, Equatable {
+public struct ClusterSnapshot: Sendable, Equatable, Codable {
     /// Seconds since the cluster was created.
     public let time: Double
     /// The running job, or else the last finished one.
@@ -208,6 +208,8 @@ public struct ClusterSnapshot: Sendable, Equatable {
     public var kernel: KernelVariant = .best
     /// A `--journal` could not be written any more: a restart would not resume from here.
     public var journalStopped = false
+    /// What the cluster has done since it started, over all jobs.
+    public var totals = ClusterTotals()
 
     /// Seconds left for the current job at the recent throughput, if it can be estimated.
     public var estimatedSecondsRemaining: Double? {
@@ -244,7 +246,7 @@ public struct ClusterSnapshot: Sendable, Equatable {
 }
 
 /// What one worker's accepted attempts covered of one job.
-public struct WorkerJobShare: Sendable, Equatable {
+public struct WorkerJobShare: Sendable, Equatable, Codable {
     public let worker: WorkerID
     public let chunks: Int
     public let elements: UInt64
@@ -257,7 +259,7 @@ public struct WorkerJobShare: Sendable, Equatable {
 }
 
 /// The result of a finished job, kept for scripts and reports.
-public struct JobSummary: Sendable, Equatable {
+public struct JobSummary: Sendable, Equatable, Codable {
     public let id: JobID
     public let spec: JobSpec
     public let total: UInt128

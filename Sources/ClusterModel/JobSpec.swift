@@ -91,3 +91,27 @@ public enum JobSpecError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+// Decoded through the validating initializer: a recording cannot make a job the engine could not.
+extension JobSpec: Codable {
+    private enum CodingKeys: String, CodingKey { case lo, hi, chunkSize, schedule }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        do {
+            try self.init(lo: try c.decode(Int64.self, forKey: .lo), hi: try c.decode(Int64.self, forKey: .hi),
+                          chunkSize: try c.decode(Int64.self, forKey: .chunkSize),
+                          schedule: try c.decode(SchedulePolicy.self, forKey: .schedule))
+        } catch let error as JobSpecError {
+            throw DecodingError.dataCorruptedError(forKey: .lo, in: c, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(lo, forKey: .lo)
+        try c.encode(hi, forKey: .hi)
+        try c.encode(chunkSize, forKey: .chunkSize)
+        try c.encode(schedule, forKey: .schedule)
+    }
+}

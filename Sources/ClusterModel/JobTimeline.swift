@@ -1,7 +1,7 @@
 /// What a stretch of a worker's lane shows on the timeline, in increasing order of precedence:
 /// when one cell covers several stretches, the rarer one wins, so a kill, a split or a redo is
 /// never merged away however short it was.
-public enum TimelineMark: UInt8, Sendable, Comparable, CaseIterable {
+public enum TimelineMark: UInt8, Sendable, Comparable, CaseIterable, Codable {
     case empty = 0
     /// An accepted attempt; neighbouring chunks alternate between the two, so that boundaries
     /// show where a cell covers one chunk.
@@ -56,7 +56,7 @@ public enum TimelineMark: UInt8, Sendable, Comparable, CaseIterable {
 /// start. When the job outgrows them, neighbouring cells merge (`TimelineMark.merged`) and each
 /// covers twice the time, so memory stays O(workers × columns) however many attempts ran, the
 /// axis starts at the job's start, and rare marks survive.
-public struct JobTimeline: Sendable, Equatable {
+public struct JobTimeline: Sendable, Equatable, Codable {
     public static let columns = 1024
     /// The first cell's duration; it doubles as the job grows.
     static let finestCellNanos: UInt64 = 1_000_000

@@ -1,7 +1,7 @@
 /// One core's rate with every kernel variant this machine supports, measured once before any
 /// worker sums: what the demo's jobs are sized by, and the yardstick of the dashboard's
 /// share-of-peak column (how close each worker runs to what its core can do).
-public struct KernelPeaks: Sendable, Equatable {
+public struct KernelPeaks: Sendable, Equatable, Codable {
     /// Elements per second on one core, by variant.
     public let rates: [KernelVariant: Double]
 

@@ -3,7 +3,7 @@ import CSumKernels
 /// The kernel's instruction-set variants: the same algorithm compiled for each vector width
 /// (`CSumKernels`). The best one this CPU supports is chosen at start, so one binary runs at the
 /// hardware's limit on any x86-64 or arm64 machine; `--kernel` forces one.
-public enum KernelVariant: String, CaseIterable, Sendable, CustomStringConvertible {
+public enum KernelVariant: String, CaseIterable, Sendable, CustomStringConvertible, Codable {
     /// One element at a time, vectorization off: the yardstick.
     case scalar
     /// The x86-64 baseline: 128-bit SSE2 vectors.

@@ -1,5 +1,5 @@
 /// Where a remote worker runs, for its dashboard row and the event log.
-public struct RemoteWorkerInfo: Sendable, Equatable {
+public struct RemoteWorkerInfo: Sendable, Equatable, Codable {
     public let host: String
     public let pid: Int32
     /// The thread's index in its process, from 0.

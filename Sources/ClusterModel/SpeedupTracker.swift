@@ -1,8 +1,8 @@
 /// Measures cluster throughput at each number of running workers as it changes, for the speedup
 /// panel. Fed one snapshot at a time; pure, so tests drive it with made-up snapshots.
-public struct SpeedupTracker: Equatable, Sendable {
+public struct SpeedupTracker: Equatable, Sendable, Codable {
     /// Throughput measured with `workers` full-speed workers running.
-    public struct Point: Equatable, Sendable {
+    public struct Point: Equatable, Sendable, Codable {
         public let workers: Int
         public var throughput: Double
         public var samples: Int
@@ -20,7 +20,7 @@ public struct SpeedupTracker: Equatable, Sendable {
     static let minimumWeight = 0.05
 
     /// A worker count and when it began to hold.
-    struct Steady: Equatable, Sendable {
+    struct Steady: Equatable, Sendable, Codable {
         let workers: Int
         let since: Double
     }

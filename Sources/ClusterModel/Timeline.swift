@@ -1,6 +1,6 @@
 /// One chunk attempt on one worker's lane of the task timeline.
-public struct TimelineSegment: Sendable, Equatable {
-    public enum Outcome: String, Sendable, Equatable {
+public struct TimelineSegment: Sendable, Equatable, Codable {
+    public enum Outcome: String, Sendable, Equatable, Codable {
         /// Still running (or paused) now.
         case inFlight
         /// Accepted into the total.
@@ -50,7 +50,7 @@ public struct TimelineSegment: Sendable, Equatable {
 }
 
 /// The task timeline for the view: the job's whole history, and its recent attempts exactly.
-public struct TimelineSnapshot: Sendable, Equatable {
+public struct TimelineSnapshot: Sendable, Equatable, Codable {
     /// Seconds since the cluster started.
     public let now: Double
     /// The recent attempts: finished ones, oldest first, then the ones in flight. The oldest fall

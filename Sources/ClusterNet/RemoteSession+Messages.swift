@@ -35,9 +35,8 @@ extension RemoteSession {
         case .heartbeat(let heartbeat):
             try receive(heartbeat.threads)
         case .pong(let pong):
-            if let smoothed = roundTrip.pong(pong.nonce, at: now) {
-                let (seconds, attoseconds) = smoothed.components
-                tell(.roundTrip(handles, seconds: Double(seconds) + Double(attoseconds) / 1e18))
+            if let smoothed = roundTrip.pong(pong.nonce, at: now), let sample = roundTrip.lastSample {
+                tell(.roundTrip(handles, seconds: smoothed.inSeconds, sample: sample.inSeconds))
             }
         case nil:
             throw ProtocolViolation(description: "a message of a kind this coordinator does not know")

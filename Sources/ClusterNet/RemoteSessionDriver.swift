@@ -86,8 +86,8 @@ struct RemoteSessionDriver {
             cluster.remoteProgress(handle, attempt: attempt, done: done, processed: processed)
         case .discard(let handle, let attempt):
             cluster.remoteDiscardResult(handle, attempt: attempt)
-        case .roundTrip(let handles, let seconds):
-            cluster.remoteRoundTrip(handles, seconds: seconds)
+        case .roundTrip(let handles, let seconds, let sample):
+            cluster.remoteRoundTrip(handles, seconds: seconds, sample: sample)
         case .lost(let handle, let loss):
             cluster.remoteLost(handle, loss)
         case .heardFrom(let handle):

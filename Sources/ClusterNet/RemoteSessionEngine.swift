@@ -28,7 +28,7 @@ enum EngineNotice {
     case progress(RemoteWorkerHandle, attempt: AttemptID?, done: Int64, processed: UInt64?)
     /// A result for an attempt no longer the thread's: fenced off and counted.
     case discard(RemoteWorkerHandle, attempt: AttemptID)
-    case roundTrip([RemoteWorkerHandle], seconds: Double)
+    case roundTrip([RemoteWorkerHandle], seconds: Double, sample: Double)
     /// The thread's lease lapsed, or its connection ended: what it held goes back to the queue.
     case lost(RemoteWorkerHandle, RemoteLoss)
     /// A message came after the lease had lapsed: the thread is alive again.

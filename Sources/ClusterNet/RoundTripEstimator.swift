@@ -11,6 +11,8 @@ struct RoundTripEstimator {
     private var sent: UInt64 = 0
     /// The smoothed round trip; nil until the first answer.
     private(set) var smoothed: Duration?
+    /// The last answer's own round trip, unsmoothed (for `--metrics`' histogram).
+    private(set) var lastSample: Duration?
 
     init(interval: Duration, giveUpAfter: Duration) {
         self.interval = interval
@@ -33,8 +35,17 @@ struct RoundTripEstimator {
         guard let outstanding, outstanding.nonce == nonce else { return nil }
         self.outstanding = nil
         let sample = now - outstanding.sent
+        lastSample = sample
         let value = smoothed.map { $0 + (sample - $0) / 8 } ?? sample
         smoothed = value
         return value
+    }
+}
+
+extension Duration {
+    /// The duration as seconds, for the engine's Double-valued clocks.
+    var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -110,6 +110,11 @@ struct RunOptions: ParsableArguments {
         valueName: "FILE"))
     var trace: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Serve Prometheus metrics at http://HOST:PORT/metrics while it runs. A bare PORT listens on 127.0.0.1 only; port 0 picks a free one (the event log says which). Exit status 69 if it cannot listen.",
+        valueName: "HOST:PORT"))
+    var metrics: String?
+
     @Flag(name: .long, help: .hidden)
     var debugWrongKernel = false
 
@@ -134,6 +139,8 @@ struct RunOptions: ParsableArguments {
 
     /// `allowsNoWorkers`: a coordinator may start with no local threads and wait for remote ones.
     func makePlan(allowsNoWorkers: Bool = false) throws -> Plan {
+        // A --metrics that cannot be an address is refused before anything starts.
+        _ = try metricsEndpoint()
         do {
             // Chosen first: the default job and the demo are sized by the kernel's speed.
             let variant = try KernelVariant.parse(kernel)
@@ -259,6 +266,7 @@ struct RunOptions: ParsableArguments {
         // Attached before any job is queued: the journal keeps each one from its submission.
         journal?.attach(to: cluster)
         traceWriter?.start(tracing: cluster)
+        let metricsServer = try startMetrics(cluster, hasJournal: journal != nil)
         let running = try serve.map { try $0.start(cluster) }
         let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
         if !headless, !json, !stdoutIsTerminal {
@@ -280,6 +288,7 @@ struct RunOptions: ParsableArguments {
         cluster.shutdown(timeout: 1)
         journal?.finish()
         traceWriter?.finish()
+        metricsServer?.stop()
         // Shutting the cluster down released every remote thread; let the sessions say so.
         running?.coordinator.stop()
         throw ExitCode(status)
