@@ -60,7 +60,7 @@ let package = Package(
         // It sees the model only: what it asks of the engine it returns as commands.
         .target(name: "ClusterDashboard", dependencies: ["ClusterModel"]),
         // The only code that talks to ncurses: setup/teardown, colors, input, signals, the UI loop.
-        .target(name: "ClusterTerminal", dependencies: ["CNcurses", "CTerminalSupport", "ClusterDashboard", "ClusterEngine", "ClusterScript"]),
+        .target(name: "ClusterTerminal", dependencies: ["CNcurses", "CTerminalSupport", "ClusterDashboard", "ClusterEngine", "ClusterScript", "ClusterRecording"]),
         // The wire protocol of remote workers: cluster_top.proto and the Swift code protoc generated
         // from it (committed; Scripts/generate-protocol.sh regenerates it).
         .target(
@@ -94,6 +94,8 @@ let package = Package(
             name: "ClusterJournal",
             dependencies: ["ClusterEngine", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // --record and replay: the dashboard's frames as JSON lines of what changed, and read back.
+        .target(name: "ClusterRecording", dependencies: ["ClusterEngine"]),
         // --metrics: Prometheus' text exposition (swift-prometheus' registry) over SwiftNIO's HTTP/1.1.
         .target(
             name: "ClusterMetrics",
@@ -109,7 +111,7 @@ let package = Package(
             name: "cluster-top",
             dependencies: [
                 "ClusterEngine", "ClusterReporting", "ClusterDashboard", "ClusterTerminal", "ClusterScript", "ClusterNet",
-                "ClusterJournal", "ClusterMetrics",
+                "ClusterJournal", "ClusterMetrics", "ClusterRecording",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -121,13 +123,14 @@ let package = Package(
         // baseline, which the suite compiles itself with clang -O3 -march=native.
         .executableTarget(
             name: "cluster-bench",
-            dependencies: ["ClusterEngine", "ClusterReporting", "ClusterNet", "ClusterDashboard", "ClusterJournal", "ClusterMetrics", "ProcessSupport"],
+            dependencies: ["ClusterEngine", "ClusterReporting", "ClusterNet", "ClusterDashboard", "ClusterJournal", "ClusterMetrics", "ClusterRecording", "ProcessSupport"],
             exclude: ["Reference"]
         ),
         .testTarget(name: "ClusterEngineTests", dependencies: ["ClusterEngine", "ClusterModel", "ClusterTestSupport", .product(name: "BigInt", package: "BigInt")]),
         .testTarget(name: "ClusterJournalTests", dependencies: ["ClusterJournal", "ClusterEngine", "ClusterTestSupport",
                                                                 .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ClusterReportingTests", dependencies: ["ClusterReporting", "ClusterModel", "ClusterEngine", "ClusterTestSupport"]),
+        .testTarget(name: "ClusterRecordingTests", dependencies: ["ClusterRecording", "ClusterDashboard", "ClusterEngine", "ClusterTestSupport"]),
         .testTarget(name: "ClusterMetricsTests", dependencies: ["ClusterMetrics", "ClusterEngine", "ClusterTestSupport"]),
         .testTarget(name: "ClusterScriptTests", dependencies: ["ClusterScript", "ClusterEngine", "ClusterTestSupport"]),
         .testTarget(name: "ClusterDashboardTests", dependencies: ["ClusterDashboard", "ClusterModel", "ClusterEngine", "ClusterTerminal", "ClusterTestSupport"]),

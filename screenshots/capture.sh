@@ -205,3 +205,24 @@ capture hosts 110 30 "$utf8" "serve --listen 127.0.0.1:7173 --token lecture-hall
 background='#ffffff' foreground='#1d1f21'
 capture light 110 32 "$utf8" "--workers 6 --throttle 3:25% --theme light" sleep:4 Down Down p Down k sleep:2
 background='#1d1f21' foreground='#d8d8d8'
+
+# A replay paused on a kill: a run with three workers (one throttled) recorded with --record, in
+# which worker 2 is killed at 40%; played back, End then [ jumps from the job's end to the kill.
+recording=$(mktemp --suffix=.rec)
+replay_script=$(mktemp)
+cat > "$replay_script" <<'SCRIPT'
+workers 3
+throttle 3 50%
+submit 1...200_000_000_000
+wait 40%
+kill 2
+caption worker 2 crashed mid-chunk: its chunk goes back to the queue
+wait 60%
+restart 2
+wait
+SCRIPT
+if [ ${#only[@]} -eq 0 ] || [[ " ${only[*]} " == *" replay "* ]]; then
+    "$binary" --script "$replay_script" --headless --record "$recording" >/dev/null
+fi
+capture replay 110 30 "$utf8" "replay $recording --paused" sleep:1 End sleep:0.5 "[" sleep:1
+rm -f "$recording" "$replay_script"

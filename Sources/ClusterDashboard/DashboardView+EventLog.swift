@@ -68,6 +68,19 @@ extension DashboardView {
             buffer.write(Widgets.truncate(hint, c.width - x, glyphs: c.glyphs), x: x, y: y, style: .plain)
             return
         }
+        if c.input.replay != nil {
+            var x = 0
+            for entry in replayFooter {
+                let needed = entry.key.count + entry.label.count + 2
+                if x + needed > c.width - 7 { break }
+                x = buffer.write(entry.key, x: x, y: y, style: c.palette.footerKey)
+                x = buffer.write(" " + entry.label + " ", x: x, y: y, style: c.palette.footerLabel)
+            }
+            let qx = buffer.write("q", x: c.width - 5, y: y, style: c.palette.footerKey)
+            buffer.write("Quit", x: qx, y: y, style: c.palette.footerLabel)
+            c.clicks.add(.action(.quit), y: y, x: (c.width - 5)..<c.width)
+            return
+        }
         // Quit is pinned to the right so it shows at any width; the rest fill from the left.
         let entries = KeyMap.footerEntries
         let quit = entries.last { $0.action == .quit }

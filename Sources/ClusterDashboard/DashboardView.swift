@@ -18,6 +18,8 @@ public struct DashboardInput: Sendable {
     public var finishedJobs: [JobSummary]
     /// One core's calibrated rate per kernel variant: the yardstick of the PEAK column.
     public var kernelPeaks: KernelPeaks?
+    /// Set when a recording is played back: the header shows its seek bar.
+    public var replay: ReplayStatus?
 
     public init(snapshot: ClusterSnapshot, events: [ClusterEvent], state: ViewState, width: Int, height: Int,
                 capabilities: Capabilities, timeline: TimelineSnapshot? = nil, speedup: SpeedupTracker = SpeedupTracker(),
@@ -33,6 +35,35 @@ public struct DashboardInput: Sendable {
         self.cores = cores
         self.finishedJobs = finishedJobs
         self.kernelPeaks = kernelPeaks
+    }
+
+    /// The input for `frame` (live or replayed), drawn in `state`'s view.
+    public init(frame: ClusterFrame, state: ViewState, width: Int, height: Int, capabilities: Capabilities,
+                cores: Int, replay: ReplayStatus? = nil) {
+        self.init(snapshot: frame.snapshot, events: frame.events, state: state, width: width, height: height,
+                  capabilities: capabilities, timeline: frame.timeline, speedup: frame.speedup, cores: cores,
+                  finishedJobs: frame.finishedJobs, kernelPeaks: frame.kernelPeaks)
+        self.replay = replay
+    }
+}
+
+/// Where a replay stands, for its seek bar.
+public struct ReplayStatus: Equatable, Sendable {
+    /// Seconds into the recording, and its length.
+    public var position: Double
+    public var duration: Double
+    /// 0.25 to 16.
+    public var speed: Double
+    public var isPaused: Bool
+    /// Where each event worth jumping to falls, in seconds into the recording.
+    public var marks: [Double]
+
+    public init(position: Double, duration: Double, speed: Double, isPaused: Bool, marks: [Double] = []) {
+        self.position = position
+        self.duration = duration
+        self.speed = speed
+        self.isPaused = isPaused
+        self.marks = marks
     }
 }
 
@@ -72,8 +103,9 @@ public enum DashboardView {
         // columns) the selected worker's line and the event log, and the footer.
         let captionRows = input.state.caption.map { captionLines($0, width: input.width).count } ?? 0
         let screen = Rect(width: input.width, height: input.height)
-        let frame = screen.split(.vertical, [.length(headerRows), .length(captionRows), .fill, .length(1)])
-        let (header, caption, body, footer) = (frame[0], frame[1], frame[2], frame[3])
+        let replayRows = input.replay == nil ? 0 : 1
+        let frame = screen.split(.vertical, [.length(headerRows), .length(replayRows), .length(captionRows), .fill, .length(1)])
+        let (header, replayBar, caption, body, footer) = (frame[0], frame[1], frame[2], frame[3], frame[4])
         let columns = Columns(width: input.width, workers: input.snapshot.workers,
                               peaks: input.kernelPeaks?[input.snapshot.kernel] != nil)
         let detailRows = !columns.range && input.state.panel == .workers ? 1 : 0
@@ -82,6 +114,7 @@ public enum DashboardView {
         let context = RenderContext(input: input, glyphs: glyphs, palette: palette, columns: columns,
                                     lazyTable: LazyWorkerTable(input), panelRoom: panelRoom)
         drawHeader(&buffer, context, in: header)
+        if let replay = input.replay { drawReplayBar(&buffer, context, replay, in: replayBar) }
         if let text = input.state.caption { drawCaption(&buffer, context, text, in: caption) }
         let (rows, pageRows, offset, listed) = drawPanel(&buffer, context)
         let under = body.split(.vertical, [.length(1 + rows), .length(detailRows), .fill])

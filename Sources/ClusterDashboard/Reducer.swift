@@ -204,7 +204,8 @@ public enum Reducer {
             state.showHelp.toggle()
         case .quit:
             // Workers of other machines joined: ask first, saying how many would be released.
-            if let confirmation = QuitConfirmation(snapshot) { state.confirmingQuit = confirmation } else { state.quitRequested = true }
+            // A replay releases nobody.
+            if !state.isReplay, let confirmation = QuitConfirmation(snapshot) { state.confirmingQuit = confirmation } else { state.quitRequested = true }
         case .redraw:
             state.fullRedrawRequested = true
         }

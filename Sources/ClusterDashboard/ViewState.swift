@@ -87,6 +87,8 @@ public struct ViewState: Equatable, Sendable {
     public var prompt: JobPrompt?
     public var status: StatusMessage?
     public var quitRequested = false
+    /// A recording played back: nothing the keys ask reaches a cluster.
+    public var isReplay = false
     /// Set by q while workers of other machines are joined: the overlay asks before releasing
     /// them; y quits, any other key stays.
     public var confirmingQuit: QuitConfirmation?

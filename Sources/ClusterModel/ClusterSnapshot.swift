@@ -187,7 +187,7 @@ public struct JobSnapshot: Sendable, Equatable, Codable {
 }
 
 /// A consistent, cheap copy of the whole cluster for a UI or a report.
-public struct ClusterSnapshot: Sendable, Equatable, Codable {
+public struct ClusterSnapshot: Sendable, Equatable {
     /// Seconds since the cluster was created.
     public let time: Double
     /// The running job, or else the last finished one.

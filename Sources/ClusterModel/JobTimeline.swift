@@ -56,7 +56,7 @@ public enum TimelineMark: UInt8, Sendable, Comparable, CaseIterable, Codable {
 /// start. When the job outgrows them, neighbouring cells merge (`TimelineMark.merged`) and each
 /// covers twice the time, so memory stays O(workers × columns) however many attempts ran, the
 /// axis starts at the job's start, and rare marks survive.
-public struct JobTimeline: Sendable, Equatable, Codable {
+public struct JobTimeline: Sendable, Equatable {
     public static let columns = 1024
     /// The first cell's duration; it doubles as the job grows.
     static let finestCellNanos: UInt64 = 1_000_000
@@ -178,5 +178,51 @@ public struct JobTimeline: Sendable, Equatable, Codable {
             guard first <= last else { return .empty }
             return lane[first...last].reduce(.empty, TimelineMark.merged)
         }
+    }
+}
+
+extension JobTimeline {
+    /// A timeline's whole state, as a recording keeps it; `init(parts:)` rebuilds the same one.
+    public struct Parts: Sendable, Equatable, Codable {
+        public var job: JobID
+        public var startNanos: UInt64
+        public var cellNanos: UInt64
+        public var lanes: [[TimelineMark]]
+        /// Whose each lane is (`departedLane`: nobody's).
+        public var owners: [WorkerID]
+        public var departed: [TimelineMark]
+        public var departedCount: Int
+
+        public init(job: JobID, startNanos: UInt64, cellNanos: UInt64, lanes: [[TimelineMark]], owners: [WorkerID],
+                    departed: [TimelineMark], departedCount: Int) {
+            self.job = job
+            self.startNanos = startNanos
+            self.cellNanos = cellNanos
+            self.lanes = lanes
+            self.owners = owners
+            self.departed = departed
+            self.departedCount = departedCount
+        }
+    }
+
+    public var parts: Parts {
+        Parts(job: job, startNanos: startNanos, cellNanos: cellNanos, lanes: lanes, owners: owners,
+              departed: departed, departedCount: departedCount)
+    }
+
+    /// The timeline `parts` describe. Parts that do not fit together (lanes and owners of
+    /// different counts, a lane of another width, a cell of no time) give nil: a recording may
+    /// be damaged or forged.
+    public init?(parts: Parts) {
+        guard parts.lanes.count == parts.owners.count, parts.cellNanos > 0,
+              parts.lanes.allSatisfy({ $0.isEmpty || $0.count == Self.columns }),
+              parts.departed.isEmpty || parts.departed.count == Self.columns else { return nil }
+        self.init(job: parts.job, startNanos: parts.startNanos)
+        cellNanos = parts.cellNanos
+        lanes = parts.lanes
+        owners = parts.owners
+        departed = parts.departed
+        departedCount = parts.departedCount
+        for (index, owner) in parts.owners.enumerated() where owner != Self.departedLane { laneOfWorker[owner] = index }
     }
 }

@@ -33,6 +33,12 @@ public struct TimelineSegment: Sendable, Equatable, Codable {
     /// Another worker took the unprocessed part of this attempt's chunk.
     public let wasSplit: Bool
 
+    // Short: a recording holds one per attempt.
+    private enum CodingKeys: String, CodingKey {
+        case worker = "w", job = "j", chunk = "c", attempt = "a", elements = "e", start = "s", end = "x",
+             outcome = "o", origin = "g", wasSplit = "p"
+    }
+
     public init(worker: WorkerID, job: JobID, chunk: Int64, attempt: AttemptID,
                 elements: ClosedRange<Int64>, start: Double, end: Double?, outcome: Outcome,
                 origin: AttemptOrigin, wasSplit: Bool) {
@@ -50,7 +56,7 @@ public struct TimelineSegment: Sendable, Equatable, Codable {
 }
 
 /// The task timeline for the view: the job's whole history, and its recent attempts exactly.
-public struct TimelineSnapshot: Sendable, Equatable, Codable {
+public struct TimelineSnapshot: Sendable, Equatable {
     /// Seconds since the cluster started.
     public let now: Double
     /// The recent attempts: finished ones, oldest first, then the ones in flight. The oldest fall

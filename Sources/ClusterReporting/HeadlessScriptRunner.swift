@@ -12,6 +12,8 @@ public struct HeadlessScriptRunner {
     public let shouldStop: () -> Bool
     private let writeError: (String) -> Void
     private var player: ScriptPlayer
+    /// Told the script's caption whenever it changes (for `--record`).
+    public var captionChanged: ((String?) -> Void)?
 
     public init(cluster: Cluster, player: ScriptPlayer, format: HeadlessPrinter.OutputFormat, interval: Double,
                 write: @escaping (String) -> Void,
@@ -35,7 +37,10 @@ public struct HeadlessScriptRunner {
             // Events first, so a job's end prints before the steps its end released.
             lastEvent = printer.flushEvents(from: cluster, after: lastEvent)
             let now = cluster.snapshot().time
-            for step in player.advance(now: now, cluster: cluster) {
+            let caption = player.caption
+            let steps = player.advance(now: now, cluster: cluster)
+            if player.caption != caption { captionChanged?(player.caption) }
+            for step in steps {
                 switch printer.format {
                 case .text:
                     printer.write("[\(Format.fixed(now, decimals: 3))s] script line \(step.line): "

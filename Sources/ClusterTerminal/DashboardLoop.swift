@@ -1,6 +1,5 @@
 import ClusterDashboard
 import ClusterEngine
-import ClusterScript
 import Dispatch
 
 /// The dashboard's main loop, on the thread that owns the terminal: read keys, turn them into
@@ -12,39 +11,24 @@ public final class DashboardLoop {
         case signal(Int32)
     }
 
-    let cluster: Cluster
+    let source: any DashboardSource
     let screen: TerminalScreen
     let frameInterval: Double
     var state: ViewState
-    /// Recent events, oldest first, for the log.
-    var events: [ClusterEvent] = []
-    /// Every finished job's summary, oldest first, for the jobs panel.
-    var finishedJobs: [JobSummary] = []
-    var lastEventSequence: UInt64 = 0
     /// What the last frame drew where: a click acts on what the person saw.
     var clicks = ClickMap()
-    static let keptEvents = 1_000
     static let idleFrameInterval = 0.5
     /// Testing aid: trap after this many seconds, to check the terminal is restored on a crash.
     let crashAfter: Double?
-    /// A script or the demo, played alongside the keys.
-    var player: ScriptPlayer?
-    var speedup = SpeedupTracker()
-    /// The kernel the speedup curve was measured with.
-    var measuredKernel: KernelVariant?
     let cores: Int
-    /// One core's peak per kernel: measured at start, raised whenever a worker here beats it.
-    var kernelPeaks: KernelPeaks?
 
-    public init(cluster: Cluster, screen: TerminalScreen, frameInterval: Double, state: ViewState,
-                player: ScriptPlayer? = nil, cores: Int, kernelPeaks: KernelPeaks? = nil, crashAfter: Double? = nil) {
-        self.cluster = cluster
+    public init(source: any DashboardSource, screen: TerminalScreen, frameInterval: Double, state: ViewState,
+                cores: Int, crashAfter: Double? = nil) {
+        self.source = source
         self.screen = screen
         self.frameInterval = frameInterval
         self.state = state
-        self.player = player
         self.cores = cores
-        self.kernelPeaks = kernelPeaks
         self.crashAfter = crashAfter
     }
 
@@ -74,102 +58,35 @@ public final class DashboardLoop {
                 needsFrame = true
                 continue
             }
+            if source.take(key, &state) {
+                needsFrame = true
+                continue
+            }
             let commands: [EngineCommand]
             if case .mouse(let event) = key {
                 commands = Reducer.click(&state, event, on: clicks.target(x: event.x, y: event.y),
-                                         snapshot: cluster.snapshot(), pageSize: pageSize)
+                                         snapshot: source.currentSnapshot(), pageSize: pageSize)
             } else {
-                commands = Reducer.reduce(&state, key: key, snapshot: cluster.snapshot(), pageSize: pageSize)
+                commands = Reducer.reduce(&state, key: key, snapshot: source.currentSnapshot(), pageSize: pageSize)
             }
-            for command in commands where !command.apply(to: cluster) {
-                if command == .addWorker {
-                    Reducer.receive(&state, .say("worker limit reached (\(cluster.configuration.maxWorkers))", isError: true),
-                                    at: cluster.snapshot().time)
-                }
-            }
-            if state.speedupMeasureRequested {
-                Reducer.receive(&state, .speedupMeasureHandled, at: cluster.snapshot().time)
-                startSpeedupMeasurement()
-            }
+            source.carryOut(commands, &state)
             if state.quitRequested { return .quit }
             needsFrame = true
         }
     }
 
-    /// m: measures the speedup curve by playing `measure speedup` as a script, then puts the
-    /// number of workers back as it was.
-    private func startSpeedupMeasurement() {
-        let snapshot = cluster.snapshot()
-        let refusal: String? = if let player, !player.isFinished {
-            "a script is playing: measure once it is over"
-        } else if snapshot.job?.status != .running {
-            "measuring needs a running job: press n to start one long enough"
-        } else { nil }
-        if let refusal {
-            Reducer.receive(&state, .say(refusal, isError: true), at: snapshot.time)
-            return
-        }
-        let live = snapshot.workers.filter { $0.state != .removed && !$0.isLeaving }.count
-        // Built from text the program writes itself: a parse failure would be a bug.
-        guard let script = try? Script.parse("measure speedup\nworkers \(max(1, live))", source: "m") else { return }
-        player = ScriptPlayer(script: script, cores: cores)
-    }
-
     /// Renders and draws one frame; returns the worker rows visible (for paging) and whether
-    /// any worker is running.
+    /// anything moves.
     private func drawFrame() -> (Int, Bool) {
-        playScript()
-        let snapshot = cluster.snapshot()
-        // A speedup curve is one kernel's: another kernel starts a new one.
-        if snapshot.kernel != measuredKernel {
-            measuredKernel = snapshot.kernel
-            speedup.reset()
-        }
-        speedup.record(snapshot)
-        kernelPeaks = kernelPeaks?.raised(by: snapshot)
-        let fresh = cluster.events(after: lastEventSequence)
-        if let last = fresh.last {
-            lastEventSequence = last.sequence
-            events.append(contentsOf: fresh)
-            if events.count > Self.keptEvents { events.removeFirst(events.count - Self.keptEvents) }
-        }
-        // Jobs finish in order, and their ids count from 1.
-        while finishedJobs.count < snapshot.finishedJobs,
-              let summary = cluster.summary(of: JobID(finishedJobs.count + 1)) { finishedJobs.append(summary) }
+        let frame = source.nextFrame(&state, timelineShown: state.panel == .timeline)
         let size = screen.size
-        let frame = DashboardView.render(DashboardInput(
-            snapshot: snapshot, events: events, state: state, width: size.width, height: size.height,
-            capabilities: screen.capabilities, timeline: state.panel == .timeline ? cluster.timeline() : nil,
-            speedup: speedup, cores: cores, finishedJobs: finishedJobs, kernelPeaks: kernelPeaks))
-        clicks = frame.clicks
-        screen.draw(frame.buffer, full: state.fullRedrawRequested)
-        Reducer.receive(&state, .drawn(scrollOffset: frame.scrollOffset, logScroll: frame.logScroll,
-                                       tableCapacity: frame.tableCapacity), at: snapshot.time)
-        // A script keeps the frames coming even while nothing runs: its clock must advance.
-        let scriptPending = player.map { !$0.isFinished } ?? false
-        return (frame.workerRows, scriptPending || snapshot.workers.contains { $0.state == .running })
-    }
-
-    /// Runs the script steps that are due, and shows the caption and view they ask for.
-    private func playScript() {
-        guard var player, !player.isFinished else { return }
-        let now = cluster.snapshot().time
-        for step in player.advance(now: now, cluster: cluster) {
-            if step.isError {
-                Reducer.receive(&state, .say("script line \(step.line): \(step.text)", isError: true), at: now)
-            } else if step.isFinding {
-                Reducer.receive(&state, .say(step.text, isError: false), at: now)
-            }
-        }
-        if player.requestedSpeedupReset {
-            player.requestedSpeedupReset = false
-            speedup.reset()
-        }
-        Reducer.receive(&state, .script(caption: player.caption,
-                                        view: player.requestedView.flatMap { DashboardPanel(rawValue: $0.rawValue) },
-                                        measuring: player.measuring.map { SpeedupProgress(workers: $0.workers, upTo: $0.upTo) }),
-                        at: now)
-        player.requestedView = nil
-        self.player = player
+        let drawn = DashboardView.render(DashboardInput(
+            frame: frame, state: state, width: size.width, height: size.height,
+            capabilities: screen.capabilities, cores: cores, replay: source.replay))
+        clicks = drawn.clicks
+        screen.draw(drawn.buffer, full: state.fullRedrawRequested)
+        Reducer.receive(&state, .drawn(scrollOffset: drawn.scrollOffset, logScroll: drawn.logScroll,
+                                       tableCapacity: drawn.tableCapacity), at: frame.snapshot.time)
+        return (drawn.workerRows, source.isBusy(frame))
     }
 }

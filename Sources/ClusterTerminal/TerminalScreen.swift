@@ -50,6 +50,13 @@ public final class TerminalScreen {
         noecho()
         nonl()
         keypad(ct_stdscr(), true)
+        // Home and End as tmux, screen and rxvt send them, whatever TERM says: under tmux with
+        // TERM=xterm-256color, End arrives as ESC [ 4 ~, which would otherwise read as four keys
+        // (one of them `[`, the event log's "older").
+        for (sequence, key) in [("\u{1B}[1~", KEY_HOME), ("\u{1B}[4~", KEY_END), ("\u{1B}[7~", KEY_HOME), ("\u{1B}[8~", KEY_END),
+                                ("\u{1B}[H", KEY_HOME), ("\u{1B}[F", KEY_END), ("\u{1B}OH", KEY_HOME), ("\u{1B}OF", KEY_END)] {
+            _ = define_key(sequence, key)
+        }
         intrflush(ct_stdscr(), false)
         curs_set(0)
         set_escdelay(25)

@@ -20,10 +20,10 @@ func value(of option: String) -> String? {
 }
 let quick = arguments.contains("--quick")
 let runs = value(of: "--runs").flatMap(Int.init) ?? (quick ? 3 : 5)
-let only = Set((value(of: "--only") ?? "1,2,3,4,5,6,7,8,9,15,16,17,18,22,25,30,31").split(separator: ",").compactMap { Int($0) })
+let only = Set((value(of: "--only") ?? "1,2,3,4,5,6,7,8,9,15,16,17,18,22,25,30,31,32").split(separator: ",").compactMap { Int($0) })
 let unknown = arguments.dropFirst().filter { $0.hasPrefix("--") && !["--quick", "--runs", "--only", "--kernel"].contains($0) }
 guard unknown.isEmpty, runs >= 1 else {
-    FileHandle.standardError.write(Data("usage: cluster-bench [--quick] [--runs N] [--only 1,2,3,4,5,6,7,8,9,15,16,17,18,22,25,30,31] [--kernel VARIANT] (and 20, Slurm: root, slurm-wlm, munge)\n".utf8))
+    FileHandle.standardError.write(Data("usage: cluster-bench [--quick] [--runs N] [--only 1,2,3,4,5,6,7,8,9,15,16,17,18,22,25,30,31,32] [--kernel VARIANT] (and 20, Slurm: root, slurm-wlm, munge)\n".utf8))
     exit(64)
 }
 if let kernel = value(of: "--kernel") {
@@ -89,6 +89,7 @@ do {
     if only.contains(25) { try JournalCost(measurements: measurements).run() }
     if only.contains(30) { try TraceCost(measurements: measurements).run() }
     if only.contains(31) { try MetricsCost(measurements: measurements).run() }
+    if only.contains(32) { try RecordingCost(measurements: measurements).run() }
 } catch {
     FileHandle.standardError.write(Data("cluster-bench: \(error)\n".utf8))
     exit(1)

@@ -22,9 +22,10 @@ struct ClusterTop: ParsableCommand {
             1 mismatch, 64 bad arguments or script, 65 a --journal refused, 128+N stopped by signal N.
 
             `cluster-top serve` does all this as a coordinator that `cluster-top worker` \
-            processes on other machines join over the network (see their --help).
+            processes on other machines join over the network (see their --help). \
+            `cluster-top replay FILE` plays back a run kept with --record FILE.
             """,
-        subcommands: [Serve.self, Worker.self, JournalCommand.self])
+        subcommands: [Serve.self, Worker.self, JournalCommand.self, ReplayCommand.self])
 
     static let cores = ProcessInfo.processInfo.activeProcessorCount
 

@@ -3,6 +3,7 @@ import ClusterDashboard
 import ClusterEngine
 import ClusterJournal
 import ClusterNet
+import ClusterRecording
 import ClusterReporting
 import ClusterScript
 import ClusterTerminal
@@ -10,7 +11,7 @@ import Foundation
 
 /// Running the plan: on the dashboard, or headless.
 extension RunOptions {
-    func runDashboard(cluster: Cluster, plan: Plan, caption: String?, journal: Journal?) -> Int32 {
+    func runDashboard(cluster: Cluster, plan: Plan, caption: String?, journal: Journal?, recorder: LiveRecorder?) -> Int32 {
         let screen: TerminalScreen
         do {
             // The flag, else what the environment says, else what the terminal answers.
@@ -20,16 +21,16 @@ extension RunOptions {
             screen = try TerminalScreen(forceASCII: ascii, disableColor: noColor, theme: chosen, mouse: !noMouse)
         } catch {
             StandardStreams.error("cluster-top: \(error); running headless\n")
-            return runHeadless(cluster: cluster, plan: plan, serve: nil, journal: journal)
+            return runHeadless(cluster: cluster, plan: plan, serve: nil, journal: journal, recorder: recorder)
         }
         startJobs(cluster, plan: plan, journal: journal)
         var state = ViewState(nextSchedule: schedule, nextChunkSize: plan.chunkSize, caption: caption)
         if let warning = paceWarning { Reducer.receive(&state, .say(warning, isError: true), at: 0) }
-        let loop = DashboardLoop(
-            cluster: cluster, screen: screen, frameInterval: refresh ?? 0.1,
-            state: state,
-            player: plan.script.map { Self.player(for: $0) }, cores: Self.cores,
-            kernelPeaks: plan.kernelPeaks, crashAfter: debugCrashAfter)
+        recorder?.setCaption(caption)
+        let source = LiveSource(cluster: cluster, player: plan.script.map { Self.player(for: $0) }, cores: Self.cores,
+                                kernelPeaks: plan.kernelPeaks, captionChanged: { recorder?.setCaption($0) })
+        let loop = DashboardLoop(source: source, screen: screen, frameInterval: refresh ?? 0.1, state: state,
+                                 cores: Self.cores, crashAfter: debugCrashAfter)
         let exit = loop.run()
         screen.restore()
         if let job = cluster.snapshot().job {
@@ -45,7 +46,7 @@ extension RunOptions {
         }
     }
 
-    func runHeadless(cluster: Cluster, plan: Plan, serve: ServeSetup?, journal: Journal?) -> Int32 {
+    func runHeadless(cluster: Cluster, plan: Plan, serve: ServeSetup?, journal: Journal?, recorder: LiveRecorder? = nil) -> Int32 {
         let write: (String) -> Void = { StandardStreams.output($0 + "\n") }
         let stop = { ProcessSignals.stopSignal != nil }
         var eventsPrinted: UInt64 = 0
@@ -62,6 +63,7 @@ extension RunOptions {
                 cluster: cluster, player: Self.player(for: script),
                 format: json ? .json : .text, interval: refresh ?? 1, write: write,
                 writeError: { StandardStreams.error($0 + "\n") }, shouldStop: stop)
+            runner.captionChanged = { recorder?.setCaption($0) }
             outcome = runner.run(eventsPrinted: eventsPrinted)
         } else if let job = startJobs(cluster, plan: plan, journal: journal) {
             var runner = HeadlessRunner(cluster: cluster, format: json ? .json : .text, interval: refresh ?? 1,

@@ -111,6 +111,11 @@ struct RunOptions: ParsableArguments {
     var trace: String?
 
     @Option(name: .long, help: ArgumentHelp(
+        "Record what the dashboard shows into FILE as it goes (frames ten times a second, events, attempts), to play back with `cluster-top replay FILE`. Exit status 73 if FILE cannot be written.",
+        valueName: "FILE"))
+    var record: String?
+
+    @Option(name: .long, help: ArgumentHelp(
         "Serve Prometheus metrics at http://HOST:PORT/metrics while it runs. A bare PORT listens on 127.0.0.1 only; port 0 picks a free one (the event log says which). Exit status 69 if it cannot listen.",
         valueName: "HOST:PORT"))
     var metrics: String?
@@ -267,6 +272,7 @@ struct RunOptions: ParsableArguments {
         journal?.attach(to: cluster)
         traceWriter?.start(tracing: cluster)
         let metricsServer = try startMetrics(cluster, hasJournal: journal != nil)
+        let recorder = try startRecording(cluster, plan: plan)
         let running = try serve.map { try $0.start(cluster) }
         let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
         if !headless, !json, !stdoutIsTerminal {
@@ -283,8 +289,11 @@ struct RunOptions: ParsableArguments {
                 for line in lines { StandardStreams.error(line + "\n") }
             }
         }
-        let status = runsHeadless ? runHeadless(cluster: cluster, plan: plan, serve: serve, journal: journal)
-            : runDashboard(cluster: cluster, plan: plan, caption: serve.flatMap { s in running.map { s.caption($0) } }, journal: journal)
+        let status = runsHeadless ? runHeadless(cluster: cluster, plan: plan, serve: serve, journal: journal, recorder: recorder)
+            : runDashboard(cluster: cluster, plan: plan, caption: serve.flatMap { s in running.map { s.caption($0) } }, journal: journal,
+                           recorder: recorder)
+        // The recording ends on the frame the run ended on, before the workers are stopped.
+        recorder?.finish()
         cluster.shutdown(timeout: 1)
         journal?.finish()
         traceWriter?.finish()

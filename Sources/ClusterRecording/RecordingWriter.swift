@@ -1,0 +1,75 @@
+import ClusterModel
+import Foundation
+import Synchronization
+
+/// Why a recording could not be written or read: one line for the person.
+public struct RecordingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Writes a recording as it goes: a header line, then one line per frame (JSON), each with a
+/// single write, so a recording cut short by a crash or kill -9 holds every frame up to its last
+/// whole line. Thread-safe.
+public final class RecordingWriter: Sendable {
+    public let path: String
+    private let state: Mutex<(descriptor: Int32, differ: FrameDiffer, bytes: Int, frames: Int, failed: String?)>
+    private let encoder: JSONEncoder
+
+    /// Creates (or truncates) `path` and writes the header.
+    public init(path: String, header: RecordingHeader) throws(RecordingError) {
+        self.path = path
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw RecordingError("cannot write the recording '\(path)': \(String(cString: strerror(errno)))")
+        }
+        encoder = Self.makeEncoder()
+        state = Mutex((descriptor, FrameDiffer(), 0, 0, nil))
+        guard let line = try? encoder.encode(header) else { throw RecordingError("cannot encode the recording's header") }
+        let written = state.withLock { s in Self.write(line, to: &s) }
+        if let failed = written { throw RecordingError("cannot write the recording '\(path)': \(failed)") }
+    }
+
+    static func makeEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+
+    /// Appends `frame` as what changed since the last one. After a failed write (a full disk)
+    /// nothing more is written; `failure` says why.
+    public func append(_ frame: ClusterFrame) {
+        state.withLock { s in
+            guard s.failed == nil else { return }
+            let record = s.differ.record(frame)
+            guard let line = try? encoder.encode(record) else {
+                s.failed = "a frame could not be encoded"
+                return
+            }
+            s.failed = Self.write(line, to: &s)
+            s.frames += 1
+        }
+    }
+
+    private static func write(_ line: Data, to s: inout (descriptor: Int32, differ: FrameDiffer, bytes: Int, frames: Int, failed: String?)) -> String? {
+        var bytes = line
+        bytes.append(UInt8(ascii: "\n"))
+        let written = bytes.withUnsafeBytes { raw in Foundation.write(s.descriptor, raw.baseAddress, raw.count) }
+        guard written == bytes.count else { return written < 0 ? String(cString: strerror(errno)) : "the disk is full" }
+        s.bytes += bytes.count
+        return nil
+    }
+
+    public var bytesWritten: Int { state.withLock { $0.bytes } }
+    public var framesWritten: Int { state.withLock { $0.frames } }
+    /// Why the recording stopped, if it did.
+    public var failure: String? { state.withLock { $0.failed } }
+
+    public func close() {
+        state.withLock { s in
+            if s.descriptor >= 0 { Foundation.close(s.descriptor) }
+            s.descriptor = -1
+            s.failed = s.failed ?? "closed"
+        }
+    }
+}

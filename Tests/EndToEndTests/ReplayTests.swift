@@ -1,0 +1,107 @@
+import ClusterTestSupport
+import Foundation
+import Testing
+
+/// `--record` and `cluster-top replay` as a person uses them: a headless run with a kill recorded
+/// to a file, then played back on the dashboard in a real terminal, and headless.
+@Suite("Replay in a real terminal", .serialized,
+       .enabled(if: TmuxSession.isAvailable || TmuxSession.isRequired, "tmux is not installed"))
+struct ReplayTests {
+    let binary = BinaryProcess.url.path
+
+    /// Records a script's run: two workers held mid-chunk at a gate, worker 2 killed and
+    /// restarted while held, then the gate opened and the job run to the end.
+    static func recordRun() throws -> String {
+        let recording = JournalCrashTests.temporary("recording") + ".jsonl"
+        let script = JournalCrashTests.temporary("script")
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        try """
+            workers 2
+            chunk-size 1_000_000
+            submit 1...60_000_000
+            at 1s kill 2
+            caption worker 2 was killed
+            restart 2
+            wait
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let gate = RemoteWorkerProcessTests.gateFile()
+        defer { try? FileManager.default.removeItem(atPath: gate) }
+        let run = try BackgroundBinary(["--script", script, "--headless", "--record", recording],
+                                       environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"])
+        // The kill lands while both workers are held mid-chunk, however fast the machine.
+        #expect(run.waitFor("worker 2 restarted", timeout: 300) != nil, "\(run.output)")
+        // The recording holds the kill's frame and one after it before the job may end, so the
+        // kill and the job's end are two frames to jump between.
+        #expect(eventually(within: 300) {
+            let lines = ((try? String(contentsOfFile: recording, encoding: .utf8)) ?? "").split(separator: "\n")
+            guard let kill = lines.firstIndex(where: { $0.contains("\"workerKilled\"") }) else { return false }
+            return lines.count > kill + 1
+        })
+        try FileManager.default.removeItem(atPath: gate)
+        #expect(run.exitStatus(within: 300) == 0, "\(run.output)")
+        return recording
+    }
+
+    @Test("a recorded run replays on the dashboard: ] jumps to the kill and pauses there, keys that would change the cluster say read only, every view draws, End shows the job verified, q restores the terminal")
+    func replayOnDashboard() throws {
+        let recording = try Self.recordRun()
+        defer { try? FileManager.default.removeItem(atPath: recording) }
+        let tmux = try TmuxSession(width: 120, height: 40)
+        try tmux.type("'\(binary)' replay '\(recording)' --paused")
+        var screen = try tmux.waitUntil { $0.contains("REPLAY") && $0.contains("0:00 /") }
+        #expect(screen.contains("Space play"), "\(screen)")
+        // ] until the kill: each jump pauses on the frame of its event.
+        screen = try tmux.waitUntil(timeout: 120) { screen in
+            if screen.contains("worker 2 killed") { return true }
+            try? tmux.press("]")
+            return false
+        }
+        #expect(screen.contains("REPLAY ‖"), "a jump pauses:\n\(screen)")
+        try tmux.press("k")
+        try tmux.waitFor("replay: read only")
+        try tmux.press("a")
+        #expect(try tmux.screen().contains("replay: read only"))
+        // Every view draws from the recording: v goes round them (grid, timeline, speedup, jobs).
+        var previous = try tmux.screen()
+        // (The jobs view, paused at the kill, has no finished job to compare yet.)
+        for marker in ["CLUSTER  2 workers", "time │", "SPEEDUP", "JOBS COMPARED"] {
+            try tmux.press("v")
+            let shown = try tmux.waitUntil { $0 != previous && $0.contains(marker) }
+            #expect(shown.contains("REPLAY"), "\(shown)")
+            previous = shown
+        }
+        // Home and End as tmux sends them (ESC [ 1 ~, ESC [ 4 ~): the two ends of the run.
+        try tmux.press("v", "End")
+        screen = try tmux.waitUntil { $0.contains("VERIFIED") }
+        // The script's caption was recorded with the frames.
+        #expect(screen.contains("worker 2 was killed"), "\(screen)")
+        try tmux.press("Home")
+        screen = try tmux.waitUntil { $0.contains("REPLAY ‖ 1×  0:00 /") }
+        #expect(!screen.contains("VERIFIED"), "\(screen)")
+        try tmux.press("q")
+        #expect(try tmux.expectTerminalRestored() == 0)
+    }
+
+    @Test("headless replay prints the job's summary and the jobs table; a truncated recording plays to its last whole frame and says so; what is not a recording exits 65 in one line")
+    func headlessAndDamaged() throws {
+        let recording = try Self.recordRun()
+        defer { try? FileManager.default.removeItem(atPath: recording) }
+        let whole = try BinaryProcess.run(["replay", recording, "--headless"])
+        #expect(whole.status == 0, "\(whole.stderr)")
+        #expect(whole.stdout.contains("[verified]") && whole.stdout.contains("1...60,000,000"), "\(whole.stdout)")
+        // Cut in the middle of its last line, as kill -9 mid-write leaves it.
+        let data = try Data(contentsOf: URL(fileURLWithPath: recording))
+        try data.prefix(data.count - 40).write(to: URL(fileURLWithPath: recording))
+        let cut = try BinaryProcess.run(["replay", recording, "--headless"])
+        #expect(cut.status == 0, "\(cut.stderr)")
+        #expect(cut.stderr.contains("the recording ends early: cut short"), "\(cut.stderr)")
+        let notOne = JournalCrashTests.temporary("not-a-recording")
+        defer { try? FileManager.default.removeItem(atPath: notOne) }
+        try "hello\n".write(toFile: notOne, atomically: true, encoding: .utf8)
+        let refused = try BinaryProcess.run(["replay", notOne])
+        #expect(refused.status == 65)
+        #expect(refused.stderr.split(separator: "\n").count == 1 && refused.stderr.contains("is not a cluster-top recording"), "\(refused.stderr)")
+        let missing = try BinaryProcess.run(["replay", notOne + "-missing"])
+        #expect(missing.status == 65 && missing.stderr.contains("cannot read the recording"), "\(missing.stderr)")
+    }
+}
