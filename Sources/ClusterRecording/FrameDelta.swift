@@ -136,7 +136,7 @@ struct FrameApplier {
             kernel: r.kernel ?? o?.kernel ?? .best, journalStopped: r.journalStopped ?? o?.journalStopped ?? false)
         snapshot.totals = r.totals ?? o?.totals ?? ClusterTotals()
         var next = ClusterFrame(snapshot: snapshot, events: old?.events ?? [], finishedJobs: old?.finishedJobs ?? [],
-                                timeline: try Self.timeline(old?.timeline, r.timeline), speedup: r.speedup ?? old?.speedup ?? SpeedupTracker(),
+                                timeline: try Self.timeline(old?.timeline, r.timeline, attempts: r.attempts), speedup: r.speedup ?? old?.speedup ?? SpeedupTracker(),
                                 kernelPeaks: r.kernelPeaks ?? old?.kernelPeaks,
                                 caption: r.caption.map { $0.isEmpty ? nil : $0 } ?? old?.caption)
         if let events = r.events { next.append(events: events) }
@@ -145,8 +145,9 @@ struct FrameApplier {
         return next
     }
 
-    private static func timeline(_ old: TimelineSnapshot?, _ delta: TimelineDelta?) throws -> TimelineSnapshot? {
-        guard let delta else { return old }
+    private static func timeline(_ old: TimelineSnapshot?, _ delta: TimelineDelta?, attempts: [TimelineSegment]?) throws -> TimelineSnapshot? {
+        guard var delta else { return old }
+        if let attempts { delta.segments.add += attempts }
         if delta.none == true { return nil }
         guard let segments = delta.segments.applied(to: old?.segments ?? []) else { throw Mismatch(what: "the timeline's attempts") }
         var whole: JobTimeline?

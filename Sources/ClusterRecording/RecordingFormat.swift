@@ -44,6 +44,9 @@ struct FrameRecord: Codable, Sendable, Equatable {
     var events: [ClusterEvent]?
     var jobsFinished: [JobSummary]?
     var timeline: TimelineDelta?
+    /// The attempts the timeline's ring adds (`timeline.segments`' own list is then empty): the
+    /// bulk of a recording, written by hand (`AttemptText`) rather than by JSONEncoder.
+    var attempts: [TimelineSegment]?
     var speedup: SpeedupTracker?
     var kernelPeaks: KernelPeaks?
     /// The caption, when it changed ("" when it went away).
@@ -53,7 +56,7 @@ struct FrameRecord: Codable, Sendable, Equatable {
         case time = "t", job = "j", noJob = "nj", queuedJobs = "q", finishedJobs = "f", workers = "w",
              throughput = "tp", history = "h", staleResults = "st", lastEventSequence = "ls", kernel = "k",
              journalStopped = "js", totals = "tot", events = "e", jobsFinished = "fj", timeline = "tl",
-             speedup = "sp", kernelPeaks = "kp", caption = "c"
+             attempts = "ta", speedup = "sp", kernelPeaks = "kp", caption = "c"
     }
 }
 

@@ -41,10 +41,19 @@ public final class RecordingWriter: Sendable {
     public func append(_ frame: ClusterFrame) {
         state.withLock { s in
             guard s.failed == nil else { return }
-            let record = s.differ.record(frame)
-            guard let line = try? encoder.encode(record) else {
+            var record = s.differ.record(frame)
+            // The attempts the timeline adds, by hand, after what JSONEncoder writes of the rest.
+            let attempts = record.timeline?.segments.add ?? []
+            record.timeline?.segments.add = []
+            guard var line = try? encoder.encode(record), line.last == UInt8(ascii: "}") else {
                 s.failed = "a frame could not be encoded"
                 return
+            }
+            if !attempts.isEmpty {
+                line.removeLast()
+                line.append(contentsOf: ",\"ta\":".utf8)
+                AttemptText.append(attempts, to: &line)
+                line.append(UInt8(ascii: "}"))
             }
             s.failed = Self.write(line, to: &s)
             s.frames += 1

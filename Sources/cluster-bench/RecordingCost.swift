@@ -1,8 +1,11 @@
 import ClusterDashboard
 import ClusterEngine
+import ClusterMetrics
 import ClusterRecording
+import ClusterReporting
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Figure 32: what `--record` costs and how fast a recording plays back. The same job recorded
 /// and not, side by side; the bytes a second of a recording with the machine's cores and with
@@ -15,12 +18,13 @@ struct RecordingCost {
         let runs = measurements.runs, cores = measurements.cores
         let count = measurements.elements(lasting: 2, atLeast: 2e10)
         let spec = try JobSpec(lo: 1, hi: count, chunkSize: JobSpec.defaultChunkSize)
-        var off = Sample(), on = Sample(), bytes = Sample(), wide = Sample()
+        var off = Sample(), on = Sample(), all = Sample(), bytes = Sample(), wide = Sample()
         for _ in 0..<runs {
             off.add(try measurements.engineSeconds(spec, workers: cores))
             let (seconds, written) = try recorded(spec, workers: cores)
             on.add(seconds)
             bytes.add(Double(written) / seconds)
+            all.add(try recorded(spec, workers: cores, tracedAndScraped: true).0)
             let (wideSeconds, wideWritten) = try recorded(spec, workers: 64)
             wide.add(Double(wideWritten) / wideSeconds)
         }
@@ -29,15 +33,33 @@ struct RecordingCost {
         table.row("\(cores)", Measurements.rate(count, off.median), Measurements.rate(count, on.median),
                   Measurements.ratio(off.median / on.median), "\(Format.si(bytes.median))B/s", Measurements.spread(off, on))
         table.row("64", "", "", "", "\(Format.si(wide.median))B/s", Measurements.spread(wide))
+        table.row("\(cores), recorded + --trace + --metrics scraped every 100 ms", Measurements.rate(count, off.median),
+                  Measurements.rate(count, all.median), Measurements.ratio(off.median / all.median), "", Measurements.spread(off, all))
         try replayFrames(workers: 1_000)
     }
 
     /// Seconds the job took while recorded, and the recording's bytes.
-    func recorded(_ spec: JobSpec, workers: Int) throws -> (Double, Int) {
+    /// `tracedAndScraped`: also `--trace` and `--metrics`, scraped every 100 ms.
+    func recorded(_ spec: JobSpec, workers: Int, tracedAndScraped: Bool = false) throws -> (Double, Int) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-bench-\(UUID().uuidString).rec").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let cluster = Cluster()
         defer { cluster.shutdown() }
+        var trace: TraceWriter?, server: MetricsServer?
+        let scraping = StopFlag()
+        if tracedAndScraped {
+            trace = try TraceWriter(path: path + ".trace")
+            trace?.start(tracing: cluster)
+            let metrics = try MetricsServer(host: "127.0.0.1", port: 0, exporter: MetricsExporter(cluster: cluster))
+            server = metrics
+            Thread { while !scraping.isSet { _ = MetricsCost.get(port: metrics.port); usleep(100_000) } }.start()
+        }
+        defer {
+            scraping.set()
+            server?.stop()
+            trace?.finish()
+            try? FileManager.default.removeItem(atPath: path + ".trace")
+        }
         for _ in 0..<workers { cluster.addWorker() }
         let recorder = LiveRecorder(cluster: cluster, writer: try RecordingWriter(path: path, header: RecordingHeader(cores: measurements.cores, command: "bench")))
         recorder.start()
@@ -60,7 +82,7 @@ struct RecordingCost {
         for _ in 0..<workers { cluster.addWorker() }
         let recorder = LiveRecorder(cluster: cluster, writer: try RecordingWriter(path: path, header: RecordingHeader(cores: measurements.cores, command: "bench")))
         recorder.start()
-        _ = cluster.submit(try JobSpec(lo: 1, hi: 1_000_000_000_000_000, chunkSize: 1 << 22))
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000_000_000, chunkSize: 1 << 22))
         let capabilities = Capabilities(unicode: true, color: true)
         var state = ViewState()
         state.selectedWorker = WorkerID(workers / 2)
@@ -95,4 +117,11 @@ struct RecordingCost {
         table.row("median", Format.fixed(rebuild.median, decimals: 2) + " ms", Format.fixed(replayed.median, decimals: 2) + " ms",
                   Format.fixed(live.median, decimals: 2) + " ms")
     }
+}
+
+/// A flag one thread sets and another polls.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+    func set() { flag.store(true, ordering: .relaxed) }
 }
