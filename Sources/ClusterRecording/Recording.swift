@@ -60,6 +60,7 @@ public final class Recording {
             }
             do {
                 let frame = try applier.apply(record)
+                if let problem = FrameCheck.problem(in: frame) { throw FrameApplier.Mismatch(what: problem) }
                 if records.count % Self.keyframeEvery == 0 { keyframes.append(frame) }
             } catch {
                 cut = "line \(number + 1) does not follow from the one before (\((error as? FrameApplier.Mismatch)?.what ?? "\(error)"))"

@@ -113,3 +113,63 @@ struct RecordingTests {
         #expect(recording.frameCount == 1 && recording.cutShort?.contains("does not follow") == true)
     }
 }
+
+/// Forged and damaged recordings, made from a real one: a replay refuses or plays them, and
+/// never crashes drawing what it plays.
+@Suite("Forged recordings")
+struct ForgedRecordingTests {
+    /// SplitMix64: the same forgeries on every run.
+    struct Seeded: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test("400 recordings with numbers replaced by extremes (negative, Int64.max, 1e308, nan, 2¹²⁸−1) or bytes cut: each is refused in one line or plays, and every frame it plays draws in every view")
+    func forgeries() throws {
+        let path = RecordingTests.temporary()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        _ = try RecordingTests.recordRun(into: path)
+        let original = try String(contentsOfFile: path, encoding: .utf8)
+        let numbers = original.ranges(of: /-?\d+(\.\d+)?(e-?\d+)?/)
+        try #require(numbers.count > 100)
+        let extremes = ["-1", "0", "9223372036854775807", "-9223372036854775808", "1e308", "-1e308", "\"nan\"", "\"inf\"",
+                        "340282366920938463463374607431768211455", "18446744073709551615", "0.5", "1024"]
+        var rng = Seeded(state: 42)
+        var refused = 0, played = 0
+        for round in 0..<400 {
+            var text = original
+            // Replace from the back, so earlier ranges stay valid.
+            let picks = (0..<Int.random(in: 1...3, using: &rng)).map { _ in numbers[Int.random(in: 0..<numbers.count, using: &rng)] }
+            for range in picks.sorted(by: { $0.lowerBound > $1.lowerBound }) {
+                guard range.upperBound <= text.endIndex else { continue }
+                text.replaceSubrange(range, with: extremes[Int.random(in: 0..<extremes.count, using: &rng)])
+            }
+            if round % 10 == 9 { text = String(text.prefix(Int.random(in: 0..<text.count, using: &rng))) }
+            let recording: Recording
+            do {
+                recording = try Recording(data: Data(text.utf8), name: "forged \(round)")
+            } catch {
+                #expect(!error.description.contains("\n") && !error.description.isEmpty)
+                refused += 1
+                continue
+            }
+            played += 1
+            let panel = DashboardPanel.allCases[round % DashboardPanel.allCases.count]
+            for index in 0..<recording.frameCount {
+                var state = ViewState()
+                state.panel = panel
+                let frame = recording.frame(at: index)
+                _ = DashboardView.render(DashboardInput(frame: frame, state: state, width: 80, height: 24,
+                                                        capabilities: Capabilities(unicode: true, color: true), cores: 2))
+            }
+        }
+        #expect(refused + played == 400)
+        print("forged recordings: \(played) played, \(refused) refused")
+    }
+}

@@ -1,0 +1,48 @@
+import ClusterModel
+
+/// What a frame read from a file must hold before the dashboard draws it: a recording may be
+/// damaged or forged, and the dashboard assumes what a live engine guarantees (finite rates,
+/// counts within their totals, rows in id order). The first thing that does not hold, or nil.
+enum FrameCheck {
+    static func problem(in frame: ClusterFrame) -> String? {
+        let s = frame.snapshot
+        func finite(_ value: Double, atLeast low: Double = 0) -> Bool { value.isFinite && value >= low }
+        // Its element count fits an Int64 (the dashboard counts `hi - lo + 1`).
+        func countable(_ range: ClosedRange<Int64>) -> Bool {
+            let (span, overflow) = range.upperBound.subtractingReportingOverflow(range.lowerBound)
+            return !overflow && span < Int64.max
+        }
+        guard finite(s.time), finite(s.throughput), s.throughputHistory.allSatisfy({ finite($0) }),
+              s.queuedJobs >= 0, s.finishedJobs >= 0, s.staleResults >= 0 else { return "the cluster's figures" }
+        var previous: WorkerID?
+        for w in s.workers {
+            guard previous.map({ $0 < w.id }) ?? true, w.id.rawValue > 0 else { return "the workers' order" }
+            previous = w.id
+            guard finite(w.throughput), w.speed.isFinite, w.speed > 0, w.speed <= 1, w.chunksDone >= 0 else { return "\(w.id)'s figures" }
+            if let a = w.assignment {
+                guard countable(a.elements), a.elementsDone >= 0, a.elementsDone <= a.elementCount, a.chunk >= 0 else { return "\(w.id)'s chunk" }
+            }
+        }
+        if let job = s.job {
+            guard finite(job.elapsed), job.chunksTotal == job.spec.chunkCount,
+                  (0...job.chunksTotal).contains(job.chunksDone), (0...job.chunksTotal).contains(job.chunksInFlight),
+                  job.chunksDone + job.chunksInFlight <= job.chunksTotal,
+                  (0...job.elementsTotal).contains(job.elementsCompleted), (0...job.elementsTotal).contains(job.elementsInFlight),
+                  [job.chunksRequeued, job.chunksRedone, job.chunksSplit, job.chunksStolen, job.wrongSums].allSatisfy({ $0 >= 0 })
+            else { return "the job's figures" }
+        }
+        guard frame.events.allSatisfy({ finite($0.seconds) }) else { return "an event's time" }
+        guard frame.finishedJobs.allSatisfy({ finite($0.elapsed) && $0.chunksRequeued >= 0 && $0.chunksSplit >= 0 }) else {
+            return "a finished job's figures"
+        }
+        if let timeline = frame.timeline {
+            guard finite(timeline.now), timeline.segmentsCompleteFrom.isFinite, timeline.jobStart.map({ $0.isFinite }) ?? true,
+                  timeline.segments.allSatisfy({ $0.start.isFinite && ($0.end?.isFinite ?? true) && countable($0.elements) })
+            else { return "the timeline's times" }
+        }
+        guard frame.speedup.sortedPoints.allSatisfy({ $0.workers > 0 && finite($0.throughput) && $0.firstSample.isFinite && $0.lastSample.isFinite })
+        else { return "the speedup curve" }
+        if let peaks = frame.kernelPeaks, !peaks.rates.values.allSatisfy({ finite($0) }) { return "the kernels' peaks" }
+        return nil
+    }
+}
