@@ -42,13 +42,14 @@ struct FrameDiffer {
         var changes: [WorkerChange] = []
         for (index, (was, now)) in zip(old, new).enumerated() where was != now {
             var change = WorkerChange(index: index)
-            // Only the counters a running worker moves: say just those.
+            // Only the counters a running worker moves, and perhaps its attempt: say just those.
+            let sameAttempt = was.assignment?.attempt == now.assignment?.attempt && was.assignment?.job == now.assignment?.job
             let counters = WorkerSnapshot(
                 id: was.id, state: was.state, isLeaving: was.isLeaving, speed: was.speed,
-                assignment: was.assignment.map { a in
+                assignment: sameAttempt ? was.assignment.map { a in
                     ChunkAssignment(job: a.job, chunk: a.chunk, attempt: a.attempt, elements: a.elements,
                                     elementsDone: now.assignment?.elementsDone ?? a.elementsDone, origin: a.origin, wasSplit: a.wasSplit)
-                },
+                } : now.assignment,
                 elementsProcessed: now.elementsProcessed, elementsAccepted: now.elementsAccepted, chunksDone: now.chunksDone,
                 throughput: now.throughput, remote: was.remote, leaseLost: was.leaseLost, isLagging: was.isLagging, benched: was.benched)
             if counters == now {
@@ -56,7 +57,11 @@ struct FrameDiffer {
                 if now.elementsAccepted != was.elementsAccepted { change.accepted = now.elementsAccepted }
                 if now.chunksDone != was.chunksDone { change.chunksDone = now.chunksDone }
                 if now.throughput != was.throughput { change.throughput = now.throughput }
-                if now.assignment?.elementsDone != was.assignment?.elementsDone { change.done = now.assignment?.elementsDone }
+                if !sameAttempt {
+                    if let attempt = now.assignment { change.attempt = attempt } else { change.noAttempt = true }
+                } else if now.assignment?.elementsDone != was.assignment?.elementsDone {
+                    change.done = now.assignment?.elementsDone
+                }
             } else {
                 change.row = now
             }
@@ -116,9 +121,10 @@ struct FrameApplier {
                     continue
                 }
                 let w = workers[change.index]
+                let attempt = change.noAttempt == true ? nil : change.attempt ?? w.assignment
                 workers[change.index] = WorkerSnapshot(
                     id: w.id, state: w.state, isLeaving: w.isLeaving, speed: w.speed,
-                    assignment: w.assignment.map { a in
+                    assignment: attempt.map { a in
                         ChunkAssignment(job: a.job, chunk: a.chunk, attempt: a.attempt, elements: a.elements,
                                         elementsDone: change.done ?? a.elementsDone, origin: a.origin, wasSplit: a.wasSplit)
                     },

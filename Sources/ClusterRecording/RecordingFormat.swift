@@ -80,9 +80,13 @@ struct WorkerChange: Codable, Sendable, Equatable {
     var throughput: Double?
     /// The current attempt's elements done.
     var done: Int64?
+    /// A new attempt, when that is all that changed besides the counters (`noAttempt`: none now).
+    var attempt: ChunkAssignment?
+    var noAttempt: Bool?
 
     private enum CodingKeys: String, CodingKey {
-        case index = "i", row = "r", processed = "p", accepted = "a", chunksDone = "n", throughput = "t", done = "d"
+        case index = "i", row = "r", processed = "p", accepted = "a", chunksDone = "n", throughput = "t", done = "d",
+             attempt = "g", noAttempt = "ng"
     }
 }
 
