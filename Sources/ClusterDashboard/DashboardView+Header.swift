@@ -37,7 +37,7 @@ extension DashboardView {
             case .mismatch: status = (" MISMATCH \(glyphs.cross) ", c.palette.badge(.red))
             }
         } else {
-            title += "  no job yet: press n to start one"
+            title += c.input.state.isReplay ? "  no job yet" : "  no job yet: press n to start one"
             status = (" IDLE ", palette.title)
         }
         let queued = snapshot.queuedJobs > 0 ? " +\(snapshot.queuedJobs) queued " : ""

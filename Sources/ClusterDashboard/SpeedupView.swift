@@ -28,13 +28,14 @@ enum SpeedupView {
             notes.append("  Measuring the curve: \(measuring.workers) of \(measuring.upTo) workers, each until it has "
                          + "held \(Format.fixed(SpeedupTracker.settleSeconds + SpeedupMeasurement.secondsPerCount, decimals: 1)) s.")
         } else if tracker.baseThroughput == nil {
-            notes.append("  No speedup yet: it needs one worker measured alone. Press m to measure 1 to "
-                         + "\(2 * cores) workers in turn.")
+            notes.append(c.input.state.isReplay ? "  No speedup in this recording: no worker ran alone long enough to be measured."
+                         : "  No speedup yet: it needs one worker measured alone. Press m to measure 1 to \(2 * cores) workers in turn.")
         }
         guard !points.isEmpty else {
             let lines = notes + [
                 "  A worker count counts once it has held for "
-                    + "\(Format.fixed(SpeedupTracker.settleSeconds, decimals: 1)) s: add workers with a, remove with d.",
+                    + "\(Format.fixed(SpeedupTracker.settleSeconds, decimals: 1)) s"
+                    + (c.input.state.isReplay ? "." : ": add workers with a, remove with d."),
             ]
             for (i, line) in lines.prefix(rows).enumerated() {
                 buffer.write(Widgets.truncate(line, c.width - 1, glyphs: c.glyphs), x: 0, y: top + 1 + i, style: .plain)

@@ -217,7 +217,8 @@ extension DashboardView {
         } else {
             let idleText: String
             switch w.state {
-            case .dead: idleText = w.leaseLost ? "lease lost: no heartbeat" : "crashed: r restarts it"
+            // A replay restarts nobody: no key to offer.
+            case .dead: idleText = w.leaseLost ? "lease lost: no heartbeat" : c.input.state.isReplay ? "crashed" : "crashed: r restarts it"
             case .removed: idleText = w.remote == nil ? "" : "gone"
             default: idleText = w.benched?.rowText ?? "waiting for work"
             }

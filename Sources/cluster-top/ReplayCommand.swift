@@ -83,9 +83,13 @@ struct ReplayCommand: ParsableCommand {
     /// What a headless replay prints: the recording, each job's summary, the jobs table.
     static func report(_ recording: Recording) -> [String] {
         let last = recording.frame(at: recording.frameCount - 1)
+        let live = last.snapshot.workers.filter { $0.state != .removed }
+        var hosts: [String: Int] = [:]
+        for worker in live { hosts[worker.remote?.host ?? "this machine", default: 0] += 1 }
+        let where_ = hosts.sorted { $0.key < $1.key }.map { "\($0.value) on \($0.key)" }.joined(separator: ", ")
         var lines = ["replay of: \(recording.header.command)",
                      "\(recording.frameCount) frames over \(Format.clock(recording.duration)), "
-                        + "\(last.snapshot.workers.count) workers at the end"]
+                        + "\(live.count) workers at the end\(where_.isEmpty ? "" : ": " + where_)"]
         for summary in last.finishedJobs { lines += HeadlessReport.resultLines(summary) }
         if let job = last.snapshot.job, !job.status.isFinished {
             lines.append("\(job.id) not finished when the recording ends: \(Format.percent(job.progress))")

@@ -26,7 +26,8 @@ extension RunOptions {
         startJobs(cluster, plan: plan, journal: journal)
         var state = ViewState(nextSchedule: schedule, nextChunkSize: plan.chunkSize, caption: caption)
         if let warning = paceWarning { Reducer.receive(&state, .say(warning, isError: true), at: 0) }
-        recorder?.setCaption(caption)
+        // The caption a coordinator starts with is its join code: a recording is handed out, so
+        // it keeps only the captions scripts show.
         let source = LiveSource(cluster: cluster, player: plan.script.map { Self.player(for: $0) }, cores: Self.cores,
                                 kernelPeaks: plan.kernelPeaks, captionChanged: { recorder?.setCaption($0) })
         let loop = DashboardLoop(source: source, screen: screen, frameInterval: refresh ?? 0.1, state: state,

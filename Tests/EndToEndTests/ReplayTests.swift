@@ -105,3 +105,35 @@ struct ReplayTests {
         #expect(missing.status == 65 && missing.stderr.contains("cannot read the recording"), "\(missing.stderr)")
     }
 }
+
+/// `serve --record`: a coordinator's recording holds the worker processes that joined it, and
+/// never the token.
+@Suite("Recording a coordinator")
+struct ServeRecordingTests {
+    @Test("serve --record with a worker process joined: the replay names its host, its job is verified, and the recording does not hold the token")
+    func serveRecorded() throws {
+        let recording = JournalCrashTests.temporary("serve-recording") + ".rec"
+        defer { try? FileManager.default.removeItem(atPath: recording) }
+        let token = "recorded-coordinator-token-7f3a"
+        let serve = try BackgroundBinary(["serve", "--headless", "--listen", "127.0.0.1:0", "--token", token, "--workers", "0",
+                                          "--range", "1...2_000_000_000", "--chunk-size", "100_000_000", "--record", recording])
+        defer { serve.signal(SIGKILL) }
+        let said = try #require(serve.waitFor("--join", timeout: 120), "\(serve.output)")
+        let join = try #require(said.firstMatch(of: /--join (127\.0\.0\.1:\d+\/[0-9a-z-]+)/))
+        // Held at a gate until the coordinator has seen both threads, however fast the kernel.
+        let gate = RemoteWorkerProcessTests.gateFile()
+        defer { try? FileManager.default.removeItem(atPath: gate) }
+        let worker = try BackgroundBinary(["worker", "--join", String(join.1), "--threads", "2", "--name", "lab-7"],
+                                          environment: ["CLUSTER_TOP_TEST_KERNEL": "gate:\(gate)"])
+        defer { worker.signal(SIGKILL) }
+        #expect(eventually(within: 300) { serve.output.components(separatedBy: "joined from lab-7").count >= 3 }, "\(serve.output)")
+        try FileManager.default.removeItem(atPath: gate)
+        #expect(serve.exitStatus(within: 300) == 0, "\(serve.output)")
+        let replay = try BinaryProcess.run(["replay", recording, "--headless"])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(replay.stdout.contains("2 on lab-7") && replay.stdout.contains("[verified]"), "\(replay.stdout)")
+        let file = try String(contentsOfFile: recording, encoding: .utf8)
+        #expect(!file.contains(token), "the recording holds the token")
+        #expect(file.split(separator: "\n").first?.contains("--token <token>") == true)
+    }
+}
