@@ -91,7 +91,8 @@ struct ReplayTests {
         #expect(whole.stdout.contains("[verified]") && whole.stdout.contains("1...60,000,000"), "\(whole.stdout)")
         // Cut in the middle of its last line, as kill -9 mid-write leaves it.
         let data = try Data(contentsOf: URL(fileURLWithPath: recording))
-        try data.prefix(data.count - 40).write(to: URL(fileURLWithPath: recording))
+        let lastStart = try #require(data.dropLast().lastIndex(of: UInt8(ascii: "\n"))) + 1
+        try data.prefix(lastStart + (data.count - lastStart) / 2).write(to: URL(fileURLWithPath: recording))
         let cut = try BinaryProcess.run(["replay", recording, "--headless"])
         #expect(cut.status == 0, "\(cut.stderr)")
         #expect(cut.stderr.contains("the recording ends early: cut short"), "\(cut.stderr)")
