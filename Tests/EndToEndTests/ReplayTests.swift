@@ -50,11 +50,12 @@ struct ReplayTests {
         try tmux.type("'\(binary)' replay '\(recording)' --paused")
         var screen = try tmux.waitUntil { $0.contains("REPLAY") && $0.contains("0:00 /") }
         #expect(screen.contains("Space play"), "\(screen)")
-        // ] until the kill: each jump pauses on the frame of its event.
-        screen = try tmux.waitUntil(timeout: 120) { screen in
-            if screen.contains("worker 2 killed") { return true }
-            try? tmux.press("]")
-            return false
+        // ] until the kill, one jump at a time (each waits for its frame): each jump pauses on
+        // the frame of its event.
+        while !screen.contains("worker 2 killed") {
+            let before = screen
+            try tmux.press("]")
+            screen = try tmux.waitUntil { $0 != before }
         }
         #expect(screen.contains("REPLAY ‖"), "a jump pauses:\n\(screen)")
         try tmux.press("k")
