@@ -131,7 +131,7 @@ final class RefusalGate: Sendable {
                 for (reason, tally) in reasons where now - tally.loggedAt >= settings.summaryInterval {
                     if tally.count > 0 {
                         let wait = s.addresses[address].map { delay(afterFailures: $0.failures) } ?? .zero
-                        lines.append((tally.count, address, reason, Self.seconds(now - tally.loggedAt), wait))
+                        lines.append((tally.count, address, reason, (now - tally.loggedAt).inSeconds, wait))
                         s.tallies[address]![reason] = Tally(loggedAt: now)
                     } else {
                         s.tallies[address]![reason] = nil
@@ -157,7 +157,7 @@ final class RefusalGate: Sendable {
         }
         for line in lines.sorted(by: { $0.address < $1.address }) {
             cluster.logRefusals(count: line.count, address: line.address, reason: line.reason, seconds: line.seconds,
-                                wait: Self.seconds(line.wait))
+                                wait: line.wait.inSeconds)
         }
     }
 
@@ -174,9 +174,5 @@ final class RefusalGate: Sendable {
         guard failures > 1 else { return .zero }
         let doublings = min(failures - 2, 30)
         return min(settings.longestDelay, settings.firstDelay * (1 << doublings))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

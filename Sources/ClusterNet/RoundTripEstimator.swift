@@ -41,11 +41,3 @@ struct RoundTripEstimator {
         return value
     }
 }
-
-extension Duration {
-    /// The duration as seconds, for the engine's Double-valued clocks.
-    var inSeconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -25,7 +25,7 @@ extension WorkerProcess {
                 let results = outbox.results.load(ordering: .relaxed)
                 let processed = threads.reduce(UInt64(0)) { $0 + $1.processed.load(ordering: .relaxed) }
                 if results > resultsAtSummary {
-                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    let seconds = elapsed.inSeconds
                     let rate = Double(processed - processedAtSummary) / seconds
                     say("\(results - resultsAtSummary) chunks in the last \(Int(seconds.rounded())) s, "
                         + "\(Self.rate(rate)) elements/s (\(results) in all)")

@@ -2,11 +2,7 @@ import Foundation
 
 /// How the worker process says durations and rates in its lines.
 extension WorkerProcess {
-    static func seconds(_ value: Duration) -> String { seconds(double(value)) }
-
-    static func double(_ value: Duration) -> Double {
-        Double(value.components.seconds) + Double(value.components.attoseconds) / 1e18
-    }
+    static func seconds(_ value: Duration) -> String { seconds(value.inSeconds) }
 
     static func seconds(_ value: Double) -> String {
         value < 1 ? "\(Int((value * 1000).rounded())) ms" : String(format: "%.1f s", value)

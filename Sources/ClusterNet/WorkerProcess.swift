@@ -96,7 +96,7 @@ public final class WorkerProcess: Sendable {
                 }
                 let left = failingSince + .seconds(options.retryFor) - .now
                 if left <= .zero {
-                    return .unreachable(reason, seconds: Self.double(ContinuousClock.now - failingSince))
+                    return .unreachable(reason, seconds: (ContinuousClock.now - failingSince).inSeconds)
                 }
                 let wait = min(.seconds(delay), left)
                 if !joined {
