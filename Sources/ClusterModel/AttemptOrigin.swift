@@ -18,6 +18,16 @@ public enum AttemptOrigin: Sendable, Equatable, Hashable {
 
 // One short string in a recording, which holds one per attempt: "fresh", "redo:3", "split:3", "backup:3".
 extension AttemptOrigin: Codable {
+    /// The origin as a recording writes it.
+    public var recordedText: String {
+        switch self {
+        case .fresh: "fresh"
+        case .redo(let w): "redo:\(w.rawValue)"
+        case .split(let w): "split:\(w.rawValue)"
+        case .backup(let w): "backup:\(w.rawValue)"
+        }
+    }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
@@ -34,11 +44,6 @@ extension AttemptOrigin: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        switch self {
-        case .fresh: try container.encode("fresh")
-        case .redo(let w): try container.encode("redo:\(w.rawValue)")
-        case .split(let w): try container.encode("split:\(w.rawValue)")
-        case .backup(let w): try container.encode("backup:\(w.rawValue)")
-        }
+        try container.encode(recordedText)
     }
 }

@@ -13,7 +13,7 @@ enum AttemptText {
             text += "{\"w\":\(a.worker.rawValue),\"j\":\(a.job.rawValue),\"c\":\(a.chunk),\"a\":\(a.attempt.rawValue)"
             text += ",\"e\":[\(a.elements.lowerBound),\(a.elements.upperBound)],\"s\":\(number(a.start))"
             if let end = a.end { text += ",\"x\":\(number(end))" }
-            text += ",\"o\":\"\(a.outcome.rawValue)\",\"g\":\"\(origin(a.origin))\",\"p\":\(a.wasSplit)}"
+            text += ",\"o\":\"\(a.outcome.rawValue)\",\"g\":\"\(a.origin.recordedText)\",\"p\":\(a.wasSplit)}"
         }
         text += "]"
         data.append(contentsOf: text.utf8)
@@ -21,13 +21,4 @@ enum AttemptText {
 
     /// Shortest text that reads back as the same Double (times are finite).
     private static func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "0" }
-
-    private static func origin(_ origin: AttemptOrigin) -> String {
-        switch origin {
-        case .fresh: "fresh"
-        case .redo(let w): "redo:\(w.rawValue)"
-        case .split(let w): "split:\(w.rawValue)"
-        case .backup(let w): "backup:\(w.rawValue)"
-        }
-    }
 }
