@@ -44,14 +44,9 @@ struct FrameDiffer {
             var change = WorkerChange(index: index)
             // Only the counters a running worker moves, and perhaps its attempt: say just those.
             let sameAttempt = was.assignment?.attempt == now.assignment?.attempt && was.assignment?.job == now.assignment?.job
-            let counters = WorkerSnapshot(
-                id: was.id, state: was.state, isLeaving: was.isLeaving, speed: was.speed,
-                assignment: sameAttempt ? was.assignment.map { a in
-                    ChunkAssignment(job: a.job, chunk: a.chunk, attempt: a.attempt, elements: a.elements,
-                                    elementsDone: now.assignment?.elementsDone ?? a.elementsDone, origin: a.origin, wasSplit: a.wasSplit)
-                } : now.assignment,
-                elementsProcessed: now.elementsProcessed, elementsAccepted: now.elementsAccepted, chunksDone: now.chunksDone,
-                throughput: now.throughput, remote: was.remote, leaseLost: was.leaseLost, isLagging: was.isLagging, benched: was.benched)
+            let counters = was.moved(attempt: sameAttempt ? was.assignment : now.assignment, done: now.assignment?.elementsDone,
+                                     processed: now.elementsProcessed, accepted: now.elementsAccepted,
+                                     chunksDone: now.chunksDone, throughput: now.throughput)
             if counters == now {
                 if now.elementsProcessed != was.elementsProcessed { change.processed = now.elementsProcessed }
                 if now.elementsAccepted != was.elementsAccepted { change.accepted = now.elementsAccepted }
@@ -122,15 +117,11 @@ struct FrameApplier {
                 }
                 let w = workers[change.index]
                 let attempt = change.noAttempt == true ? nil : change.attempt ?? w.assignment
-                workers[change.index] = WorkerSnapshot(
-                    id: w.id, state: w.state, isLeaving: w.isLeaving, speed: w.speed,
-                    assignment: attempt.map { a in
-                        ChunkAssignment(job: a.job, chunk: a.chunk, attempt: a.attempt, elements: a.elements,
-                                        elementsDone: change.done ?? a.elementsDone, origin: a.origin, wasSplit: a.wasSplit)
-                    },
-                    elementsProcessed: change.processed ?? w.elementsProcessed, elementsAccepted: change.accepted ?? w.elementsAccepted,
-                    chunksDone: change.chunksDone ?? w.chunksDone, throughput: change.throughput ?? w.throughput,
-                    remote: w.remote, leaseLost: w.leaseLost, isLagging: w.isLagging, benched: w.benched)
+                workers[change.index] = w.moved(attempt: attempt, done: change.done,
+                                                processed: change.processed ?? w.elementsProcessed,
+                                                accepted: change.accepted ?? w.elementsAccepted,
+                                                chunksDone: change.chunksDone ?? w.chunksDone,
+                                                throughput: change.throughput ?? w.throughput)
             }
         }
         let oldHistory = o?.throughputHistory ?? []
@@ -181,5 +172,22 @@ struct FrameApplier {
         }
         return TimelineSnapshot(now: delta.now, segments: segments, whole: whole, jobStart: delta.jobStart,
                                 segmentsCompleteFrom: delta.segmentsCompleteFrom)
+    }
+}
+
+extension WorkerSnapshot {
+    /// This row with the values a running worker moves replaced: its counters, its attempt
+    /// (`done`, when given, that attempt's elements done). What a `WorkerChange` without a
+    /// whole row may say; every other value stays.
+    func moved(attempt: ChunkAssignment?, done: Int64?, processed: UInt64, accepted: UInt64, chunksDone: Int,
+               throughput: Double) -> WorkerSnapshot {
+        WorkerSnapshot(
+            id: id, state: state, isLeaving: isLeaving, speed: speed,
+            assignment: attempt.map { a in
+                ChunkAssignment(job: a.job, chunk: a.chunk, attempt: a.attempt, elements: a.elements,
+                                elementsDone: done ?? a.elementsDone, origin: a.origin, wasSplit: a.wasSplit)
+            },
+            elementsProcessed: processed, elementsAccepted: accepted, chunksDone: chunksDone, throughput: throughput,
+            remote: remote, leaseLost: leaseLost, isLagging: isLagging, benched: benched)
     }
 }
