@@ -68,21 +68,11 @@ extension DashboardView {
             buffer.write(Widgets.truncate(hint, c.width - x, glyphs: c.glyphs), x: x, y: y, style: .plain)
             return
         }
-        if c.input.replay != nil {
-            var x = 0
-            for entry in replayFooter {
-                let needed = entry.key.count + entry.label.count + 2
-                if x + needed > c.width - 7 { break }
-                x = buffer.write(entry.key, x: x, y: y, style: c.palette.footerKey)
-                x = buffer.write(" " + entry.label + " ", x: x, y: y, style: c.palette.footerLabel)
-            }
-            let qx = buffer.write("q", x: c.width - 5, y: y, style: c.palette.footerKey)
-            buffer.write("Quit", x: qx, y: y, style: c.palette.footerLabel)
-            c.clicks.add(.action(.quit), y: y, x: (c.width - 5)..<c.width)
-            return
-        }
+        // A replay's keys are its transport's; a click reaches only what a key would act on.
+        let entries: [(key: String, label: String, action: DashboardAction?)] = c.input.replay != nil
+            ? replayFooter.map { ($0.key, " " + $0.label, nil) } + [("q", "Quit", .quit)]
+            : KeyMap.footerEntries.map { ($0.key, $0.label, $0.action) }
         // Quit is pinned to the right so it shows at any width; the rest fill from the left.
-        let entries = KeyMap.footerEntries
         let quit = entries.last { $0.action == .quit }
         let quitWidth = quit.map { $0.key.count + $0.label.count + 1 } ?? 0
         var x = 0
@@ -92,12 +82,12 @@ extension DashboardView {
             let start = x
             x = buffer.write(entry.key, x: x, y: y, style: c.palette.footerKey)
             x = buffer.write(entry.label + " ", x: x, y: y, style: c.palette.footerLabel)
-            c.clicks.add(.action(entry.action), y: y, x: start..<x)
+            if let action = entry.action { c.clicks.add(.action(action), y: y, x: start..<x) }
         }
-        if let quit {
+        if let quit, let action = quit.action {
             let qx = buffer.write(quit.key, x: c.width - quitWidth, y: y, style: c.palette.footerKey)
             buffer.write(quit.label, x: qx, y: y, style: c.palette.footerLabel)
-            c.clicks.add(.action(quit.action), y: y, x: (c.width - quitWidth)..<c.width)
+            c.clicks.add(.action(action), y: y, x: (c.width - quitWidth)..<c.width)
         }
     }
 }
