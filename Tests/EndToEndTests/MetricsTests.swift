@@ -61,12 +61,12 @@ struct MetricsTests {
         let port = try #require(Int(match.1))
         // Connections that say nothing, far past the limit of open ones.
         var held: [Int32] = []
-        for _ in 0..<100 { if let socket = Self.connect(port) { held.append(socket) } }
+        for _ in 0..<100 { if let socket = SilentConnectionTests.loopbackConnection(port: port) { held.append(socket) } }
         // Garbage, a header far past any limit, then a flood of POSTs with bodies.
         let oversized = "GET /metrics HTTP/1.1\r\nX: " + String(repeating: "a", count: 1 << 20) + "\r\n\r\n"
         let flood = String(repeating: "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\n\r\n" + String(repeating: "b", count: 65536), count: 50)
         for attack in ["NOT HTTP AT ALL\r\n\r\n", oversized, flood] {
-            guard let socket = Self.connect(port) else { continue }
+            guard let socket = SilentConnectionTests.loopbackConnection(port: port) else { continue }
             attack.utf8CString.withUnsafeBufferPointer { bytes in
                 var sent = 0
                 while sent < bytes.count - 1 {
@@ -100,20 +100,6 @@ struct MetricsTests {
         #expect(seen, "\(metrics)\n\(worker.output)")
         #expect(metrics.matches(of: /cluster_top_worker_chunks_done_total\{worker="\d+",host="lab-7"\}/).count == 2, "\(metrics)")
     }
-
-    static func connect(_ port: Int) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if connected != 0 { close(fd); return nil }
-        return fd
-    }
 }
 
 /// A real Prometheus server on loopback, with its own configuration and storage, scraping one
@@ -140,7 +126,10 @@ final class Prometheus {
                   - targets: ['\(target)']
             """
         try config.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
-        port = Self.unusedPort()
+        // A loopback port nothing listens on now: bound by the kernel's choice, then let go.
+        let (socket, free) = try RemoteWorkerProcessTests.loopbackSocket(listening: false)
+        close(socket)
+        port = free
         logURL = URL(fileURLWithPath: directory + "/prometheus.log")
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
@@ -171,22 +160,5 @@ final class Prometheus {
               let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
               let first = result.first, let pair = first["value"] as? [Any], let text = pair.last as? String else { return nil }
         return Double(text)
-    }
-
-    /// A loopback port nothing listens on now.
-    static func unusedPort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
