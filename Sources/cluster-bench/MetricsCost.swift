@@ -37,24 +37,14 @@ struct MetricsCost {
     func scraped(_ spec: JobSpec, workers: Int) throws -> (Double, Int) {
         let cluster = Cluster()
         defer { cluster.shutdown() }
-        let server = try MetricsServer(host: "127.0.0.1", port: 0, exporter: MetricsExporter(cluster: cluster))
-        defer { server.stop() }
+        let scraper = try Scraper(cluster)
+        defer { scraper.stop() }
         for _ in 0..<workers { cluster.addWorker() }
-        let done = Atomic<Bool>(false), answered = Atomic<Int>(0)
-        let scraper = Thread {
-            while !done.load(ordering: .relaxed) {
-                if let body = Self.get(port: server.port), body.contains("cluster_top_elements_done_total") {
-                    answered.add(1, ordering: .relaxed)
-                }
-                usleep(100_000)
-            }
-        }
-        scraper.start()
         let job = cluster.submit(spec)
         let summary = cluster.waitForJob(job, timeout: 600)
-        done.store(true, ordering: .relaxed)
+        let answered = scraper.stop()
         guard let summary, summary.verified else { throw BenchError("scraped job \(spec.lo)...\(spec.hi) did not verify") }
-        return (summary.elapsed, answered.load(ordering: .relaxed))
+        return (summary.elapsed, answered)
     }
 
     /// Seconds to build one exposition of `workers` idle workers, and its size.
@@ -69,8 +59,7 @@ struct MetricsCost {
         for _ in 0..<50 {
             let start = ContinuousClock.now
             bytes = exporter.exposition().count
-            let took = ContinuousClock.now - start
-            times.add(Double(took.components.attoseconds) / 1e18 + Double(took.components.seconds))
+            times.add(JournalCost.seconds(ContinuousClock.now - start))
         }
         return (times.median, bytes)
     }
@@ -97,5 +86,32 @@ struct MetricsCost {
             response.append(contentsOf: buffer[0..<n])
         }
         return String(decoding: response, as: UTF8.self)
+    }
+}
+
+/// `--metrics` served for a cluster and scraped over HTTP every 100 ms, as a Prometheus ten times
+/// its usual rate would, until `stop()`, which says how many scrapes were answered.
+final class Scraper: Sendable {
+    private let server: MetricsServer
+    private let stopped = Atomic<Bool>(false), answered = Atomic<Int>(0)
+
+    init(_ cluster: Cluster) throws {
+        let server = try MetricsServer(host: "127.0.0.1", port: 0, exporter: MetricsExporter(cluster: cluster))
+        self.server = server
+        Thread { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                if let body = MetricsCost.get(port: server.port), body.contains("cluster_top_elements_done_total") {
+                    answered.add(1, ordering: .relaxed)
+                }
+                usleep(100_000)
+            }
+        }.start()
+    }
+
+    /// Stops scraping and serving (again: nothing); the scrapes answered.
+    @discardableResult
+    func stop() -> Int {
+        if !stopped.exchange(true, ordering: .relaxed) { server.stop() }
+        return answered.load(ordering: .relaxed)
     }
 }

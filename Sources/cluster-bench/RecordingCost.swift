@@ -1,11 +1,9 @@
 import ClusterDashboard
 import ClusterEngine
-import ClusterMetrics
 import ClusterRecording
 import ClusterReporting
 import Dispatch
 import Foundation
-import Synchronization
 
 /// Figure 32: what `--record` costs and how fast a recording plays back. The same job recorded
 /// and not, side by side; the bytes a second of a recording with the machine's cores and with
@@ -45,18 +43,14 @@ struct RecordingCost {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let cluster = Cluster()
         defer { cluster.shutdown() }
-        var trace: TraceWriter?, server: MetricsServer?
-        let scraping = StopFlag()
+        var trace: TraceWriter?, scraper: Scraper?
         if tracedAndScraped {
             trace = try TraceWriter(path: path + ".trace")
             trace?.start(tracing: cluster)
-            let metrics = try MetricsServer(host: "127.0.0.1", port: 0, exporter: MetricsExporter(cluster: cluster))
-            server = metrics
-            Thread { while !scraping.isSet { _ = MetricsCost.get(port: metrics.port); usleep(100_000) } }.start()
+            scraper = try Scraper(cluster)
         }
         defer {
-            scraping.set()
-            server?.stop()
+            scraper?.stop()
             trace?.finish()
             try? FileManager.default.removeItem(atPath: path + ".trace")
         }
@@ -117,11 +111,4 @@ struct RecordingCost {
         table.row("median", Format.fixed(rebuild.median, decimals: 2) + " ms", Format.fixed(replayed.median, decimals: 2) + " ms",
                   Format.fixed(live.median, decimals: 2) + " ms")
     }
-}
-
-/// A flag one thread sets and another polls.
-final class StopFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isSet: Bool { flag.load(ordering: .relaxed) }
-    func set() { flag.store(true, ordering: .relaxed) }
 }
