@@ -8,6 +8,12 @@ import Glibc
 /// device-attributes request (DA1), which every terminal answers: its answer ends the wait at
 /// once on terminals that do not know OSC 11, instead of a timeout.
 public enum TerminalBackground {
+    /// The theme to draw in: `chosen` (a flag), else what COLORFGBG says, else what the
+    /// terminal answers, else dark.
+    public static func theme(chosen: Theme? = nil) -> Theme {
+        chosen ?? Theme.environmentTheme(getenv("COLORFGBG").map { String(cString: $0) }) ?? query() ?? .dark
+    }
+
     /// The theme the terminal's background calls for, or nil if it did not say within
     /// `timeout` milliseconds (or standard input and output are not both a terminal).
     public static func query(timeout milliseconds: Int = 300) -> Theme? {

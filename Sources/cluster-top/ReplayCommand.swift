@@ -61,9 +61,8 @@ struct ReplayCommand: ParsableCommand {
         }
         let screen: TerminalScreen
         do {
-            let theme = Theme.environmentTheme(ProcessInfo.processInfo.environment["COLORFGBG"]) ?? TerminalBackground.query() ?? .dark
             screen = try TerminalScreen(forceASCII: ascii || own.contains("--ascii"), disableColor: noColor || own.contains("--no-color"),
-                                        theme: theme)
+                                        theme: TerminalBackground.theme())
         } catch {
             StandardStreams.error("cluster-top: \(error); printing the recording's jobs instead\n")
             for line in Self.report(recording) { StandardStreams.output(line + "\n") }

@@ -14,10 +14,7 @@ extension RunOptions {
     func runDashboard(cluster: Cluster, plan: Plan, caption: String?, journal: Journal?, recorder: LiveRecorder?) -> Int32 {
         let screen: TerminalScreen
         do {
-            // The flag, else what the environment says, else what the terminal answers.
-            let chosen = theme.flatMap(Theme.init(rawValue:))
-                ?? Theme.environmentTheme(ProcessInfo.processInfo.environment["COLORFGBG"])
-                ?? TerminalBackground.query() ?? .dark
+            let chosen = TerminalBackground.theme(chosen: theme.flatMap(Theme.init(rawValue:)))
             screen = try TerminalScreen(forceASCII: ascii, disableColor: noColor, theme: chosen, mouse: !noMouse)
         } catch {
             StandardStreams.error("cluster-top: \(error); running headless\n")
