@@ -13,8 +13,26 @@ public struct RecordingError: Error, CustomStringConvertible {
 /// whole line. Thread-safe.
 public final class RecordingWriter: Sendable {
     public let path: String
-    private let state: Mutex<(descriptor: Int32, differ: FrameDiffer, bytes: Int, frames: Int, failed: String?)>
+    private let state: Mutex<State>
     private let encoder: JSONEncoder
+
+    /// The file, what it holds so far, and why it stopped, if it did.
+    private struct State {
+        var descriptor: Int32
+        var differ = FrameDiffer()
+        var bytes = 0
+        var failed: String?
+
+        /// Writes `line` and its newline with one write; why it could not, or nil.
+        mutating func write(_ line: Data) -> String? {
+            var bytes = line
+            bytes.append(UInt8(ascii: "\n"))
+            let written = bytes.withUnsafeBytes { raw in Foundation.write(descriptor, raw.baseAddress, raw.count) }
+            guard written == bytes.count else { return written < 0 ? String(cString: strerror(errno)) : "the disk is full" }
+            self.bytes += bytes.count
+            return nil
+        }
+    }
 
     /// Creates (or truncates) `path` and writes the header.
     public init(path: String, header: RecordingHeader) throws(RecordingError) {
@@ -23,17 +41,12 @@ public final class RecordingWriter: Sendable {
         guard descriptor >= 0 else {
             throw RecordingError("cannot write the recording '\(path)': \(String(cString: strerror(errno)))")
         }
-        encoder = Self.makeEncoder()
-        state = Mutex((descriptor, FrameDiffer(), 0, 0, nil))
-        guard let line = try? encoder.encode(header) else { throw RecordingError("cannot encode the recording's header") }
-        let written = state.withLock { s in Self.write(line, to: &s) }
-        if let failed = written { throw RecordingError("cannot write the recording '\(path)': \(failed)") }
-    }
-
-    static func makeEncoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
+        encoder = JSONEncoder()
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return encoder
+        state = Mutex(State(descriptor: descriptor))
+        guard let line = try? encoder.encode(header) else { throw RecordingError("cannot encode the recording's header") }
+        let written = state.withLock { $0.write(line) }
+        if let failed = written { throw RecordingError("cannot write the recording '\(path)': \(failed)") }
     }
 
     /// Appends `frame` as what changed since the last one. After a failed write (a full disk)
@@ -55,22 +68,11 @@ public final class RecordingWriter: Sendable {
                 AttemptText.append(attempts, to: &line)
                 line.append(UInt8(ascii: "}"))
             }
-            s.failed = Self.write(line, to: &s)
-            s.frames += 1
+            s.failed = s.write(line)
         }
     }
 
-    private static func write(_ line: Data, to s: inout (descriptor: Int32, differ: FrameDiffer, bytes: Int, frames: Int, failed: String?)) -> String? {
-        var bytes = line
-        bytes.append(UInt8(ascii: "\n"))
-        let written = bytes.withUnsafeBytes { raw in Foundation.write(s.descriptor, raw.baseAddress, raw.count) }
-        guard written == bytes.count else { return written < 0 ? String(cString: strerror(errno)) : "the disk is full" }
-        s.bytes += bytes.count
-        return nil
-    }
-
     public var bytesWritten: Int { state.withLock { $0.bytes } }
-    public var framesWritten: Int { state.withLock { $0.frames } }
     /// Why the recording stopped, if it did.
     public var failure: String? { state.withLock { $0.failed } }
 
