@@ -1,3 +1,4 @@
+import ClusterModel
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -58,15 +59,7 @@ public final class MetricsServer: Sendable {
     }
 
     private static func reason(_ error: any Error) -> String {
-        if let io = error as? IOError {
-            switch io.errnoCode {
-            case EADDRINUSE: return "the port is in use (another program, or another cluster-top; port 0 picks a free one)"
-            case EACCES: return "permission denied (ports below 1024 need root)"
-            case EADDRNOTAVAIL: return "no interface of this machine has that address"
-            default: break
-            }
-        }
-        return "\(error)"
+        (error as? IOError).map { ListenProblem.words(errno: $0.errnoCode) } ?? "\(error)"
     }
 }
 

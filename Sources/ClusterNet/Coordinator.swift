@@ -144,18 +144,8 @@ public final class Coordinator: Sendable {
         while true {
             if let runtime = error as? RuntimeError, let cause = runtime.cause { error = cause; continue }
             if let rpc = error as? RPCError, let cause = rpc.cause { error = cause; continue }
-            if let io = error as? IOError { return listenProblem(errno: io.errnoCode) }
+            if let io = error as? IOError { return ListenProblem.words(errno: io.errnoCode) }
             return "\(error)"
-        }
-    }
-
-    /// What a failed bind or listen means for the person who chose the address.
-    static func listenProblem(errno code: Int32) -> String {
-        switch code {
-        case EADDRNOTAVAIL: return "no such address on this machine (give one of its addresses, or 0.0.0.0 for all of them)"
-        case EADDRINUSE: return "the port is in use (another serve, or another program; port 0 picks a free one)"
-        case EACCES, EPERM: return "permission denied (a port below 1024 needs root; take one above it)"
-        default: return String(cString: strerror(code))
         }
     }
 }
