@@ -160,6 +160,13 @@ public struct JobTimeline: Sendable, Equatable {
 
     /// The marks from `from` to `to` seconds after the job's start on `worker`'s lane, as
     /// `width` screen cells, each the merge of the lane cells it covers.
+    /// A lane cell's index, clamped to just outside the lane before it becomes an Int: times far
+    /// from the job's (a forged recording's) must not trap. Inside the lane, unchanged.
+    static func cellIndex(_ value: Double) -> Int {
+        guard value.isFinite else { return value > 0 ? columns : -1 }
+        return Int(min(max(value, -1), Double(columns)))
+    }
+
     public func cells(of worker: WorkerID, from: Double, to: Double, width: Int) -> [TimelineMark] {
         guard width > 0 else { return [] }
         guard let lane = lane(of: worker) else { return Array(repeating: .empty, count: width) }
@@ -170,9 +177,9 @@ public struct JobTimeline: Sendable, Equatable {
             let t1 = from + span * Double(x + 1) / Double(width)
             // A screen cell takes the lane cells whose middle falls inside it, or, when it is
             // narrower than one, the lane cell it starts in.
-            var first = Int((t0 / cellSeconds - 0.5).rounded(.up))
-            var last = Int((t1 / cellSeconds - 0.5).rounded(.up)) - 1
-            if last < first { first = Int((t0 / cellSeconds).rounded(.down)); last = first }
+            var first = Self.cellIndex((t0 / cellSeconds - 0.5).rounded(.up))
+            var last = Self.cellIndex((t1 / cellSeconds - 0.5).rounded(.up)) - 1
+            if last < first { first = Self.cellIndex((t0 / cellSeconds).rounded(.down)); last = first }
             first = max(0, first)
             last = min(Self.columns - 1, last)
             guard first <= last else { return .empty }
