@@ -4,7 +4,7 @@ import Testing
 
 /// Runs kept as files: `--json` as a documented interface, validated line by line against
 /// docs/json-schema.json by a real JSON Schema validator (Python's `jsonschema`), and `--trace`
-/// as a Chrome Trace Event file, from runs with a kill, a split and an interruption.
+/// as a Chrome Trace Event file, from runs with a kill, a backup, a split and an interruption.
 /// Every moment that matters is held at the limit kernel's line until the test has seen what it
 /// waits for, so no step depends on a machine's speed.
 @Suite("Runs kept: --json and --trace")
@@ -49,14 +49,14 @@ struct KeptRunTests {
         }
     }
 
-    @Test("a script with a kill and a split: every --json line validates, the events carry their kind and fields, and the trace has every accepted attempt once and an arrow from each lost attempt to its redo")
+    @Test("a script with a kill, a backup and a split: every --json line validates, the events carry their kind and fields, and the trace has every accepted attempt once and an arrow from each lost attempt to its redo")
     func killBackupSplit() throws {
         let limit = JournalCrashTests.temporary("limit"), script = JournalCrashTests.temporary("script")
         let trace = JournalCrashTests.temporary("trace") + ".json"
         defer { for path in [limit, limit + ".summed", script, trace] { try? FileManager.default.removeItem(atPath: path) } }
-        // Job 1 (dynamic, chunks of 1 M): worker 2 is killed while both are held at 10 M.
-        // (A backup is left out: it waits for an idle thread to be scheduled, which on CI beside
-        // the suite's heaviest tests took over ten minutes.) Job 2 (stealing, two slices of two 10 M chunks): worker 2 is paused while held at the
+        // Job 1 (dynamic, chunks of 1 M): worker 2 is killed while both are held at 10 M; then the
+        // last chunk is held at its first sub-block until the idle worker copies it (a backup).
+        // Job 2 (stealing, two slices of two 10 M chunks): worker 2 is paused while held at the
         // start of its slice; worker 1, done with its own, takes the rest and splits worker 2's.
         try """
             workers 2
@@ -88,6 +88,8 @@ struct KeptRunTests {
         #expect(eventually(within: 600) { bothHoldChunks(ofJob: 1) }, "\(run.output)\(run.errors)")
         try JournalCrashTests.setLimit(10_000_100, in: limit)
         #expect(run.waitFor(#""kind":"workerKilled""#, timeout: 600) != nil, "\(run.output)\(run.errors)")
+        try JournalCrashTests.setLimit(39_000_100, in: limit)
+        #expect(run.waitFor(#""kind":"backupStarted""#, timeout: 600) != nil, "\(run.output)\(run.errors)")
         // Job 1 ends; job 2 is held at its start until both hold a chunk of it, so worker 2 is
         // paused holding one.
         try JournalCrashTests.setLimit(40_000_000, in: limit)
@@ -109,6 +111,9 @@ struct KeptRunTests {
         #expect(killed["worker"] as? Int == 2 && killed["chunk"] is Int && killed["outcome"] as? String == "killed")
         let requeued = try #require(event("chunkRequeued"))
         #expect(requeued["chunk"] as? Int == killed["chunk"] as? Int && requeued["from"] as? Int == 2)
+        let backup = try #require(event("backupStarted"))
+        #expect(backup["chunk"] as? Int == 39 && backup["of"] is Int && backup["on"] is Int && backup["duration"] is Double)
+        #expect(event("backupRaceWon")?["outcome"] as? String == "superseded")
         let split = try #require(event("chunkSplit"))
         #expect(split["from"] as? Int == 2 && (split["elements"] as? [Int])?.count == 2 && split["outcome"] as? String == "split")
         #expect(event("jobFinished")?["total"] is String)
@@ -138,6 +143,8 @@ struct KeptRunTests {
         let attempts = accepted.compactMap { args($0)["attempt"] as? Int }
         #expect(attempts.count == accepted.count && Set(attempts).count == attempts.count, "each accepted attempt once")
         #expect(accepted.reduce(0) { $0 + (args($1)["count"] as? Int ?? 0) } == elements)
+        #expect(slices.contains { args($0)["origin"] as? String == "backup" })
+        #expect(slices.contains { $0["cat"] as? String == "superseded" })
         #expect(slices.contains { args($0)["origin"] as? String == "split" || args($0)["wasSplit"] as? Bool == true })
         // No two slices overlap on one track: Perfetto nests slices on a track.
         let byTrack = Dictionary(grouping: slices) { "\($0["pid"] ?? 0)/\($0["tid"] ?? 0)" }
