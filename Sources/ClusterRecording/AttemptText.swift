@@ -1,24 +1,43 @@
 import ClusterModel
 import Foundation
 
-/// Attempts (`TimelineSegment`) as JSON, written by hand: they are most of a recording, and
-/// JSONEncoder took most of the recorder's time on them. The text is what `TimelineSegment`'s
-/// Codable reads (its short keys, `e` as `[lo, hi]`, the origin as one string).
+/// Attempts (`TimelineSegment`) as JSON, written by hand as bytes: they are most of a recording,
+/// and JSONEncoder, then String interpolation, took most of the recorder's time on them. The text
+/// is what `TimelineSegment`'s Codable reads (its short keys, `e` as `[lo, hi]`, the origin as one
+/// string), and every time reads back as the same Double.
 enum AttemptText {
     static func append(_ attempts: [TimelineSegment], to data: inout Data) {
-        var text = "["
-        text.reserveCapacity(attempts.count * 120)
+        var text = ASCIIBuffer(capacity: attempts.count * 120 + 2)
+        text.append("[")
         for (i, a) in attempts.enumerated() {
-            if i > 0 { text += "," }
-            text += "{\"w\":\(a.worker.rawValue),\"j\":\(a.job.rawValue),\"c\":\(a.chunk),\"a\":\(a.attempt.rawValue)"
-            text += ",\"e\":[\(a.elements.lowerBound),\(a.elements.upperBound)],\"s\":\(number(a.start))"
-            if let end = a.end { text += ",\"x\":\(number(end))" }
-            text += ",\"o\":\"\(a.outcome.rawValue)\",\"g\":\"\(a.origin.recordedText)\",\"p\":\(a.wasSplit)}"
+            if i > 0 { text.append(",") }
+            text.append("{\"w\":")
+            text.append(a.worker.rawValue)
+            text.append(",\"j\":")
+            text.append(a.job.rawValue)
+            text.append(",\"c\":")
+            text.append(a.chunk)
+            text.append(",\"a\":")
+            text.append(a.attempt.rawValue)
+            text.append(",\"e\":[")
+            text.append(a.elements.lowerBound)
+            text.append(",")
+            text.append(a.elements.upperBound)
+            text.append("],\"s\":")
+            text.append(seconds: a.start)
+            if let end = a.end {
+                text.append(",\"x\":")
+                text.append(seconds: end)
+            }
+            text.append(",\"o\":\"")
+            text.append(a.outcome.rawValue)
+            text.append("\",\"g\":\"")
+            text.append(a.origin.recordedText)
+            text.append("\",\"p\":")
+            text.append(a.wasSplit)
+            text.append("}")
         }
-        text += "]"
-        data.append(contentsOf: text.utf8)
+        text.append("]")
+        data.append(contentsOf: text.bytes)
     }
-
-    /// Shortest text that reads back as the same Double (times are finite).
-    private static func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "0" }
 }

@@ -146,16 +146,51 @@ public final class TraceWriter: @unchecked Sendable {
         case .split: "split"
         case .backup: "backup"
         }
-        // Written directly, not through `JSONValue`: there is one of these per chunk.
+        // Written as bytes, not through `JSONValue` or String interpolation: there is one of
+        // these per chunk, thousands a second.
         let outcome = a.outcome.rawValue
-        let name = a.outcome == .done ? "chunk \(a.chunk)" : "chunk \(a.chunk) (\(outcome))"
-        pending += wroteAny ? ",\n" : "\n"
+        pending.append(wroteAny ? ",\n" : "\n")
         wroteAny = true
-        pending += "{\"ph\":\"X\",\"name\":\"\(name)\",\"cat\":\"\(outcome)\",\"pid\":\(pid),\"tid\":\(tid)"
-        pending += ",\"ts\":\(a.start * 1e6),\"dur\":\(max(0, a.end - a.start) * 1e6),\"args\":{\"job\":\(a.job.rawValue)"
-        pending += ",\"chunk\":\(a.chunk),\"attempt\":\(a.attempt.rawValue),\"elements\":[\(a.elements.lowerBound),\(a.elements.upperBound)]"
-        pending += ",\"count\":\(a.elements.upperBound - a.elements.lowerBound + 1),\"outcome\":\"\(outcome)\""
-        pending += ",\"origin\":\"\(origin)\",\"wasSplit\":\(a.wasSplit)}}"
+        pending.append("{\"ph\":\"X\",\"name\":\"chunk ")
+        pending.append(a.chunk)
+        if a.outcome != .done {
+            pending.append(" (")
+            pending.append(outcome)
+            pending.append(")")
+        }
+        pending.append("\",\"cat\":\"")
+        pending.append(outcome)
+        pending.append("\",\"pid\":")
+        pending.append(pid)
+        pending.append(",\"tid\":")
+        pending.append(tid)
+        pending.append(",\"ts\":")
+        pending.append(microsecondsOf: a.start)
+        pending.append(",\"dur\":")
+        if let start = ASCIIBuffer.wholeNanoseconds(a.start), let end = ASCIIBuffer.wholeNanoseconds(a.end) {
+            pending.append(max(0, end - start), scale: 3)
+        } else {
+            pending.append(microsecondsOf: max(0, a.end - a.start))
+        }
+        pending.append(",\"args\":{\"job\":")
+        pending.append(a.job.rawValue)
+        pending.append(",\"chunk\":")
+        pending.append(a.chunk)
+        pending.append(",\"attempt\":")
+        pending.append(a.attempt.rawValue)
+        pending.append(",\"elements\":[")
+        pending.append(a.elements.lowerBound)
+        pending.append(",")
+        pending.append(a.elements.upperBound)
+        pending.append("],\"count\":")
+        pending.append(a.elements.upperBound - a.elements.lowerBound + 1)
+        pending.append(",\"outcome\":\"")
+        pending.append(outcome)
+        pending.append("\",\"origin\":\"")
+        pending.append(origin)
+        pending.append("\",\"wasSplit\":")
+        pending.append(a.wasSplit)
+        pending.append("}}")
         let key = ChunkKey(job: a.job.rawValue, chunk: a.chunk)
         // The attempt redid a lost one's chunk: the arrow ends at its start.
         if a.origin.isRedo, let lost = lostAttempts.removeValue(forKey: key) {
@@ -200,22 +235,21 @@ public final class TraceWriter: @unchecked Sendable {
     }
 
     private func append(_ value: JSONValue) {
-        pending += wroteAny ? ",\n" : "\n"
-        value.write(into: &pending)
+        pending.append(wroteAny ? ",\n" : "\n")
+        pending.append(value.text)
         wroteAny = true
     }
 
-    private func append(_ text: String) { pending += text }
+    private func append(_ text: StaticString) { pending.append(text) }
 
     /// What was appended since the last write: one write per drain.
-    private var pending = ""
+    private var pending = ASCIIBuffer(capacity: 1 << 16)
 
     private func flush() {
         guard !pending.isEmpty else { return }
-        let data = Data(pending.utf8)
-        pending.removeAll(keepingCapacity: true)
-        bytesWritten += data.count
-        try? file.write(contentsOf: data)
+        bytesWritten += pending.count
+        pending.bytes.withUnsafeBytes { try? file.write(contentsOf: $0) }
+        pending.removeAll()
     }
 }
 
