@@ -23,6 +23,10 @@ public final class Recording {
     /// Reads `path`. Not a recording, a newer format, or no whole frame: throws one line.
     public convenience init(path: String) throws(RecordingError) {
         let data: Data
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw RecordingError("'\(path)' is a folder, not a cluster-top recording (make one with --record FILE)")
+        }
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {

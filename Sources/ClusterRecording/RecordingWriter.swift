@@ -21,7 +21,9 @@ public final class RecordingWriter: Sendable {
         var descriptor: Int32
         var differ = FrameDiffer()
         var bytes = 0
+        /// Why writing stopped before the run ended (a full disk), if it did.
         var failed: String?
+        var closed = false
 
         /// Writes `line` and its newline with one write; why it could not, or nil.
         mutating func write(_ line: Data) -> String? {
@@ -53,7 +55,7 @@ public final class RecordingWriter: Sendable {
     /// nothing more is written; `failure` says why.
     public func append(_ frame: ClusterFrame) {
         state.withLock { s in
-            guard s.failed == nil else { return }
+            guard s.failed == nil, !s.closed else { return }
             var record = s.differ.record(frame)
             // The attempts the timeline adds, by hand, after what JSONEncoder writes of the rest.
             let attempts = record.timeline?.segments.add ?? []
@@ -73,14 +75,14 @@ public final class RecordingWriter: Sendable {
     }
 
     public var bytesWritten: Int { state.withLock { $0.bytes } }
-    /// Why the recording stopped, if it did.
+    /// Why the recording stopped before it was closed, if it did: it replays up to there.
     public var failure: String? { state.withLock { $0.failed } }
 
     public func close() {
         state.withLock { s in
             if s.descriptor >= 0 { Foundation.close(s.descriptor) }
             s.descriptor = -1
-            s.failed = s.failed ?? "closed"
+            s.closed = true
         }
     }
 }

@@ -13,7 +13,7 @@ public final class TraceWriter: @unchecked Sendable {
     public static let interval = 0.1
 
     public let path: String
-    private let file: FileHandle
+    private let descriptor: Int32
     private var cluster: Cluster!
     private let wake = NSCondition()
     private var ending = false
@@ -31,22 +31,25 @@ public final class TraceWriter: @unchecked Sendable {
     /// A lost attempt whose chunk has not been redone yet, by job and chunk: the flow's id.
     private var lostAttempts: [ChunkKey: UInt64] = [:]
     public private(set) var bytesWritten = 0
+    /// Why the trace stopped being written (a full disk), if it did; read after `finish()`.
+    public private(set) var failure: String?
 
     struct ChunkKey: Hashable {
         let job: Int
         let chunk: Int64
     }
 
-    /// Opens `path` for writing (replacing what is there); throws a sentence saying why not.
+    /// Opens `path` for writing (truncating what is there); throws a sentence saying why not.
+    /// Opened in place, never written beside and renamed over: a FIFO, a device or a symbolic
+    /// link given as the trace stays what it is (FileManager's createFile once replaced
+    /// /dev/full, run as root, with a regular file).
     public init(path: String) throws(TraceError) {
-        var isFolder: ObjCBool = false
-        guard !(FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue),
-              FileManager.default.createFile(atPath: path, contents: nil),
-              let file = FileHandle(forWritingAtPath: path) else {
-            throw TraceError("cannot write the trace \(path): give a file in a folder that exists and is writable")
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw TraceError("cannot write the trace \(path): \(String(cString: strerror(errno))) (give a file in a folder that exists and is writable)")
         }
         self.path = path
-        self.file = file
+        self.descriptor = descriptor
     }
 
     /// Starts keeping every attempt of `cluster`, and the writer thread.
@@ -80,7 +83,7 @@ public final class TraceWriter: @unchecked Sendable {
         done.wait()
         append("\n]\n")
         flush()
-        try? file.close()
+        close(descriptor)
     }
 
     // MARK: Writing
@@ -245,11 +248,23 @@ public final class TraceWriter: @unchecked Sendable {
     /// What was appended since the last write: one write per drain.
     private var pending = ASCIIBuffer(capacity: 1 << 16)
 
+    /// Writes what is pending; after a failed write (a full disk) nothing more is.
     private func flush() {
-        guard !pending.isEmpty else { return }
-        bytesWritten += pending.count
-        pending.bytes.withUnsafeBytes { try? file.write(contentsOf: $0) }
-        pending.removeAll()
+        defer { pending.removeAll() }
+        guard failure == nil else { return }
+        pending.bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0, errno == EINTR { continue }
+                guard written > 0 else {
+                    failure = written < 0 ? String(cString: strerror(errno)) : "nothing could be written"
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == nil { bytesWritten += pending.count }
     }
 }
 

@@ -19,7 +19,9 @@ struct ClusterTop: ParsableCommand {
             --json, or when standard output is not a terminal, it prints progress lines and the \
             verified result instead. --demo plays six lessons on parallelism and failure with captions; \
             --script FILE plays your own (the format is in docs/lessons.md). Exit status: 0 verified, \
-            1 mismatch, 64 bad arguments or script, 65 a --journal refused, 128+N stopped by signal N.
+            1 mismatch, 64 bad arguments or script, 65 a --journal refused, 73 a --record or --trace \
+            file that cannot be written, 74 one whose writing failed during the run, 128+N stopped \
+            by signal N.
 
             `cluster-top serve` does all this as a coordinator that `cluster-top worker` \
             processes on other machines join over the network (see their --help). \

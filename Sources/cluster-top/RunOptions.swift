@@ -106,12 +106,12 @@ struct RunOptions: ParsableArguments {
     var journal: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Write the run as a Chrome Trace Event file that Perfetto (ui.perfetto.dev) and chrome://tracing open: a track per worker, a slice per chunk attempt, kills and splits as marks, an arrow from each lost attempt to its redo. Exit status 73 if FILE cannot be written.",
+        "Write the run as a Chrome Trace Event file that Perfetto (ui.perfetto.dev) and chrome://tracing open: a track per worker, a slice per chunk attempt, kills and splits as marks, an arrow from each lost attempt to its redo. Exit status 73 if FILE cannot be written, 74 if a write failed during the run (a full disk).",
         valueName: "FILE"))
     var trace: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Record what the dashboard shows into FILE as it goes (frames ten times a second, events, attempts), to play back with `cluster-top replay FILE`. Exit status 73 if FILE cannot be written.",
+        "Record what the dashboard shows into FILE as it goes (frames ten times a second, events, attempts), to play back with `cluster-top replay FILE`. Exit status 73 if FILE cannot be written, 74 if a write failed during the run (a full disk; it replays up to there).",
         valueName: "FILE"))
     var record: String?
 
@@ -300,7 +300,10 @@ struct RunOptions: ParsableArguments {
         metricsServer?.stop()
         // Shutting the cluster down released every remote thread; let the sessions say so.
         running?.coordinator.stop()
-        throw ExitCode(status)
+        let cutShort = [recorder?.writer.failure.map { "the recording '\(record ?? "")' stopped early: \($0); it replays up to its last whole frame" },
+                        traceWriter?.failure.map { "the trace '\(trace ?? "")' stopped early: \($0)" }].compactMap { $0 }
+        for problem in cutShort { StandardStreams.error("cluster-top: \(problem)\n") }
+        throw ExitCode(status == 0 && !cutShort.isEmpty ? 74 : status)
     }
 
     /// A script's player, with the journal that `journal on` and `crash coordinator` use.

@@ -209,4 +209,27 @@ struct KeptRunTests {
         }
         #expect(sums.map { String($0) }.contains(last["total"] as? String ?? ""), "\(last)")
     }
+
+    @Test("a trace or recording that cannot be written: one line and 73 before the run, or the run kept, one line and 74 when a write fails during it; a device given as the file stays a device")
+    func unwritableFiles() throws {
+        let folder = FileManager.default.temporaryDirectory.path
+        let intoFolder = try BinaryProcess.run(["--headless", "--range", "1...1000", "--trace", folder])
+        #expect(intoFolder.status == 73 && intoFolder.stderr.hasPrefix("cluster-top: cannot write the trace \(folder): "), "\(intoFolder.stderr)")
+        #expect(intoFolder.stderr.split(separator: "\n").count == 1 && intoFolder.stdout.isEmpty)
+        let replayFolder = try BinaryProcess.run(["replay", folder])
+        #expect(replayFolder.status == 65 && replayFolder.stderr == "cluster-top: '\(folder)' is a folder, not a cluster-top recording (make one with --record FILE)\n")
+
+        // /dev/full takes an open and refuses every write. (The trace used to be written beside
+        // and renamed over its path: run as root, that replaced the device with a regular file.)
+        var status = stat()
+        guard stat("/dev/full", &status) == 0, status.st_mode & S_IFMT == S_IFCHR else { return }
+        let traced = try BinaryProcess.run(["--headless", "--range", "1...100000000", "--trace", "/dev/full"])
+        #expect(traced.status == 74, "\(traced.stdout)\(traced.stderr)")
+        #expect(traced.stdout.contains("[verified]"), "the run itself is kept: \(traced.stdout)")
+        #expect(traced.stderr == "cluster-top: the trace '/dev/full' stopped early: No space left on device\n", "\(traced.stderr)")
+        let recorded = try BinaryProcess.run(["--headless", "--range", "1...1000", "--record", "/dev/full"])
+        #expect(recorded.status == 73 && recorded.stderr == "cluster-top: cannot write the recording '/dev/full': No space left on device\n",
+                "\(recorded.stderr)")
+        #expect(stat("/dev/full", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR, "/dev/full is still a device")
+    }
 }
