@@ -199,7 +199,7 @@ public final class TraceWriter: @unchecked Sendable {
         if a.origin.isRedo, let lost = lostAttempts.removeValue(forKey: key) {
             append(.object(["ph": .string("f"), "bp": .string("e"), "name": .string("redo"), "cat": .string("redo"),
                             "id": .int(Int64(clamping: lost)), "pid": .int(Int64(pid)), "tid": .int(Int64(tid)),
-                            "ts": .double(a.start * 1e6)]))
+                            "ts": .double(Self.microseconds(a.start))]))
         }
         // Its work was lost with its worker: an arrow starts here, to whoever redoes the chunk.
         switch a.outcome {
@@ -211,6 +211,13 @@ public final class TraceWriter: @unchecked Sendable {
         case .inFlight, .done, .handedOver, .superseded:
             break
         }
+    }
+
+    /// `seconds` in a trace's microseconds, as the slices' `ts` reads back: the arrow that ends
+    /// at a redo's start must carry the very same number (`a.start * 1e6` can differ in its last
+    /// bit from the nanoseconds over 1,000 the slice is written as).
+    static func microseconds(_ seconds: Double) -> Double {
+        ASCIIBuffer.wholeNanoseconds(seconds).map { Double($0) / 1000 } ?? seconds * 1e6
     }
 
     /// An event of the log, on the track of the worker it is about (or the machine's).

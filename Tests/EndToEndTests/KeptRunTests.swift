@@ -54,21 +54,26 @@ struct KeptRunTests {
         let limit = JournalCrashTests.temporary("limit"), script = JournalCrashTests.temporary("script")
         let trace = JournalCrashTests.temporary("trace") + ".json"
         defer { for path in [limit, limit + ".summed", script, trace] { try? FileManager.default.removeItem(atPath: path) } }
-        // Job 1 (dynamic, chunks of 1 M): worker 2 is killed while both are held at 10 M; then the
-        // last chunk is held at its first sub-block until the idle worker copies it (a backup).
-        // Job 2 (stealing, two slices of two 10 M chunks): worker 2 is paused while held at the
-        // start of its slice; worker 1, done with its own, takes the rest and splits worker 2's.
+        // Job 1 (dynamic, 16 chunks of 100 M): worker 2 is killed while both are held at 400 M; then
+        // the last chunk is held at its first sub-block until the idle worker copies it (a
+        // backup). Its chunks are too long for a thread to claim one ahead (that takes one that
+        // lasts under 100 µs): on CI, with chunks of 1 M, the restarted worker took back the
+        // last chunk from the other's claimed queue while that one's thread had begun it, and
+        // both threads were held at the limit, one of them with its finished chunk unreported,
+        // so neither was idle to copy it. Job 2 (stealing, two slices of two 10 M chunks):
+        // worker 2 is paused while held at the start of its slice; worker 1, done with its own,
+        // takes the rest and splits worker 2's.
         try """
             workers 2
-            chunk-size 1_000_000
-            submit 1...40_000_000
+            chunk-size 100_000_000
+            submit 1...1_600_000_000
             wait 25%
             kill 2
             restart 2
             wait
             schedule stealing
             chunk-size 10_000_000
-            submit 40_000_001...80_000_000
+            submit 1_600_000_001...1_640_000_000
             wait 50%
             pause 2
             wait
@@ -86,15 +91,15 @@ struct KeptRunTests {
             }
         }
         #expect(eventually(within: 600) { bothHoldChunks(ofJob: 1) }, "\(run.output)\(run.errors)")
-        try JournalCrashTests.setLimit(10_000_100, in: limit)
+        try JournalCrashTests.setLimit(400_000_100, in: limit)
         #expect(run.waitFor(#""kind":"workerKilled""#, timeout: 600) != nil, "\(run.output)\(run.errors)")
-        try JournalCrashTests.setLimit(39_000_100, in: limit)
+        try JournalCrashTests.setLimit(1_500_000_100, in: limit)
         #expect(run.waitFor(#""kind":"backupStarted""#, timeout: 600) != nil, "\(run.output)\(run.errors)")
         // Job 1 ends; job 2 is held at its start until both hold a chunk of it, so worker 2 is
         // paused holding one.
-        try JournalCrashTests.setLimit(40_000_000, in: limit)
+        try JournalCrashTests.setLimit(1_600_000_000, in: limit)
         #expect(eventually(within: 600) { bothHoldChunks(ofJob: 2) }, "\(run.output)\(run.errors)")
-        try JournalCrashTests.setLimit(60_000_100, in: limit)
+        try JournalCrashTests.setLimit(1_620_000_100, in: limit)
         #expect(run.waitFor(#""kind":"workerPaused""#, timeout: 600) != nil, "\(run.output)\(run.errors)")
         try JournalCrashTests.setLimit(Int64.max, in: limit)
         #expect(run.exitStatus(within: 600) == 0, "\(run.output)\(run.errors)")
@@ -112,7 +117,7 @@ struct KeptRunTests {
         let requeued = try #require(event("chunkRequeued"))
         #expect(requeued["chunk"] as? Int == killed["chunk"] as? Int && requeued["from"] as? Int == 2)
         let backup = try #require(event("backupStarted"))
-        #expect(backup["chunk"] as? Int == 39 && backup["of"] is Int && backup["on"] is Int && backup["duration"] is Double)
+        #expect(backup["chunk"] as? Int == 15 && backup["of"] is Int && backup["on"] is Int && backup["duration"] is Double)
         #expect(event("backupRaceWon")?["outcome"] as? String == "superseded")
         let split = try #require(event("chunkSplit"))
         #expect(split["from"] as? Int == 2 && (split["elements"] as? [Int])?.count == 2 && split["outcome"] as? String == "split")
@@ -123,13 +128,13 @@ struct KeptRunTests {
         let results = objects.filter { $0["type"] as? String == "result" }
         #expect(results.count == 2 && results.allSatisfy { $0["verified"] as? Bool == true && $0["interrupted"] as? Bool == false })
         // Each result counts its own job's work per worker: the shares make the job, exactly.
-        for result in results {
+        for (result, size) in zip(results, [1_600_000_000, 40_000_000]) {
             let workers = result["workers"] as? [[String: Any]] ?? []
-            #expect(workers.reduce(0) { $0 + ($1["elementsAccepted"] as? Int ?? 0) } == 40_000_000)
+            #expect(workers.reduce(0) { $0 + ($1["elementsAccepted"] as? Int ?? 0) } == size)
         }
         #expect(objects.last?["type"] as? String == "scriptFinished")
 
-        try Self.checkTrace(trace, elements: 80_000_000, requeued: events.filter { $0["kind"] as? String == "chunkRequeued" })
+        try Self.checkTrace(trace, elements: 1_640_000_000, requeued: events.filter { $0["kind"] as? String == "chunkRequeued" })
     }
 
     /// The trace parses; every accepted attempt is one slice and their elements make the jobs;
