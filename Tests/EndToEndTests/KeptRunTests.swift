@@ -237,4 +237,27 @@ struct KeptRunTests {
                 "\(recorded.stderr)")
         #expect(stat("/dev/full", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR, "/dev/full is still a device")
     }
+
+    @Test("a recording whose reader goes away during the run (a pipe): the run goes on and verifies, one line at the end says where the recording stopped, exit 74")
+    func recordingReaderGone() throws {
+        let limit = JournalCrashTests.temporary("limit"), fifo = JournalCrashTests.temporary("fifo")
+        defer { for path in [limit, limit + ".summed", fifo] { try? FileManager.default.removeItem(atPath: path) } }
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // The job is held at its start until the reader has gone, so frames are written after.
+        try JournalCrashTests.setLimit(0, in: limit)
+        let run = try BackgroundBinary(["--headless", "--range", "1...10_000_000", "--chunk-size", "1_000_000", "--record", fifo],
+                                       environment: ["CLUSTER_TOP_TEST_KERNEL": "limit:\(limit)"], separateErrors: true)
+        // Takes the header's first byte and goes (cluster-top's open waits for it to open).
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/usr/bin/head")
+        reader.arguments = ["-c", "1", fifo]
+        reader.standardOutput = FileHandle.nullDevice
+        try reader.run()
+        reader.waitUntilExit()
+        try JournalCrashTests.setLimit(Int64.max, in: limit)
+        #expect(run.exitStatus(within: 600) == 74, "\(run.output)\(run.errors)")
+        #expect(run.output.contains("[verified]"), "\(run.output)")
+        #expect(run.errors == "cluster-top: the recording '\(fifo)' stopped early: Broken pipe; it replays up to its last whole frame\n",
+                "\(run.errors)")
+    }
 }
