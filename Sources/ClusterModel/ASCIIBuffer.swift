@@ -62,28 +62,21 @@ public struct ASCIIBuffer: Sendable {
     /// Seconds that are a whole number of nanoseconds over 10⁹ (as the engine's times are) in at
     /// most nine decimals, which read back as the same Double; any other value in its shortest
     /// form that does. Non-finite values are written as 0.
-    public mutating func append(seconds: Double) {
-        guard seconds.isFinite else {
-            bytes.append(UInt8(ascii: "0"))
-            return
-        }
-        if let nanos = Self.wholeNanoseconds(seconds) {
-            append(nanos, scale: 9)
-        } else {
-            append(seconds.description)
-        }
-    }
+    public mutating func append(seconds: Double) { append(time: seconds, decimals: 9) }
 
     /// Seconds as microseconds, a trace's unit: exact to the nanosecond for the engine's times.
-    public mutating func append(microsecondsOf seconds: Double) {
-        guard seconds.isFinite else {
-            bytes.append(UInt8(ascii: "0"))
-            return
-        }
+    public mutating func append(microsecondsOf seconds: Double) { append(time: seconds, decimals: 3) }
+
+    /// `seconds` in the unit that leaves `decimals` places for whole nanoseconds (9: seconds,
+    /// 3: microseconds).
+    private mutating func append(time seconds: Double, decimals: Int) {
+        guard seconds.isFinite else { return bytes.append(UInt8(ascii: "0")) }
         if let nanos = Self.wholeNanoseconds(seconds) {
-            append(nanos, scale: 3)
+            append(nanos, scale: decimals)
         } else {
-            append((seconds * 1e6).description)
+            var unit = 1.0
+            for _ in decimals..<9 { unit *= 10 }
+            append((seconds * unit).description)
         }
     }
 
