@@ -34,7 +34,8 @@ public enum HeadlessReport {
                          + "and kept")
         }
         if summary.chunksRequeued > 0 || summary.staleResults > 0 {
-            lines.append("\(summary.chunksRequeued) chunks re-queued, \(summary.staleResults) stale results discarded")
+            let requeued = summary.chunksRequeued, stale = summary.staleResults
+            lines.append("\(requeued) chunk\(requeued == 1 ? "" : "s") re-queued, \(stale) stale result\(stale == 1 ? "" : "s") discarded")
         }
         if summary.chunksSplit > 0 || summary.chunksStolen > 0 {
             lines.append("work stealing: \(summary.chunksSplit) chunk\(summary.chunksSplit == 1 ? "" : "s") split, "

@@ -77,7 +77,7 @@ struct NetworkFaultTests {
         let output = serve.output
         #expect(output.contains("[verified]"), "\(output)")
         #expect(output.contains("stale result for chunk"), "the held attempt's late result is discarded: \(output)")
-        let stale = output.firstMatch(of: /(\d+) stale results discarded/).flatMap { Int($0.1) } ?? 0
+        let stale = output.firstMatch(of: /(\d+) stale results? discarded/).flatMap { Int($0.1) } ?? 0
         #expect(stale >= 1, "and counted")
         #expect(worker.exitStatus(within: 60) == 0, "\(worker.output)")
     }
