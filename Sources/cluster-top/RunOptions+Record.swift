@@ -36,4 +36,28 @@ extension RunOptions {
         }
         return kept
     }
+
+    /// `--record`, `--trace` and `--journal` each need a file of their own: two writers in one
+    /// file leave neither readable. A device (/dev/null) may take several.
+    func checkOutputFilesDiffer() throws(InputError) {
+        let named = [("--record", record), ("--trace", trace), ("--journal", journal)]
+            .compactMap { flag, path in path.map { (flag: flag, path: $0) } }
+        for (i, first) in named.enumerated() {
+            for second in named[(i + 1)...] where Self.sameFile(first.path, second.path) {
+                throw InputError("\(first.flag) and \(second.flag) both name '\(first.path)': give each a file of its own")
+            }
+        }
+    }
+
+    /// The same file by its resolved path, or by device and inode if both exist; never two
+    /// paths to one device.
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var first = stat(), second = stat()
+        let aExists = stat(a, &first) == 0, bExists = stat(b, &second) == 0
+        if aExists, bExists {
+            return first.st_mode & S_IFMT == S_IFREG && first.st_dev == second.st_dev && first.st_ino == second.st_ino
+        }
+        func resolved(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
+        return !aExists && !bExists && resolved(a) == resolved(b)
+    }
 }

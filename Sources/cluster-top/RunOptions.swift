@@ -147,6 +147,7 @@ struct RunOptions: ParsableArguments {
         // A --metrics that cannot be an address is refused before anything starts.
         _ = try metricsEndpoint()
         do {
+            try checkOutputFilesDiffer()
             // Chosen first: the default job and the demo are sized by the kernel's speed.
             let variant = try KernelVariant.parse(kernel)
             KernelVariant.active = variant

@@ -215,12 +215,18 @@ struct KeptRunTests {
         #expect(sums.map { String($0) }.contains(last["total"] as? String ?? ""), "\(last)")
     }
 
-    @Test("a trace or recording that cannot be written: one line and 73 before the run, or the run kept, one line and 74 when a write fails during it; a device given as the file stays a device")
+    @Test("a trace or recording that cannot be written: one line and 73 before the run (64 for two of them in one file), or the run kept, one line and 74 when a write fails during it; a device given as the file stays a device")
     func unwritableFiles() throws {
         let folder = FileManager.default.temporaryDirectory.path
         let intoFolder = try BinaryProcess.run(["--headless", "--range", "1...1000", "--trace", folder])
         #expect(intoFolder.status == 73 && intoFolder.stderr.hasPrefix("cluster-top: cannot write the trace \(folder): "), "\(intoFolder.stderr)")
         #expect(intoFolder.stderr.split(separator: "\n").count == 1 && intoFolder.stdout.isEmpty)
+        // Two writers in one file would leave neither readable: refused before anything is written.
+        let same = JournalCrashTests.temporary("same")
+        let twice = try BinaryProcess.run(["--headless", "--range", "1...1000", "--record", same, "--trace", same])
+        #expect(twice.status == 64 && twice.stderr.hasPrefix("cluster-top: --record and --trace both name '\(same)': give each a file of its own"),
+                "\(twice.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: same))
         let replayFolder = try BinaryProcess.run(["replay", folder])
         #expect(replayFolder.status == 65 && replayFolder.stderr == "cluster-top: '\(folder)' is a folder, not a cluster-top recording (make one with --record FILE)\n")
 
