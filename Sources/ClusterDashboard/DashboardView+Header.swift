@@ -43,10 +43,17 @@ extension DashboardView {
         let queued = snapshot.queuedJobs > 0 ? " +\(snapshot.queuedJobs) queued " : ""
         // A journal that stopped is said where the job's state is: a restart would not resume.
         let journal = snapshot.journalStopped ? " JOURNAL STOPPED " : ""
-        let right = queued + journal + status.0
+        // A run being kept says so, as a camera does; one whose recording stopped says that.
+        let recording = switch c.input.state.recording {
+        case .off: ""
+        case .on: " REC "
+        case .stopped: " REC STOPPED "
+        }
+        let right = queued + journal + recording + status.0
         buffer.write(Widgets.truncate(title, width - right.count - 1, glyphs: glyphs), x: 0, y: y(.title), style: palette.title)
         buffer.write(queued, x: width - right.count, y: y(.title), style: palette.title)
-        buffer.write(journal, x: width - journal.count - status.0.count, y: y(.title), style: palette.badge(.red))
+        buffer.write(journal, x: width - journal.count - recording.count - status.0.count, y: y(.title), style: palette.badge(.red))
+        buffer.write(recording, x: width - recording.count - status.0.count, y: y(.title), style: palette.badge(.red))
         buffer.write(status.0, x: width - status.0.count, y: y(.title), style: status.1)
 
         guard let job = snapshot.job else {

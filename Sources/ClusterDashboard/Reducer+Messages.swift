@@ -14,6 +14,8 @@ public enum ViewMessage: Equatable, Sendable {
     /// A frame was drawn: the scroll positions it kept the selection in view with, and the
     /// rows the table had room for (hosts start unfolded while their threads fit).
     case drawn(scrollOffset: Int, logScroll: Int, tableCapacity: Int)
+    /// `--record` started, or stopped with this reason (said on the status line too).
+    case recording(RecordingBadge, reason: String? = nil)
 }
 
 extension Reducer {
@@ -33,6 +35,12 @@ extension Reducer {
             state.logScroll = logScroll
             state.tableCapacity = tableCapacity
             state.fullRedrawRequested = false
+        case .recording(let badge, let reason):
+            state.recording = badge
+            if badge == .stopped {
+                state.status = StatusMessage(text: "the recording stopped: \(reason ?? "it could not be written"); it replays up to here",
+                                             isError: true, since: time)
+            }
         }
     }
 }

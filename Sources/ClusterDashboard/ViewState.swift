@@ -89,6 +89,9 @@ public struct ViewState: Equatable, Sendable {
     public var quitRequested = false
     /// A recording played back: nothing the keys ask reaches a cluster.
     public var isReplay = false
+    /// `--record` as the header shows it: a presenter sees that the class is being kept, and at
+    /// once when it stopped (a full disk), not at the end.
+    public var recording: RecordingBadge = .off
     /// Set by q while workers of other machines are joined: the overlay asks before releasing
     /// them; y quits, any other key stays.
     public var confirmingQuit: QuitConfirmation?
@@ -151,4 +154,12 @@ public enum EngineCommand: Equatable, Sendable {
     case submit(JobSpec)
     /// The kernel variant this process's workers run, from their next sub-block.
     case setKernel(KernelVariant)
+}
+
+/// Whether the run is being recorded (`--record`), for the header.
+public enum RecordingBadge: Equatable, Sendable {
+    case off
+    case on
+    /// Writing failed (a full disk, a pipe whose reader left): the file replays up to there.
+    case stopped
 }

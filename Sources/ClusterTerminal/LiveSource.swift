@@ -1,5 +1,6 @@
 import ClusterDashboard
 import ClusterEngine
+import ClusterRecording
 import ClusterScript
 
 /// The dashboard on a live cluster: frames from its `ClusterFeed`, commands carried out on it,
@@ -10,16 +11,16 @@ public final class LiveSource: DashboardSource {
     let cores: Int
     /// A script or the demo, played alongside the keys.
     var player: ScriptPlayer?
-    /// Told each caption, for `--record`.
-    let captionChanged: ((String?) -> Void)?
+    /// `--record`'s recorder: told each caption; the header shows whether it still writes.
+    let recorder: LiveRecorder?
 
     public init(cluster: Cluster, player: ScriptPlayer? = nil, cores: Int, kernelPeaks: KernelPeaks? = nil,
-                captionChanged: ((String?) -> Void)? = nil) {
+                recorder: LiveRecorder? = nil) {
         self.cluster = cluster
         feed = ClusterFeed(cluster: cluster, kernelPeaks: kernelPeaks)
         self.player = player
         self.cores = cores
-        self.captionChanged = captionChanged
+        self.recorder = recorder
     }
 
     public var replay: ReplayStatus? { nil }
@@ -31,7 +32,14 @@ public final class LiveSource: DashboardSource {
     public func nextFrame(_ state: inout ViewState, timelineShown: Bool) -> ClusterFrame {
         let caption = state.caption
         playScript(&state)
-        if state.caption != caption { captionChanged?(state.caption) }
+        if state.caption != caption { recorder?.setCaption(state.caption) }
+        if let recorder {
+            let failure = recorder.writer.failure
+            let badge: RecordingBadge = failure == nil ? .on : .stopped
+            if state.recording != badge {
+                Reducer.receive(&state, .recording(badge, reason: failure), at: cluster.snapshot().time)
+            }
+        }
         return feed.next(timeline: timelineShown, caption: state.caption)
     }
 

@@ -26,7 +26,7 @@ extension RunOptions {
         // The caption a coordinator starts with is its join code: a recording is handed out, so
         // it keeps only the captions scripts show.
         let source = LiveSource(cluster: cluster, player: plan.script.map { Self.player(for: $0) }, cores: Self.cores,
-                                kernelPeaks: plan.kernelPeaks, captionChanged: { recorder?.setCaption($0) })
+                                kernelPeaks: plan.kernelPeaks, recorder: recorder)
         let loop = DashboardLoop(source: source, screen: screen, frameInterval: refresh ?? 0.1, state: state,
                                  cores: Self.cores, crashAfter: debugCrashAfter)
         let exit = loop.run()

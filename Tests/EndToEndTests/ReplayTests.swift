@@ -106,6 +106,38 @@ struct ReplayTests {
         let missing = try BinaryProcess.run(["replay", notOne + "-missing"])
         #expect(missing.status == 65 && missing.stderr.contains("cannot read the recording"), "\(missing.stderr)")
     }
+
+    @Test("the dashboard says REC while --record writes, and REC STOPPED as soon as a write fails (a pipe whose reader left); the run goes on, and its exit says why, with status 74")
+    func recordingBadge() throws {
+        let limit = JournalCrashTests.temporary("limit"), fifo = JournalCrashTests.temporary("fifo")
+        defer { for path in [limit, limit + ".summed", fifo] { try? FileManager.default.removeItem(atPath: path) } }
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // Held at its start, so the job cannot end before the reader has gone.
+        try JournalCrashTests.setLimit(0, in: limit)
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/bin/cat")
+        reader.arguments = [fifo]
+        reader.standardOutput = FileHandle.nullDevice
+        try reader.run()
+        // SIGKILL: a child may inherit the test process's blocked SIGTERM.
+        defer { if reader.isRunning { kill(reader.processIdentifier, SIGKILL) } }
+        let tmux = try TmuxSession(width: 100, height: 30)
+        try tmux.type("CLUSTER_TOP_TEST_KERNEL='limit:\(limit)' '\(binary)' --range 1...10_000_000 --chunk-size 1_000_000 --record '\(fifo)'; echo status=$?")
+        var screen = try tmux.waitUntil { $0.contains(" REC ") && $0.contains("1...10,000,000") }
+        #expect(!screen.contains("REC STOPPED"), "\(screen)")
+        kill(reader.processIdentifier, SIGKILL)
+        reader.waitUntilExit()
+        screen = try tmux.waitUntil(timeout: 300) { $0.contains(" REC STOPPED ") }
+        try JournalCrashTests.setLimit(Int64.max, in: limit)
+        screen = try tmux.waitUntil(timeout: 300) { $0.contains("VERIFIED") }
+        #expect(screen.contains(" REC STOPPED "), "the badge stays:\n\(screen)")
+        try tmux.press("q")
+        screen = try tmux.waitUntil(timeout: 60) { $0.contains("status=") }
+        // The line is longer than the terminal is wide: read it unwrapped.
+        #expect(screen.replacingOccurrences(of: "\n", with: "").contains("cluster-top: the recording '\(fifo)' stopped early: Broken pipe"),
+                "\(screen)")
+        #expect(screen.contains("status=74"), "\(screen)")
+    }
 }
 
 /// `serve --record`: a coordinator's recording holds the worker processes that joined it, and
