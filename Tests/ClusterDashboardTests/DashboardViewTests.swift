@@ -287,3 +287,24 @@ struct DashboardViewTests {
         #expect(Widgets.bar(fraction, width: 4, glyphs: .unicode) == expected)
     }
 }
+
+@Suite("The header's recording badge")
+struct RecordingBadgeTests {
+    @Test("REC while recording, REC STOPPED with the reason on the status line once a write failed, nothing otherwise; the job's status keeps its place")
+    func badge() throws {
+        let snapshot = Fixtures.snapshot(workers: [Fixtures.worker(1), Fixtures.worker(2)], job: try Fixtures.job())
+        var state = ViewState()
+        #expect(!Fixtures.render(snapshot, state: state).buffer.lines[0].contains("REC"))
+        Reducer.receive(&state, .recording(.on), at: 20)
+        #expect(state.status == nil, "starting to record says nothing but the badge")
+        var title = Fixtures.render(snapshot, state: state).buffer.lines[0]
+        #expect(title.hasSuffix(" REC  RUNNING"), "\(title)")
+        Reducer.receive(&state, .recording(.stopped, reason: "No space left on device"), at: 21)
+        let frame = Fixtures.render(snapshot, state: state)
+        title = frame.buffer.lines[0]
+        #expect(title.hasSuffix(" REC STOPPED  RUNNING"), "\(title)")
+        #expect(state.status?.isError == true)
+        #expect(frame.buffer.lines.contains { $0.contains("the recording stopped: No space left on device; it replays up to here") },
+                "\(frame.buffer.lines.joined(separator: "\n"))")
+    }
+}
