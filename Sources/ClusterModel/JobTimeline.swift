@@ -158,8 +158,6 @@ public struct JobTimeline: Sendable, Equatable {
         return lanes[index]
     }
 
-    /// The marks from `from` to `to` seconds after the job's start on `worker`'s lane, as
-    /// `width` screen cells, each the merge of the lane cells it covers.
     /// A lane cell's index, clamped to just outside the lane before it becomes an Int: times far
     /// from the job's (a forged recording's) must not trap. Inside the lane, unchanged.
     static func cellIndex(_ value: Double) -> Int {
@@ -167,6 +165,8 @@ public struct JobTimeline: Sendable, Equatable {
         return Int(min(max(value, -1), Double(columns)))
     }
 
+    /// The marks from `from` to `to` seconds after the job's start on `worker`'s lane, as
+    /// `width` screen cells, each the merge of the lane cells it covers.
     public func cells(of worker: WorkerID, from: Double, to: Double, width: Int) -> [TimelineMark] {
         guard width > 0 else { return [] }
         guard let lane = lane(of: worker) else { return Array(repeating: .empty, count: width) }
