@@ -25,12 +25,11 @@ public final class RecordingWriter: Sendable {
         var failed: String?
         var closed = false
 
-        /// Writes `line` and its newline with one write; why it could not, or nil.
+        /// Writes `line` and its newline, whole (one write as a rule); why it could not, or nil.
         mutating func write(_ line: Data) -> String? {
             var bytes = line
             bytes.append(UInt8(ascii: "\n"))
-            let written = bytes.withUnsafeBytes { raw in Foundation.write(descriptor, raw.baseAddress, raw.count) }
-            guard written == bytes.count else { return written < 0 ? String(cString: strerror(errno)) : "the disk is full" }
+            if let failed = bytes.withUnsafeBytes({ WholeWrite.write($0, to: descriptor) }) { return failed }
             self.bytes += bytes.count
             return nil
         }

@@ -259,18 +259,7 @@ public final class TraceWriter: @unchecked Sendable {
     private func flush() {
         defer { pending.removeAll() }
         guard failure == nil else { return }
-        pending.bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0, errno == EINTR { continue }
-                guard written > 0 else {
-                    failure = written < 0 ? String(cString: strerror(errno)) : "nothing could be written"
-                    return
-                }
-                offset += written
-            }
-        }
+        failure = pending.bytes.withUnsafeBytes { WholeWrite.write($0, to: descriptor) }
         if failure == nil { bytesWritten += pending.count }
     }
 }
