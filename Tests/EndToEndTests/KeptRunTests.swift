@@ -244,6 +244,17 @@ struct KeptRunTests {
         #expect(stat("/dev/full", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR, "/dev/full is still a device")
     }
 
+    /// Starts `program` reading a FIFO (its output thrown away): the other end of a recording
+    /// written into a pipe.
+    static func startReader(_ program: String, _ arguments: [String]) throws -> Process {
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: program)
+        reader.arguments = arguments
+        reader.standardOutput = FileHandle.nullDevice
+        try reader.run()
+        return reader
+    }
+
     @Test("a recording whose reader goes away during the run (a pipe): the run goes on and verifies, one line at the end says where the recording stopped, exit 74")
     func recordingReaderGone() throws {
         let limit = JournalCrashTests.temporary("limit"), fifo = JournalCrashTests.temporary("fifo")
@@ -254,11 +265,7 @@ struct KeptRunTests {
         let run = try BackgroundBinary(["--headless", "--range", "1...10_000_000", "--chunk-size", "1_000_000", "--record", fifo],
                                        environment: ["CLUSTER_TOP_TEST_KERNEL": "limit:\(limit)"], separateErrors: true)
         // Takes the header's first byte and goes (cluster-top's open waits for it to open).
-        let reader = Process()
-        reader.executableURL = URL(fileURLWithPath: "/usr/bin/head")
-        reader.arguments = ["-c", "1", fifo]
-        reader.standardOutput = FileHandle.nullDevice
-        try reader.run()
+        let reader = try Self.startReader("/usr/bin/head", ["-c", "1", fifo])
         reader.waitUntilExit()
         try JournalCrashTests.setLimit(Int64.max, in: limit)
         #expect(run.exitStatus(within: 600) == 74, "\(run.output)\(run.errors)")

@@ -114,11 +114,7 @@ struct ReplayTests {
         #expect(mkfifo(fifo, 0o600) == 0)
         // Held at its start, so the job cannot end before the reader has gone.
         try JournalCrashTests.setLimit(0, in: limit)
-        let reader = Process()
-        reader.executableURL = URL(fileURLWithPath: "/bin/cat")
-        reader.arguments = [fifo]
-        reader.standardOutput = FileHandle.nullDevice
-        try reader.run()
+        let reader = try KeptRunTests.startReader("/bin/cat", [fifo])
         // SIGKILL: a child may inherit the test process's blocked SIGTERM.
         defer { if reader.isRunning { kill(reader.processIdentifier, SIGKILL) } }
         let tmux = try TmuxSession(width: 100, height: 30)
