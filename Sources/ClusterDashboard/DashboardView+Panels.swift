@@ -105,7 +105,7 @@ extension DashboardView {
             case .backup(let of): kind = " (backup of \(of)'s)"
             case .fresh, .split: kind = ""
             }
-            text += "chunk #\(a.chunk)\(kind), \(Format.percent(a.fractionDone)) of "
+            text += "\(a.chunksText)\(kind), \(Format.percent(a.fractionDone)) of "
                 + Format.range(a.elements.lowerBound, a.elements.upperBound, grouped: true) + ", \(a.attempt)"
         } else {
             text += w.leaseLost ? "lease lost; back when heard from, or press r"

@@ -255,7 +255,7 @@ enum GridView {
         if let remote = w.remote { text += " on \(remote.host) (pid \(remote.pid), thread \(remote.thread))" }
         text += ": \(w.isLeaving ? "leaving" : w.state.rawValue)"
         if let a = w.assignment, w.state != .dead, w.state != .removed {
-            text += ", chunk #\(a.chunk) \(Format.percent(a.fractionDone))"
+            text += ", \(a.chunksText) \(Format.percent(a.fractionDone))"
         }
         if w.isSumming { text += ", \(Format.rate(w.throughput))" }
         if w.isLagging { text += " (lags: under half the median rate)" }

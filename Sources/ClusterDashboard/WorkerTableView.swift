@@ -209,7 +209,9 @@ extension DashboardView {
             let mark = a.origin.isRedo ? (c.input.capabilities.unicode ? "↻" : "r") : a.origin.isBackup ? "b" : ""
             let markStyle = a.origin.isRedo ? palette.event(.chunkRequeued(chunk: 0, from: w.id))
                 : a.origin.isBackup ? palette.bar(for: w) : .plain
-            x = buffer.write(Widgets.padRight("#\(a.chunk)\(mark)", 10), x: x, y: y, style: markStyle)
+            // A run's row names the chunk it has reached, as the bar shows the run's progress.
+            let chunk = a.chunkInProgress(chunkSize: c.snapshot.job?.spec.chunkSize)
+            x = buffer.write(Widgets.padRight("#\(chunk)\(mark)", 10), x: x, y: y, style: markStyle)
             if columns.range {
                 let range = Format.range(a.elements.lowerBound, a.elements.upperBound, grouped: true)
                 x = buffer.write(Widgets.padRight(Widgets.truncate(range, columns.rangeWidth - 1, glyphs: glyphs), columns.rangeWidth), x: x, y: y)

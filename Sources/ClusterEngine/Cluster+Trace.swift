@@ -8,7 +8,10 @@ public struct TracedAttempt: Sendable, Equatable {
     /// The machine it ran on: nil for this one.
     public let host: String?
     public let job: JobID
+    /// The first chunk it covered.
     public let chunk: Int64
+    /// Whole chunks it covered from `chunk` on: more than 1 for a run.
+    public let chunkCount: Int64
     public let attempt: AttemptID
     public let elements: ClosedRange<Int64>
     /// Seconds since the cluster started.
@@ -37,7 +40,7 @@ extension Cluster {
         return raw.map { traced in
             let entry = traced.entry, attempt = entry.attempt
             return TracedAttempt(worker: entry.worker, host: traced.host, job: attempt.job, chunk: attempt.chunk,
-                                 attempt: attempt.attempt, elements: attempt.elements, start: seconds(attempt.startNanos),
+                                 chunkCount: attempt.chunkCount, attempt: attempt.attempt, elements: attempt.elements, start: seconds(attempt.startNanos),
                                  end: seconds(entry.endNanos ?? attempt.startNanos), outcome: entry.outcome,
                                  origin: attempt.origin, wasSplit: attempt.wasSplit)
         }

@@ -62,7 +62,8 @@ public final class Cluster: Sendable {
             guard !s.isShuttingDown, s.canAddWorker(configuration) else { return nil }
             let row = s.addRow({ id in
                 WorkerRecord(cell: WorkerCell(id: id), speed: Self.clampedSpeed(speed),
-                             queueNanos: max(0, configuration.localClaimAheadSeconds) * 1e9)
+                             queueNanos: max(0, configuration.localClaimAheadSeconds) * 1e9,
+                             runNanos: max(0, configuration.localRunSeconds) * 1e9)
             }, maxRows: configuration.maxWorkerRecords)
             let cell = s.workers[row].cell
             s.log(.workerAdded(cell.id))
@@ -252,11 +253,13 @@ private struct PartialSnapshot {
         }
         // Distinct chunks: after a split, two workers can hold pieces of one chunk; a backup
         // pair holds one chunk twice.
-        var chunksHeld = workers.compactMap { $0.current?.chunk }
+        // Runs are never split nor backed up: each counts all its chunks.
+        var chunksHeld = workers.compactMap { $0.current?.chunkCount == 1 ? $0.current?.chunk : nil }
         if s.jobs.current.map({ !$0.splitRemaining.isEmpty }) ?? false || workers.contains(where: { $0.current?.twin != nil }) {
             chunksHeld = Array(Set(chunksHeld))
         }
-        let inFlightChunks = Int64(chunksHeld.count)
+        let inRuns = workers.reduce(Int64(0)) { $0 + ($1.current.map { $0.chunkCount > 1 ? $0.chunkCount : 0 } ?? 0) }
+        let inFlightChunks = Int64(chunksHeld.count) + inRuns
         job = (s.jobs.current ?? s.jobs.lastFinished).map { j in
             let waits = s.jobAwaitsFirstWorker && j.id == s.jobs.current?.id
             return JobSnapshot(
@@ -284,7 +287,7 @@ private struct PartialSnapshot {
             WorkerSnapshot(
                 id: w.id, state: w.state, isLeaving: w.isLeaving, speed: w.speed,
                 assignment: w.current.map {
-                    ChunkAssignment(job: $0.job, chunk: $0.chunk, attempt: $0.attempt, elements: $0.elements,
+                    ChunkAssignment(job: $0.job, chunk: $0.chunk, chunkCount: $0.chunkCount, attempt: $0.attempt, elements: $0.elements,
                                     elementsDone: min(w.progress, $0.elements.count64), origin: $0.origin,
                                     wasSplit: $0.wasSplit)
                 },

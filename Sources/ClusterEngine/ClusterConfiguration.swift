@@ -50,6 +50,12 @@ public struct ClusterConfiguration: Sendable {
     /// together; chunks longer than this are claimed one at a time, as are a worker's first.
     /// 0 claims one at a time always.
     public var localClaimAheadSeconds: Double = 100e-6
+    /// With chunks much shorter than this, a local thread's attempt covers a run of whole
+    /// consecutive chunks lasting about this long at its measured pace, so that the engine's
+    /// work per attempt is done once per run (`EngineState.runLength`). Not under work
+    /// stealing, and only while claiming ahead (`localClaimAheadSeconds` > 0). 0: one chunk
+    /// per attempt always.
+    public var localRunSeconds: Double = 50e-6
     /// Upper bound on workers alive at once (removed ones do not count), so a runaway key or
     /// script cannot exhaust threads, while machines may come and go for as long as they like.
     public var maxWorkers = 1024

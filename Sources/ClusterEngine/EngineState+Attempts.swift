@@ -60,7 +60,7 @@ extension EngineState {
             setPhase(of: i, to: .idle)
             return .wait
         }
-        var taken = takeWork(for: id)
+        var taken = takeWork(for: id, run: runLength(worker: i))
         if taken == nil, jobs.current?.spec.schedule == .stealing {
             taken = stealWork(for: i)
         }
@@ -71,7 +71,7 @@ extension EngineState {
             return .wait
         }
         let attempt = newAttempt(for: taken, to: id)
-        workers[i].current = CurrentAttempt(job: taken.job, chunk: taken.chunk, attempt: attempt,
+        workers[i].current = CurrentAttempt(job: taken.job, chunk: taken.chunk, chunkCount: taken.chunkCount, attempt: attempt,
                                             elements: taken.elements, origin: taken.origin, startNanos: now)
         if let original = taken.backupOf { pairBackup(worker: i, with: original) }
         setPhase(of: i, to: .running)
@@ -83,6 +83,8 @@ extension EngineState {
     struct Taken {
         let job: JobID
         let chunk: Int64
+        /// Whole chunks from `chunk` on: more than 1 for a run.
+        var chunkCount: Int64 = 1
         let elements: ClosedRange<Int64>
         let piece: ChunkPiece?
         /// A backup's original attempt, which keeps running.
@@ -90,12 +92,17 @@ extension EngineState {
         var origin: AttemptOrigin { piece?.origin ?? .fresh }
     }
 
-    mutating func takeWork(for id: WorkerID) -> Taken? {
-        jobs.update { job -> Taken? in
-            guard let (chunk, piece) = job.pool?.next(for: id) else { return nil }
+    /// Takes the next work for worker `id`: up to `run` whole chunks in one attempt (see
+    /// `runLength`), or one chunk or piece.
+    mutating func takeWork(for id: WorkerID, run: Int64 = 1) -> Taken? {
+        let share = Int64(max(1, 2 * liveWorkers))
+        return jobs.update { job -> Taken? in
+            guard let (chunks, piece) = job.pool?.next(for: id, run: run, runShare: share) else { return nil }
             if piece?.origin.isRedo == true { job.chunksRedone += 1 }
-            return Taken(job: job.id, chunk: chunk, elements: piece?.elements ?? job.spec.elements(ofChunk: chunk),
-                         piece: piece)
+            let elements = piece?.elements
+                ?? (chunks.count == 1 ? job.spec.elements(ofChunk: chunks.first)
+                    : job.spec.elements(ofChunk: chunks.first).lowerBound...job.spec.elements(ofChunk: chunks.end - 1).upperBound)
+            return Taken(job: job.id, chunk: chunks.first, chunkCount: chunks.count, elements: elements, piece: piece)
         } ?? nil
     }
 
@@ -162,14 +169,14 @@ extension EngineState {
         if !workers[i].isRemote, now > attemptInfo.startNanos + attemptInfo.pausedNanos {
             pace = PaceSample(elements: count, nanos: now - attemptInfo.startNanos - attemptInfo.pausedNanos)
         }
-        workers[i].chunksDone += 1
+        workers[i].chunksDone += Int(attemptInfo.chunkCount)
         workers[i].elementsAccepted += UInt64(count)
-        workers[i].jobChunksDone += 1
+        workers[i].jobChunksDone += Int(attemptInfo.chunkCount)
         workers[i].jobElementsAccepted += UInt64(count)
-        let acceptance = jobs.accept(chunk: attemptInfo.chunk, elements: count, sum: handedIn)
-        if journal != nil, let (chunk, chunkSum) = acceptance.completed, let spec = jobs.current?.spec {
-            let elements = spec.elements(ofChunk: chunk).count64
-            journal!.accepted(AcceptedRange(job: attemptInfo.job, firstChunk: chunk, endChunk: chunk + 1,
+        let acceptance = jobs.accept(chunk: attemptInfo.chunk, chunkCount: attemptInfo.chunkCount, elements: count, sum: handedIn)
+        if journal != nil, let (chunks, chunkSum) = acceptance.completed, let spec = jobs.current?.spec {
+            let elements = chunks.count == 1 ? spec.elements(ofChunk: chunks.first).count64 : count
+            journal!.accepted(AcceptedRange(job: attemptInfo.job, firstChunk: chunks.first, endChunk: chunks.end,
                                             elements: elements, sum: chunkSum,
                                             lastAttempt: attemptInfo.attempt, worker: workers[i].cell.id,
                                             host: workers[i].remote?.host))

@@ -26,7 +26,8 @@ extension EngineState {
         var candidates: [BackupPolicy.Candidate] = []
         for v in workers.indices {
             let record = workers[v]
-            guard let attempt = record.current, attempt.job == job, attempt.twin == nil,
+            // A run is a local thread's, lasting about `runNanos`: never worth a copy.
+            guard let attempt = record.current, attempt.job == job, attempt.twin == nil, attempt.chunkCount == 1,
                   record.phase == .running || record.phase == .leaving,
                   now > attempt.startNanos, now - attempt.startNanos >= watchNanos else { continue }
             candidates.append(BackupPolicy.Candidate(

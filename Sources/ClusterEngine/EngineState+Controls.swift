@@ -24,7 +24,13 @@ extension EngineState {
             // Unless its backup (or original) carries on, the chunk goes back to the queue.
             if !unpairBackup(attempt, lostBy: i) {
                 jobs.update { job in
-                    job.pool?.requeue(ChunkPiece(chunk: attempt.chunk, elements: attempt.elements, origin: .redo(lostBy: id)))
+                    // A run's first chunk is redone as a lost chunk is; the rest go back untouched,
+                    // as a queue does (the thread may not have reached them).
+                    let redone = attempt.chunkCount > 1 ? job.spec.elements(ofChunk: attempt.chunk) : attempt.elements
+                    if attempt.chunkCount > 1 {
+                        job.pool?.giveBack(chunks: ChunkSpan(first: attempt.chunk + 1, end: attempt.chunk + attempt.chunkCount), piece: nil)
+                    }
+                    job.pool?.requeue(ChunkPiece(chunk: attempt.chunk, elements: redone, origin: .redo(lostBy: id)))
                     job.chunksRequeued += 1
                 }
                 lostChunk = attempt.chunk

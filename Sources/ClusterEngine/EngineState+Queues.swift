@@ -25,6 +25,26 @@ extension EngineState {
         return Int(min(Double(Self.maxLocalDepth), queueNanos / (nanosPerElement * chunk)))
     }
 
+    /// How many whole chunks one attempt of worker `i` covers. With chunks that last a few
+    /// hundred nanoseconds, the engine's work per attempt (its id, its record, the timeline's
+    /// entry, the hand-in) is a third of the kernel's time, and no trimming of it reached the
+    /// kernel's pace (BENCHMARKS.md, section 32): so a local thread gets a run of them lasting
+    /// about its `runNanos` (50 µs) at its measured pace, with the engine's work done once for
+    /// the run: a few hundred nanoseconds in 50 µs, while a pause or a kill still answers
+    /// within one sub-block. 1 for a remote worker (its queue and batched results do this job),
+    /// under work stealing (which splits attempts), while its pace is unknown, and when
+    /// claiming ahead is off.
+    func runLength(worker i: Int) -> Int64 {
+        let runNanos = workers[i].runNanos
+        guard runNanos > 0, workers[i].queueNanos > 0, workers[i].nanosPerElement > 0,
+              let spec = jobs.current?.spec, spec.schedule != .stealing else { return 1 }
+        let chunkNanos = workers[i].nanosPerElement * Double(max(1, spec.chunkSize))
+        return Int64(max(1, min(Double(Self.maxRunLength), runNanos / chunkNanos)))
+    }
+
+    /// A run covers at most this many chunks (50 µs of chunks of 1 element at 1 ns each).
+    static let maxRunLength: Int64 = 65_536
+
     /// A local thread's claim ahead stops here: enough that the engine lock is taken once per
     /// 257 tiny chunks (at the IFMA kernel's 33 G/s a chunk of 4 Ki lasts 124 ns: 32 made a
     /// visit every 4 µs), few enough that a kill loses little finished but unreported work
@@ -103,14 +123,15 @@ extension EngineState {
               let attempt = workers[i].current, jobs.current?.id == attempt.job,
               let chunkSize = jobs.current?.spec.chunkSize
         else { return }
-        let depth = queueDepth(worker: i, chunkSize: chunkSize)
+        let run = runLength(worker: i)
+        let depth = queueDepth(worker: i, chunkSize: chunkSize * run)
         guard workers[i].queue.count < depth else { return }
         let id = workers[i].cell.id
         let speed = workers[i].speed
         tasks.reserveCapacity(tasks.count + depth - workers[i].queue.count)
-        while workers[i].queue.count < depth, let taken = takeWork(for: id) {
-            let queued = QueuedAttempt(job: taken.job, chunk: taken.chunk, attempt: newAttempt(for: taken, to: id),
-                                       elements: taken.elements, piece: taken.piece)
+        while workers[i].queue.count < depth, let taken = takeWork(for: id, run: run) {
+            let queued = QueuedAttempt(job: taken.job, chunk: taken.chunk, chunkCount: taken.chunkCount,
+                                       attempt: newAttempt(for: taken, to: id), elements: taken.elements, piece: taken.piece)
             workers[i].queue.append(queued)
             tasks.append(AttemptTask(attempt: queued.attempt, chunk: queued.chunk, elements: queued.elements, speed: speed))
         }
@@ -119,7 +140,7 @@ extension EngineState {
     /// Worker `i` finished its attempt; the first queued one becomes current.
     mutating func startQueued(worker i: Int, now: UInt64) {
         let next = workers[i].queue.removeFirst()
-        workers[i].current = CurrentAttempt(job: next.job, chunk: next.chunk, attempt: next.attempt,
+        workers[i].current = CurrentAttempt(job: next.job, chunk: next.chunk, chunkCount: next.chunkCount, attempt: next.attempt,
                                             elements: next.elements, origin: next.piece?.origin ?? .fresh, startNanos: now)
     }
 
@@ -159,7 +180,8 @@ extension EngineState {
         jobs.forget(attempt: queued.attempt, of: queued.chunk)
         guard jobs.current?.id == queued.job else { return false }
         jobs.update { job in
-            job.pool?.giveBack(chunk: queued.chunk, piece: queued.piece, to: owner)
+            job.pool?.giveBack(chunks: ChunkSpan(first: queued.chunk, end: queued.chunk + queued.chunkCount),
+                               piece: queued.piece, to: owner)
             // Counted when it was taken; it is counted again when it is taken next.
             if queued.piece?.origin.isRedo == true { job.chunksRedone -= 1 }
         }

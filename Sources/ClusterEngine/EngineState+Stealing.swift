@@ -25,7 +25,9 @@ extension EngineState {
         guard let job = jobs.current?.id else { return }
         let candidates = workers.enumerated().compactMap { v, record -> SplitPolicy.Candidate? in
             // Half of a backup pair is never split: its twin covers the same elements.
+            // Nor is a run, which work stealing never hands out (see `runLength`).
             guard let attempt = record.current, attempt.job == job, record.splitRequestedBy == nil, attempt.twin == nil,
+                  attempt.chunkCount == 1,
                   record.phase == .running || record.phase == .leaving || record.phase.isStopping
             else { return nil }
             let left = attempt.elements.count64 - record.cell.attemptProgress.load(ordering: .relaxed)
@@ -54,7 +56,7 @@ extension EngineState {
     mutating func split(worker i: Int, at position: Int64, sum: UInt128, for thief: Int) -> Bool {
         guard var attempt = workers[i].current else { return true }
         let left = attempt.elements.upperBound - position + 1
-        guard left >= smallestSplit, jobs.current?.id == attempt.job, attempt.twin == nil else {
+        guard left >= smallestSplit, jobs.current?.id == attempt.job, attempt.twin == nil, attempt.chunkCount == 1 else {
             wakeIdleWorkers()  // nothing worth taking any more; the thief looks elsewhere
             return true
         }

@@ -62,8 +62,9 @@ struct JobRun {
 
 /// What accepting a result did.
 struct Acceptance {
-    /// The chunk it completed, with the chunk's whole sum; nil while a split chunk has pieces out.
-    var completed: (chunk: Int64, sum: UInt128)?
+    /// The chunks it completed (one, or a run's), with their whole sum; nil while a split chunk
+    /// has pieces out.
+    var completed: (chunks: ChunkSpan, sum: UInt128)?
     /// It completed the running job.
     var jobDone = false
 }
@@ -168,27 +169,33 @@ struct JobLedger {
         update { $0.pool?.release(ownedBy: worker) ?? false } ?? false
     }
 
-    /// Adds the sum of an accepted attempt of `chunk` covering `count` elements. A split chunk
-    /// is done once all its pieces are in; others arrive in one piece. True when that completed
-    /// the running job.
-    mutating func accept(chunk: Int64, elements count: Int64, sum: UInt128) -> Acceptance {
+    /// Adds the sum of an accepted attempt of `chunk` (and the `chunkCount` - 1 after it, for a
+    /// run) covering `count` elements. A split chunk is done once all its pieces are in; others,
+    /// and runs, arrive whole.
+    mutating func accept(chunk: Int64, chunkCount: Int64 = 1, elements count: Int64, sum: UInt128) -> Acceptance {
         update { job in
             let (sumSoFar, overflow) = job.total.addingReportingOverflow(sum)
             job.total = sumSoFar
             job.overflowed = job.overflowed || overflow
             job.elementsCompleted += count
+            if chunkCount > 1 {
+                let run = ChunkSpan(first: chunk, end: chunk + chunkCount)
+                return Acceptance(completed: (run, sum), jobDone: job.acceptChunks(run))
+            }
             if !job.splitRemaining.isEmpty, let left = job.splitRemaining[chunk] {
                 let chunkSum = job.splitSums[chunk, default: 0] &+ sum
                 guard left > count else {
                     job.splitRemaining[chunk] = nil
                     job.splitSums[chunk] = nil
-                    return Acceptance(completed: (chunk, chunkSum), jobDone: job.acceptChunk(chunk))
+                    return Acceptance(completed: (ChunkSpan(first: chunk, end: chunk + 1), chunkSum),
+                                      jobDone: job.acceptChunks(ChunkSpan(first: chunk, end: chunk + 1)))
                 }
                 job.splitRemaining[chunk] = left - count
                 job.splitSums[chunk] = chunkSum
                 return Acceptance()
             }
-            return Acceptance(completed: (chunk, sum), jobDone: job.acceptChunk(chunk))
+            let one = ChunkSpan(first: chunk, end: chunk + 1)
+            return Acceptance(completed: (one, sum), jobDone: job.acceptChunks(one))
         } ?? Acceptance()
     }
 
@@ -237,10 +244,10 @@ struct JobLedger {
 }
 
 extension JobRun {
-    /// Counts a chunk whose every element is in. True when that was the job's last chunk.
-    mutating func acceptChunk(_ chunk: Int64) -> Bool {
-        chunksDone += 1
-        acceptedChunks?.append(chunk)
+    /// Counts chunks whose every element is in. True when they were the job's last.
+    mutating func acceptChunks(_ chunks: ChunkSpan) -> Bool {
+        chunksDone += chunks.count
+        if acceptedChunks != nil { acceptedChunks!.append(contentsOf: chunks.first..<chunks.end) }
         return chunksDone == spec.chunkCount
     }
 }

@@ -13,7 +13,8 @@ struct TimelineEntry {
     /// The segment, with times in seconds since `clusterStart`.
     func segment(since clusterStart: UInt64) -> TimelineSegment {
         func seconds(_ nanos: UInt64) -> Double { Double(nanos &- clusterStart) / 1e9 }
-        return TimelineSegment(worker: worker, job: attempt.job, chunk: attempt.chunk, attempt: attempt.attempt,
+        return TimelineSegment(worker: worker, job: attempt.job, chunk: attempt.chunk, chunkCount: attempt.chunkCount,
+                               attempt: attempt.attempt,
                                elements: attempt.elements, start: seconds(attempt.startNanos),
                                end: endNanos.map(seconds), outcome: outcome, origin: attempt.origin,
                                wasSplit: attempt.wasSplit)

@@ -25,8 +25,24 @@ struct ChunkQueue {
 
     /// Puts one chunk at the front, so a re-queued chunk is redone next.
     mutating func pushFront(_ chunk: Int64) {
-        spans.prepend(ChunkSpan(first: chunk, end: chunk + 1))
-        count += 1
+        pushFront(ChunkSpan(first: chunk, end: chunk + 1))
+    }
+
+    /// Puts consecutive chunks at the front, in their order.
+    mutating func pushFront(_ span: ChunkSpan) {
+        guard span.count > 0 else { return }
+        spans.prepend(span)
+        count += span.count
+    }
+
+    /// Takes up to `wanted` consecutive chunks off the front (at least one if there is any).
+    mutating func popRun(upTo wanted: Int64) -> ChunkSpan? {
+        guard var span = spans.first else { return nil }
+        let run = ChunkSpan(first: span.first, end: span.first + max(1, min(wanted, span.count)))
+        span.first = run.end
+        if span.count == 0 { spans.removeFirst() } else { spans[spans.startIndex] = span }
+        count -= run.count
+        return run
     }
 
     mutating func popFirst() -> Int64? {
@@ -140,20 +156,29 @@ struct WorkPool {
     }
 
     /// The next work for `worker`: a piece split off for it, else a piece, else its own slice,
-    /// else the shared queue. A whole chunk comes with `piece` nil.
-    mutating func next(for worker: WorkerID) -> (chunk: Int64, piece: ChunkPiece?)? {
+    /// else the shared queue. Whole chunks come with `piece` nil: up to `run` consecutive ones,
+    /// and never more than a share of those left (`runShare`) so that a job's last attempts
+    /// stay small and end together. A piece is always one alone.
+    mutating func next(for worker: WorkerID, run: Int64, runShare: Int64) -> (chunks: ChunkSpan, piece: ChunkPiece?)? {
+        func single(_ chunk: Int64) -> ChunkSpan { ChunkSpan(first: chunk, end: chunk + 1) }
         // The collections are empty in the common case (dynamic schedule, no kills): skip
         // hashing into them, which shows with tiny chunks.
         if !reserved.isEmpty, let piece = reserved.removeValue(forKey: worker) {
-            return (piece.chunk, piece)
+            return (single(piece.chunk), piece)
         } else if let piece = pieces.popFirst() {
-            return (piece.chunk, piece)
-        } else if !owned.isEmpty, let own = owned[worker]?.popFirst() {
-            return (own, nil)
-        } else if let common = shared.popFirst() {
+            return (single(piece.chunk), piece)
+        } else if !owned.isEmpty, owned[worker] != nil {
+            if let own = owned[worker]!.popRun(upTo: min(run, owned[worker]!.count / max(1, runShare))) { return (own, nil) }
+        }
+        if let common = shared.popRun(upTo: min(run, shared.count / max(1, runShare))) {
             return (common, nil)
         }
         return nil
+    }
+
+    /// The next work for `worker`, one chunk (or piece) of it.
+    mutating func next(for worker: WorkerID) -> (chunk: Int64, piece: ChunkPiece?)? {
+        next(for: worker, run: 1, runShare: 1).map { ($0.chunks.first, $0.piece) }
     }
 
     /// Work whose attempt was lost, or split off, goes to the front: it is handed out next.
@@ -176,16 +201,16 @@ struct WorkPool {
         return true
     }
 
-    /// Takes back work that was handed out but never started (a worker's queue): a piece returns
-    /// to the front of the pieces, a whole chunk to the front of `owner`'s slice if it has one,
-    /// else of the shared queue.
-    mutating func giveBack(chunk: Int64, piece: ChunkPiece?, to owner: WorkerID? = nil) {
+    /// Takes back work that was handed out but never started (a worker's queue, or the rest of
+    /// a run that was lost): a piece returns to the front of the pieces, whole chunks to the
+    /// front of `owner`'s slice if it has one, else of the shared queue.
+    mutating func giveBack(chunks: ChunkSpan, piece: ChunkPiece?, to owner: WorkerID? = nil) {
         if let piece {
             pieces.prepend(piece)
         } else if let owner, !owned.isEmpty, owned[owner] != nil {
-            owned[owner]!.pushFront(chunk)
+            owned[owner]!.pushFront(chunks)
         } else {
-            shared.pushFront(chunk)
+            shared.pushFront(chunks)
         }
     }
 

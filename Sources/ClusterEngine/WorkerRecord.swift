@@ -1,9 +1,15 @@
 import DequeModule
 
-/// A worker's attempt in progress.
+/// A worker's attempt in progress: of one chunk (or a piece of one), or of a run of whole
+/// consecutive chunks (`chunkCount` > 1), which a local thread gets when its chunks are so short
+/// that the engine's work per attempt would show beside the kernel's (`EngineState.runLength`).
 struct CurrentAttempt {
     let job: JobID
+    /// The first chunk it covers.
     let chunk: Int64
+    /// Whole chunks it covers from `chunk` on; 1 unless it is a run. A run is never split nor
+    /// backed up (at the tail of a job runs are single chunks again).
+    var chunkCount: Int64 = 1
     let attempt: AttemptID
     /// Shrinks when a thief splits the unprocessed part off.
     var elements: ClosedRange<Int64>
@@ -43,6 +49,8 @@ struct HeldResult {
 struct QueuedAttempt {
     let job: JobID
     let chunk: Int64
+    /// Whole chunks from `chunk` on: more than 1 for a run.
+    let chunkCount: Int64
     let attempt: AttemptID
     let elements: ClosedRange<Int64>
     let piece: ChunkPiece?
@@ -82,6 +90,9 @@ struct WorkerRecord {
     var queueNanos: Double
     /// `queueNanos` before any round trip was measured.
     let baseQueueNanos: Double
+    /// How long a run of tiny chunks lasts, for a local thread (`ClusterConfiguration.localRunSeconds`);
+    /// 0: no runs.
+    let runNanos: Double
     /// Its recent pace, from its finished attempts (a moving average); 0 until one finished.
     var nanosPerElement: Double = 0
     /// A remote worker: since when its thread has certainly been summing without a break (its
@@ -119,7 +130,7 @@ struct WorkerRecord {
     var isFreeable: Bool { phase == .removed && (remote != nil || threadGone) }
 
     init(cell: WorkerCell, speed: Double, remote: RemoteWorkerInfo? = nil, queueElements: Int64 = 0,
-         queueNanos: Double = 0, session: UInt64 = 0) {
+         queueNanos: Double = 0, runNanos: Double = 0, session: UInt64 = 0) {
         self.cell = cell
         self.session = session
         self.speed = speed
@@ -129,6 +140,7 @@ struct WorkerRecord {
         self.queueElements = queueElements
         self.queueNanos = queueNanos
         baseQueueNanos = queueNanos
+        self.runNanos = remote == nil ? runNanos : 0
     }
 
     /// Its attempt is over (done, handed over or taken away): none now, no progress in it.

@@ -17,7 +17,12 @@ public enum WorkerState: String, Sendable, Codable, CaseIterable {
 /// A worker's current chunk attempt.
 public struct ChunkAssignment: Sendable, Equatable, Codable {
     public let job: JobID
+    /// The first chunk it covers.
     public let chunk: Int64
+    /// More than one for a run of whole chunks; nil for one chunk (see `TimelineSegment`).
+    private let runChunks: Int64?
+    /// Whole chunks it covers from `chunk` on (1 unless it is a run).
+    public var chunkCount: Int64 { runChunks ?? 1 }
     public let attempt: AttemptID
     public let elements: ClosedRange<Int64>
     /// Elements of this attempt already summed.
@@ -28,10 +33,23 @@ public struct ChunkAssignment: Sendable, Equatable, Codable {
     public let wasSplit: Bool
 
     public var elementCount: Int64 { elements.upperBound - elements.lowerBound + 1 }
+
+    /// The chunk it is summing now: `chunk`, or for a run the one its progress has reached
+    /// (every chunk of a job but its last holds `chunkSize` elements).
+    public func chunkInProgress(chunkSize: Int64?) -> Int64 {
+        guard chunkCount > 1, let chunkSize, chunkSize > 0 else { return chunk }
+        return chunk + min(chunkCount - 1, max(0, elementsDone) / chunkSize)
+    }
+
+    /// "chunk #12", or for a run "chunks #12–19".
+    public var chunksText: String {
+        chunkCount > 1 ? "chunks #\(chunk)–\(chunk + chunkCount - 1)" : "chunk #\(chunk)"
+    }
     public var fractionDone: Double { Double(elementsDone) / Double(elementCount) }
 
     public init(job: JobID,
                 chunk: Int64,
+                chunkCount: Int64 = 1,
                 attempt: AttemptID,
                 elements: ClosedRange<Int64>,
                 elementsDone: Int64,
@@ -39,6 +57,7 @@ public struct ChunkAssignment: Sendable, Equatable, Codable {
                 wasSplit: Bool) {
         self.job = job
         self.chunk = chunk
+        runChunks = chunkCount == 1 ? nil : chunkCount
         self.attempt = attempt
         self.elements = elements
         self.elementsDone = elementsDone

@@ -21,7 +21,13 @@ public struct TimelineSegment: Sendable, Equatable, Codable {
 
     public let worker: WorkerID
     public let job: JobID
+    /// The first chunk it covers.
     public let chunk: Int64
+    /// More than one for a run of whole chunks (a local thread's, when chunks are tiny); nil
+    /// for one chunk, so a recording carries it only for runs.
+    private let runChunks: Int64?
+    /// Whole chunks it covers from `chunk` on (1 unless it is a run).
+    public var chunkCount: Int64 { runChunks ?? 1 }
     public let attempt: AttemptID
     public let elements: ClosedRange<Int64>
     /// Seconds since the cluster started.
@@ -35,16 +41,17 @@ public struct TimelineSegment: Sendable, Equatable, Codable {
 
     // Short: a recording holds one per attempt.
     private enum CodingKeys: String, CodingKey {
-        case worker = "w", job = "j", chunk = "c", attempt = "a", elements = "e", start = "s", end = "x",
+        case worker = "w", job = "j", chunk = "c", runChunks = "n", attempt = "a", elements = "e", start = "s", end = "x",
              outcome = "o", origin = "g", wasSplit = "p"
     }
 
-    public init(worker: WorkerID, job: JobID, chunk: Int64, attempt: AttemptID,
+    public init(worker: WorkerID, job: JobID, chunk: Int64, chunkCount: Int64 = 1, attempt: AttemptID,
                 elements: ClosedRange<Int64>, start: Double, end: Double?, outcome: Outcome,
                 origin: AttemptOrigin, wasSplit: Bool) {
         self.worker = worker
         self.job = job
         self.chunk = chunk
+        runChunks = chunkCount == 1 ? nil : chunkCount
         self.attempt = attempt
         self.elements = elements
         self.start = start

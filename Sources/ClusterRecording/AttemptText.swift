@@ -17,6 +17,10 @@ enum AttemptText {
             text.append(a.job.rawValue)
             text.append(",\"c\":")
             text.append(a.chunk)
+            if a.chunkCount != 1 {
+                text.append(",\"n\":")
+                text.append(a.chunkCount)
+            }
             text.append(",\"a\":")
             text.append(a.attempt.rawValue)
             text.append(",\"e\":[")

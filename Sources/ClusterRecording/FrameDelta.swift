@@ -184,7 +184,7 @@ extension WorkerSnapshot {
         WorkerSnapshot(
             id: id, state: state, isLeaving: isLeaving, speed: speed,
             assignment: attempt.map { a in
-                ChunkAssignment(job: a.job, chunk: a.chunk, attempt: a.attempt, elements: a.elements,
+                ChunkAssignment(job: a.job, chunk: a.chunk, chunkCount: a.chunkCount, attempt: a.attempt, elements: a.elements,
                                 elementsDone: done ?? a.elementsDone, origin: a.origin, wasSplit: a.wasSplit)
             },
             elementsProcessed: processed, elementsAccepted: accepted, chunksDone: chunksDone, throughput: throughput,

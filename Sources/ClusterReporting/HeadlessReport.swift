@@ -101,6 +101,8 @@ public enum HeadlessReport {
         public let state: WorkerState
         /// The chunk it works on and how far it is, or null with none.
         public let chunk: Int64?
+        /// Whole chunks its attempt covers from `chunk` on: more than 1 for a run.
+        public var chunkCount: Int64? = nil
         public let chunkProgress: Double?
         public let chunksDone: Int
         public let throughput: Double
@@ -112,6 +114,7 @@ public enum HeadlessReport {
             try c.encode(id, forKey: .id)
             try c.encode(state, forKey: .state)
             try c.encode(chunk, forKey: .chunk)
+            try c.encode(chunkCount, forKey: .chunkCount)
             try c.encode(chunkProgress, forKey: .chunkProgress)
             try c.encode(chunksDone, forKey: .chunksDone)
             try c.encode(throughput, forKey: .throughput)
@@ -231,7 +234,7 @@ public enum HeadlessReport {
             throughput: snapshot.throughput, etaSeconds: snapshot.estimatedSecondsRemaining,
             workers: snapshot.workers.map {
                 WorkerProgress(id: $0.id.rawValue, state: $0.state, chunk: $0.assignment?.chunk,
-                               chunkProgress: $0.assignment?.fractionDone, chunksDone: $0.chunksDone,
+                               chunkCount: $0.assignment?.chunkCount, chunkProgress: $0.assignment?.fractionDone, chunksDone: $0.chunksDone,
                                throughput: $0.throughput, speed: $0.speed)
             })
     }

@@ -154,8 +154,15 @@ public final class TraceWriter: @unchecked Sendable {
         let outcome = a.outcome.rawValue
         pending.append(wroteAny ? ",\n" : "\n")
         wroteAny = true
-        pending.append("{\"ph\":\"X\",\"name\":\"chunk ")
-        pending.append(a.chunk)
+        if a.chunkCount > 1 {
+            pending.append("{\"ph\":\"X\",\"name\":\"chunks ")
+            pending.append(a.chunk)
+            pending.append("-")
+            pending.append(a.chunk + a.chunkCount - 1)
+        } else {
+            pending.append("{\"ph\":\"X\",\"name\":\"chunk ")
+            pending.append(a.chunk)
+        }
         if a.outcome != .done {
             pending.append(" (")
             pending.append(outcome)
@@ -179,6 +186,10 @@ public final class TraceWriter: @unchecked Sendable {
         pending.append(a.job.rawValue)
         pending.append(",\"chunk\":")
         pending.append(a.chunk)
+        if a.chunkCount > 1 {
+            pending.append(",\"chunks\":")
+            pending.append(a.chunkCount)
+        }
         pending.append(",\"attempt\":")
         pending.append(a.attempt.rawValue)
         pending.append(",\"elements\":[")

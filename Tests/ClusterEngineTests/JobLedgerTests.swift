@@ -63,7 +63,7 @@ struct JobLedgerTests {
         let lastPiece = ledger.accept(chunk: 0, elements: 6, sum: SumOfSquaresKernel.sum(5, 10))
         #expect(!lastPiece.jobDone)
         // The journal gets the chunk whole: its pieces' sums added up.
-        #expect(lastPiece.completed?.chunk == 0 && lastPiece.completed?.sum == SumOfSquaresKernel.sum(1, 10))
+        #expect(lastPiece.completed?.chunks.first == 0 && lastPiece.completed?.sum == SumOfSquaresKernel.sum(1, 10))
         #expect(ledger.current?.chunksDone == 1)
         let allDone = ledger.accept(chunk: 1, elements: 10, sum: SumOfSquaresKernel.sum(11, 20)).jobDone
         #expect(allDone)
