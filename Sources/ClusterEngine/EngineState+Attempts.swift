@@ -181,7 +181,7 @@ extension EngineState {
                                             lastAttempt: attemptInfo.attempt, worker: workers[i].cell.id,
                                             host: workers[i].remote?.host))
             journal!.credit(row: i, worker: workers[i].cell.id, host: workers[i].remote?.host, job: attemptInfo.job,
-                            elements: elements)
+                            chunks: chunks.count, elements: elements)
         }
         if acceptance.jobDone {
             let shares = workers.filter { $0.jobChunksDone > 0 }

@@ -82,17 +82,17 @@ struct JournalFeed {
     /// Each row's share since the last batch, indexed by row, so crediting a chunk costs no hashing.
     var shareOfRow: [WorkerShare?] = []
 
-    /// Credits a completed chunk to the worker in row `row`.
-    mutating func credit(row: Int, worker: WorkerID, host: String?, job: JobID, elements: Int64) {
+    /// Credits completed chunks (one, or a run's) to the worker in row `row`.
+    mutating func credit(row: Int, worker: WorkerID, host: String?, job: JobID, chunks: Int64, elements: Int64) {
         while shareOfRow.count <= row { shareOfRow.append(nil) }
         if let share = shareOfRow[row], share.worker == worker, share.job == job {
-            shareOfRow[row]!.chunks += 1
+            shareOfRow[row]!.chunks += chunks
             shareOfRow[row]!.elements += elements
             return
         }
         // The row changed hands (a newcomer took a freed row) or jobs: the old share goes first.
         if let old = shareOfRow[row] { pending.shares.append(old) }
-        shareOfRow[row] = WorkerShare(job: job, worker: worker, host: host, chunks: 1, elements: elements)
+        shareOfRow[row] = WorkerShare(job: job, worker: worker, host: host, chunks: chunks, elements: elements)
     }
 
     /// What the writer stores next, shares included; empties the feed.

@@ -45,8 +45,9 @@ struct Measurements {
 
     /// Seconds for one job on an in-process cluster of `workers` threads, the first of them at
     /// `slowFirst` of full speed.
-    func engineSeconds(_ spec: JobSpec, workers: Int, slowFirst: Double = 1) throws -> Double {
-        let cluster = Cluster()
+    func engineSeconds(_ spec: JobSpec, workers: Int, slowFirst: Double = 1,
+                       configuration: ClusterConfiguration = ClusterConfiguration()) throws -> Double {
+        let cluster = Cluster(configuration: configuration)
         defer { cluster.shutdown() }
         for i in 0..<workers { cluster.addWorker(speed: i == 0 ? slowFirst : 1) }
         let job = cluster.submit(spec)
@@ -146,17 +147,26 @@ struct Measurements {
         // the first chunks claimed one at a time until a pace is known) weighed in every ratio.
         let count = elements(lasting: 1, atLeast: 2e9)
         let sizes: [Int64] = [4 << 10, 64 << 10, 1 << 20, 16 << 20]
-        var samples: [Int64: Sample] = [:]
+        // The same tiny chunks with one chunk per attempt (`localRunSeconds` 0), as before runs.
+        let singles: [Int64] = [4 << 10, 64 << 10]
+        var noRuns = ClusterConfiguration()
+        noRuns.localRunSeconds = 0
+        var samples: [Int64: Sample] = [:], singleSamples: [Int64: Sample] = [:]
         for _ in 0..<runs {
             for size in sizes {
                 samples[size, default: Sample()].add(try engineSeconds(try JobSpec(lo: 1, hi: count, chunkSize: size), workers: cores))
+                if singles.contains(size) {
+                    singleSamples[size, default: Sample()].add(
+                        try engineSeconds(try JobSpec(lo: 1, hi: count, chunkSize: size), workers: cores, configuration: noRuns))
+                }
             }
         }
         let table = Table("3. Chunk size vs throughput, \(cores) workers on 1...\(Format.grouped(count)) (median of \(runs) runs)",
                           ["chunk", "chunks", "throughput", "vs 16 Mi chunks", "overhead per chunk", "spread"])
         let big = samples[16 << 20]!.median
-        for size in sizes {
-            let s = samples[size]!
+        let rows = sizes.map { (size: $0, single: false, sample: samples[$0]!) }
+            + singles.map { (size: $0, single: true, sample: singleSamples[$0]!) }
+        for (size, single, s) in rows {
             let chunks = (count + size - 1) / size
             // Extra time over the 16 Mi run, spread over the chunks, per worker; only when the
             // difference stands out of the runs' own spread.
@@ -164,7 +174,8 @@ struct Measurements {
             let perChunk = (s.median - big) * Double(cores) / Double(chunks) * 1e9
             let overhead = size == 16 << 20 ? "" : s.median - big <= big * noise ? "within noise"
                 : "\(Format.fixed(perChunk, decimals: 0)) ns"
-            table.row("\(size >= 1 << 20 ? "\(size >> 20) Mi" : "\(size >> 10) Ki")", Format.grouped(chunks), Self.rate(count, s.median),
+            let name = size >= 1 << 20 ? "\(size >> 20) Mi" : "\(size >> 10) Ki"
+            table.row(single ? "\(name), one chunk per attempt (no runs)" : name, Format.grouped(chunks), Self.rate(count, s.median),
                       Self.ratio(big / s.median), overhead, Self.spread(s))
         }
     }

@@ -25,9 +25,9 @@ struct JournalTests {
     }
 
     /// A cluster of two workers whose jobs a new journal at `path` keeps.
-    static func journaledCluster(_ path: String) throws -> (Journal, Cluster) {
+    static func journaledCluster(_ path: String, configuration: ClusterConfiguration = ClusterConfiguration()) throws -> (Journal, Cluster) {
         let journal = try Journal(path: path)
-        let cluster = Cluster()
+        let cluster = Cluster(configuration: configuration)
         journal.attach(to: cluster)
         for _ in 0..<2 { cluster.addWorker() }
         return (journal, cluster)
@@ -134,9 +134,11 @@ struct JournalTests {
     func attemptCeiling() throws {
         let path = Self.temporary()
         defer { Journal.removeFiles(at: path) }
-        let (journal, cluster) = try Self.journaledCluster(path)
-        // One attempt per element, more than the first ceiling stored (one step above 1): the
-        // job can only end if the ceiling was raised, and every id stays below the stored one.
+        // One attempt per element (no runs), more than the first ceiling stored (one step above
+        // 1): the job can only end if the ceiling was raised, and every id stays below the stored one.
+        var oneChunkEach = ClusterConfiguration()
+        oneChunkEach.localRunSeconds = 0
+        let (journal, cluster) = try Self.journaledCluster(path, configuration: oneChunkEach)
         let spec = try JobSpec(lo: 1, hi: Int64(AttemptCeiling.step + AttemptCeiling.step / 4), chunkSize: 1)
         let summary = try #require(cluster.waitForJob(cluster.submit(spec), timeout: 300))
         #expect(summary.verified)
