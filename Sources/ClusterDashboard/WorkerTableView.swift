@@ -146,7 +146,7 @@ extension DashboardView {
         }
         if columns.peak { x = buffer.write(Widgets.padLeft("-", 6), x: x, y: y) }
         if columns.chunks {
-            x = buffer.write(Widgets.padLeft(Format.grouped(threads.reduce(0) { $0 + $1.chunksDone }), 7), x: x, y: y)
+            x = buffer.write(Widgets.padLeft(Format.count(threads.reduce(0) { $0 + $1.chunksDone }, width: 6), 7), x: x, y: y)
         }
         if columns.share {
             let share = Double(threads.reduce(UInt64(0)) { $0 + $1.elementsAccepted }) / Double(totalAccepted)
@@ -244,7 +244,8 @@ extension DashboardView {
             let share = summing && w.remote == nil ? peak.map { w.throughput / $0 } : nil
             x = buffer.write(Widgets.padLeft(share.map(Format.percentWhole) ?? "-", 6), x: x, y: y)
         }
-        if columns.chunks { x = buffer.write(Widgets.padLeft(Format.grouped(w.chunksDone), 7), x: x, y: y) }
+        // Six characters at most: the column's first stays a space, apart from PEAK's.
+        if columns.chunks { x = buffer.write(Widgets.padLeft(Format.count(w.chunksDone, width: 6), 7), x: x, y: y) }
         if columns.share {
             let share = Double(w.elementsAccepted) / Double(totalAccepted)
             buffer.write(Widgets.padLeft(Format.percent(share), 7), x: x, y: y)

@@ -153,14 +153,17 @@ extension EngineState {
         wakeIdleWorkers()
     }
 
-    /// An idle worker found nothing: take the last queued attempt of the worker with the longest
-    /// queue back into the shared pool. True if there was one. Never under the static schedule,
-    /// where each worker keeps to its own slice, queued or not.
+    /// An idle worker found nothing: take the last queued attempt of the remote worker with the
+    /// longest queue back into the shared pool. True if there was one. Never under the static
+    /// schedule, where each worker keeps to its own slice, queued or not. Never from a local
+    /// thread: its queue is at most `localClaimAheadSeconds` (100 µs) of its own work, and it
+    /// may have begun the attempt taken (it visits the engine only between batches), which was
+    /// then summed twice and showed as a stale result at the end of a job of tiny chunks.
     mutating func reclaimQueued() -> Bool {
         guard jobs.current?.spec.schedule != .static else { return false }
         // One pass, no copies: an idle worker comes here at every visit, the table may be long.
         var longest = 0, owner: Int?
-        for i in workers.indices where workers[i].queue.count > longest {
+        for i in workers.indices where workers[i].isRemote && workers[i].queue.count > longest {
             longest = workers[i].queue.count
             owner = i
         }

@@ -22,6 +22,13 @@ public enum Format {
         return sign + fixed(scaled, decimals: places) + units[unit]
     }
 
+    /// A count in at most `width` characters: grouped digits while they fit ("679,738"), else
+    /// with an SI suffix ("36.4M"); never cut, which would show another number.
+    public static func count<T: BinaryInteger>(_ value: T, width: Int) -> String {
+        let digits = grouped(value)
+        return digits.count <= width ? digits : si(Double(value), decimals: 2)
+    }
+
     /// Elements per second: "1.23G/s".
     public static func rate(_ elementsPerSecond: Double) -> String { si(elementsPerSecond) + "/s" }
 

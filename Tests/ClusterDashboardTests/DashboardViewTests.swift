@@ -308,3 +308,25 @@ struct RecordingBadgeTests {
                 "\(frame.buffer.lines.joined(separator: "\n"))")
     }
 }
+
+@Suite("A worker on a run of chunks, and counts too wide for their column")
+struct RunRowTests {
+    @Test("a run's row names the chunk its progress has reached and the details say the whole run; a chunk count too wide for its column is shortened, never cut")
+    func runRow() throws {
+        // Chunks of 1,000: 2,500 of the run's 5,000 elements done is chunk 40 + 2.
+        let run = ChunkAssignment(job: JobID(1), chunk: 40, chunkCount: 5, attempt: AttemptID(9), elements: 40_001...45_000,
+                                  elementsDone: 2_500, origin: .fresh, wasSplit: false)
+        let worker = WorkerSnapshot(id: WorkerID(1), state: .running, isLeaving: false, speed: 1, assignment: run,
+                                    elementsProcessed: 1, elementsAccepted: 1, chunksDone: 36_432_805, throughput: 1.5e9)
+        let frame = Fixtures.render(Fixtures.snapshot(workers: [worker, Fixtures.worker(2, chunksDone: 679_738)], job: try Fixtures.job()))
+        let row = try #require(frame.buffer.lines.first { $0.contains("   1 running") })
+        #expect(row.contains("#42 ") && row.contains("50%"), "\(row)")
+        #expect(row.hasSuffix(" 36.4M") || row.contains(" 36.4M "), "not the count's last digits: \(row)")
+        #expect(!row.contains("432,805"))
+        let other = try #require(frame.buffer.lines.first { $0.contains("   2 running") })
+        #expect(other.contains(" 680k"), "\(other)")
+        #expect(frame.buffer.contains("chunks #40–44, 50.0%"), "\(frame.buffer.lines.joined(separator: "\n"))")
+        #expect(run.chunkInProgress(chunkSize: 1_000) == 42 && run.chunkInProgress(chunkSize: nil) == 40)
+        #expect(Format.count(679_738, width: 7) == "679,738" && Format.count(36_432_805, width: 6) == "36.4M")
+    }
+}

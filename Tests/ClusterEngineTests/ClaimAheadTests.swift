@@ -142,6 +142,22 @@ struct ClaimAheadTests {
         #expect(summary.chunksRequeued == 1, "only the attempt in progress was lost; the claimed ones were never started")
     }
 
+    @Test("an idle local thread does not take back another local thread's claims, which that thread may have begun: the job ends with no stale result")
+    func idleDoesNotReclaimLocalClaims() throws {
+        var s = try engine(workers: 2, chunks: 100)
+        let first = s.step(worker: 0, now: t0)
+        s.handIn(worker: 0, held: run(first, from: t0, nanosEach: 1_000).held)
+        let batch = s.step(worker: 0, now: t0 + 1_000)
+        #expect(batch.tasks.count == 99 && s.workers[0].queue.count == 98)
+        // Worker 1 finds nothing left in the pool: it waits, and worker 0's claims stay its own.
+        #expect(s.step(worker: 1, now: t0 + 1_000) == .wait)
+        #expect(s.workers[0].queue.count == 98)
+        s.handIn(worker: 0, held: run(batch, from: t0 + 1_000, nanosEach: 1_000).held)
+        let summary = try #require(s.jobs.summaries.values.first)
+        #expect(summary.verified && summary.staleResults == 0)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<100))
+    }
+
     @Test("static: a paused worker's claims go back to its own slice, and an idle one does not take them")
     func staticKeepsClaimsInTheSlice() throws {
         var s = try engine(workers: 2, chunks: 100, schedule: .static)
