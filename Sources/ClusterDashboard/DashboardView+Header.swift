@@ -116,14 +116,21 @@ extension DashboardView {
             }
         }
 
-        // Chunk accounting.
-        let parts: [(String, String)] = [
-            (Format.grouped(job.chunksDone) + "/" + Format.grouped(job.chunksTotal), " done"),
-            (Format.grouped(job.chunksInFlight), " in flight"),
-            (Format.grouped(job.chunksQueued), " queued"),
-            (Format.grouped(job.chunksRequeued), " re-queued"),
-            (String(snapshot.staleResults), " stale"),
-        ] + (job.spec.schedule == .stealing ? [(Format.grouped(job.chunksSplit), " split")] : [])
+        // Chunk accounting: every count grouped while the line fits, else shortened (36.4M)
+        // rather than the line's end cut off.
+        func chunkParts(_ count: (Int64) -> String) -> [(String, String)] {
+            [
+                (count(job.chunksDone) + "/" + count(job.chunksTotal), " done"),
+                (count(job.chunksInFlight), " in flight"),
+                (count(job.chunksQueued), " queued"),
+                (count(job.chunksRequeued), " re-queued"),
+                (count(Int64(snapshot.staleResults)), " stale"),
+            ] + (job.spec.schedule == .stealing ? [(count(job.chunksSplit), " split")] : [])
+        }
+        var parts = chunkParts { Format.grouped($0) }
+        if parts.reduce(" chunks ".count, { $0 + 2 + $1.0.count + $1.1.count }) - 2 > width - 1 {
+            parts = chunkParts { Format.count($0, width: 5) }
+        }
         x = buffer.write(" chunks ", x: 0, y: y(.chunks), style: palette.label)
         for (i, (number, label)) in parts.enumerated() {
             if i > 0 { x = buffer.write("  ", x: x, y: y(.chunks)) }

@@ -329,4 +329,21 @@ struct RunRowTests {
         #expect(run.chunkInProgress(chunkSize: 1_000) == 42 && run.chunkInProgress(chunkSize: nil) == 40)
         #expect(Format.count(679_738, width: 7) == "679,738" && Format.count(36_432_805, width: 6) == "36.4M")
     }
+
+    @Test("the chunk line of a job of 97 million chunks ends whole at 80 columns: its counts are shortened, not its end cut")
+    func longChunkLine() throws {
+        let job = JobSnapshot(
+            id: JobID(1), spec: try JobSpec(lo: 1, hi: 400_000_000_000, chunkSize: 4_096), status: .running,
+            chunksTotal: 97_656_250, chunksDone: 29_013_410, chunksInFlight: 595, chunksRequeued: 98, chunksRedone: 98,
+            chunksSplit: 0, chunksStolen: 0, elementsCompleted: 29_013_410 * 4_096, elementsInFlight: 0,
+            runningTotal: 1, elapsed: 3, closedForm: nil)
+        let snapshot = ClusterSnapshot(time: 3, job: job, queuedJobs: 0, finishedJobs: 0, workers: [Fixtures.worker(1)],
+                                       throughput: 3e10, throughputHistory: [3e10], staleResults: 114, lastEventSequence: 0)
+        let line = try #require(Fixtures.render(snapshot).buffer.lines.first { $0.hasPrefix(" chunks ") })
+        #expect(line.trimmingCharacters(in: .whitespaces).hasSuffix("114 stale"), "\(line)")
+        #expect(line.contains("29.0M/97.7M done") && line.contains("68.6M queued") && line.contains("98 re-queued"), "\(line)")
+        // A small job keeps every digit.
+        let small = Fixtures.render(Fixtures.snapshot(workers: [Fixtures.worker(1)], job: try Fixtures.job()))
+        #expect(small.buffer.contains("40/100 done"))
+    }
 }
