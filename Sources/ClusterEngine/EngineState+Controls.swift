@@ -125,8 +125,28 @@ extension EngineState {
         // A remote thread may have finished, and even started, attempts queued behind the one
         // the controller saw (it can hold results back a few milliseconds). Only now, stopped
         // inside `attempt` with those results in, are the ones behind it known to be untouched.
-        if record.phase == .paused || record.phase == .leaving { giveQueueBack(worker: i) }
+        if record.phase == .paused || record.phase == .leaving {
+            giveQueueBack(worker: i)
+            trimRun(of: i, at: position)
+        }
         if record.phase == .paused { return .hold }
-        return .proceed(last: record.current!.elements.upperBound, speed: record.speed)
+        return .proceed(last: workers[i].current!.elements.upperBound, speed: record.speed)
+    }
+
+    /// Worker `i` stopped (paused, or leaving) at element `position` of a run: it keeps the
+    /// chunk it is on and gives the chunks after it back untouched, so that a paused worker
+    /// holds one chunk, as it does without runs, and the others finish the job meanwhile.
+    mutating func trimRun(of i: Int, at position: Int64) {
+        guard var attempt = workers[i].current, attempt.chunkCount > 1, let spec = jobs.current?.spec,
+              jobs.current?.id == attempt.job, spec.chunkSize > 0 else { return }
+        let end = attempt.chunk + attempt.chunkCount
+        let onChunk = min(end - 1, max(attempt.chunk, (position - spec.lo) / spec.chunkSize))
+        guard onChunk + 1 < end else { return }
+        let owner = workers[i].cell.id
+        jobs.update { $0.pool?.giveBack(chunks: ChunkSpan(first: onChunk + 1, end: end), piece: nil, to: owner) }
+        attempt.chunkCount = onChunk + 1 - attempt.chunk
+        attempt.elements = attempt.elements.lowerBound...spec.elements(ofChunk: onChunk).upperBound
+        workers[i].current = attempt
+        wakeIdleWorkers()
     }
 }

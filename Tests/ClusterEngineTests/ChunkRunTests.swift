@@ -103,6 +103,41 @@ struct ChunkRunTests {
         #expect(summary.chunksRequeued == 1)
     }
 
+    @Test("a pause inside a run keeps the chunk it is on and gives the rest back: another worker takes them, and after the resume the run ends with that chunk; the job ends exact")
+    func pauseTrimsARun() throws {
+        var s = try engine(workers: 2, chunks: 1_000)
+        let first = s.step(worker: 0, now: t0)
+        s.handIn(worker: 0, held: run(first, from: t0).held)
+        _ = s.step(worker: 0, now: t0 + 1_000)
+        let held = try #require(s.workers[0].current)
+        #expect(held.chunk == 1 && held.chunkCount == 50 && held.elements == 101...5_100)
+        // Paused 50 elements into the run's third chunk (chunk 3, elements 301...400).
+        let paused = s.pause(worker: 0)
+        let answer = s.checkIn(worker: 0, attempt: held.attempt, position: 351, sum: SumOfSquaresKernel.sum(101, 350))
+        #expect(paused && answer == .hold)
+        #expect(s.workers[0].current?.chunkCount == 3 && s.workers[0].current?.elements == 101...400)
+        // Worker 1 takes chunk 4 on: the rest of the run, untouched, at the front.
+        let taken = s.step(worker: 1, now: t0 + 2_000)
+        #expect(taken.tasks.first?.chunk == 4 && taken.tasks.first?.elements.lowerBound == 401)
+        var step = taken, now = t0 + 2_000
+        while !step.tasks.isEmpty {
+            let (results, end) = run(step, from: now)
+            s.handIn(worker: 1, held: results)
+            now = end
+            step = s.step(worker: 1, now: now)
+        }
+        #expect(s.jobs.summaries.isEmpty, "the paused worker's three chunks are still out")
+        let resumed = s.resume(worker: 0)
+        let going = s.checkIn(worker: 0, attempt: held.attempt, position: 351, sum: SumOfSquaresKernel.sum(101, 350))
+        #expect(resumed && going == .proceed(last: 400, speed: 1))
+        s.handIn(worker: 0, held: [HeldResult(attempt: held.attempt, sum: SumOfSquaresKernel.sum(101, 400),
+                                              finishedNanos: now + 1_000, elements: 300)])
+        let summary = try #require(s.jobs.summaries.values.first)
+        #expect(summary.verified && summary.staleResults == 0)
+        #expect(summary.acceptedChunks?.sorted() == Array(0..<1_000))
+        #expect(s.workers[0].chunksDone == 4, "its first chunk and the three it kept")
+    }
+
     @Test("no runs under work stealing, for a remote worker, without claiming ahead, or with chunks longer than a run")
     func whereNoRuns() throws {
         func runLength(_ s: inout EngineState, nanosPerChunk: UInt64 = 1_000) -> Int64 {
