@@ -18,6 +18,10 @@ enum FrameCheck {
             let (span, overflow) = range.upperBound.subtractingReportingOverflow(range.lowerBound)
             return !overflow && span < Int64.max
         }
+        // A run's chunks are whole and at least one element each; their last index fits.
+        func chunks(_ first: Int64, _ count: Int64, of range: ClosedRange<Int64>) -> Bool {
+            first >= 0 && count >= 1 && count <= range.upperBound &- range.lowerBound &+ 1 && first <= Int64.max - count
+        }
         guard time(s.time), finite(s.throughput), s.throughputHistory.allSatisfy({ finite($0) }),
               s.queuedJobs >= 0, s.finishedJobs >= 0, s.staleResults >= 0 else { return "the cluster's figures" }
         var previous: WorkerID?
@@ -26,7 +30,8 @@ enum FrameCheck {
             previous = w.id
             guard finite(w.throughput), w.speed.isFinite, w.speed > 0, w.speed <= 1, w.chunksDone >= 0 else { return "\(w.id)'s figures" }
             if let a = w.assignment {
-                guard countable(a.elements), a.elementsDone >= 0, a.elementsDone <= a.elementCount, a.chunk >= 0 else { return "\(w.id)'s chunk" }
+                guard countable(a.elements), a.elementsDone >= 0, a.elementsDone <= a.elementCount,
+                      chunks(a.chunk, a.chunkCount, of: a.elements) else { return "\(w.id)'s chunk" }
             }
         }
         if let job = s.job {
@@ -45,6 +50,7 @@ enum FrameCheck {
             guard time(timeline.now), time(timeline.segmentsCompleteFrom), timeline.jobStart.map(time) ?? true,
                   timeline.segments.allSatisfy({ time($0.start) && ($0.end.map(time) ?? true) && countable($0.elements) })
             else { return "the timeline's times" }
+            guard timeline.segments.allSatisfy({ chunks($0.chunk, $0.chunkCount, of: $0.elements) }) else { return "the timeline's chunks" }
         }
         guard frame.speedup.sortedPoints.allSatisfy({ $0.workers > 0 && finite($0.throughput) && time($0.firstSample) && time($0.lastSample) })
         else { return "the speedup curve" }

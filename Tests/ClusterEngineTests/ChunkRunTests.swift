@@ -38,6 +38,29 @@ struct ChunkRunTests {
         return (held, now)
     }
 
+    /// Worker 0 runs its first chunk at 1 µs a chunk and claims again: its current attempt is
+    /// then a run of 50 chunks from chunk 1.
+    func startRun(_ s: inout EngineState) throws -> CurrentAttempt {
+        let first = s.step(worker: 0, now: t0)
+        s.handIn(worker: 0, held: run(first, from: t0).held)
+        _ = s.step(worker: 0, now: t0 + 1_000)
+        let current = try #require(s.workers[0].current)
+        #expect(current.chunk == 1 && current.chunkCount == 50 && current.elements == 101...5_100)
+        return current
+    }
+
+    /// Worker `w` runs `step` and every step after it until it gets nothing; returns the time after.
+    func finish(_ s: inout EngineState, worker w: Int, from step: WorkerStep, now start: UInt64) -> UInt64 {
+        var step = step, now = start
+        while !step.tasks.isEmpty {
+            let (held, end) = run(step, from: now)
+            s.handIn(worker: w, held: held)
+            now = end
+            step = s.step(worker: w, now: now)
+        }
+        return now
+    }
+
     @Test("one chunk until the pace is known; then runs of 50 µs of chunks, handed in whole; at the tail single chunks again; every chunk counted once and the total exact")
     func runsThenSingles() throws {
         var s = try engine()
@@ -75,11 +98,7 @@ struct ChunkRunTests {
     @Test("a kill in a run: its first chunk is redone, as a lost chunk is, and logged; the rest go back untouched; the job ends exact, every chunk once")
     func killInARun() throws {
         var s = try engine(workers: 2, chunks: 1_000)
-        let first = s.step(worker: 0, now: t0)
-        s.handIn(worker: 0, held: run(first, from: t0).held)
-        _ = s.step(worker: 0, now: t0 + 1_000)
-        let lost = try #require(s.workers[0].current)
-        #expect(lost.chunkCount == 50)
+        let lost = try startRun(&s)
         let killed = s.kill(worker: 0)
         #expect(killed)
         let kinds = s.events.events.map(\.kind)
@@ -90,13 +109,7 @@ struct ChunkRunTests {
         let next = s.step(worker: 1, now: t0 + 2_000)
         #expect(next.tasks.first?.chunk == lost.chunk && next.tasks.first?.elements == 101...200)
         #expect(s.workers[1].current?.origin == .redo(lostBy: WorkerID(1)) && s.workers[1].current?.chunkCount == 1)
-        var step = next, now = t0 + 2_000
-        while !step.tasks.isEmpty {
-            let (held, end) = run(step, from: now)
-            s.handIn(worker: 1, held: held)
-            now = end
-            step = s.step(worker: 1, now: now)
-        }
+        _ = finish(&s, worker: 1, from: next, now: t0 + 2_000)
         let summary = try #require(s.jobs.summaries.values.first)
         #expect(summary.verified)
         #expect(summary.acceptedChunks?.sorted() == Array(0..<1_000))
@@ -106,11 +119,7 @@ struct ChunkRunTests {
     @Test("a pause inside a run keeps the chunk it is on and gives the rest back: another worker takes them, and after the resume the run ends with that chunk; the job ends exact")
     func pauseTrimsARun() throws {
         var s = try engine(workers: 2, chunks: 1_000)
-        let first = s.step(worker: 0, now: t0)
-        s.handIn(worker: 0, held: run(first, from: t0).held)
-        _ = s.step(worker: 0, now: t0 + 1_000)
-        let held = try #require(s.workers[0].current)
-        #expect(held.chunk == 1 && held.chunkCount == 50 && held.elements == 101...5_100)
+        let held = try startRun(&s)
         // Paused 50 elements into the run's third chunk (chunk 3, elements 301...400).
         let paused = s.pause(worker: 0)
         let answer = s.checkIn(worker: 0, attempt: held.attempt, position: 351, sum: SumOfSquaresKernel.sum(101, 350))
@@ -119,13 +128,7 @@ struct ChunkRunTests {
         // Worker 1 takes chunk 4 on: the rest of the run, untouched, at the front.
         let taken = s.step(worker: 1, now: t0 + 2_000)
         #expect(taken.tasks.first?.chunk == 4 && taken.tasks.first?.elements.lowerBound == 401)
-        var step = taken, now = t0 + 2_000
-        while !step.tasks.isEmpty {
-            let (results, end) = run(step, from: now)
-            s.handIn(worker: 1, held: results)
-            now = end
-            step = s.step(worker: 1, now: now)
-        }
+        let now = finish(&s, worker: 1, from: taken, now: t0 + 2_000)
         #expect(s.jobs.summaries.isEmpty, "the paused worker's three chunks are still out")
         let resumed = s.resume(worker: 0)
         let going = s.checkIn(worker: 0, attempt: held.attempt, position: 351, sum: SumOfSquaresKernel.sum(101, 350))
@@ -164,10 +167,13 @@ struct ChunkRunTests {
     func runsAreNotBackedUp() throws {
         for runNanos in [0.0, 50_000] {
             var s = try engine(workers: 2, chunks: 1_000, runNanos: runNanos)
-            let first = s.step(worker: 0, now: t0)
-            s.handIn(worker: 0, held: run(first, from: t0).held)
-            _ = s.step(worker: 0, now: t0 + 1_000)
-            #expect(s.workers[0].current?.chunkCount == (runNanos > 0 ? 50 : 1))
+            if runNanos > 0 {
+                _ = try startRun(&s)
+            } else {
+                s.handIn(worker: 0, held: run(s.step(worker: 0, now: t0), from: t0).held)
+                _ = s.step(worker: 0, now: t0 + 1_000)
+                #expect(s.workers[0].current?.chunkCount == 1)
+            }
             let choice = s.backupChoice(for: 1, now: t0 + 10_000_000_000)
             #expect((choice != nil) == (runNanos == 0), "runs: \(runNanos > 0), copy: \(String(describing: choice))")
         }

@@ -22,4 +22,19 @@ struct AttemptTextTests {
         #expect(read == [run, single])
         #expect(read.map(\.chunkCount) == [214, 1])
     }
+
+    @Test("a forged run (a chunk count of 0, negative, past its elements, or whose last index overflows) is refused before it is drawn")
+    func forgedRunsRefused() throws {
+        func frame(chunk: Int64, count: Int64) throws -> ClusterFrame {
+            let text = #"[{"w":1,"j":1,"c":\#(chunk),"n":\#(count),"a":9,"e":[1,4096],"s":0.25,"x":0.5,"o":"done","g":"fresh","p":false}]"#
+            let segments = try JSONDecoder().decode([TimelineSegment].self, from: Data(text.utf8))
+            let snapshot = ClusterSnapshot(time: 1, job: nil, queuedJobs: 0, finishedJobs: 0, workers: [], throughput: 0,
+                                           throughputHistory: [], staleResults: 0, lastEventSequence: 0)
+            return ClusterFrame(snapshot: snapshot, timeline: TimelineSnapshot(now: 1, segments: segments))
+        }
+        #expect(FrameCheck.problem(in: try frame(chunk: 40, count: 16)) == nil)
+        for (chunk, count) in [(Int64(40), Int64(0)), (40, -3), (40, 4_097), (Int64.max - 2, 16)] {
+            #expect(FrameCheck.problem(in: try frame(chunk: chunk, count: count)) == "the timeline's chunks", "\(chunk) + \(count)")
+        }
+    }
 }
