@@ -113,13 +113,20 @@ struct ClaimAheadTests {
         #expect(entries.last?.endNanos == t0 + 200_000)
     }
 
-    @Test("a kill: the current attempt is re-queued, the claimed ones go back untouched, held results are stale")
-    func killWithClaims() throws {
-        var s = try engine(workers: 2, chunks: 100)
+    /// Two workers on 100 chunks: worker 0 runs its first chunk in 1 µs, then claims all 99 left
+    /// (fewer than 100 µs' worth) at its next visit; returns that visit's step.
+    func claimTheRest(_ s: inout EngineState) -> WorkerStep {
         let first = s.step(worker: 0, now: t0)
         s.handIn(worker: 0, held: run(first, from: t0, nanosEach: 1_000).held)
         let batch = s.step(worker: 0, now: t0 + 1_000)
-        #expect(batch.tasks.count == 99, "all 99 chunks left: fewer than 100 µs' worth")
+        #expect(batch.tasks.count == 99 && s.workers[0].queue.count == 98)
+        return batch
+    }
+
+    @Test("a kill: the current attempt is re-queued, the claimed ones go back untouched, held results are stale")
+    func killWithClaims() throws {
+        var s = try engine(workers: 2, chunks: 100)
+        let batch = claimTheRest(&s)
         // The thread finished 5 of the 99, holds their results, and is killed in the sixth.
         let (held, _) = run(WorkerStep.run(batch.tasks[0], then: Array(batch.tasks[1..<5])), from: t0 + 1_000, nanosEach: 1_000)
         let killed = s.kill(worker: 0)
@@ -145,10 +152,7 @@ struct ClaimAheadTests {
     @Test("an idle local thread does not take back another local thread's claims, which that thread may have begun: the job ends with no stale result")
     func idleDoesNotReclaimLocalClaims() throws {
         var s = try engine(workers: 2, chunks: 100)
-        let first = s.step(worker: 0, now: t0)
-        s.handIn(worker: 0, held: run(first, from: t0, nanosEach: 1_000).held)
-        let batch = s.step(worker: 0, now: t0 + 1_000)
-        #expect(batch.tasks.count == 99 && s.workers[0].queue.count == 98)
+        let batch = claimTheRest(&s)
         // Worker 1 finds nothing left in the pool: it waits, and worker 0's claims stay its own.
         #expect(s.step(worker: 1, now: t0 + 1_000) == .wait)
         #expect(s.workers[0].queue.count == 98)
