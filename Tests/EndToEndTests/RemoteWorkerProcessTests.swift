@@ -20,11 +20,15 @@ struct RemoteWorkerProcessTests {
         /// Over TLS, as the command line's default, with a certificate made for the test.
         let identity: ServerIdentity
 
-        init(lease: Duration = .seconds(1), queueByElements: Bool = false) throws {
+        /// `queueElements`: each thread's queue is that many elements' worth (at most 1,024
+        /// attempts), whatever pace it shows.
+        init(lease: Duration = .seconds(1), queueElements: Int64? = nil) throws {
             var configuration = ClusterConfiguration()
             configuration.auditsAcceptedChunks = true
-            // Queues of a fixed 48 M elements, whatever pace the threads show.
-            if queueByElements { configuration.remoteQueueSeconds = 0 }
+            if let queueElements {
+                configuration.remoteQueueSeconds = 0
+                configuration.remoteQueueElements = queueElements
+            }
             cluster = Cluster(configuration: configuration)
             identity = try ServerIdentity.selfSigned()
             coordinator = Coordinator(cluster: cluster, listen: Endpoint(host: "127.0.0.1", port: 0),
@@ -233,38 +237,44 @@ struct RemoteWorkerProcessTests {
     }
 
     @Test("pausing busy remote threads with deep queues keeps the attempts they are on and wastes no finished work")
-    func pauseKeepsWork() throws {
+    func pauseKeepsWork() async throws {
         // Deep queues by elements: sized in time, a thread starved of CPU (a loaded machine) runs
         // at a pace that leaves it one attempt queued, and may finish it before the refill comes;
-        // paused then, it holds none. That is right, and not what this test is about.
-        let local = try LocalCoordinator(queueByElements: true)
+        // paused then, it holds none. That is right, and not what this test is about. 48 M
+        // elements were too few: at the IFMA kernel's speed a thread summed them in 3 ms, before
+        // a loaded coordinator's refill came, and was paused holding none (a CI run, 600 s
+        // waiting). 1,024 chunks of 16 Mi are a second of one core's work at 18 G/s.
+        let local = try LocalCoordinator(queueElements: 1_024 << 24)
         defer { local.stop() }
         let remote = try local.worker(threads: 2)
         let cluster = local.cluster
-        try #require(eventually { cluster.snapshot().workers.count == 2 })
+        try #require(await eventually { cluster.snapshot().workers.count == 2 })
         let ids = cluster.snapshot().workers.map(\.id)
-        // 1 M elements a chunk: each thread keeps dozens queued and holds results back. The job
+        // 16 Mi elements a chunk: each thread keeps 1,024 queued and holds results back. The job
         // is one no test outlives, so the threads are busy at every pause on any machine.
-        _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000_000_000, chunkSize: 1_000_000))
-        try #require(eventually(within: 30) { (cluster.snapshot().job?.chunksDone ?? 0) >= 20 })
+        _ = cluster.submit(try JobSpec(lo: 1, hi: 10_000_000_000_000, chunkSize: 1 << 24))
+        try #require(await eventually(within: 30) { (cluster.snapshot().job?.chunksDone ?? 0) >= 20 })
         // Deadlines for a hang only: compute threads run in SCHED_IDLE, and beside the suite's
         // heaviest tests (300 sessions of 256 threads) they waited over a minute for a core.
+        // Async, so its waits never hold a thread of Swift concurrency's pool: in one CI run
+        // this test sat 600 s in a blocking wait, and the async tests beside it (those 300
+        // sessions) crawled for want of a thread.
         for round in 1...3 {
             for id in ids { #expect(cluster.pause(id)) }
             // Each thread stops inside the attempt it is on and keeps it.
-            let stopped = eventually(within: 600) {
+            let stopped = await eventually(within: 600) {
                 cluster.snapshot().workers.allSatisfy { $0.state == .paused && $0.assignment != nil }
                     && cluster.events(after: 0).filter { $0.kind == .workerPaused(ids[0]) }.count == round
             }
             #expect(stopped, "round \(round): \(cluster.snapshot().workers)")
             // Its process heard Hold for each thread: stopped where the coordinator knows.
-            let holds = eventually(within: 600) { ids.allSatisfy { remote.output.components(separatedBy: "worker \($0.rawValue) paused").count - 1 == round } }
+            let holds = await eventually(within: 600) { ids.allSatisfy { remote.output.components(separatedBy: "worker \($0.rawValue) paused").count - 1 == round } }
             #expect(holds, "round \(round): \(remote.output)")
             let done = cluster.snapshot().job?.chunksDone ?? 0
             for id in ids { #expect(cluster.resume(id)) }
             // Back at work before the next round: every thread holds an attempt again (one
             // paused between attempts would stop at once, holding none), and chunks are done.
-            #expect(eventually(within: 600) {
+            #expect(await eventually(within: 600) {
                 let snapshot = cluster.snapshot()
                 return snapshot.workers.allSatisfy { $0.state == .running && $0.assignment != nil }
                     && (snapshot.job?.chunksDone ?? 0) > done
