@@ -252,13 +252,14 @@ private struct PartialSnapshot {
             return done > twinDone || (done == twinDone && !attempt.origin.isBackup) ? sum + done : sum
         }
         // Distinct chunks: after a split, two workers can hold pieces of one chunk; a backup
-        // pair holds one chunk twice.
-        // Runs are never split nor backed up: each counts all its chunks.
-        var chunksHeld = workers.compactMap { $0.current?.chunkCount == 1 ? $0.current?.chunk : nil }
+        // pair holds one chunk twice. Runs are never split nor backed up: each counts all its chunks.
+        var chunksHeld: [Int64] = [], inRuns: Int64 = 0
+        for attempt in workers.compactMap(\.current) {
+            if attempt.chunkCount > 1 { inRuns += attempt.chunkCount } else { chunksHeld.append(attempt.chunk) }
+        }
         if s.jobs.current.map({ !$0.splitRemaining.isEmpty }) ?? false || workers.contains(where: { $0.current?.twin != nil }) {
             chunksHeld = Array(Set(chunksHeld))
         }
-        let inRuns = workers.reduce(Int64(0)) { $0 + ($1.current.map { $0.chunkCount > 1 ? $0.chunkCount : 0 } ?? 0) }
         let inFlightChunks = Int64(chunksHeld.count) + inRuns
         job = (s.jobs.current ?? s.jobs.lastFinished).map { j in
             let waits = s.jobAwaitsFirstWorker && j.id == s.jobs.current?.id

@@ -26,8 +26,9 @@ extension EngineState {
                 jobs.update { job in
                     // A run's first chunk is redone as a lost chunk is; the rest go back untouched,
                     // as a queue does (the thread may not have reached them).
-                    let redone = attempt.chunkCount > 1 ? job.spec.elements(ofChunk: attempt.chunk) : attempt.elements
+                    var redone = attempt.elements
                     if attempt.chunkCount > 1 {
+                        redone = job.spec.elements(ofChunk: attempt.chunk)
                         job.pool?.giveBack(chunks: ChunkSpan(first: attempt.chunk + 1, end: attempt.chunk + attempt.chunkCount), piece: nil)
                     }
                     job.pool?.requeue(ChunkPiece(chunk: attempt.chunk, elements: redone, origin: .redo(lostBy: id)))

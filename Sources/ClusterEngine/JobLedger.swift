@@ -178,24 +178,20 @@ struct JobLedger {
             job.total = sumSoFar
             job.overflowed = job.overflowed || overflow
             job.elementsCompleted += count
-            if chunkCount > 1 {
-                let run = ChunkSpan(first: chunk, end: chunk + chunkCount)
-                return Acceptance(completed: (run, sum), jobDone: job.acceptChunks(run))
-            }
-            if !job.splitRemaining.isEmpty, let left = job.splitRemaining[chunk] {
+            let chunks = ChunkSpan(first: chunk, end: chunk + chunkCount)
+            // A run is never split: only a single chunk can arrive in pieces.
+            if chunkCount == 1, !job.splitRemaining.isEmpty, let left = job.splitRemaining[chunk] {
                 let chunkSum = job.splitSums[chunk, default: 0] &+ sum
                 guard left > count else {
                     job.splitRemaining[chunk] = nil
                     job.splitSums[chunk] = nil
-                    return Acceptance(completed: (ChunkSpan(first: chunk, end: chunk + 1), chunkSum),
-                                      jobDone: job.acceptChunks(ChunkSpan(first: chunk, end: chunk + 1)))
+                    return Acceptance(completed: (chunks, chunkSum), jobDone: job.acceptChunks(chunks))
                 }
                 job.splitRemaining[chunk] = left - count
                 job.splitSums[chunk] = chunkSum
                 return Acceptance()
             }
-            let one = ChunkSpan(first: chunk, end: chunk + 1)
-            return Acceptance(completed: (one, sum), jobDone: job.acceptChunks(one))
+            return Acceptance(completed: (chunks, sum), jobDone: job.acceptChunks(chunks))
         } ?? Acceptance()
     }
 

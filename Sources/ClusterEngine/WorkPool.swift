@@ -35,10 +35,11 @@ struct ChunkQueue {
         count += span.count
     }
 
-    /// Takes up to `wanted` consecutive chunks off the front (at least one if there is any).
-    mutating func popRun(upTo wanted: Int64) -> ChunkSpan? {
+    /// Takes up to `wanted` consecutive chunks off the front, never more than a `share`-th of
+    /// those queued, and at least one if there is any.
+    mutating func popRun(upTo wanted: Int64, share: Int64) -> ChunkSpan? {
         guard var span = spans.first else { return nil }
-        let run = ChunkSpan(first: span.first, end: span.first + max(1, min(wanted, span.count)))
+        let run = ChunkSpan(first: span.first, end: span.first + max(1, min(wanted, count / max(1, share), span.count)))
         span.first = run.end
         if span.count == 0 { spans.removeFirst() } else { spans[spans.startIndex] = span }
         count -= run.count
@@ -167,10 +168,9 @@ struct WorkPool {
             return (single(piece.chunk), piece)
         } else if let piece = pieces.popFirst() {
             return (single(piece.chunk), piece)
-        } else if !owned.isEmpty, owned[worker] != nil {
-            if let own = owned[worker]!.popRun(upTo: min(run, owned[worker]!.count / max(1, runShare))) { return (own, nil) }
-        }
-        if let common = shared.popRun(upTo: min(run, shared.count / max(1, runShare))) {
+        } else if !owned.isEmpty, let own = owned[worker]?.popRun(upTo: run, share: runShare) {
+            return (own, nil)
+        } else if let common = shared.popRun(upTo: run, share: runShare) {
             return (common, nil)
         }
         return nil

@@ -35,6 +35,15 @@ public struct ASCIIBuffer: Sendable {
 
     public mutating func append(_ value: UInt64) { appendDigits(of: value) }
 
+    /// A range of elements as a JSON pair, `[lo,hi]`.
+    public mutating func append(elements range: ClosedRange<Int64>) {
+        append("[")
+        append(range.lowerBound)
+        append(",")
+        append(range.upperBound)
+        append("]")
+    }
+
     /// `value / 10^scale` in decimal, without trailing zeros after the point (and without the
     /// point if nothing follows it): microseconds from nanoseconds with scale 3.
     public mutating func append(_ value: Int64, scale: Int) {

@@ -23,11 +23,9 @@ enum AttemptText {
             }
             text.append(",\"a\":")
             text.append(a.attempt.rawValue)
-            text.append(",\"e\":[")
-            text.append(a.elements.lowerBound)
-            text.append(",")
-            text.append(a.elements.upperBound)
-            text.append("],\"s\":")
+            text.append(",\"e\":")
+            text.append(elements: a.elements)
+            text.append(",\"s\":")
             text.append(seconds: a.start)
             if let end = a.end {
                 text.append(",\"x\":")
