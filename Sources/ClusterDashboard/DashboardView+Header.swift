@@ -128,7 +128,7 @@ extension DashboardView {
             ] + (job.spec.schedule == .stealing ? [(count(job.chunksSplit), " split")] : [])
         }
         var parts = chunkParts { Format.grouped($0) }
-        if parts.reduce(" chunks ".count, { $0 + 2 + $1.0.count + $1.1.count }) - 2 > width - 1 {
+        if parts.reduce(" chunks ".count, { $0 + 2 + $1.0.count + $1.1.count }) - 2 > width {
             parts = chunkParts { Format.count($0, width: 5) }
         }
         x = buffer.write(" chunks ", x: 0, y: y(.chunks), style: palette.label)

@@ -347,3 +347,18 @@ struct RunRowTests {
         #expect(small.buffer.contains("40/100 done"))
     }
 }
+
+extension RunRowTests {
+    @Test("a chunk line that fills the width exactly keeps every digit (the classroom screenshot's)")
+    func exactlyFullChunkLine() throws {
+        let job = JobSnapshot(
+            id: JobID(1), spec: try JobSpec(lo: 1, hi: 2_000_000_000_000, chunkSize: 4_194_304), status: .running,
+            chunksTotal: 476_838, chunksDone: 146_792, chunksInFlight: 40, chunksRequeued: 0, chunksRedone: 0,
+            chunksSplit: 0, chunksStolen: 0, elementsCompleted: 146_792 * 4_194_304, elementsInFlight: 0,
+            runningTotal: 1, elapsed: 11, closedForm: nil)
+        let snapshot = ClusterSnapshot(time: 11, job: job, queuedJobs: 0, finishedJobs: 0, workers: [Fixtures.worker(1)],
+                                       throughput: 5e10, throughputHistory: [5e10], staleResults: 0, lastEventSequence: 0)
+        let line = try #require(Fixtures.render(snapshot).buffer.lines.first { $0.hasPrefix(" chunks ") })
+        #expect(line == " chunks 146,792/476,838 done  40 in flight  330,006 queued  0 re-queued  0 stale", "\(line)")
+    }
+}
